@@ -1,0 +1,118 @@
+/**
+ * The host ERP port: everything the connector needs from the ERP it serves, in domain types only.
+ * One adapter per host kind (`src/connector/<kind>/`), created per installation by the registry
+ * (`src/connector/registry.ts`). No host shape (Odoo dict, Tryton tagged value, axios error) crosses it;
+ * adapters throw only `ConnectorError` with codes `host_auth`, `host_access`, `host_not_found`,
+ * `host_validation`, `host_unavailable`.
+ *
+ * Credentials: the integration credential (given at install) is used only where an ordinary user may
+ * not read (Odoo mail servers); everything else runs as the operator, so the host's own access rules
+ * and audit trail apply (DESIGN §2).
+ */
+import type {
+  EmailAccount,
+  EmailTemplateRef,
+  HostKind,
+  Invoice,
+  IsoDate,
+  Operator,
+  Outcome,
+  PrintRef,
+  RenderedTemplate,
+  Settings,
+} from '../domain.ts';
+
+export interface HostCredential {
+  login: string;
+  /** Password or API key, decrypted just before use; never logged. */
+  secret: string;
+}
+
+export interface HostConnection {
+  kind: HostKind;
+  /** e.g. "http://127.0.0.1:8069" */
+  baseUrl: string;
+  database: string;
+  /** Host company the installation serves (Odoo `res.company` id); null = the user's main company. */
+  companyId: string | null;
+  integration: HostCredential;
+  /** The operator; null until settings name one. */
+  operator: HostCredential | null;
+  /** Per-call timeout in milliseconds. */
+  timeoutMs?: number;
+}
+
+export interface HostInfo {
+  kind: HostKind;
+  /** Host's version string, e.g. "17.0". */
+  version: string;
+  company: { id: string; name: string; currency: string };
+}
+
+/** Which invoices a run asks for; the adapter filters coarsely, the core's rules decide exactly. */
+export interface DueInvoiceQuery {
+  documents: Settings['documents'];
+  dateBasis: Settings['dateBasis'];
+  fromDate: IsoDate;
+  /** Invoices per page (adapters read lines, taxes and partners once per page). */
+  pageSize: number;
+  /** Leave out invoices the host already marks as sent. */
+  excludeHostMarkedSent: boolean;
+}
+
+/** What is written back on the invoice after an outcome. */
+export interface WriteBack {
+  invoiceId: string;
+  outcome: Outcome;
+  /** Message-ID of the delivered message, when one left. */
+  messageId: string | null;
+  /** Human-readable note for the invoice's log (chatter / ir.note), plain text. */
+  note: string;
+  /** Set the host's own "sent" flag (only for accepted/drafted mail). */
+  markSent: boolean;
+}
+
+export interface HostErp {
+  readonly kind: HostKind;
+
+  /** Version and company; also proves the host is reachable with the integration credential. */
+  describe(): Promise<HostInfo>;
+
+  /** Logs in as the operator; throws `host_auth` when the operator cannot log in. */
+  checkOperator(): Promise<Operator>;
+
+  /** Users who may act as operator (internal users of the company). */
+  listOperators(): Promise<Operator[]>;
+
+  /**
+   * E-mail accounts the given operator may use (active, and for Odoo: `from_filter` empty or matching
+   * the operator's address/domain). Includes SMTP/IMAP credentials; callers must never log them.
+   */
+  listEmailAccounts(operator: Operator): Promise<EmailAccount[]>;
+
+  /** Templates for the sales-invoice form, the host's invoice template first. */
+  listEmailTemplates(): Promise<EmailTemplateRef[]>;
+
+  /** The host's own prints ("user" prints), as `user:<id>` choices. */
+  listUserPrints(): Promise<PrintRef[]>;
+
+  /** Invoices possibly due, page by page (keyset on id), each page fully read in batched calls. */
+  listDueInvoices(query: DueInvoiceQuery): AsyncIterable<Invoice[]>;
+
+  /** Full invoices by id (previews, re-sends). Missing ids are left out. */
+  getInvoices(ids: string[]): Promise<Invoice[]>;
+
+  /**
+   * Host-rendered subject and body of a host template for each invoice, in the customer's language.
+   * Throws `host_not_found` when the template does not exist or is not an invoice template.
+   */
+  renderTemplate(templateId: string, invoiceIds: string[]): Promise<Map<string, RenderedTemplate>>;
+
+  /** The host's own PDF of an invoice for a user print id; throws `print_unavailable` when it has none. */
+  getUserPrint(printId: string, invoiceId: string): Promise<Uint8Array>;
+
+  /** Writes status and a note on each invoice. Idempotent: writing the same outcome twice is harmless. */
+  writeBack(items: WriteBack[]): Promise<void>;
+}
+
+export type HostFactory = (connection: HostConnection) => HostErp;

@@ -1,0 +1,188 @@
+/**
+ * The store port: installations, the per-invoice ledger (the exactly-once guarantee), log entries and
+ * runs. Adapters: `postgres/` (node-postgres; also the embedded default and the tests) and `mongodb/`
+ * (official driver). Both pass the shared contract suite in `test/store/contract.ts`.
+ *
+ * Secrets arrive here already encrypted (`EncryptedSecret`); the store never sees plaintext.
+ * No pg row or Mongo document crosses this port.
+ */
+import type { HostKind, LedgerState, LogLevel, Outcome, OutcomeReason, RecipientResult, RunCounts, RunTrigger, Settings } from '../domain.ts';
+
+/** AES-256-GCM ciphertext with the id of the key that made it (for rotation). */
+export interface EncryptedSecret {
+  keyId: string;
+  /** base64 of iv(12) | tag(16) | ciphertext */
+  data: string;
+}
+
+export interface Installation {
+  id: string;
+  hostKind: HostKind;
+  hostUrl: string;
+  hostDatabase: string;
+  companyId: string | null;
+  integrationLogin: string;
+  integrationSecret: EncryptedSecret;
+  operatorSecret: EncryptedSecret | null;
+  settings: Settings;
+  /** Callback URL for outgoing webhooks; null = none. */
+  callbackUrl: string | null;
+  webhookSecret: EncryptedSecret | null;
+  /** SHA-256 (hex) of the host's API token for this installation. */
+  apiTokenHash: string | null;
+  status: 'active' | 'uninstalled';
+  createdAt: string;
+  updatedAt: string;
+  /** Monotonic version, bumped on every settings change (optimistic concurrency). */
+  version: number;
+}
+
+export type NewInstallation = Omit<Installation, 'id' | 'createdAt' | 'updatedAt' | 'version' | 'status'> & { id?: string };
+
+export interface LedgerEntry {
+  installationId: string;
+  invoiceId: string;
+  invoiceNumber: string | null;
+  state: LedgerState;
+  /** Worker that owns the claim (`<hostname>:<pid>:<random>`), null when not owned. */
+  owner: string | null;
+  leaseUntil: string | null;
+  attempts: number;
+  messageId: string;
+  /** SHA-256 of the invoice content as sent (stale-attachment detection). */
+  contentHash: string | null;
+  reason: OutcomeReason | null;
+  detail: string | null;
+  recipients: RecipientResult[];
+  /** Write-back to the host still owed for this outcome. */
+  writeBackPending: boolean;
+  /** Earliest instant a `retry` entry may be claimed again. */
+  nextAttemptAt: string | null;
+  updatedAt: string;
+}
+
+export interface ClaimRequest {
+  installationId: string;
+  invoiceId: string;
+  invoiceNumber: string | null;
+  owner: string;
+  leaseUntil: string;
+  messageId: string;
+  now: string;
+  /** Max attempts: a `retry` entry with this many attempts is not claimed again. */
+  maxAttempts: number;
+}
+
+export interface LogEntry {
+  id: string;
+  installationId: string;
+  runId: string | null;
+  at: string;
+  level: LogLevel;
+  /** Machine-readable event: run.started, run.completed, invoice.sent, invoice.skipped, ... */
+  event: string;
+  invoiceId: string | null;
+  invoiceNumber: string | null;
+  message: string;
+  data: Record<string, unknown> | null;
+}
+export type NewLogEntry = Omit<LogEntry, 'id'>;
+
+export interface LogQuery {
+  installationId: string;
+  from?: string;
+  to?: string;
+  level?: LogLevel;
+  event?: string;
+  /** Substring match on the invoice number. */
+  invoiceNumber?: string;
+  runId?: string;
+  limit: number;
+  /** Entries strictly older than this id (paging, newest first). */
+  before?: string;
+}
+
+export type RunStatus = 'running' | 'completed' | 'failed';
+
+export interface Run {
+  id: string;
+  installationId: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  counts: RunCounts;
+  /** Progress of a running run: processed of total due. */
+  processed: number;
+  total: number;
+  error: string | null;
+}
+
+export interface Store {
+  readonly kind: 'postgres' | 'mongodb';
+  /** Creates/migrates the schema; idempotent and safe to call at every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createInstallation(input: NewInstallation): Promise<Installation>;
+  getInstallation(id: string): Promise<Installation | null>;
+  findInstallationByTokenHash(hash: string): Promise<Installation | null>;
+  listInstallations(filter?: { status?: Installation['status'] }): Promise<Installation[]>;
+  /**
+   * Replaces mutable fields when `expectedVersion` matches (else `conflict`); returns the new state.
+   */
+  updateInstallation(
+    id: string,
+    patch: Partial<Pick<Installation, 'settings' | 'operatorSecret' | 'callbackUrl' | 'webhookSecret' | 'apiTokenHash' | 'status' | 'integrationSecret' | 'integrationLogin'>>,
+    expectedVersion?: number,
+  ): Promise<Installation>;
+  /** Removes the installation, its ledger, logs and runs (audit purge). */
+  purgeInstallation(id: string): Promise<void>;
+
+  /**
+   * Atomically claims an invoice for one owner. Succeeds when there is no entry, or the entry is
+   * `skipped`, or `retry` with attempts < maxAttempts and nextAttemptAt <= now, or `claimed` with an
+   * expired lease. Never claims `sending`, `sent`, `drafted`, `failed` or `uncertain`.
+   * Returns the claimed entry (state `claimed`) or null when someone else owns it / it is final.
+   */
+  claim(req: ClaimRequest): Promise<LedgerEntry | null>;
+  /** claimed -> sending (owner must match; increments attempts; stores the content hash). */
+  markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean>;
+  /** Records the outcome for the owner's claim; sets writeBackPending when `writeBack` is true. */
+  recordOutcome(
+    installationId: string,
+    invoiceId: string,
+    owner: string,
+    outcome: Outcome,
+    opts: { writeBack: boolean; nextAttemptAt: string | null },
+  ): Promise<boolean>;
+  /** Releases a claim that did nothing (back to no owner, previous state kept or `skipped`). */
+  release(installationId: string, invoiceId: string, owner: string): Promise<void>;
+  getLedger(installationId: string, invoiceIds: string[]): Promise<LedgerEntry[]>;
+  listLedger(installationId: string, filter: { states?: LedgerState[]; limit: number }): Promise<LedgerEntry[]>;
+  /** `sending` entries whose lease expired before `now` (interrupted deliveries). */
+  listExpiredSending(installationId: string, now: string): Promise<LedgerEntry[]>;
+  /**
+   * Resolves an interrupted delivery: `sending` with expired lease -> given state. Returns false when
+   * the entry changed meanwhile.
+   */
+  resolveInterrupted(installationId: string, invoiceId: string, expectedLeaseUntil: string, outcome: Outcome, writeBack: boolean): Promise<boolean>;
+  /** A person asked to re-send an `uncertain` or `failed` invoice: the entry becomes claimable again. */
+  allowResend(installationId: string, invoiceId: string): Promise<boolean>;
+  listPendingWriteBacks(installationId: string, limit: number): Promise<LedgerEntry[]>;
+  markWrittenBack(installationId: string, invoiceIds: string[]): Promise<void>;
+
+  appendLogs(entries: NewLogEntry[]): Promise<void>;
+  listLogs(query: LogQuery): Promise<LogEntry[]>;
+  /** True when a log entry with this event exists for the invoice (log-once rules). */
+  hasLog(installationId: string, invoiceId: string, event: string): Promise<boolean>;
+
+  startRun(run: Omit<Run, 'id' | 'finishedAt' | 'counts' | 'processed' | 'total' | 'error' | 'status'>): Promise<Run>;
+  updateRunProgress(runId: string, processed: number, total: number, counts: RunCounts): Promise<void>;
+  finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run>;
+  listRuns(installationId: string, limit: number): Promise<Run[]>;
+  getRun(id: string): Promise<Run | null>;
+}
+
+/** Any adapter's claim conditions, stated once for documentation and the in-memory contract checks. */
+export const CLAIMABLE_STATES: readonly LedgerState[] = ['skipped', 'retry', 'claimed'];
