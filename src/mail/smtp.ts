@@ -1,0 +1,245 @@
+/**
+ * SMTP delivery through pooled nodemailer transports, one pool per e-mail account and settings.
+ *
+ * - Pool key: account id + a hash of its SMTP settings (password included), so changed settings get a
+ *   new pool and the old one is closed.
+ * - `maxRequeues: 0`: nodemailer would otherwise re-send a message whose connection closed mid-send,
+ *   which can e-mail an invoice twice. We retry once ourselves, and only when we know the message
+ *   body never fully left (see below).
+ * - Outcome of a connection lost mid-delivery: a 'stream' plugin watches the message stream handed to
+ *   the SMTP connection. Once that stream has ended, the whole body and the terminating "." went to
+ *   the server; a connection lost after that without a reply is `mail_temporary` with
+ *   `detail.unknownOutcome = true` (the server may have accepted it). Before that point the server
+ *   cannot have accepted the message.
+ */
+import { createHash } from 'node:crypto';
+import nodemailer from 'nodemailer';
+import type { EmailAccount, RecipientResult } from '../domain.ts';
+import { ConnectorError } from '../errors.ts';
+import type { Envelope } from './compose.ts';
+import type { DeliveryResult } from './port.ts';
+
+export interface SmtpTlsOptions {
+  /** Extra CA (tests: the self-signed certificate of the test server). */
+  ca?: string | Buffer;
+  rejectUnauthorized?: boolean;
+}
+
+export interface SmtpSenderOptions {
+  /** Connections per account pool. */
+  poolSize: number;
+  /** Messages per second per account; null/undefined = unlimited. */
+  rateLimitPerSecond?: number | null;
+  /** Connection and greeting timeout; the socket inactivity timeout is twice this. Default 30 s. */
+  timeoutMs?: number;
+  /** Messages one pooled connection sends before it is replaced. Default 1000. */
+  maxMessagesPerConnection?: number;
+  tls?: SmtpTlsOptions;
+}
+
+export interface SmtpSender {
+  /** Sends the raw message; resolves when at least one recipient was accepted, else throws ConnectorError. */
+  send(account: EmailAccount, raw: Buffer, envelope: Envelope, messageId: string): Promise<DeliveryResult>;
+  /** Closes every pool. */
+  close(): Promise<void>;
+}
+
+type Transporter = ReturnType<typeof nodemailer.createTransport>;
+
+interface SendTracker {
+  /** The whole message stream (body + terminator) was handed to the connection. */
+  dataSent: boolean;
+}
+
+interface SmtpErrorLike {
+  code?: string;
+  originalCode?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+  message?: string;
+  rejected?: string[];
+  rejectedErrors?: SmtpErrorLike[];
+  recipient?: string;
+}
+
+interface SentInfo {
+  accepted?: (string | { address: string })[];
+  rejected?: (string | { address: string })[];
+  rejectedErrors?: SmtpErrorLike[];
+  response?: string;
+}
+
+export function smtpSettingsHash(account: EmailAccount): string {
+  const s = account.smtp;
+  return createHash('sha256').update(JSON.stringify([s.host, s.port, s.tls, s.user, s.password])).digest('hex').slice(0, 16);
+}
+
+export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const pools = new Map<string, { hash: string; transporter: Transporter }>();
+  const trackers = new WeakMap<object, SendTracker>();
+  let closed = false;
+
+  function transporterFor(account: EmailAccount): Transporter {
+    const hash = smtpSettingsHash(account);
+    const existing = pools.get(account.id);
+    if (existing && existing.hash === hash) return existing.transporter;
+    if (existing) existing.transporter.close();
+    const s = account.smtp;
+    const rate = options.rateLimitPerSecond;
+    const transporter = nodemailer.createTransport({
+      pool: true,
+      host: s.host,
+      port: s.port,
+      secure: s.tls === 'tls',
+      ignoreTLS: s.tls === 'none',
+      requireTLS: s.tls === 'starttls',
+      auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined,
+      maxConnections: options.poolSize,
+      maxMessages: options.maxMessagesPerConnection ?? 1000,
+      maxRequeues: 0,
+      ...(rate ? { rateLimit: rate, rateDelta: 1000 } : {}),
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs * 2,
+      dnsTimeout: timeoutMs,
+      tls: {
+        ...(options.tls?.ca !== undefined ? { ca: options.tls.ca } : {}),
+        ...(options.tls?.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.tls.rejectUnauthorized } : {}),
+      },
+      logger: false,
+      debug: false,
+    });
+    // Watch the final message stream: its end means body + terminator were handed to the socket.
+    transporter.use('stream', (mail, done) => {
+      const tracker = trackers.get(mail.data.raw as object);
+      if (tracker) {
+        mail.message.processFunc((input) => {
+          input.once('end', () => {
+            tracker.dataSent = true;
+          });
+          return input;
+        });
+      }
+      done();
+    });
+    pools.set(account.id, { hash, transporter });
+    return transporter;
+  }
+
+  async function attempt(account: EmailAccount, raw: Buffer, envelope: Envelope, messageId: string): Promise<{ info: SentInfo } | { error: SmtpErrorLike; dataSent: boolean }> {
+    // A fresh Buffer view per attempt: the tracker is keyed by object identity.
+    const body = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    const tracker: SendTracker = { dataSent: false };
+    trackers.set(body, tracker);
+    try {
+      const info = (await transporterFor(account).sendMail({ raw: body, envelope: { from: envelope.from, to: envelope.to }, messageId })) as SentInfo;
+      return { info };
+    } catch (e) {
+      return { error: e as SmtpErrorLike, dataSent: tracker.dataSent };
+    }
+  }
+
+  return {
+    async send(account, raw, envelope, messageId) {
+      if (closed) throw new ConnectorError('mail_temporary', 'Mail delivery is shutting down');
+      if (!account.smtp.host) throw new ConnectorError('mail_config', `E-mail account ${account.id} has no SMTP server`);
+      if (envelope.to.length === 0) throw new ConnectorError('mail_permanent', 'The message has no recipients', { detail: { reason: 'no_recipients' } });
+      let result = await attempt(account, raw, envelope, messageId);
+      // One retry when a connection was lost and the message certainly did not leave (e.g. a pooled
+      // connection the server had just closed as idle).
+      if ('error' in result && !result.dataSent && isConnectionLoss(result.error)) {
+        result = await attempt(account, raw, envelope, messageId);
+      }
+      if ('error' in result) throw classifySmtpError(result.error, result.dataSent);
+      return toDeliveryResult(envelope, result.info);
+    },
+    async close() {
+      closed = true;
+      for (const { transporter } of pools.values()) transporter.close();
+      pools.clear();
+    },
+  };
+}
+
+function addressOf(v: string | { address: string }): string {
+  return typeof v === 'string' ? v : v.address;
+}
+
+function toDeliveryResult(envelope: Envelope, info: SentInfo): DeliveryResult {
+  const accepted = new Set((info.accepted ?? []).map((a) => addressOf(a).toLowerCase()));
+  const replies = new Map<string, string>();
+  for (const err of info.rejectedErrors ?? []) {
+    if (err.recipient) replies.set(err.recipient.toLowerCase(), err.response ?? err.message ?? 'rejected');
+  }
+  const recipients: RecipientResult[] = envelope.to.map((address) => {
+    const key = address.toLowerCase();
+    const ok = accepted.has(key);
+    return { address, accepted: ok, reply: ok ? null : (replies.get(key) ?? 'rejected') };
+  });
+  return { mode: 'send_now', recipients, response: info.response ?? '' };
+}
+
+const CONNECTION_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'EPROXY', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+const CERT_PROBLEM = /certificate|self.signed|CERT_|UNABLE_TO_VERIFY|altnames|hostname\/IP/i;
+
+/** The server's TLS certificate was not accepted (expired, self-signed, wrong name): a settings problem. */
+function isCertificateProblem(err: SmtpErrorLike): boolean {
+  return (err.code === 'ETLS' || err.code === 'ESOCKET') && CERT_PROBLEM.test(`${err.message ?? ''} ${err.originalCode ?? ''}`);
+}
+
+function isConnectionLoss(err: SmtpErrorLike): boolean {
+  return !err.responseCode && CONNECTION_CODES.has(err.code ?? '') && !isCertificateProblem(err);
+}
+
+function recipientsOf(err: SmtpErrorLike): { address: string; reply: string }[] {
+  return (err.rejectedErrors ?? []).map((r) => ({ address: r.recipient ?? '', reply: r.response ?? r.message ?? '' }));
+}
+
+/** Maps a nodemailer error to the connector's error codes. Exported for tests of the mapping table. */
+export function classifySmtpError(err: SmtpErrorLike, dataSent: boolean): ConnectorError {
+  const reply = err.response ?? null;
+  const detail: Record<string, unknown> = { smtpCode: err.code ?? null, command: err.command ?? null, reply, responseCode: err.responseCode ?? null };
+  if (err.rejectedErrors?.length) detail['recipients'] = recipientsOf(err);
+  const text = reply ?? err.message ?? 'unknown error';
+  const rc = err.responseCode;
+
+  if (err.code === 'EAUTH' || rc === 535 || rc === 534) {
+    return new ConnectorError('mail_auth', `SMTP server refused the credentials: ${text}`, { cause: err, detail, retryable: false });
+  }
+  if (err.code === 'ENOAUTH') {
+    return new ConnectorError('mail_config', 'SMTP account has no credentials but the server requires them', { cause: err, detail });
+  }
+  if (err.command === 'STARTTLS' && rc !== undefined && rc >= 500) {
+    return new ConnectorError('mail_config', `The SMTP server does not offer STARTTLS: ${text}`, { cause: err, detail, retryable: false });
+  }
+  if (rc !== undefined && rc >= 400 && rc < 500) {
+    return new ConnectorError('mail_temporary', `SMTP server deferred the message (${err.command ?? 'SMTP'}): ${text}`, { cause: err, detail, retryable: true });
+  }
+  if (rc !== undefined && rc >= 500) {
+    return new ConnectorError('mail_permanent', `SMTP server refused the message (${err.command ?? 'SMTP'}): ${text}`, { cause: err, detail, retryable: false });
+  }
+  if (dataSent) {
+    // Body and terminator went out and no reply came back: the server may have accepted it.
+    return new ConnectorError('mail_temporary', `Connection to the SMTP server was lost after the message was sent, before the server replied: the message may have been accepted (${err.message ?? ''})`, {
+      cause: err,
+      detail: { ...detail, unknownOutcome: true },
+      retryable: true,
+    });
+  }
+  if (isCertificateProblem(err)) {
+    return new ConnectorError('mail_config', `The SMTP server's TLS certificate was not accepted: ${err.message ?? ''}`, { cause: err, detail, retryable: false });
+  }
+  if (err.code === 'ETLS') {
+    return new ConnectorError('mail_temporary', `TLS with the SMTP server failed: ${err.message ?? ''}`, { cause: err, detail, retryable: true });
+  }
+  if (err.code === 'EREQUIRETLS' || err.code === 'ECONFIG') {
+    return new ConnectorError('mail_config', `SMTP settings do not work with this server: ${err.message ?? ''}`, { cause: err, detail, retryable: false });
+  }
+  if (err.code === 'EENVELOPE' || err.code === 'EMESSAGE') {
+    return new ConnectorError('mail_permanent', `The message cannot be sent: ${err.message ?? ''}`, { cause: err, detail, retryable: false });
+  }
+  return new ConnectorError('mail_temporary', `SMTP delivery failed: ${err.message ?? String(err)}`, { cause: err, detail, retryable: true });
+}
