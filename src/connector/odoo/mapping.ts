@@ -1,0 +1,381 @@
+/**
+ * Odoo records -> domain types. Pure functions, no I/O.
+ *
+ * Numbers: Odoo sends amounts as JSON floats. We never do float arithmetic on them: a float is turned
+ * into its shortest round-trip decimal text (`String(x)`, e.g. 0.1 + 0.2 -> "0.30000000000000004"),
+ * that text is parsed into an exact BigInt mantissa and a power of ten, and rounding (half away from
+ * zero, like Odoo's `float_round`) happens on the integers. `toMinor(1234.56) === 123456`.
+ */
+import { convert } from 'html-to-text';
+import { DateTime } from 'luxon';
+import { ConnectorError } from '../../errors.ts';
+import type {
+  Address,
+  Decimal,
+  ExchangeRate,
+  Invoice,
+  InvoiceContact,
+  InvoiceLine,
+  IsoDate,
+  KsefInfo,
+  Minor,
+  Party,
+  Seller,
+  TaxRate,
+} from '../../domain.ts';
+import type { OdooRecord } from './client.ts';
+
+// ---------------------------------------------------------------------------------------------------
+// Exact decimals
+
+interface Exact {
+  /** Signed mantissa. */
+  m: bigint;
+  /** Power of ten: value = m * 10^e. */
+  e: number;
+}
+
+const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/** Parses a decimal text or a number's shortest decimal text into an exact mantissa/exponent. */
+export function parseExact(value: number | string): Exact {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new ConnectorError('host_validation', `Odoo sent a number that is not finite: ${value}`);
+  }
+  const text = typeof value === 'number' ? String(value) : value.trim();
+  const m = DECIMAL_TEXT.exec(text);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) {
+    throw new ConnectorError('host_validation', `Odoo sent a value that is not a number: ${JSON.stringify(text).slice(0, 40)}`);
+  }
+  const digits = `${m[2]}${m[3] ?? ''}` || '0';
+  const exp = Number(m[4] ?? '0') - (m[3] ?? '').length;
+  const mant = BigInt(digits);
+  return { m: m[1] === '-' ? -mant : mant, e: exp };
+}
+
+const pow10 = (n: number): bigint => 10n ** BigInt(n);
+
+/** value * 10^places rounded half away from zero, as a BigInt. */
+function scaleRound(x: Exact, places: number): bigint {
+  const shift = x.e + places;
+  if (shift >= 0) return x.m * pow10(shift);
+  const d = pow10(-shift);
+  const neg = x.m < 0n;
+  const a = neg ? -x.m : x.m;
+  let q = a / d;
+  if ((a % d) * 2n >= d) q += 1n;
+  return neg ? -q : q;
+}
+
+/**
+ * Amount -> integer minor units (`decimals` = the currency's decimal places, 2 for PLN/EUR).
+ * `false`/`null` (Odoo's empty) -> 0. Throws `host_validation` beyond `Number.MAX_SAFE_INTEGER`.
+ */
+export function toMinor(value: number | string | false | null | undefined, decimals = 2): Minor {
+  if (value === false || value === null || value === undefined || value === '') return 0;
+  const n = scaleRound(parseExact(value), decimals);
+  if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new ConnectorError('host_validation', `Amount ${String(value)} is too large to handle exactly`);
+  }
+  const out = Number(n);
+  return out === 0 ? 0 : out; // no -0
+}
+
+/**
+ * Number -> canonical decimal text: no exponent, no trailing zeros, no "-0" ("2.5", "23", "0.0001").
+ * Rounded half away from zero to at most `maxPlaces` decimals (default 8), which also drops float
+ * noise such as 12.300000000000001.
+ */
+export function toDecimal(value: number | string | false | null | undefined, maxPlaces = 8): Decimal {
+  if (value === false || value === null || value === undefined || value === '') return '0';
+  const n = scaleRound(parseExact(value), maxPlaces);
+  if (n === 0n) return '0';
+  const neg = n < 0n;
+  let digits = (neg ? -n : n).toString().padStart(maxPlaces + 1, '0');
+  let int = digits.slice(0, digits.length - maxPlaces);
+  let frac = maxPlaces > 0 ? digits.slice(digits.length - maxPlaces) : '';
+  frac = frac.replace(/0+$/, '');
+  int = int.replace(/^0+(?=\d)/, '');
+  digits = frac ? `${int}.${frac}` : int;
+  return neg ? `-${digits}` : digits;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Odoo value helpers
+
+/** Odoo text value -> string or null (`false`, '' and whitespace-only are null). */
+export function str(v: unknown): string | null {
+  if (v === false || v === null || v === undefined) return null;
+  const s = String(v);
+  return s.trim() === '' ? null : s;
+}
+
+/** many2one `[id, name]` -> id or null. */
+export function m2oId(v: unknown): number | null {
+  if (Array.isArray(v) && typeof v[0] === 'number') return v[0];
+  if (typeof v === 'number' && v > 0) return v;
+  return null;
+}
+
+/** many2one `[id, name]` -> display name or null. */
+export function m2oName(v: unknown): string | null {
+  return Array.isArray(v) && v.length > 1 ? str(v[1]) : null;
+}
+
+/** x2many -> ids. */
+export function idList(v: unknown): number[] {
+  return Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : [];
+}
+
+/** Odoo date "YYYY-MM-DD" (or datetime) -> IsoDate or null. */
+export function isoDate(v: unknown): IsoDate | null {
+  const s = str(v);
+  if (!s) return null;
+  const m = /^(\d{4}-\d{2}-\d{2})/.exec(s);
+  return m ? m[1]! : null;
+}
+
+/** Odoo UTC datetime "YYYY-MM-DD HH:MM:SS" -> ISO instant with offset, or null. */
+export function isoInstant(v: unknown): string | null {
+  const s = str(v);
+  if (!s) return null;
+  const dt = DateTime.fromSQL(s, { zone: 'utc' });
+  return dt.isValid ? dt.toISO({ suppressMilliseconds: true }) : null;
+}
+
+/** HTML (Odoo narration) -> plain text, or null when it holds no text. */
+export function htmlToText(v: unknown): string | null {
+  const s = str(v);
+  if (!s) return null;
+  const text = convert(s, { wordwrap: false, selectors: [{ selector: 'a', options: { ignoreHref: true } }] })
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+  return text === '' ? null : text;
+}
+
+/** HTML-escapes plain text for Odoo chatter; newlines become `<br>`. */
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;')
+    .replace(/\r?\n/g, '<br>');
+}
+
+/** `invoice_sending_method` -> consent: 'email' yes, another method (manual, post, peppol) no, empty unknown. */
+export function consentFromSendingMethod(v: unknown): boolean | null {
+  const s = str(v);
+  if (s === null) return null;
+  return s === 'email';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Records -> domain
+
+export interface PageData {
+  /** res.partner by id (customers, commercial partners, company partner). */
+  partners: Map<number, OdooRecord>;
+  countries: Map<number, OdooRecord>;
+  /** Invoice-type child contacts by parent id. */
+  contacts: Map<number, OdooRecord[]>;
+  lines: Map<number, OdooRecord[]>;
+  taxes: Map<number, OdooRecord>;
+  currencies: Map<number, OdooRecord>;
+  /** Rates by currency id, newest first. */
+  rates: Map<number, OdooRecord[]>;
+  banks: Map<number, OdooRecord>;
+  corrected: Map<number, OdooRecord>;
+  /** SHA-256 (Base64URL) of KSeF XML attachments by attachment id. */
+  ksefXmlSha: Map<number, string>;
+  company: { id: number; partnerId: number; name: string; currencyId: number | null; currency: string };
+  /** Which optional fields the host has (from fields_get). */
+  has: { partnerSendingMethod: boolean; taxInvoiceLabel: boolean };
+}
+
+export function mapAddress(p: OdooRecord | undefined, countries: Map<number, OdooRecord>): Address {
+  const countryId = p ? m2oId(p.country_id) : null;
+  const country = countryId !== null ? countries.get(countryId) : undefined;
+  return {
+    street: str(p?.street),
+    street2: str(p?.street2),
+    zip: str(p?.zip),
+    city: str(p?.city),
+    countryCode: country ? str(country.code)?.toUpperCase() ?? null : null,
+    countryName: country ? str(country.name) : p ? m2oName(p.country_id) : null,
+  };
+}
+
+export function mapParty(p: OdooRecord | undefined, id: number, data: Pick<PageData, 'countries'>, consent: boolean | null): Party {
+  return {
+    id: String(id),
+    name: str(p?.name) ?? '',
+    vat: str(p?.vat),
+    address: mapAddress(p, data.countries),
+    email: str(p?.email),
+    lang: str(p?.lang),
+    eInvoiceConsent: consent,
+  };
+}
+
+/** The tax's print label: `invoice_label` when the host has one, else "<percent>%". */
+export function mapTax(t: OdooRecord): TaxRate {
+  const percent = toDecimal(t.amount as number, 4);
+  const label = str(t.invoice_label) ?? `${percent}%`;
+  return { id: String(t.id), name: str(t.name) ?? label, percent, label };
+}
+
+const LINE_KINDS: Record<string, InvoiceLine['kind']> = { product: 'product', line_section: 'section', line_note: 'note' };
+
+/** Keeps product, section and note lines (drops tax/payment-term/rounding lines), in Odoo's order. */
+export function mapLines(records: OdooRecord[], taxes: Map<number, OdooRecord>, decimals: number): InvoiceLine[] {
+  const kept = records
+    .map((r) => ({ r, kind: r.display_type === false || r.display_type === undefined ? 'product' : LINE_KINDS[String(r.display_type)] }))
+    .filter((x): x is { r: OdooRecord; kind: InvoiceLine['kind'] } => x.kind !== undefined)
+    .sort((a, b) => Number(a.r.sequence ?? 0) - Number(b.r.sequence ?? 0) || a.r.id - b.r.id);
+  return kept.map(({ r, kind }) => {
+    if (kind !== 'product') {
+      return { id: String(r.id), kind, name: str(r.name) ?? '', quantity: '0', unit: null, unitPrice: '0', discountPercent: '0', net: 0, gross: 0, taxes: [] };
+    }
+    return {
+      id: String(r.id),
+      kind,
+      name: str(r.name) ?? m2oName(r.product_id) ?? '',
+      quantity: toDecimal(r.quantity as number),
+      unit: m2oName(r.product_uom_id),
+      unitPrice: toDecimal(r.price_unit as number),
+      discountPercent: toDecimal(r.discount as number),
+      net: toMinor(r.price_subtotal as number, decimals),
+      gross: toMinor(r.price_total as number, decimals),
+      taxes: idList(r.tax_ids)
+        .map((id) => taxes.get(id))
+        .filter((t): t is OdooRecord => t !== undefined)
+        .map(mapTax),
+    };
+  });
+}
+
+/**
+ * The PLN (company currency) conversion: the newest `res.currency.rate` of the invoice currency dated on
+ * or before the invoice's rate date; PLN per unit = `inverse_company_rate` (else 1 / `rate`, exactly as
+ * text is impossible, so only when the host gives the inverse). Null when the host has none.
+ */
+export function pickExchangeRate(rates: OdooRecord[] | undefined, onDate: IsoDate | null): ExchangeRate | null {
+  if (!rates || rates.length === 0) return null;
+  const candidate = rates.find((r) => {
+    const d = isoDate(r.name);
+    return d !== null && (onDate === null || d <= onDate);
+  });
+  if (!candidate) return null;
+  const inverse = candidate.inverse_company_rate;
+  if (typeof inverse !== 'number' && typeof inverse !== 'string') return null;
+  if (Number(inverse) <= 0) return null;
+  return { rate: toDecimal(inverse, 6), date: isoDate(candidate.name)!, source: 'Odoo res.currency.rate' };
+}
+
+function ksefInfo(move: OdooRecord, data: PageData): KsefInfo | null {
+  const number = str(move.l10n_pl_edi_number);
+  const status = str(move.l10n_pl_edi_status);
+  const attId = m2oId(move.l10n_pl_edi_attachment_id);
+  const xmlSha256 = attId !== null ? data.ksefXmlSha.get(attId) ?? null : null;
+  if (number === null && status === null && xmlSha256 === null) return null;
+  return { number, status, xmlSha256 };
+}
+
+/** One `account.move` plus the page's related records -> `Invoice`. */
+export function mapInvoice(move: OdooRecord, data: PageData): Invoice {
+  const currencyId = m2oId(move.currency_id);
+  const currencyRec = currencyId !== null ? data.currencies.get(currencyId) : undefined;
+  const currency = str(currencyRec?.name) ?? m2oName(move.currency_id) ?? data.company.currency;
+  const decimals = typeof currencyRec?.decimal_places === 'number' ? currencyRec.decimal_places : 2;
+  const companyCurrency = m2oName(move.company_currency_id) ?? data.company.currency;
+
+  const partnerId = m2oId(move.partner_id);
+  const partner = partnerId !== null ? data.partners.get(partnerId) : undefined;
+  const commercialId = m2oId(move.commercial_partner_id) ?? (partner ? m2oId(partner.commercial_partner_id) : null) ?? partnerId;
+  const commercial = commercialId !== null ? data.partners.get(commercialId) : undefined;
+  const consent = data.has.partnerSendingMethod
+    ? consentFromSendingMethod(commercial?.invoice_sending_method ?? partner?.invoice_sending_method)
+    : null;
+  const customer = mapParty(partner, partnerId ?? 0, data, consent);
+  if (commercial && commercial !== partner) {
+    // The buyer is the commercial entity (name and NIP); address, e-mail and language stay the invoice partner's.
+    customer.name = str(commercial.name) ?? customer.name;
+    customer.vat = str(commercial.vat) ?? customer.vat;
+  }
+
+  const contactParents = [partnerId, commercialId].filter((x): x is number => x !== null);
+  const seen = new Set<number>();
+  const invoiceContacts: InvoiceContact[] = [];
+  for (const parent of contactParents) {
+    for (const c of data.contacts.get(parent) ?? []) {
+      if (seen.has(c.id) || c.id === partnerId) continue;
+      seen.add(c.id);
+      invoiceContacts.push({ id: String(c.id), name: str(c.name) ?? '', email: str(c.email) });
+    }
+  }
+
+  const companyPartner = data.partners.get(data.company.partnerId);
+  const bankId = m2oId(move.partner_bank_id);
+  const bank = bankId !== null ? data.banks.get(bankId) : undefined;
+  const seller: Seller = {
+    ...mapParty(companyPartner, data.company.partnerId, data, null),
+    name: str(companyPartner?.name) ?? data.company.name,
+    bankAccount: str(bank?.acc_number),
+    bankName: bank ? m2oName(bank.bank_id) : null,
+  };
+
+  const state = move.state === 'cancel' ? 'cancelled' : move.state === 'posted' ? 'posted' : 'draft';
+  const issueDate = isoDate(move.invoice_date);
+  const foreign = currency !== companyCurrency;
+  const rateDate = issueDate ?? isoDate(move.date);
+  const correctedId = m2oId(move.reversed_entry_id);
+  const corrected = correctedId !== null ? data.corrected.get(correctedId) : undefined;
+  const name = str(move.name);
+
+  return {
+    id: String(move.id),
+    number: name === null || name === '/' ? null : name,
+    kind: move.move_type === 'out_refund' ? 'credit_note' : 'invoice',
+    state,
+    issueDate,
+    saleDate: isoDate(move.delivery_date),
+    dueDate: isoDate(move.invoice_date_due),
+    currency,
+    companyCurrency,
+    amountUntaxed: toMinor(move.amount_untaxed as number, decimals),
+    amountTax: toMinor(move.amount_tax as number, decimals),
+    amountTotal: toMinor(move.amount_total as number, decimals),
+    exchangeRate: foreign && currencyId !== null ? pickExchangeRate(data.rates.get(currencyId), rateDate) : null,
+    seller,
+    customer,
+    invoiceContacts,
+    lines: mapLines(data.lines.get(move.id) ?? [], data.taxes, decimals),
+    paymentReference: str(move.payment_reference),
+    paymentTerm: m2oName(move.invoice_payment_term_id),
+    paymentMethod: null,
+    notes: {
+      splitPayment: move.x_split_payment === true,
+      reverseCharge: move.x_reverse_charge === true,
+      exemptionBasis: str(move.x_exemption_basis),
+      narration: htmlToText(move.narration),
+    },
+    corrects:
+      correctedId !== null
+        ? { number: str(corrected?.name) ?? m2oName(move.reversed_entry_id) ?? '', date: isoDate(corrected?.invoice_date) }
+        : null,
+    ksef: ksefInfo(move, data),
+    hostMarkedSent: move.is_move_sent === true,
+    hostIsSending: isSet(move.sending_data) || isSet(move.send_and_print_values),
+    updatedAt: isoInstant(move.write_date),
+  };
+}
+
+/** Odoo JSON field set: not false/null/empty text/empty object. */
+function isSet(v: unknown): boolean {
+  if (v === false || v === null || v === undefined) return false;
+  if (typeof v === 'string') return v.trim() !== '' && v.trim() !== '{}' && v.trim() !== 'null';
+  if (typeof v === 'object') return Object.keys(v as object).length > 0;
+  return Boolean(v);
+}
