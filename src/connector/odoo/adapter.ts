@@ -115,6 +115,7 @@ export class OdooAdapter implements HostErp {
   private schemaPromise: Promise<Schema> | null = null;
   private readonly companies = new Map<string, Promise<Company>>();
   private readonly webSessions = new Map<string, string>();
+  private readonly wizardFieldSets = new Map<string, Promise<Set<string>>>();
 
   constructor(connection: HostConnection, options: OdooAdapterOptions = {}) {
     if (connection.kind !== 'odoo' && connection.kind !== 'sandbox') {
@@ -478,23 +479,29 @@ export class OdooAdapter implements HostErp {
     const out = new Map<string, RenderedTemplate>();
     if (ids.length === 0) return out;
     const version = await this.client.version();
+    const v17 = version.major > 0 && version.major < 18;
+    const model = v17 ? 'account.move.send' : 'account.move.send.wizard';
+    const wizardFields = await this.wizardFields(s, model);
+    const langField = v17 ? 'mail_lang' : 'lang';
+    const hasLang = wizardFields.has(langField);
     const moves = await s.read('account.move', ids, ['id', 'partner_id']);
-    const partners = byId(await s.read('res.partner', uniq(moves.map((m) => m2oId(m.partner_id))), ['id', 'lang']));
+    // The language the host renders in is the customer's; read it only when the wizard does not say.
+    const partners = hasLang ? new Map<number, OdooRecord>() : byId(await s.read('res.partner', uniq(moves.map((m) => m2oId(m.partner_id))), ['id', 'lang']));
     const langOf = new Map(moves.map((m) => [m.id, str(partners.get(m2oId(m.partner_id) ?? 0)?.lang)]));
+    const readFields = v17 ? ['mail_subject', 'mail_body'] : ['subject', 'body'];
+    if (hasLang) readFields.push(langField);
 
     const renderOne = async (id: number): Promise<void> => {
       const ctx = { active_model: 'account.move', active_ids: [id], active_id: id };
-      const v17 = version.major > 0 && version.major < 18;
-      const model = v17 ? 'account.move.send' : 'account.move.send.wizard';
       const vals = v17 ? { move_ids: [[6, 0, [id]]], mail_template_id: tid } : { move_id: id, template_id: tid };
       const created = await s.executeKw<number | number[]>(model, 'create', [[vals]], { context: ctx });
       const wid = Array.isArray(created) ? created[0]! : created;
       try {
-        const [w] = await s.read(model, [wid], v17 ? ['mail_subject', 'mail_body', 'mail_lang'] : ['subject', 'body']);
+        const [w] = await s.read(model, [wid], readFields);
         out.set(String(id), {
-          subject: str(v17 ? w?.mail_subject : w?.subject) ?? '',
-          html: str(v17 ? w?.mail_body : w?.body) ?? '',
-          lang: (v17 ? str(w?.mail_lang) : null) ?? langOf.get(id) ?? null,
+          subject: str(w?.[readFields[0]!]) ?? '',
+          html: str(w?.[readFields[1]!]) ?? '',
+          lang: (hasLang ? str(w?.[langField]) : null) ?? langOf.get(id) ?? null,
         });
       } finally {
         await s.executeKw(model, 'unlink', [[wid]]).catch(() => undefined);
@@ -506,6 +513,16 @@ export class OdooAdapter implements HostErp {
       renderOne,
     );
     return out;
+  }
+
+  private wizardFields(s: OdooSession, model: string): Promise<Set<string>> {
+    let p = this.wizardFieldSets.get(model);
+    if (!p) {
+      p = s.executeKw<Record<string, unknown>>(model, 'fields_get', [], { attributes: ['type'] }).then((f) => new Set(Object.keys(f)));
+      this.wizardFieldSets.set(model, p);
+      p.catch(() => this.wizardFieldSets.delete(model));
+    }
+    return p;
   }
 
   /** Template id (or xmlid "module.name") -> id of a `mail.template` on `account.move`; host_not_found otherwise. */

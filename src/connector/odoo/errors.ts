@@ -34,8 +34,10 @@ const CLASS_CODES: [RegExp, ErrorCode][] = [
 ];
 
 /** Odoo exception class name -> our code; unknown server-side exceptions are `host_validation` (the host refused). */
-export function codeForOdooClass(name: string | undefined, faultCode?: number): ErrorCode {
+export function codeForOdooClass(name: string | undefined, faultCode?: number, message?: string): ErrorCode {
   if (faultCode === 404) return 'host_not_found';
+  // A wrong database name is a configuration error, not a blip: retrying will not help.
+  if (name && /OperationalError$/.test(name) && /database "[^"]*" does not exist/.test(message ?? '')) return 'host_not_found';
   if (faultCode === 100) return 'host_auth';
   if (name) {
     for (const [re, code] of CLASS_CODES) if (re.test(name)) return code;
@@ -59,10 +61,10 @@ function where(call: CallDescription): string {
 /** Translates an Odoo JSON-RPC fault into a `ConnectorError`. */
 export function translateFault(fault: OdooFault, call: CallDescription, secrets: readonly string[] = []): ConnectorError {
   const className = fault.data?.name;
-  const code = codeForOdooClass(className, fault.code);
+  const code = codeForOdooClass(className, fault.code, String(fault.data?.message ?? ''));
   const serverMessage = redact(String(fault.data?.message ?? fault.message ?? 'Odoo error'), secrets).slice(0, 500);
   const shortClass = className ? className.replace(/^.*\./, '') : `code ${fault.code}`;
-  return new ConnectorError(code, `Odoo refused ${where(call)}: ${shortClass}: ${serverMessage}`, {
+  return new ConnectorError(code, `Odoo ${code === 'host_unavailable' ? 'failed on' : 'refused'} ${where(call)}: ${shortClass}: ${serverMessage}`, {
     detail: { odooError: className ?? null, odooCode: fault.code, call: where(call) },
   });
 }
