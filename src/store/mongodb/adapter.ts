@@ -1,0 +1,563 @@
+/**
+ * The store port on MongoDB (official driver). Same semantics as the PostgreSQL adapter; every ledger
+ * transition is one single-document conditional write.
+ *
+ * claim(): `findOneAndUpdate(<key + claimable conditions>, <pipeline>, { upsert: true })`. No entry: the
+ * upsert inserts a fresh claim. A claimable entry: it is updated atomically. An entry that exists but is
+ * not claimable: the filter matches nothing, the upsert tries to insert the same key and the unique
+ * index {installationId, invoiceId} refuses it (E11000) -> null. Concurrent claimers of the same entry
+ * are serialised by the document write; each re-evaluates the filter, so exactly one wins.
+ */
+import crypto from 'node:crypto';
+import { MongoClient, MongoServerError, type Collection, type Db, type Document, type Filter } from 'mongodb';
+import { emptyCounts } from '../../domain.ts';
+import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
+import { ConnectorError } from '../../errors.ts';
+import type { ClaimRequest, Installation, LedgerEntry, LogEntry, LogQuery, NewInstallation, NewLogEntry, Run, RunStatus, Store } from '../port.ts';
+
+export interface MongoStoreOptions {
+  url: string;
+  /** Database name; default: the URL's path, else `invoice_courier`. */
+  dbName?: string;
+  maxConnections?: number;
+  log?: (msg: string) => void;
+}
+
+type InstallationPatch = Parameters<Store['updateInstallation']>[1];
+
+const DUPLICATE_KEY = 11000;
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'MongoOperationTimeoutError',
+  'MongoPoolClearedError',
+]);
+
+export function mapMongoError(e: unknown, what: string): ConnectorError {
+  if (e instanceof ConnectorError) return e;
+  const name = (e as { name?: string } | null)?.name ?? '';
+  const message = e instanceof Error ? e.message : String(e);
+  if (UNAVAILABLE_ERRORS.has(name)) {
+    return new ConnectorError('store_unavailable', `The database is not reachable (${what}): ${name}`, { cause: e });
+  }
+  if (e instanceof MongoServerError && e.code === DUPLICATE_KEY) return new ConnectorError('conflict', `Duplicate record (${what})`, { cause: e });
+  return new ConnectorError('internal', `Database error (${what}): ${message}`, { cause: e });
+}
+
+const isDuplicateKey = (e: unknown): boolean => e instanceof MongoServerError && e.code === DUPLICATE_KEY;
+
+/** Database name from a mongodb:// URL's path, if any. */
+export function dbNameFromUrl(url: string): string | null {
+  const m = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(url);
+  return m?.[1] ? decodeURIComponent(m[1]) : null;
+}
+
+const toDate = (iso: string): Date => {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) throw new ConnectorError('validation', `Not an ISO instant: ${iso}`);
+  return d;
+};
+const toDateOrNull = (iso: string | null): Date | null => (iso === null ? null : toDate(iso));
+const iso = (v: unknown): string => (v as Date).toISOString();
+const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as Date).toISOString());
+const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function toInstallation(d: Document): Installation {
+  return {
+    id: d['_id'] as string,
+    hostKind: d['hostKind'],
+    hostUrl: d['hostUrl'],
+    hostDatabase: d['hostDatabase'],
+    companyId: orNull(d['companyId']),
+    integrationLogin: d['integrationLogin'],
+    integrationSecret: d['integrationSecret'],
+    operatorSecret: orNull(d['operatorSecret']),
+    settings: d['settings'],
+    callbackUrl: orNull(d['callbackUrl']),
+    webhookSecret: orNull(d['webhookSecret']),
+    apiTokenHash: orNull(d['apiTokenHash']),
+    status: d['status'],
+    createdAt: iso(d['createdAt']),
+    updatedAt: iso(d['updatedAt']),
+    version: d['version'],
+  };
+}
+
+function toLedger(d: Document): LedgerEntry {
+  return {
+    installationId: d['installationId'],
+    invoiceId: d['invoiceId'],
+    invoiceNumber: orNull(d['invoiceNumber']),
+    state: d['state'],
+    owner: orNull(d['owner']),
+    leaseUntil: isoOrNull(d['leaseUntil']),
+    attempts: d['attempts'] ?? 0,
+    messageId: d['messageId'],
+    contentHash: orNull(d['contentHash']),
+    reason: orNull(d['reason']),
+    detail: orNull(d['detail']),
+    recipients: d['recipients'] ?? [],
+    writeBackPending: d['writeBackPending'] ?? false,
+    nextAttemptAt: isoOrNull(d['nextAttemptAt']),
+    updatedAt: iso(d['updatedAt']),
+  };
+}
+
+function toLog(d: Document): LogEntry {
+  return {
+    id: String(d['_id']),
+    installationId: d['installationId'],
+    runId: orNull(d['runId']),
+    at: iso(d['at']),
+    level: d['level'],
+    event: d['event'],
+    invoiceId: orNull(d['invoiceId']),
+    invoiceNumber: orNull(d['invoiceNumber']),
+    message: d['message'],
+    data: orNull(d['data']),
+  };
+}
+
+function toRun(d: Document): Run {
+  return {
+    id: d['_id'],
+    installationId: d['installationId'],
+    trigger: d['trigger'],
+    status: d['status'],
+    startedAt: iso(d['startedAt']),
+    finishedAt: isoOrNull(d['finishedAt']),
+    counts: { ...emptyCounts(), ...(d['counts'] as RunCounts) },
+    processed: d['processed'] ?? 0,
+    total: d['total'] ?? 0,
+    error: orNull(d['error']),
+  };
+}
+
+const PATCHABLE: readonly (keyof InstallationPatch)[] = [
+  'settings',
+  'operatorSecret',
+  'callbackUrl',
+  'webhookSecret',
+  'apiTokenHash',
+  'status',
+  'integrationSecret',
+  'integrationLogin',
+];
+
+export class MongoStore implements Store {
+  readonly kind = 'mongodb' as const;
+  private readonly client: MongoClient;
+  private readonly db: Db;
+
+  constructor(opts: MongoStoreOptions) {
+    // The driver connects lazily on the first operation.
+    this.client = new MongoClient(opts.url, {
+      maxPoolSize: opts.maxConnections ?? 10,
+      serverSelectionTimeoutMS: 10_000,
+      connectTimeoutMS: 10_000,
+      socketTimeoutMS: 60_000,
+    });
+    this.db = this.client.db(opts.dbName ?? dbNameFromUrl(opts.url) ?? 'invoice_courier');
+  }
+
+  private get installations(): Collection<Document> {
+    return this.db.collection('installations');
+  }
+  private get ledger(): Collection<Document> {
+    return this.db.collection('ledger');
+  }
+  private get logs(): Collection<Document> {
+    return this.db.collection('logs');
+  }
+  private get runs(): Collection<Document> {
+    return this.db.collection('runs');
+  }
+  private get counters(): Collection<{ _id: string; seq: number }> {
+    return this.db.collection<{ _id: string; seq: number }>('counters');
+  }
+
+  private async op<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw mapMongoError(e, what);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.op('migrate', async () => {
+      // createIndex with an identical spec is a no-op, also when several processes run it at once.
+      await this.installations.createIndex({ apiTokenHash: 1 }, { name: 'api_token_hash', partialFilterExpression: { apiTokenHash: { $type: 'string' } } });
+      await this.installations.createIndex({ status: 1, createdAt: 1 }, { name: 'status_created' });
+      await this.ledger.createIndex({ installationId: 1, invoiceId: 1 }, { name: 'ledger_key', unique: true });
+      await this.ledger.createIndex({ installationId: 1, state: 1 }, { name: 'ledger_state' });
+      await this.ledger.createIndex(
+        { installationId: 1, updatedAt: 1 },
+        { name: 'ledger_write_back', partialFilterExpression: { writeBackPending: true } },
+      );
+      await this.logs.createIndex({ installationId: 1, _id: -1 }, { name: 'logs_newest' });
+      await this.logs.createIndex({ installationId: 1, invoiceId: 1, event: 1 }, { name: 'logs_invoice_event' });
+      await this.logs.createIndex({ runId: 1 }, { name: 'logs_run', partialFilterExpression: { runId: { $type: 'string' } } });
+      await this.runs.createIndex({ installationId: 1, startedAt: -1 }, { name: 'runs_newest' });
+      try {
+        await this.counters.updateOne({ _id: 'logs' }, { $setOnInsert: { seq: 0 } }, { upsert: true });
+      } catch (e) {
+        if (!isDuplicateKey(e)) throw e;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  // ---- installations ----
+
+  async createInstallation(input: NewInstallation): Promise<Installation> {
+    const now = new Date();
+    const doc: Document = {
+      _id: input.id ?? crypto.randomUUID(),
+      hostKind: input.hostKind,
+      hostUrl: input.hostUrl,
+      hostDatabase: input.hostDatabase,
+      companyId: input.companyId,
+      integrationLogin: input.integrationLogin,
+      integrationSecret: input.integrationSecret,
+      operatorSecret: input.operatorSecret,
+      settings: input.settings,
+      callbackUrl: input.callbackUrl,
+      webhookSecret: input.webhookSecret,
+      apiTokenHash: input.apiTokenHash,
+      status: 'active',
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    };
+    await this.op('createInstallation', () => this.installations.insertOne(doc));
+    return toInstallation(doc);
+  }
+
+  async getInstallation(id: string): Promise<Installation | null> {
+    const d = await this.op('getInstallation', () => this.installations.findOne({ _id: id as unknown as Document['_id'] }));
+    return d ? toInstallation(d) : null;
+  }
+
+  async findInstallationByTokenHash(hash: string): Promise<Installation | null> {
+    const d = await this.op('findInstallationByTokenHash', () => this.installations.findOne({ apiTokenHash: hash }));
+    return d ? toInstallation(d) : null;
+  }
+
+  async listInstallations(filter: { status?: Installation['status'] } = {}): Promise<Installation[]> {
+    const q: Filter<Document> = filter.status === undefined ? {} : { status: filter.status };
+    const docs = await this.op('listInstallations', () => this.installations.find(q).sort({ createdAt: 1, _id: 1 }).toArray());
+    return docs.map(toInstallation);
+  }
+
+  async updateInstallation(id: string, patch: InstallationPatch, expectedVersion?: number): Promise<Installation> {
+    const set: Document = { updatedAt: new Date() };
+    for (const key of PATCHABLE) {
+      if (key in patch && patch[key] !== undefined) set[key] = patch[key];
+    }
+    const q: Filter<Document> = { _id: id as unknown as Document['_id'] };
+    if (expectedVersion !== undefined) q['version'] = expectedVersion;
+    const d = await this.op('updateInstallation', () =>
+      this.installations.findOneAndUpdate(q, { $set: set, $inc: { version: 1 } }, { returnDocument: 'after' }),
+    );
+    if (d) return toInstallation(d);
+    const current = await this.getInstallation(id);
+    if (!current) throw new ConnectorError('not_found', `Installation ${id} does not exist`);
+    throw new ConnectorError('conflict', `Installation ${id} was changed meanwhile (version ${current.version}, expected ${expectedVersion})`, {
+      detail: { currentVersion: current.version },
+    });
+  }
+
+  async purgeInstallation(id: string): Promise<void> {
+    await this.op('purgeInstallation', async () => {
+      await this.ledger.deleteMany({ installationId: id });
+      await this.logs.deleteMany({ installationId: id });
+      await this.runs.deleteMany({ installationId: id });
+      await this.installations.deleteOne({ _id: id as unknown as Document['_id'] });
+    });
+  }
+
+  // ---- ledger ----
+
+  async claim(req: ClaimRequest): Promise<LedgerEntry | null> {
+    const now = toDate(req.now);
+    const filter: Filter<Document> = {
+      installationId: req.installationId,
+      invoiceId: req.invoiceId,
+      $or: [
+        { state: 'skipped' },
+        { state: 'retry', attempts: { $lt: req.maxAttempts }, $or: [{ nextAttemptAt: null }, { nextAttemptAt: { $lte: now } }] },
+        { state: 'claimed', $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] },
+      ],
+    };
+    // Pipeline update: expressions read the document as it was (missing fields on insert), and every
+    // caller-supplied value is wrapped in $literal so a leading '$' is never read as a field path.
+    const update: Document[] = [
+      {
+        $set: {
+          state: { $literal: 'claimed' },
+          prevState: { $ifNull: ['$state', null] },
+          owner: { $literal: req.owner },
+          leaseUntil: { $literal: toDate(req.leaseUntil) },
+          messageId: { $literal: req.messageId },
+          invoiceNumber: req.invoiceNumber === null ? { $ifNull: ['$invoiceNumber', null] } : { $literal: req.invoiceNumber },
+          updatedAt: { $literal: now },
+          attempts: { $ifNull: ['$attempts', 0] },
+          contentHash: { $ifNull: ['$contentHash', null] },
+          reason: { $ifNull: ['$reason', null] },
+          detail: { $ifNull: ['$detail', null] },
+          recipients: { $ifNull: ['$recipients', { $literal: [] }] },
+          writeBackPending: { $ifNull: ['$writeBackPending', false] },
+          nextAttemptAt: { $ifNull: ['$nextAttemptAt', null] },
+        },
+      },
+    ];
+    try {
+      const d = await this.ledger.findOneAndUpdate(filter, update, { upsert: true, returnDocument: 'after' });
+      return d ? toLedger(d) : null;
+    } catch (e) {
+      if (isDuplicateKey(e)) return null; // the entry exists and is not claimable
+      throw mapMongoError(e, 'claim');
+    }
+  }
+
+  async markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean> {
+    const r = await this.op('markSending', () =>
+      this.ledger.updateOne(
+        { installationId, invoiceId, owner, state: 'claimed' },
+        { $set: { state: 'sending', contentHash, leaseUntil: toDate(leaseUntil), updatedAt: new Date() }, $inc: { attempts: 1 } },
+      ),
+    );
+    return r.matchedCount === 1;
+  }
+
+  async recordOutcome(
+    installationId: string,
+    invoiceId: string,
+    owner: string,
+    outcome: Outcome,
+    opts: { writeBack: boolean; nextAttemptAt: string | null },
+  ): Promise<boolean> {
+    const r = await this.op('recordOutcome', () =>
+      this.ledger.updateOne(
+        { installationId, invoiceId, owner, state: { $in: ['claimed', 'sending'] } },
+        {
+          $set: {
+            state: outcome.state,
+            prevState: null,
+            reason: outcome.reason,
+            detail: outcome.detail,
+            recipients: outcome.recipients,
+            writeBackPending: opts.writeBack,
+            nextAttemptAt: toDateOrNull(opts.nextAttemptAt),
+            owner: null,
+            leaseUntil: null,
+            updatedAt: new Date(),
+          },
+        },
+      ),
+    );
+    return r.matchedCount === 1;
+  }
+
+  async release(installationId: string, invoiceId: string, owner: string): Promise<void> {
+    await this.op('release', () =>
+      this.ledger.updateOne({ installationId, invoiceId, owner, state: 'claimed' }, [
+        {
+          $set: {
+            state: { $cond: [{ $in: ['$prevState', { $literal: ['skipped', 'retry'] }] }, '$prevState', { $literal: 'skipped' }] },
+            prevState: null,
+            owner: null,
+            leaseUntil: null,
+            updatedAt: { $literal: new Date() },
+          },
+        },
+      ]),
+    );
+  }
+
+  async getLedger(installationId: string, invoiceIds: string[]): Promise<LedgerEntry[]> {
+    if (invoiceIds.length === 0) return [];
+    const docs = await this.op('getLedger', () => this.ledger.find({ installationId, invoiceId: { $in: invoiceIds } }).toArray());
+    return docs.map(toLedger);
+  }
+
+  async listLedger(installationId: string, filter: { states?: LedgerState[]; limit: number }): Promise<LedgerEntry[]> {
+    const q: Filter<Document> = { installationId };
+    if (filter.states !== undefined) q['state'] = { $in: filter.states };
+    const docs = await this.op('listLedger', () => this.ledger.find(q).sort({ updatedAt: -1, invoiceId: 1 }).limit(filter.limit).toArray());
+    return docs.map(toLedger);
+  }
+
+  async listExpiredSending(installationId: string, now: string): Promise<LedgerEntry[]> {
+    const docs = await this.op('listExpiredSending', () =>
+      this.ledger
+        .find({ installationId, state: 'sending', leaseUntil: { $lt: toDate(now) } })
+        .sort({ leaseUntil: 1, invoiceId: 1 })
+        .toArray(),
+    );
+    return docs.map(toLedger);
+  }
+
+  async resolveInterrupted(
+    installationId: string,
+    invoiceId: string,
+    expectedLeaseUntil: string,
+    outcome: Outcome,
+    writeBack: boolean,
+  ): Promise<boolean> {
+    const r = await this.op('resolveInterrupted', () =>
+      this.ledger.updateOne(
+        { installationId, invoiceId, state: 'sending', leaseUntil: toDate(expectedLeaseUntil) },
+        {
+          $set: {
+            state: outcome.state,
+            prevState: null,
+            reason: outcome.reason,
+            detail: outcome.detail,
+            recipients: outcome.recipients,
+            writeBackPending: writeBack,
+            nextAttemptAt: null,
+            owner: null,
+            leaseUntil: null,
+            updatedAt: new Date(),
+          },
+        },
+      ),
+    );
+    return r.matchedCount === 1;
+  }
+
+  async allowResend(installationId: string, invoiceId: string): Promise<boolean> {
+    const r = await this.op('allowResend', () =>
+      this.ledger.updateOne(
+        { installationId, invoiceId, state: { $in: ['uncertain', 'failed'] } },
+        { $set: { state: 'retry', prevState: null, attempts: 0, nextAttemptAt: null, owner: null, leaseUntil: null, updatedAt: new Date() } },
+      ),
+    );
+    return r.matchedCount === 1;
+  }
+
+  async listPendingWriteBacks(installationId: string, limit: number): Promise<LedgerEntry[]> {
+    const docs = await this.op('listPendingWriteBacks', () =>
+      this.ledger
+        .find({ installationId, writeBackPending: true, state: { $nin: ['claimed', 'sending'] } })
+        .sort({ updatedAt: 1, invoiceId: 1 })
+        .limit(limit)
+        .toArray(),
+    );
+    return docs.map(toLedger);
+  }
+
+  async markWrittenBack(installationId: string, invoiceIds: string[]): Promise<void> {
+    if (invoiceIds.length === 0) return;
+    await this.op('markWrittenBack', () =>
+      this.ledger.updateMany({ installationId, invoiceId: { $in: invoiceIds } }, { $set: { writeBackPending: false } }),
+    );
+  }
+
+  // ---- logs ----
+
+  async appendLogs(entries: NewLogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.op('appendLogs', async () => {
+      // Numeric, strictly increasing ids (as in PostgreSQL) so `before` paging is stable across processes.
+      const counter = await this.counters.findOneAndUpdate({ _id: 'logs' }, { $inc: { seq: entries.length } }, { upsert: true, returnDocument: 'after' });
+      const last = counter!.seq;
+      const first = last - entries.length + 1;
+      await this.logs.insertMany(
+        entries.map((e, i) => ({
+          _id: first + i,
+          installationId: e.installationId,
+          runId: e.runId,
+          at: toDate(e.at),
+          level: e.level,
+          event: e.event,
+          invoiceId: e.invoiceId,
+          invoiceNumber: e.invoiceNumber,
+          message: e.message,
+          data: e.data,
+        })) as unknown as Document[],
+      );
+    });
+  }
+
+  async listLogs(query: LogQuery): Promise<LogEntry[]> {
+    const q: Filter<Document> = { installationId: query.installationId };
+    if (query.from !== undefined || query.to !== undefined) {
+      const range: Document = {};
+      if (query.from !== undefined) range['$gte'] = toDate(query.from);
+      if (query.to !== undefined) range['$lte'] = toDate(query.to);
+      q['at'] = range;
+    }
+    if (query.level !== undefined) q['level'] = query.level;
+    if (query.event !== undefined) q['event'] = query.event;
+    if (query.runId !== undefined) q['runId'] = query.runId;
+    if (query.invoiceNumber !== undefined) q['invoiceNumber'] = { $regex: escapeRegex(query.invoiceNumber), $options: 'i' };
+    if (query.before !== undefined) {
+      if (!/^\d{1,15}$/.test(query.before)) throw new ConnectorError('validation', 'before must be a log entry id', { field: 'before' });
+      (q as Document)['_id'] = { $lt: Number(query.before) };
+    }
+    const docs = await this.op('listLogs', () => this.logs.find(q).sort({ _id: -1 }).limit(query.limit).toArray());
+    return docs.map(toLog);
+  }
+
+  async hasLog(installationId: string, invoiceId: string, event: string): Promise<boolean> {
+    const d = await this.op('hasLog', () => this.logs.findOne({ installationId, invoiceId, event }, { projection: { _id: 1 } }));
+    return d !== null;
+  }
+
+  // ---- runs ----
+
+  async startRun(run: Pick<Run, 'installationId' | 'trigger' | 'startedAt'>): Promise<Run> {
+    const doc: Document = {
+      _id: crypto.randomUUID(),
+      installationId: run.installationId,
+      trigger: run.trigger,
+      status: 'running',
+      startedAt: toDate(run.startedAt),
+      finishedAt: null,
+      counts: emptyCounts(),
+      processed: 0,
+      total: 0,
+      error: null,
+    };
+    await this.op('startRun', () => this.runs.insertOne(doc));
+    return toRun(doc);
+  }
+
+  async updateRunProgress(runId: string, processed: number, total: number, counts: RunCounts): Promise<void> {
+    await this.op('updateRunProgress', () =>
+      this.runs.updateOne({ _id: runId as unknown as Document['_id'], status: 'running' }, { $set: { processed, total, counts } }),
+    );
+  }
+
+  async finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run> {
+    const d = await this.op('finishRun', () =>
+      this.runs.findOneAndUpdate(
+        { _id: runId as unknown as Document['_id'] },
+        { $set: { status, counts, error, finishedAt: toDate(finishedAt) } },
+        { returnDocument: 'after' },
+      ),
+    );
+    if (!d) throw new ConnectorError('not_found', `Run ${runId} does not exist`);
+    return toRun(d);
+  }
+
+  async listRuns(installationId: string, limit: number): Promise<Run[]> {
+    const docs = await this.op('listRuns', () => this.runs.find({ installationId }).sort({ startedAt: -1, _id: 1 }).limit(limit).toArray());
+    return docs.map(toRun);
+  }
+
+  async getRun(id: string): Promise<Run | null> {
+    const d = await this.op('getRun', () => this.runs.findOne({ _id: id as unknown as Document['_id'] }));
+    return d ? toRun(d) : null;
+  }
+}

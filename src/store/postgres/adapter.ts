@@ -1,0 +1,534 @@
+/**
+ * The store port on PostgreSQL (node-postgres Pool). Every ledger transition is one conditional
+ * statement, so the claim rules hold with any number of processes sharing the database.
+ */
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { emptyCounts } from '../../domain.ts';
+import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
+import { ConnectorError } from '../../errors.ts';
+import type { ClaimRequest, Installation, LedgerEntry, LogEntry, LogQuery, NewInstallation, NewLogEntry, Run, RunStatus, Store } from '../port.ts';
+import { migrate } from './schema.ts';
+
+export interface PostgresStoreOptions {
+  url: string;
+  /** Pool size; default 10. */
+  maxConnections?: number;
+  log?: (msg: string) => void;
+  /** Per-statement timeout; default 30 s. */
+  statementTimeoutMs?: number;
+}
+
+type Row = Record<string, unknown>;
+type InstallationPatch = Parameters<Store['updateInstallation']>[1];
+
+/** pg error codes / Node errno values that mean "the database cannot be reached or is going away". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '3D000', // invalid_catalog_name (database does not exist)
+  '28P01', // invalid_password
+  '28000', // invalid_authorization_specification
+  '57014', // query_canceled (statement timeout)
+]);
+
+export function mapPgError(e: unknown, what: string): ConnectorError {
+  if (e instanceof ConnectorError) return e;
+  const code = (e as { code?: string } | null)?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  if (
+    (code !== undefined && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|pool.*(ended|end on)/i.test(message)
+  ) {
+    return new ConnectorError('store_unavailable', `The database is not reachable (${what}): ${code ?? message}`, { cause: e });
+  }
+  if (code === '23505') return new ConnectorError('conflict', `Duplicate record (${what})`, { cause: e });
+  return new ConnectorError('internal', `Database error (${what}): ${code ?? ''} ${message}`.trim(), { cause: e });
+}
+
+const iso = (v: unknown): string => (v as Date).toISOString();
+const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as Date).toISOString());
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function toInstallation(r: Row): Installation {
+  return {
+    id: r['id'] as string,
+    hostKind: r['host_kind'] as Installation['hostKind'],
+    hostUrl: r['host_url'] as string,
+    hostDatabase: r['host_database'] as string,
+    companyId: str(r['company_id']),
+    integrationLogin: r['integration_login'] as string,
+    integrationSecret: r['integration_secret'] as Installation['integrationSecret'],
+    operatorSecret: (r['operator_secret'] ?? null) as Installation['operatorSecret'],
+    settings: r['settings'] as Installation['settings'],
+    callbackUrl: str(r['callback_url']),
+    webhookSecret: (r['webhook_secret'] ?? null) as Installation['webhookSecret'],
+    apiTokenHash: str(r['api_token_hash']),
+    status: r['status'] as Installation['status'],
+    createdAt: iso(r['created_at']),
+    updatedAt: iso(r['updated_at']),
+    version: r['version'] as number,
+  };
+}
+
+function toLedger(r: Row): LedgerEntry {
+  return {
+    installationId: r['installation_id'] as string,
+    invoiceId: r['invoice_id'] as string,
+    invoiceNumber: str(r['invoice_number']),
+    state: r['state'] as LedgerState,
+    owner: str(r['owner']),
+    leaseUntil: isoOrNull(r['lease_until']),
+    attempts: r['attempts'] as number,
+    messageId: r['message_id'] as string,
+    contentHash: str(r['content_hash']),
+    reason: (r['reason'] ?? null) as LedgerEntry['reason'],
+    detail: str(r['detail']),
+    recipients: (r['recipients'] ?? []) as LedgerEntry['recipients'],
+    writeBackPending: r['write_back_pending'] as boolean,
+    nextAttemptAt: isoOrNull(r['next_attempt_at']),
+    updatedAt: iso(r['updated_at']),
+  };
+}
+
+function toLog(r: Row): LogEntry {
+  return {
+    id: String(r['id']),
+    installationId: r['installation_id'] as string,
+    runId: str(r['run_id']),
+    at: iso(r['at']),
+    level: r['level'] as LogEntry['level'],
+    event: r['event'] as string,
+    invoiceId: str(r['invoice_id']),
+    invoiceNumber: str(r['invoice_number']),
+    message: r['message'] as string,
+    data: (r['data'] ?? null) as LogEntry['data'],
+  };
+}
+
+function toRun(r: Row): Run {
+  return {
+    id: r['id'] as string,
+    installationId: r['installation_id'] as string,
+    trigger: r['trigger'] as Run['trigger'],
+    status: r['status'] as RunStatus,
+    startedAt: iso(r['started_at']),
+    finishedAt: isoOrNull(r['finished_at']),
+    counts: { ...emptyCounts(), ...(r['counts'] as RunCounts) },
+    processed: r['processed'] as number,
+    total: r['total'] as number,
+    error: str(r['error']),
+  };
+}
+
+/** JSON parameter for a jsonb column (null stays SQL NULL). */
+const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/** Escapes LIKE wildcards so a user's text matches literally. */
+const likeLiteral = (s: string): string => s.replace(/[\\%_]/g, (c) => '\\' + c);
+
+const INSTALLATION_COLUMNS: Record<keyof InstallationPatch, { column: string; json: boolean }> = {
+  settings: { column: 'settings', json: true },
+  operatorSecret: { column: 'operator_secret', json: true },
+  callbackUrl: { column: 'callback_url', json: false },
+  webhookSecret: { column: 'webhook_secret', json: true },
+  apiTokenHash: { column: 'api_token_hash', json: false },
+  status: { column: 'status', json: false },
+  integrationSecret: { column: 'integration_secret', json: true },
+  integrationLogin: { column: 'integration_login', json: false },
+};
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  constructor(opts: PostgresStoreOptions) {
+    this.pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.maxConnections ?? 10,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: opts.statementTimeoutMs ?? 30_000,
+      query_timeout: (opts.statementTimeoutMs ?? 30_000) + 5_000,
+    });
+    const log = opts.log ?? (() => undefined);
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    this.pool.on('error', (err) => log(`store: idle database connection failed: ${err.message}`));
+  }
+
+  private async q(what: string, sql: string, params: unknown[] = []): Promise<Row[]> {
+    try {
+      return (await this.pool.query(sql, params)).rows as Row[];
+    } catch (e) {
+      throw mapPgError(e, what);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw mapPgError(e, 'migrate');
+    }
+    try {
+      await migrate(client);
+    } catch (e) {
+      throw mapPgError(e, 'migrate');
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  // ---- installations ----
+
+  async createInstallation(input: NewInstallation): Promise<Installation> {
+    const now = new Date().toISOString();
+    const rows = await this.q(
+      'createInstallation',
+      `INSERT INTO installations (id, host_kind, host_url, host_database, company_id, integration_login, integration_secret,
+         operator_secret, settings, callback_url, webhook_secret, api_token_hash, status, created_at, updated_at, version)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,'active',$13,$13,1) RETURNING *`,
+      [
+        input.id ?? crypto.randomUUID(),
+        input.hostKind,
+        input.hostUrl,
+        input.hostDatabase,
+        input.companyId,
+        input.integrationLogin,
+        json(input.integrationSecret),
+        json(input.operatorSecret),
+        json(input.settings),
+        input.callbackUrl,
+        json(input.webhookSecret),
+        input.apiTokenHash,
+        now,
+      ],
+    );
+    return toInstallation(rows[0]!);
+  }
+
+  async getInstallation(id: string): Promise<Installation | null> {
+    const rows = await this.q('getInstallation', 'SELECT * FROM installations WHERE id = $1', [id]);
+    return rows[0] ? toInstallation(rows[0]) : null;
+  }
+
+  async findInstallationByTokenHash(hash: string): Promise<Installation | null> {
+    const rows = await this.q('findInstallationByTokenHash', 'SELECT * FROM installations WHERE api_token_hash = $1 LIMIT 1', [hash]);
+    return rows[0] ? toInstallation(rows[0]) : null;
+  }
+
+  async listInstallations(filter: { status?: Installation['status'] } = {}): Promise<Installation[]> {
+    const rows =
+      filter.status === undefined
+        ? await this.q('listInstallations', 'SELECT * FROM installations ORDER BY created_at, id')
+        : await this.q('listInstallations', 'SELECT * FROM installations WHERE status = $1 ORDER BY created_at, id', [filter.status]);
+    return rows.map(toInstallation);
+  }
+
+  async updateInstallation(id: string, patch: InstallationPatch, expectedVersion?: number): Promise<Installation> {
+    const sets: string[] = [];
+    const params: unknown[] = [id, new Date().toISOString()];
+    for (const [key, value] of Object.entries(patch) as [keyof InstallationPatch, unknown][]) {
+      const col = INSTALLATION_COLUMNS[key];
+      if (!col || value === undefined) continue;
+      params.push(col.json ? json(value) : value);
+      sets.push(`${col.column} = $${params.length}`);
+    }
+    let where = 'id = $1';
+    if (expectedVersion !== undefined) {
+      params.push(expectedVersion);
+      where += ` AND version = $${params.length}`;
+    }
+    const rows = await this.q(
+      'updateInstallation',
+      `UPDATE installations SET ${[...sets, 'updated_at = $2', 'version = version + 1'].join(', ')} WHERE ${where} RETURNING *`,
+      params,
+    );
+    if (rows[0]) return toInstallation(rows[0]);
+    const current = await this.getInstallation(id);
+    if (!current) throw new ConnectorError('not_found', `Installation ${id} does not exist`);
+    throw new ConnectorError('conflict', `Installation ${id} was changed meanwhile (version ${current.version}, expected ${expectedVersion})`, {
+      detail: { currentVersion: current.version },
+    });
+  }
+
+  async purgeInstallation(id: string): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw mapPgError(e, 'purgeInstallation');
+    }
+    try {
+      await client.query('BEGIN');
+      for (const table of ['ledger', 'logs', 'runs']) {
+        await client.query(`DELETE FROM ${table} WHERE installation_id = $1`, [id]);
+      }
+      await client.query('DELETE FROM installations WHERE id = $1', [id]);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw mapPgError(e, 'purgeInstallation');
+    } finally {
+      client.release();
+    }
+  }
+
+  // ---- ledger ----
+
+  async claim(req: ClaimRequest): Promise<LedgerEntry | null> {
+    // One statement: insert a fresh claim, or take over an existing entry only while it is claimable.
+    // Concurrent claimers of the same key serialise on the row (or the unique index); each re-checks
+    // the WHERE against the committed row, so exactly one of them gets a row back.
+    const rows = await this.q(
+      'claim',
+      `INSERT INTO ledger AS l (installation_id, invoice_id, invoice_number, state, prev_state, owner, lease_until, attempts,
+         message_id, recipients, write_back_pending, updated_at)
+       VALUES ($1, $2, $3, 'claimed', NULL, $4, $5, 0, $6, '[]', false, $7)
+       ON CONFLICT (installation_id, invoice_id) DO UPDATE SET
+         state = 'claimed',
+         prev_state = l.state,
+         owner = EXCLUDED.owner,
+         lease_until = EXCLUDED.lease_until,
+         message_id = EXCLUDED.message_id,
+         invoice_number = COALESCE(EXCLUDED.invoice_number, l.invoice_number),
+         updated_at = EXCLUDED.updated_at
+       WHERE l.state = 'skipped'
+          OR (l.state = 'retry' AND l.attempts < $8 AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= $7::timestamptz))
+          OR (l.state = 'claimed' AND (l.lease_until IS NULL OR l.lease_until < $7::timestamptz))
+       RETURNING l.*`,
+      [req.installationId, req.invoiceId, req.invoiceNumber, req.owner, req.leaseUntil, req.messageId, req.now, req.maxAttempts],
+    );
+    return rows[0] ? toLedger(rows[0]) : null;
+  }
+
+  async markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean> {
+    const rows = await this.q(
+      'markSending',
+      `UPDATE ledger SET state = 'sending', attempts = attempts + 1, content_hash = $4, lease_until = $5, updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'claimed' RETURNING 1`,
+      [installationId, invoiceId, owner, contentHash, leaseUntil],
+    );
+    return rows.length === 1;
+  }
+
+  async recordOutcome(
+    installationId: string,
+    invoiceId: string,
+    owner: string,
+    outcome: Outcome,
+    opts: { writeBack: boolean; nextAttemptAt: string | null },
+  ): Promise<boolean> {
+    const rows = await this.q(
+      'recordOutcome',
+      `UPDATE ledger SET state = $4, prev_state = NULL, reason = $5, detail = $6, recipients = $7, write_back_pending = $8,
+         next_attempt_at = $9, owner = NULL, lease_until = NULL, updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state IN ('claimed', 'sending') RETURNING 1`,
+      [installationId, invoiceId, owner, outcome.state, outcome.reason, outcome.detail, json(outcome.recipients), opts.writeBack, opts.nextAttemptAt],
+    );
+    return rows.length === 1;
+  }
+
+  async release(installationId: string, invoiceId: string, owner: string): Promise<void> {
+    // Back to the state before the claim; a crashed claimer's `claimed` (or none) becomes `skipped`.
+    await this.q(
+      'release',
+      `UPDATE ledger SET state = CASE WHEN prev_state IN ('skipped', 'retry') THEN prev_state ELSE 'skipped' END,
+         prev_state = NULL, owner = NULL, lease_until = NULL, updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'claimed'`,
+      [installationId, invoiceId, owner],
+    );
+  }
+
+  async getLedger(installationId: string, invoiceIds: string[]): Promise<LedgerEntry[]> {
+    if (invoiceIds.length === 0) return [];
+    const rows = await this.q('getLedger', 'SELECT * FROM ledger WHERE installation_id = $1 AND invoice_id = ANY($2::text[])', [
+      installationId,
+      invoiceIds,
+    ]);
+    return rows.map(toLedger);
+  }
+
+  async listLedger(installationId: string, filter: { states?: LedgerState[]; limit: number }): Promise<LedgerEntry[]> {
+    const rows =
+      filter.states === undefined
+        ? await this.q('listLedger', 'SELECT * FROM ledger WHERE installation_id = $1 ORDER BY updated_at DESC, invoice_id LIMIT $2', [
+            installationId,
+            filter.limit,
+          ])
+        : await this.q(
+            'listLedger',
+            'SELECT * FROM ledger WHERE installation_id = $1 AND state = ANY($2::text[]) ORDER BY updated_at DESC, invoice_id LIMIT $3',
+            [installationId, filter.states, filter.limit],
+          );
+    return rows.map(toLedger);
+  }
+
+  async listExpiredSending(installationId: string, now: string): Promise<LedgerEntry[]> {
+    const rows = await this.q(
+      'listExpiredSending',
+      `SELECT * FROM ledger WHERE installation_id = $1 AND state = 'sending' AND lease_until < $2::timestamptz ORDER BY lease_until, invoice_id`,
+      [installationId, now],
+    );
+    return rows.map(toLedger);
+  }
+
+  async resolveInterrupted(
+    installationId: string,
+    invoiceId: string,
+    expectedLeaseUntil: string,
+    outcome: Outcome,
+    writeBack: boolean,
+  ): Promise<boolean> {
+    const rows = await this.q(
+      'resolveInterrupted',
+      `UPDATE ledger SET state = $4, prev_state = NULL, reason = $5, detail = $6, recipients = $7, write_back_pending = $8,
+         next_attempt_at = NULL, owner = NULL, lease_until = NULL, updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND state = 'sending' AND lease_until = $3::timestamptz RETURNING 1`,
+      [installationId, invoiceId, expectedLeaseUntil, outcome.state, outcome.reason, outcome.detail, json(outcome.recipients), writeBack],
+    );
+    return rows.length === 1;
+  }
+
+  async allowResend(installationId: string, invoiceId: string): Promise<boolean> {
+    // `retry` with no attempts and no wait: claimable at the next run, with the full attempt budget.
+    const rows = await this.q(
+      'allowResend',
+      `UPDATE ledger SET state = 'retry', prev_state = NULL, attempts = 0, next_attempt_at = NULL, owner = NULL, lease_until = NULL,
+         updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND state IN ('uncertain', 'failed') RETURNING 1`,
+      [installationId, invoiceId],
+    );
+    return rows.length === 1;
+  }
+
+  async listPendingWriteBacks(installationId: string, limit: number): Promise<LedgerEntry[]> {
+    const rows = await this.q(
+      'listPendingWriteBacks',
+      `SELECT * FROM ledger WHERE installation_id = $1 AND write_back_pending AND state NOT IN ('claimed', 'sending')
+       ORDER BY updated_at, invoice_id LIMIT $2`,
+      [installationId, limit],
+    );
+    return rows.map(toLedger);
+  }
+
+  async markWrittenBack(installationId: string, invoiceIds: string[]): Promise<void> {
+    if (invoiceIds.length === 0) return;
+    await this.q('markWrittenBack', 'UPDATE ledger SET write_back_pending = false WHERE installation_id = $1 AND invoice_id = ANY($2::text[])', [
+      installationId,
+      invoiceIds,
+    ]);
+  }
+
+  // ---- logs ----
+
+  async appendLogs(entries: NewLogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    // One statement for the batch; arrays keep the parameter count fixed.
+    await this.q(
+      'appendLogs',
+      `INSERT INTO logs (installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data)
+       SELECT installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data
+       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[])
+         WITH ORDINALITY AS t(installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data, ord)
+       ORDER BY ord`,
+      [
+        entries.map((e) => e.installationId),
+        entries.map((e) => e.runId),
+        entries.map((e) => e.at),
+        entries.map((e) => e.level),
+        entries.map((e) => e.event),
+        entries.map((e) => e.invoiceId),
+        entries.map((e) => e.invoiceNumber),
+        entries.map((e) => e.message),
+        entries.map((e) => json(e.data)),
+      ],
+    );
+  }
+
+  async listLogs(query: LogQuery): Promise<LogEntry[]> {
+    const where = ['installation_id = $1'];
+    const params: unknown[] = [query.installationId];
+    const add = (cond: (n: string) => string, value: unknown): void => {
+      params.push(value);
+      where.push(cond(`$${params.length}`));
+    };
+    if (query.from !== undefined) add((p) => `at >= ${p}::timestamptz`, query.from);
+    if (query.to !== undefined) add((p) => `at <= ${p}::timestamptz`, query.to);
+    if (query.level !== undefined) add((p) => `level = ${p}`, query.level);
+    if (query.event !== undefined) add((p) => `event = ${p}`, query.event);
+    if (query.runId !== undefined) add((p) => `run_id = ${p}`, query.runId);
+    if (query.invoiceNumber !== undefined) add((p) => `invoice_number ILIKE '%' || ${p} || '%'`, likeLiteral(query.invoiceNumber));
+    if (query.before !== undefined) {
+      if (!/^\d{1,18}$/.test(query.before)) throw new ConnectorError('validation', 'before must be a log entry id', { field: 'before' });
+      add((p) => `id < ${p}::bigint`, query.before);
+    }
+    params.push(query.limit);
+    const rows = await this.q('listLogs', `SELECT * FROM logs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`, params);
+    return rows.map(toLog);
+  }
+
+  async hasLog(installationId: string, invoiceId: string, event: string): Promise<boolean> {
+    const rows = await this.q('hasLog', 'SELECT 1 FROM logs WHERE installation_id = $1 AND invoice_id = $2 AND event = $3 LIMIT 1', [
+      installationId,
+      invoiceId,
+      event,
+    ]);
+    return rows.length > 0;
+  }
+
+  // ---- runs ----
+
+  async startRun(run: Pick<Run, 'installationId' | 'trigger' | 'startedAt'>): Promise<Run> {
+    const rows = await this.q(
+      'startRun',
+      `INSERT INTO runs (id, installation_id, trigger, status, started_at, counts, processed, total)
+       VALUES ($1, $2, $3, 'running', $4, $5, 0, 0) RETURNING *`,
+      [crypto.randomUUID(), run.installationId, run.trigger, run.startedAt, json(emptyCounts())],
+    );
+    return toRun(rows[0]!);
+  }
+
+  async updateRunProgress(runId: string, processed: number, total: number, counts: RunCounts): Promise<void> {
+    await this.q('updateRunProgress', `UPDATE runs SET processed = $2, total = $3, counts = $4 WHERE id = $1 AND status = 'running'`, [
+      runId,
+      processed,
+      total,
+      json(counts),
+    ]);
+  }
+
+  async finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run> {
+    const rows = await this.q(
+      'finishRun',
+      'UPDATE runs SET status = $2, counts = $3, error = $4, finished_at = $5 WHERE id = $1 RETURNING *',
+      [runId, status, json(counts), error, finishedAt],
+    );
+    if (!rows[0]) throw new ConnectorError('not_found', `Run ${runId} does not exist`);
+    return toRun(rows[0]);
+  }
+
+  async listRuns(installationId: string, limit: number): Promise<Run[]> {
+    const rows = await this.q('listRuns', 'SELECT * FROM runs WHERE installation_id = $1 ORDER BY started_at DESC, id LIMIT $2', [installationId, limit]);
+    return rows.map(toRun);
+  }
+
+  async getRun(id: string): Promise<Run | null> {
+    const rows = await this.q('getRun', 'SELECT * FROM runs WHERE id = $1', [id]);
+    return rows[0] ? toRun(rows[0]) : null;
+  }
+}

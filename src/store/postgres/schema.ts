@@ -1,0 +1,123 @@
+/**
+ * PostgreSQL schema as numbered migrations. `migrate()` applies the missing ones under a transaction-level
+ * advisory lock, so several processes starting at once apply each migration exactly once.
+ * Append new migrations; never edit an applied one.
+ */
+import type pg from 'pg';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+      CREATE TABLE installations (
+        id                  text PRIMARY KEY,
+        host_kind           text NOT NULL,
+        host_url            text NOT NULL,
+        host_database       text NOT NULL,
+        company_id          text,
+        integration_login   text NOT NULL,
+        integration_secret  jsonb NOT NULL,
+        operator_secret     jsonb,
+        settings            jsonb NOT NULL,
+        callback_url        text,
+        webhook_secret      jsonb,
+        api_token_hash      text,
+        status              text NOT NULL DEFAULT 'active',
+        created_at          timestamptz NOT NULL,
+        updated_at          timestamptz NOT NULL,
+        version             integer NOT NULL DEFAULT 1
+      );
+      CREATE INDEX installations_api_token_hash ON installations (api_token_hash) WHERE api_token_hash IS NOT NULL;
+
+      CREATE TABLE ledger (
+        installation_id     text NOT NULL,
+        invoice_id          text NOT NULL,
+        invoice_number      text,
+        state               text NOT NULL,
+        -- state before the current claim, restored by release()
+        prev_state          text,
+        owner               text,
+        lease_until         timestamptz,
+        attempts            integer NOT NULL DEFAULT 0,
+        message_id          text NOT NULL,
+        content_hash        text,
+        reason              text,
+        detail              text,
+        recipients          jsonb NOT NULL DEFAULT '[]',
+        write_back_pending  boolean NOT NULL DEFAULT false,
+        next_attempt_at     timestamptz,
+        updated_at          timestamptz NOT NULL,
+        PRIMARY KEY (installation_id, invoice_id)
+      );
+      CREATE INDEX ledger_state ON ledger (installation_id, state);
+      CREATE INDEX ledger_write_back ON ledger (installation_id, updated_at) WHERE write_back_pending;
+
+      CREATE TABLE logs (
+        id                  bigserial PRIMARY KEY,
+        installation_id     text NOT NULL,
+        run_id              text,
+        at                  timestamptz NOT NULL,
+        level               text NOT NULL,
+        event               text NOT NULL,
+        invoice_id          text,
+        invoice_number      text,
+        message             text NOT NULL,
+        data                jsonb
+      );
+      CREATE INDEX logs_newest ON logs (installation_id, id DESC);
+      CREATE INDEX logs_invoice_event ON logs (installation_id, invoice_id, event);
+      CREATE INDEX logs_run ON logs (run_id) WHERE run_id IS NOT NULL;
+
+      CREATE TABLE runs (
+        id                  text PRIMARY KEY,
+        installation_id     text NOT NULL,
+        trigger             text NOT NULL,
+        status              text NOT NULL,
+        started_at          timestamptz NOT NULL,
+        finished_at         timestamptz,
+        counts              jsonb NOT NULL,
+        processed           integer NOT NULL DEFAULT 0,
+        total               integer NOT NULL DEFAULT 0,
+        error               text
+      );
+      CREATE INDEX runs_newest ON runs (installation_id, started_at DESC);
+    `,
+  },
+];
+
+/** Arbitrary constant key of the advisory lock that serialises migrations (per database). */
+const MIGRATION_LOCK_KEY = 0x1c0_0e7;
+
+/** Applies missing migrations; returns the versions applied by this call. */
+export async function migrate(client: pg.ClientBase, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const applied: number[] = [];
+  await client.query('BEGIN');
+  try {
+    // Transaction-level lock: released by COMMIT/ROLLBACK, also if the connection dies.
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+  return applied;
+}

@@ -1,0 +1,617 @@
+/**
+ * The store port's conformance suite, run against every adapter with a real backend
+ * (postgres.test.ts always, mongodb.test.ts when MONGODB_URL is set). The ledger part is the
+ * exactly-once guarantee: claim rules, ownership, leases, concurrency.
+ */
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyCounts } from '../../src/domain.ts';
+import type { LedgerState, Outcome } from '../../src/domain.ts';
+import { isConnectorError } from '../../src/errors.ts';
+import { defaultSettings } from '../../src/settings/schema.ts';
+import type { ClaimRequest, NewInstallation, NewLogEntry, Store } from '../../src/store/port.ts';
+
+/** Returns a store on a fresh, empty database (not yet migrated). */
+export type StoreFactory = () => Promise<Store>;
+
+const T0 = Date.parse('2026-11-27T10:00:00.000Z');
+/** ISO instant `minutes` after T0. */
+const at = (minutes: number): string => new Date(T0 + minutes * 60_000).toISOString();
+
+const uid = (): string => crypto.randomUUID();
+
+function newInstallation(over: Partial<NewInstallation> = {}): NewInstallation {
+  return {
+    hostKind: 'sandbox',
+    hostUrl: 'http://127.0.0.1:8069',
+    hostDatabase: 'demo',
+    companyId: '1',
+    integrationLogin: 'connector',
+    integrationSecret: { keyId: 'k1', data: 'c2VjcmV0' },
+    operatorSecret: null,
+    settings: defaultSettings(),
+    callbackUrl: null,
+    webhookSecret: null,
+    apiTokenHash: crypto.randomBytes(32).toString('hex'),
+    ...over,
+  };
+}
+
+function claimReq(installationId: string, invoiceId: string, owner: string, now: string, over: Partial<ClaimRequest> = {}): ClaimRequest {
+  return {
+    installationId,
+    invoiceId,
+    invoiceNumber: `FV/2026/11/${invoiceId}`,
+    owner,
+    leaseUntil: new Date(Date.parse(now) + 10 * 60_000).toISOString(),
+    messageId: `<${installationId}.${invoiceId}@invoice-courier>`,
+    now,
+    maxAttempts: 3,
+    ...over,
+  };
+}
+
+const outcome = (state: Outcome['state'], over: Partial<Outcome> = {}): Outcome => ({
+  state,
+  reason: null,
+  detail: null,
+  recipients: state === 'sent' ? [{ address: 'biuro@example.pl', accepted: true, reply: null }] : [],
+  ...over,
+});
+
+function log(installationId: string, over: Partial<NewLogEntry> = {}): NewLogEntry {
+  return {
+    installationId,
+    runId: null,
+    at: at(0),
+    level: 'info',
+    event: 'invoice.sent',
+    invoiceId: null,
+    invoiceNumber: null,
+    message: 'm',
+    data: null,
+    ...over,
+  };
+}
+
+export function storeContractSuite(name: string, factory: StoreFactory): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeAll(async () => {
+      store = await factory();
+      await store.migrate();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    /** Brings a fresh invoice to `state` through the port's own transitions. */
+    async function entryIn(state: LedgerState, opts: { attempts?: number; nextAttemptAt?: string | null } = {}) {
+      const inst = uid();
+      const inv = uid();
+      const owner = 'w1';
+      const claimed = await store.claim(claimReq(inst, inv, owner, at(0), { maxAttempts: 100 }));
+      expect(claimed).not.toBeNull();
+      if (state === 'claimed') return { inst, inv, owner, entry: claimed! };
+      const sends = state === 'sending' || state === 'sent' || state === 'uncertain' ? 1 : (opts.attempts ?? 0);
+      for (let i = 0; i < sends; i++) {
+        if (i > 0) {
+          expect(await store.recordOutcome(inst, inv, owner, outcome('retry'), { writeBack: false, nextAttemptAt: null })).toBe(true);
+          expect(await store.claim(claimReq(inst, inv, owner, at(0), { maxAttempts: 100 }))).not.toBeNull();
+        }
+        expect(await store.markSending(inst, inv, owner, `hash-${i}`, at(10))).toBe(true);
+      }
+      if (state === 'sending') return { inst, inv, owner, entry: (await store.getLedger(inst, [inv]))[0]! };
+      if (state === 'uncertain') {
+        expect(await store.resolveInterrupted(inst, inv, at(10), outcome('uncertain', { reason: 'interrupted' }), false)).toBe(true);
+      } else {
+        const nextAttemptAt = opts.nextAttemptAt ?? null;
+        expect(await store.recordOutcome(inst, inv, owner, outcome(state as Outcome['state']), { writeBack: false, nextAttemptAt })).toBe(true);
+      }
+      return { inst, inv, owner, entry: (await store.getLedger(inst, [inv]))[0]! };
+    }
+
+    describe('schema', () => {
+      it('migrate can be called again at every start', async () => {
+        await store.migrate();
+        await store.migrate();
+        expect(await store.getInstallation(uid())).toBeNull();
+      });
+    });
+
+    describe('installations', () => {
+      it('a created installation is active, version 1, and reads back identically', async () => {
+        const input = newInstallation({ callbackUrl: 'https://erp.example.pl/hook', webhookSecret: { keyId: 'k1', data: 'd2g=' } });
+        const created = await store.createInstallation(input);
+        expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
+        expect(created.status).toBe('active');
+        expect(created.version).toBe(1);
+        expect(Number.isNaN(Date.parse(created.createdAt))).toBe(false);
+        expect(created.settings).toEqual(input.settings);
+        expect(created.integrationSecret).toEqual(input.integrationSecret);
+        expect(created.webhookSecret).toEqual({ keyId: 'k1', data: 'd2g=' });
+        expect(await store.getInstallation(created.id)).toEqual(created);
+      });
+
+      it('an installation may be created with a given id; a second one with the same id is a conflict', async () => {
+        const id = uid();
+        const created = await store.createInstallation(newInstallation({ id }));
+        expect(created.id).toBe(id);
+        const err = await store.createInstallation(newInstallation({ id })).catch((e: unknown) => e);
+        expect(isConnectorError(err, 'conflict')).toBe(true);
+      });
+
+      it('an unknown id (also a non-UUID one) reads as null', async () => {
+        expect(await store.getInstallation(uid())).toBeNull();
+        expect(await store.getInstallation('not-a-uuid')).toBeNull();
+      });
+
+      it('an installation is found by the hash of its API token', async () => {
+        const created = await store.createInstallation(newInstallation());
+        expect((await store.findInstallationByTokenHash(created.apiTokenHash!))?.id).toBe(created.id);
+        expect(await store.findInstallationByTokenHash('0'.repeat(64))).toBeNull();
+      });
+
+      it('listing filters by status', async () => {
+        const a = await store.createInstallation(newInstallation());
+        const b = await store.createInstallation(newInstallation());
+        await store.updateInstallation(b.id, { status: 'uninstalled' });
+        const active = (await store.listInstallations({ status: 'active' })).map((i) => i.id);
+        const gone = (await store.listInstallations({ status: 'uninstalled' })).map((i) => i.id);
+        const all = (await store.listInstallations()).map((i) => i.id);
+        expect(active).toContain(a.id);
+        expect(active).not.toContain(b.id);
+        expect(gone).toContain(b.id);
+        expect(gone).not.toContain(a.id);
+        expect(all).toEqual(expect.arrayContaining([a.id, b.id]));
+      });
+
+      it('an update replaces the given fields, keeps the others and bumps the version', async () => {
+        const created = await store.createInstallation(newInstallation());
+        const settings = { ...defaultSettings(), enabled: true, fromDate: '2026-11-01' };
+        const updated = await store.updateInstallation(
+          created.id,
+          { settings, operatorSecret: { keyId: 'k2', data: 'eHl6' }, callbackUrl: 'https://x.example/cb' },
+          1,
+        );
+        expect(updated.version).toBe(2);
+        expect(updated.settings).toEqual(settings);
+        expect(updated.operatorSecret).toEqual({ keyId: 'k2', data: 'eHl6' });
+        expect(updated.callbackUrl).toBe('https://x.example/cb');
+        expect(updated.hostUrl).toBe(created.hostUrl);
+        expect(updated.integrationSecret).toEqual(created.integrationSecret);
+        expect(Date.parse(updated.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.updatedAt));
+        expect(await store.getInstallation(created.id)).toEqual(updated);
+
+        const cleared = await store.updateInstallation(created.id, { operatorSecret: null, callbackUrl: null });
+        expect(cleared.operatorSecret).toBeNull();
+        expect(cleared.callbackUrl).toBeNull();
+        expect(cleared.version).toBe(3);
+      });
+
+      it('an update with a stale expected version is a conflict and changes nothing', async () => {
+        const created = await store.createInstallation(newInstallation());
+        await store.updateInstallation(created.id, { integrationLogin: 'first' }, 1);
+        const err = await store.updateInstallation(created.id, { integrationLogin: 'second' }, 1).catch((e: unknown) => e);
+        expect(isConnectorError(err, 'conflict')).toBe(true);
+        const now = await store.getInstallation(created.id);
+        expect(now?.integrationLogin).toBe('first');
+        expect(now?.version).toBe(2);
+      });
+
+      it('two concurrent updates with the same expected version: exactly one succeeds', async () => {
+        const created = await store.createInstallation(newInstallation());
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => store.updateInstallation(created.id, { integrationLogin: `w${i}` }, 1)),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(isConnectorError(r.reason, 'conflict')).toBe(true);
+      });
+
+      it('updating an unknown installation is not_found', async () => {
+        const err = await store.updateInstallation(uid(), { status: 'uninstalled' }).catch((e: unknown) => e);
+        expect(isConnectorError(err, 'not_found')).toBe(true);
+      });
+
+      it('purging removes the installation with its ledger, logs and runs, and nothing of others', async () => {
+        const a = await store.createInstallation(newInstallation());
+        const b = await store.createInstallation(newInstallation());
+        for (const inst of [a.id, b.id]) {
+          await store.claim(claimReq(inst, '1', 'w', at(0)));
+          await store.appendLogs([log(inst, { invoiceId: '1', event: 'invoice.skipped' })]);
+          await store.startRun({ installationId: inst, trigger: 'manual', startedAt: at(0) });
+        }
+        await store.purgeInstallation(a.id);
+        expect(await store.getInstallation(a.id)).toBeNull();
+        expect(await store.getLedger(a.id, ['1'])).toEqual([]);
+        expect(await store.listLogs({ installationId: a.id, limit: 10 })).toEqual([]);
+        expect(await store.listRuns(a.id, 10)).toEqual([]);
+        expect(await store.getInstallation(b.id)).not.toBeNull();
+        expect(await store.getLedger(b.id, ['1'])).toHaveLength(1);
+        expect(await store.listLogs({ installationId: b.id, limit: 10 })).toHaveLength(1);
+        expect(await store.listRuns(b.id, 10)).toHaveLength(1);
+      });
+    });
+
+    describe('ledger: claim', () => {
+      it('claiming a new invoice creates a claimed entry owned by the claimer', async () => {
+        const inst = uid();
+        const req = claimReq(inst, '42', 'host-a:1:aa', at(0));
+        const entry = await store.claim(req);
+        expect(entry).toMatchObject({
+          installationId: inst,
+          invoiceId: '42',
+          invoiceNumber: req.invoiceNumber,
+          state: 'claimed',
+          owner: 'host-a:1:aa',
+          leaseUntil: req.leaseUntil,
+          attempts: 0,
+          messageId: req.messageId,
+          contentHash: null,
+          reason: null,
+          recipients: [],
+          writeBackPending: false,
+          nextAttemptAt: null,
+        });
+        expect(await store.getLedger(inst, ['42'])).toEqual([entry]);
+      });
+
+      it('a live claim cannot be taken by another owner, nor claimed twice by its own', async () => {
+        const inst = uid();
+        expect(await store.claim(claimReq(inst, '1', 'a', at(0)))).not.toBeNull();
+        expect(await store.claim(claimReq(inst, '1', 'b', at(1)))).toBeNull();
+        expect(await store.claim(claimReq(inst, '1', 'a', at(1)))).toBeNull();
+        expect((await store.getLedger(inst, ['1']))[0]?.owner).toBe('a');
+      });
+
+      it('the same invoice id in two installations is two independent entries', async () => {
+        const invoice = uid();
+        expect(await store.claim(claimReq(uid(), invoice, 'a', at(0)))).not.toBeNull();
+        expect(await store.claim(claimReq(uid(), invoice, 'b', at(0)))).not.toBeNull();
+      });
+
+      it('20 owners claiming the same invoice at once: exactly one wins, for each of 50 invoices', async () => {
+        const inst = uid();
+        const invoices = Array.from({ length: 50 }, (_, i) => `inv-${i}`);
+        const winners = new Map<string, string>();
+        for (const inv of invoices) {
+          const results = await Promise.all(Array.from({ length: 20 }, (_, o) => store.claim(claimReq(inst, inv, `owner-${o}`, at(0)))));
+          const won = results.filter((r) => r !== null);
+          expect(won, `invoice ${inv}`).toHaveLength(1);
+          winners.set(inv, won[0]!.owner!);
+        }
+        const entries = await store.getLedger(inst, invoices);
+        expect(entries).toHaveLength(50);
+        for (const e of entries) expect(e.owner).toBe(winners.get(e.invoiceId));
+      });
+
+      it('concurrent takeover of an expired claim: exactly one new owner wins', async () => {
+        const inst = uid();
+        for (let i = 0; i < 10; i++) {
+          const inv = `exp-${i}`;
+          await store.claim(claimReq(inst, inv, 'crashed', at(0), { leaseUntil: at(1) }));
+          const results = await Promise.all(Array.from({ length: 20 }, (_, o) => store.claim(claimReq(inst, inv, `o${o}`, at(5)))));
+          expect(results.filter((r) => r !== null)).toHaveLength(1);
+        }
+      });
+
+      it('a claim whose lease expired can be taken over; the old owner then can do nothing', async () => {
+        const inst = uid();
+        await store.claim(claimReq(inst, '1', 'old', at(0), { leaseUntil: at(5) }));
+        expect(await store.claim(claimReq(inst, '1', 'new', at(4)))).toBeNull();
+        expect(await store.claim(claimReq(inst, '1', 'new', at(5)))).toBeNull(); // lease_until < now, strictly
+        const taken = await store.claim(claimReq(inst, '1', 'new', at(6)));
+        expect(taken?.owner).toBe('new');
+        expect(await store.markSending(inst, '1', 'old', 'h', at(20))).toBe(false);
+        expect(await store.recordOutcome(inst, '1', 'old', outcome('sent'), { writeBack: true, nextAttemptAt: null })).toBe(false);
+        await store.release(inst, '1', 'old');
+        expect((await store.getLedger(inst, ['1']))[0]).toMatchObject({ state: 'claimed', owner: 'new' });
+        expect(await store.markSending(inst, '1', 'new', 'h', at(20))).toBe(true);
+      });
+
+      it('a sending entry is never claimable, not even after its lease expired', async () => {
+        const { inst, inv } = await entryIn('sending');
+        expect(await store.claim(claimReq(inst, inv, 'other', at(5)))).toBeNull();
+        expect(await store.claim(claimReq(inst, inv, 'other', at(60 * 24 * 365)))).toBeNull();
+        expect((await store.getLedger(inst, [inv]))[0]?.state).toBe('sending');
+      });
+
+      for (const state of ['sent', 'drafted', 'failed', 'uncertain'] as const) {
+        it(`a ${state} entry is never claimed again`, async () => {
+          const { inst, inv } = await entryIn(state);
+          expect(await store.claim(claimReq(inst, inv, 'other', at(60 * 24 * 30), { maxAttempts: 1000 }))).toBeNull();
+          expect((await store.getLedger(inst, [inv]))[0]?.state).toBe(state);
+        });
+      }
+
+      it('a skipped entry is claimable again, keeping its invoice number when the new claim has none', async () => {
+        const { inst, inv, entry } = await entryIn('skipped');
+        const again = await store.claim(claimReq(inst, inv, 'other', at(1), { invoiceNumber: null }));
+        expect(again).toMatchObject({ state: 'claimed', owner: 'other', invoiceNumber: entry.invoiceNumber });
+      });
+    });
+
+    describe('ledger: sending and outcomes', () => {
+      it('markSending moves claimed -> sending for the owner only, counts the attempt and stores the content hash', async () => {
+        const inst = uid();
+        await store.claim(claimReq(inst, '1', 'a', at(0)));
+        expect(await store.markSending(inst, '1', 'b', 'h1', at(10))).toBe(false);
+        expect(await store.markSending(inst, '1', 'a', 'sha256-x', at(10))).toBe(true);
+        expect(await store.markSending(inst, '1', 'a', 'sha256-x', at(10))).toBe(false); // already sending
+        expect((await store.getLedger(inst, ['1']))[0]).toMatchObject({ state: 'sending', attempts: 1, contentHash: 'sha256-x', leaseUntil: at(10) });
+      });
+
+      it('recordOutcome stores the outcome for the owner, ends ownership and flags the write-back', async () => {
+        const inst = uid();
+        await store.claim(claimReq(inst, '1', 'a', at(0)));
+        await store.markSending(inst, '1', 'a', 'h', at(10));
+        const result = outcome('sent', {
+          recipients: [
+            { address: 'a@example.pl', accepted: true, reply: null },
+            { address: 'b@example.pl', accepted: false, reply: '550 no such user' },
+          ],
+        });
+        expect(await store.recordOutcome(inst, '1', 'b', result, { writeBack: true, nextAttemptAt: null })).toBe(false);
+        expect(await store.recordOutcome(inst, '1', 'a', result, { writeBack: true, nextAttemptAt: null })).toBe(true);
+        expect((await store.getLedger(inst, ['1']))[0]).toMatchObject({
+          state: 'sent',
+          owner: null,
+          leaseUntil: null,
+          recipients: result.recipients,
+          writeBackPending: true,
+          attempts: 1,
+        });
+        expect(await store.recordOutcome(inst, '1', 'a', outcome('failed'), { writeBack: false, nextAttemptAt: null })).toBe(false);
+      });
+
+      it('an outcome can be recorded straight from claimed (nothing was sent, e.g. no recipient)', async () => {
+        const inst = uid();
+        await store.claim(claimReq(inst, '1', 'a', at(0)));
+        const skipped = outcome('skipped', { reason: 'no_recipient', detail: 'customer has no e-mail' });
+        expect(await store.recordOutcome(inst, '1', 'a', skipped, { writeBack: false, nextAttemptAt: null })).toBe(true);
+        expect((await store.getLedger(inst, ['1']))[0]).toMatchObject({ state: 'skipped', reason: 'no_recipient', detail: 'customer has no e-mail', attempts: 0 });
+      });
+
+      it('release gives a fresh claim back as skipped, and a re-claim back its previous state', async () => {
+        const inst = uid();
+        await store.claim(claimReq(inst, 'new', 'a', at(0)));
+        await store.release(inst, 'new', 'b'); // not the owner: nothing happens
+        expect((await store.getLedger(inst, ['new']))[0]?.state).toBe('claimed');
+        await store.release(inst, 'new', 'a');
+        expect((await store.getLedger(inst, ['new']))[0]).toMatchObject({ state: 'skipped', owner: null, leaseUntil: null });
+
+        const r = await entryIn('retry', { attempts: 2, nextAttemptAt: at(30) });
+        expect(await store.claim(claimReq(r.inst, r.inv, 'c', at(31)))).not.toBeNull();
+        await store.release(r.inst, r.inv, 'c');
+        expect((await store.getLedger(r.inst, [r.inv]))[0]).toMatchObject({ state: 'retry', attempts: 2, owner: null, nextAttemptAt: at(30) });
+        expect(await store.claim(claimReq(r.inst, r.inv, 'd', at(31)))).not.toBeNull();
+      });
+
+      it('release does not touch a sending entry', async () => {
+        const { inst, inv, owner } = await entryIn('sending');
+        await store.release(inst, inv, owner);
+        expect((await store.getLedger(inst, [inv]))[0]).toMatchObject({ state: 'sending', owner });
+      });
+    });
+
+    describe('ledger: retries', () => {
+      it('a retry entry is claimable only once nextAttemptAt has come', async () => {
+        const { inst, inv } = await entryIn('retry', { attempts: 1, nextAttemptAt: at(30) });
+        expect(await store.claim(claimReq(inst, inv, 'x', at(29)))).toBeNull();
+        const again = await store.claim(claimReq(inst, inv, 'x', at(30)));
+        expect(again).toMatchObject({ state: 'claimed', owner: 'x', attempts: 1 });
+      });
+
+      it('a retry entry that used up maxAttempts is not claimed again', async () => {
+        const { inst, inv } = await entryIn('retry', { attempts: 3, nextAttemptAt: at(1) });
+        expect((await store.getLedger(inst, [inv]))[0]?.attempts).toBe(3);
+        expect(await store.claim(claimReq(inst, inv, 'x', at(60), { maxAttempts: 3 }))).toBeNull();
+        expect(await store.claim(claimReq(inst, inv, 'x', at(60), { maxAttempts: 4 }))).not.toBeNull();
+      });
+
+      it('a retry entry without nextAttemptAt is claimable at once', async () => {
+        const { inst, inv } = await entryIn('retry', { attempts: 1, nextAttemptAt: null });
+        expect(await store.claim(claimReq(inst, inv, 'x', at(0)))).not.toBeNull();
+      });
+
+      it('allowResend makes a failed or uncertain entry claimable again with a fresh attempt budget', async () => {
+        for (const state of ['failed', 'uncertain'] as const) {
+          const { inst, inv } = await entryIn(state, { attempts: 3 });
+          expect(await store.claim(claimReq(inst, inv, 'x', at(60), { maxAttempts: 3 }))).toBeNull();
+          expect(await store.allowResend(inst, inv)).toBe(true);
+          expect(await store.claim(claimReq(inst, inv, 'x', at(60), { maxAttempts: 3 }))).toMatchObject({ state: 'claimed', attempts: 0 });
+        }
+      });
+
+      it('allowResend refuses sent, sending and unknown entries', async () => {
+        const sent = await entryIn('sent');
+        expect(await store.allowResend(sent.inst, sent.inv)).toBe(false);
+        const sending = await entryIn('sending');
+        expect(await store.allowResend(sending.inst, sending.inv)).toBe(false);
+        expect(await store.allowResend(uid(), 'nope')).toBe(false);
+        expect((await store.getLedger(sent.inst, [sent.inv]))[0]?.state).toBe('sent');
+      });
+    });
+
+    describe('ledger: interrupted deliveries', () => {
+      it('listExpiredSending lists only sending entries whose lease ended before now', async () => {
+        const inst = uid();
+        await store.claim(claimReq(inst, 'a', 'w', at(0)));
+        await store.markSending(inst, 'a', 'w', 'h', at(10));
+        await store.claim(claimReq(inst, 'b', 'w', at(0)));
+        await store.markSending(inst, 'b', 'w', 'h', at(20));
+        await store.claim(claimReq(inst, 'c', 'w', at(0), { leaseUntil: at(1) })); // claimed, expired: not "sending"
+        expect((await store.listExpiredSending(inst, at(5))).map((e) => e.invoiceId)).toEqual([]);
+        expect((await store.listExpiredSending(inst, at(15))).map((e) => e.invoiceId)).toEqual(['a']);
+        expect((await store.listExpiredSending(inst, at(25))).map((e) => e.invoiceId).sort()).toEqual(['a', 'b']);
+        expect(await store.listExpiredSending(uid(), at(25))).toEqual([]);
+      });
+
+      it('resolveInterrupted applies only while the entry is sending with the expected lease', async () => {
+        const { inst, inv, entry } = await entryIn('sending');
+        const uncertain = outcome('uncertain', { reason: 'interrupted', detail: 'no copy found in Sent' });
+        expect(await store.resolveInterrupted(inst, inv, at(11), uncertain, false)).toBe(false);
+        expect(await store.resolveInterrupted(inst, inv, entry.leaseUntil!, uncertain, true)).toBe(true);
+        expect((await store.getLedger(inst, [inv]))[0]).toMatchObject({
+          state: 'uncertain',
+          reason: 'interrupted',
+          detail: 'no copy found in Sent',
+          owner: null,
+          writeBackPending: true,
+        });
+        expect(await store.resolveInterrupted(inst, inv, entry.leaseUntil!, outcome('sent'), true)).toBe(false);
+      });
+
+      it('resolveInterrupted loses against the owner recording its outcome first', async () => {
+        const { inst, inv, owner, entry } = await entryIn('sending');
+        expect(await store.recordOutcome(inst, inv, owner, outcome('sent'), { writeBack: true, nextAttemptAt: null })).toBe(true);
+        expect(await store.resolveInterrupted(inst, inv, entry.leaseUntil!, outcome('uncertain'), false)).toBe(false);
+        expect((await store.getLedger(inst, [inv]))[0]?.state).toBe('sent');
+      });
+    });
+
+    describe('ledger: reads and write-backs', () => {
+      it('getLedger returns the asked entries only; listLedger filters by state and limits', async () => {
+        const inst = uid();
+        for (const id of ['1', '2', '3', '4']) await store.claim(claimReq(inst, id, 'w', at(0)));
+        await store.recordOutcome(inst, '1', 'w', outcome('sent'), { writeBack: false, nextAttemptAt: null });
+        await store.recordOutcome(inst, '2', 'w', outcome('failed', { reason: 'smtp_permanent' }), { writeBack: false, nextAttemptAt: null });
+        expect((await store.getLedger(inst, ['1', '3', 'missing'])).map((e) => e.invoiceId).sort()).toEqual(['1', '3']);
+        expect(await store.getLedger(inst, [])).toEqual([]);
+        expect((await store.listLedger(inst, { states: ['sent', 'failed'], limit: 10 })).map((e) => e.invoiceId).sort()).toEqual(['1', '2']);
+        expect(await store.listLedger(inst, { limit: 10 })).toHaveLength(4);
+        expect(await store.listLedger(inst, { limit: 3 })).toHaveLength(3);
+      });
+
+      it('pending write-backs are listed until marked written back', async () => {
+        const inst = uid();
+        for (const id of ['1', '2', '3']) await store.claim(claimReq(inst, id, 'w', at(0)));
+        await store.recordOutcome(inst, '1', 'w', outcome('sent'), { writeBack: true, nextAttemptAt: null });
+        await store.recordOutcome(inst, '2', 'w', outcome('failed'), { writeBack: true, nextAttemptAt: null });
+        await store.recordOutcome(inst, '3', 'w', outcome('skipped'), { writeBack: false, nextAttemptAt: null });
+        expect((await store.listPendingWriteBacks(inst, 10)).map((e) => e.invoiceId).sort()).toEqual(['1', '2']);
+        expect(await store.listPendingWriteBacks(inst, 1)).toHaveLength(1);
+        await store.markWrittenBack(inst, ['1']);
+        expect((await store.listPendingWriteBacks(inst, 10)).map((e) => e.invoiceId)).toEqual(['2']);
+        await store.markWrittenBack(inst, ['2']);
+        expect(await store.listPendingWriteBacks(inst, 10)).toEqual([]);
+        expect((await store.getLedger(inst, ['1']))[0]?.writeBackPending).toBe(false);
+      });
+    });
+
+    describe('logs', () => {
+      const inst = uid();
+      const run = uid();
+      beforeAll(async () => {
+        await store.appendLogs([
+          log(inst, { at: at(0), event: 'run.started', runId: run, message: 'start' }),
+          log(inst, { at: at(1), event: 'invoice.sent', runId: run, invoiceId: '1', invoiceNumber: 'FV/2026/11/0001', message: 'sent 1' }),
+          log(inst, {
+            at: at(2),
+            level: 'warning',
+            event: 'invoice.skipped',
+            runId: run,
+            invoiceId: '2',
+            invoiceNumber: 'FV/2026/11/0002',
+            message: 'no e-mail',
+            data: { reason: 'no_recipient', nested: { ok: true, list: [1, 'a'] } },
+          }),
+          log(inst, { at: at(3), level: 'error', event: 'invoice.failed', invoiceId: '3', invoiceNumber: 'KOR/2026/11/0001', message: 'failed 3' }),
+          log(inst, { at: at(4), event: 'run.completed', runId: run, message: 'done' }),
+        ]);
+        await store.appendLogs([log(uid(), { invoiceNumber: 'FV/2026/11/0001' })]);
+        await store.appendLogs([]);
+      });
+
+      it('entries come back newest first, with their data', async () => {
+        const all = await store.listLogs({ installationId: inst, limit: 10 });
+        expect(all.map((e) => e.message)).toEqual(['done', 'failed 3', 'no e-mail', 'sent 1', 'start']);
+        expect(all[2]).toMatchObject({
+          installationId: inst,
+          runId: run,
+          at: at(2),
+          level: 'warning',
+          event: 'invoice.skipped',
+          invoiceId: '2',
+          invoiceNumber: 'FV/2026/11/0002',
+          data: { reason: 'no_recipient', nested: { ok: true, list: [1, 'a'] } },
+        });
+        expect(all[0]?.data).toBeNull();
+        expect(typeof all[0]?.id).toBe('string');
+      });
+
+      it('paging with `before` continues strictly older, without gaps or repeats', async () => {
+        const first = await store.listLogs({ installationId: inst, limit: 2 });
+        const second = await store.listLogs({ installationId: inst, limit: 2, before: first[1]!.id });
+        const third = await store.listLogs({ installationId: inst, limit: 2, before: second[1]!.id });
+        expect([...first, ...second, ...third].map((e) => e.message)).toEqual(['done', 'failed 3', 'no e-mail', 'sent 1', 'start']);
+      });
+
+      it('filters: date range (inclusive), level, event, run and invoice number substring', async () => {
+        const q = async (extra: Partial<Parameters<Store['listLogs']>[0]>) =>
+          (await store.listLogs({ installationId: inst, limit: 10, ...extra })).map((e) => e.message);
+        expect(await q({ from: at(1), to: at(3) })).toEqual(['failed 3', 'no e-mail', 'sent 1']);
+        expect(await q({ from: at(3) })).toEqual(['done', 'failed 3']);
+        expect(await q({ level: 'error' })).toEqual(['failed 3']);
+        expect(await q({ event: 'invoice.sent' })).toEqual(['sent 1']);
+        expect(await q({ runId: run })).toEqual(['done', 'no e-mail', 'sent 1', 'start']);
+        expect(await q({ invoiceNumber: '2026/11/000' })).toEqual(['failed 3', 'no e-mail', 'sent 1']);
+        expect(await q({ invoiceNumber: 'kor/' })).toEqual(['failed 3']);
+        expect(await q({ invoiceNumber: '%' })).toEqual([]);
+        expect(await q({ invoiceNumber: '.*' })).toEqual([]);
+        expect(await q({ level: 'info', runId: run, from: at(1) })).toEqual(['done', 'sent 1']);
+      });
+
+      it('hasLog tells whether an event was logged for an invoice', async () => {
+        expect(await store.hasLog(inst, '2', 'invoice.skipped')).toBe(true);
+        expect(await store.hasLog(inst, '2', 'invoice.sent')).toBe(false);
+        expect(await store.hasLog(uid(), '2', 'invoice.skipped')).toBe(false);
+      });
+
+      it('log ids keep increasing across appends (paging stays stable while runs write)', async () => {
+        const own = uid();
+        for (let i = 0; i < 5; i++) await store.appendLogs([log(own, { message: `a${i}` }), log(own, { message: `b${i}` })]);
+        const all = await store.listLogs({ installationId: own, limit: 100 });
+        expect(all.map((e) => e.message)).toEqual(['b4', 'a4', 'b3', 'a3', 'b2', 'a2', 'b1', 'a1', 'b0', 'a0']);
+      });
+    });
+
+    describe('runs', () => {
+      it('a run starts running with empty counts, reports progress and finishes', async () => {
+        const inst = uid();
+        const run = await store.startRun({ installationId: inst, trigger: 'schedule', startedAt: at(0) });
+        expect(run).toMatchObject({
+          installationId: inst,
+          trigger: 'schedule',
+          status: 'running',
+          startedAt: at(0),
+          finishedAt: null,
+          counts: emptyCounts(),
+          processed: 0,
+          total: 0,
+          error: null,
+        });
+        await store.updateRunProgress(run.id, 3, 10, { ...emptyCounts(), due: 10, sent: 2, skipped: 1 });
+        expect(await store.getRun(run.id)).toMatchObject({ processed: 3, total: 10, counts: { due: 10, sent: 2, skipped: 1 } });
+        const finished = await store.finishRun(run.id, 'failed', { ...emptyCounts(), due: 10, sent: 4 }, 'host went away', at(2));
+        expect(finished).toMatchObject({ status: 'failed', finishedAt: at(2), error: 'host went away', counts: { sent: 4 } });
+        expect(await store.getRun(run.id)).toEqual(finished);
+      });
+
+      it('runs are listed newest first, limited, per installation', async () => {
+        const inst = uid();
+        for (const m of [0, 30, 60]) await store.startRun({ installationId: inst, trigger: 'manual', startedAt: at(m) });
+        await store.startRun({ installationId: uid(), trigger: 'manual', startedAt: at(90) });
+        expect((await store.listRuns(inst, 10)).map((r) => r.startedAt)).toEqual([at(60), at(30), at(0)]);
+        expect(await store.listRuns(inst, 2)).toHaveLength(2);
+      });
+
+      it('an unknown run reads as null, and finishing it is not_found', async () => {
+        expect(await store.getRun(uid())).toBeNull();
+        const err = await store.finishRun(uid(), 'completed', emptyCounts(), null, at(0)).catch((e: unknown) => e);
+        expect(isConnectorError(err, 'not_found')).toBe(true);
+      });
+    });
+  });
+}

@@ -1,0 +1,35 @@
+/**
+ * The store contract against a real MongoDB, when one is given with MONGODB_URL (none can be installed
+ * on the build machines; research/persistence.md). Each suite run uses its own database, dropped after.
+ */
+import crypto from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMongoStore, dbNameFromUrl } from '../../src/store/mongodb/index.ts';
+import { storeContractSuite } from './contract.ts';
+
+const url = process.env['MONGODB_URL'];
+const dbName = `ic_test_${Date.now().toString(36)}_${crypto.randomBytes(4).toString('hex')}`;
+
+if (!url) console.log('store contract: mongodb SKIPPED (set MONGODB_URL to run it)');
+
+describe.skipIf(!url)('mongodb', () => {
+  storeContractSuite('mongodb', async () => createMongoStore({ url: url!, dbName }));
+
+  afterAll(async () => {
+    const client = new MongoClient(url!, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      await client.db(dbName).dropDatabase();
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('mongodb store without a server', () => {
+  it('reads the database name from the URL path', () => {
+    expect(dbNameFromUrl('mongodb://u:p@h1:27017,h2:27017/courier?replicaSet=rs0')).toBe('courier');
+    expect(dbNameFromUrl('mongodb+srv://cluster.example.net/')).toBeNull();
+    expect(dbNameFromUrl('mongodb://localhost')).toBeNull();
+  });
+});
