@@ -1,0 +1,157 @@
+/**
+ * A PDF renderer with bounded memory: `workers: 0` renders in this thread, `workers ≥ 1` in that many
+ * worker threads (fonts parsed once per thread, PDF bytes transferred back, not copied). At most
+ * `maxInFlight` renders are pending at once; further `render()` calls wait for a free slot
+ * (backpressure), so a long run never holds more than `maxInFlight` PDFs in memory.
+ *
+ * The worker is `worker.ts` run through tsx's hooks when this module itself runs as TypeScript (vitest,
+ * `tsx src/main.ts`), or the compiled `worker.js` next to the compiled `pool.js` (see `startWorker`).
+ *
+ * A worker that dies fails only the renders it held (`render_failed`, retryable) and is replaced.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Invoice } from '../domain.ts';
+import { ConnectorError, type ErrorCode } from '../errors.ts';
+import { loadFonts } from './fonts.ts';
+import { renderStandardPrint, type RenderOptions, type RenderResult } from './print.ts';
+
+export interface WorkerRequest {
+  id: number;
+  invoice: Invoice;
+  printId: string;
+  options: RenderOptions;
+}
+
+export type WorkerResponse =
+  | { id: number; ok: true; pdf: Uint8Array; warnings: string[] }
+  | { id: number; ok: false; error: { code: ErrorCode; message: string; detail: Record<string, unknown> | undefined } };
+
+export interface PdfRenderer {
+  render(invoice: Invoice, printId: string, options?: RenderOptions): Promise<RenderResult>;
+  /** Renders running now, and `render()` calls waiting for a free slot. */
+  stats(): { inFlight: number; waiting: number; workers: number };
+  /** Waits for pending renders, then stops the workers. Later `render()` calls fail. */
+  close(): Promise<void>;
+}
+
+export interface PdfRendererOptions {
+  workers: number;
+  maxInFlight: number;
+}
+
+interface Pending {
+  resolve(r: RenderResult): void;
+  reject(e: unknown): void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/**
+ * How to start a worker. Compiled: `worker.js` directly. TypeScript (vitest, tsx): Node 20 does not apply
+ * `--import tsx` given in a worker's execArgv, so a tiny CommonJS bootstrap (eval) registers tsx's ESM
+ * hooks inside the worker and then imports `worker.ts`.
+ */
+function startWorker(): Worker {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', self));
+  // tsx's ESM api entry (the `import` condition of its "./esm/api" export)
+  const api = new URL('./dist/esm/api/index.mjs', pathToFileURL(createRequire(self).resolve('tsx/package.json'))).href;
+  const entry = new URL('./worker.ts', self).href;
+  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })
+  .catch((e) => { setImmediate(() => { throw e; }); });`;
+  return new Worker(code, { eval: true });
+}
+
+export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
+  const workers = Math.floor(options.workers);
+  const maxInFlight = Math.floor(options.maxInFlight);
+  if (!(workers >= 0)) throw new ConnectorError('validation', 'createPdfRenderer: workers must be 0 or more', { field: 'workers' });
+  if (!(maxInFlight >= 1)) throw new ConnectorError('validation', 'createPdfRenderer: maxInFlight must be 1 or more', { field: 'maxInFlight' });
+
+  let inFlight = 0;
+  const waiters: (() => void)[] = [];
+  let closed = false;
+  const settled = new Set<Promise<unknown>>();
+
+  const acquire = async () => {
+    while (inFlight >= maxInFlight) await new Promise<void>((r) => waiters.push(r));
+    inFlight++;
+  };
+  const release = () => {
+    inFlight--;
+    waiters.shift()?.();
+  };
+
+  const slots: Slot[] = [];
+  let nextId = 1;
+
+  const spawn = (index: number): Slot => {
+    const worker = startWorker();
+    const slot: Slot = { worker, pending: new Map() };
+    worker.on('message', (res: WorkerResponse) => {
+      const p = slot.pending.get(res.id);
+      if (!p) return;
+      slot.pending.delete(res.id);
+      if (res.ok) p.resolve({ pdf: res.pdf, warnings: res.warnings });
+      else p.reject(new ConnectorError(res.error.code, res.error.message, { detail: res.error.detail }));
+    });
+    const fail = (why: string, cause?: unknown) => {
+      for (const p of slot.pending.values()) p.reject(new ConnectorError('render_failed', why, { retryable: true, cause }));
+      slot.pending.clear();
+      if (!closed && slots[index] === slot) slots[index] = spawn(index);
+    };
+    worker.on('error', (e) => fail(`Render worker failed: ${e.message}`, e));
+    worker.on('exit', (code) => fail(`Render worker exited with code ${code}`));
+    worker.unref();
+    return slot;
+  };
+  for (let i = 0; i < workers; i++) slots.push(spawn(i));
+  if (workers === 0) loadFonts();
+
+  const viaWorker = (invoice: Invoice, printId: string, opts: RenderOptions): Promise<RenderResult> => {
+    // the least busy worker
+    let slot = slots[0]!;
+    for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
+    const id = nextId++;
+    return new Promise<RenderResult>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.ref();
+      const req: WorkerRequest = { id, invoice, printId, options: opts };
+      slot.worker.postMessage(req);
+    }).finally(() => {
+      if (slot.pending.size === 0) slot.worker.unref();
+    });
+  };
+
+  return {
+    render(invoice, printId, opts = {}) {
+      if (closed) return Promise.reject(new ConnectorError('internal', 'The PDF renderer is closed.'));
+      const run = async () => {
+        await acquire();
+        try {
+          return await (workers === 0 ? renderStandardPrint(invoice, printId, opts) : viaWorker(invoice, printId, opts));
+        } finally {
+          release();
+        }
+      };
+      const p = run();
+      const tracked = p.catch(() => undefined);
+      settled.add(tracked);
+      void tracked.then(() => settled.delete(tracked));
+      return p;
+    },
+    stats() {
+      return { inFlight, waiting: waiters.length, workers: slots.length };
+    },
+    async close() {
+      closed = true;
+      await Promise.all([...settled]);
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}

@@ -1,0 +1,634 @@
+/**
+ * The connector's standard prints of a Polish VAT invoice, drawn with pdfkit and the pre-parsed DejaVu
+ * fonts (research/performance.md). Three print ids:
+ *
+ *  - `invoice`           layout by kind and currency; bilingual PL/EN when the customer's language is not
+ *                        Polish (or `options.lang` is 'en'), Polish otherwise;
+ *  - `invoice-pl`        always Polish only;
+ *  - `invoice-bilingual` always PL/EN.
+ *
+ * Layouts: "Faktura VAT" (PLN), "Faktura VAT — waluta obca" (amounts in the invoice currency, VAT per
+ * rate and in total also in PLN with the rate, its date and source — or a "brak kursu" note when the host
+ * gave no rate), "Faktura korygująca" (credit notes: the corrected invoice's number and date, correction
+ * amounts). Every element of art. 106e ust. 1 is printed (research/invoice-law.md). A KSeF "KOD I" QR
+ * code with the KSeF number under it is printed when the host provides the number and the XML hash.
+ *
+ * Credit notes: hosts (Odoo) keep a credit note's amounts positive; the print shows them as negative
+ * correction amounts (quantity and values with a minus sign), "Do zwrotu" with the amount in words.
+ *
+ * Output is deterministic: the same invoice and options give the same bytes (CreationDate is fixed, by
+ * default to the issue date at 00:00 UTC).
+ */
+import PDFDocument from 'pdfkit';
+import { DateTime } from 'luxon';
+import type { Invoice, InvoiceLine, Minor, Party, PrintRef, Seller } from '../domain.ts';
+import { ConnectorError } from '../errors.ts';
+import { FONT_BOLD, FONT_REGULAR, loadFonts } from './fonts.ts';
+import { drawQr, ksefVerificationUrl, normalizeNip, type KsefEnvironment } from './ksef.ts';
+import { convertToPln, formatAmount, formatDecimal, reconcileTotals, type VatRateSummary } from './money.ts';
+import { amountInWordsPl } from './words.ts';
+
+export type StandardPrintId = 'invoice' | 'invoice-pl' | 'invoice-bilingual';
+
+export const STANDARD_PRINT_IDS: readonly StandardPrintId[] = ['invoice', 'invoice-pl', 'invoice-bilingual'];
+
+export interface RenderOptions {
+  /** For the `invoice` print: 'pl' Polish only, 'en' bilingual PL/EN, 'auto' (default) by the customer's language. */
+  lang?: 'pl' | 'en' | 'auto';
+  /** Which KSeF QR host the KOD I points to; default 'prod'. */
+  ksefEnvironment?: KsefEnvironment;
+  /** The PDF CreationDate; default the issue date (or 2000-01-01) at 00:00 UTC, so output is deterministic. */
+  creationDate?: Date;
+}
+
+export interface RenderResult {
+  pdf: Uint8Array;
+  warnings: string[];
+}
+
+export function listStandardPrints(): PrintRef[] {
+  return [
+    { choice: 'standard:invoice', name: 'Faktura VAT (układ automatyczny: PL, a dla klientów zagranicznych PL/EN)' },
+    { choice: 'standard:invoice-pl', name: 'Faktura VAT — wydruk polski' },
+    { choice: 'standard:invoice-bilingual', name: 'Faktura VAT — wydruk dwujęzyczny PL/EN' },
+  ];
+}
+
+export function isStandardPrintId(id: string): id is StandardPrintId {
+  return (STANDARD_PRINT_IDS as readonly string[]).includes(id);
+}
+
+/** True when the print of `invoice` is bilingual for this print id and options. */
+export function isBilingual(invoice: Pick<Invoice, 'customer'>, printId: StandardPrintId, lang: RenderOptions['lang'] = 'auto'): boolean {
+  if (printId === 'invoice-pl') return false;
+  if (printId === 'invoice-bilingual') return true;
+  if (lang === 'pl') return false;
+  if (lang === 'en') return true;
+  const l = invoice.customer.lang;
+  if (l) return !/^pl([_-]|$)/i.test(l);
+  const country = invoice.customer.address.countryCode;
+  return country !== null && country.toUpperCase() !== 'PL';
+}
+
+// ---- page geometry (A4 in points) ----
+const PAGE_W = 595.28;
+const PAGE_H = 841.89;
+const MARGIN = 40;
+const CONTENT_W = PAGE_W - 2 * MARGIN;
+/** Content never goes below this line; the footer lives under it. */
+const BOTTOM = PAGE_H - 52;
+const FOOTER_Y = PAGE_H - 38;
+const TABLE_SIZE = 7.5;
+const TEXT_SIZE = 8.5;
+const GREY = '#555555';
+const RULE = '#bbbbbb';
+const HEAD_BG = '#e8e8e8';
+
+type Doc = PDFKit.PDFDocument;
+type Align = 'left' | 'right' | 'center';
+
+interface Column {
+  head: string;
+  w: number;
+  align: Align;
+}
+
+interface Ctx {
+  doc: Doc;
+  inv: Invoice;
+  bi: boolean;
+  t: (pl: string, en: string) => string;
+  y: number;
+  /** +1, or -1 on credit notes whose host amounts are positive. */
+  sign: 1 | -1;
+  warnings: string[];
+  title: string;
+}
+
+function fmtDate(iso: string | null): string {
+  if (!iso) return '—';
+  const d = DateTime.fromISO(iso, { zone: 'utc' });
+  return d.isValid ? d.toFormat('dd.MM.yyyy') : iso;
+}
+
+function setFont(doc: Doc, bold: boolean, size: number): void {
+  doc.font(bold ? FONT_BOLD : FONT_REGULAR).fontSize(size);
+}
+
+/** Draws text in a box; returns the height it took. */
+function put(doc: Doc, text: string, x: number, y: number, w: number, opts: { bold?: boolean; size?: number; align?: Align; color?: string } = {}): number {
+  setFont(doc, opts.bold ?? false, opts.size ?? TEXT_SIZE);
+  doc.fillColor(opts.color ?? '#000000');
+  doc.text(text, x, y, { width: w, align: opts.align ?? 'left' });
+  return doc.y - y;
+}
+
+function measure(doc: Doc, text: string, w: number, opts: { bold?: boolean; size?: number } = {}): number {
+  setFont(doc, opts.bold ?? false, opts.size ?? TEXT_SIZE);
+  return doc.heightOfString(text, { width: w });
+}
+
+/** "Label: value" with a bold label, wrapped in `w`; returns its height. */
+function labelled(doc: Doc, label: string, value: string, x: number, y: number, w: number, size = TEXT_SIZE): number {
+  doc.fillColor('#000000');
+  setFont(doc, true, size);
+  doc.text(`${label}: `, x, y, { width: w, continued: true });
+  setFont(doc, false, size);
+  doc.text(value);
+  return doc.y - y;
+}
+
+function measureLabelled(doc: Doc, label: string, value: string, w: number, size = TEXT_SIZE): number {
+  // measured in bold: a little wider than the mixed line, never too short
+  return measure(doc, `${label}: ${value}`, w, { bold: true, size });
+}
+
+function titleOf(inv: Invoice, t: Ctx['t']): string {
+  if (inv.kind === 'credit_note') return t('Faktura korygująca', 'Credit note (corrective invoice)');
+  if (inv.currency.toUpperCase() !== 'PLN') return t('Faktura VAT — waluta obca', 'VAT invoice — foreign currency');
+  return t('Faktura VAT', 'VAT invoice');
+}
+
+function numberText(inv: Invoice, t: Ctx['t']): string {
+  return inv.number ? `${t('nr', 'no.')} ${inv.number}` : t('PROJEKT — bez numeru', 'DRAFT — not numbered');
+}
+
+function isPolishParty(p: Party): boolean {
+  const cc = p.address.countryCode?.toUpperCase() ?? null;
+  return (cc === null || cc === 'PL') && normalizeNip(p.vat) !== null;
+}
+
+function partyLines(p: Party | Seller, ctx: Ctx): { text: string; bold?: boolean }[] {
+  const a = p.address;
+  const out: { text: string; bold?: boolean }[] = [{ text: p.name, bold: true }];
+  if (a.street) out.push({ text: a.street });
+  if (a.street2) out.push({ text: a.street2 });
+  const city = [a.zip, a.city].filter(Boolean).join(' ');
+  if (city) out.push({ text: city });
+  const cc = a.countryCode?.toUpperCase() ?? null;
+  if (a.countryName && (cc !== 'PL' || ctx.bi)) out.push({ text: a.countryName });
+  if (p.vat) {
+    if (isPolishParty(p)) out.push({ text: `NIP: ${normalizeNip(p.vat)}` });
+    else out.push({ text: `${ctx.t('NIP / nr VAT', 'VAT ID')}: ${p.vat}` });
+  }
+  return out;
+}
+
+// ---- header of the first page ----
+function drawHeader(ctx: Ctx): void {
+  const { doc, inv, t } = ctx;
+  let y = MARGIN;
+  const leftW = 300;
+  y += put(doc, ctx.title, MARGIN, y, leftW, { bold: true, size: ctx.bi ? 14 : 16 });
+  y += put(doc, numberText(inv, t), MARGIN, y + 2, leftW, { bold: true, size: 12 }) + 2;
+  if (inv.kind === 'credit_note') {
+    if (inv.corrects) {
+      const ref = `${inv.corrects.number}${inv.corrects.date ? ` ${t('z dnia', 'of')} ${fmtDate(inv.corrects.date)}` : ''}`;
+      y += labelled(doc, t('Dotyczy faktury', 'Corrects invoice'), ref, MARGIN, y + 4, leftW) + 4;
+    } else {
+      ctx.warnings.push(`Credit note ${inv.number ?? inv.id}: the host gave no corrected invoice; the print cannot refer to it.`);
+    }
+  }
+
+  // dates on the right
+  const rx = MARGIN + 320;
+  const rw = CONTENT_W - 320;
+  let ry = MARGIN + 2;
+  ry += labelled(doc, t('Data wystawienia', 'Issue date'), fmtDate(inv.issueDate), rx, ry, rw);
+  if (inv.saleDate && inv.saleDate !== inv.issueDate) {
+    ry += labelled(doc, t('Data sprzedaży', 'Date of sale / supply'), fmtDate(inv.saleDate), rx, ry + 2, rw) + 2;
+  }
+  if (inv.currency.toUpperCase() !== 'PLN') ry += labelled(doc, t('Waluta', 'Currency'), inv.currency, rx, ry + 2, rw) + 2;
+  y = Math.max(y, ry) + 14;
+
+  // seller and buyer
+  const colW = (CONTENT_W - 20) / 2;
+  const parties: [string, Party | Seller, number][] = [
+    [t('Sprzedawca', 'Seller'), inv.seller, MARGIN],
+    [t('Nabywca', 'Buyer'), inv.customer, MARGIN + colW + 20],
+  ];
+  let maxY = y;
+  for (const [head, party, x] of parties) {
+    let py = y;
+    py += put(doc, head, x, py, colW, { bold: true, size: 8, color: GREY });
+    doc.moveTo(x, py + 1).lineTo(x + colW, py + 1).lineWidth(0.5).strokeColor(RULE).stroke();
+    py += 4;
+    for (const l of partyLines(party, ctx)) py += put(doc, l.text, x, py, colW, { bold: l.bold ?? false, size: 9 });
+    maxY = Math.max(maxY, py);
+  }
+  ctx.y = maxY + 16;
+  if (inv.currency.toUpperCase() !== 'PLN' || ctx.bi) {
+    ctx.y += put(doc, t(`Kwoty w ${inv.currency}`, `Amounts in ${inv.currency}`), MARGIN, ctx.y, CONTENT_W, { size: 8, color: GREY }) + 2;
+  }
+}
+
+// ---- the lines table ----
+function lineColumns(t: Ctx['t']): Column[] {
+  const cols: Column[] = [
+    { head: t('Lp.', 'No.'), w: 22, align: 'right' },
+    { head: t('Nazwa towaru lub usługi', 'Description of goods or services'), w: 0, align: 'left' },
+    { head: t('J.m.', 'Unit'), w: 34, align: 'center' },
+    { head: t('Ilość', 'Qty'), w: 46, align: 'right' },
+    { head: t('Cena jedn. netto', 'Net unit price'), w: 62, align: 'right' },
+    { head: t('Rabat', 'Disc.'), w: 38, align: 'right' },
+    { head: t('Wartość netto', 'Net value'), w: 70, align: 'right' },
+    { head: t('Stawka VAT', 'VAT rate'), w: 44, align: 'center' },
+  ];
+  const fixed = cols.reduce((s, c) => s + c.w, 0);
+  cols[1]!.w = CONTENT_W - fixed;
+  return cols;
+}
+
+const PAD = 2.5;
+
+function drawRow(doc: Doc, cols: Column[], cells: string[], y: number, opts: { bold?: boolean; size?: number; bg?: string; height?: number }): number {
+  const size = opts.size ?? TABLE_SIZE;
+  const h = opts.height ?? rowHeight(doc, cols, cells, opts);
+  if (opts.bg) doc.rect(MARGIN, y, CONTENT_W, h).fill(opts.bg);
+  let x = MARGIN;
+  setFont(doc, opts.bold ?? false, size);
+  doc.fillColor('#000000');
+  cols.forEach((c, i) => {
+    const text = cells[i] ?? '';
+    if (text) doc.text(text, x + PAD, y + PAD, { width: c.w - 2 * PAD, align: c.align });
+    x += c.w;
+  });
+  doc.moveTo(MARGIN, y + h).lineTo(MARGIN + CONTENT_W, y + h).lineWidth(0.4).strokeColor(RULE).stroke();
+  return h;
+}
+
+function rowHeight(doc: Doc, cols: Column[], cells: string[], opts: { bold?: boolean; size?: number }): number {
+  setFont(doc, opts.bold ?? false, opts.size ?? TABLE_SIZE);
+  let h = 0;
+  cols.forEach((c, i) => {
+    const text = cells[i] ?? '';
+    if (text) h = Math.max(h, doc.heightOfString(text, { width: c.w - 2 * PAD }));
+  });
+  return Math.max(h, doc.currentLineHeight()) + 2 * PAD;
+}
+
+function negateDecimal(d: string): string {
+  const s = d.trim();
+  if (/^-?0*(\.0*)?$/.test(s)) return s;
+  return s.startsWith('-') ? s.slice(1) : '-' + s;
+}
+
+function lineCells(line: InvoiceLine, lp: number, ctx: Ctx): string[] {
+  const qty = ctx.sign < 0 ? negateDecimal(line.quantity) : line.quantity;
+  const discount = formatDecimal(line.discountPercent);
+  return [
+    `${lp}`,
+    line.name,
+    line.unit ?? '',
+    formatDecimal(qty),
+    formatDecimal(line.unitPrice, { minFractionDigits: 2 }),
+    discount === '0' ? '' : `${discount}%`,
+    formatAmount(ctx.sign * line.net, ctx.inv.currency),
+    line.taxes.length ? line.taxes.map((x) => x.label).join(' + ') : '—',
+  ].map((s, i) => (i === 6 ? s.replace(/\u00a0[A-Z]{3}$/, '') : s));
+}
+
+function continuationPage(ctx: Ctx): void {
+  ctx.doc.addPage();
+  ctx.y = MARGIN;
+  const caption = `${ctx.title} ${numberText(ctx.inv, ctx.t)} — ${ctx.t('ciąg dalszy', 'continued')}`;
+  ctx.y += put(ctx.doc, caption, MARGIN, ctx.y, CONTENT_W, { bold: true, size: 9, color: GREY }) + 6;
+}
+
+function drawLines(ctx: Ctx): void {
+  const { doc, t } = ctx;
+  const cols = lineColumns(t);
+  const heads = cols.map((c) => c.head);
+  const headH = rowHeight(doc, cols, heads, { bold: true });
+  const header = () => {
+    ctx.y += drawRow(doc, cols, heads, ctx.y, { bold: true, bg: HEAD_BG, height: headH });
+  };
+  header();
+  let lp = 0;
+  for (const line of ctx.inv.lines) {
+    let cells: string[];
+    let bold = false;
+    if (line.kind === 'product') cells = lineCells(line, ++lp, ctx);
+    else {
+      cells = ['', line.name];
+      bold = line.kind === 'section';
+    }
+    const h = rowHeight(doc, cols, cells, { bold });
+    if (ctx.y + h > BOTTOM) {
+      continuationPage(ctx);
+      header();
+    }
+    ctx.y += drawRow(doc, cols, cells, ctx.y, { bold, height: h });
+  }
+  ctx.y += 10;
+}
+
+// ---- the closing blocks: VAT summary, PLN info, totals, payment, notes, KSeF ----
+interface Block {
+  height: number;
+  draw(y: number): void;
+}
+
+function isForeign(inv: Invoice): boolean {
+  return inv.currency.toUpperCase() !== 'PLN';
+}
+
+function summaryBlock(ctx: Ctx, summary: VatRateSummary[], totals: { net: Minor; vat: Minor; gross: Minor }): Block {
+  const { doc, inv, t, sign } = ctx;
+  const rate = isForeign(inv) ? inv.exchangeRate : null;
+  const cols: Column[] = [
+    { head: t('Stawka VAT', 'VAT rate'), w: 60, align: 'center' },
+    { head: t('Wartość netto', 'Net value'), w: 85, align: 'right' },
+    { head: t('Kwota VAT', 'VAT amount'), w: 85, align: 'right' },
+    { head: t('Wartość brutto', 'Gross value'), w: 85, align: 'right' },
+  ];
+  if (rate) cols.push({ head: t('Kwota VAT w PLN', 'VAT in PLN'), w: 85, align: 'right' });
+  const totalW = cols.reduce((s, c) => s + c.w, 0);
+  const offset = CONTENT_W - totalW;
+  const shifted = [{ head: '', w: offset, align: 'left' as Align }, ...cols];
+  const cur = inv.currency;
+  const amt = (m: Minor) => formatAmount(sign * m, cur).replace(/\u00a0[A-Z]{3}$/, '');
+  const plnRows = rate ? summary.map((s) => convertToPln(s.vat, rate.rate, cur)) : [];
+  const plnTotal = plnRows.reduce((a, b) => a + b, 0);
+  const rows: string[][] = summary.map((s, i) => {
+    const r = ['', s.label, amt(s.net), amt(s.vat), amt(s.gross)];
+    if (rate) r.push(formatAmount(sign * plnRows[i]!));
+    return r;
+  });
+  const totalRow = ['', t('Razem', 'Total'), amt(totals.net), amt(totals.vat), amt(totals.gross)];
+  if (rate) totalRow.push(formatAmount(sign * plnTotal));
+  const heads = shifted.map((c) => c.head);
+  const headH = rowHeight(doc, shifted, heads, { bold: true });
+  const caption = t('Podsumowanie VAT według stawek', 'VAT summary by rate') + (isForeign(inv) ? ` (${cur})` : '');
+  const captionH = measure(doc, caption, CONTENT_W, { bold: true, size: 8.5 });
+  const rowHs = rows.map((r) => rowHeight(doc, shifted, r, {}));
+  const totalH = rowHeight(doc, shifted, totalRow, { bold: true });
+  return {
+    height: captionH + 3 + headH + rowHs.reduce((a, b) => a + b, 0) + totalH + 8,
+    draw(y) {
+      y += put(doc, caption, MARGIN + offset, y, totalW, { bold: true, size: 8.5 }) + 3;
+      y += drawRow(doc, shifted, heads, y, { bold: true, bg: HEAD_BG, height: headH });
+      rows.forEach((r, i) => {
+        y += drawRow(doc, shifted, r, y, { height: rowHs[i]! });
+      });
+      drawRow(doc, shifted, totalRow, y, { bold: true, height: totalH });
+    },
+  };
+}
+
+function plnInfoBlock(ctx: Ctx): Block | null {
+  const { doc, inv, t } = ctx;
+  if (!isForeign(inv)) return null;
+  let text: string;
+  if (inv.exchangeRate) {
+    const r = inv.exchangeRate;
+    const rateText = `1 ${inv.currency} = ${formatDecimal(r.rate, { minFractionDigits: 4 })} PLN`;
+    text = t(
+      `Kwoty podatku VAT przeliczono na złote po kursie ${rateText} z dnia ${fmtDate(r.date)} (${r.source}).`,
+      `VAT amounts converted to PLN at ${rateText} of ${fmtDate(r.date)} (${r.source}).`,
+    );
+  } else {
+    text = t(
+      'Brak kursu waluty: system, z którego pochodzi faktura, nie podał kursu przeliczenia na PLN, dlatego kwoty VAT w PLN nie zostały wydrukowane.',
+      'No exchange rate: the issuing system gave no PLN rate, so the VAT amounts in PLN are not printed.',
+    );
+    ctx.warnings.push(`Invoice ${inv.number ?? inv.id} in ${inv.currency}: the host gave no exchange rate, the print shows no VAT in PLN.`);
+  }
+  const h = measure(doc, text, CONTENT_W, { size: 8 });
+  return { height: h + 8, draw: (y) => void put(doc, text, MARGIN, y, CONTENT_W, { size: 8, bold: !inv.exchangeRate }) };
+}
+
+function totalsBlock(ctx: Ctx, totals: { net: Minor; vat: Minor; gross: Minor }): Block {
+  const { doc, inv, t, sign } = ctx;
+  const cur = inv.currency;
+  const credit = inv.kind === 'credit_note';
+  const gross = sign * totals.gross;
+  const dueLabel = credit
+    ? gross < 0
+      ? t('Do zwrotu', 'To be refunded')
+      : t('Do zapłaty', 'Amount due')
+    : t('Do zapłaty', 'Amount due');
+  const dueAmount = credit ? Math.abs(gross) : gross;
+  const lines: [string, string, boolean][] = [
+    [credit ? t('Korekta wartości netto', 'Net correction') : t('Razem netto', 'Total net'), formatAmount(sign * totals.net, cur), false],
+    [credit ? t('Korekta kwoty VAT', 'VAT correction') : t('Razem VAT', 'Total VAT'), formatAmount(sign * totals.vat, cur), false],
+    [credit ? t('Korekta wartości brutto', 'Gross correction') : t('Razem brutto', 'Total gross'), formatAmount(gross, cur), false],
+    [dueLabel, formatAmount(dueAmount, cur), true],
+  ];
+  const words = `${t('Słownie', 'In words')}: ${amountInWordsPl(dueAmount, cur)}`;
+  const boxW = 320;
+  const bx = MARGIN + CONTENT_W - boxW;
+  const lineH = 13;
+  const wordsH = measure(doc, words, CONTENT_W, { size: 8.5 });
+  return {
+    height: lines.length * lineH + 10 + wordsH + 10,
+    draw(y) {
+      for (const [label, value, big] of lines) {
+        const size = big ? 11 : 9;
+        put(doc, `${label}:`, bx, y, boxW - 120, { bold: big, size });
+        put(doc, value, bx + boxW - 120, y, 120, { bold: true, size, align: 'right' });
+        y += big ? lineH + 2 : lineH;
+      }
+      doc.moveTo(bx, y).lineTo(bx + boxW, y).lineWidth(0.5).strokeColor(RULE).stroke();
+      put(doc, words, MARGIN, y + 6, CONTENT_W, { size: 8.5 });
+    },
+  };
+}
+
+function kvBlock(ctx: Ctx, title: string, pairs: [string, string][]): Block | null {
+  if (pairs.length === 0) return null;
+  const { doc } = ctx;
+  const titleH = measure(doc, title, CONTENT_W, { bold: true, size: 9 });
+  const hs = pairs.map(([l, v]) => measureLabelled(doc, l, v, CONTENT_W));
+  return {
+    height: titleH + 3 + hs.reduce((a, b) => a + b + 1, 0) + 8,
+    draw(y) {
+      y += put(doc, title, MARGIN, y, CONTENT_W, { bold: true, size: 9 });
+      doc.moveTo(MARGIN, y + 1).lineTo(MARGIN + CONTENT_W, y + 1).lineWidth(0.4).strokeColor(RULE).stroke();
+      y += 3;
+      for (const [l, v] of pairs) y += labelled(doc, l, v, MARGIN, y, CONTENT_W) + 1;
+    },
+  };
+}
+
+function paymentBlock(ctx: Ctx): Block | null {
+  const { inv, t } = ctx;
+  const pairs: [string, string][] = [];
+  if (inv.paymentMethod) pairs.push([t('Sposób płatności', 'Payment method'), inv.paymentMethod]);
+  if (inv.dueDate) pairs.push([t('Termin płatności', 'Due date'), fmtDate(inv.dueDate)]);
+  if (inv.paymentTerm) pairs.push([t('Warunki płatności', 'Payment terms'), inv.paymentTerm]);
+  if (inv.seller.bankAccount) {
+    pairs.push([t('Numer rachunku', 'Bank account'), inv.seller.bankAccount + (inv.seller.bankName ? ` (${inv.seller.bankName})` : '')]);
+  }
+  if (inv.paymentReference) pairs.push([t('Tytuł przelewu', 'Payment reference'), inv.paymentReference]);
+  return kvBlock(ctx, t('Płatność', 'Payment'), pairs);
+}
+
+function notesBlock(ctx: Ctx): Block | null {
+  const { inv, t } = ctx;
+  const n = inv.notes;
+  const pairs: [string, string][] = [];
+  if (n.splitPayment) pairs.push([t('Adnotacja', 'Note'), t('mechanizm podzielonej płatności', 'split payment mechanism')]);
+  if (n.reverseCharge) pairs.push([t('Adnotacja', 'Note'), t('odwrotne obciążenie', 'reverse charge')]);
+  if (n.exemptionBasis) pairs.push([t('Podstawa zwolnienia z VAT', 'Legal basis of the VAT exemption'), n.exemptionBasis]);
+  if (n.narration) pairs.push([t('Uwagi', 'Remarks'), n.narration]);
+  if (inv.ksef?.number && !inv.ksef.xmlSha256) pairs.push([t('Numer KSeF', 'KSeF number'), inv.ksef.number]);
+  return kvBlock(ctx, t('Adnotacje i uwagi', 'Notes'), pairs);
+}
+
+const QR_W = 120;
+
+function ksefBlock(ctx: Ctx, env: KsefEnvironment): Block | null {
+  const { doc, inv, t } = ctx;
+  const k = inv.ksef;
+  if (!k?.number) return null;
+  if (!k.xmlSha256) {
+    ctx.warnings.push(`Invoice ${inv.number ?? inv.id}: KSeF number known but no XML hash; no KSeF QR code printed.`);
+    return null;
+  }
+  const nip = normalizeNip(inv.seller.vat);
+  if (!nip || !inv.issueDate) {
+    ctx.warnings.push(`Invoice ${inv.number ?? inv.id}: no seller NIP or issue date; no KSeF QR code printed.`);
+    return null;
+  }
+  let url: string;
+  try {
+    url = ksefVerificationUrl({ sellerNip: nip, issueDate: inv.issueDate, xmlSha256Base64Url: k.xmlSha256, environment: env });
+  } catch (e) {
+    ctx.warnings.push(`Invoice ${inv.number ?? inv.id}: ${(e as Error).message} No KSeF QR code printed.`);
+    return null;
+  }
+  const number = k.number;
+  const caption = t('Kod weryfikacyjny KSeF (KOD I)', 'KSeF verification code');
+  return {
+    height: QR_W + 40,
+    draw(y) {
+      put(doc, caption, MARGIN, y, QR_W + 100, { bold: true, size: 8 });
+      drawQr(doc, url, MARGIN, y + 12, QR_W);
+      put(doc, number, MARGIN, y + 12 + QR_W, QR_W + 100, { size: 7.5 });
+    },
+  };
+}
+
+function drawClosing(ctx: Ctx, blocks: Block[]): void {
+  const total = blocks.reduce((s, b) => s + b.height, 0);
+  const usable = BOTTOM - MARGIN - 20;
+  // keep the whole closing part on one page when it fits on one
+  if (ctx.y + total > BOTTOM && total <= usable) continuationPage(ctx);
+  for (const b of blocks) {
+    if (ctx.y + b.height > BOTTOM) continuationPage(ctx);
+    b.draw(ctx.y);
+    ctx.y += b.height;
+  }
+}
+
+function drawFooters(ctx: Ctx): void {
+  const { doc, t } = ctx;
+  const range = doc.bufferedPageRange();
+  const count = range.count;
+  const left = `${ctx.title} ${numberText(ctx.inv, t)}`;
+  for (let i = 0; i < count; i++) {
+    doc.switchToPage(range.start + i);
+    doc.moveTo(MARGIN, FOOTER_Y - 4).lineTo(MARGIN + CONTENT_W, FOOTER_Y - 4).lineWidth(0.4).strokeColor(RULE).stroke();
+    setFont(doc, false, 7.5);
+    doc.fillColor(GREY);
+    doc.text(left, MARGIN, FOOTER_Y, { width: CONTENT_W - 150, lineBreak: false });
+    doc.text(t(`strona ${i + 1} z ${count}`, `page ${i + 1} of ${count}`), MARGIN + CONTENT_W - 150, FOOTER_Y, {
+      width: 150,
+      align: 'right',
+      lineBreak: false,
+    });
+  }
+}
+
+function defaultCreationDate(inv: Invoice): Date {
+  const d = inv.issueDate ? DateTime.fromISO(inv.issueDate, { zone: 'utc' }) : null;
+  return d?.isValid ? d.toJSDate() : new Date(Date.UTC(2000, 0, 1));
+}
+
+/** Draws the document synchronously and returns the pdfkit document, not yet ended. */
+function draw(invoice: Invoice, printId: StandardPrintId, options: RenderOptions, warnings: string[]): Doc {
+  const fonts = loadFonts();
+  const bi = isBilingual(invoice, printId, options.lang);
+  const t = (pl: string, en: string) => (bi ? `${pl} / ${en}` : pl);
+  const title = titleOf(invoice, t);
+  const doc = new PDFDocument({
+    size: 'A4',
+    margins: { top: MARGIN, left: MARGIN, right: MARGIN, bottom: 20 },
+    bufferPages: true,
+    // no default font: the pre-parsed fonts are registered below (pdfkit would otherwise load Helvetica)
+    font: null as unknown as string,
+    lang: 'pl-PL',
+    displayTitle: true,
+    info: {
+      Title: invoice.number ?? `Faktura — projekt ${invoice.id}`,
+      Author: invoice.seller.name,
+      Subject: title,
+      Producer: 'Invoice Courier',
+      Creator: 'Invoice Courier',
+      CreationDate: options.creationDate ?? defaultCreationDate(invoice),
+    },
+  });
+  // pdfkit accepts a fontkit font object as a source (it checks for `layout`); its typings do not say so
+  doc.registerFont(FONT_REGULAR, fonts.regular as unknown as Buffer);
+  doc.registerFont(FONT_BOLD, fonts.bold as unknown as Buffer);
+  doc.font(FONT_REGULAR);
+
+  const rec = reconcileTotals(invoice);
+  warnings.push(...rec.warnings);
+  const ctx: Ctx = {
+    doc,
+    inv: invoice,
+    bi,
+    t,
+    y: MARGIN,
+    sign: invoice.kind === 'credit_note' && invoice.amountTotal > 0 ? -1 : 1,
+    warnings,
+    title,
+  };
+  drawHeader(ctx);
+  drawLines(ctx);
+  const blocks = [
+    summaryBlock(ctx, rec.summary, rec.totals),
+    plnInfoBlock(ctx),
+    totalsBlock(ctx, rec.totals),
+    paymentBlock(ctx),
+    notesBlock(ctx),
+    ksefBlock(ctx, options.ksefEnvironment ?? 'prod'),
+  ].filter((b): b is Block => b !== null);
+  drawClosing(ctx, blocks);
+  drawFooters(ctx);
+  return doc;
+}
+
+/**
+ * Renders one of the standard prints. Warnings (totals that do not add up, missing exchange rate,
+ * missing KSeF data) are returned, never thrown; an unknown print id or a drawing failure throws
+ * `ConnectorError` `print_unavailable` / `render_failed`.
+ */
+export async function renderStandardPrint(invoice: Invoice, printId: string, options: RenderOptions = {}): Promise<RenderResult> {
+  const id = printId.startsWith('standard:') ? printId.slice('standard:'.length) : printId;
+  if (!isStandardPrintId(id)) {
+    throw new ConnectorError('print_unavailable', `There is no standard print "${printId}".`, { detail: { printId } });
+  }
+  const warnings: string[] = [];
+  let doc: Doc;
+  try {
+    doc = draw(invoice, id, options, warnings);
+  } catch (cause) {
+    if (cause instanceof ConnectorError) throw cause;
+    throw new ConnectorError('render_failed', `Rendering invoice ${invoice.number ?? invoice.id} failed: ${(cause as Error).message}`, { cause });
+  }
+  const pdf = await new Promise<Uint8Array>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    doc.on('data', (c: Buffer) => chunks.push(c));
+    doc.on('error', (e: Error) => reject(new ConnectorError('render_failed', `Writing the PDF failed: ${e.message}`, { cause: e })));
+    doc.on('end', () => {
+      const buf = Buffer.concat(chunks);
+      // a Uint8Array owning its whole ArrayBuffer, so a worker can transfer it
+      resolve(buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength ? new Uint8Array(buf.buffer, 0, buf.byteLength) : new Uint8Array(buf));
+    });
+    doc.end();
+  });
+  return { pdf, warnings };
+}

@@ -1,0 +1,58 @@
+/**
+ * Test helpers reading real PDFs back with poppler (pdftotext, pdftoppm) and pdf-lib.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PNG } from 'pngjs';
+
+const run = promisify(execFile);
+
+async function withTempPdf<T>(pdf: Uint8Array, fn: (dir: string, file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'ic-render-'));
+  try {
+    const file = join(dir, 'doc.pdf');
+    await writeFile(file, pdf);
+    return await fn(dir, file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `pdftotext -layout`, one string per page, NBSP turned into plain spaces. */
+export async function pdfPages(pdf: Uint8Array): Promise<string[]> {
+  return withTempPdf(pdf, async (_dir, file) => {
+    const { stdout } = await run('pdftotext', ['-layout', '-enc', 'UTF-8', file, '-'], { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
+    const pages = stdout.replace(/\u00a0/g, ' ').split('\f');
+    if (pages.length > 1 && pages[pages.length - 1]!.trim() === '') pages.pop();
+    return pages;
+  });
+}
+
+export async function pdfText(pdf: Uint8Array): Promise<string> {
+  return (await pdfPages(pdf)).join('\n');
+}
+
+/** Collapses runs of spaces so assertions do not depend on the layout's column widths. */
+export function squash(s: string): string {
+  return s.replace(/[ \t]+/g, ' ');
+}
+
+export interface Raster {
+  width: number;
+  height: number;
+  /** RGBA */
+  data: Uint8Array;
+}
+
+/** Renders one page with `pdftoppm -png` at `dpi`. */
+export async function rasterPage(pdf: Uint8Array, page: number, dpi: number, extra: string[] = []): Promise<Raster> {
+  return withTempPdf(pdf, async (dir, file) => {
+    const out = join(dir, 'page');
+    await run('pdftoppm', ['-png', '-r', String(dpi), '-f', String(page), '-l', String(page), '-singlefile', ...extra, file, out], { timeout: 60_000 });
+    const png = PNG.sync.read(await readFile(`${out}.png`));
+    return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+  });
+}
