@@ -16,14 +16,6 @@ export interface SettingsProblem {
   message: string;
 }
 
-export interface CheckOptions {
-  /**
-   * Ids of the connector's standard prints (`standard:<id>`); the render module owns that list.
-   * When omitted, `standard:` ids are only checked for form.
-   */
-  standardPrints?: readonly string[];
-}
-
 const TIME = new RegExp(TIME_PATTERN);
 const DATE = new RegExp(DATE_PATTERN);
 const PRINT = new RegExp(PRINT_PATTERN);
@@ -42,8 +34,12 @@ function checkPrint(field: string, value: string, standardPrints: readonly strin
   return null;
 }
 
-/** All problems found in `settings`, each with its JSON path; empty when the settings are fine. */
-export function checkSettings(settings: Settings, options: CheckOptions = {}): SettingsProblem[] {
+/**
+ * All problems found in `settings`, each with its JSON path; empty when the settings are fine.
+ * `standardPrints` are the ids of the connector's standard prints (`standard:<id>`), owned by the
+ * render module; when omitted, `standard:` ids are only checked for form.
+ */
+export function checkSettings(settings: Settings, standardPrints?: readonly string[]): SettingsProblem[] {
   const problems: SettingsProblem[] = [];
   const add = (field: string, message: string) => problems.push({ field, message });
 
@@ -60,7 +56,7 @@ export function checkSettings(settings: Settings, options: CheckOptions = {}): S
   if (settings.fromDate !== null && !isCalendarDate(settings.fromDate)) add('fromDate', `"${settings.fromDate}" is not a calendar date (YYYY-MM-DD)`);
 
   for (const key of ['pln', 'foreign'] as const) {
-    const p = checkPrint(`attachments.${key}`, settings.attachments[key], options.standardPrints);
+    const p = checkPrint(`attachments.${key}`, settings.attachments[key], standardPrints);
     if (p) problems.push(p);
   }
 

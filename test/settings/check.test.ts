@@ -12,7 +12,7 @@ const good = (over: Partial<Settings> = {}): Settings => ({
   fromDate: '2026-05-01',
   ...over,
 });
-const check = (s: Settings) => checkSettings(s, { standardPrints: STANDARD });
+const check = (s: Settings) => checkSettings(s, STANDARD);
 
 describe('settings checks without the host', () => {
   it('complete, sensible settings pass', () => {
