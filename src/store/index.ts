@@ -6,7 +6,7 @@
 import type { Config } from '../config.ts';
 import { ConnectorError } from '../errors.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
-import { createMongoStore } from './mongodb/index.ts';
+import { DEFAULT_MONGO_DB, createMongoStore, mongoUrlWithDatabase } from './mongodb/index.ts';
 import type { Store } from './port.ts';
 import { createPostgresStore } from './postgres/index.ts';
 
@@ -32,7 +32,7 @@ export async function openStore(database: Config['database'], opts: { log: (msg:
       store = createPostgresStore({ url: database.url, log: opts.log });
       break;
     case 'mongodb':
-      databaseUrl = database.url;
+      databaseUrl = mongoUrlWithDatabase(database.url, DEFAULT_MONGO_DB);
       store = createMongoStore({ url: database.url, log: opts.log });
       break;
     case 'embedded-postgres': {

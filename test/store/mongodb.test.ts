@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMongoStore, dbNameFromUrl } from '../../src/store/mongodb/index.ts';
+import { createMongoStore, dbNameFromUrl, mongoUrlWithDatabase } from '../../src/store/mongodb/index.ts';
 import { storeContractSuite } from './contract.ts';
 
 const url = process.env['MONGODB_URL'];
@@ -31,5 +31,11 @@ describe('mongodb store without a server', () => {
     expect(dbNameFromUrl('mongodb://u:p@h1:27017,h2:27017/courier?replicaSet=rs0')).toBe('courier');
     expect(dbNameFromUrl('mongodb+srv://cluster.example.net/')).toBeNull();
     expect(dbNameFromUrl('mongodb://localhost')).toBeNull();
+  });
+
+  it('gives the scheduler a URL naming the store database when the configured one names none', () => {
+    expect(mongoUrlWithDatabase('mongodb://localhost:27017', 'invoice_courier')).toBe('mongodb://localhost:27017/invoice_courier');
+    expect(mongoUrlWithDatabase('mongodb://h1,h2/?replicaSet=rs0', 'invoice_courier')).toBe('mongodb://h1,h2/invoice_courier?replicaSet=rs0');
+    expect(mongoUrlWithDatabase('mongodb://h/courier?w=1', 'invoice_courier')).toBe('mongodb://h/courier?w=1');
   });
 });

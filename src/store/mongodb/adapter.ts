@@ -55,6 +55,17 @@ export function dbNameFromUrl(url: string): string | null {
   return m?.[1] ? decodeURIComponent(m[1]) : null;
 }
 
+/**
+ * The URL with a database path: unchanged when it names one, else with `/<dbName>` added, so another
+ * user of the URL (Agenda's backend) lands in the same database as the store.
+ */
+export function mongoUrlWithDatabase(url: string, dbName: string): string {
+  if (dbNameFromUrl(url) !== null) return url;
+  const m = /^(mongodb(?:\+srv)?:\/\/[^/?]+)\/?(\?.*)?$/.exec(url);
+  if (!m) return url;
+  return `${m[1]}/${encodeURIComponent(dbName)}${m[2] ?? ''}`;
+}
+
 const toDate = (iso: string): Date => {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) throw new ConnectorError('validation', `Not an ISO instant: ${iso}`);
@@ -148,6 +159,8 @@ const PATCHABLE: readonly (keyof InstallationPatch)[] = [
   'integrationLogin',
 ];
 
+export const DEFAULT_MONGO_DB = 'invoice_courier';
+
 export class MongoStore implements Store {
   readonly kind = 'mongodb' as const;
   private readonly client: MongoClient;
@@ -161,7 +174,7 @@ export class MongoStore implements Store {
       connectTimeoutMS: 10_000,
       socketTimeoutMS: 60_000,
     });
-    this.db = this.client.db(opts.dbName ?? dbNameFromUrl(opts.url) ?? 'invoice_courier');
+    this.db = this.client.db(opts.dbName ?? dbNameFromUrl(opts.url) ?? DEFAULT_MONGO_DB);
   }
 
   private get installations(): Collection<Document> {
@@ -372,7 +385,7 @@ export class MongoStore implements Store {
       this.ledger.updateOne({ installationId, invoiceId, owner, state: 'claimed' }, [
         {
           $set: {
-            state: { $cond: [{ $in: ['$prevState', { $literal: ['skipped', 'retry'] }] }, '$prevState', { $literal: 'skipped' }] },
+            state: { $cond: [{ $in: [{ $ifNull: ['$prevState', null] }, { $literal: ['skipped', 'retry'] }] }, '$prevState', { $literal: 'skipped' }] },
             prevState: null,
             owner: null,
             leaseUntil: null,
