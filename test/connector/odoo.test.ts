@@ -17,7 +17,6 @@ import { ConnectorError } from '../../src/errors.ts';
 import { hostConformanceSuite } from './conformance.ts';
 
 type Sandbox = Awaited<ReturnType<typeof startSandboxHost>>;
-type Rec = Record<string, unknown>;
 
 const TODAY = '2026-11-27';
 const SMTP = { host: '127.0.0.1', port: 2525, user: 'courier', password: 'smtp-secret', encryption: 'none' as const };
