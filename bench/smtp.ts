@@ -95,7 +95,8 @@ async function unpooled(concurrency: number): Promise<Row> {
   const seconds = await runConcurrent(N, concurrency, async (i) => {
     const m = message(i);
     const raw = await composeMime(m);
-    await transport.sendMail({ raw, envelope: envelopeOf(m) });
+    const { from, to } = envelopeOf(m);
+    await transport.sendMail({ raw, envelope: { from, to } });
   });
   transport.close();
   const row = { setup: `one connection per message, ${concurrency === 1 ? 'sequential' : `${concurrency} at a time`}`, seconds, connections: server.connections() };
