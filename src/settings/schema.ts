@@ -31,7 +31,15 @@ export const TIME_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 export const DATE_PATTERN = '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$';
 export const PRINT_PATTERN = '^(none|(standard|user):[A-Za-z0-9_.\\-]{1,64})$';
 
-export const RepeatEvery = Type.Union([Type.Literal('30m'), Type.Literal('1h'), Type.Literal('2h'), Type.Literal('4h')]);
+/** One choice of an enumerated setting, with its pl/en label as `x-label` (a UI hint, no validation). */
+const choice = <T extends string>(value: T, pl: string, en: string) => Type.Literal(value, { 'x-label': { pl, en } });
+
+export const RepeatEvery = Type.Union([
+  choice('30m', '30 minut', '30 minutes'),
+  choice('1h', '1 godzinę', '1 hour'),
+  choice('2h', '2 godziny', '2 hours'),
+  choice('4h', '4 godziny', '4 hours'),
+]);
 export const REPEAT_MINUTES: Record<Static<typeof RepeatEvery>, number> = { '30m': 30, '1h': 60, '2h': 120, '4h': 240 };
 
 export const PrintChoiceSchema = Type.String({ pattern: PRINT_PATTERN, description: '`standard:<id>`, `user:<id>` or `none`' });
@@ -68,7 +76,18 @@ export const ScheduleSchema = Type.Object(
       }),
     }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    ...ui({
+      label: { pl: 'Harmonogram wysyłki', en: 'Sending schedule' },
+      help: {
+        pl: 'Godziny uruchomień każdego dnia, w strefie czasowej instalacji.',
+        en: "The daily run times, in the installation's time zone.",
+      },
+      order: 99,
+      group: 'schedule',
+    }),
+  },
 );
 
 export const AttachmentsSchema = Type.Object(
@@ -100,7 +119,18 @@ export const AttachmentsSchema = Type.Object(
       }),
     }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    ...ui({
+      label: { pl: 'Wydruki faktur', en: 'Invoice prints' },
+      help: {
+        pl: 'Załącznik PDF wybierany według waluty faktury.',
+        en: "The PDF attachment, chosen by the invoice's currency.",
+      },
+      order: 79,
+      group: 'attachments',
+    }),
+  },
 );
 
 /** Settings as stored and as returned by the API (the operator's password is never part of it). */
@@ -157,7 +187,7 @@ export const SettingsSchema = Type.Object(
         options: 'options/templates',
       }),
     }),
-    delivery: Type.Union([Type.Literal('send_now'), Type.Literal('save_draft')], {
+    delivery: Type.Union([choice('send_now', 'Wyślij od razu', 'Send now'), choice('save_draft', 'Zapisz w folderze Robocze', 'Save as draft')], {
       ...ui({
         label: { pl: 'Realizacja wysyłki', en: 'Delivery' },
         help: {
@@ -168,7 +198,7 @@ export const SettingsSchema = Type.Object(
         group: 'delivery',
       }),
     }),
-    documents: Type.Union([Type.Literal('confirmed_only'), Type.Literal('all')], {
+    documents: Type.Union([choice('confirmed_only', 'Tylko zatwierdzone', 'Confirmed only'), choice('all', 'Wszystkie (również w buforze)', 'All (drafts too)')], {
       ...ui({
         label: { pl: 'Wysyłaj dokumenty', en: 'Documents to send' },
         help: {
@@ -179,7 +209,7 @@ export const SettingsSchema = Type.Object(
         group: 'documents',
       }),
     }),
-    dateBasis: Type.Union([Type.Literal('sale_date'), Type.Literal('issue_date')], {
+    dateBasis: Type.Union([choice('sale_date', 'Data sprzedaży', 'Sale date'), choice('issue_date', 'Data wystawienia', 'Issue date')], {
       ...ui({
         label: { pl: 'Wysyłaj wg daty', en: 'Compare by date' },
         help: {
@@ -219,12 +249,19 @@ export const SettingsSchema = Type.Object(
 
 export type Settings = Static<typeof SettingsSchema>;
 
+/** The object-level keywords of an object schema (everything except `type`/`properties`/`required`). */
+function objectKeywords(schema: object): Record<string, unknown> {
+  const { type: _t, properties: _p, required: _r, ...rest } = schema as Record<string, unknown>;
+  return rest;
+}
+
 /** The write side: everything optional (a PATCH-like merge), plus the write-only operator password. */
 export const SettingsInputSchema = Type.Object(
   {
     ...Type.Partial(SettingsSchema).properties,
-    attachments: Type.Optional(Type.Partial(AttachmentsSchema)),
-    schedule: Type.Optional(Type.Partial(ScheduleSchema)),
+    // Type.Partial drops the object's own keywords; they are put back (UI hints, no unknown keys).
+    attachments: Type.Optional(Type.Object(Type.Partial(AttachmentsSchema).properties, objectKeywords(AttachmentsSchema))),
+    schedule: Type.Optional(Type.Object(Type.Partial(ScheduleSchema).properties, objectKeywords(ScheduleSchema))),
     operatorPassword: Type.Optional(
       Type.String({
         maxLength: 500,

@@ -1,0 +1,246 @@
+/**
+ * The extension manifest the host's extensions screen reads: identity, the settings schema with its
+ * UI hints, the permissions the connector needs on the host, its endpoints and its webhooks.
+ *
+ * Built, not written: `buildManifest` returns an object (served by `GET /manifest`);
+ * `scripts/generate-manifest.ts` writes it to `manifests/invoice-courier.json` with `manifestJson`,
+ * and a test fails when the committed file is stale. The settings schema is `SettingsInputSchema`
+ * itself (src/settings/schema.ts), so the form the host renders validates exactly like the API.
+ * Pure: no I/O, no clock, no environment.
+ */
+import { SettingsInputSchema } from './settings/schema.ts';
+
+export const EXTENSION_ID = 'invoice-courier';
+export const MANIFEST_VERSION = 1;
+
+type I18n = { pl: string; en: string };
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface ManifestInfo {
+  /** The connector's version (package.json). */
+  version: string;
+  /** Absolute base URL the connector is reached at; omitted = paths are relative to the manifest's URL. */
+  baseUrl?: string;
+}
+
+export interface SettingsField {
+  /** JSON path of the setting, e.g. "schedule.until". */
+  path: string;
+  group: string;
+  order: number;
+}
+
+const GROUPS: { id: string; title: I18n; order: number }[] = [
+  { id: 'general', title: { pl: 'Ogólne', en: 'General' }, order: 1 },
+  { id: 'delivery', title: { pl: 'Wysyłka', en: 'Delivery' }, order: 2 },
+  { id: 'documents', title: { pl: 'Dokumenty', en: 'Documents' }, order: 3 },
+  { id: 'attachments', title: { pl: 'Wydruki', en: 'Prints' }, order: 4 },
+  { id: 'schedule', title: { pl: 'Harmonogram', en: 'Schedule' }, order: 5 },
+];
+
+/** Who a permission is used with: the operator (ordinary user rights) or the integration credential (admin). */
+type Credential = 'operator' | 'integration';
+interface ModelPermission {
+  model: string;
+  access: ('read' | 'write' | 'create' | 'unlink')[];
+  credential: Credential;
+  /** Only needed for an optional feature; the connector works without it. */
+  optional?: boolean;
+  why: I18n;
+}
+
+const PERMISSIONS: ModelPermission[] = [
+  {
+    model: 'account.move',
+    access: ['read', 'write'],
+    credential: 'operator',
+    why: { pl: 'Odczyt faktur sprzedaży; zapis znacznika „wysłano”.', en: 'Read sales invoices; write the "sent" flag.' },
+  },
+  { model: 'account.move.line', access: ['read'], credential: 'operator', why: { pl: 'Pozycje faktur.', en: 'Invoice lines.' } },
+  { model: 'account.tax', access: ['read'], credential: 'operator', why: { pl: 'Stawki VAT na wydruku.', en: 'VAT rates on the print.' } },
+  { model: 'res.partner', access: ['read'], credential: 'operator', why: { pl: 'Nabywcy, kontakty do faktur i ich adresy e-mail.', en: 'Customers, invoice contacts and their e-mail addresses.' } },
+  { model: 'res.users', access: ['read'], credential: 'operator', why: { pl: 'Lista operatorów i adres nadawcy.', en: 'The operator list and the sender address.' } },
+  { model: 'res.company', access: ['read'], credential: 'operator', why: { pl: 'Dane sprzedawcy i waluta firmy.', en: "Seller data and the company's currency." } },
+  { model: 'res.currency', access: ['read'], credential: 'operator', why: { pl: 'Waluty faktur.', en: 'Invoice currencies.' } },
+  { model: 'res.currency.rate', access: ['read'], credential: 'operator', why: { pl: 'Kurs do przeliczenia VAT na PLN.', en: 'The rate for VAT in PLN.' } },
+  { model: 'mail.template', access: ['read'], credential: 'operator', why: { pl: 'Szablony wiadomości dla faktur.', en: 'Message templates for invoices.' } },
+  {
+    model: 'ir.mail_server',
+    access: ['read'],
+    credential: 'integration',
+    why: { pl: 'Konta SMTP (czytać mogą tylko administratorzy).', en: 'SMTP accounts (only administrators may read them).' },
+  },
+  {
+    model: 'fetchmail.server',
+    access: ['read'],
+    credential: 'integration',
+    why: { pl: 'Konta IMAP do zapisu w folderze Robocze (tylko administratorzy).', en: 'IMAP accounts for saving drafts (administrators only).' },
+  },
+  { model: 'ir.actions.report', access: ['read'], credential: 'operator', why: { pl: 'Wydruki użytkownika.', en: 'User prints.' } },
+  { model: 'ir.attachment', access: ['read'], credential: 'operator', why: { pl: 'Zapisane PDF faktur i XML KSeF.', en: 'Stored invoice PDFs and KSeF XML.' } },
+  {
+    model: 'mail.message',
+    access: ['create'],
+    credential: 'operator',
+    why: { pl: 'Notatka na fakturze (przez message_post).', en: 'A note on the invoice (through message_post).' },
+  },
+  {
+    model: 'account.move.send.wizard',
+    access: ['create', 'read', 'unlink'],
+    credential: 'operator',
+    why: { pl: 'Treść wiadomości i wydruk przygotowane przez system.', en: "The host's own rendering of message and print." },
+  },
+  {
+    model: 'ir.logging',
+    access: ['create'],
+    credential: 'integration',
+    optional: true,
+    why: { pl: 'Dziennik przebiegów w systemie.', en: "The run log in the host's log." },
+  },
+  {
+    model: 'ir.actions.act_url',
+    access: ['create', 'read', 'unlink'],
+    credential: 'integration',
+    optional: true,
+    why: { pl: 'Pozycja menu otwierająca ustawienia i logi.', en: 'A menu entry that opens the settings and logs.' },
+  },
+  {
+    model: 'ir.ui.menu',
+    access: ['create', 'read', 'unlink'],
+    credential: 'integration',
+    optional: true,
+    why: { pl: 'Pozycja menu otwierająca ustawienia i logi.', en: 'A menu entry that opens the settings and logs.' },
+  },
+];
+
+interface Endpoint {
+  method: Method;
+  path: string;
+  description: string;
+}
+const ep = (method: Method, path: string, description: string): Endpoint => ({ method, path, description });
+
+const INSTALLATION = '/api/installations/{id}';
+const ENDPOINTS: Record<string, Endpoint | Endpoint[]> = {
+  install: ep('POST', '/api/installations', 'Install handshake: the host enables the extension for a company.'),
+  uninstall: ep('DELETE', INSTALLATION, 'Uninstall: stop the schedule and purge the installation.'),
+  settings: [ep('GET', `${INSTALLATION}/settings`, 'Read the settings.'), ep('PUT', `${INSTALLATION}/settings`, 'Change the settings (checked against the host).')],
+  options: [
+    ep('GET', `${INSTALLATION}/options/operators`, 'Users who may act as operator.'),
+    ep('GET', `${INSTALLATION}/options/email-accounts`, 'E-mail accounts the operator may use.'),
+    ep('GET', `${INSTALLATION}/options/templates`, 'E-mail templates for the sales-invoice form.'),
+    ep('GET', `${INSTALLATION}/options/prints`, 'Standard and user prints.'),
+  ],
+  runNow: ep('POST', `${INSTALLATION}/runs`, 'Start a run now.'),
+  runs: ep('GET', `${INSTALLATION}/runs`, 'Recent runs with their counts.'),
+  logs: ep('GET', `${INSTALLATION}/logs`, "The automation's log entries, filterable."),
+  ledger: ep('GET', `${INSTALLATION}/ledger`, 'Per-invoice outcomes.'),
+  resend: ep('POST', `${INSTALLATION}/invoices/{invoiceId}/resend`, 'A person allows an uncertain or failed invoice to be sent again.'),
+  health: ep('GET', '/health', 'Liveness.'),
+  manifest: ep('GET', '/manifest', 'This manifest.'),
+};
+
+const PAGES = {
+  settings: '/ui/installations/{id}/settings',
+  logs: '/ui/installations/{id}/logs',
+  apiDocs: '/docs',
+};
+
+const WEBHOOKS = {
+  signature: {
+    algorithm: 'HMAC-SHA256',
+    signed: 'timestamp and body',
+    description: 'Every webhook, sent or accepted, is signed with the installation\'s webhook secret over its timestamp and body.',
+  },
+  emitted: [
+    { event: 'run.completed', description: 'A run finished; carries its counts.' },
+    { event: 'invoice.sent', description: 'An invoice was e-mailed (or saved as a draft).' },
+    { event: 'invoice.failed', description: 'An invoice could not be e-mailed.' },
+    { event: 'invoice.uncertain', description: 'A delivery was interrupted and its outcome is unknown: a person decides.' },
+    { event: 'delivery.auth_failed', description: "The e-mail account's or operator's credentials stopped working; the run stopped." },
+  ],
+  accepted: [
+    { event: 'settings.changed', description: 'The settings changed on the host side; reload them.' },
+    { event: 'extension.disabled', description: 'The host disabled the extension; stop the schedule.' },
+    { event: 'extension.enabled', description: 'The host enabled the extension again; resume the schedule.' },
+    { event: 'invoice.posted', description: 'An invoice was confirmed; a hint to look for due invoices sooner.' },
+  ],
+};
+
+/** The settings, in UI order, with their groups: read from the schema's x-order / x-group hints. */
+export function settingsFields(schema: object = SettingsInputSchema): SettingsField[] {
+  const out: SettingsField[] = [];
+  const walk = (node: Record<string, unknown>, prefix: string) => {
+    const props = node['properties'] as Record<string, Record<string, unknown>> | undefined;
+    if (!props) return;
+    for (const [key, prop] of Object.entries(props)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      if (prop['type'] === 'object' && prop['properties']) walk(prop, path);
+      else out.push({ path, group: String(prop['x-group']), order: Number(prop['x-order']) });
+    }
+  };
+  walk(schema as Record<string, unknown>, '');
+  return out.sort((a, b) => a.order - b.order || (a.path < b.path ? -1 : 1));
+}
+
+/** A plain JSON copy (drops anything JSON does not carry, such as symbols). */
+function json<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export function buildManifest(info: ManifestInfo): Record<string, unknown> {
+  return {
+    manifestVersion: MANIFEST_VERSION,
+    id: EXTENSION_ID,
+    name: { pl: 'Automatyczna wysyłka faktur e-mailem', en: 'Invoice Courier' },
+    description: {
+      pl: 'Wysyła faktury sprzedaży pocztą e-mail według harmonogramu, każdą dokładnie raz, albo zapisuje je w folderze Robocze.',
+      en: 'E-mails sales invoices on a daily schedule, each exactly once, or saves them as drafts for a person to send.',
+    },
+    version: info.version,
+    vendor: { name: 'Invoice Courier' },
+    ...(info.baseUrl ? { baseUrl: info.baseUrl.replace(/\/+$/, '') } : {}),
+    hosts: ['odoo', 'tryton', 'sandbox'],
+    settings: {
+      schema: json(SettingsInputSchema),
+      ui: {
+        groups: json(GROUPS),
+        fields: settingsFields(),
+        /** Option lists are fetched live, relative to the installation: `/api/installations/{id}/<x-options>`. */
+        optionsBase: `${INSTALLATION}/`,
+      },
+    },
+    credentials: {
+      integration: {
+        pl: 'Klucz API użytkownika z uprawnieniami administratora, podawany przy instalacji.',
+        en: 'An API key of a host user with administrator rights, given once at install.',
+      },
+      operator: {
+        pl: 'Operator i jego hasło z ustawień: w jego imieniu czytane są faktury i wysyłane wiadomości.',
+        en: 'The operator and password from the settings: invoices are read and messages sent on their behalf.',
+      },
+    },
+    permissions: { models: json(PERMISSIONS) },
+    endpoints: json(ENDPOINTS),
+    pages: { ...PAGES },
+    webhooks: json(WEBHOOKS),
+  };
+}
+
+/** Recursively key-sorted copy, so the file's text does not depend on construction order. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as Record<string, unknown>)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+/** The manifest as committed: pretty (2 spaces), keys sorted at every level, trailing newline. */
+export function manifestJson(manifest: object): string {
+  return `${JSON.stringify(sortKeys(manifest), null, 2)}\n`;
+}

@@ -1,0 +1,167 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { buildManifest, manifestJson, settingsFields } from '../src/manifest.ts';
+import { SettingsInputSchema, defaultSettings } from '../src/settings/schema.ts';
+
+const root = new URL('../', import.meta.url);
+const read = (p: string) => readFileSync(new URL(p, root), 'utf8');
+const { version } = JSON.parse(read('package.json')) as { version: string };
+const manifestSchema = JSON.parse(read('manifests/manifest.schema.json')) as object;
+const UI_KEYWORDS = ['x-label', 'x-help', 'x-order', 'x-group', 'x-options'];
+
+function validator() {
+  const ajv = new Ajv({ allErrors: true, strict: true });
+  addFormats.default(ajv);
+  return ajv.compile(manifestSchema);
+}
+
+type Node = Record<string, unknown>;
+
+describe('the extension manifest', () => {
+  it('the committed manifest is what buildManifest generates', () => {
+    const expected = manifestJson(buildManifest({ version }));
+    const committed = read('manifests/invoice-courier.json');
+    expect(committed, 'manifests/invoice-courier.json is stale: run npm run manifest').toBe(expected);
+  });
+
+  it('validates against manifests/manifest.schema.json', () => {
+    const validate = validator();
+    const ok = validate(JSON.parse(read('manifests/invoice-courier.json')));
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+    expect(validate(buildManifest({ version, baseUrl: 'https://courier.example.com/' }))).toBe(true);
+  });
+
+  it('the manifest schema refuses a broken manifest', () => {
+    const validate = validator();
+    const broken = buildManifest({ version }) as Node;
+    delete broken['id'];
+    (broken['permissions'] as { models: Node[] }).models[0]!['access'] = ['delete'];
+    (broken['endpoints'] as Record<string, Node>)['install']!['path'] = 'api/installations';
+    expect(validate(broken)).toBe(false);
+    const paths = (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
+    expect(paths.join('\n')).toMatch(/must have required property 'id'/);
+    expect(paths.join('\n')).toMatch(/\/permissions\/models\/0\/access\/0/);
+    expect(paths.join('\n')).toMatch(/\/endpoints\/install/);
+  });
+
+  it('carries the settings schema the API validates with, unchanged', () => {
+    const manifest = buildManifest({ version }) as { settings: { schema: unknown } };
+    expect(manifest.settings.schema).toEqual(JSON.parse(JSON.stringify(SettingsInputSchema)));
+  });
+
+  it('every settings property, nested ones and enumerated choices included, has pl and en labels', () => {
+    const missing: string[] = [];
+    const i18n = (v: unknown) => typeof v === 'object' && v !== null && typeof (v as Node)['pl'] === 'string' && typeof (v as Node)['en'] === 'string' && (v as Node)['pl'] !== '' && (v as Node)['en'] !== '';
+    const walk = (node: Node, path: string) => {
+      for (const [key, prop] of Object.entries((node['properties'] ?? {}) as Record<string, Node>)) {
+        const p = path ? `${path}.${key}` : key;
+        if (!i18n(prop['x-label'])) missing.push(`${p}: x-label`);
+        if (!i18n(prop['x-help'])) missing.push(`${p}: x-help`);
+        if (typeof prop['x-order'] !== 'number') missing.push(`${p}: x-order`);
+        if (typeof prop['x-group'] !== 'string') missing.push(`${p}: x-group`);
+        for (const c of (prop['anyOf'] ?? []) as Node[]) {
+          if ('const' in c && !i18n(c['x-label'])) missing.push(`${p}=${String(c['const'])}: x-label`);
+        }
+        if (prop['type'] === 'object') walk(prop, p);
+      }
+    };
+    const schema = (buildManifest({ version }) as { settings: { schema: Node } }).settings.schema;
+    walk(schema, '');
+    expect(missing).toEqual([]);
+  });
+
+  it('lists every setting once in the UI order, each in a declared group', () => {
+    const manifest = buildManifest({ version }) as { settings: { ui: { groups: { id: string }[]; fields: { path: string; group: string; order: number }[] } } };
+    const { groups, fields } = manifest.settings.ui;
+    expect(fields.map((f) => f.path)).toEqual([
+      'enabled',
+      'operator',
+      'operatorPassword',
+      'emailAccount',
+      'emailTemplate',
+      'delivery',
+      'documents',
+      'dateBasis',
+      'fromDate',
+      'attachments.pln',
+      'attachments.foreign',
+      'schedule.startAt',
+      'schedule.repeatEvery',
+      'schedule.until',
+      'timezone',
+    ]);
+    const ids = new Set(groups.map((g) => g.id));
+    for (const f of fields) expect(ids.has(f.group), `${f.path} is in a declared group`).toBe(true);
+    expect(new Set(fields.map((f) => f.order)).size).toBe(fields.length);
+    expect(settingsFields()).toEqual(fields);
+  });
+
+  it('its settings schema validates settings the way the API does', () => {
+    const ajv = new Ajv({ allErrors: true, strict: true, keywords: UI_KEYWORDS });
+    const schema = (buildManifest({ version }) as { settings: { schema: object } }).settings.schema;
+    const validate = ajv.compile(schema);
+    expect(validate(defaultSettings())).toBe(true);
+    expect(validate({ schedule: { repeatEvery: '1h' } })).toBe(true);
+    expect(validate({ schedule: { repeatEvery: '3h' } })).toBe(false);
+    expect(validate({ schedule: { every: '1h' } })).toBe(false);
+    expect(validate({ attachments: { pln: 'pdf' } })).toBe(false);
+    expect(validate({ colour: 'blue' })).toBe(false);
+  });
+
+  it('asks for the host permissions the connector uses, admin-only models with the integration credential', () => {
+    const models = (buildManifest({ version }) as { permissions: { models: { model: string; access: string[]; credential: string }[] } }).permissions.models;
+    const by = new Map(models.map((m) => [m.model, m]));
+    expect(by.get('account.move')?.access).toEqual(['read', 'write']);
+    expect(by.get('account.move.send.wizard')?.access).toEqual(['create', 'read', 'unlink']);
+    expect(by.get('mail.message')?.access).toEqual(['create']);
+    for (const m of ['account.move.line', 'account.tax', 'res.partner', 'res.users', 'res.company', 'res.currency', 'res.currency.rate', 'mail.template', 'ir.actions.report', 'ir.attachment']) {
+      expect(by.get(m)?.access, m).toEqual(['read']);
+    }
+    expect(by.get('ir.mail_server')?.credential).toBe('integration');
+    expect(by.get('fetchmail.server')?.credential).toBe('integration');
+  });
+
+  it('names its endpoints, pages and webhooks', () => {
+    const m = buildManifest({ version }) as {
+      endpoints: Record<string, { method: string; path: string } | { method: string; path: string }[]>;
+      pages: Record<string, string>;
+      webhooks: { emitted: { event: string }[]; accepted: { event: string }[] };
+    };
+    const flat = Object.values(m.endpoints).flat().map((e) => `${e.method} ${e.path}`);
+    expect(flat).toEqual(
+      expect.arrayContaining([
+        'POST /api/installations',
+        'DELETE /api/installations/{id}',
+        'GET /api/installations/{id}/settings',
+        'PUT /api/installations/{id}/settings',
+        'GET /api/installations/{id}/options/operators',
+        'GET /api/installations/{id}/options/email-accounts',
+        'GET /api/installations/{id}/options/templates',
+        'GET /api/installations/{id}/options/prints',
+        'POST /api/installations/{id}/runs',
+        'GET /api/installations/{id}/runs',
+        'GET /api/installations/{id}/logs',
+        'GET /health',
+        'GET /manifest',
+      ]),
+    );
+    expect(m.pages).toMatchObject({ settings: '/ui/installations/{id}/settings', logs: '/ui/installations/{id}/logs' });
+    expect(m.webhooks.emitted.map((w) => w.event)).toEqual(['run.completed', 'invoice.sent', 'invoice.failed', 'invoice.uncertain', 'delivery.auth_failed']);
+    expect(m.webhooks.accepted.map((w) => w.event)).toEqual(['settings.changed', 'extension.disabled', 'extension.enabled', 'invoice.posted']);
+  });
+
+  it('carries the given version and base URL (without a trailing slash), and nothing else varies', () => {
+    const a = buildManifest({ version: '9.8.7', baseUrl: 'https://courier.example.com/' });
+    expect(a).toMatchObject({ id: 'invoice-courier', version: '9.8.7', baseUrl: 'https://courier.example.com' });
+    expect(buildManifest({ version: '1.0.0' })).not.toHaveProperty('baseUrl');
+    expect(manifestJson(buildManifest({ version }))).toBe(manifestJson(buildManifest({ version })));
+  });
+
+  it('is written with sorted keys, two-space indentation and a trailing newline', () => {
+    const text = manifestJson({ b: 1, a: { d: 1, c: [{ z: 1, y: 2 }] } });
+    expect(text).toBe('{\n  "a": {\n    "c": [\n      {\n        "y": 2,\n        "z": 1\n      }\n    ],\n    "d": 1\n  },\n  "b": 1\n}\n');
+  });
+});
