@@ -6,7 +6,7 @@
  * that text is parsed into an exact BigInt mantissa and a power of ten, and rounding (half away from
  * zero, like Odoo's `float_round`) happens on the integers. `toMinor(1234.56) === 123456`.
  */
-import { convert } from 'html-to-text';
+import { compile } from 'html-to-text';
 import { DateTime } from 'luxon';
 import { ConnectorError } from '../../errors.ts';
 import type {
@@ -143,11 +143,16 @@ export function isoInstant(v: unknown): string | null {
   return dt.isValid ? dt.toISO({ suppressMilliseconds: true }) : null;
 }
 
+let htmlConverter: ((html: string) => string) | null = null;
+
 /** HTML (Odoo narration) -> plain text, or null when it holds no text. */
 export function htmlToText(v: unknown): string | null {
   const s = str(v);
   if (!s) return null;
-  const text = convert(s, { wordwrap: false, selectors: [{ selector: 'a', options: { ignoreHref: true } }] })
+  // Only HTML needs the converter; compiling it once saves most of its cost.
+  if (!/[<&]/.test(s)) return s.trim() === '' ? null : s.trim();
+  htmlConverter ??= compile({ wordwrap: false, selectors: [{ selector: 'a', options: { ignoreHref: true } }] });
+  const text = htmlConverter(s)
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   return text === '' ? null : text;
