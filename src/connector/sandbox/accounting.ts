@@ -1,0 +1,202 @@
+/**
+ * The sandbox's accounting rules for account.move: line amounts computed exactly in minor units
+ * (Odoo's default "round per line"), tax and payment-term lines rebuilt from the product lines, move
+ * totals, company-currency (`*_signed`) amounts from the currency rate valid on the invoice date, and
+ * numbering on posting. Amounts are exposed as JSON numbers only when stored (minor / 100).
+ */
+import { nowUtc } from './orm.ts';
+import type { Env, Orm, Raw } from './orm.ts';
+import { divRound, minorToNumber, toScaled } from './util.ts';
+
+export const PRODUCT_LINE_TYPES = ['product', 'line_section', 'line_note'];
+
+export interface LineAmounts {
+  subtotal: bigint;
+  total: bigint;
+  taxes: { taxId: number; amount: bigint }[];
+}
+
+/** price_subtotal = round(qty * price_unit * (1 - discount/100)), taxes rounded per line. */
+export function computeLine(line: { quantity: unknown; price_unit: unknown; discount: unknown; tax_ids: unknown }, taxPercent: (taxId: number) => number): LineAmounts {
+  const qty = toScaled(numberOr0(line.quantity), 6);
+  const price = toScaled(numberOr0(line.price_unit), 6);
+  const disc = toScaled(numberOr0(line.discount), 4);
+  // qty(1e6) * price(1e6) * (100e4 - disc)(1e4 per percent... ) -> minor units (1e2)
+  const num = qty * price * (1_000_000n - disc) * 100n;
+  const den = 1_000_000n * 1_000_000n * 1_000_000n;
+  const subtotal = divRound(num, den);
+  const taxes: { taxId: number; amount: bigint }[] = [];
+  let total = subtotal;
+  for (const taxId of (line.tax_ids as number[] | undefined) ?? []) {
+    const pct = toScaled(taxPercent(taxId), 4);
+    const amount = divRound(subtotal * pct, 1_000_000n);
+    taxes.push({ taxId, amount });
+    total += amount;
+  }
+  return { subtotal, total, taxes };
+}
+
+function numberOr0(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+/** The rate record valid on `date` for a currency (latest `name <= date`), as Odoo picks it. */
+export function rateOn(orm: Orm, currencyId: number, date: string): Raw | null {
+  let best: Raw | null = null;
+  for (const r of orm.table('res.currency.rate').values()) {
+    if (r.currency_id !== currencyId || typeof r.name !== 'string' || r.name > date) continue;
+    if (!best || (r.name as string) > (best.name as string)) best = r;
+  }
+  return best;
+}
+
+export function companyCurrencyId(orm: Orm, companyId: number): number {
+  const company = orm.get('res.company', companyId);
+  return (company?.currency_id as number | undefined) ?? 0;
+}
+
+/** Recomputes product line amounts, rebuilds tax/payment-term lines and the move's totals. */
+export function recomputeMove(orm: Orm, env: Env, moveId: number, moveLines?: Raw[]): void {
+  const move = orm.get('account.move', moveId);
+  if (!move) return;
+  orm.withoutHooks(() => {
+    const taxes = orm.table('account.tax');
+    const percent = (id: number): number => numberOr0(taxes.get(id)?.amount);
+    const lines = moveLines ?? [...orm.table('account.move.line').values()].filter((l) => l.move_id === moveId);
+    const isRefund = move.move_type === 'out_refund' || move.move_type === 'in_invoice';
+    const sign = isRefund ? -1n : 1n;
+    const companyCur = companyCurrencyId(orm, move.company_id as number);
+    const date = (move.invoice_date || move.date || orm.today) as string;
+    const foreign = move.currency_id !== companyCur;
+    const rate = foreign ? rateOn(orm, move.currency_id as number, date) : null;
+    const inverse = rate ? toScaled(numberOr0(rate.inverse_company_rate), 6) : 1_000_000n;
+    const toCompany = (minor: bigint): bigint => (foreign ? divRound(minor * inverse, 1_000_000n) : minor);
+
+    let untaxed = 0n;
+    let tax = 0n;
+    const perTax = new Map<number, { amount: bigint; base: bigint }>();
+    for (const line of lines) {
+      line.move_name = move.name;
+      line.date = move.date;
+      if (line.display_type !== 'product') {
+        if (line.display_type === 'line_section' || line.display_type === 'line_note') {
+          line.price_subtotal = 0;
+          line.price_total = 0;
+        }
+        continue;
+      }
+      const a = computeLine(line as never, percent);
+      line.price_subtotal = minorToNumber(a.subtotal);
+      line.price_total = minorToNumber(a.total);
+      line.currency_id = move.currency_id;
+      line.amount_currency = minorToNumber(-sign * a.subtotal);
+      line.balance = minorToNumber(-sign * toCompany(a.subtotal));
+      untaxed += a.subtotal;
+      for (const t of a.taxes) {
+        const cur = perTax.get(t.taxId) ?? { amount: 0n, base: 0n };
+        cur.amount += t.amount;
+        cur.base += a.subtotal;
+        perTax.set(t.taxId, cur);
+        tax += t.amount;
+      }
+    }
+    // tax and payment-term lines are derived: rebuild them
+    for (const line of lines) {
+      if (line.display_type === 'tax' || line.display_type === 'payment_term') orm.table('account.move.line').delete(line.id);
+    }
+    let seq = 10_000;
+    for (const [taxId, t] of [...perTax].sort((a, b) => a[0] - b[0])) {
+      if (t.amount === 0n) continue;
+      const taxRec = taxes.get(taxId);
+      orm.insert('account.move.line', {
+        move_id: moveId, move_name: move.name, date: move.date, sequence: seq++, display_type: 'tax', name: (taxRec?.name as string | undefined) ?? 'VAT',
+        tax_line_id: taxId, quantity: 0, price_unit: 0, price_subtotal: 0, price_total: 0,
+        currency_id: move.currency_id, company_currency_id: companyCur, partner_id: move.commercial_partner_id,
+        amount_currency: minorToNumber(-sign * t.amount), balance: minorToNumber(-sign * toCompany(t.amount)),
+        create_date: move.create_date, write_date: move.write_date,
+      }, env);
+    }
+    const total = untaxed + tax;
+    const untaxedSigned = toCompany(untaxed);
+    const taxSigned = toCompany(tax);
+    orm.insert('account.move.line', {
+      move_id: moveId, move_name: move.name, date: move.date, sequence: seq, display_type: 'payment_term', name: (move.payment_reference as string) || '',
+      quantity: 0, price_unit: 0, price_subtotal: 0, price_total: 0, currency_id: move.currency_id,
+      company_currency_id: companyCur, partner_id: move.commercial_partner_id, date_maturity: move.invoice_date_due,
+      amount_currency: minorToNumber(sign * total), balance: minorToNumber(sign * (untaxedSigned + taxSigned)),
+      create_date: move.create_date, write_date: move.write_date,
+    }, env);
+
+    let residual = total;
+    if (move.state === 'cancel') residual = 0n;
+    else if (move.state === 'posted') {
+      if (move.payment_state === 'paid' || move.payment_state === 'in_payment' || move.payment_state === 'reversed') residual = 0n;
+      else if (move.payment_state === 'partial') residual = total - divRound(total, 2n);
+    }
+    move.amount_untaxed = minorToNumber(untaxed);
+    move.amount_tax = minorToNumber(tax);
+    move.amount_total = minorToNumber(total);
+    move.amount_residual = minorToNumber(residual);
+    move.amount_untaxed_signed = minorToNumber(sign * untaxedSigned);
+    move.amount_tax_signed = minorToNumber(sign * taxSigned);
+    move.amount_total_signed = minorToNumber(sign * (untaxedSigned + taxSigned));
+    move.amount_residual_signed = minorToNumber(sign * toCompany(residual));
+    move.company_currency_id = companyCur;
+    move.invoice_currency_rate = foreign ? numberOr0(rate?.rate) : 1;
+  });
+}
+
+/** Invoice number on posting: FV/YYYY/NNNNN for invoices, RFV/YYYY/NNNNN for credit notes. */
+export function assignNumber(orm: Orm, move: Raw): string {
+  const year = String(move.invoice_date || move.date || orm.today).slice(0, 4);
+  const prefix = move.move_type === 'out_refund' ? 'RFV' : 'FV';
+  const n = orm.nextSequence(`${prefix}/${year}`);
+  return `${prefix}/${year}/${String(n).padStart(5, '0')}`;
+}
+
+/** account.move after write: numbering on post, then amounts. */
+export function afterMoveWrite(orm: Orm, env: Env, ids: number[], vals: Record<string, unknown>): void {
+  for (const id of ids) {
+    const move = orm.get('account.move', id);
+    if (!move) continue;
+    if (move.state === 'posted') {
+      orm.withoutHooks(() => {
+        if (!move.invoice_date) move.invoice_date = orm.today;
+        if (!move.date) move.date = move.invoice_date;
+        if (!move.invoice_date_due) move.invoice_date_due = move.invoice_date;
+        if (!move.name || move.name === '/') move.name = assignNumber(orm, move);
+        if (!move.payment_reference && move.move_type === 'out_invoice') move.payment_reference = move.name;
+      });
+    }
+    const touches = ['state', 'currency_id', 'invoice_date', 'date', 'invoice_line_ids', 'line_ids', 'move_type', 'payment_state', 'company_id'];
+    if (touches.some((k) => k in vals) || move.amount_total === undefined) recomputeMove(orm, env, id);
+  }
+}
+
+export function afterMoveCreate(orm: Orm, env: Env, ids: number[]): void {
+  for (const id of ids) {
+    const move = orm.get('account.move', id);
+    if (!move) continue;
+    orm.withoutHooks(() => {
+      if (!move.name) move.name = '/';
+      if (!move.date) move.date = move.invoice_date || orm.today;
+      if (!move.commercial_partner_id && typeof move.partner_id === 'number') {
+        const p = orm.get('res.partner', move.partner_id);
+        move.commercial_partner_id = (p?.commercial_partner_id as number | undefined) ?? move.partner_id;
+      }
+      if (!move.company_currency_id) move.company_currency_id = companyCurrencyId(orm, move.company_id as number);
+      if (!move.currency_id) move.currency_id = move.company_currency_id;
+    });
+    afterMoveWrite(orm, env, [id], { state: move.state });
+  }
+}
+
+export function linesChanged(orm: Orm, env: Env, moveIds: Iterable<unknown>): void {
+  for (const id of new Set(moveIds)) {
+    if (typeof id !== 'number') continue;
+    const move = orm.get('account.move', id);
+    if (!move) continue;
+    recomputeMove(orm, env, id);
+    move.write_date = nowUtc(orm.clock());
+  }
+}
