@@ -52,7 +52,14 @@ export function loadFonts(): PrintFonts {
   return cached;
 }
 
-/** Creates (and so caches) each glyph the cmap reaches with its code point; see the module comment. */
+/**
+ * Creates (and so caches) each glyph the cmap reaches with its code point; see the module comment.
+ * Presentation forms are skipped: the "fi" ligature glyph must keep the code points "f","i" that
+ * shaping gives it, not U+FB01, or extracted text reads "weryﬁkacja".
+ */
 function warmGlyphCache(font: fontkit.Font): void {
-  for (const cp of font.characterSet) font.glyphForCodePoint(cp);
+  for (const cp of font.characterSet) {
+    if ((cp >= 0xfb00 && cp <= 0xfdff) || (cp >= 0xfe70 && cp <= 0xfeff)) continue;
+    font.glyphForCodePoint(cp);
+  }
 }

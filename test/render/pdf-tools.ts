@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 
 const run = promisify(execFile);
@@ -55,4 +56,13 @@ export async function rasterPage(pdf: Uint8Array, page: number, dpi: number, ext
     const png = PNG.sync.read(await readFile(`${out}.png`));
     return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
   });
+}
+
+type JsQr = (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
+// jsqr is CommonJS with an ESM-style `export default` typing: take whichever shape the loader gives
+const jsQR: JsQr = ((jsQRModule as unknown as { default?: JsQr }).default ?? jsQRModule) as unknown as JsQr;
+
+/** Decodes the QR code on a rendered page; null when there is none. */
+export function decodeQr(r: Raster): string | null {
+  return jsQR(new Uint8ClampedArray(r.data.buffer, r.data.byteOffset, r.data.byteLength), r.width, r.height)?.data ?? null;
 }

@@ -1,0 +1,268 @@
+import { PDFDocument } from 'pdf-lib';
+import { describe, expect, it } from 'vitest';
+import { isConnectorError } from '../../src/errors.ts';
+import { ksefVerificationUrl } from '../../src/render/ksef.ts';
+import { listStandardPrints, renderStandardPrint } from '../../src/render/print.ts';
+import {
+  CREDIT_NOTE,
+  DRAFT_INVOICE,
+  EUR_INVOICE,
+  EUR_NO_RATE_INVOICE,
+  EXEMPT_INVOICE,
+  KSEF_INVOICE,
+  LONG_INVOICE,
+  PLN_INVOICE,
+  REVERSE_CHARGE_INVOICE,
+  SPLIT_PAYMENT_INVOICE,
+} from '../fixtures/invoices.ts';
+import { decodeQr, pdfPages, pdfText, rasterPage, squash } from './pdf-tools.ts';
+
+const POLISH = 'ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ';
+
+describe('standard print "Faktura VAT" (PLN)', () => {
+  it('carries every element art. 106e requires', async () => {
+    const { pdf, warnings } = await renderStandardPrint(PLN_INVOICE, 'invoice');
+    expect(warnings).toEqual([]);
+    const text = squash(await pdfText(pdf));
+    for (const s of [
+      'Faktura VAT',
+      'nr FV/2026/0001',
+      'Data wystawienia: 02.02.2026',
+      'Data sprzedaży: 31.01.2026',
+      'Sprzedawca',
+      'Nabywca',
+      'Zakład Usług Informatycznych „Żółć i Łoś”',
+      'Przedsiębiorstwo Handlowe „Ćma i Źrebię”',
+      'ul. Świętokrzyska 12/4',
+      '00-916 Łódź',
+      '80-210 Gdańsk',
+      'NIP: 5260250995',
+      'NIP: 7740001454',
+      'Lp.',
+      'J.m.',
+      'Ilość',
+      'Cena jedn.',
+      'Rabat',
+      'Wartość netto',
+      'Stawka',
+      'Usługi wdrożeniowe',
+      '1 Wdrożenie systemu — łączność, źródła, żółte godz. 10 150,00 1 500,00 23%',
+      '2 Licencja roczna „Gęśla” szt. 2 1 200,50 10% 2 160,90 23%',
+      '3 Książka „Zażółć gęślą jaźń” szt. 3 45,99 137,97 5%',
+      'Podsumowanie VAT według stawek',
+      '23% 3 660,90 842,01 4 502,91',
+      '5% 137,97 6,90 144,87',
+      '8% 19,99 1,60 21,59',
+      'Razem 3 818,86 850,51 4 669,37',
+      'Razem netto: 3 818,86 PLN',
+      'Razem VAT: 850,51 PLN',
+      'Do zapłaty: 4 669,37 PLN',
+      'Słownie: cztery tysiące sześćset sześćdziesiąt dziewięć złotych trzydzieści siedem groszy',
+      'Sposób płatności: przelew',
+      'Termin płatności: 16.02.2026',
+      'Numer rachunku: PL61 1090 1014 0000 0712 1981 2874',
+      'Uwagi: Dziękujemy za współpracę.',
+      'strona 1 z 1',
+    ]) {
+      expect(text).toContain(s);
+    }
+    expect(text).not.toContain('/ VAT invoice');
+  });
+
+  it('extracts every Polish diacritic correctly', async () => {
+    const text = await pdfText((await renderStandardPrint(PLN_INVOICE, 'invoice-pl')).pdf);
+    expect(text).toContain('ĄĆĘŁŃÓŚŹŻ ąćęłńóśźż');
+    for (const ch of POLISH.replace(' ', '')) expect(text).toContain(ch);
+  });
+
+  it('keeps every letter extractable in later documents of the same process (fontkit glyph cache)', async () => {
+    // PLN_INVOICE subsets composite glyphs (Ć, Ę) before "C"/"E" were ever laid out in this process
+    await renderStandardPrint({ ...PLN_INVOICE, id: 'warm' }, 'invoice-pl');
+    const text = squash(await pdfText((await renderStandardPrint(EUR_INVOICE, 'invoice')).pdf));
+    expect(text).toContain('Consulting services');
+    expect(text).toContain('Waluta / Currency: EUR');
+    expect(text).toContain('DE811115368');
+  });
+
+  it('omits the sale date when it equals the issue date', async () => {
+    const text = await pdfText((await renderStandardPrint({ ...PLN_INVOICE, saleDate: PLN_INVOICE.issueDate }, 'invoice')).pdf);
+    expect(text).not.toContain('Data sprzedaży');
+  });
+
+  it('sets the document metadata and is deterministic', async () => {
+    const a = await renderStandardPrint(PLN_INVOICE, 'invoice');
+    const b = await renderStandardPrint(PLN_INVOICE, 'invoice');
+    expect(Buffer.from(a.pdf).equals(Buffer.from(b.pdf))).toBe(true);
+    const doc = await PDFDocument.load(a.pdf, { updateMetadata: false });
+    expect(doc.getTitle()).toBe('FV/2026/0001');
+    expect(doc.getAuthor()).toBe(PLN_INVOICE.seller.name);
+    expect(doc.getProducer()).toBe('Invoice Courier');
+    expect(doc.getCreationDate()?.toISOString()).toBe('2026-02-02T00:00:00.000Z');
+    expect(doc.getPageCount()).toBe(1);
+  });
+
+  it('marks a draft without a number as a draft', async () => {
+    const { pdf } = await renderStandardPrint(DRAFT_INVOICE, 'invoice');
+    expect(await pdfText(pdf)).toContain('PROJEKT — bez numeru');
+    const doc = await PDFDocument.load(pdf, { updateMetadata: false });
+    expect(doc.getTitle()).toBe('Faktura — projekt inv-10');
+  });
+});
+
+describe('print choice and language', () => {
+  it('lists the three standard prints with Polish names', () => {
+    expect(listStandardPrints().map((p) => p.choice)).toEqual(['standard:invoice', 'standard:invoice-pl', 'standard:invoice-bilingual']);
+    for (const p of listStandardPrints()) expect(p.name).toMatch(/Faktura/);
+  });
+
+  it('prints Polish and English for a customer whose language is not Polish', async () => {
+    const text = squash(await pdfText((await renderStandardPrint(EUR_INVOICE, 'invoice')).pdf));
+    expect(text).toContain('Sprzedawca / Seller');
+    expect(text).toContain('strona 1 z 1 / page 1 of 1');
+  });
+
+  it('prints only Polish with invoice-pl, and both languages with invoice-bilingual', async () => {
+    const pl = squash(await pdfText((await renderStandardPrint(EUR_INVOICE, 'standard:invoice-pl')).pdf));
+    expect(pl).toContain('Sprzedawca');
+    expect(pl).not.toContain('Seller');
+    const bi = squash(await pdfText((await renderStandardPrint(PLN_INVOICE, 'invoice-bilingual')).pdf));
+    expect(bi).toContain('Nabywca / Buyer');
+    expect(bi).toContain('Faktura VAT / VAT invoice');
+  });
+
+  it('follows the lang option of the automatic print', async () => {
+    const text = await pdfText((await renderStandardPrint(EUR_INVOICE, 'invoice', { lang: 'pl' })).pdf);
+    expect(text).not.toContain('Seller');
+  });
+
+  it('refuses an unknown print id with print_unavailable', async () => {
+    const e = await renderStandardPrint(PLN_INVOICE, 'standard:nope').catch((x: unknown) => x);
+    expect(isConnectorError(e, 'print_unavailable')).toBe(true);
+  });
+});
+
+describe('standard print "Faktura VAT — waluta obca"', () => {
+  it('shows amounts in the invoice currency and VAT per rate and in total in PLN with the rate, date and source', async () => {
+    const text = squash(await pdfText((await renderStandardPrint(EUR_INVOICE, 'invoice-pl')).pdf));
+    expect(text).toContain('Faktura VAT — waluta obca');
+    expect(text).toContain('Kwota VAT w');
+    // 517,27 EUR × 4,2893 = 2 218,73 PLN, once for the 23% rate and once in total
+    expect(text).toContain('23% 2 249,00 517,27 2 766,27 2 218,73');
+    expect(text).toContain('Razem 2 249,00 517,27 2 766,27 2 218,73');
+    expect(text).toContain('1 EUR = 4,2893 PLN z dnia 30.01.2026 (NBP tabela 021/A/NBP/2026)');
+    expect(text).toContain('Do zapłaty: 2 766,27 EUR');
+    expect(text).toContain('Słownie: dwa tysiące siedemset sześćdziesiąt sześć euro dwadzieścia siedem eurocentów');
+  });
+
+  it('says that the host gave no rate instead of inventing one', async () => {
+    const { pdf, warnings } = await renderStandardPrint(EUR_NO_RATE_INVOICE, 'invoice');
+    const text = squash(await pdfText(pdf));
+    expect(text).toContain('Brak kursu waluty');
+    expect(text).not.toContain('Kwota VAT w');
+    expect(text).not.toMatch(/\d PLN/);
+    expect(warnings.some((w) => /no exchange rate/.test(w))).toBe(true);
+  });
+});
+
+describe('standard print "Faktura korygująca"', () => {
+  it('refers to the corrected invoice and shows the correction amounts', async () => {
+    const text = squash(await pdfText((await renderStandardPrint(CREDIT_NOTE, 'invoice')).pdf));
+    expect(text).toContain('Faktura korygująca');
+    expect(text).toContain('nr KOR/2026/0001');
+    expect(text).toContain('Dotyczy faktury: FV/2026/0001 z dnia 02.02.2026');
+    expect(text).toContain('1 Zwrot: Licencja roczna „Gęśla” szt. -1 1 080,45 -1 080,45 23%');
+    expect(text).toContain('Korekta kwoty VAT: -248,50 PLN');
+    expect(text).toContain('Do zwrotu: 1 328,95 PLN');
+    expect(text).toContain('Słownie: jeden tysiąc trzysta dwadzieścia osiem złotych dziewięćdziesiąt pięć groszy');
+  });
+
+  it('warns when the host gave no corrected invoice', async () => {
+    const { warnings } = await renderStandardPrint({ ...CREDIT_NOTE, corrects: null }, 'invoice');
+    expect(warnings.some((w) => /no corrected invoice/.test(w))).toBe(true);
+  });
+});
+
+describe('notes', () => {
+  it('prints split payment, reverse charge and the exemption basis when the host marks them', async () => {
+    expect(squash(await pdfText((await renderStandardPrint(SPLIT_PAYMENT_INVOICE, 'invoice')).pdf))).toContain('mechanizm podzielonej płatności');
+    const rc = squash(await pdfText((await renderStandardPrint(REVERSE_CHARGE_INVOICE, 'invoice')).pdf));
+    expect(rc).toContain('odwrotne obciążenie / reverse charge');
+    expect(rc).toContain('np');
+    const ex = squash(await pdfText((await renderStandardPrint(EXEMPT_INVOICE, 'invoice')).pdf));
+    expect(ex).toContain('Podstawa zwolnienia z VAT: art. 43 ust. 1 pkt 29 lit. b ustawy o VAT');
+    expect(ex).toContain('zw');
+    const plain = squash(await pdfText((await renderStandardPrint(PLN_INVOICE, 'invoice')).pdf));
+    expect(plain).not.toContain('podzielonej');
+    expect(plain).not.toContain('odwrotne');
+  });
+
+  it('warns, and keeps the host totals, when the lines do not add up', async () => {
+    const { pdf, warnings } = await renderStandardPrint({ ...PLN_INVOICE, amountTax: 85000, amountTotal: 466886 }, 'invoice');
+    expect(warnings).toHaveLength(2);
+    const text = squash(await pdfText(pdf));
+    expect(text).toContain('Razem VAT: 850,00 PLN');
+    expect(text).toContain('Do zapłaty: 4 668,86 PLN');
+  });
+});
+
+describe('a 200-line invoice', () => {
+  it('spreads over several pages with the header repeated, page numbers everywhere and totals only at the end', async () => {
+    const { pdf } = await renderStandardPrint(LONG_INVOICE, 'invoice');
+    const doc = await PDFDocument.load(pdf);
+    const n = doc.getPageCount();
+    expect(n).toBeGreaterThan(1);
+    const pages = (await pdfPages(pdf)).map(squash);
+    expect(pages).toHaveLength(n);
+    pages.forEach((p, i) => {
+      expect(p).toContain(`strona ${i + 1} z ${n}`);
+      expect(p).toContain('Nazwa towaru lub usługi');
+      if (i < n - 1) {
+        expect(p).not.toContain('Do zapłaty');
+        expect(p).not.toContain('Słownie');
+        expect(p).not.toContain('Podsumowanie VAT');
+      }
+      if (i > 0) expect(p).toContain('ciąg dalszy');
+    });
+    expect(pages[n - 1]).toContain('Do zapłaty');
+    expect(pages[n - 1]).toContain('Podsumowanie VAT');
+    // every line is printed exactly once, in order
+    const all = pages.join('\n');
+    let last = -1;
+    for (let i = 1; i <= 200; i++) {
+      const at = all.indexOf(`Pozycja ${i}:`);
+      expect(at).toBeGreaterThan(last);
+      last = at;
+    }
+  });
+});
+
+describe('KSeF', () => {
+  it('prints the KOD I QR code that decodes to the verification URL, with the KSeF number under it', async () => {
+    const { pdf, warnings } = await renderStandardPrint(KSEF_INVOICE, 'invoice', { ksefEnvironment: 'test' });
+    expect(warnings).toEqual([]);
+    const text = squash(await pdfText(pdf));
+    expect(text).toContain('1111111111-20260201-ABCDEF123456-7B');
+    const png = await rasterPage(pdf, 1, 150);
+    const code = decodeQr(png);
+    expect(code).toBe('https://qr-test.ksef.mf.gov.pl/invoice/1111111111/01-02-2026/UtQp9Gpc51y-u3xApZjIjgkpZ01js-J8KflSPW8WzIE');
+    expect(code).toBe(
+      ksefVerificationUrl({ sellerNip: '1111111111', issueDate: '2026-02-01', xmlSha256Base64Url: KSEF_INVOICE.ksef!.xmlSha256!, environment: 'test' }),
+    );
+    // caption, then the code, then the number under it
+    expect(text.indexOf('Kod weryfikacyjny KSeF')).toBeGreaterThan(-1);
+    expect(text.indexOf('1111111111-20260201-ABCDEF123456-7B')).toBeGreaterThan(text.indexOf('Kod weryfikacyjny KSeF'));
+  });
+
+  it('prints no QR code and no KSeF text when the host gave no KSeF data', async () => {
+    const { pdf } = await renderStandardPrint(PLN_INVOICE, 'invoice');
+    expect(await pdfText(pdf)).not.toContain('KSeF');
+    const png = await rasterPage(pdf, 1, 150);
+    expect(decodeQr(png)).toBeNull();
+  });
+
+  it('prints the KSeF number without a code, and warns, when the XML hash is missing', async () => {
+    const { pdf, warnings } = await renderStandardPrint({ ...KSEF_INVOICE, ksef: { ...KSEF_INVOICE.ksef!, xmlSha256: null } }, 'invoice');
+    expect(squash(await pdfText(pdf))).toContain('Numer KSeF: 1111111111-20260201-ABCDEF123456-7B');
+    expect(warnings.some((w) => /no XML hash/.test(w))).toBe(true);
+  });
+});
