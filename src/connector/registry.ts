@@ -6,10 +6,12 @@ import type { HostKind } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import { createOdooHost } from './odoo/index.ts';
 import type { HostConnection, HostErp, HostFactory } from './port.ts';
+import { createTrytonHost } from './tryton/index.ts';
 
 const FACTORIES: Partial<Record<HostKind, HostFactory>> = {
   odoo: createOdooHost,
   sandbox: createOdooHost, // the sandbox host speaks Odoo's JSON-RPC
+  tryton: (connection) => createTrytonHost(connection), // connector-managed accounts/templates: see TrytonHostOptions
 };
 
 /** The adapter for `connection.kind`; `validation` error for a kind no adapter serves (yet). */

@@ -21,6 +21,9 @@ import {
 } from '../../src/connector/tryton/mapping.ts';
 import { ConnectorError } from '../../src/errors.ts';
 import type { Seller } from '../../src/domain.ts';
+import type { HostConnection } from '../../src/connector/port.ts';
+import { createHost, supportedHostKinds } from '../../src/connector/registry.ts';
+import { TrytonHost } from '../../src/connector/tryton/index.ts';
 
 describe('tryton tagged values', () => {
   it('decodes Decimal to the exact decimal text, never through a float', () => {
@@ -302,5 +305,39 @@ describe('tryton login guard', () => {
     guard.check('other');
     now = 60_001;
     expect(() => guard.check('k')).not.toThrow();
+  });
+});
+
+describe('tryton in the host registry', () => {
+  const connection: HostConnection = {
+    kind: 'tryton',
+    baseUrl: 'http://127.0.0.1:1',
+    database: 'courier',
+    companyId: null,
+    integration: { login: 'admin', secret: 'x' },
+    operator: null,
+  };
+
+  it('serves kind tryton with the Tryton adapter', () => {
+    expect(supportedHostKinds()).toContain('tryton');
+    const host = createHost(connection);
+    expect(host).toBeInstanceOf(TrytonHost);
+    expect(host.kind).toBe('tryton');
+  });
+
+  it('refuses a company id that is no Tryton record id', () => {
+    for (const companyId of ['abc', '0', '-1', '1.5']) {
+      try {
+        createHost({ ...connection, companyId });
+        expect.unreachable();
+      } catch (e) {
+        expect((e as ConnectorError).code).toBe('validation');
+        expect((e as ConnectorError).field).toBe('companyId');
+      }
+    }
+  });
+
+  it('checkOperator without an operator is host_auth, before any network call', async () => {
+    await expect(createHost(connection).checkOperator()).rejects.toMatchObject({ code: 'host_auth' });
   });
 });

@@ -130,7 +130,10 @@ export class TrytonHost implements HostErp {
     private readonly connection: HostConnection,
     private readonly options: TrytonHostOptions = {},
   ) {
-    const companyId = connection.companyId !== null && /^\d+$/.test(connection.companyId) ? Number(connection.companyId) : null;
+    if (connection.companyId !== null && !/^[1-9]\d{0,9}$/.test(connection.companyId)) {
+      throw new ConnectorError('validation', 'The Tryton company id must be a positive integer', { field: 'companyId' });
+    }
+    const companyId = connection.companyId === null ? null : Number(connection.companyId);
     const common = {
       baseUrl: connection.baseUrl,
       database: connection.database,
