@@ -39,6 +39,11 @@ export interface RenderOptions {
   ksefEnvironment?: KsefEnvironment;
   /** The PDF CreationDate; default the issue date (or 2000-01-01) at 00:00 UTC, so output is deterministic. */
   creationDate?: Date;
+  /**
+   * Benchmarks only: draw with pdfkit's built-in Helvetica instead of DejaVu. Helvetica has no Polish
+   * letters, so such a PDF is wrong; it measures the lower bound of the layout work alone.
+   */
+  builtinHelveticaForBenchmark?: boolean;
 }
 
 export interface RenderResult {
@@ -548,7 +553,7 @@ function defaultCreationDate(inv: Invoice): Date {
 
 /** Draws the document synchronously and returns the pdfkit document, not yet ended. */
 function draw(invoice: Invoice, printId: StandardPrintId, options: RenderOptions, warnings: string[]): Doc {
-  const fonts = loadFonts();
+  const helvetica = options.builtinHelveticaForBenchmark === true;
   const bi = isBilingual(invoice, printId, options.lang);
   const t = (pl: string, en: string) => (bi ? `${pl} / ${en}` : pl);
   const title = titleOf(invoice, t);
@@ -569,9 +574,15 @@ function draw(invoice: Invoice, printId: StandardPrintId, options: RenderOptions
       CreationDate: options.creationDate ?? defaultCreationDate(invoice),
     },
   });
-  // pdfkit accepts a fontkit font object as a source (it checks for `layout`); its typings do not say so
-  doc.registerFont(FONT_REGULAR, fonts.regular as unknown as Buffer);
-  doc.registerFont(FONT_BOLD, fonts.bold as unknown as Buffer);
+  if (helvetica) {
+    doc.registerFont(FONT_REGULAR, 'Helvetica');
+    doc.registerFont(FONT_BOLD, 'Helvetica-Bold');
+  } else {
+    const fonts = loadFonts();
+    // pdfkit accepts a fontkit font object as a source (it checks for `layout`); its typings do not say so
+    doc.registerFont(FONT_REGULAR, fonts.regular as unknown as Buffer);
+    doc.registerFont(FONT_BOLD, fonts.bold as unknown as Buffer);
+  }
   doc.font(FONT_REGULAR);
 
   const rec = reconcileTotals(invoice);
