@@ -39,6 +39,12 @@ export interface PdfRenderer {
 export interface PdfRendererOptions {
   workers: number;
   maxInFlight: number;
+  /**
+   * A worker render that takes longer fails with `render_failed` (retryable) and its worker is
+   * replaced (it may be stuck). Default 60 s. Not applied to in-process renders (they cannot hang
+   * without blocking the whole thread anyway).
+   */
+  timeoutMs?: number;
 }
 
 interface Pending {
@@ -70,6 +76,7 @@ function startWorker(): Worker {
 export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
   const workers = Math.floor(options.workers);
   const maxInFlight = Math.floor(options.maxInFlight);
+  const timeoutMs = options.timeoutMs ?? 60_000;
   if (!(workers >= 0)) throw new ConnectorError('validation', 'createPdfRenderer: workers must be 0 or more', { field: 'workers' });
   if (!(maxInFlight >= 1)) throw new ConnectorError('validation', 'createPdfRenderer: maxInFlight must be 1 or more', { field: 'maxInFlight' });
 
@@ -119,7 +126,23 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
     for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
     const id = nextId++;
     return new Promise<RenderResult>((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        if (!slot.pending.delete(id)) return;
+        reject(new ConnectorError('render_failed', `Rendering invoice ${invoice.number ?? invoice.id} took longer than ${timeoutMs} ms.`, { retryable: true }));
+        // the worker may be stuck: replace it (its other renders fail and are retried by their callers)
+        void slot.worker.terminate();
+      }, timeoutMs);
+      timer.unref();
+      slot.pending.set(id, {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       slot.worker.ref();
       const req: WorkerRequest = { id, invoice, printId, options: opts };
       slot.worker.postMessage(req);

@@ -63,6 +63,18 @@ describe('PDF renderer pool', () => {
     await expect(pool.render(PLN_INVOICE, 'invoice')).rejects.toThrow(/closed/);
   });
 
+  it('fails a worker render that exceeds the timeout as retryable render_failed and replaces the worker', async () => {
+    const pool = createPdfRenderer({ workers: 1, maxInFlight: 2, timeoutMs: 1 });
+    try {
+      const e = await pool.render(PLN_INVOICE, 'invoice').catch((x: unknown) => x);
+      expect(isConnectorError(e, 'render_failed')).toBe(true);
+      expect((e as { retryable: boolean }).retryable).toBe(true);
+      expect(pool.stats()).toMatchObject({ workers: 1, inFlight: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses nonsense options', () => {
     expect(() => createPdfRenderer({ workers: -1, maxInFlight: 1 })).toThrow(/workers/);
     expect(() => createPdfRenderer({ workers: 0, maxInFlight: 0 })).toThrow(/maxInFlight/);
