@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSandboxOrm, startSandboxHost, warsawToday } from '../../src/connector/sandbox/index.ts';
@@ -199,7 +200,10 @@ describe('sandbox host: JSON-RPC protocol', () => {
       [rpc.as('admin')('account.move', 'write', [[999999], { ref: 'x' }]), 'odoo.exceptions.MissingError', /does not exist/],
       [rpc.as('admin')('account.move', 'action_do_magic', [[1]]), 'builtins.AttributeError', /The method 'action_do_magic' does not exist on the model 'account\.move'/],
       [rpc.as('admin')('account.move', 'write', [[1], { state: 'bogus' }]), 'builtins.ValueError', /Wrong value for account\.move\.state/],
+      [rpc.as('admin')('account.move', 'write', [[1], { invoice_line_ids: [[6, 0, 'x']] }]), 'builtins.ValueError', /Wrong value for account\.move\.invoice_line_ids/],
+      [rpc.as('admin')('res.partner', 'write', [[1], { parent_id: 1 }]), 'odoo.exceptions.ValidationError', /recursive/],
     ];
+    const linesBefore = sb.records('account.move.line').filter((l) => idOf(l.move_id) === 1).length;
     for (const [p, name, message] of cases) {
       const a = await p;
       expect(a.status).toBe(200);
@@ -209,6 +213,8 @@ describe('sandbox host: JSON-RPC protocol', () => {
       expect(a.body.error?.data.arguments).toEqual(expect.any(Array));
       expect(a.body.error?.data.debug).toContain('Traceback');
     }
+    // a refused write changed nothing
+    expect(sb.records('account.move.line').filter((l) => idOf(l.move_id) === 1).length).toBe(linesBefore);
   });
 
   it('lets only administrators read mail servers: the sink, a from_filter one and an inactive one', async () => {
@@ -353,6 +359,30 @@ describe('sandbox host: JSON-RPC protocol', () => {
     expect((await rpc.call('common', 'version', [])).body.result).toBeDefined();
     expect((await fetch(`${sb.url}/jsonrpc`)).status).toBe(405);
     expect((await fetch(`${sb.url}/nope`)).status).toBe(404);
+  });
+});
+
+describe('sandbox host: robustness', () => {
+  let sb: SandboxHost;
+  beforeAll(async () => { sb = await startSandboxHost({ smtp: SMTP, stateFile: null, invoiceCount: 20 }); });
+  afterAll(async () => { await sb?.stop(); });
+
+  it('answers any execute_kw arguments with a result or an Odoo error payload, never a crash', async () => {
+    const json = fc.jsonValue({ maxDepth: 3 });
+    const methods = ['search_read', 'search', 'read', 'search_count', 'write', 'create', 'unlink', 'fields_get', 'message_post', 'name_search', 'nope'];
+    const models = ['account.move', 'res.partner', 'account.move.line', 'mail.message', 'account.move.send.wizard', 'nope.model'];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...models), fc.constantFrom(...methods), fc.array(json, { maxLength: 4 }), fc.dictionary(fc.constantFrom('fields', 'limit', 'offset', 'order', 'context', 'domain', 'vals'), json), async (model, method, args, kwargs) => {
+        const a = await post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 7, params: { service: 'object', method: 'execute_kw', args: ['sandbox', 2, 'admin', model, method, args, kwargs] } });
+        expect(a.status).toBe(200);
+        expect(a.body.id).toBe(7);
+        // builtins.Exception would be an internal fault of the sandbox (a JavaScript error), not Odoo's answer
+        if (a.body.error) expect(a.body.error.data.name, a.body.error.data.message).toMatch(/^(odoo\.exceptions\.\w+|builtins\.(KeyError|ValueError|TypeError|AttributeError)|psycopg2\.errors\.\w+)$/);
+        else expect('result' in a.body).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
+    expect((await post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'common', method: 'version', args: [] } })).body.result).toBeDefined();
   });
 });
 

@@ -5,7 +5,8 @@
  * `startSandboxHost` seeds (or loads `stateFile`), binds `host:port` (default 127.0.0.1, port 0 =
  * any free port) and returns direct accessors for tests and the demo.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { DateTime } from 'luxon';
 import { applyManualField, buildModels } from './models.ts';
 import { Orm } from './orm.ts';
@@ -75,6 +76,7 @@ function loadState(file: string): Orm {
 }
 
 function saveState(orm: Orm, file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(orm.exportState()));
   renameSync(tmp, file);

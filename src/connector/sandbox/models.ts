@@ -3,7 +3,7 @@
  * (docs/odoo-contract.md), with Odoo's field names, types and selection values.
  */
 import { afterMoveCreate, afterMoveWrite, linesChanged, PRODUCT_LINE_TYPES } from './accounting.ts';
-import { userError } from './errors.ts';
+import { OdooError, userError } from './errors.ts';
 import type { Env, FieldDef, FieldType, ModelDef, Orm, Raw } from './orm.ts';
 import { renderTemplate } from './templates.ts';
 
@@ -61,6 +61,19 @@ function commercialPartner(orm: Orm, rec: Raw): number {
     cur = parent;
   }
   return cur.id;
+}
+
+function checkPartnerRecursion(orm: Orm, ids: number[], parentId: unknown): void {
+  if (typeof parentId !== 'number') return;
+  for (const id of ids) {
+    const seen = new Set<number>();
+    let cur = orm.get('res.partner', parentId);
+    while (cur && !seen.has(cur.id)) {
+      if (cur.id === id) throw new OdooError('odoo.exceptions.ValidationError', 'You cannot create recursive Partner hierarchies.');
+      seen.add(cur.id);
+      cur = typeof cur.parent_id === 'number' ? orm.get('res.partner', cur.parent_id) : undefined;
+    }
+  }
 }
 
 function syncCommercial(orm: Orm, _env: Env, ids: number[]): void {
@@ -151,6 +164,7 @@ export function buildModels(): ModelDef[] {
       name: 'res.partner', description: 'Contact', order: 'name, id', mailThread: true,
       displayName: (orm, r) => partnerDisplayName(orm, r),
       afterCreate: syncCommercial,
+      beforeWrite: (orm, _env, ids, vals) => checkPartnerRecursion(orm, ids, vals.parent_id),
       afterWrite: (orm, env, ids, vals) => { if ('parent_id' in vals || 'is_company' in vals) syncCommercial(orm, env, ids); },
       fields: {
         name: char('Name'), is_company: bool('Is a Company'), vat: char('Tax ID'), company_registry: char('Company ID'),

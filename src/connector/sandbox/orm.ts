@@ -61,6 +61,8 @@ export interface ModelDef {
   /** Called after create (ids) and write (ids, written values); may write more (with hooks off). */
   afterCreate?: (orm: Orm, env: Env, ids: number[]) => void;
   afterWrite?: (orm: Orm, env: Env, ids: number[], vals: Record<string, unknown>) => void;
+  /** Called before a write changes anything; throws to refuse it (Odoo constraints). */
+  beforeWrite?: (orm: Orm, env: Env, ids: number[], vals: Record<string, unknown>) => void;
   /** Called after unlink with the removed raw records. */
   afterUnlink?: (orm: Orm, env: Env, removed: Raw[]) => void;
   /** Groups allowed to create/write/unlink (reading stays open unless `groups` says otherwise). */
@@ -666,8 +668,33 @@ export class Orm {
     const relation = field.relation as string;
     let ids = field.type === 'many2many' ? [...((rec[fname] as number[] | undefined) ?? [])] : this.x2manyIds(model, fname, rec, { ...env, context: { active_test: false } });
     const commands: unknown[][] = value.every((v) => typeof v === 'number') ? [[6, 0, value]] : (value as unknown[][]);
+    // Validate every command before changing anything (the sandbox has no transaction to roll back).
+    const wrong = (): never => { throw new OdooError('builtins.ValueError', `Wrong value for ${model.name}.${fname}: ${JSON.stringify(value)}`); };
+    const relModel = this.model(relation);
+    const relTable = this.table(relation);
+    const isVals = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    const mustExist = (id: unknown): void => {
+      if (typeof id !== 'number' || !Number.isInteger(id)) wrong();
+      if (!relTable.has(id as number)) {
+        throw new OdooError('psycopg2.errors.ForeignKeyViolation', `insert or update on table "${model.name.replaceAll('.', '_')}_${fname}_rel" violates foreign key constraint`);
+      }
+    };
     for (const cmd of commands) {
-      if (!Array.isArray(cmd)) throw new OdooError('builtins.ValueError', `Wrong value for ${model.name}.${fname}: ${JSON.stringify(value)}`);
+      if (!Array.isArray(cmd) || typeof cmd[0] !== 'number') wrong();
+      const [code, id, data] = cmd as [number, unknown, unknown];
+      if (code === 0 || code === 1) {
+        if (!isVals(data)) wrong();
+        for (const k of Object.keys(data as Record<string, unknown>)) {
+          if (!relModel.fields[k]) throw new OdooError('builtins.ValueError', `Invalid field '${k}' on model '${relation}'`);
+        }
+        if (code === 1) mustExist(id);
+      } else if (code === 2 || code === 3 || code === 4) mustExist(id);
+      else if (code === 6) {
+        if (!Array.isArray(data)) wrong();
+        (data as unknown[]).forEach(mustExist);
+      } else if (code !== 5) wrong();
+    }
+    for (const cmd of commands) {
       const [code, id, data] = cmd as [number, number, unknown];
       switch (code) {
         case 0:
@@ -764,6 +791,7 @@ export class Orm {
     }
     const missing = ids.filter((id) => !this.table(modelName).has(id));
     if (missing.length > 0) throw missingError(modelName, missing, env.uid);
+    if (this.hooksOff === 0) model.beforeWrite?.(this, env, ids, vals);
     const now = nowUtc(this.clock());
     for (const id of ids) {
       const rec = this.table(modelName).get(id) as Raw;
