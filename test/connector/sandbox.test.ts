@@ -278,7 +278,8 @@ describe('sandbox host: JSON-RPC protocol', () => {
     const credit = moves.find((m) => m.state === 'posted' && m.move_type === 'out_refund' && langOf(m) === 'pl_PL') as Rec;
     const tmpl = (name: string) => (sb.records('ir.model.data').find((x) => x.model === 'mail.template' && x.name === name) as Rec).res_id;
     const render = async (m: Rec, templateId?: unknown) => {
-      const vals: Rec = { move_id: m.id };
+      // with a template: move_id given; without: the invoice comes from the context, as Odoo's form does
+      const vals: Rec = templateId === undefined ? {} : { move_id: m.id };
       if (templateId !== undefined) vals.template_id = templateId;
       const [wid] = await rpc.ok(k('account.move.send.wizard', 'create', [[vals]], { context: { active_model: 'account.move', active_ids: [m.id] } }));
       const [w] = await rpc.ok(k('account.move.send.wizard', 'read', [[wid], ['subject', 'body', 'lang']]));
