@@ -113,6 +113,9 @@ export interface HostErp {
 
   /** Writes status and a note on each invoice. Idempotent: writing the same outcome twice is harmless. */
   writeBack(items: WriteBack[]): Promise<void>;
+
+  /** Frees connections (keep-alive sockets, sessions). The adapter is not used afterwards. */
+  close?(): void | Promise<void>;
 }
 
 export type HostFactory = (connection: HostConnection) => HostErp;

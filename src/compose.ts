@@ -1,0 +1,99 @@
+/**
+ * Wires the connector from a validated config: store -> mail, prints, scheduler -> service -> HTTP.
+ * Used by `src/main.ts` (with the demo around it) and by the end-to-end tests, so both run the same
+ * composition. Returns a handle that closes everything in reverse order.
+ */
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import { openStore } from './store/index.ts';
+import { createHost } from './connector/registry.ts';
+import { createMailDelivery } from './mail/delivery.ts';
+import { createPdfRenderer, listStandardPrints } from './render/index.ts';
+import { createAgendaScheduler, type Scheduler } from './jobs/scheduler.ts';
+import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
+import { InstallationService } from './installations/service.ts';
+import { buildApp } from './http/app.ts';
+import type { SecretBox } from './secrets.ts';
+import type { Store } from './store/port.ts';
+import type { MailDelivery } from './mail/port.ts';
+
+export interface Connector {
+  app: FastifyInstance;
+  store: Store;
+  scheduler: Scheduler;
+  service: InstallationService;
+  pipeline: PipelineDeps;
+  /** Base URL the HTTP API listens on. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  config: Config;
+  logger: Logger;
+  secrets: SecretBox;
+  version: string;
+  clock?: () => Date;
+  /** Replace the mail delivery (e.g. with TLS options for test servers). */
+  mail?: MailDelivery;
+  events?: (event: PipelineEvent) => void;
+  /** Agenda poll interval in ms. */
+  processEvery?: number;
+  pipeline?: Partial<Pick<PipelineDeps, 'retryDelayMs' | 'inRunRetries' | 'pageSize'>>;
+}
+
+export async function composeConnector(options: ComposeOptions): Promise<Connector> {
+  const { config, logger, secrets } = options;
+  const clock = options.clock ?? (() => new Date());
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch((err) => logger.error({ err }, 'error while closing'));
+  };
+  try {
+    const opened = await openStore(config.database, { log: (m: string) => logger.info(m) });
+    closers.push(() => opened.close());
+    const { store } = opened;
+
+    const mail = options.mail ?? createMailDelivery({ poolSize: config.delivery.smtpPoolSize, copyToSent: true });
+    closers.push(() => mail.close());
+    const prints = createPdfRenderer({ workers: config.render.workers, maxInFlight: config.delivery.maxInFlight });
+    closers.push(() => prints.close());
+
+    const owner = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    const pipeline: PipelineDeps = {
+      store,
+      createHost,
+      mail,
+      prints,
+      secrets,
+      clock,
+      owner,
+      delivery: config.delivery,
+      logger,
+      ...(options.events ? { events: options.events } : {}),
+      ...options.pipeline,
+    };
+    const scheduler = createAgendaScheduler({
+      database: store.kind === 'mongodb' ? { kind: 'mongodb', url: opened.databaseUrl } : { kind: 'postgres', url: opened.databaseUrl },
+      store,
+      run: (id, trigger) => runInstallation(pipeline, id, trigger),
+      clock,
+      logger,
+      name: owner,
+      ...(options.processEvery ? { processEvery: options.processEvery } : {}),
+    });
+    const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints });
+    const app = await buildApp({ service, store, logger, version: options.version, publicUrl: config.http.publicUrl });
+    const url = await app.listen({ host: config.http.host, port: config.http.port });
+    closers.push(() => app.close());
+    await scheduler.start();
+    closers.push(() => scheduler.stop(10_000));
+    return { app, store, scheduler, service, pipeline, url, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

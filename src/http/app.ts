@@ -1,0 +1,97 @@
+/**
+ * The Fastify application as a plugin-composed unit: `buildApp(deps)` returns a ready-to-listen app;
+ * `src/main.ts` only boots it. Dependencies arrive through `deps` (decorated on the instance), never
+ * through imports of adapters. One error handler maps `ConnectorError` codes to HTTP statuses and
+ * JSON bodies naming the offending field; 5xx details are hidden.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.ts';
+import type { InstallationService } from '../installations/service.ts';
+import type { Store } from '../store/port.ts';
+import type { Logger } from '../logger.ts';
+import { installationRoutes } from './routes/installations.ts';
+import { systemRoutes } from './routes/system.ts';
+
+export interface AppDeps {
+  service: InstallationService;
+  store: Store;
+  logger: Logger;
+  version: string;
+  publicUrl: string;
+  /** Extra routes (e.g. the embeddable pages) registered by the composition root. */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
+}
+
+const UI_KEYWORDS = ['x-label', 'x-help', 'x-order', 'x-group', 'x-options'];
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as never,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, keywords: UI_KEYWORDS, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.decorate('deps', deps);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Invoice Courier', version: deps.version, description: 'E-mails the host ERP\'s sales invoices automatically, exactly once each.' },
+      servers: [{ url: deps.publicUrl }],
+      components: { securitySchemes: { installationToken: { type: 'http', scheme: 'bearer' } } },
+      tags: [
+        { name: 'installations', description: 'Install handshake and uninstall' },
+        { name: 'settings', description: 'Settings and their option lists' },
+        { name: 'runs', description: 'Runs, logs and the per-invoice ledger' },
+        { name: 'system', description: 'Health and the extension manifest' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((error: FastifyError | ConnectorError | Error, request, reply) => {
+    if ((error as FastifyError).validation) {
+      const fe = error as FastifyError;
+      const fields = (fe.validation ?? []).map((v) => {
+        const base = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
+        const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
+        const field = [base, missing.missingProperty ?? missing.additionalProperty].filter(Boolean).join('.') || fe.validationContext || 'body';
+        const message = missing.additionalProperty ? `unknown field "${missing.additionalProperty}"` : (v.message ?? 'invalid');
+        return { field, message };
+      });
+      return reply.status(400).send({ error: { code: 'validation', message: fields.map((f) => `${f.field}: ${f.message}`).join('; '), field: fields[0]?.field, fields } });
+    }
+    if (error instanceof ValidationFailure) {
+      return reply.status(error.status).send({ error: { code: error.code, message: error.message, field: error.field, fields: error.fields } });
+    }
+    if (isConnectorError(error)) {
+      const status = error.status;
+      if (status >= 500 && error.code !== 'host_unavailable' && !error.code.startsWith('mail_')) {
+        request.log.error({ err: error }, 'request failed');
+        return reply.status(status).send({ error: { code: error.code, message: 'Internal error' } });
+      }
+      return reply.status(status).send({ error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } });
+    }
+    const fe = error as FastifyError;
+    if (fe.statusCode && fe.statusCode < 500) {
+      return reply.status(fe.statusCode).send({ error: { code: fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'validation' : (fe.code ?? 'bad_request'), message: fe.message, field: 'body' } });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.status(500).send({ error: { code: 'internal', message: 'Internal error' } });
+  });
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${request.url}` } }));
+
+  await app.register(systemRoutes);
+  await app.register(installationRoutes, { prefix: '/api' });
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
+  return app as unknown as FastifyInstance;
+}
+
+export { ConnectorError };

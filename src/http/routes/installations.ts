@@ -1,0 +1,192 @@
+/**
+ * Installation-scoped API. Every route but the install handshake needs that installation's token
+ * (`Authorization: Bearer <token>`); a token of one installation never reaches another's data.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ConnectorError } from '../../errors.ts';
+import { SettingsInputSchema, SettingsViewSchema } from '../../settings/schema.ts';
+import type { Installation, LedgerEntry, LogEntry, Run } from '../../store/port.ts';
+import { errorResponses, InstallationParams, InvoiceParams } from '../schemas/common.ts';
+import { InstallBody, InstallResponse, LedgerEntrySchema, LogEntrySchema, LogQuerySchema, RunSchema } from '../schemas/installations.ts';
+
+const security = [{ installationToken: [] }];
+
+function bearer(request: { headers: FastifyRequest['headers'] }): string {
+  const h = request.headers.authorization ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(h);
+  return m ? m[1]! : '';
+}
+
+export async function installationRoutes(appBase: FastifyInstance): Promise<void> {
+  const app = appBase.withTypeProvider<TypeBoxTypeProvider>();
+  const { service, store } = app.deps;
+
+  /** Resolves the installation from the URL and checks the caller's token belongs to it. */
+  async function authorize(request: { headers: FastifyRequest['headers']; params: { id: string } }): Promise<Installation> {
+    const token = bearer(request);
+    if (!token) throw new ConnectorError('unauthorized', 'Missing bearer token', { field: 'authorization' });
+    const installation = await service.authenticate(token);
+    if (!installation) throw new ConnectorError('unauthorized', 'Invalid token', { field: 'authorization' });
+    if (installation.id !== request.params.id) throw new ConnectorError('forbidden', 'This token belongs to another installation', { field: 'authorization' });
+    return installation;
+  }
+
+  app.post(
+    '/installations',
+    { schema: { tags: ['installations'], summary: 'Install handshake: register a host company', body: InstallBody, response: { 201: InstallResponse, ...errorResponses } } },
+    async (request, reply) => {
+      const result = await service.install(request.body);
+      return reply.status(201).send({ id: result.installation.id, apiToken: result.apiToken, webhookSecret: result.webhookSecret });
+    },
+  );
+
+  app.delete(
+    '/installations/:id',
+    { schema: { tags: ['installations'], summary: 'Uninstall: remove the schedule and secrets, keep ledger and logs', params: InstallationParams, security, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      await authorize(request);
+      await service.uninstall(request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/installations/:id/settings',
+    { schema: { tags: ['settings'], params: InstallationParams, security, response: { 200: SettingsViewSchema, ...errorResponses } } },
+    async (request) => service.view(await authorize(request)),
+  );
+
+  app.put(
+    '/installations/:id/settings',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'Change settings (merged over the stored ones; validated against the host; nothing saved when anything fails)',
+        params: InstallationParams,
+        body: SettingsInputSchema,
+        security,
+        response: { 200: SettingsViewSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      await authorize(request);
+      return service.updateSettings(request.params.id, request.body);
+    },
+  );
+
+  app.get(
+    '/installations/:id/options/:list',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'Live option lists for the settings form',
+        params: Type.Object({ id: Type.String({ format: 'uuid' }), list: Type.Union([Type.Literal('operators'), Type.Literal('email-accounts'), Type.Literal('templates'), Type.Literal('prints')]) }),
+        querystring: Type.Object({ operator: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+        security,
+      },
+    },
+    async (request) => {
+      await authorize(request);
+      return { options: await service.options(request.params.id, request.params.list, request.query.operator) };
+    },
+  );
+
+  app.post(
+    '/installations/:id/runs',
+    { schema: { tags: ['runs'], summary: 'Run now (outside the window; logged as manual)', params: InstallationParams, security, response: { 202: Type.Object({ queued: Type.Boolean() }), ...errorResponses } } },
+    async (request, reply) => {
+      await authorize(request);
+      await service.runNow(request.params.id);
+      return reply.status(202).send({ queued: true });
+    },
+  );
+
+  app.get(
+    '/installations/:id/runs',
+    {
+      schema: {
+        tags: ['runs'],
+        params: InstallationParams,
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })) }, { additionalProperties: false }),
+        security,
+        response: { 200: Type.Object({ runs: Type.Array(RunSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      await authorize(request);
+      const runs = await store.listRuns(request.params.id, request.query.limit ?? 50);
+      return { runs: runs.map(runView) };
+    },
+  );
+
+  app.get(
+    '/installations/:id/logs',
+    {
+      schema: {
+        tags: ['runs'],
+        summary: 'The automation\'s log, newest first',
+        params: InstallationParams,
+        querystring: LogQuerySchema,
+        security,
+        response: { 200: Type.Object({ entries: Type.Array(LogEntrySchema), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      await authorize(request);
+      const q = request.query;
+      const limit = q.limit ?? 100;
+      if (q.from && q.to && q.from > q.to) throw new ConnectorError('validation', '"from" is after "to"', { field: 'from' });
+      const entries = await store.listLogs({ installationId: request.params.id, ...q, limit });
+      return { entries: entries.map(logView), next: entries.length === limit ? (entries[entries.length - 1]?.id ?? null) : null };
+    },
+  );
+
+  app.get(
+    '/installations/:id/ledger',
+    {
+      schema: {
+        tags: ['runs'],
+        summary: 'Per-invoice delivery record',
+        params: InstallationParams,
+        querystring: Type.Object(
+          {
+            state: Type.Optional(Type.Union(['claimed', 'sending', 'sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain'].map((s) => Type.Literal(s)))),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 500 })),
+          },
+          { additionalProperties: false },
+        ),
+        security,
+        response: { 200: Type.Object({ entries: Type.Array(LedgerEntrySchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      await authorize(request);
+      const entries = await store.listLedger(request.params.id, { ...(request.query.state ? { states: [request.query.state as LedgerEntry['state']] } : {}), limit: request.query.limit ?? 500 });
+      return { entries: entries.map(ledgerView) };
+    },
+  );
+
+  app.post(
+    '/installations/:id/invoices/:invoiceId/resend',
+    { schema: { tags: ['runs'], summary: 'A person allows an uncertain or failed invoice to be sent again', params: InvoiceParams, security, response: { 202: Type.Object({ allowed: Type.Boolean() }), ...errorResponses } } },
+    async (request, reply) => {
+      await authorize(request);
+      await service.allowResend(request.params.id, request.params.invoiceId);
+      return reply.status(202).send({ allowed: true });
+    },
+  );
+}
+
+function runView(r: Run) {
+  return { id: r.id, trigger: r.trigger, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, counts: { ...r.counts }, processed: r.processed, total: r.total, error: r.error };
+}
+
+function logView(e: LogEntry) {
+  return { id: e.id, runId: e.runId, at: e.at, level: e.level, event: e.event, invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, message: e.message, data: e.data };
+}
+
+function ledgerView(e: LedgerEntry) {
+  return { invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, state: e.state, attempts: e.attempts, messageId: e.messageId, reason: e.reason, detail: e.detail, recipients: e.recipients, writeBackPending: e.writeBackPending, updatedAt: e.updatedAt };
+}

@@ -1,0 +1,17 @@
+/** Health and the extension manifest. */
+import type { FastifyInstance } from 'fastify';
+import { buildManifest } from '../../manifest.ts';
+
+export async function systemRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/health', { schema: { tags: ['system'], summary: 'Liveness and store reachability' } }, async (_request, reply) => {
+    try {
+      await app.deps.store.listInstallations({ status: 'active' });
+      return { status: 'ok', version: app.deps.version };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', version: app.deps.version });
+    }
+  });
+  app.get('/manifest', { schema: { tags: ['system'], summary: 'The extension manifest the host reads' } }, async () =>
+    buildManifest({ version: app.deps.version, baseUrl: app.deps.publicUrl }),
+  );
+}

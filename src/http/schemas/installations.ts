@@ -1,0 +1,79 @@
+/** Install handshake and installation-level schemas. */
+import { Type } from 'typebox';
+import { SettingsInputSchema } from '../../settings/schema.ts';
+
+export const InstallBody = Type.Object(
+  {
+    hostKind: Type.Union([Type.Literal('odoo'), Type.Literal('sandbox'), Type.Literal('tryton')]),
+    hostUrl: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 500 }),
+    database: Type.String({ minLength: 1, maxLength: 100 }),
+    companyId: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Null()])),
+    integration: Type.Object(
+      {
+        login: Type.String({ minLength: 1, maxLength: 200 }),
+        secret: Type.String({ minLength: 1, maxLength: 500, writeOnly: true }),
+      },
+      { additionalProperties: false },
+    ),
+    callbackUrl: Type.Optional(Type.Union([Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 500 }), Type.Null()])),
+    settings: Type.Optional(SettingsInputSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const InstallResponse = Type.Object({
+  id: Type.String(),
+  apiToken: Type.String({ description: 'shown once' }),
+  webhookSecret: Type.String({ description: 'shown once' }),
+});
+
+export const RunSchema = Type.Object({
+  id: Type.String(),
+  trigger: Type.String(),
+  status: Type.String(),
+  startedAt: Type.String(),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+  counts: Type.Record(Type.String(), Type.Integer()),
+  processed: Type.Integer(),
+  total: Type.Integer(),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const LogEntrySchema = Type.Object({
+  id: Type.String(),
+  runId: Type.Union([Type.String(), Type.Null()]),
+  at: Type.String(),
+  level: Type.String(),
+  event: Type.String(),
+  invoiceId: Type.Union([Type.String(), Type.Null()]),
+  invoiceNumber: Type.Union([Type.String(), Type.Null()]),
+  message: Type.String(),
+  data: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+});
+
+export const LogQuerySchema = Type.Object(
+  {
+    from: Type.Optional(Type.String({ format: 'date-time' })),
+    to: Type.Optional(Type.String({ format: 'date-time' })),
+    level: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('error')])),
+    event: Type.Optional(Type.String({ maxLength: 100 })),
+    invoiceNumber: Type.Optional(Type.String({ maxLength: 100 })),
+    runId: Type.Optional(Type.String({ maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    before: Type.Optional(Type.String({ maxLength: 32 })),
+  },
+  { additionalProperties: false },
+);
+
+export const LedgerEntrySchema = Type.Object({
+  invoiceId: Type.String(),
+  invoiceNumber: Type.Union([Type.String(), Type.Null()]),
+  state: Type.String(),
+  attempts: Type.Integer(),
+  messageId: Type.String(),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  detail: Type.Union([Type.String(), Type.Null()]),
+  recipients: Type.Array(Type.Object({ address: Type.String(), accepted: Type.Boolean(), reply: Type.Union([Type.String(), Type.Null()]) })),
+  writeBackPending: Type.Boolean(),
+  updatedAt: Type.String(),
+});

@@ -1,0 +1,288 @@
+/**
+ * The installation use cases behind the HTTP API: install, settings (validated against the live host
+ * before anything is saved), option lists for the settings form, run now, uninstall. Routes stay thin;
+ * everything they do goes through here.
+ */
+import type { HostErp, HostFactory } from '../connector/port.ts';
+import type { EmailAccount, EmailTemplateRef, HostKind, Operator, PrintRef } from '../domain.ts';
+import { parsePrintChoice } from '../domain.ts';
+import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.ts';
+import { hostConnectionFor } from '../jobs/installation-host.ts';
+import { CONNECTOR_TEMPLATE_PREFIX } from '../jobs/message.ts';
+import type { Scheduler } from '../jobs/scheduler.ts';
+import { randomToken, sha256Hex, type SecretBox } from '../secrets.ts';
+import { applyEnableDefaults, checkSettings } from '../settings/check.ts';
+import { defaultSettings, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
+import type { Installation, Store } from '../store/port.ts';
+
+export interface InstallInput {
+  hostKind: HostKind;
+  hostUrl: string;
+  database: string;
+  companyId?: string | null;
+  integration: { login: string; secret: string };
+  callbackUrl?: string | null;
+  /** Initial settings (merged over the defaults and validated like any change). */
+  settings?: SettingsInput;
+}
+
+export interface Installed {
+  installation: Installation;
+  /** Shown once: the host's token for this installation's API. */
+  apiToken: string;
+  /** Shown once: signs webhooks both ways. */
+  webhookSecret: string;
+}
+
+export interface ServiceDeps {
+  store: Store;
+  createHost: HostFactory;
+  secrets: SecretBox;
+  scheduler: Scheduler | null;
+  clock: () => Date;
+  /** The connector's own standard prints (src/render). */
+  standardPrints: () => PrintRef[];
+}
+
+export class InstallationService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  private host(installation: Installation, operator?: { login: string; secret: string }): HostErp {
+    return this.deps.createHost(hostConnectionFor(installation, this.deps.secrets, operator));
+  }
+
+  async install(input: InstallInput): Promise<Installed> {
+    const { createHost } = this.deps;
+    // The host must answer with the integration credential before anything is stored.
+    const probe = createHost({
+      kind: input.hostKind,
+      baseUrl: input.hostUrl,
+      database: input.database,
+      companyId: input.companyId ?? null,
+      integration: input.integration,
+      operator: input.integration,
+    });
+    try {
+      return await this.installWith(probe, input);
+    } finally {
+      await probe.close?.();
+    }
+  }
+
+  private async installWith(probe: HostErp, input: InstallInput): Promise<Installed> {
+    const { store, secrets } = this.deps;
+    try {
+      await probe.describe();
+      await probe.checkOperator();
+    } catch (e) {
+      if (isConnectorError(e, 'host_auth')) throw new ValidationFailure([{ field: 'integration.secret', message: 'the host refused these credentials' }], 'host_auth');
+      if (isConnectorError(e, 'host_unavailable')) throw new ValidationFailure([{ field: 'hostUrl', message: `the host did not answer: ${e.message}` }], 'host_unavailable');
+      throw e;
+    }
+    const templates = await probe.listEmailTemplates().catch(() => [] as EmailTemplateRef[]);
+    const operator = await probe.checkOperator();
+    const accounts = await probe.listEmailAccounts(operator).catch(() => [] as EmailAccount[]);
+    const settings: Settings = {
+      ...defaultSettings(),
+      operator: input.integration.login,
+      emailTemplate: templates[0]?.id ?? `${CONNECTOR_TEMPLATE_PREFIX}invoice`,
+      emailAccount: accounts[0]?.id ?? '',
+    };
+    const apiToken = randomToken();
+    const webhookSecret = randomToken();
+    let installation = await store.createInstallation({
+      hostKind: input.hostKind,
+      hostUrl: input.hostUrl.replace(/\/+$/, ''),
+      hostDatabase: input.database,
+      companyId: input.companyId ?? null,
+      integrationLogin: input.integration.login,
+      integrationSecret: secrets.encrypt(input.integration.secret),
+      operatorSecret: secrets.encrypt(input.integration.secret),
+      settings,
+      callbackUrl: input.callbackUrl ?? null,
+      webhookSecret: secrets.encrypt(webhookSecret),
+      apiTokenHash: sha256Hex(apiToken),
+    });
+    if (input.settings && Object.keys(input.settings).length) {
+      try {
+        await this.updateSettings(installation.id, input.settings);
+      } catch (e) {
+        await store.purgeInstallation(installation.id);
+        throw e;
+      }
+      installation = (await store.getInstallation(installation.id))!;
+    }
+    return { installation, apiToken, webhookSecret };
+  }
+
+  async authenticate(token: string): Promise<Installation | null> {
+    if (!token) return null;
+    const installation = await this.deps.store.findInstallationByTokenHash(sha256Hex(token));
+    return installation && installation.status === 'active' ? installation : null;
+  }
+
+  /** A new API token (the old one stops working). Used by the demo at every start. */
+  async rotateApiToken(id: string): Promise<string> {
+    const token = randomToken();
+    await this.deps.store.updateInstallation(id, { apiTokenHash: sha256Hex(token) });
+    return token;
+  }
+
+  async get(id: string): Promise<Installation> {
+    const installation = await this.deps.store.getInstallation(id);
+    if (!installation || installation.status !== 'active') throw new ConnectorError('not_found', `Installation ${id} not found`);
+    return installation;
+  }
+
+  view(installation: Installation): SettingsView {
+    return { ...installation.settings, operatorPassword: { set: installation.operatorSecret !== null } };
+  }
+
+  /**
+   * Merges the input over the stored settings, checks the result (shape, rules, then the live host) and
+   * saves it only when everything passes. The password is kept unless a new one is given.
+   */
+  async updateSettings(id: string, input: SettingsInput): Promise<SettingsView> {
+    const { store, secrets, clock } = this.deps;
+    const current = await this.get(id);
+    const { operatorPassword, attachments, schedule, ...rest } = input;
+    let next: Settings = {
+      ...current.settings,
+      ...rest,
+      attachments: { ...current.settings.attachments, ...(attachments ?? {}) },
+      schedule: { ...current.settings.schedule, ...(schedule ?? {}) },
+    };
+    next = applyEnableDefaults(current.settings, next, clock());
+    const problems = checkSettings(next, this.deps.standardPrints().map((p) => p.choice.replace(/^standard:/, '')));
+    if (problems.length) throw new ValidationFailure(problems);
+
+    // A changed operator needs its own password; the stored one belongs to the previous operator.
+    const operatorChanged = next.operator !== current.settings.operator;
+    if (operatorChanged && operatorPassword === undefined) {
+      throw new ValidationFailure([{ field: 'operatorPassword', message: `a password (or API key) is needed for the new operator "${next.operator}"` }]);
+    }
+    const operatorSecret = operatorPassword !== undefined ? operatorPassword : current.operatorSecret ? secrets.decrypt(current.operatorSecret) : null;
+    await this.validateAgainstHost(current, next, operatorSecret, operatorPassword !== undefined);
+
+    const saved = await store.updateInstallation(
+      id,
+      {
+        settings: next,
+        ...(operatorPassword !== undefined ? { operatorSecret: secrets.encrypt(operatorPassword) } : {}),
+      },
+      current.version,
+    );
+    await this.deps.scheduler?.sync(saved);
+    return this.view(saved);
+  }
+
+  private async validateAgainstHost(current: Installation, next: Settings, operatorSecret: string | null, passwordGiven: boolean): Promise<void> {
+    const needsHost = next.enabled || passwordGiven || next.operator !== current.settings.operator || next.emailAccount !== current.settings.emailAccount || next.emailTemplate !== current.settings.emailTemplate || next.delivery !== current.settings.delivery || next.attachments.pln !== current.settings.attachments.pln || next.attachments.foreign !== current.settings.attachments.foreign;
+    if (!needsHost) return;
+    if (operatorSecret === null) {
+      throw new ValidationFailure([{ field: 'operatorPassword', message: 'the operator has no password stored' }]);
+    }
+    const host = this.host({ ...current, settings: next }, { login: next.operator, secret: operatorSecret });
+    try {
+      await this.validateWith(host, current, next, passwordGiven);
+    } finally {
+      await host.close?.();
+    }
+  }
+
+  private async validateWith(host: HostErp, current: Installation, next: Settings, passwordGiven: boolean): Promise<void> {
+    const problems: { field: string; message: string }[] = [];
+    let operator: Operator;
+    try {
+      operator = await host.checkOperator();
+    } catch (e) {
+      if (isConnectorError(e, 'host_auth')) {
+        throw new ValidationFailure([{ field: passwordGiven ? 'operatorPassword' : 'operator', message: `the operator "${next.operator}" cannot log in to the host with this password` }]);
+      }
+      throw e;
+    }
+    if (next.emailAccount) {
+      const accounts = await host.listEmailAccounts(operator);
+      const account = accounts.find((a) => a.id === next.emailAccount);
+      if (!account) problems.push({ field: 'emailAccount', message: `e-mail account ${next.emailAccount} is not active or not accessible to the operator "${next.operator}"` });
+      else if (next.delivery === 'save_draft' && !account.imap) {
+        problems.push({ field: 'delivery', message: `"save to Drafts" needs IMAP, and the e-mail account "${account.name}" has no IMAP settings` });
+      }
+    } else if (next.enabled) problems.push({ field: 'emailAccount', message: 'choose an e-mail account' });
+
+    if (next.emailTemplate && !next.emailTemplate.startsWith(CONNECTOR_TEMPLATE_PREFIX)) {
+      const templates = await host.listEmailTemplates();
+      if (!templates.some((t) => t.id === next.emailTemplate)) {
+        problems.push({ field: 'emailTemplate', message: `template ${next.emailTemplate} does not exist or is not a template of the sales-invoice form` });
+      }
+    } else if (next.emailTemplate && next.emailTemplate !== `${CONNECTOR_TEMPLATE_PREFIX}invoice`) {
+      problems.push({ field: 'emailTemplate', message: `unknown connector template ${next.emailTemplate}` });
+    }
+
+    const userPrints = next.attachments.pln.startsWith('user:') || next.attachments.foreign.startsWith('user:') ? await host.listUserPrints() : [];
+    for (const field of ['pln', 'foreign'] as const) {
+      const choice = parsePrintChoice(next.attachments[field]);
+      if (choice?.kind === 'user' && !userPrints.some((p) => p.choice === next.attachments[field])) {
+        problems.push({ field: `attachments.${field}`, message: `print ${next.attachments[field]} does not exist on the host` });
+      }
+    }
+    if (problems.length) throw new ValidationFailure(problems);
+  }
+
+  async options(id: string, kind: 'operators' | 'email-accounts' | 'templates' | 'prints', operatorLogin?: string) {
+    const installation = await this.get(id);
+    const host = this.host(installation);
+    try {
+      return await this.optionsFrom(host, installation, kind, operatorLogin);
+    } finally {
+      await host.close?.();
+    }
+  }
+
+  private async optionsFrom(host: HostErp, installation: Installation, kind: 'operators' | 'email-accounts' | 'templates' | 'prints', operatorLogin?: string) {
+    switch (kind) {
+      case 'operators':
+        return (await host.listOperators()).map((o) => ({ value: o.login, label: o.name, email: o.email }));
+      case 'email-accounts': {
+        const operators = await host.listOperators();
+        const login = operatorLogin ?? installation.settings.operator;
+        const operator = operators.find((o) => o.login === login);
+        if (!operator) throw new ValidationFailure([{ field: 'operator', message: `no host user with login "${login}"` }]);
+        return (await host.listEmailAccounts(operator)).map((a) => ({ value: a.id, label: a.name, from: a.fromAddress, imap: a.imap !== null }));
+      }
+      case 'templates': {
+        const templates = await host.listEmailTemplates();
+        return [
+          ...templates.map((t) => ({ value: t.id, label: t.name })),
+          { value: `${CONNECTOR_TEMPLATE_PREFIX}invoice`, label: 'Faktura dla klienta (Invoice Courier)' },
+        ];
+      }
+      case 'prints': {
+        const user = await host.listUserPrints().catch(() => [] as PrintRef[]);
+        return [...this.deps.standardPrints(), ...user, { choice: 'none', name: 'Bez załącznika / no attachment' }].map((p) => ({ value: p.choice, label: p.name }));
+      }
+    }
+  }
+
+  async runNow(id: string): Promise<void> {
+    await this.get(id);
+    if (!this.deps.scheduler) throw new ConnectorError('internal', 'no scheduler in this process');
+    await this.deps.scheduler.runNow(id, 'manual');
+  }
+
+  async uninstall(id: string): Promise<void> {
+    await this.get(id);
+    await this.deps.scheduler?.remove(id);
+    // Keep the ledger and logs for audit; drop the secrets.
+    await this.deps.store.updateInstallation(id, { status: 'uninstalled', apiTokenHash: null, webhookSecret: null, operatorSecret: null });
+  }
+
+  async allowResend(id: string, invoiceId: string): Promise<void> {
+    await this.get(id);
+    const ok = await this.deps.store.allowResend(id, invoiceId);
+    if (!ok) throw new ConnectorError('conflict', `Invoice ${invoiceId} is not uncertain or failed; nothing to re-send`, { field: 'invoiceId' });
+    await this.deps.store.appendLogs([
+      { installationId: id, runId: null, at: this.deps.clock().toISOString(), level: 'info', event: 'invoice.resend_allowed', invoiceId, invoiceNumber: null, message: 'A person allowed this invoice to be sent again; the next run sends it', data: null },
+    ]);
+  }
+}

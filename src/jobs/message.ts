@@ -1,0 +1,69 @@
+/**
+ * Turns a rendered template, an attachment and the account/operator into the one outgoing message the
+ * mail port delivers. Subject is one line (no header injection), a plain-text alternative is derived
+ * from the HTML, From follows the account (or the operator), Reply-To the operator.
+ */
+import type { EmailAccount, Invoice, Operator, RenderedTemplate } from '../domain.ts';
+import { ConnectorError } from '../errors.ts';
+import type { OutgoingMessage } from '../mail/port.ts';
+import { attachmentFileName, defaultInvoiceTemplate, oneLineSubject, renderConnectorTemplate, toPlainText } from '../render/index.ts';
+import { messageIdFor } from './rules.ts';
+
+export const CONNECTOR_TEMPLATE_PREFIX = 'connector:';
+
+export function isConnectorTemplate(id: string): boolean {
+  return id.startsWith(CONNECTOR_TEMPLATE_PREFIX);
+}
+
+/** Connector-managed templates: `connector:invoice` is the default "Faktura dla klienta" (pl/en by customer). */
+export function renderConnectorTemplateFor(templateId: string, invoice: Invoice): RenderedTemplate {
+  const lang = invoice.customer.lang && !invoice.customer.lang.startsWith('pl') ? 'en' : 'pl';
+  const template = defaultInvoiceTemplate(lang);
+  if (templateId !== `${CONNECTOR_TEMPLATE_PREFIX}invoice`) {
+    throw new ConnectorError('not_found', `Unknown connector template "${templateId}"`, { field: 'emailTemplate' });
+  }
+  const r = renderConnectorTemplate(template, invoice);
+  return { subject: r.subject, html: r.html, lang: invoice.customer.lang };
+}
+
+export interface ComposeInput {
+  installationId: string;
+  invoice: Invoice;
+  template: RenderedTemplate;
+  recipients: string[];
+  account: EmailAccount;
+  operator: Operator;
+  attachment: Uint8Array | null;
+}
+
+export function senderAddress(account: EmailAccount, operator: Operator): string | null {
+  return account.fromAddress ?? operator.email ?? account.smtp.user ?? null;
+}
+
+export function composeMessage(input: ComposeInput): OutgoingMessage {
+  const { invoice, template, account, operator } = input;
+  const from = senderAddress(account, operator);
+  if (!from) {
+    throw new ConnectorError('mail_config', `Neither the e-mail account "${account.name}" nor the operator has a sender address`, { field: 'emailAccount' });
+  }
+  const replyTo = operator.email && operator.email.toLowerCase() !== from.toLowerCase() ? operator.email : null;
+  return {
+    messageId: messageIdFor(input.installationId, invoice.id),
+    from: { name: invoice.seller.name, address: from },
+    replyTo,
+    to: input.recipients,
+    cc: [],
+    bcc: [],
+    subject: oneLineSubject(template.subject),
+    html: template.html,
+    text: toPlainText(template.html),
+    attachments: input.attachment
+      ? [{ filename: attachmentFileName(invoice), contentType: 'application/pdf', content: input.attachment }]
+      : [],
+    headers: {
+      'X-Invoice-Courier-Installation': input.installationId,
+      'X-Invoice-Courier-Invoice': invoice.id,
+      ...(invoice.number ? { 'X-Invoice-Courier-Number': oneLineSubject(invoice.number) } : {}),
+    },
+  };
+}
