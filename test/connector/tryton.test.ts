@@ -3,12 +3,15 @@
  * One server for this file. Ground truth is read with a raw JSON-RPC caller, never through the adapter.
  * Bad-password checks use a login name of their own (Tryton throttles failed logins per name).
  */
+import { existsSync } from 'node:fs';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { DueInvoiceQuery, HostConnection, WriteBack } from '../../src/connector/port.ts';
 import type { EmailAccount, Invoice } from '../../src/domain.ts';
 import { ConnectorError } from '../../src/errors.ts';
 import { LoginGuard, RECEIPT_NAME, TrytonClient, TrytonHost } from '../../src/connector/tryton/index.ts';
 import { startTryton, trytonInstalled, trytonRaw, trytonSql, TRYTON_INSTALL, type RunningTryton, type TrytonRawCall } from '../support/tryton.ts';
+
+const hasSoffice = () => ['/usr/bin/soffice', '/usr/local/bin/soffice'].some((p) => existsSync(p));
 
 if (!trytonInstalled()) console.warn(`tryton SKIPPED — install with: ${TRYTON_INSTALL}`);
 
@@ -242,6 +245,25 @@ describe.skipIf(!trytonInstalled())('tryton adapter on a real Tryton 6.0', () =>
     expect(e.code).toBe('print_unavailable');
     expect(e.detail).toMatchObject({ extension: 'odt' });
     expect((await rejection(host.getUserPrint('user:no.such.report', String(t.seed.invoices.posted_pln.id)))).code).toBe('print_unavailable');
+  });
+
+  it('offers the invoice report as a user print once it is set to PDF; without LibreOffice it is print_unavailable', async () => {
+    const [report] = await raw('model.ir.action.report.search', [[['report_name', '=', 'account.invoice']], 0, 1, null, {}]);
+    await raw('model.ir.action.report.write', [[report], { extension: 'pdf' }, {}]);
+    try {
+      expect(await host.listUserPrints()).toEqual([{ choice: 'user:account.invoice', name: 'Invoice' }]);
+      const draft = String(t.seed.invoices.draft_pln.id); // drafts are rendered afresh (posted ones cache their first print)
+      if (hasSoffice()) {
+        const pdf = await host.getUserPrint('user:account.invoice', draft);
+        expect(Buffer.from(pdf.subarray(0, 5)).toString('latin1')).toBe('%PDF-');
+      } else {
+        const e = await rejection(host.getUserPrint('user:account.invoice', draft));
+        expect(e.code).toBe('print_unavailable');
+        expect(e.message).toMatch(/soffice/);
+      }
+    } finally {
+      await raw('model.ir.action.report.write', [[report], { extension: '' }, {}]);
+    }
   });
 
   it('renews an ended session with one new login, and gives host_auth when the password changed meanwhile', async () => {

@@ -122,7 +122,6 @@ function freePort(): Promise<number> {
  * Results keep Tryton's tagged values as they are on the wire.
  */
 // Raw wire shapes are what these tests inspect; typing every Tryton record would add nothing.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type TrytonRawCall = (method: string, params: unknown[]) => Promise<any>;
 
 export async function trytonRaw(t: RunningTryton): Promise<TrytonRawCall> {

@@ -282,7 +282,17 @@ export class TrytonHost implements HostErp {
     const found = await client.model<number[]>(TRYTON_INVOICE_MODEL, 'search', [[['id', '=', id], ['type', '=', 'out'], ['company', '=', cid]], 0, 1, null]);
     if (found.length === 0) throw new ConnectorError('host_not_found', `Tryton invoice ${id} does not exist`);
     const timeout = this.options.reportTimeoutMs ?? Math.max(60_000, this.connection.timeoutMs ?? 0);
-    const report = await client.report(name, [id], timeout);
+    let report;
+    try {
+      report = await client.report(name, [id], timeout);
+    } catch (err) {
+      // A rendering failure (e.g. "No such file or directory: 'soffice'" when the report is set to PDF
+      // but LibreOffice is missing) is the print being unavailable, not bad input.
+      if (err instanceof ConnectorError && err.code === 'host_validation') {
+        throw new ConnectorError('print_unavailable', `Tryton could not render "${name}": ${err.message}`, { cause: err, detail: { report: name } });
+      }
+      throw err;
+    }
     if (report.extension.toLowerCase() !== 'pdf' || !startsWithPdf(report.data)) {
       throw new ConnectorError('print_unavailable', `Tryton renders "${name}" as ${report.extension.toUpperCase()}, not PDF`, {
         detail: { extension: report.extension },
