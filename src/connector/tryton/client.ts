@@ -27,6 +27,8 @@ import { faultToError, networkToError, statusToError } from './errors.ts';
 
 export type TrytonContext = Record<string, unknown>;
 
+const LOGIN_TIMEOUT_MS = 35_000;
+
 export interface TrytonClientOptions {
   /** e.g. "http://127.0.0.1:8000" (no database part). */
   baseUrl: string;
@@ -268,6 +270,9 @@ export class TrytonClient {
         [this.options.login, { password: this.options.secret }],
         null,
         'login',
+        // Tryton delays answers to logins of a name with recent failures (up to 2^n-1 s): give the
+        // login time, so that a slow answer is not mistaken for a dead server and retried.
+        Math.max(this.timeoutMs, LOGIN_TIMEOUT_MS),
       );
     } catch (err) {
       if (err instanceof ConnectorError && (err.code === 'host_auth' || err.detail?.rateLimited === true)) {
