@@ -36,7 +36,11 @@ export interface Config {
     /** SMTP connections per account in the pool. */
     smtpPoolSize: number;
   };
-  render: { workers: number };
+  render: {
+    workers: number;
+    /** KSeF environment the KOD I QR codes on standard prints point to (qr., qr-test., qr-demo.ksef.mf.gov.pl). */
+    ksefEnvironment: 'prod' | 'test' | 'demo';
+  };
 }
 
 export class ConfigError extends Error {
@@ -51,6 +55,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const KSEF_ENVIRONMENTS = ['prod', 'test', 'demo'] as const;
 
 export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   const problems: string[] = [];
@@ -114,6 +119,11 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     }
   }
 
+  const ksefEnvironment = str('KSEF_ENVIRONMENT', 'prod');
+  if (!(KSEF_ENVIRONMENTS as readonly string[]).includes(ksefEnvironment)) {
+    problems.push(`KSEF_ENVIRONMENT must be one of ${KSEF_ENVIRONMENTS.join(', ')}, got "${ksefEnvironment}"`);
+  }
+
   const logLevel = str('LOG_LEVEL', 'info');
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
 
@@ -137,7 +147,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       maxInFlight: int('MAX_IN_FLIGHT', 16, 1, 256),
       smtpPoolSize: int('SMTP_POOL_SIZE', 5, 1, 50),
     },
-    render: { workers: int('RENDER_WORKERS', 0, 0, 16) },
+    render: { workers: int('RENDER_WORKERS', 0, 0, 16), ksefEnvironment: ksefEnvironment as Config['render']['ksefEnvironment'] },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

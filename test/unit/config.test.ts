@@ -43,6 +43,13 @@ describe('config', () => {
     expect(() => loadConfig({ SECRET_KEYS: `short:${Buffer.alloc(16).toString('base64')}` })).toThrow(/SECRET_KEYS/);
   });
 
+  it('points KSeF QR codes at production unless KSEF_ENVIRONMENT names test or demo', () => {
+    expect(loadConfig({}).render.ksefEnvironment).toBe('prod');
+    expect(loadConfig({ KSEF_ENVIRONMENT: 'test' }).render.ksefEnvironment).toBe('test');
+    expect(loadConfig({ KSEF_ENVIRONMENT: 'demo' }).render.ksefEnvironment).toBe('demo');
+    expect(() => loadConfig({ KSEF_ENVIRONMENT: 'staging' })).toThrow(/KSEF_ENVIRONMENT must be one of prod, test, demo/);
+  });
+
   it('turns the demo off with DEMO=false', () => {
     expect(loadConfig({ DEMO: 'false' }).demo.enabled).toBe(false);
   });
