@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '../../src/config.ts';
 import { composeConnector, type ComposeOptions, type Connector } from '../../src/compose.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { createSecretBox, generateSecretKey } from '../../src/secrets.ts';
 import { freshDatabase } from '../setup/db.ts';
 
@@ -16,15 +16,21 @@ export interface TestConnector extends Connector {
 }
 
 export async function startTestConnector(
-  overrides: { env?: Record<string, string>; databaseUrl?: string } & Partial<Omit<ComposeOptions, 'config' | 'logger' | 'secrets' | 'version'>> = {},
+  overrides: {
+    env?: Record<string, string>;
+    databaseUrl?: string;
+    /** The connector's logger (e.g. one writing to a buffer, to prove what is never logged); default silent. */
+    logger?: Logger;
+  } & Partial<Omit<ComposeOptions, 'config' | 'logger' | 'secrets' | 'version'>> = {},
 ): Promise<TestConnector> {
   const databaseUrl = overrides.databaseUrl ?? (await freshDatabase());
   const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', DEMO: 'false', LOG_LEVEL: 'silent', ...overrides.env });
-  const { env: _env, databaseUrl: _db, ...rest } = overrides;
+  const { env: _env, databaseUrl: _db, logger, ...rest } = overrides;
   const connector = await composeConnector({
     config,
-    logger: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
-    secrets: createSecretBox([generateSecretKey('test')]),
+    logger: logger ?? createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
+    // SECRET_KEYS in `env` (e.g. key rotation tests) is honoured as main.ts does; else a fresh test key.
+    secrets: createSecretBox(config.secretKeys ?? [generateSecretKey('test')]),
     version: 'test',
     processEvery: 250,
     pipeline: { retryDelayMs: 20 },
