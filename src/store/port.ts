@@ -6,7 +6,7 @@
  * Secrets arrive here already encrypted (`EncryptedSecret`); the store never sees plaintext.
  * No pg row or Mongo document crosses this port.
  */
-import type { HostKind, LedgerState, LogLevel, Outcome, OutcomeReason, RecipientResult, RunCounts, RunTrigger, Settings } from '../domain.ts';
+import type { HostKind, LedgerState, LogLevel, Outcome, OutcomeReason, RecipientResult, RunCounts, RunTrigger, Settings, TlsMode } from '../domain.ts';
 
 /** AES-256-GCM ciphertext with the id of the key that made it (for rotation). */
 export interface EncryptedSecret {
@@ -118,6 +118,78 @@ export interface Run {
   error: string | null;
 }
 
+/**
+ * A connector-managed e-mail account (DESIGN §6: for hosts without an SMTP account model, e.g. Tryton).
+ * Id `managed:<uuid>`, never a host id. Passwords arrive encrypted.
+ */
+export interface ManagedEmailAccount {
+  id: string;
+  installationId: string;
+  name: string;
+  active: boolean;
+  fromAddress: string;
+  smtp: { host: string; port: number; tls: TlsMode; user: string | null; password: EncryptedSecret | null };
+  imap: { host: string; port: number; tls: TlsMode; user: string; password: EncryptedSecret } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A connector-managed e-mail template (id `connector:managed:<uuid>`); `en` null = the Polish text for everyone. */
+export interface ManagedTemplate {
+  id: string;
+  installationId: string;
+  name: string;
+  subject: { pl: string; en: string | null };
+  html: { pl: string; en: string | null };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What the store keeps per installation for hosts that lack it, by kind. */
+export interface ManagedRecords {
+  email_account: ManagedEmailAccount;
+  template: ManagedTemplate;
+}
+export type ManagedKind = keyof ManagedRecords;
+
+/** An outgoing webhook (connector -> host): persisted first, then delivered with retries. */
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One POST of a webhook to the host. */
+export interface WebhookAttempt {
+  at: string;
+  durationMs: number;
+  /** HTTP status of the answer; null when none came (refused, timed out). */
+  statusCode: number | null;
+  /** Why the attempt did not count as delivered; null when it did. */
+  error: string | null;
+  /** True for a redelivery asked for through the API. */
+  manual: boolean;
+}
+
+export interface WebhookDelivery {
+  /** Also the event id in the body (receivers de-duplicate on it). */
+  id: string;
+  installationId: string;
+  eventType: string;
+  url: string;
+  /** The JSON body exactly as it is POSTed (and signed). */
+  payload: string;
+  status: WebhookDeliveryStatus;
+  attempts: WebhookAttempt[];
+  /** When the next automatic attempt is due; null when none is (delivered or given up). */
+  nextAttemptAt: string | null;
+  /** No automatic attempt after this instant (creation + 24 h). */
+  expiresAt: string;
+  /** Dispatcher holding the delivery while it POSTs it, until `leaseUntil`. */
+  owner: string | null;
+  leaseUntil: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewWebhookDelivery = Pick<WebhookDelivery, 'id' | 'installationId' | 'eventType' | 'url' | 'payload' | 'nextAttemptAt' | 'expiresAt' | 'createdAt'>;
+
 export interface Store {
   readonly kind: 'postgres' | 'mongodb';
   /** Creates/migrates the schema; idempotent and safe to call at every start. */
@@ -136,7 +208,7 @@ export interface Store {
     patch: Partial<Pick<Installation, 'settings' | 'operatorSecret' | 'callbackUrl' | 'webhookSecret' | 'apiTokenHash' | 'status' | 'integrationSecret' | 'integrationLogin'>>,
     expectedVersion?: number,
   ): Promise<Installation>;
-  /** Removes the installation, its ledger, logs and runs (audit purge). */
+  /** Removes the installation, its ledger, logs, runs and webhook deliveries (audit purge). */
   purgeInstallation(id: string): Promise<void>;
 
   /**
@@ -182,6 +254,36 @@ export interface Store {
   finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run>;
   listRuns(installationId: string, limit: number): Promise<Run[]>;
   getRun(id: string): Promise<Run | null>;
+
+  createWebhookDelivery(input: NewWebhookDelivery): Promise<WebhookDelivery>;
+  getWebhookDelivery(installationId: string, id: string): Promise<WebhookDelivery | null>;
+  /** Newest first. */
+  listWebhookDeliveries(installationId: string, filter: { status?: WebhookDeliveryStatus; limit: number }): Promise<WebhookDelivery[]>;
+  /**
+   * Takes up to `limit` `pending` deliveries due at `now` (nextAttemptAt <= now) whose lease is free or
+   * expired, for `owner` until `leaseUntil`. Atomic: concurrent dispatchers never take the same one.
+   */
+  claimDueWebhookDeliveries(req: { now: string; owner: string; leaseUntil: string; limit: number }): Promise<WebhookDelivery[]>;
+  /** Takes one delivery whatever its status (a manual redelivery) when its lease is free; null otherwise. */
+  claimWebhookDelivery(installationId: string, id: string, req: { now: string; owner: string; leaseUntil: string }): Promise<WebhookDelivery | null>;
+  /**
+   * Appends the attempt and sets the next status for the owner's claim, releasing it. Returns the new
+   * state, or null when the claim is no longer the owner's.
+   */
+  recordWebhookAttempt(
+    id: string,
+    owner: string,
+    attempt: WebhookAttempt,
+    next: { status: WebhookDeliveryStatus; nextAttemptAt: string | null },
+  ): Promise<WebhookDelivery | null>;
+
+  /** Connector-managed records of one installation and kind, oldest first. */
+  listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecords[K][]>;
+  getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecords[K] | null>;
+  /** Inserts or replaces (by installation and id); `createdAt` of an existing record is kept. */
+  putManaged<K extends ManagedKind>(kind: K, record: ManagedRecords[K]): Promise<ManagedRecords[K]>;
+  /** True when a record was removed. */
+  deleteManaged(installationId: string, kind: ManagedKind, id: string): Promise<boolean>;
 }
 
 /** Any adapter's claim conditions, stated once for documentation and the in-memory contract checks. */

@@ -13,7 +13,7 @@ import { MongoClient, MongoServerError, type Collection, type Db, type Document,
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { ClaimRequest, Installation, LedgerEntry, LogEntry, LogQuery, NewInstallation, NewLogEntry, Run, RunStatus, Store } from '../port.ts';
+import type { ClaimRequest, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, Run, RunStatus, Store } from '../port.ts';
 
 export interface MongoStoreOptions {
   url: string;
@@ -189,6 +189,9 @@ export class MongoStore implements Store {
   private get runs(): Collection<Document> {
     return this.db.collection('runs');
   }
+  private get managed(): Collection<Document> {
+    return this.db.collection('managed_records');
+  }
   private get counters(): Collection<{ _id: string; seq: number }> {
     return this.db.collection<{ _id: string; seq: number }>('counters');
   }
@@ -216,6 +219,7 @@ export class MongoStore implements Store {
       await this.logs.createIndex({ installationId: 1, invoiceId: 1, event: 1 }, { name: 'logs_invoice_event' });
       await this.logs.createIndex({ runId: 1 }, { name: 'logs_run', partialFilterExpression: { runId: { $type: 'string' } } });
       await this.runs.createIndex({ installationId: 1, startedAt: -1 }, { name: 'runs_newest' });
+      await this.managed.createIndex({ installationId: 1, kind: 1, id: 1 }, { name: 'managed_key', unique: true });
       try {
         await this.counters.updateOne({ _id: 'logs' }, { $setOnInsert: { seq: 0 } }, { upsert: true });
       } catch (e) {
@@ -293,6 +297,7 @@ export class MongoStore implements Store {
       await this.ledger.deleteMany({ installationId: id });
       await this.logs.deleteMany({ installationId: id });
       await this.runs.deleteMany({ installationId: id });
+      await this.managed.deleteMany({ installationId: id });
       await this.installations.deleteOne({ _id: id as unknown as Document['_id'] });
     });
   }
@@ -573,4 +578,30 @@ export class MongoStore implements Store {
     const d = await this.op('getRun', () => this.runs.findOne({ _id: id as unknown as Document['_id'] }));
     return d ? toRun(d) : null;
   }
+  // ---- connector-managed accounts and templates ----
+
+  async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecords[K][]> {
+    const docs = await this.op('listManaged', () => this.managed.find({ installationId, kind }).sort({ createdAt: 1, id: 1 }).toArray());
+    return docs.map((d) => d['record'] as ManagedRecords[K]);
+  }
+
+  async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecords[K] | null> {
+    const d = await this.op('getManaged', () => this.managed.findOne({ installationId, kind, id }));
+    return d ? (d['record'] as ManagedRecords[K]) : null;
+  }
+
+  async putManaged<K extends ManagedKind>(kind: K, record: ManagedRecords[K]): Promise<ManagedRecords[K]> {
+    const key = { installationId: record.installationId, kind, id: record.id };
+    const existing = await this.op('putManaged', () => this.managed.findOne(key));
+    const createdAt = existing ? (existing['record'] as ManagedRecords[K]).createdAt : record.createdAt;
+    const saved = { ...record, createdAt };
+    await this.op('putManaged', () => this.managed.updateOne(key, { $set: { record: saved, updatedAt: new Date(record.updatedAt) }, $setOnInsert: { createdAt: new Date(createdAt) } }, { upsert: true }));
+    return saved;
+  }
+
+  async deleteManaged(installationId: string, kind: ManagedKind, id: string): Promise<boolean> {
+    const r = await this.op('deleteManaged', () => this.managed.deleteOne({ installationId, kind, id }));
+    return r.deletedCount > 0;
+  }
+
 }

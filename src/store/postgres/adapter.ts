@@ -7,7 +7,7 @@ import pg from 'pg';
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { ClaimRequest, Installation, LedgerEntry, LogEntry, LogQuery, NewInstallation, NewLogEntry, Run, RunStatus, Store } from '../port.ts';
+import type { ClaimRequest, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { migrate } from './schema.ts';
 
 export interface PostgresStoreOptions {
@@ -127,6 +127,24 @@ function toRun(r: Row): Run {
     processed: r['processed'] as number,
     total: r['total'] as number,
     error: str(r['error']),
+  };
+}
+
+function toWebhookDelivery(r: Row): WebhookDelivery {
+  return {
+    id: r['id'] as string,
+    installationId: r['installation_id'] as string,
+    eventType: r['event_type'] as string,
+    url: r['url'] as string,
+    payload: r['payload'] as string,
+    status: r['status'] as WebhookDeliveryStatus,
+    attempts: (r['attempts'] ?? []) as WebhookAttempt[],
+    nextAttemptAt: isoOrNull(r['next_attempt_at']),
+    expiresAt: iso(r['expires_at']),
+    owner: str(r['owner']),
+    leaseUntil: isoOrNull(r['lease_until']),
+    createdAt: iso(r['created_at']),
+    updatedAt: iso(r['updated_at']),
   };
 }
 
@@ -275,7 +293,7 @@ export class PostgresStore implements Store {
     }
     try {
       await client.query('BEGIN');
-      for (const table of ['ledger', 'logs', 'runs']) {
+      for (const table of ['ledger', 'logs', 'runs', 'managed_records', 'webhook_deliveries']) {
         await client.query(`DELETE FROM ${table} WHERE installation_id = $1`, [id]);
       }
       await client.query('DELETE FROM installations WHERE id = $1', [id]);
@@ -530,5 +548,103 @@ export class PostgresStore implements Store {
   async getRun(id: string): Promise<Run | null> {
     const rows = await this.q('getRun', 'SELECT * FROM runs WHERE id = $1', [id]);
     return rows[0] ? toRun(rows[0]) : null;
+  }
+  // ---- connector-managed accounts and templates ----
+
+  async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecords[K][]> {
+    const rows = await this.q('listManaged', 'SELECT record FROM managed_records WHERE installation_id = $1 AND kind = $2 ORDER BY created_at, id', [installationId, kind]);
+    return rows.map((r) => r['record'] as ManagedRecords[K]);
+  }
+
+  async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecords[K] | null> {
+    const rows = await this.q('getManaged', 'SELECT record FROM managed_records WHERE installation_id = $1 AND kind = $2 AND id = $3', [installationId, kind, id]);
+    return rows[0] ? (rows[0]['record'] as ManagedRecords[K]) : null;
+  }
+
+  async putManaged<K extends ManagedKind>(kind: K, record: ManagedRecords[K]): Promise<ManagedRecords[K]> {
+    // An existing record keeps its createdAt (inside the JSON too).
+    const rows = await this.q(
+      'putManaged',
+      `INSERT INTO managed_records AS m (installation_id, kind, id, record, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (installation_id, kind, id) DO UPDATE
+         SET record = jsonb_set(EXCLUDED.record, '{createdAt}', m.record->'createdAt'), updated_at = EXCLUDED.updated_at
+       RETURNING record`,
+      [record.installationId, kind, record.id, json(record), record.createdAt, record.updatedAt],
+    );
+    return rows[0]!['record'] as ManagedRecords[K];
+  }
+
+  async deleteManaged(installationId: string, kind: ManagedKind, id: string): Promise<boolean> {
+    const rows = await this.q('deleteManaged', 'DELETE FROM managed_records WHERE installation_id = $1 AND kind = $2 AND id = $3 RETURNING id', [installationId, kind, id]);
+    return rows.length > 0;
+  }
+
+  // ---- webhook deliveries ----
+
+  async createWebhookDelivery(input: NewWebhookDelivery): Promise<WebhookDelivery> {
+    const rows = await this.q(
+      'createWebhookDelivery',
+      `INSERT INTO webhook_deliveries (id, installation_id, event_type, url, payload, status, attempts, next_attempt_at, expires_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 'pending', '[]', $6, $7, $8, $8) RETURNING *`,
+      [input.id, input.installationId, input.eventType, input.url, input.payload, input.nextAttemptAt, input.expiresAt, input.createdAt],
+    );
+    return toWebhookDelivery(rows[0]!);
+  }
+
+  async getWebhookDelivery(installationId: string, id: string): Promise<WebhookDelivery | null> {
+    const rows = await this.q('getWebhookDelivery', 'SELECT * FROM webhook_deliveries WHERE installation_id = $1 AND id = $2', [installationId, id]);
+    return rows[0] ? toWebhookDelivery(rows[0]) : null;
+  }
+
+  async listWebhookDeliveries(installationId: string, filter: { status?: WebhookDeliveryStatus; limit: number }): Promise<WebhookDelivery[]> {
+    const rows = await this.q(
+      'listWebhookDeliveries',
+      `SELECT * FROM webhook_deliveries WHERE installation_id = $1 AND ($2::text IS NULL OR status = $2)
+       ORDER BY created_at DESC, id DESC LIMIT $3`,
+      [installationId, filter.status ?? null, filter.limit],
+    );
+    return rows.map(toWebhookDelivery);
+  }
+
+  async claimDueWebhookDeliveries(req: { now: string; owner: string; leaseUntil: string; limit: number }): Promise<WebhookDelivery[]> {
+    // SKIP LOCKED: concurrent dispatchers each take different rows; the outer WHERE re-checks the lease.
+    const rows = await this.q(
+      'claimDueWebhookDeliveries',
+      `UPDATE webhook_deliveries SET owner = $2, lease_until = $3, updated_at = now()
+       WHERE id IN (
+         SELECT id FROM webhook_deliveries
+         WHERE status = 'pending' AND next_attempt_at <= $1::timestamptz AND (lease_until IS NULL OR lease_until < $1::timestamptz)
+         ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+       AND status = 'pending' AND (lease_until IS NULL OR lease_until < $1::timestamptz)
+       RETURNING *`,
+      [req.now, req.owner, req.leaseUntil, req.limit],
+    );
+    return rows.map(toWebhookDelivery).sort((a, b) => (a.nextAttemptAt ?? '').localeCompare(b.nextAttemptAt ?? ''));
+  }
+
+  async claimWebhookDelivery(installationId: string, id: string, req: { now: string; owner: string; leaseUntil: string }): Promise<WebhookDelivery | null> {
+    const rows = await this.q(
+      'claimWebhookDelivery',
+      `UPDATE webhook_deliveries SET owner = $3, lease_until = $4, updated_at = now()
+       WHERE installation_id = $1 AND id = $2 AND (lease_until IS NULL OR lease_until < $5::timestamptz) RETURNING *`,
+      [installationId, id, req.owner, req.leaseUntil, req.now],
+    );
+    return rows[0] ? toWebhookDelivery(rows[0]) : null;
+  }
+
+  async recordWebhookAttempt(
+    id: string,
+    owner: string,
+    attempt: WebhookAttempt,
+    next: { status: WebhookDeliveryStatus; nextAttemptAt: string | null },
+  ): Promise<WebhookDelivery | null> {
+    const rows = await this.q(
+      'recordWebhookAttempt',
+      `UPDATE webhook_deliveries SET attempts = attempts || $3::jsonb, status = $4, next_attempt_at = $5, owner = NULL, lease_until = NULL,
+         updated_at = now()
+       WHERE id = $1 AND owner = $2 RETURNING *`,
+      [id, owner, JSON.stringify([attempt]), next.status, next.nextAttemptAt],
+    );
+    return rows[0] ? toWebhookDelivery(rows[0]) : null;
   }
 }

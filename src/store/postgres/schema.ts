@@ -90,6 +90,46 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_newest ON runs (installation_id, started_at DESC);
     `,
   },
+  {
+    version: 2,
+    name: 'managed accounts and templates',
+    sql: `
+      -- connector-managed e-mail accounts and templates (hosts without them, e.g. Tryton); record = the port's shape
+      CREATE TABLE managed_records (
+        installation_id     text NOT NULL,
+        kind                text NOT NULL,
+        id                  text NOT NULL,
+        record              jsonb NOT NULL,
+        created_at          timestamptz NOT NULL,
+        updated_at          timestamptz NOT NULL,
+        PRIMARY KEY (installation_id, kind, id)
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'webhook deliveries',
+    sql: `
+      -- outgoing webhooks: persisted before the first attempt, every attempt appended to attempts
+      CREATE TABLE webhook_deliveries (
+        id                  text PRIMARY KEY,
+        installation_id     text NOT NULL,
+        event_type          text NOT NULL,
+        url                 text NOT NULL,
+        payload             text NOT NULL,
+        status              text NOT NULL,
+        attempts            jsonb NOT NULL DEFAULT '[]',
+        next_attempt_at     timestamptz,
+        expires_at          timestamptz NOT NULL,
+        owner               text,
+        lease_until         timestamptz,
+        created_at          timestamptz NOT NULL,
+        updated_at          timestamptz NOT NULL
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_newest ON webhook_deliveries (installation_id, created_at DESC, id);
+    `,
+  },
 ];
 
 /** Arbitrary constant key of the advisory lock that serialises migrations (per database). */
