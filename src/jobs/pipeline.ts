@@ -9,7 +9,9 @@
  * as sent unless the SMTP server accepted the message or the IMAP server stored the draft.
  */
 import type { Config } from '../config.ts';
-import type { HostErp, HostFactory, WriteBack } from '../connector/port.ts';
+import type { HostErp, WriteBack } from '../connector/port.ts';
+import type { InstallationHostFactory } from '../connector/registry.ts';
+import { managedTemplateSource } from '../connector-managed/index.ts';
 import type { EmailAccount, Invoice, Operator, Outcome, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../domain.ts';
 import { emptyCounts, parsePrintChoice } from '../domain.ts';
 import { ConnectorError, isConnectorError } from '../errors.ts';
@@ -35,7 +37,8 @@ export type PipelineEvent =
 
 export interface PipelineDeps {
   store: Store;
-  createHost: HostFactory;
+  /** The host adapter for an installation (with its connector-managed accounts/templates). */
+  createHost: InstallationHostFactory;
   mail: MailDelivery;
   prints: PrintRenderer;
   secrets: SecretBox;
@@ -145,7 +148,7 @@ class RunContext {
       throw new ConnectorError('validation', 'Settings are incomplete: operator, e-mail account and template must be chosen');
     }
     if (!settings.fromDate) throw new ConnectorError('validation', 'Settings have no "from date"', { field: 'fromDate' });
-    this.host = deps.createHost(hostConnectionFor(installation, deps.secrets));
+    this.host = deps.createHost(hostConnectionFor(installation, deps.secrets), installation.id);
     try {
       this.operator = await this.host.checkOperator();
     } catch (e) {
@@ -327,7 +330,8 @@ class RunContext {
   private async renderTemplates(invoices: Invoice[]): Promise<Map<string, RenderedTemplate>> {
     const templateId = this.settings.emailTemplate;
     if (isConnectorTemplate(templateId)) {
-      return new Map(invoices.map((i) => [i.id, renderConnectorTemplateFor(templateId, i)]));
+      const stored = await managedTemplateSource(this.deps.store, this.installation.id, templateId);
+      return new Map(invoices.map((i) => [i.id, renderConnectorTemplateFor(templateId, i, stored)]));
     }
     return this.host.renderTemplate(
       templateId,
@@ -416,7 +420,10 @@ class RunContext {
       } catch (e) {
         if (!isConnectorError(e)) throw e;
         if (e.code === 'mail_auth') {
-          await deps.store.recordOutcome(inst, invoice.id, owner, { state: 'retry', reason: 'smtp_auth', detail: e.message, recipients: [] }, { writeBack: false, nextAttemptAt: deps.clock().toISOString() });
+          // Nothing left (the server refused the login before any message), and the invoice is not
+          // at fault: `skipped` is claimable again at the next run whatever the attempts count, so a
+          // password that stays wrong for several runs cannot use up the invoice's attempts.
+          await deps.store.recordOutcome(inst, invoice.id, owner, { state: 'skipped', reason: 'smtp_auth', detail: e.message, recipients: [] }, { writeBack: false, nextAttemptAt: null });
           throw e;
         }
         if (e.code === 'mail_temporary' && e.detail?.['unknownOutcome']) {
