@@ -13,7 +13,7 @@ import { MongoClient, MongoServerError, type Collection, type Db, type Document,
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { ClaimRequest, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, Run, RunStatus, Store } from '../port.ts';
+import type { ClaimRequest, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 
 export interface MongoStoreOptions {
   url: string;
@@ -148,6 +148,24 @@ function toRun(d: Document): Run {
   };
 }
 
+function toWebhookDelivery(d: Document): WebhookDelivery {
+  return {
+    id: d['_id'] as string,
+    installationId: d['installationId'],
+    eventType: d['eventType'],
+    url: d['url'],
+    payload: d['payload'],
+    status: d['status'] as WebhookDeliveryStatus,
+    attempts: (d['attempts'] ?? []) as WebhookAttempt[],
+    nextAttemptAt: isoOrNull(d['nextAttemptAt']),
+    expiresAt: iso(d['expiresAt']),
+    owner: orNull(d['owner']),
+    leaseUntil: isoOrNull(d['leaseUntil']),
+    createdAt: iso(d['createdAt']),
+    updatedAt: iso(d['updatedAt']),
+  };
+}
+
 const PATCHABLE: readonly (keyof InstallationPatch)[] = [
   'settings',
   'operatorSecret',
@@ -192,6 +210,9 @@ export class MongoStore implements Store {
   private get managed(): Collection<Document> {
     return this.db.collection('managed_records');
   }
+  private get webhookDeliveries(): Collection<Document> {
+    return this.db.collection('webhook_deliveries');
+  }
   private get counters(): Collection<{ _id: string; seq: number }> {
     return this.db.collection<{ _id: string; seq: number }>('counters');
   }
@@ -219,6 +240,8 @@ export class MongoStore implements Store {
       await this.logs.createIndex({ installationId: 1, invoiceId: 1, event: 1 }, { name: 'logs_invoice_event' });
       await this.logs.createIndex({ runId: 1 }, { name: 'logs_run', partialFilterExpression: { runId: { $type: 'string' } } });
       await this.runs.createIndex({ installationId: 1, startedAt: -1 }, { name: 'runs_newest' });
+      await this.webhookDeliveries.createIndex({ status: 1, nextAttemptAt: 1 }, { name: 'webhook_deliveries_due', partialFilterExpression: { status: 'pending' } });
+      await this.webhookDeliveries.createIndex({ installationId: 1, createdAt: -1, _id: -1 }, { name: 'webhook_deliveries_newest' });
       await this.managed.createIndex({ installationId: 1, kind: 1, id: 1 }, { name: 'managed_key', unique: true });
       try {
         await this.counters.updateOne({ _id: 'logs' }, { $setOnInsert: { seq: 0 } }, { upsert: true });
@@ -297,6 +320,7 @@ export class MongoStore implements Store {
       await this.ledger.deleteMany({ installationId: id });
       await this.logs.deleteMany({ installationId: id });
       await this.runs.deleteMany({ installationId: id });
+      await this.webhookDeliveries.deleteMany({ installationId: id });
       await this.managed.deleteMany({ installationId: id });
       await this.installations.deleteOne({ _id: id as unknown as Document['_id'] });
     });
@@ -604,4 +628,86 @@ export class MongoStore implements Store {
     return r.deletedCount > 0;
   }
 
+  // ---- webhook deliveries ----
+
+  async createWebhookDelivery(input: NewWebhookDelivery): Promise<WebhookDelivery> {
+    const createdAt = toDate(input.createdAt);
+    const doc: Document = {
+      _id: input.id,
+      installationId: input.installationId,
+      eventType: input.eventType,
+      url: input.url,
+      payload: input.payload,
+      status: 'pending',
+      attempts: [],
+      nextAttemptAt: toDateOrNull(input.nextAttemptAt),
+      expiresAt: toDate(input.expiresAt),
+      owner: null,
+      leaseUntil: null,
+      createdAt,
+      updatedAt: createdAt,
+    };
+    await this.op('createWebhookDelivery', () => this.webhookDeliveries.insertOne(doc));
+    return toWebhookDelivery(doc);
+  }
+
+  async getWebhookDelivery(installationId: string, id: string): Promise<WebhookDelivery | null> {
+    const d = await this.op('getWebhookDelivery', () => this.webhookDeliveries.findOne({ _id: id as unknown as Document['_id'], installationId }));
+    return d ? toWebhookDelivery(d) : null;
+  }
+
+  async listWebhookDeliveries(installationId: string, filter: { status?: WebhookDeliveryStatus; limit: number }): Promise<WebhookDelivery[]> {
+    const q: Filter<Document> = { installationId, ...(filter.status ? { status: filter.status } : {}) };
+    const docs = await this.op('listWebhookDeliveries', () => this.webhookDeliveries.find(q).sort({ createdAt: -1, _id: -1 }).limit(filter.limit).toArray());
+    return docs.map(toWebhookDelivery);
+  }
+
+  async claimDueWebhookDeliveries(req: { now: string; owner: string; leaseUntil: string; limit: number }): Promise<WebhookDelivery[]> {
+    const now = toDate(req.now);
+    const claimed: WebhookDelivery[] = [];
+    // One conditional single-document write per delivery: two dispatchers never take the same one.
+    while (claimed.length < req.limit) {
+      const d = await this.op('claimDueWebhookDeliveries', () =>
+        this.webhookDeliveries.findOneAndUpdate(
+          { status: 'pending', nextAttemptAt: { $lte: now }, $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] },
+          { $set: { owner: req.owner, leaseUntil: toDate(req.leaseUntil), updatedAt: new Date() } },
+          { sort: { nextAttemptAt: 1, _id: 1 }, returnDocument: 'after' },
+        ),
+      );
+      if (!d) break;
+      claimed.push(toWebhookDelivery(d));
+    }
+    return claimed;
+  }
+
+  async claimWebhookDelivery(installationId: string, id: string, req: { now: string; owner: string; leaseUntil: string }): Promise<WebhookDelivery | null> {
+    const now = toDate(req.now);
+    const d = await this.op('claimWebhookDelivery', () =>
+      this.webhookDeliveries.findOneAndUpdate(
+        { _id: id as unknown as Document['_id'], installationId, $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] },
+        { $set: { owner: req.owner, leaseUntil: toDate(req.leaseUntil), updatedAt: new Date() } },
+        { returnDocument: 'after' },
+      ),
+    );
+    return d ? toWebhookDelivery(d) : null;
+  }
+
+  async recordWebhookAttempt(
+    id: string,
+    owner: string,
+    attempt: WebhookAttempt,
+    next: { status: WebhookDeliveryStatus; nextAttemptAt: string | null },
+  ): Promise<WebhookDelivery | null> {
+    const d = await this.op('recordWebhookAttempt', () =>
+      this.webhookDeliveries.findOneAndUpdate(
+        { _id: id as unknown as Document['_id'], owner },
+        {
+          $push: { attempts: attempt },
+          $set: { status: next.status, nextAttemptAt: toDateOrNull(next.nextAttemptAt), owner: null, leaseUntil: null, updatedAt: new Date() },
+        } as Document,
+        { returnDocument: 'after' },
+      ),
+    );
+    return d ? toWebhookDelivery(d) : null;
+  }
 }
