@@ -9,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { openStore } from './store/index.ts';
-import { createHost } from './connector/registry.ts';
+import { createHost as createRegistryHost, type InstallationHostFactory } from './connector/registry.ts';
+import { ManagedService } from './connector-managed/index.ts';
 import { createMailDelivery } from './mail/delivery.ts';
 import { createPdfRenderer, listStandardPrints } from './render/index.ts';
 import { createAgendaScheduler, type Scheduler } from './jobs/scheduler.ts';
@@ -56,6 +57,10 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     const opened = await openStore(config.database, { log: (m: string) => logger.info(m) });
     closers.push(() => opened.close());
     const { store } = opened;
+    // Host adapters get their installation's connector-managed accounts/templates (DESIGN §6).
+    const managed = new ManagedService({ store, secrets, clock });
+    const createHost: InstallationHostFactory = (connection, installationId) =>
+      createRegistryHost(connection, installationId ? { managed: managed.providers(installationId) } : {});
 
     const mail = options.mail ?? createMailDelivery({ poolSize: config.delivery.smtpPoolSize, copyToSent: true });
     closers.push(() => mail.close());
@@ -86,7 +91,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       ...(options.processEvery ? { processEvery: options.processEvery } : {}),
     });
     const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints });
-    const app = await buildApp({ service, store, logger, version: options.version, publicUrl: config.http.publicUrl });
+    const app = await buildApp({ service, store, logger, version: options.version, publicUrl: config.http.publicUrl, managed });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     closers.push(() => app.close());
     await scheduler.start();

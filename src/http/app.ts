@@ -10,10 +10,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.ts';
 import type { InstallationService } from '../installations/service.ts';
+import type { ManagedService } from '../connector-managed/index.ts';
 import type { Store } from '../store/port.ts';
 import type { Logger } from '../logger.ts';
 import { installationRoutes } from './routes/installations.ts';
 import { systemRoutes } from './routes/system.ts';
+import { managedRoutes } from './routes/managed.ts';
 
 export interface AppDeps {
   service: InstallationService;
@@ -21,6 +23,8 @@ export interface AppDeps {
   logger: Logger;
   version: string;
   publicUrl: string;
+  /** Connector-managed e-mail accounts and templates; their routes are registered only with it. */
+  managed?: ManagedService;
   /** Extra routes (e.g. the embeddable pages) registered by the composition root. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
@@ -90,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(systemRoutes);
   await app.register(installationRoutes, { prefix: '/api' });
+  if (deps.managed) await app.register(managedRoutes(deps.managed), { prefix: '/api' });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app as unknown as FastifyInstance;
 }

@@ -3,7 +3,8 @@
  * before anything is saved), option lists for the settings form, run now, uninstall. Routes stay thin;
  * everything they do goes through here.
  */
-import type { HostErp, HostFactory } from '../connector/port.ts';
+import type { HostErp } from '../connector/port.ts';
+import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, EmailTemplateRef, HostKind, Operator, PrintRef } from '../domain.ts';
 import { parsePrintChoice } from '../domain.ts';
 import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.ts';
@@ -36,7 +37,8 @@ export interface Installed {
 
 export interface ServiceDeps {
   store: Store;
-  createHost: HostFactory;
+  /** The host adapter for an installation (with its connector-managed accounts/templates once it exists). */
+  createHost: InstallationHostFactory;
   secrets: SecretBox;
   scheduler: Scheduler | null;
   clock: () => Date;
@@ -48,7 +50,7 @@ export class InstallationService {
   constructor(private readonly deps: ServiceDeps) {}
 
   private host(installation: Installation, operator?: { login: string; secret: string }): HostErp {
-    return this.deps.createHost(hostConnectionFor(installation, this.deps.secrets, operator));
+    return this.deps.createHost(hostConnectionFor(installation, this.deps.secrets, operator), installation.id);
   }
 
   async install(input: InstallInput): Promise<Installed> {
@@ -215,7 +217,8 @@ export class InstallationService {
       if (!templates.some((t) => t.id === next.emailTemplate)) {
         problems.push({ field: 'emailTemplate', message: `template ${next.emailTemplate} does not exist or is not a template of the sales-invoice form` });
       }
-    } else if (next.emailTemplate && next.emailTemplate !== `${CONNECTOR_TEMPLATE_PREFIX}invoice`) {
+    } else if (next.emailTemplate && next.emailTemplate !== `${CONNECTOR_TEMPLATE_PREFIX}invoice` && !(await host.listEmailTemplates()).some((t) => t.id === next.emailTemplate)) {
+      // Other `connector:` ids are the installation's connector-managed templates, listed by the host adapter.
       problems.push({ field: 'emailTemplate', message: `unknown connector template ${next.emailTemplate}` });
     }
 

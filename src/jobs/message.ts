@@ -15,11 +15,23 @@ export function isConnectorTemplate(id: string): boolean {
   return id.startsWith(CONNECTOR_TEMPLATE_PREFIX);
 }
 
-/** Connector-managed templates: `connector:invoice` is the default "Faktura dla klienta" (pl/en by customer). */
-export function renderConnectorTemplateFor(templateId: string, invoice: Invoice): RenderedTemplate {
+/** Texts of a stored connector-managed template (src/connector-managed); `en` null = Polish for everyone. */
+export interface ConnectorTemplateTexts {
+  subject: { pl: string; en: string | null };
+  html: { pl: string; en: string | null };
+}
+
+/**
+ * Connector-managed templates: `connector:invoice` is the default "Faktura dla klienta" (pl/en by customer);
+ * any other `connector:` id needs its stored texts (`managedTemplateSource` in src/connector-managed).
+ */
+export function renderConnectorTemplateFor(templateId: string, invoice: Invoice, stored: ConnectorTemplateTexts | null = null): RenderedTemplate {
   const lang = invoice.customer.lang && !invoice.customer.lang.startsWith('pl') ? 'en' : 'pl';
-  const template = defaultInvoiceTemplate(lang);
-  if (templateId !== `${CONNECTOR_TEMPLATE_PREFIX}invoice`) {
+  let template: { subject: string; html: string };
+  if (templateId === `${CONNECTOR_TEMPLATE_PREFIX}invoice`) template = defaultInvoiceTemplate(lang);
+  else if (stored) {
+    template = lang === 'en' && stored.subject.en !== null && stored.html.en !== null ? { subject: stored.subject.en, html: stored.html.en } : { subject: stored.subject.pl, html: stored.html.pl };
+  } else {
     throw new ConnectorError('not_found', `Unknown connector template "${templateId}"`, { field: 'emailTemplate' });
   }
   const r = renderConnectorTemplate(template, invoice);
