@@ -68,11 +68,36 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
   });
   agenda.on('error', (err: unknown) => logger.error({ err }, 'agenda error'));
 
-  /** One run at a time per installation within this process. */
+  /** The start of the installation's last run that was not manual (manual runs do not use up a slot). */
+  const lastSlotRunAt = async (installationId: string): Promise<Date | null> => {
+    const runs = await store.listRuns(installationId, 20);
+    const last = runs.find((r) => r.trigger !== 'manual');
+    return last ? new Date(last.startedAt) : null;
+  };
+
+  /**
+   * One run at a time per installation within this process. A slot run (scheduled or catch-up) first
+   * checks, inside that serial section, that a slot of today is still owed since the last slot run:
+   * a job that fires late after downtime, a catch-up queued at start and the same job picked up
+   * again all end in one run for the slot, never one per missed slot or per path.
+   */
   const running = new Map<string, Promise<unknown>>();
   const runSerial = (installationId: string, trigger: RunTrigger): Promise<unknown> => {
     const previous = running.get(installationId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => options.run(installationId, trigger));
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        if (trigger === 'schedule' || trigger === 'catch_up') {
+          const installation = await store.getInstallation(installationId);
+          if (!shouldRun(installation)) return null;
+          const slot = missedSlot(installation.settings, await lastSlotRunAt(installationId), clock());
+          if (!slot) {
+            logger.debug({ installationId, trigger }, 'no slot owed since the last run; nothing to do');
+            return null;
+          }
+        }
+        return options.run(installationId, trigger);
+      });
     running.set(installationId, next);
     return next.finally(() => {
       if (running.get(installationId) === next) running.delete(installationId);
@@ -80,7 +105,6 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const shouldRun = (i: Installation | null): i is Installation => !!i && i.status === 'active' && i.settings.enabled;
-  const isDue = (i: Installation): boolean => shouldRun(i);
 
   agenda.define<JobData>(
     SCHEDULED,
@@ -98,6 +122,7 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
           clearInterval(touch);
         }
       }
+      // Agenda saves this when the handler returns; null (disabled or uninstalled meanwhile) removes the job.
       const after = await store.getInstallation(id);
       job.attrs.nextRunAt = shouldRun(after) ? nextRunAfter(after.settings, clock()) : null;
     },
@@ -112,6 +137,12 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
     { concurrency: 5, removeOnComplete: true },
   );
 
+  /** The installation's scheduled jobs (normally one; more only after a race of two first saves). */
+  const scheduledJobs = async (installationId: string): Promise<{ id: string; nextRunAt: Date | null }[]> => {
+    const result = await agenda.queryJobs({ name: SCHEDULED, data: { installationId } });
+    return result.jobs.map((j) => ({ id: String(j._id), nextRunAt: j.nextRunAt ? new Date(j.nextRunAt) : null }));
+  };
+
   const scheduler: Scheduler = {
     agenda,
     async start() {
@@ -125,16 +156,23 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
       }
     },
     async sync(installation) {
-      if (!isDue(installation)) {
-        await scheduler.remove(installation.id);
+      const { id } = installation;
+      if (!shouldRun(installation)) {
+        await scheduler.remove(id);
         return null;
       }
       const next = nextRunAfter(installation.settings, clock());
-      await agenda
+      // One statement updates the existing job's next run (or inserts the first one).
+      const saved = await agenda
         .create<JobData>(SCHEDULED, { installationId: installation.id })
         .unique({ name: SCHEDULED, 'data.installationId': installation.id })
         .schedule(next)
         .save();
+      // The backend's upsert is select-then-insert: two first saves at once (two processes starting)
+      // could insert two jobs. Keep the one just saved.
+      const keep = String(saved.attrs._id);
+      const extra = (await scheduledJobs(installation.id)).filter((j) => j.id !== keep).map((j) => j.id);
+      if (extra.length) await agenda.cancel({ ids: extra });
       return next;
     },
     async remove(installationId) {
@@ -144,26 +182,20 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
       await agenda.now<JobData>(NOW, { installationId, trigger });
     },
     async catchUp() {
-      const now = clock();
       for (const installation of await store.listInstallations({ status: 'active' })) {
-        if (!installation.settings.enabled) {
-          await scheduler.remove(installation.id);
-          continue;
-        }
-        const runs = await store.listRuns(installation.id, 20);
-        const last = runs.find((r) => r.trigger !== 'manual');
-        const missed = missedSlot(installation.settings, last ? new Date(last.startedAt) : null, now);
+        // First move the job past the missed slots (a job overdue since yesterday must not fire as well).
+        await scheduler.sync(installation);
+        if (!shouldRun(installation)) continue;
+        const missed = missedSlot(installation.settings, await lastSlotRunAt(installation.id), clock());
         if (missed) {
           logger.info({ installationId: installation.id, slot: missed.toISOString() }, 'catching up once on a slot missed earlier today');
           await scheduler.runNow(installation.id, 'catch_up');
         }
-        await scheduler.sync(installation);
       }
     },
     async nextRunAt(installationId) {
-      const result = await agenda.queryJobs({ name: SCHEDULED, data: { installationId } } as never);
-      const job = (result as unknown as { jobs: { nextRunAt?: Date | string | null }[] }).jobs[0];
-      return job?.nextRunAt ? new Date(job.nextRunAt) : null;
+      const jobs = await scheduledJobs(installationId);
+      return jobs[0]?.nextRunAt ?? null;
     },
   };
   return scheduler;
