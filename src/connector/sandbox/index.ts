@@ -14,6 +14,7 @@ import type { Env, OrmState } from './orm.ts';
 import { RpcServices } from './rpc.ts';
 import { seedSandbox } from './seed.ts';
 import { SandboxHttp } from './server.ts';
+import { registerExtensions, type ExtensionsOptions, type ExtensionsScreen } from './extensions.ts';
 
 export { USERS as SANDBOX_USERS, SELLER_DOMAIN as SANDBOX_SELLER_DOMAIN } from './seed.ts';
 export { SandboxHttp } from './server.ts';
@@ -36,6 +37,8 @@ export interface SandboxOptions {
   stateFile?: string | null;
   /** Number of seeded invoices before credit notes; default 220. */
   invoiceCount?: number;
+  /** When given: the "Extensions" screen at /extensions for the connector at `connectorUrl` (extensions.ts). */
+  extensions?: ExtensionsOptions | null;
 }
 
 export interface SandboxHost {
@@ -50,6 +53,8 @@ export interface SandboxHost {
   create(model: string, values: Record<string, unknown>): number;
   /** The HTTP router, for later screens that add routes. */
   http: SandboxHttp;
+  /** The Extensions screen, when `options.extensions` was given. */
+  extensions: ExtensionsScreen | null;
   stop(): Promise<void>;
 }
 
@@ -123,6 +128,7 @@ export async function startSandboxHost(options: SandboxOptions): Promise<Sandbox
     database,
     port,
     http,
+    extensions: options.extensions ? registerExtensions(http, orm, { url: () => `http://${urlHost}:${port}`, database }, options.extensions) : null,
     records(model) {
       const ids = [...orm.table(model).keys()].sort((a, b) => a - b);
       return orm.read(model, ids, null, su);

@@ -1,0 +1,136 @@
+/**
+ * The settings page, rendered from the settings schema: fields in the schema's `x-order`, grouped by
+ * `x-group` (group titles from the manifest), labelled with `x-label` / `x-help`, choices with their
+ * own `x-label`, live option lists where the schema names an `x-options` endpoint. Nothing here
+ * repeats a label: change the schema and the page follows.
+ */
+import { buildManifest, settingsFields } from '../../manifest.ts';
+import { DATE_PATTERN, SettingsInputSchema, TIME_PATTERN } from '../../settings/schema.ts';
+import { esc } from './html.ts';
+import { t } from './i18n.ts';
+import type { PageLang } from './links.ts';
+
+type Node = Record<string, unknown>;
+type I18n = { pl: string; en: string };
+
+export type FieldWidget =
+  | { kind: 'checkbox' }
+  | { kind: 'choice'; choices: { value: string; label: I18n }[] }
+  | { kind: 'options'; endpoint: string }
+  | { kind: 'date'; nullable: boolean }
+  | { kind: 'time' }
+  | { kind: 'password' }
+  | { kind: 'text' };
+
+export interface FormField {
+  path: string;
+  group: string;
+  label: I18n;
+  help: I18n;
+  widget: FieldWidget;
+}
+
+function nodeAt(path: string): Node {
+  let node: Node = SettingsInputSchema as unknown as Node;
+  for (const key of path.split('.')) node = (node['properties'] as Record<string, Node>)[key]!;
+  return node;
+}
+
+function widgetFor(node: Node): FieldWidget {
+  if (node['writeOnly']) return { kind: 'password' };
+  if (typeof node['x-options'] === 'string') return { kind: 'options', endpoint: node['x-options'] };
+  if (node['type'] === 'boolean') return { kind: 'checkbox' };
+  const anyOf = node['anyOf'] as Node[] | undefined;
+  if (anyOf) {
+    if (anyOf.every((m) => 'const' in m)) {
+      return { kind: 'choice', choices: anyOf.map((m) => ({ value: String(m['const']), label: (m['x-label'] as I18n | undefined) ?? { pl: String(m['const']), en: String(m['const']) } })) };
+    }
+    const nullable = anyOf.some((m) => m['type'] === 'null');
+    if (anyOf.some((m) => m['pattern'] === DATE_PATTERN)) return { kind: 'date', nullable };
+  }
+  if (node['pattern'] === TIME_PATTERN) return { kind: 'time' };
+  return { kind: 'text' };
+}
+
+/** Every setting in UI order with its label, help and widget. */
+export function formFields(): FormField[] {
+  return settingsFields().map((f) => {
+    const node = nodeAt(f.path);
+    return { path: f.path, group: f.group, label: node['x-label'] as I18n, help: node['x-help'] as I18n, widget: widgetFor(node) };
+  });
+}
+
+function groupTitles(): Map<string, I18n> {
+  const ui = (buildManifest({ version: '' })['settings'] as { ui: { groups: { id: string; title: I18n }[] } }).ui;
+  return new Map(ui.groups.map((g) => [g.id, g.title]));
+}
+
+const fieldId = (path: string) => `f-${path.replace(/\./g, '-')}`;
+
+function control(field: FormField, lang: PageLang): string {
+  const id = fieldId(field.path);
+  const common = `id="${id}" name="${esc(field.path)}" aria-describedby="${id}-help ${id}-error"`;
+  const w = field.widget;
+  switch (w.kind) {
+    case 'checkbox':
+      return `<input type="checkbox" ${common}>`;
+    case 'choice':
+      return `<select ${common}>${w.choices.map((c) => `<option value="${esc(c.value)}">${esc(c.label[lang])}</option>`).join('')}</select>`;
+    case 'options':
+      return `<select ${common} data-options="${esc(w.endpoint)}"><option value="">${esc(t(lang, 'loading'))}</option></select>`;
+    case 'date':
+      return `<input type="date" ${common}${w.nullable ? ' data-nullable="true"' : ''}>`;
+    case 'time':
+      return `<input type="text" ${common} inputmode="numeric" placeholder="HH:MM" maxlength="5" size="6" data-kind="time">`;
+    case 'password':
+      return `<input type="password" ${common} autocomplete="new-password" data-write-only="true" placeholder="">`;
+    case 'text':
+      return `<input type="text" ${common}>`;
+  }
+}
+
+export function settingsBody(lang: PageLang): string {
+  const titles = groupTitles();
+  const groups = new Map<string, FormField[]>();
+  for (const f of formFields()) groups.set(f.group, [...(groups.get(f.group) ?? []), f]);
+  const sections = [...groups.entries()]
+    .map(([group, fields]) => {
+      const rows = fields
+        .map((f) => {
+          const id = fieldId(f.path);
+          return `<div class="field" data-field="${esc(f.path)}">
+  <label for="${id}">${esc(f.label[lang])}</label>
+  ${control(f, lang)}
+  <p class="help" id="${id}-help">${esc(f.help[lang])}</p>
+  <p class="field-error" id="${id}-error" data-error-for="${esc(f.path)}" role="alert" hidden></p>
+</div>`;
+        })
+        .join('\n');
+      return `<fieldset data-group="${esc(group)}"><legend>${esc(titles.get(group)?.[lang] ?? group)}</legend>\n${rows}\n</fieldset>`;
+    })
+    .join('\n');
+  return `<main class="settings">
+<h1>${esc(t(lang, 'settingsTitle'))}</h1>
+<form id="settings-form" novalidate>
+<p class="form-status" id="form-status" role="status"></p>
+${sections}
+<div class="actions">
+  <button type="submit" id="save">${esc(t(lang, 'save'))}</button>
+  <button type="button" id="run-now">${esc(t(lang, 'runNow'))}</button>
+  <span id="run-status" role="status"></span>
+</div>
+</form>
+<section class="preview">
+<h2>${esc(t(lang, 'preview'))}</h2>
+<form id="preview-form" novalidate>
+  <label for="preview-invoice">${esc(t(lang, 'invoiceId'))}</label>
+  <input type="text" id="preview-invoice" name="invoiceId" size="10">
+  <button type="submit" id="preview-message">${esc(t(lang, 'previewMessage'))}</button>
+  <button type="button" id="preview-pdf">${esc(t(lang, 'previewPdf'))}</button>
+  <p class="field-error" id="preview-error" role="alert" hidden></p>
+</form>
+<div id="preview-result"></div>
+<iframe id="preview-frame" title="PDF" hidden></iframe>
+</section>
+</main>`;
+}

@@ -1,0 +1,254 @@
+/**
+ * The pages the host embeds, over real HTTP: signed page links, the pages' security headers, the page
+ * session and its API, the settings form built from the schema, the sandbox's Extensions screen, and
+ * the operators' surface (Agendash, /metrics) behind ADMIN_TOKEN.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DateTime } from 'luxon';
+import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { settingsFields } from '../../src/manifest.ts';
+import { SettingsInputSchema } from '../../src/settings/schema.ts';
+import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+import { startTestConnector, type TestConnector } from '../support/connector.ts';
+
+const ADMIN = 'operator-token-for-tests-0123456789';
+let smtp: TestSmtpServer;
+let sandbox: SandboxHost;
+let other: SandboxHost;
+let connector: TestConnector;
+let offsetMs = 0;
+const installs: { id: string; token: string }[] = [];
+
+async function install(host: SandboxHost): Promise<{ id: string; token: string }> {
+  const res = await connector.api('POST', '/api/installations', {
+    body: { hostKind: 'sandbox', hostUrl: host.url, database: host.database, integration: { login: 'admin', secret: 'admin' } },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return { id: res.body.id, token: res.body.apiToken };
+}
+
+async function links(i: { id: string; token: string }, lang?: 'pl' | 'en') {
+  const res = await connector.api('POST', `/api/installations/${i.id}/page-links`, { token: i.token, body: lang ? { lang } : {} });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body as { settingsUrl: string; logsUrl: string; expiresAt: string };
+}
+
+/** Opens a page and returns its session token (from the page data block) and the response. */
+async function open(url: string) {
+  const res = await fetch(url);
+  const html = await res.text();
+  const m = /<script type="application\/json" id="page-data"[^>]*>(.*?)<\/script>/s.exec(html);
+  return { res, html, data: m ? JSON.parse(m[1]!) : null };
+}
+
+async function pageApi(i: { id: string }, session: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${connector.url}/ui/api/installations/${i.id}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${session}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+}
+
+beforeAll(async () => {
+  smtp = await startTestSmtpServer();
+  connector = await startTestConnector({ env: { ADMIN_TOKEN: ADMIN }, clock: () => new Date(Date.now() + offsetMs) });
+  sandbox = await startSandboxHost({ port: 0, smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: 30, extensions: { connectorUrl: connector.url } });
+  other = await startSandboxHost({ port: 0, smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: 5 });
+  installs.push(await install(sandbox), await install(other));
+});
+
+afterAll(async () => {
+  await connector?.close();
+  await sandbox?.stop();
+  await other?.stop();
+  await smtp?.stop();
+});
+
+describe('signed page links', () => {
+  it('are handed out only for the installation whose token asks, and expire in about ten minutes', async () => {
+    const [a, b] = installs as [{ id: string; token: string }, { id: string; token: string }];
+    const none = await connector.api('POST', `/api/installations/${a.id}/page-links`, { body: {} });
+    expect(none.status).toBe(401);
+    const wrong = await connector.api('POST', `/api/installations/${a.id}/page-links`, { token: b.token, body: {} });
+    expect(wrong.status).toBe(403);
+    const l = await links(a);
+    expect(l.settingsUrl.startsWith(`${connector.url}/ui/installations/${a.id}/settings?t=`)).toBe(true);
+    expect(l.logsUrl.startsWith(`${connector.url}/ui/installations/${a.id}/logs?t=`)).toBe(true);
+    const minutes = (Date.parse(l.expiresAt) - Date.now()) / 60_000;
+    expect(minutes).toBeGreaterThan(5);
+    expect(minutes).toBeLessThanOrEqual(10.1);
+  });
+
+  it('open the pages framed only by the installation host, with scripts only from the connector or with the nonce', async () => {
+    const a = installs[0]!;
+    for (const url of Object.values(await links(a)).filter((u) => u.startsWith('http'))) {
+      const { res, html } = await open(url);
+      expect(res.status).toBe(200);
+      const csp = res.headers.get('content-security-policy')!;
+      expect(csp).toContain(`frame-ancestors ${new URL(sandbox.url).origin}`);
+      expect(csp).not.toContain('unsafe-inline');
+      const nonce = /'nonce-([^']+)'/.exec(csp)![1]!;
+      const scripts = [...html.matchAll(/<script\b([^>]*)>/g)].map((m) => m[1]!);
+      expect(scripts.length).toBeGreaterThan(0);
+      for (const attrs of scripts) expect(attrs).toContain(`nonce="${nonce}"`);
+      // no inline event handlers either
+      expect(html).not.toMatch(/\son[a-z]+=/i);
+    }
+  });
+
+  it('refuse an expired, forged or another installation\'s link with a 401 page', async () => {
+    const [a, b] = installs as [{ id: string; token: string }, { id: string; token: string }];
+    const l = await links(a, 'en');
+    const t = new URL(l.settingsUrl).searchParams.get('t')!;
+    const [body, mac] = t.split('.') as [string, string];
+    const forgedMac = `${body}.${mac.slice(0, -2)}${mac.endsWith('AA') ? 'BB' : 'AA'}`;
+    const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
+    const longer = `${Buffer.from(JSON.stringify({ ...claims, exp: claims.exp + 86400 })).toString('base64url')}.${mac}`;
+    for (const bad of [forgedMac, longer, 'garbage', '']) {
+      const { res, html } = await open(`${connector.url}/ui/installations/${a.id}/settings?t=${encodeURIComponent(bad)}`);
+      expect(res.status, bad).toBe(401);
+      expect(html).not.toContain('page-data');
+    }
+    const elsewhere = await open(`${connector.url}/ui/installations/${b.id}/logs?t=${encodeURIComponent(t)}`);
+    expect(elsewhere.res.status).toBe(401);
+    offsetMs = 11 * 60_000;
+    try {
+      const expired = await open(l.settingsUrl);
+      expect(expired.res.status).toBe(401);
+      expect(expired.html).toContain('expired');
+    } finally {
+      offsetMs = 0;
+    }
+    expect((await open(l.settingsUrl)).res.status).toBe(200);
+  });
+});
+
+describe('the settings page', () => {
+  it('shows every setting in the schema order with the schema labels, in Polish and in English', async () => {
+    const a = installs[0]!;
+    const order = settingsFields().map((f) => f.path);
+    for (const lang of ['pl', 'en'] as const) {
+      const { html } = await open((await links(a, lang)).settingsUrl);
+      const names = [...html.matchAll(/<(?:input|select)[^>]*\bname="([^"]+)"/g)].map((m) => m[1]!).filter((n) => n !== 'invoiceId');
+      expect(names).toEqual(order);
+      const enabled = (SettingsInputSchema.properties.enabled as unknown as { 'x-label': Record<string, string> })['x-label'][lang]!;
+      expect(html).toContain(enabled);
+      expect(html).toContain(`<html lang="${lang}">`);
+    }
+  });
+
+  it('gives the page a session that works on the page API only, and never shows the password', async () => {
+    const a = installs[0]!;
+    const { data } = await open((await links(a)).settingsUrl);
+    const s = await pageApi(a, data.session, 'GET', '/settings');
+    expect(s.status).toBe(200);
+    expect(s.body.operatorPassword).toEqual({ set: true });
+    // The page session is not the installation's API token, nor a link.
+    expect((await connector.api('GET', `/api/installations/${a.id}/settings`, { token: data.session })).status).toBe(401);
+    const linkToken = new URL((await links(a)).settingsUrl).searchParams.get('t')!;
+    expect((await pageApi(a, linkToken, 'GET', '/settings')).status).toBe(401);
+    // Nor does it reach another installation.
+    expect((await pageApi(installs[1]!, data.session, 'GET', '/settings')).status).toBe(401);
+  });
+
+  it('answers a bad change with the fields the page shows messages next to, and saves a good one', async () => {
+    const a = installs[0]!;
+    const { data } = await open((await links(a)).settingsUrl);
+    const bad = await pageApi(a, data.session, 'PUT', '/settings', { schedule: { startAt: '09:00', until: '08:00' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.map((f: { field: string }) => f.field)).toContain('schedule.until');
+    const shape = await pageApi(a, data.session, 'PUT', '/settings', { schedule: { until: '25:00' } });
+    expect(shape.status).toBe(400);
+    expect(shape.body.error.fields[0].field).toBe('schedule.until');
+    const ok = await pageApi(a, data.session, 'PUT', '/settings', { schedule: { startAt: '07:00', until: '18:00' } });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body.schedule).toMatchObject({ startAt: '07:00', until: '18:00' });
+    const ops = await pageApi(a, data.session, 'GET', '/options/email-accounts?operator=ksiegowa');
+    expect(ops.status).toBe(200);
+    expect(ops.body.options.length).toBeGreaterThan(0);
+  });
+
+  it('filters the log by day in the installation time zone and refuses a reversed range naming the field', async () => {
+    const a = installs[0]!;
+    const { data } = await open((await links(a)).logsUrl);
+    const today = DateTime.now().setZone('Europe/Warsaw').toISODate()!;
+    const ok = await pageApi(a, data.session, 'GET', `/logs?fromDate=${today}&toDate=${today}&level=info`);
+    expect(ok.status).toBe(200);
+    const reversed = await pageApi(a, data.session, 'GET', `/logs?fromDate=${today}&toDate=2000-01-01`);
+    expect(reversed.status).toBe(400);
+    expect(reversed.body.error.field).toBe('fromDate');
+    expect(data.invoiceLinkBase).toBe(`${sandbox.url}/odoo/action-account.action_move_out_invoice_type/`);
+  });
+});
+
+describe('the sandbox Extensions screen', () => {
+  it('lists the connector from its manifest, enables it through the install endpoint and embeds its pages', async () => {
+    const list = await (await fetch(`${sandbox.url}/extensions`)).text();
+    expect(list).toContain('Automatyczna wysyłka faktur e-mailem');
+    expect(list).toContain('data-state="available"');
+    const enable = await fetch(`${sandbox.url}/extensions/invoice-courier/enable`, { method: 'POST', redirect: 'manual' });
+    expect(enable.status).toBe(303);
+    const installed = sandbox.extensions!.installed()!;
+    expect(installed.id).toMatch(/^[0-9a-f-]{36}$/);
+    const page = await (await fetch(`${sandbox.url}/extensions?lang=en`)).text();
+    expect(page).toContain('data-state="installed"');
+    const frames = [...page.matchAll(/<iframe[^>]*src="([^"]+)"/g)].map((m) => m[1]!.replaceAll('&amp;', '&'));
+    expect(frames).toHaveLength(2);
+    for (const src of frames) expect((await fetch(src)).status).toBe(200);
+    const disable = await fetch(`${sandbox.url}/extensions/invoice-courier/disable`, { method: 'POST', redirect: 'manual' });
+    expect(disable.status).toBe(303);
+    const settings = await connector.api('GET', `/api/installations/${installed.id}/settings`, { token: installed.apiToken });
+    expect(settings.body.enabled).toBe(false);
+  });
+
+  it('serves the invoice page the logs link to', async () => {
+    const move = sandbox.records('account.move').find((m) => m['state'] === 'posted')!;
+    const res = await fetch(`${sandbox.url}/odoo/action-account.action_move_out_invoice_type/${move['id']}`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain(String(move['name']));
+  });
+});
+
+describe('operators: Agendash and /metrics behind ADMIN_TOKEN', () => {
+  it('refuses without the token and serves with it (bearer, or Basic with the token as password)', async () => {
+    expect((await fetch(`${connector.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${connector.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    const dash = await fetch(`${connector.url}/operator/agenda/`);
+    expect(dash.status).toBe(401);
+    expect(dash.headers.get('www-authenticate')).toMatch(/^Basic/);
+    const basic = `Basic ${Buffer.from(`ops:${ADMIN}`).toString('base64')}`;
+    const page = await fetch(`${connector.url}/operator/agenda/`, { headers: { authorization: basic } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<html/i);
+    const api = await fetch(`${connector.url}/operator/agenda/api/stats`, { headers: { authorization: basic } });
+    expect(api.status).toBe(200);
+  });
+
+  it('counts runs, outcomes and durations from the pipeline and reports the queue', async () => {
+    const a = installs[0]!;
+    const since = Date.now();
+    expect((await connector.api('POST', `/api/installations/${a.id}/runs`, { token: a.token })).status).toBe(202);
+    const run = await connector.waitForRun(a.id, a.token, { trigger: 'manual', since });
+    const res = await fetch(`${connector.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(new RegExp(`invoice_courier_runs_total\\{trigger="manual",status="${run.status}"\\} [1-9]`));
+    expect(text).toMatch(/invoice_courier_run_duration_seconds_count\{trigger="manual"\} [1-9]/);
+    expect(text).toContain('invoice_courier_invoice_outcomes_total{state="sent"}');
+    expect(text).toContain('invoice_courier_queue_jobs');
+  });
+});
+
+describe('without ADMIN_TOKEN', () => {
+  it('the operator surface does not exist', async () => {
+    const plain = await startTestConnector();
+    try {
+      expect((await fetch(`${plain.url}/metrics`)).status).toBe(404);
+      expect((await fetch(`${plain.url}/operator/agenda/`)).status).toBe(404);
+    } finally {
+      await plain.close();
+    }
+  });
+});
