@@ -6,26 +6,16 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../src/store/embedded.ts';
 import { createPostgresStore } from '../src/store/postgres/index.ts';
 import type { Store } from '../src/store/port.ts';
+import { freePort } from '../test/support/ports.ts';
 
 const N = 1000;
 const IN_FLIGHT = 16;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function claimAll(store: Store, installationId: string, concurrency: number): Promise<number> {
   const now = new Date().toISOString();

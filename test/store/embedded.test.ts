@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -7,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { assertTraversable, startEmbeddedPostgres } from '../../src/store/embedded.ts';
 import { openStore } from '../../src/store/index.ts';
 import { defaultSettings } from '../../src/settings/schema.ts';
+import { freePort } from '../support/ports.ts';
 
 const isRoot = process.getuid?.() === 0;
 const dirs: string[] = [];
@@ -18,16 +18,6 @@ async function tempDir(mode = 0o755): Promise<string> {
   return dir;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function query(url: string, sql: string): Promise<unknown[]> {
   const client = new pg.Client({ connectionString: url });
