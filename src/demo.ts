@@ -16,6 +16,8 @@ export interface Demo {
   sandboxUrl: string;
   smtpPort: number;
   mailWebUrl: string;
+  /** The sandbox's Extensions screen: the connector's settings and logs pages as the host embeds them. */
+  extensionsUrl: string;
   installationId: string;
   apiToken: string;
   stop(): Promise<void>;
@@ -32,6 +34,7 @@ export async function startDemo(opts: { config: Config; service: InstallationSer
     database: DEMO_DATABASE,
     smtp: { host: '127.0.0.1', port: sink.port },
     stateFile: path.join(config.dataDir, 'sandbox-state.json'),
+    extensions: { connectorUrl: config.http.publicUrl },
   });
 
   const existing = (await store.listInstallations({ status: 'active' })).find((i) => i.hostUrl === sandbox.url && i.hostDatabase === DEMO_DATABASE);
@@ -62,8 +65,11 @@ export async function startDemo(opts: { config: Config; service: InstallationSer
     apiToken = installed.apiToken;
     logger.info({ installationId }, 'registered the sandbox host as a demo installation');
   }
+  // The Extensions screen shows the demo installation as enabled, with its pages embedded.
+  sandbox.extensions?.adopt({ id: installationId, apiToken, webhookSecret: null });
   return {
     sandboxUrl: sandbox.url,
+    extensionsUrl: `${sandbox.url}/extensions`,
     smtpPort: sink.port,
     mailWebUrl: `http://127.0.0.1:${sink.webPort}/`,
     installationId,

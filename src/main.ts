@@ -64,6 +64,7 @@ async function main(): Promise<void> {
         'Invoice Courier is running (demo: embedded database, sandbox host, local SMTP sink).',
         `  Connector API     ${config.http.publicUrl}   (OpenAPI: ${config.http.publicUrl}/docs)`,
         `  Sandbox host      ${demo.sandboxUrl}   (database "sandbox", login admin / admin)`,
+        `  Extensions screen ${demo.extensionsUrl}   (the connector's settings and logs pages, embedded as in the host)`,
         `  Mail sink (SMTP)  127.0.0.1:${demo.smtpPort}; messages: ${demo.mailWebUrl}  (files in ${config.demo.mailDir})`,
         `  Installation      ${demo.installationId}`,
         `  API token         ${demo.apiToken}   (new at every start)`,

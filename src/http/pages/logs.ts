@@ -1,4 +1,5 @@
 /** The logs page: filters, run summaries (with progress of a running run) and the automation's entries. */
+import { LOG_ONCE_REASONS } from '../../jobs/rules.ts';
 import { esc } from './html.ts';
 import { t } from './i18n.ts';
 import type { PageLang } from './links.ts';
@@ -27,7 +28,7 @@ export function logsBody(lang: PageLang): string {
     <option value="">${s('any')}</option>
     <option value="level:info">info</option><option value="level:warning">warning</option><option value="level:error">error</option>
     <option value="event:invoice.sent">invoice.sent</option><option value="event:invoice.drafted">invoice.drafted</option>
-    <option value="event:invoice.skipped">invoice.skipped</option><option value="event:invoice.failed">invoice.failed</option>
+    ${[...LOG_ONCE_REASONS].map((r) => `<option value="event:invoice.skipped.${esc(r)}">invoice.skipped.${esc(r)}</option>`).join('')}<option value="event:invoice.failed">invoice.failed</option>
     <option value="event:invoice.retry">invoice.retry</option><option value="event:invoice.uncertain">invoice.uncertain</option>
     <option value="event:run.completed">run.completed</option>
   </select></label>

@@ -57,7 +57,8 @@
         const bar = document.createElement('progress');
         bar.max = Math.max(run.total, 1);
         bar.value = run.processed;
-        progress.append(bar, ' ' + run.processed + ' ' + S.of + ' ' + run.total);
+        // Until the due invoices are counted the total is 0: show the bar alone.
+        progress.append(bar, run.total > 0 ? ' ' + run.processed + ' ' + S.of + ' ' + run.total : ' ' + S.loading);
       } else progress.textContent = run.processed + ' ' + S.of + ' ' + run.total;
       cell(tr, progress, 'progress');
       cell(tr, countsText(run.counts), 'counts');
