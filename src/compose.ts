@@ -16,6 +16,7 @@ import { createPdfRenderer, listStandardPrints } from './render/index.ts';
 import { createAgendaScheduler, type Scheduler } from './jobs/scheduler.ts';
 import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
 import { InstallationService } from './installations/service.ts';
+import { InvoicePreviews } from './installations/previews.ts';
 import { buildApp } from './http/app.ts';
 import type { SecretBox } from './secrets.ts';
 import type { Store } from './store/port.ts';
@@ -64,8 +65,11 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
 
     const mail = options.mail ?? createMailDelivery({ poolSize: config.delivery.smtpPoolSize, copyToSent: true });
     closers.push(() => mail.close());
-    const prints = createPdfRenderer({ workers: config.render.workers, maxInFlight: config.delivery.maxInFlight });
-    closers.push(() => prints.close());
+    const renderer = createPdfRenderer({ workers: config.render.workers, maxInFlight: config.delivery.maxInFlight });
+    closers.push(() => renderer.close());
+    // The pipeline and the previews render through this one binding, so both print the same bytes.
+    const ksefEnvironment = config.render.ksefEnvironment;
+    const prints: PipelineDeps['prints'] = { render: (invoice, printId) => renderer.render(invoice, printId, { ksefEnvironment }) };
 
     const owner = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const pipeline: PipelineDeps = {
@@ -91,7 +95,8 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       ...(options.processEvery ? { processEvery: options.processEvery } : {}),
     });
     const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints });
-    const app = await buildApp({ service, store, logger, version: options.version, publicUrl: config.http.publicUrl, managed });
+    const previews = new InvoicePreviews({ store, createHost, prints, secrets, clock, delivery: config.delivery });
+    const app = await buildApp({ service, store, logger, version: options.version, publicUrl: config.http.publicUrl, managed, previews });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     closers.push(() => app.close());
     await scheduler.start();

@@ -10,11 +10,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.ts';
 import type { InstallationService } from '../installations/service.ts';
+import type { InvoicePreviews } from '../installations/previews.ts';
 import type { ManagedService } from '../connector-managed/index.ts';
 import type { Store } from '../store/port.ts';
 import type { Logger } from '../logger.ts';
 import { installationRoutes } from './routes/installations.ts';
 import { systemRoutes } from './routes/system.ts';
+import { previewRoutes } from './routes/previews.ts';
 import { managedRoutes } from './routes/managed.ts';
 
 export interface AppDeps {
@@ -23,6 +25,8 @@ export interface AppDeps {
   logger: Logger;
   version: string;
   publicUrl: string;
+  /** Invoice previews (PDF and message a run would send); the preview routes answer 500 without it. */
+  previews?: InvoicePreviews;
   /** Connector-managed e-mail accounts and templates; their routes are registered only with it. */
   managed?: ManagedService;
   /** Extra routes (e.g. the embeddable pages) registered by the composition root. */
@@ -94,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(systemRoutes);
   await app.register(installationRoutes, { prefix: '/api' });
+  await app.register(previewRoutes, { prefix: '/api' });
   if (deps.managed) await app.register(managedRoutes(deps.managed), { prefix: '/api' });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app as unknown as FastifyInstance;

@@ -1,0 +1,35 @@
+/** Preview responses: the decision and the message a run would send, nothing sent or recorded. */
+import { Type } from 'typebox';
+
+export const PreviewResponse = Type.Object({
+  decision: Type.Object({
+    send: Type.Boolean({ description: 'true when a run would send this invoice now' }),
+    reason: Type.Optional(Type.String({ description: 'why a run would not send it now (selection rule)' })),
+    detail: Type.Optional(Type.String()),
+  }),
+  print: Type.String({ description: 'the print chosen by the invoice currency: standard:<id>, user:<id> or none' }),
+  message: Type.Object({
+    messageId: Type.String(),
+    from: Type.Object({ name: Type.Union([Type.String(), Type.Null()]), address: Type.String() }),
+    replyTo: Type.Union([Type.String(), Type.Null()]),
+    to: Type.Array(Type.String()),
+    subject: Type.String(),
+    html: Type.String(),
+    text: Type.String(),
+    headers: Type.Record(Type.String(), Type.String()),
+    attachment: Type.Union([
+      Type.Object({
+        filename: Type.String(),
+        size: Type.Integer({ description: 'bytes' }),
+        warnings: Type.Array(Type.String(), { description: 'render warnings a run would log' }),
+      }),
+      Type.Null(),
+    ]),
+  }),
+});
+
+/** OpenAPI description of the PDF answer (the body is the raw PDF, not serialised). */
+export const PdfResponse = {
+  description: 'The PDF a run would attach',
+  content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
+};

@@ -1,0 +1,189 @@
+/**
+ * Previews: exactly the PDF and the message a run would send for one invoice, without claiming,
+ * sending, recording or logging anything.
+ *
+ * It walks the same public steps as the run pipeline (src/jobs/pipeline.ts) and calls the same
+ * functions: `decide()` and `printFor()` for the rules and the print, the bound `prints.render()` or
+ * `host.getUserPrint()` for the attachment, the connector template or `host.renderTemplate()` for the
+ * content, and `composeMessage()` for the message. The renderer is deterministic, so the preview's PDF
+ * is byte for byte the one a run sends. The only writes are the host's own: rendering a host template
+ * creates and deletes a send wizard in the host, as a run does.
+ */
+import type { Config } from '../config.ts';
+import type { HostErp } from '../connector/port.ts';
+import type { InstallationHostFactory } from '../connector/registry.ts';
+import { managedTemplateSource } from '../connector-managed/index.ts';
+import type { EmailAccount, Invoice, Operator, PrintChoice, RenderedTemplate } from '../domain.ts';
+import { ConnectorError, isConnectorError } from '../errors.ts';
+import { hostConnectionFor } from '../jobs/installation-host.ts';
+import { composeMessage, isConnectorTemplate, renderConnectorTemplateFor } from '../jobs/message.ts';
+import type { PrintRenderer } from '../jobs/pipeline.ts';
+import { decide, printFor, resolveRecipients, type SkipReason } from '../jobs/rules.ts';
+import type { OutgoingMessage } from '../mail/port.ts';
+import { attachmentFileName } from '../render/filename.ts';
+import type { SecretBox } from '../secrets.ts';
+import type { Installation, Store } from '../store/port.ts';
+
+export interface PreviewDeps {
+  store: Store;
+  /** The host adapter for an installation (with its connector-managed accounts/templates), as the pipeline gets it. */
+  createHost: InstallationHostFactory;
+  /** The same bound renderer the pipeline uses (KSeF environment applied). */
+  prints: PrintRenderer;
+  secrets: SecretBox;
+  clock: () => Date;
+  delivery: Pick<Config['delivery'], 'maxAttempts'>;
+}
+
+export interface PreviewDecision {
+  send: boolean;
+  /** Why a run would not send it now (absent when it would). */
+  reason?: SkipReason;
+  detail?: string;
+}
+
+export interface PreviewAttachment {
+  filename: string;
+  pdf: Uint8Array;
+  /** Render warnings (totals that do not add up, missing rate or KSeF data); a run logs them. */
+  warnings: string[];
+}
+
+export interface InvoicePreview {
+  decision: PreviewDecision;
+  /** `standard:<id>`, `user:<id>` or `none`, as chosen by the invoice's currency. */
+  print: string;
+  message: OutgoingMessage;
+  attachment: PreviewAttachment | null;
+}
+
+function printLabel(print: PrintChoice): string {
+  return print.kind === 'none' ? 'none' : `${print.kind}:${print.id}`;
+}
+
+function printField(invoice: Invoice): string {
+  return invoice.currency.trim().toUpperCase() === 'PLN' ? 'attachments.pln' : 'attachments.foreign';
+}
+
+export class InvoicePreviews {
+  constructor(private readonly deps: PreviewDeps) {}
+
+  /** The message (headers, HTML, text, attachment) a run would send for the invoice now. */
+  async previewInvoice(installationId: string, invoiceId: string): Promise<InvoicePreview> {
+    return this.withHost(installationId, async (host, installation) => {
+      const invoice = await this.invoice(host, invoiceId);
+      const { operator, account } = await this.sender(host, installation);
+      const decision = await this.decision(installation, invoice);
+      const print = printFor(invoice, installation.settings);
+      const [template, attachment] = await Promise.all([this.template(host, installation, invoice), this.attachment(host, invoice, print)]);
+      const recipients = decision.send ? decision.recipients : resolveRecipients(invoice).valid;
+      const message = composeMessage({
+        installationId: installation.id,
+        invoice,
+        template,
+        recipients,
+        account,
+        operator,
+        attachment: attachment?.pdf ?? null,
+      });
+      return {
+        decision: decision.send ? { send: true } : { send: false, reason: decision.reason, detail: decision.detail },
+        print: printLabel(print),
+        message,
+        attachment,
+      };
+    });
+  }
+
+  /**
+   * Only the attachment a run would send. `print_unavailable` (422) when the chosen print is `none`
+   * or the print cannot be produced; `not_found` when the host has no such invoice.
+   */
+  async previewAttachment(installationId: string, invoiceId: string): Promise<PreviewAttachment> {
+    return this.withHost(installationId, async (host, installation) => {
+      const invoice = await this.invoice(host, invoiceId);
+      const print = printFor(invoice, installation.settings);
+      const attachment = await this.attachment(host, invoice, print);
+      if (!attachment) {
+        throw new ConnectorError(
+          'print_unavailable',
+          `The print for ${invoice.currency} invoices (${printField(invoice)}) is "none": a run sends invoice ${invoice.number ?? invoice.id} without a PDF`,
+          { field: printField(invoice) },
+        );
+      }
+      return attachment;
+    });
+  }
+
+  private async withHost<T>(installationId: string, fn: (host: HostErp, installation: Installation) => Promise<T>): Promise<T> {
+    const installation = await this.deps.store.getInstallation(installationId);
+    if (!installation || installation.status !== 'active') throw new ConnectorError('not_found', `Installation ${installationId} not found`);
+    const host = this.deps.createHost(hostConnectionFor(installation, this.deps.secrets), installation.id);
+    try {
+      return await fn(host, installation);
+    } finally {
+      await host.close?.();
+    }
+  }
+
+  private async invoice(host: HostErp, invoiceId: string): Promise<Invoice> {
+    const [invoice] = await host.getInvoices([invoiceId]);
+    if (!invoice) throw new ConnectorError('not_found', `The host has no invoice ${invoiceId}`, { field: 'invoiceId', detail: { invoiceId } });
+    return invoice;
+  }
+
+  /** Operator and e-mail account as a run resolves them (same refusals). */
+  private async sender(host: HostErp, installation: Installation): Promise<{ operator: Operator; account: EmailAccount }> {
+    const { settings } = installation;
+    if (!settings.operator || !settings.emailAccount || !settings.emailTemplate) {
+      throw new ConnectorError('validation', 'Settings are incomplete: operator, e-mail account and template must be chosen', {
+        field: !settings.operator ? 'operator' : !settings.emailAccount ? 'emailAccount' : 'emailTemplate',
+      });
+    }
+    const operator = await host.checkOperator();
+    const account = (await host.listEmailAccounts(operator)).find((a) => a.id === settings.emailAccount);
+    if (!account) {
+      throw new ConnectorError('host_not_found', `E-mail account ${settings.emailAccount} is not active or not available to the operator`, { field: 'emailAccount' });
+    }
+    return { operator, account };
+  }
+
+  private async decision(installation: Installation, invoice: Invoice) {
+    const [entry] = await this.deps.store.getLedger(installation.id, [invoice.id]);
+    return decide(invoice, installation.settings, entry ?? null, { maxAttempts: this.deps.delivery.maxAttempts, now: this.deps.clock() });
+  }
+
+  /** The same branch as the pipeline's template step: connector (default or managed) template, else the host renders. */
+  private async template(host: HostErp, installation: Installation, invoice: Invoice): Promise<RenderedTemplate> {
+    const templateId = installation.settings.emailTemplate;
+    if (isConnectorTemplate(templateId)) {
+      const stored = await managedTemplateSource(this.deps.store, installation.id, templateId);
+      return renderConnectorTemplateFor(templateId, invoice, stored);
+    }
+    const rendered = (await host.renderTemplate(templateId, [invoice.id])).get(invoice.id);
+    if (!rendered) {
+      throw new ConnectorError('host_not_found', `The host did not render the e-mail template for invoice ${invoice.number ?? invoice.id}`, { field: 'emailTemplate' });
+    }
+    return rendered;
+  }
+
+  /** The attachment step of a run; a print that cannot be produced is `print_unavailable`. */
+  private async attachment(host: HostErp, invoice: Invoice, print: PrintChoice): Promise<PreviewAttachment | null> {
+    if (print.kind === 'none') return null;
+    const filename = attachmentFileName(invoice);
+    try {
+      if (print.kind === 'standard') {
+        const { pdf, warnings } = await this.deps.prints.render(invoice, print.id);
+        return { filename, pdf, warnings };
+      }
+      return { filename, pdf: await host.getUserPrint(print.id, invoice.id), warnings: [] };
+    } catch (e) {
+      if (isConnectorError(e) && (e.retryable || e.code === 'print_unavailable')) throw e;
+      const reason = e instanceof Error ? e.message : String(e);
+      throw new ConnectorError('print_unavailable', `The print ${printLabel(print)} of invoice ${invoice.number ?? invoice.id} cannot be produced: ${reason}`, {
+        field: printField(invoice),
+        cause: e,
+      });
+    }
+  }
+}
