@@ -18,6 +18,9 @@ import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/p
 import { InstallationService } from './installations/service.ts';
 import { InvoicePreviews } from './installations/previews.ts';
 import { buildApp } from './http/app.ts';
+import { pageRoutes } from './http/routes/pages.ts';
+import { operatorRoutes } from './http/routes/operator.ts';
+import { createMetrics } from './metrics.ts';
 import type { SecretBox } from './secrets.ts';
 import type { Store } from './store/port.ts';
 import type { MailDelivery } from './mail/port.ts';
@@ -71,6 +74,9 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     const ksefEnvironment = config.render.ksefEnvironment;
     const prints: PipelineDeps['prints'] = { render: (invoice, printId) => renderer.render(invoice, printId, { ksefEnvironment }) };
 
+    // Filled once the scheduler exists (queue depth is read from Agenda at scrape time).
+    let queue: Scheduler['agenda'] | null = null;
+    const metrics = createMetrics({ queue: { getJobsOverview: async () => (queue ? queue.getJobsOverview() : []) } });
     const owner = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const pipeline: PipelineDeps = {
       store,
@@ -82,7 +88,10 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       owner,
       delivery: config.delivery,
       logger,
-      ...(options.events ? { events: options.events } : {}),
+      events: (event: PipelineEvent) => {
+        metrics.observe(event);
+        options.events?.(event);
+      },
       ...options.pipeline,
     };
     const scheduler = createAgendaScheduler({
@@ -94,10 +103,14 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       name: owner,
       ...(options.processEvery ? { processEvery: options.processEvery } : {}),
     });
+    queue = scheduler.agenda;
     const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints });
     const previews = new InvoicePreviews({ store, createHost, prints, secrets, clock, delivery: config.delivery });
-    const app = await buildApp({ service, store, logger, version: options.version, publicUrl: config.http.publicUrl, managed, previews });
+    const app = await buildApp({ service, store, logger, version: options.version, publicUrl: config.http.publicUrl, managed, previews,
+      plugins: [pageRoutes({ secrets, clock }), operatorRoutes({ adminToken: config.adminToken, agenda: scheduler.agenda, metrics })] });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
+    // Port 0 (tests): links the connector hands out must carry the port it actually got.
+    if (config.http.port === 0) app.deps.publicUrl = url;
     closers.push(() => app.close());
     await scheduler.start();
     closers.push(() => scheduler.stop(10_000));
