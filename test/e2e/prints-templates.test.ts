@@ -1,0 +1,150 @@
+/**
+ * E-mail templates through whole runs (sandbox host, real SMTP server, PostgreSQL): the host renders
+ * its own template through its send wizard in the customer's language, the connector-managed default
+ * template covers hosts without templates, every message has a plain-text alternative and a one-line
+ * subject, and From/Reply-To follow the account and the operator. Messages are read back as received.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHost } from '../../src/connector/registry.ts';
+import * as world from './prints-world.ts';
+import type { Inst, Move, Rec, World } from './prints-world.ts';
+import type { ReceivedMessage } from '../support/smtp.ts';
+
+let w: World;
+
+beforeAll(async () => {
+  w = await world.startWorld();
+}, 120_000);
+
+afterAll(async () => {
+  await w?.close();
+});
+
+const pick = (what: string, predicate: (m: Move) => boolean) => world.pick(w, what, predicate);
+const install = (settings: Rec, operator?: string) => world.install(w, settings, operator);
+const run = (inst: Inst, due: number[]) => world.run(w, inst, due);
+
+/** The header block of the message exactly as the SMTP server received it. */
+function rawHeaders(m: ReceivedMessage): string {
+  const raw = m.raw.toString('utf8');
+  return raw.slice(0, raw.indexOf('\r\n\r\n'));
+}
+
+function polishInvoice(): Move {
+  return pick('PLN invoice of a Polish customer', (m) => m.type === 'out_invoice' && m.currency === 'PLN' && m.ksef === null && m.lang === 'pl_PL');
+}
+
+function englishInvoice(): Move {
+  return pick('invoice of an en_US customer', (m) => m.type === 'out_invoice' && m.lang === 'en_US');
+}
+
+function expectPlainText(m: ReceivedMessage, ...contains: string[]): void {
+  const text = m.parsed.text ?? '';
+  expect(text.trim().length).toBeGreaterThan(0);
+  expect(text).not.toMatch(/<\/?(p|div|strong|br)\b/i);
+  for (const c of contains) expect(text).toContain(c);
+  // a real multipart/alternative: text/plain next to text/html
+  expect(m.raw.toString('utf8')).toMatch(/multipart\/alternative/i);
+}
+
+describe('host templates', () => {
+  it('the host renders its invoice template in the customer\'s language: Polish for a Polish customer, English for en_US', async () => {
+    const pl = polishInvoice();
+    const en = englishInvoice();
+    const inst = await install({ attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
+    const settings = await w.connector.api('GET', `/api/installations/${inst.id}/settings`, { token: inst.token });
+    const template = w.sandbox.records('mail.template').find((t) => String(t['id']) === settings.body.emailTemplate)!;
+    expect(template['name']).toBe('Faktura dla klienta');
+
+    const { run: r, messages } = await run(inst, [pl.id, en.id]);
+    expect(r.counts.sent).toBe(2);
+
+    const plMsg = world.messageFor(messages, pl);
+    expect(plMsg.parsed.subject).toBe(`Spike Sp. z o.o. Faktura (nr ${pl.name})`);
+    expect(plMsg.parsed.html).toContain('Dzień dobry');
+    expect(plMsg.parsed.html).toContain(`<strong>${pl.name}</strong>`);
+    expectPlainText(plMsg, 'Dzień dobry', pl.name);
+
+    const enMsg = world.messageFor(messages, en);
+    expect(enMsg.parsed.subject).toBe(`Spike Sp. z o.o. Invoice (Ref ${en.name})`);
+    expect(enMsg.parsed.html).toContain('Dear');
+    expect(enMsg.parsed.html).not.toContain('Dzień dobry');
+    expectPlainText(enMsg, 'Dear', en.name);
+  });
+
+  it('a subject the host renders with CR/LF goes out as one line, and the injected header does not', async () => {
+    const pl = polishInvoice();
+    const invoiceTemplate = w.sandbox.records('mail.template').find((t) => t['name'] === 'Faktura dla klienta')!;
+    const templateId = w.sandbox.create('mail.template', {
+      name: 'Faktura (temat z nową linią)',
+      model_id: world.m2o(invoiceTemplate['model_id']),
+      model: 'account.move',
+      lang: '{{ object.partner_id.lang }}',
+      subject: 'Faktura {{ object.name }}\r\nBcc: intruz@evil.example\nX-Injected: yes',
+      body_html: '<p>Faktura <strong>{{ object.name }}</strong> w załączniku.</p>',
+    });
+    // The host really hands the line breaks over (so the one-line subject below is the connector's doing).
+    const host = createHost({ kind: 'sandbox', baseUrl: w.sandbox.url, database: w.sandbox.database, companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
+    try {
+      const rendered = (await host.renderTemplate(String(templateId), [String(pl.id)])).get(String(pl.id));
+      expect(rendered?.subject).toMatch(/\r?\nBcc: intruz@evil\.example/);
+    } finally {
+      await host.close?.();
+    }
+
+    const inst = await install({ emailTemplate: String(templateId), attachments: { pln: 'none', foreign: 'none' } });
+    const { run: r, messages } = await run(inst, [pl.id]);
+    expect(r.counts.sent).toBe(1);
+    const msg = world.messageFor(messages, pl);
+    expect(msg.parsed.subject).not.toMatch(/[\r\n]/);
+    expect(msg.parsed.subject).toMatch(new RegExp(`^Faktura ${pl.name.replaceAll('/', '\\/')} +Bcc: intruz@evil\\.example +X-Injected: yes$`));
+    const headers = rawHeaders(msg);
+    expect(headers).not.toMatch(/^Bcc:/im);
+    expect(headers).not.toMatch(/^X-Injected:/im);
+    expect(msg.envelope.to.map((a) => a.toLowerCase())).not.toContain('intruz@evil.example');
+    expect(msg.parsed.attachments).toHaveLength(0);
+    expectPlainText(msg, pl.name);
+  });
+});
+
+describe('the connector-managed template', () => {
+  it('"connector:invoice" works without a host template, in Polish and in English by the customer', async () => {
+    const pl = polishInvoice();
+    const en = englishInvoice();
+    const inst = await install({ emailTemplate: 'connector:invoice', attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
+    const { run: r, messages } = await run(inst, [pl.id, en.id]);
+    expect(r.counts.sent).toBe(2);
+
+    const plMsg = world.messageFor(messages, pl);
+    expect(plMsg.parsed.subject).toBe(`Spike Sp. z o.o.: faktura ${pl.name}`);
+    expect(plMsg.parsed.html).toContain('Dzień dobry');
+    expect(plMsg.parsed.html).toContain('w załączniku przesyłamy fakturę');
+    expectPlainText(plMsg, 'Dzień dobry', pl.name);
+    expect(plMsg.parsed.attachments).toHaveLength(1);
+
+    const enMsg = world.messageFor(messages, en);
+    expect(enMsg.parsed.subject).toBe(`Spike Sp. z o.o.: invoice ${en.name}`);
+    expect(enMsg.parsed.html).toContain('Dear');
+    expect(enMsg.parsed.html).toContain('please find attached invoice');
+    expectPlainText(enMsg, 'Dear', en.name);
+  });
+});
+
+describe('sender', () => {
+  it('From is the operator\'s address under the seller\'s name (the account has no fixed sender); no Reply-To then', async () => {
+    const pl = polishInvoice();
+    for (const [operator, address] of [
+      ['ksiegowa', 'anna.nowak@spike.example'],
+      ['admin', 'admin@spike.example'],
+    ] as const) {
+      const inst = await install({ attachments: { pln: 'none', foreign: 'none' } }, operator);
+      const { run: r, messages } = await run(inst, [pl.id]);
+      expect(r.counts.sent).toBe(1);
+      const msg = world.messageFor(messages, pl);
+      expect(msg.parsed.from?.value).toEqual([{ name: 'Spike Sp. z o.o.', address }]);
+      expect(msg.envelope.from).toBe(address);
+      expect(msg.parsed.replyTo).toBeUndefined();
+      expect(rawHeaders(msg)).not.toMatch(/^Reply-To:/im);
+    }
+  });
+});
