@@ -16,6 +16,8 @@ import { createPdfRenderer, listStandardPrints } from './render/index.ts';
 import { createAgendaScheduler, type Scheduler } from './jobs/scheduler.ts';
 import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
 import { InstallationService } from './installations/service.ts';
+import { WebhookDispatcher, type DispatcherTuning } from './webhooks/dispatcher.ts';
+import { IncomingWebhooks } from './webhooks/incoming.ts';
 import { InvoicePreviews } from './installations/previews.ts';
 import { buildApp } from './http/app.ts';
 import { pageRoutes } from './http/routes/pages.ts';
@@ -31,6 +33,8 @@ export interface Connector {
   scheduler: Scheduler;
   service: InstallationService;
   pipeline: PipelineDeps;
+  /** Outgoing webhooks (deliveries persisted in the store). */
+  webhooks: WebhookDispatcher;
   /** Base URL the HTTP API listens on. */
   url: string;
   close(): Promise<void>;
@@ -48,6 +52,8 @@ export interface ComposeOptions {
   /** Agenda poll interval in ms. */
   processEvery?: number;
   pipeline?: Partial<Pick<PipelineDeps, 'retryDelayMs' | 'inRunRetries' | 'pageSize'>>;
+  /** Webhook tuning (tests: short backoff, poll and hint debounce). */
+  webhooks?: Partial<DispatcherTuning> & { hintDebounceMs?: number };
 }
 
 export async function composeConnector(options: ComposeOptions): Promise<Connector> {
@@ -78,6 +84,8 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     let queue: Scheduler['agenda'] | null = null;
     const metrics = createMetrics({ queue: { getJobsOverview: async () => (queue ? queue.getJobsOverview() : []) } });
     const owner = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    // Outgoing webhooks: pipeline events are persisted, then POSTed signed, with retries (src/webhooks).
+    const webhooks = new WebhookDispatcher({ store, secrets, logger, owner, version: options.version, tuning: options.webhooks ?? {} });
     const pipeline: PipelineDeps = {
       store,
       createHost,
@@ -89,6 +97,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       delivery: config.delivery,
       logger,
       events: (event: PipelineEvent) => {
+        webhooks.emit(event);
         metrics.observe(event);
         options.events?.(event);
       },
@@ -104,17 +113,28 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       ...(options.processEvery ? { processEvery: options.processEvery } : {}),
     });
     queue = scheduler.agenda;
-    const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints });
+    const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints, adminToken: config.adminToken });
+    const incoming = new IncomingWebhooks({
+      store,
+      secrets,
+      service,
+      scheduler,
+      logger,
+      ...(options.webhooks?.hintDebounceMs !== undefined ? { hintDebounceMs: options.webhooks.hintDebounceMs } : {}),
+    });
+    closers.push(async () => incoming.close());
     const previews = new InvoicePreviews({ store, createHost, prints, secrets, clock, delivery: config.delivery });
-    const app = await buildApp({ service, store, logger, version: options.version, publicUrl: config.http.publicUrl, managed, previews,
+    const app = await buildApp({ service, store, logger, version: options.version, publicUrl: config.http.publicUrl, webhooks: { dispatcher: webhooks, incoming }, previews, managed,
       plugins: [pageRoutes({ secrets, clock }), operatorRoutes({ adminToken: config.adminToken, agenda: scheduler.agenda, metrics })] });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     // Port 0 (tests): links the connector hands out must carry the port it actually got.
     if (config.http.port === 0) app.deps.publicUrl = url;
     closers.push(() => app.close());
+    webhooks.start();
+    closers.push(() => webhooks.stop());
     await scheduler.start();
     closers.push(() => scheduler.stop(10_000));
-    return { app, store, scheduler, service, pipeline, url, close };
+    return { app, store, scheduler, service, pipeline, webhooks, url, close };
   } catch (e) {
     await close();
     throw e;

@@ -16,6 +16,8 @@ import type { Store } from '../store/port.ts';
 import type { Logger } from '../logger.ts';
 import { installationRoutes } from './routes/installations.ts';
 import { systemRoutes } from './routes/system.ts';
+import { webhookRoutes, type WebhookRouteOptions } from './routes/webhooks.ts';
+import { installationGuard } from './guard.ts';
 import { previewRoutes } from './routes/previews.ts';
 import { managedRoutes } from './routes/managed.ts';
 
@@ -29,6 +31,8 @@ export interface AppDeps {
   previews?: InvoicePreviews;
   /** Connector-managed e-mail accounts and templates; their routes are registered only with it. */
   managed?: ManagedService;
+  /** Outgoing webhook dispatcher and incoming webhook handler; their routes are registered only with it. */
+  webhooks?: WebhookRouteOptions;
   /** Extra routes (e.g. the embeddable pages) registered by the composition root. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
@@ -53,11 +57,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     openapi: {
       info: { title: 'Invoice Courier', version: deps.version, description: 'E-mails the host ERP\'s sales invoices automatically, exactly once each.' },
       servers: [{ url: deps.publicUrl }],
-      components: { securitySchemes: { installationToken: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: { installationToken: { type: 'http', scheme: 'bearer' }, adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } } },
       tags: [
         { name: 'installations', description: 'Install handshake and uninstall' },
         { name: 'settings', description: 'Settings and their option lists' },
         { name: 'runs', description: 'Runs, logs and the per-invoice ledger' },
+        { name: 'webhooks', description: 'Signed webhooks from the host, and the log of outgoing ones' },
         { name: 'system', description: 'Health and the extension manifest' },
       ],
     },
@@ -96,8 +101,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${request.url}` } }));
 
+  // Before any route: another installation's token gets 401/403 on every /api/installations/:id route.
+  app.addHook('onRequest', installationGuard);
   await app.register(systemRoutes);
   await app.register(installationRoutes, { prefix: '/api' });
+  if (deps.webhooks) await app.register(webhookRoutes, { prefix: '/api', ...deps.webhooks });
   await app.register(previewRoutes, { prefix: '/api' });
   if (deps.managed) await app.register(managedRoutes(deps.managed), { prefix: '/api' });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);

@@ -11,7 +11,7 @@ import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.t
 import { hostConnectionFor } from '../jobs/installation-host.ts';
 import { CONNECTOR_TEMPLATE_PREFIX } from '../jobs/message.ts';
 import type { Scheduler } from '../jobs/scheduler.ts';
-import { randomToken, sha256Hex, type SecretBox } from '../secrets.ts';
+import { randomToken, safeEqual, sha256Hex, type SecretBox } from '../secrets.ts';
 import { applyEnableDefaults, checkSettings } from '../settings/check.ts';
 import { defaultSettings, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
 import type { Installation, Store } from '../store/port.ts';
@@ -42,6 +42,8 @@ export interface ServiceDeps {
   secrets: SecretBox;
   scheduler: Scheduler | null;
   clock: () => Date;
+  /** Connector operators' token (config ADMIN_TOKEN): purging an uninstalled installation's data. Null: purge disabled. */
+  adminToken?: string | null;
   /** The connector's own standard prints (src/render). */
   standardPrints: () => PrintRef[];
 }
@@ -276,8 +278,31 @@ export class InstallationService {
   async uninstall(id: string): Promise<void> {
     await this.get(id);
     await this.deps.scheduler?.remove(id);
-    // Keep the ledger and logs for audit; drop the secrets.
-    await this.deps.store.updateInstallation(id, { status: 'uninstalled', apiTokenHash: null, webhookSecret: null, operatorSecret: null });
+    // Keep the ledger, logs, runs and webhook deliveries for audit; drop every secret (the integration
+    // credential's column cannot be empty, so it keeps an encrypted empty string).
+    await this.deps.store.updateInstallation(id, {
+      status: 'uninstalled',
+      apiTokenHash: null,
+      webhookSecret: null,
+      operatorSecret: null,
+      integrationSecret: this.deps.secrets.encrypt(''),
+    });
+  }
+
+  /**
+   * Removes an uninstalled installation with its ledger, logs, runs and webhook deliveries, for the
+   * connector's operators (the admin token). An active installation is uninstalled first by its host.
+   */
+  async purge(id: string, adminToken: string): Promise<void> {
+    const configured = this.deps.adminToken;
+    if (!configured) throw new ConnectorError('forbidden', 'Purging is disabled: no ADMIN_TOKEN is configured', { field: 'authorization' });
+    if (!adminToken) throw new ConnectorError('unauthorized', 'Missing bearer token (the admin token)', { field: 'authorization' });
+    if (!safeEqual(sha256Hex(adminToken), sha256Hex(configured))) throw new ConnectorError('unauthorized', 'Invalid admin token', { field: 'authorization' });
+    const installation = await this.deps.store.getInstallation(id);
+    if (!installation) throw new ConnectorError('not_found', `Installation ${id} not found`);
+    if (installation.status === 'active') throw new ConnectorError('conflict', `Installation ${id} is still installed; uninstall it first`, { field: 'id' });
+    await this.deps.scheduler?.remove(id);
+    await this.deps.store.purgeInstallation(id);
   }
 
   async allowResend(id: string, invoiceId: string): Promise<void> {

@@ -52,6 +52,25 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
     },
   );
 
+  app.delete(
+    '/installations/:id/data',
+    {
+      schema: {
+        tags: ['installations'],
+        summary: 'Purge an uninstalled installation: its ledger, logs, runs and webhook deliveries (admin token)',
+        description: 'Needs `Authorization: Bearer <ADMIN_TOKEN>` (the connector operators\' token, not an installation token). An installed one answers 409: uninstall first.',
+        params: InstallationParams,
+        security: [{ adminToken: [] }],
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+      config: { auth: 'admin' },
+    },
+    async (request, reply) => {
+      await service.purge(request.params.id, bearer(request));
+      return reply.status(204).send(null);
+    },
+  );
+
   app.get(
     '/installations/:id/settings',
     { schema: { tags: ['settings'], params: InstallationParams, security, response: { 200: SettingsViewSchema, ...errorResponses } } },
