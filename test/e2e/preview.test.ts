@@ -148,7 +148,7 @@ describe('invoice previews', () => {
   });
 
   it('say why a run would not send an invoice now (waiting for KSeF) without logging it', async () => {
-    const waiting = world.pick(w, 'invoice waiting for KSeF', (m) => m.ksef !== null && m.ksef !== 'accepted' && m.ksefNumber === null);
+    const waiting = world.pickGivingAddress(w, 'invoice waiting for KSeF', (m) => m.ksef !== null && m.ksef !== 'accepted' && m.ksefNumber === null);
     world.dueOnly(w, [waiting.id]);
     const before = await snapshot(inst, waiting);
     const res = await w.connector.api('GET', previewPath(inst, waiting.id), { token: inst.token });

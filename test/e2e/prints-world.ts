@@ -47,6 +47,8 @@ export interface Move {
   name: string;
   type: 'out_invoice' | 'out_refund';
   currency: string;
+  /** The customer's (commercial partner's) id and address; null when it has no usable address. */
+  customerId: number;
   email: string | null;
   lang: string | null;
   ksef: string | null;
@@ -75,6 +77,7 @@ export function postedMoves(w: World): Move[] {
         name: String(m['name']),
         type: m['move_type'] as Move['type'],
         currency: Array.isArray(m['currency_id']) ? String(m['currency_id'][1]) : '',
+        customerId: m2o(m['commercial_partner_id']) ?? 0,
         email: typeof email === 'string' && email.includes('@') ? email : null,
         lang: typeof customer?.['lang'] === 'string' ? (customer['lang'] as string) : null,
         ksef: typeof m['l10n_pl_edi_status'] === 'string' ? (m['l10n_pl_edi_status'] as string) : null,
@@ -93,6 +96,19 @@ export function pick(w: World, what: string, predicate: (m: Move) => boolean, sk
   const found = postedMoves(w).find((m) => m.email !== null && !skip.includes(m.id) && predicate(m));
   if (!found) throw new Error(`the sandbox seed has no ${what}`);
   return found;
+}
+
+/**
+ * For invoices the seed has only a few of (e.g. the one waiting for KSeF): the first that matches,
+ * its customer given an address in the host when it has none, so the rule under test is the one that decides.
+ */
+export function pickGivingAddress(w: World, what: string, predicate: (m: Move) => boolean): Move {
+  const found = postedMoves(w).find(predicate);
+  if (!found) throw new Error(`the sandbox seed has no ${what}`);
+  if (found.email !== null) return found;
+  const email = `faktury.${found.customerId}@klient.example`;
+  w.sandbox.write('res.partner', found.customerId, { email });
+  return { ...found, email };
 }
 
 /** Only these invoices are due in the host: every other posted invoice is marked sent there. */

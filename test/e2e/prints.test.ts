@@ -81,7 +81,7 @@ describe('standard prints in a run', () => {
   });
 
   it('an accepted KSeF invoice carries the KOD I QR code (test environment) with the KSeF number under it', async () => {
-    const accepted = pick('KSeF-accepted invoice', (m) => m.ksef === 'accepted' && m.ksefNumber !== null && m.ksefAttachment !== null);
+    const accepted = world.pickGivingAddress(w, 'KSeF-accepted invoice', (m) => m.ksef === 'accepted' && m.ksefNumber !== null && m.ksefAttachment !== null);
     const inst = await install({ attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
     const { run: r, messages } = await run(inst, [accepted.id]);
     expect(r.counts.sent).toBe(1);
@@ -102,7 +102,7 @@ describe('standard prints in a run', () => {
   });
 
   it('an invoice sent to KSeF but not accepted waits for its number, logged once, and is not e-mailed', async () => {
-    const waiting = pick('invoice waiting for KSeF', (m) => m.ksef !== null && m.ksef !== 'accepted' && m.ksefNumber === null);
+    const waiting = world.pickGivingAddress(w, 'invoice waiting for KSeF', (m) => m.ksef !== null && m.ksef !== 'accepted' && m.ksefNumber === null);
     const inst = await install({ attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
     const first = await run(inst, [waiting.id]);
     expect(first.run.counts.sent).toBe(0);
