@@ -147,4 +147,21 @@ describe('sender', () => {
       expect(rawHeaders(msg)).not.toMatch(/^Reply-To:/im);
     }
   });
+
+  it('an account with its own sender address sends From that address with Reply-To the operator', async () => {
+    const pl = polishInvoice();
+    const inst = await install({ attachments: { pln: 'none', foreign: 'none' } });
+    const created = await w.connector.api('POST', `/api/installations/${inst.id}/managed/email-accounts`, {
+      token: inst.token,
+      body: { name: 'Faktury (connector)', fromAddress: 'faktury@spike.example', smtp: { host: '127.0.0.1', port: w.smtp.port, tls: 'none', user: null, password: null } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const saved = await w.connector.api('PUT', `/api/installations/${inst.id}/settings`, { token: inst.token, body: { emailAccount: created.body.id } });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    const { run: r, messages } = await run(inst, [pl.id]);
+    expect(r.counts.sent).toBe(1);
+    const msg = world.messageFor(messages, pl);
+    expect(msg.parsed.from?.value).toEqual([{ name: 'Spike Sp. z o.o.', address: 'faktury@spike.example' }]);
+    expect(msg.parsed.replyTo?.value).toEqual([{ name: '', address: 'anna.nowak@spike.example' }]);
+  });
 });
