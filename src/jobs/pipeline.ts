@@ -166,6 +166,7 @@ class RunContext {
     this.account = account;
 
     await this.resolveInterrupted();
+    await this.announceUncertain();
     await this.flushWriteBacks();
 
     const pages = this.host.listDueInvoices({
@@ -216,6 +217,21 @@ class RunContext {
       if (outcome.state === 'uncertain') {
         this.deps.events?.({ type: 'invoice.uncertain', installationId: this.installation.id, invoiceId: entry.invoiceId, invoiceNumber: entry.invoiceNumber, detail: outcome.detail });
       }
+    }
+  }
+
+  /**
+   * An `uncertain` outcome is recorded first and logged/announced after; a process that dies between
+   * the two leaves it unannounced. Every run makes up for that, so no uncertain invoice stays unseen.
+   */
+  private async announceUncertain(): Promise<void> {
+    const { store } = this.deps;
+    const uncertain = await store.listLedger(this.installation.id, { states: ['uncertain'], limit: 1000 });
+    for (const entry of uncertain) {
+      if (await store.hasLog(this.installation.id, entry.invoiceId, 'invoice.uncertain')) continue;
+      const detail = entry.detail ?? 'Delivery was interrupted; it may or may not have reached the recipient. A person decides whether to re-send.';
+      await this.log('warning', 'invoice.uncertain', detail, { id: entry.invoiceId, number: entry.invoiceNumber }, { messageId: entry.messageId, announcedLate: true });
+      this.deps.events?.({ type: 'invoice.uncertain', installationId: this.installation.id, invoiceId: entry.invoiceId, invoiceNumber: entry.invoiceNumber, detail });
     }
   }
 
