@@ -9,6 +9,7 @@
  * Pure: no I/O, no clock, no environment.
  */
 import { SettingsInputSchema } from './settings/schema.ts';
+import { DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER } from './webhooks/signature.ts';
 
 export const EXTENSION_ID = 'invoice-courier';
 export const MANIFEST_VERSION = 1;
@@ -123,7 +124,8 @@ const ep = (method: Method, path: string, description: string): Endpoint => ({ m
 const INSTALLATION = '/api/installations/{id}';
 const ENDPOINTS: Record<string, Endpoint | Endpoint[]> = {
   install: ep('POST', '/api/installations', 'Install handshake: the host enables the extension for a company.'),
-  uninstall: ep('DELETE', INSTALLATION, 'Uninstall: stop the schedule and purge the installation.'),
+  uninstall: ep('DELETE', INSTALLATION, 'Uninstall: stop the schedule and drop the secrets; the ledger and logs stay for audit.'),
+  purge: ep('DELETE', `${INSTALLATION}/data`, 'Purge an uninstalled installation\'s ledger, logs and runs (admin token).'),
   settings: [ep('GET', `${INSTALLATION}/settings`, 'Read the settings.'), ep('PUT', `${INSTALLATION}/settings`, 'Change the settings (checked against the host).')],
   options: [
     ep('GET', `${INSTALLATION}/options/operators`, 'Users who may act as operator.'),
@@ -136,6 +138,16 @@ const ENDPOINTS: Record<string, Endpoint | Endpoint[]> = {
   logs: ep('GET', `${INSTALLATION}/logs`, "The automation's log entries, filterable."),
   ledger: ep('GET', `${INSTALLATION}/ledger`, 'Per-invoice outcomes.'),
   resend: ep('POST', `${INSTALLATION}/invoices/{invoiceId}/resend`, 'A person allows an uncertain or failed invoice to be sent again.'),
+  preview: [
+    ep('GET', `${INSTALLATION}/invoices/{invoiceId}/preview`, 'The message a run would send for an invoice (nothing is sent or recorded).'),
+    ep('GET', `${INSTALLATION}/invoices/{invoiceId}/preview.pdf`, 'The PDF a run would attach.'),
+  ],
+  pageLinks: ep('POST', `${INSTALLATION}/page-links`, 'Short-lived signed links to the settings and logs pages, for embedding.'),
+  webhooksIn: ep('POST', `${INSTALLATION}/webhooks`, 'Signed webhooks from the host (see webhooks.accepted).'),
+  webhookDeliveries: [
+    ep('GET', `${INSTALLATION}/webhooks/deliveries`, 'Outgoing webhook deliveries with every attempt.'),
+    ep('POST', `${INSTALLATION}/webhooks/deliveries/{deliveryId}/redeliver`, 'Deliver an outgoing webhook again.'),
+  ],
   health: ep('GET', '/health', 'Liveness.'),
   manifest: ep('GET', '/manifest', 'This manifest.'),
 };
@@ -150,7 +162,8 @@ const WEBHOOKS = {
   signature: {
     algorithm: 'HMAC-SHA256',
     signed: 'timestamp and body',
-    description: 'Every webhook, sent or accepted, is signed with the installation\'s webhook secret over its timestamp and body.',
+    description:
+      `Every webhook, sent or accepted, is signed with the installation's webhook secret: header \`${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">\`; timestamps more than ${DEFAULT_TOLERANCE_SECONDS} s away are refused. Outgoing deliveries are retried with backoff for up to 24 h.`,
   },
   emitted: [
     { event: 'run.completed', description: 'A run finished; carries its counts.' },
