@@ -2,36 +2,21 @@
  * Installation-scoped API. Every route but the install handshake needs that installation's token
  * (`Authorization: Bearer <token>`); a token of one installation never reaches another's data.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { bearerToken, installationOf } from '../guard.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ConnectorError } from '../../errors.ts';
 import { SettingsInputSchema, SettingsViewSchema } from '../../settings/schema.ts';
-import type { Installation, LedgerEntry, LogEntry, Run } from '../../store/port.ts';
+import type { LedgerEntry, LogEntry, Run } from '../../store/port.ts';
 import { errorResponses, InstallationParams, InvoiceParams } from '../schemas/common.ts';
 import { InstallBody, InstallResponse, LedgerEntrySchema, LogEntrySchema, LogQuerySchema, RunSchema } from '../schemas/installations.ts';
 
 const security = [{ installationToken: [] }];
 
-function bearer(request: { headers: FastifyRequest['headers'] }): string {
-  const h = request.headers.authorization ?? '';
-  const m = /^Bearer\s+(\S+)$/i.exec(h);
-  return m ? m[1]! : '';
-}
-
 export async function installationRoutes(appBase: FastifyInstance): Promise<void> {
   const app = appBase.withTypeProvider<TypeBoxTypeProvider>();
   const { service, store } = app.deps;
-
-  /** Resolves the installation from the URL and checks the caller's token belongs to it. */
-  async function authorize(request: { headers: FastifyRequest['headers']; params: { id: string } }): Promise<Installation> {
-    const token = bearer(request);
-    if (!token) throw new ConnectorError('unauthorized', 'Missing bearer token', { field: 'authorization' });
-    const installation = await service.authenticate(token);
-    if (!installation) throw new ConnectorError('unauthorized', 'Invalid token', { field: 'authorization' });
-    if (installation.id !== request.params.id) throw new ConnectorError('forbidden', 'This token belongs to another installation', { field: 'authorization' });
-    return installation;
-  }
 
   app.post(
     '/installations',
@@ -46,7 +31,7 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
     '/installations/:id',
     { schema: { tags: ['installations'], summary: 'Uninstall: remove the schedule and secrets, keep ledger and logs', params: InstallationParams, security, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
-      await authorize(request);
+      installationOf(request);
       await service.uninstall(request.params.id);
       return reply.status(204).send(null);
     },
@@ -66,7 +51,7 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
       config: { auth: 'admin' },
     },
     async (request, reply) => {
-      await service.purge(request.params.id, bearer(request));
+      await service.purge(request.params.id, bearerToken(request));
       return reply.status(204).send(null);
     },
   );
@@ -74,7 +59,7 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
   app.get(
     '/installations/:id/settings',
     { schema: { tags: ['settings'], params: InstallationParams, security, response: { 200: SettingsViewSchema, ...errorResponses } } },
-    async (request) => service.view(await authorize(request)),
+    async (request) => service.view(installationOf(request)),
   );
 
   app.put(
@@ -90,7 +75,7 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
       },
     },
     async (request) => {
-      await authorize(request);
+      installationOf(request);
       return service.updateSettings(request.params.id, request.body);
     },
   );
@@ -107,7 +92,7 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
       },
     },
     async (request) => {
-      await authorize(request);
+      installationOf(request);
       return { options: await service.options(request.params.id, request.params.list, request.query.operator) };
     },
   );
@@ -116,7 +101,7 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
     '/installations/:id/runs',
     { schema: { tags: ['runs'], summary: 'Run now (outside the window; logged as manual)', params: InstallationParams, security, response: { 202: Type.Object({ queued: Type.Boolean() }), ...errorResponses } } },
     async (request, reply) => {
-      await authorize(request);
+      installationOf(request);
       await service.runNow(request.params.id);
       return reply.status(202).send({ queued: true });
     },
@@ -134,7 +119,7 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
       },
     },
     async (request) => {
-      await authorize(request);
+      installationOf(request);
       const runs = await store.listRuns(request.params.id, request.query.limit ?? 50);
       return { runs: runs.map(runView) };
     },
@@ -153,7 +138,7 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
       },
     },
     async (request) => {
-      await authorize(request);
+      installationOf(request);
       const q = request.query;
       const limit = q.limit ?? 100;
       if (q.from && q.to && q.from > q.to) throw new ConnectorError('validation', '"from" is after "to"', { field: 'from' });
@@ -181,7 +166,7 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
       },
     },
     async (request) => {
-      await authorize(request);
+      installationOf(request);
       const entries = await store.listLedger(request.params.id, { ...(request.query.state ? { states: [request.query.state as LedgerEntry['state']] } : {}), limit: request.query.limit ?? 500 });
       return { entries: entries.map(ledgerView) };
     },
@@ -191,7 +176,7 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
     '/installations/:id/invoices/:invoiceId/resend',
     { schema: { tags: ['runs'], summary: 'A person allows an uncertain or failed invoice to be sent again', params: InvoiceParams, security, response: { 202: Type.Object({ allowed: Type.Boolean() }), ...errorResponses } } },
     async (request, reply) => {
-      await authorize(request);
+      installationOf(request);
       await service.allowResend(request.params.id, request.params.invoiceId);
       return reply.status(202).send({ allowed: true });
     },

@@ -5,11 +5,11 @@
  *   GET/POST   /installations/:id/managed/templates             PUT/DELETE .../templates/:templateId
  *   GET        /installations/:id/managed/placeholders          what templates may use
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { installationOf } from '../guard.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ManagedService } from '../../connector-managed/index.ts';
-import { ConnectorError } from '../../errors.ts';
 import { PLACEHOLDERS } from '../../render/template.ts';
 import { errorResponses, InstallationParams } from '../schemas/common.ts';
 import { AccountBody, AccountParams, AccountView, Placeholders, TemplateBody, TemplateParams, TemplateView } from '../schemas/managed.ts';
@@ -20,49 +20,38 @@ const tags = ['settings'];
 export function managedRoutes(managed: ManagedService) {
   return async function managedRoutesPlugin(appBase: FastifyInstance): Promise<void> {
     const app = appBase.withTypeProvider<TypeBoxTypeProvider>();
-    const { service } = app.deps;
-
-    /** The caller's token must belong to the installation in the URL. */
-    async function authorize(request: { headers: FastifyRequest['headers']; params: { id: string } }): Promise<string> {
-      const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-      if (!m) throw new ConnectorError('unauthorized', 'Missing bearer token', { field: 'authorization' });
-      const installation = await service.authenticate(m[1]!);
-      if (!installation) throw new ConnectorError('unauthorized', 'Invalid token', { field: 'authorization' });
-      if (installation.id !== request.params.id) throw new ConnectorError('forbidden', 'This token belongs to another installation', { field: 'authorization' });
-      return installation.id;
-    }
 
     const base = '/installations/:id/managed';
 
     app.get(
       `${base}/email-accounts`,
       { schema: { tags, summary: 'Connector-managed e-mail accounts (passwords never returned)', params: InstallationParams, security, response: { 200: Type.Object({ accounts: Type.Array(AccountView) }), ...errorResponses } } },
-      async (request) => ({ accounts: await managed.listAccounts(await authorize(request)) }),
+      async (request) => ({ accounts: await managed.listAccounts(installationOf(request).id) }),
     );
 
     app.post(
       `${base}/email-accounts`,
       { schema: { tags, summary: 'Add a connector-managed e-mail account (SMTP, optional IMAP)', params: InstallationParams, body: AccountBody, security, response: { 201: AccountView, ...errorResponses } } },
-      async (request, reply) => reply.status(201).send(await managed.createAccount(await authorize(request), request.body)),
+      async (request, reply) => reply.status(201).send(await managed.createAccount(installationOf(request).id, request.body)),
     );
 
     app.get(
       `${base}/email-accounts/:accountId`,
       { schema: { tags, params: AccountParams, security, response: { 200: AccountView, ...errorResponses } } },
-      async (request) => managed.getAccount(await authorize(request), request.params.accountId),
+      async (request) => managed.getAccount(installationOf(request).id, request.params.accountId),
     );
 
     app.put(
       `${base}/email-accounts/:accountId`,
       { schema: { tags, summary: 'Change an account (merged over the stored one; a password left out is kept)', params: AccountParams, body: AccountBody, security, response: { 200: AccountView, ...errorResponses } } },
-      async (request) => managed.updateAccount(await authorize(request), request.params.accountId, request.body),
+      async (request) => managed.updateAccount(installationOf(request).id, request.params.accountId, request.body),
     );
 
     app.delete(
       `${base}/email-accounts/:accountId`,
       { schema: { tags, summary: 'Remove an account (refused while the settings use it)', params: AccountParams, security, response: { 204: Type.Null(), ...errorResponses } } },
       async (request, reply) => {
-        await managed.deleteAccount(await authorize(request), request.params.accountId);
+        await managed.deleteAccount(installationOf(request).id, request.params.accountId);
         return reply.status(204).send(null);
       },
     );
@@ -70,32 +59,32 @@ export function managedRoutes(managed: ManagedService) {
     app.get(
       `${base}/templates`,
       { schema: { tags, summary: 'Connector-managed e-mail templates', params: InstallationParams, security, response: { 200: Type.Object({ templates: Type.Array(TemplateView) }), ...errorResponses } } },
-      async (request) => ({ templates: await managed.listTemplates(await authorize(request)) }),
+      async (request) => ({ templates: await managed.listTemplates(installationOf(request).id) }),
     );
 
     app.post(
       `${base}/templates`,
       { schema: { tags, summary: 'Add a template (subject and HTML in Polish, optionally English; placeholders checked)', params: InstallationParams, body: TemplateBody, security, response: { 201: TemplateView, ...errorResponses } } },
-      async (request, reply) => reply.status(201).send(await managed.createTemplate(await authorize(request), request.body)),
+      async (request, reply) => reply.status(201).send(await managed.createTemplate(installationOf(request).id, request.body)),
     );
 
     app.get(
       `${base}/templates/:templateId`,
       { schema: { tags, params: TemplateParams, security, response: { 200: TemplateView, ...errorResponses } } },
-      async (request) => managed.getTemplate(await authorize(request), request.params.templateId),
+      async (request) => managed.getTemplate(installationOf(request).id, request.params.templateId),
     );
 
     app.put(
       `${base}/templates/:templateId`,
       { schema: { tags, summary: 'Change a template (merged over the stored one)', params: TemplateParams, body: TemplateBody, security, response: { 200: TemplateView, ...errorResponses } } },
-      async (request) => managed.updateTemplate(await authorize(request), request.params.templateId, request.body),
+      async (request) => managed.updateTemplate(installationOf(request).id, request.params.templateId, request.body),
     );
 
     app.delete(
       `${base}/templates/:templateId`,
       { schema: { tags, summary: 'Remove a template (refused while the settings use it)', params: TemplateParams, security, response: { 204: Type.Null(), ...errorResponses } } },
       async (request, reply) => {
-        await managed.deleteTemplate(await authorize(request), request.params.templateId);
+        await managed.deleteTemplate(installationOf(request).id, request.params.templateId);
         return reply.status(204).send(null);
       },
     );
@@ -104,7 +93,7 @@ export function managedRoutes(managed: ManagedService) {
       `${base}/placeholders`,
       { schema: { tags, summary: 'Placeholders a template may use, e.g. {{ invoice.number }}', params: InstallationParams, security, response: { 200: Placeholders, ...errorResponses } } },
       async (request) => {
-        await authorize(request);
+        installationOf(request); // the guard authenticated the caller
         return { placeholders: Object.entries(PLACEHOLDERS).map(([name, p]) => ({ name, help: p.help })) };
       },
     );

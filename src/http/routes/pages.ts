@@ -9,6 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerToken } from '../guard.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { DateTime } from 'luxon';
@@ -49,11 +50,6 @@ const ASSETS: Record<string, string> = {
 const Lang = Type.Union([Type.Literal('pl'), Type.Literal('en')]);
 const security = [{ installationToken: [] }];
 
-function bearer(request: { headers: FastifyRequest['headers'] }): string {
-  const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-  return m ? m[1]! : '';
-}
-
 export function pageRoutes(deps: PageDeps) {
   return async function pages(appBase: FastifyInstance): Promise<void> {
     const app = appBase.withTypeProvider<TypeBoxTypeProvider>();
@@ -83,7 +79,7 @@ export function pageRoutes(deps: PageDeps) {
         },
       },
       async (request) => {
-        const token = bearer(request);
+        const token = bearerToken(request);
         if (!token) throw new ConnectorError('unauthorized', 'Missing bearer token', { field: 'authorization' });
         const installation = await service.authenticate(token);
         if (!installation) throw new ConnectorError('unauthorized', 'Invalid token', { field: 'authorization' });
@@ -144,7 +140,7 @@ export function pageRoutes(deps: PageDeps) {
 
     // ---- the pages' API (page session token) ----
     async function session(request: { headers: FastifyRequest['headers']; params: { id: string } }): Promise<Installation> {
-      const token = bearer(request);
+      const token = bearerToken(request);
       if (!token) throw new ConnectorError('unauthorized', 'Missing page session', { field: 'authorization' });
       const k = await keyOf(request.params.id);
       const v = k ? verifyPageToken(k.key, token, { installationId: request.params.id, kind: 'session', now: deps.clock() }) : null;

@@ -2,34 +2,18 @@
  * Previews of one invoice: the PDF and the message a run would send, nothing sent, claimed, recorded
  * or logged. Token-protected like every installation route.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { installationOf } from '../guard.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ConnectorError } from '../../errors.ts';
-import type { Installation } from '../../store/port.ts';
 import { errorResponses, InvoiceParams } from '../schemas/common.ts';
 import { PdfResponse, PreviewResponse } from '../schemas/previews.ts';
 
 const security = [{ installationToken: [] }];
 
-function bearer(request: { headers: FastifyRequest['headers'] }): string {
-  const h = request.headers.authorization ?? '';
-  const m = /^Bearer\s+(\S+)$/i.exec(h);
-  return m ? m[1]! : '';
-}
-
 export async function previewRoutes(appBase: FastifyInstance): Promise<void> {
   const app = appBase.withTypeProvider<TypeBoxTypeProvider>();
-  const { service, previews } = app.deps;
-
-  /** Resolves the installation from the URL and checks the caller's token belongs to it. */
-  async function authorize(request: { headers: FastifyRequest['headers']; params: { id: string } }): Promise<Installation> {
-    const token = bearer(request);
-    if (!token) throw new ConnectorError('unauthorized', 'Missing bearer token', { field: 'authorization' });
-    const installation = await service.authenticate(token);
-    if (!installation) throw new ConnectorError('unauthorized', 'Invalid token', { field: 'authorization' });
-    if (installation.id !== request.params.id) throw new ConnectorError('forbidden', 'This token belongs to another installation', { field: 'authorization' });
-    return installation;
-  }
+  const { previews } = app.deps;
 
   function previewsOrFail() {
     if (!previews) throw new ConnectorError('internal', 'previews are not wired in this process');
@@ -48,7 +32,7 @@ export async function previewRoutes(appBase: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      await authorize(request);
+      installationOf(request);
       const p = await previewsOrFail().previewInvoice(request.params.id, request.params.invoiceId);
       const m = p.message;
       return {
@@ -81,7 +65,7 @@ export async function previewRoutes(appBase: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      await authorize(request);
+      installationOf(request);
       const a = await previewsOrFail().previewAttachment(request.params.id, request.params.invoiceId);
       return reply
         .type('application/pdf')
