@@ -11,6 +11,7 @@
  *    in `reconcileTotals`, which then uses the lines' own VAT.
  */
 import type { Decimal, Invoice, InvoiceLine, Minor } from '../domain.ts';
+import { divRound } from '../decimal.ts';
 
 export const NBSP = '\u00a0';
 
@@ -103,15 +104,6 @@ function scaledBigInt(value: Decimal, digits: number): bigint {
   if (p.frac.replace(/0+$/, '').length > digits) throw new RangeError(`${value} has more than ${digits} fraction digits`);
   const b = BigInt(p.int + p.frac.padEnd(digits, '0').slice(0, digits));
   return p.neg ? -b : b;
-}
-
-/** Divides and rounds half away from zero. */
-function divRound(n: bigint, d: bigint): bigint {
-  const neg = n < 0n !== d < 0n;
-  const an = n < 0n ? -n : n;
-  const ad = d < 0n ? -d : d;
-  const q = (an * 2n + ad) / (ad * 2n);
-  return neg ? -q : q;
 }
 
 /** VAT of a net amount at `percent` (decimal string), rounded half-up to the minor unit. */

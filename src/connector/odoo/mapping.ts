@@ -9,6 +9,7 @@
 import { compile } from 'html-to-text';
 import { DateTime } from 'luxon';
 import { ConnectorError } from '../../errors.ts';
+import { formatScaled, parseExact as parseDecimalExact, scaleRound, type Exact } from '../../decimal.ts';
 import type {
   Address,
   Decimal,
@@ -28,43 +29,13 @@ import type { OdooRecord } from './client.ts';
 // ---------------------------------------------------------------------------------------------------
 // Exact decimals
 
-interface Exact {
-  /** Signed mantissa. */
-  m: bigint;
-  /** Power of ten: value = m * 10^e. */
-  e: number;
-}
-
-const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
-
-/** Parses a decimal text or a number's shortest decimal text into an exact mantissa/exponent. */
+/** Parses Odoo's numbers/decimal text exactly; anything else is a host_validation fault. */
 export function parseExact(value: number | string): Exact {
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    throw new ConnectorError('host_validation', `Odoo sent a number that is not finite: ${value}`);
+  try {
+    return parseDecimalExact(value);
+  } catch (cause) {
+    throw new ConnectorError('host_validation', `Odoo sent a value that is not a finite number: ${JSON.stringify(String(value)).slice(0, 40)}`, { cause });
   }
-  const text = typeof value === 'number' ? String(value) : value.trim();
-  const m = DECIMAL_TEXT.exec(text);
-  if (!m || (m[2] === '' && (m[3] ?? '') === '')) {
-    throw new ConnectorError('host_validation', `Odoo sent a value that is not a number: ${JSON.stringify(text).slice(0, 40)}`);
-  }
-  const digits = `${m[2]}${m[3] ?? ''}` || '0';
-  const exp = Number(m[4] ?? '0') - (m[3] ?? '').length;
-  const mant = BigInt(digits);
-  return { m: m[1] === '-' ? -mant : mant, e: exp };
-}
-
-const pow10 = (n: number): bigint => 10n ** BigInt(n);
-
-/** value * 10^places rounded half away from zero, as a BigInt. */
-function scaleRound(x: Exact, places: number): bigint {
-  const shift = x.e + places;
-  if (shift >= 0) return x.m * pow10(shift);
-  const d = pow10(-shift);
-  const neg = x.m < 0n;
-  const a = neg ? -x.m : x.m;
-  let q = a / d;
-  if ((a % d) * 2n >= d) q += 1n;
-  return neg ? -q : q;
 }
 
 /**
@@ -88,16 +59,7 @@ export function toMinor(value: number | string | false | null | undefined, decim
  */
 export function toDecimal(value: number | string | false | null | undefined, maxPlaces = 8): Decimal {
   if (value === false || value === null || value === undefined || value === '') return '0';
-  const n = scaleRound(parseExact(value), maxPlaces);
-  if (n === 0n) return '0';
-  const neg = n < 0n;
-  let digits = (neg ? -n : n).toString().padStart(maxPlaces + 1, '0');
-  let int = digits.slice(0, digits.length - maxPlaces);
-  let frac = maxPlaces > 0 ? digits.slice(digits.length - maxPlaces) : '';
-  frac = frac.replace(/0+$/, '');
-  int = int.replace(/^0+(?=\d)/, '');
-  digits = frac ? `${int}.${frac}` : int;
-  return neg ? `-${digits}` : digits;
+  return formatScaled(scaleRound(parseExact(value), maxPlaces), maxPlaces);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ import type {
 } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import { canonicalDecimal } from './client.ts';
+import { divRound, formatScaled } from '../../decimal.ts';
 
 /** A Tryton record read with dotted field names: nested records appear under "<field>.". */
 export type Rec = Record<string, unknown>;
@@ -53,25 +54,6 @@ function parseDecimal(s: string): { neg: boolean; digits: bigint; scale: number 
   const body = neg ? t.slice(1) : t;
   const [int, frac = ''] = body.split('.');
   return { neg, digits: BigInt(int! + frac), scale: frac.length };
-}
-
-function formatScaled(v: bigint, scale: number): string {
-  const neg = v < 0n;
-  let s = (neg ? -v : v).toString();
-  if (scale > 0) {
-    s = s.padStart(scale + 1, '0');
-    s = `${s.slice(0, -scale)}.${s.slice(-scale)}`.replace(/\.?0+$/, '');
-  }
-  return `${neg && s !== '0' ? '-' : ''}${s}`;
-}
-
-/** Integer division rounding half away from zero. */
-function divRound(n: bigint, d: bigint): bigint {
-  const neg = n < 0n !== d < 0n;
-  const an = n < 0n ? -n : n;
-  const ad = d < 0n ? -d : d;
-  const q = (an * 2n + ad) / (ad * 2n);
-  return neg ? -q : q;
 }
 
 /** Decimal text -> minor units for a currency with `digits` decimals (half away from zero). */
