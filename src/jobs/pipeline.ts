@@ -174,7 +174,9 @@ class RunContext {
       dateBasis: settings.dateBasis,
       fromDate: settings.fromDate,
       pageSize: deps.pageSize ?? PAGE_SIZE,
-      excludeHostMarkedSent: true,
+      // With drafts in scope, invoices we already e-mailed (and marked sent) are listed too: a draft that
+      // was e-mailed and later confirmed or edited must be compared with what was sent (content hash).
+      excludeHostMarkedSent: settings.documents !== 'all',
     });
     for await (const page of pages) {
       await this.processPage(page);
@@ -270,9 +272,14 @@ class RunContext {
       const entry = ledger.get(invoice.id) ?? null;
       const decision = decide(invoice, settings, entry, { maxAttempts: deps.delivery.maxAttempts, now });
       if (!decision.send) {
+        if (decision.reason === 'attempts_exhausted' && entry) {
+          await this.failExhausted(invoice, entry, now);
+          continue;
+        }
         if (decision.reason === 'already_recorded' && entry?.contentHash && entry.contentHash !== contentHash(invoice)) {
-          await this.logOnce(invoice, `invoice.changed_after_sending.${entry.contentHash.slice(0, 12)}`, 'warning',
-            'The invoice changed after it was e-mailed (content differs from what was sent); it is not sent again automatically.');
+          await this.logOnce(invoice, 'invoice.changed_after_sending', 'warning',
+            'The invoice changed after it was e-mailed (content differs from what was sent); it is not sent again automatically.',
+            { sentContentHash: entry.contentHash, currentContentHash: contentHash(invoice) });
         }
         if (decision.logOnce) {
           this.counts.due += 1;
@@ -341,6 +348,27 @@ class RunContext {
       deps.events?.({ type: 'delivery.auth_failed', installationId: installation.id, account: this.account.id, detail });
       throw new AccountAuthFailed(detail);
     }
+  }
+
+  /** A `retry` entry that used every attempt (e.g. MAX_ATTEMPTS was lowered) becomes `failed`, once, with a reason. */
+  private async failExhausted(invoice: Invoice, entry: LedgerEntry, now: Date): Promise<void> {
+    const { deps, installation } = this;
+    const claimed = await deps.store.claim({
+      installationId: installation.id,
+      invoiceId: invoice.id,
+      invoiceNumber: invoice.number,
+      owner: deps.owner,
+      leaseUntil: new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString(),
+      messageId: entry.messageId,
+      now: now.toISOString(),
+      maxAttempts: entry.attempts + 1, // this entry is past the limit on purpose: take it to close it
+    });
+    if (!claimed) return;
+    const outcome: Outcome = { state: 'failed', reason: 'attempts_exhausted', detail: `Gave up after ${entry.attempts} attempts (limit ${deps.delivery.maxAttempts}): ${entry.detail ?? ''}`.trim(), recipients: [] };
+    await deps.store.recordOutcome(installation.id, invoice.id, deps.owner, outcome, { writeBack: true, nextAttemptAt: null });
+    this.bump('failed');
+    await this.log('error', 'invoice.failed', `Failed: ${outcome.detail}`, invoice, { reason: outcome.reason });
+    deps.events?.({ type: 'invoice.failed', installationId: installation.id, invoiceId: invoice.id, invoiceNumber: invoice.number, detail: outcome.detail });
   }
 
   private async renderTemplates(invoices: Invoice[]): Promise<Map<string, RenderedTemplate>> {

@@ -297,6 +297,29 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
     expect(s.messagesFor(stuck)).toHaveLength(0);
   });
 
+  it('a retry that already used every attempt (the limit was lowered) becomes failed once, with its reason and an event, and nothing is sent', async () => {
+    const s = await scenario({ targets: 1 });
+    const [inv] = s.targets as [string];
+    const past = new Date(clock().getTime() - 60 * 60_000).toISOString();
+    for (let i = 0; i < MAX_ATTEMPTS + 1; i++) {
+      const owner = `earlier-worker:${i}`;
+      expect(await connector.store.claim({ installationId: s.id, invoiceId: inv, invoiceNumber: null, owner, leaseUntil: past, messageId: messageIdFor(s.id, inv), now: past, maxAttempts: 100 })).not.toBeNull();
+      expect(await connector.store.markSending(s.id, inv, owner, 'hash', past)).toBe(true);
+      await connector.store.recordOutcome(s.id, inv, owner, { state: 'retry', reason: 'smtp_temporary', detail: '451 try later', recipients: [] }, { writeBack: false, nextAttemptAt: past });
+    }
+    expect((await s.ledger(inv)).attempts).toBe(MAX_ATTEMPTS + 1);
+    const run = await s.run();
+    expect(run.counts.failed, JSON.stringify({ run, ledger: await s.ledger(inv), logs: await s.logs() })).toBe(1);
+    const entry = await s.ledger(inv);
+    expect(entry.state).toBe('failed');
+    expect(entry.reason).toBe('attempts_exhausted');
+    expect(s.messagesFor(inv)).toHaveLength(0);
+    expect(s.hostSent(inv)).toBe(false);
+    expect(s.eventsFor('invoice.failed').filter((e) => 'invoiceId' in e && e.invoiceId === inv)).toHaveLength(1);
+    await s.run();
+    expect((await s.logs(inv)).filter((e) => e.event === 'invoice.failed')).toHaveLength(1);
+  });
+
   it('a 5xx at DATA: failed with the server reply in the log, never retried automatically', async () => {
     const s = await scenario({ targets: 1 });
     const [inv] = s.targets as [string];
