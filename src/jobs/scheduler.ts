@@ -143,6 +143,29 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
     return result.jobs.map((j) => ({ id: String(j._id), nextRunAt: j.nextRunAt ? new Date(j.nextRunAt) : null }));
   };
 
+
+  const syncing = new Map<string, Promise<Date | null>>();
+  async function syncLatest(installation: Installation): Promise<Date | null> {
+    const { id } = installation;
+    if (!shouldRun(installation)) {
+      await scheduler.remove(id);
+      return null;
+    }
+    const next = nextRunAfter(installation.settings, clock());
+    // One statement updates the existing job's next run (or inserts the first one).
+    const saved = await agenda
+      .create<JobData>(SCHEDULED, { installationId: installation.id })
+      .unique({ name: SCHEDULED, 'data.installationId': installation.id })
+      .schedule(next)
+      .save();
+    // The backend's upsert is select-then-insert: two first saves at once (two processes starting)
+    // could insert two jobs. Keep the one just saved.
+    const keep = String(saved.attrs._id);
+    const extra = (await scheduledJobs(installation.id)).filter((j) => j.id !== keep).map((j) => j.id);
+    if (extra.length) await agenda.cancel({ ids: extra });
+    return next;
+  }
+
   const scheduler: Scheduler = {
     agenda,
     async start() {
@@ -155,25 +178,15 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
         await agenda.stop();
       }
     },
-    async sync(installation) {
-      const { id } = installation;
-      if (!shouldRun(installation)) {
-        await scheduler.remove(id);
-        return null;
-      }
-      const next = nextRunAfter(installation.settings, clock());
-      // One statement updates the existing job's next run (or inserts the first one).
-      const saved = await agenda
-        .create<JobData>(SCHEDULED, { installationId: installation.id })
-        .unique({ name: SCHEDULED, 'data.installationId': installation.id })
-        .schedule(next)
-        .save();
-      // The backend's upsert is select-then-insert: two first saves at once (two processes starting)
-      // could insert two jobs. Keep the one just saved.
-      const keep = String(saved.attrs._id);
-      const extra = (await scheduledJobs(installation.id)).filter((j) => j.id !== keep).map((j) => j.id);
-      if (extra.length) await agenda.cancel({ ids: extra });
-      return next;
+    sync(given) {
+      // Syncs of one installation run one after another, each with the settings as stored at that
+      // moment, so concurrent settings changes cannot leave the job at a slot of older settings.
+      const previous = syncing.get(given.id) ?? Promise.resolve(null);
+      const next = previous.catch(() => null).then(async () => syncLatest((await store.getInstallation(given.id)) ?? given));
+      syncing.set(given.id, next);
+      return next.finally(() => {
+        if (syncing.get(given.id) === next) syncing.delete(given.id);
+      });
     },
     async remove(installationId) {
       await agenda.cancel({ name: SCHEDULED, data: { installationId } });

@@ -112,8 +112,11 @@ describe('one Agenda job per installation', () => {
     for (const r of results) expect([200, 409]).toContain(r.status);
     const saved = await connector.api('GET', `/api/installations/${id}/settings`, { token });
     const startAt: string = saved.body.schedule.startAt;
-    // The next slot of the saved settings, stated plainly: startAt if it is after 10:30, else the next half hour.
-    const expected = startAt > '10:30' ? at(`2030-06-10T${startAt}`) : at('2030-06-10T11:00');
+    // The next slot of the saved settings, stated plainly: startAt if it is after 10:30, else the first
+    // startAt + k·30 min after 10:30 (09:45 -> 10:45; 07:00 -> 11:00).
+    let slot = DateTime.fromISO(`2030-06-10T${startAt}`, { zone: ZONE });
+    while (slot.toFormat('HH:mm') <= '10:30') slot = slot.plus({ minutes: 30 });
+    const expected = at(`2030-06-10T${slot.toFormat('HH:mm')}`);
     jobs = await jobsOf(databaseUrl, id);
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.next_run_at).toEqual(expected);
