@@ -218,6 +218,9 @@ class RunContext {
       await this.log(outcome.state === 'uncertain' ? 'warning' : 'info', `invoice.${outcome.state}`, outcome.detail ?? '', invoice, { evidence, messageId: entry.messageId });
       if (outcome.state === 'uncertain') {
         this.deps.events?.({ type: 'invoice.uncertain', installationId: this.installation.id, invoiceId: entry.invoiceId, invoiceNumber: entry.invoiceNumber, detail: outcome.detail });
+      } else if (outcome.state === 'sent') {
+        const to = outcome.recipients.filter((r) => r.accepted).map((r) => r.address);
+        this.deps.events?.({ type: 'invoice.sent', installationId: this.installation.id, invoiceId: entry.invoiceId, invoiceNumber: entry.invoiceNumber, detail: to.join(', ') });
       }
     }
   }
@@ -325,10 +328,13 @@ class RunContext {
     const limit = Math.max(1, deps.delivery.maxInFlight);
     let next = 0;
     let authFailure: ConnectorError | null = null;
+    // Any other error stops the run too, but only after every worker has stopped: no delivery goes on
+    // behind a run that has ended (and closed its host), and no claim is left to wait out its lease.
+    let fatal: { error: unknown } | null = null;
     const worker = async () => {
       while (next < toSend.length) {
         const item = toSend[next++]!;
-        if (authFailure) {
+        if (authFailure || fatal) {
           await deps.store.release(installation.id, item.invoice.id, deps.owner);
           continue;
         }
@@ -336,12 +342,19 @@ class RunContext {
           await this.deliverOne(item.invoice, item.recipients, item.printId, rendered.get(item.invoice.id) ?? null);
         } catch (e) {
           if (isConnectorError(e, 'mail_auth')) authFailure = e;
-          else throw e;
+          else {
+            fatal ??= { error: e };
+            // Only a claim that never reached `sending` is given back (release matches `claimed` only);
+            // a delivery that may have started stays `sending` for the evidence check.
+            await deps.store.release(installation.id, item.invoice.id, deps.owner);
+            continue;
+          }
         }
         this.processed += 1;
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, toSend.length) }, worker));
+    if (fatal) throw (fatal as { error: unknown }).error;
     if (authFailure) {
       const detail = (authFailure as ConnectorError).message;
       await this.log('error', 'delivery.auth_failed', `The e-mail account "${this.account.name}" refused its credentials; the run stopped (no invoice was marked as sent): ${detail}`, null, { account: this.account.id });
@@ -478,6 +491,7 @@ class RunContext {
             await deps.store.recordOutcome(inst, invoice.id, owner, { state, reason: null, detail: 'Accepted (confirmed in the mailbox after a lost reply)', recipients: recipients.map((a) => ({ address: a, accepted: true, reply: null })) }, { writeBack: true, nextAttemptAt: null });
             this.bump(state);
             await this.log('info', `invoice.${state}`, `Sent to ${recipients.join(', ')} (confirmed in the mailbox)`, invoice, { messageId: message.messageId });
+            if (state === 'sent') deps.events?.({ type: 'invoice.sent', installationId: inst, invoiceId: invoice.id, invoiceNumber: invoice.number, detail: recipients.join(', ') });
             return;
           }
           await deps.store.recordOutcome(inst, invoice.id, owner, { state: 'uncertain', reason: 'interrupted', detail: `The connection dropped after the message was handed over; it may have been delivered: ${e.message}`, recipients: [] }, { writeBack: false, nextAttemptAt: null });

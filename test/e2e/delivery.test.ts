@@ -381,6 +381,8 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
     expect((await s.ledger(evidenced)).state).toBe('sent');
     expect((await s.ledger(unseen)).state).toBe('uncertain');
     expect(s.eventsFor('invoice.uncertain').map((e) => (e as { invoiceId: string }).invoiceId)).toEqual([unseen]);
+    // Confirmed by the mailbox is sent like any other: announced (webhook, metrics) once.
+    expect(s.eventsFor('invoice.sent').map((e) => (e as { invoiceId: string }).invoiceId)).toEqual([evidenced]);
     expectHostSentExactly(s, [evidenced]);
 
     smtp.faults.dropAfterData = false;
@@ -414,6 +416,32 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
     s.sandbox.write('ir.mail_server', server['id'] as number, { smtp_pass: MAILBOX.password });
     const fixed = await s.run();
     expect(fixed.status).toBe('completed');
+    expect(fixed.counts.sent).toBe(3);
+    for (const inv of s.targets) expect(s.messagesFor(inv)).toHaveLength(1);
+    expectHostSentExactly(s, s.targets);
+  });
+
+  it('an error that stops the run mid-page gives back every claim of the page: nothing sent or marked, and all go out at the next run once fixed', async () => {
+    const s = await scenario({ targets: 3 });
+    // No sender address anywhere (account without from_filter and SMTP user, operator without e-mail):
+    // composing the message fails for every invoice, after the claims were taken.
+    const server = s.sandbox.records('ir.mail_server').find((m) => m['name'] === 'Sandbox SMTP')!;
+    const operator = s.sandbox.records('res.users').find((u) => u['login'] === 'ksiegowa')!;
+    s.sandbox.write('ir.mail_server', server['id'] as number, { smtp_user: false, from_filter: false });
+    s.sandbox.write('res.users', operator['id'] as number, { email: false });
+    const run = await s.run();
+    expect(run.status).toBe('failed');
+    for (const inv of s.targets) {
+      expect((await s.ledger(inv)).state, `ledger of ${inv}`).not.toBe('claimed');
+      expect(s.messagesFor(inv)).toHaveLength(0);
+    }
+    expectHostSentExactly(s, []);
+
+    // Fixed well within the claims' lease: the next run sends them all, once.
+    s.sandbox.write('ir.mail_server', server['id'] as number, { smtp_user: server['smtp_user'], from_filter: server['from_filter'] ?? false });
+    s.sandbox.write('res.users', operator['id'] as number, { email: operator['email'] });
+    const fixed = await s.run();
+    expect(fixed.status, JSON.stringify(await s.logs())).toBe('completed');
     expect(fixed.counts.sent).toBe(3);
     for (const inv of s.targets) expect(s.messagesFor(inv)).toHaveLength(1);
     expectHostSentExactly(s, s.targets);
@@ -512,6 +540,7 @@ describe('interrupted deliveries (a `sending` claim whose lease expired) are res
     expect(run.counts.uncertain).toBe(1);
     expect((await s.ledger(found)).state).toBe('sent');
     expect((await s.ledger(missing)).state).toBe('uncertain');
+    expect(s.eventsFor('invoice.sent').map((e) => (e as { invoiceId: string }).invoiceId)).toEqual([found]);
     await s.run();
     for (const inv of s.targets) expect(s.messagesFor(inv)).toHaveLength(0);
     expectHostSentExactly(s, [found]);
