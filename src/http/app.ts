@@ -94,7 +94,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     const fe = error as FastifyError;
     if (fe.statusCode && fe.statusCode < 500) {
-      return reply.status(fe.statusCode).send({ error: { code: fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'validation' : (fe.code ?? 'bad_request'), message: fe.message, field: 'body' } });
+      // Fastify's body errors (malformed or empty JSON, too large, unsupported media type) keep their status; the code is ours.
+      const code = fe.code?.startsWith('FST_ERR_CTP_') ? 'validation' : (fe.code ?? 'bad_request');
+      return reply.status(fe.statusCode).send({ error: { code, message: fe.message, field: 'body' } });
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send({ error: { code: 'internal', message: 'Internal error' } });
@@ -103,6 +105,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Before any route: another installation's token gets 401/403 on every /api/installations/:id route.
   app.addHook('onRequest', installationGuard);
+  // After validation (and after a webhook's signature check): PostgreSQL text cannot hold NUL, so no input may carry one.
+  app.addHook('preHandler', async (request) => {
+    for (const [part, value] of [['params', request.params], ['query', request.query], ['body', request.body]] as const) {
+      const field = fieldWithNul(value);
+      if (field !== null) throw new ConnectorError('validation', `${field || part}: must not contain a NUL character`, { field: field || part });
+    }
+  });
   await app.register(systemRoutes);
   await app.register(installationRoutes, { prefix: '/api' });
   if (deps.webhooks) await app.register(webhookRoutes, { prefix: '/api', ...deps.webhooks });
@@ -110,6 +119,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.managed) await app.register(managedRoutes(deps.managed), { prefix: '/api' });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * The path ("a.b.0.c"; '' for the value itself) of the first string or key holding a NUL character, or
+ * null. Iterative, so a deeply nested body cannot overflow the stack.
+ */
+export function fieldWithNul(value: unknown): string | null {
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return path;
+    } else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
+      for (const [k, child] of Object.entries(v)) {
+        const p = path ? `${path}.${k}` : k;
+        if (k.includes('\u0000')) return p;
+        stack.push([child, p]);
+      }
+    }
+  }
+  return null;
 }
 
 export { ConnectorError };

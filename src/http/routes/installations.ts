@@ -6,11 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import { bearerToken, installationOf } from '../guard.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ConnectorError } from '../../errors.ts';
 import { SettingsInputSchema, SettingsViewSchema } from '../../settings/schema.ts';
 import type { LedgerEntry, LogEntry, Run } from '../../store/port.ts';
 import { errorResponses, InstallationParams, InvoiceParams } from '../schemas/common.ts';
-import { InstallBody, InstallResponse, LedgerEntrySchema, LogEntrySchema, LogQuerySchema, RunSchema } from '../schemas/installations.ts';
+import { InstallBody, InstallResponse, LedgerEntrySchema, LogEntrySchema, LogQuerySchema, RunSchema, logTimeRange } from '../schemas/installations.ts';
 
 const security = [{ installationToken: [] }];
 
@@ -141,8 +140,8 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
       installationOf(request);
       const q = request.query;
       const limit = q.limit ?? 100;
-      if (q.from && q.to && q.from > q.to) throw new ConnectorError('validation', '"from" is after "to"', { field: 'from' });
-      const entries = await store.listLogs({ installationId: request.params.id, ...q, limit });
+      const { from: _from, to: _to, ...rest } = q;
+      const entries = await store.listLogs({ installationId: request.params.id, ...rest, ...logTimeRange(q), limit });
       return { entries: entries.map(logView), next: entries.length === limit ? (entries[entries.length - 1]?.id ?? null) : null };
     },
   );

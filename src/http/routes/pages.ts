@@ -18,7 +18,7 @@ import type { SecretBox } from '../../secrets.ts';
 import { SettingsInputSchema } from '../../settings/schema.ts';
 import type { Installation } from '../../store/port.ts';
 import { errorResponses, InstallationParams, InvoiceParams } from '../schemas/common.ts';
-import { LogQuerySchema } from '../schemas/installations.ts';
+import { LogQuerySchema, logTimeRange } from '../schemas/installations.ts';
 import { esc, newNonce, originOf, pageHeaders, pageShell } from '../pages/html.ts';
 import { strings, t } from '../pages/i18n.ts';
 import { LINK_TTL_SECONDS, SESSION_TTL_SECONDS, pageKey, peekPageToken, signPageToken, verifyPageToken, type PageLang } from '../pages/links.ts';
@@ -202,11 +202,16 @@ export function pageRoutes(deps: PageDeps) {
       const { fromDate, toDate, ...q } = request.query;
       const zone = installation.settings.timezone;
       // Days are days of the installation's time zone.
-      const from = fromDate ? DateTime.fromISO(fromDate, { zone }).startOf('day').toUTC().toISO()! : q.from;
-      const to = toDate ? DateTime.fromISO(toDate, { zone }).endOf('day').toUTC().toISO()! : q.to;
-      if (from && to && from > to) throw new ConnectorError('validation', '"from" is after "to"', { field: fromDate ? 'fromDate' : 'from' });
+      const range = logTimeRange(
+        {
+          from: fromDate ? DateTime.fromISO(fromDate, { zone }).startOf('day').toUTC().toISO()! : q.from,
+          to: toDate ? DateTime.fromISO(toDate, { zone }).endOf('day').toUTC().toISO()! : q.to,
+        },
+        { from: fromDate ? 'fromDate' : 'from', to: toDate ? 'toDate' : 'to' },
+      );
       const limit = q.limit ?? 100;
-      const entries = await store.listLogs({ ...q, installationId: installation.id, ...(from ? { from } : {}), ...(to ? { to } : {}), limit });
+      const { from: _from, to: _to, ...rest } = q;
+      const entries = await store.listLogs({ ...rest, installationId: installation.id, ...range, limit });
       return {
         entries: entries.map(({ installationId: _i, ...e }) => e),
         next: entries.length === limit ? (entries[entries.length - 1]?.id ?? null) : null,

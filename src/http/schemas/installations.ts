@@ -1,5 +1,6 @@
 /** Install handshake and installation-level schemas. */
 import { Type } from 'typebox';
+import { ConnectorError } from '../../errors.ts';
 import { SettingsInputSchema } from '../../settings/schema.ts';
 
 export const InstallBody = Type.Object(
@@ -77,3 +78,21 @@ export const LedgerEntrySchema = Type.Object({
   writeBackPending: Type.Boolean(),
   updatedAt: Type.String(),
 });
+
+/**
+ * A log query's time range as UTC instants: the format check lets through what no store can hold
+ * (year 0, a leap second) and strings with different offsets do not compare as instants.
+ * Throws `validation` naming the field.
+ */
+export function logTimeRange(range: { from?: string | undefined; to?: string | undefined }, fields: { from: string; to: string } = { from: 'from', to: 'to' }): { from?: string; to?: string } {
+  const instant = (value: string, field: string): string => {
+    const ms = Date.parse(value);
+    const year = new Date(ms).getUTCFullYear();
+    if (Number.isNaN(ms) || year < 1 || year > 9999) throw new ConnectorError('validation', `${field}: not an instant between the years 1 and 9999`, { field });
+    return new Date(ms).toISOString();
+  };
+  const from = range.from === undefined ? undefined : instant(range.from, fields.from);
+  const to = range.to === undefined ? undefined : instant(range.to, fields.to);
+  if (from !== undefined && to !== undefined && from > to) throw new ConnectorError('validation', `"${fields.from}" is after "${fields.to}"`, { field: fields.from });
+  return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+}

@@ -1,0 +1,120 @@
+/**
+ * Bad input at the HTTP surface answers 4xx JSON with a stable code naming the field, never a 5xx:
+ * malformed and oversize bodies, NUL characters (PostgreSQL text cannot hold them), time ranges.
+ * The whole connector over real HTTP, on a real PostgreSQL, installed against the sandbox host.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+import { startTestConnector, type TestConnector } from '../support/connector.ts';
+
+let smtp: TestSmtpServer;
+let sandbox: SandboxHost;
+let connector: TestConnector;
+let id: string;
+let token: string;
+
+beforeAll(async () => {
+  smtp = await startTestSmtpServer();
+  sandbox = await startSandboxHost({ host: '127.0.0.1', port: 0, smtp: { host: '127.0.0.1', port: smtp.port } });
+  connector = await startTestConnector();
+  const res = await connector.api('POST', '/api/installations', {
+    body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+  });
+  expect(res.status).toBe(201);
+  id = res.body.id;
+  token = res.body.apiToken;
+});
+
+afterAll(async () => {
+  await connector?.close();
+  await sandbox?.stop();
+  await smtp?.stop();
+});
+
+/** A request with a raw body text (the test helper's api() always sends valid JSON). */
+async function raw(method: string, path: string, options: { body?: string; contentType?: string } = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${connector.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(options.contentType ? { 'content-type': options.contentType } : {}) },
+    ...(options.body !== undefined ? { body: options.body } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+describe('bodies that are not JSON objects', () => {
+  it('malformed JSON, an empty JSON body and an oversize body answer code "validation" naming the body', async () => {
+    const settings = `/api/installations/${id}/settings`;
+    const cases = [
+      { body: '{"enabled": tru', status: 400 },
+      { body: '', status: 400 },
+      { body: JSON.stringify({ timezone: 'x'.repeat(2 * 1024 * 1024) }), status: 413 },
+    ];
+    for (const c of cases) {
+      const res = await raw('PUT', settings, { body: c.body, contentType: 'application/json' });
+      expect(res.status, c.body.slice(0, 20)).toBe(c.status);
+      expect(res.body.error).toMatchObject({ code: 'validation', field: 'body' });
+    }
+    const xml = await raw('PUT', settings, { body: '<settings/>', contentType: 'application/xml' });
+    expect(xml.status).toBe(415);
+    expect(xml.body.error).toMatchObject({ code: 'validation', field: 'body' });
+  });
+});
+
+describe('NUL characters (which PostgreSQL text cannot store)', () => {
+  it('in a query parameter: 400 naming the parameter', async () => {
+    for (const param of ['event', 'invoiceNumber', 'runId']) {
+      const res = await raw('GET', `/api/installations/${id}/logs?${param}=a%00b`);
+      expect(res.status, param).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'validation', field: param });
+    }
+  });
+
+  it('in a path parameter: 400 naming the parameter', async () => {
+    const cases = [
+      { method: 'POST', path: `/api/installations/${id}/invoices/1%00/resend`, field: 'invoiceId' },
+      { method: 'GET', path: `/api/installations/${id}/managed/email-accounts/managed:%00`, field: 'accountId' },
+      { method: 'DELETE', path: `/api/installations/${id}/managed/templates/%00`, field: 'templateId' },
+    ];
+    for (const c of cases) {
+      const res = await raw(c.method, c.path);
+      expect(res.status, c.path).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'validation', field: c.field });
+    }
+  });
+
+  it('in a body field: 400 naming the field, nothing saved', async () => {
+    const account = await raw('POST', `/api/installations/${id}/managed/email-accounts`, {
+      body: JSON.stringify({ name: 'Biuro\u0000', fromAddress: 'biuro@example.pl', smtp: { host: 'smtp.example.pl' } }),
+      contentType: 'application/json',
+    });
+    expect(account.status).toBe(400);
+    expect(account.body.error).toMatchObject({ code: 'validation', field: 'name' });
+    const template = await raw('POST', `/api/installations/${id}/managed/templates`, {
+      body: JSON.stringify({ name: 'T', subject: { pl: 'Faktura\u0000' }, html: { pl: '<p>x</p>' } }),
+      contentType: 'application/json',
+    });
+    expect(template.status).toBe(400);
+    expect(template.body.error).toMatchObject({ code: 'validation', field: 'subject.pl' });
+    expect((await connector.api('GET', `/api/installations/${id}/managed/email-accounts`, { token })).body.accounts).toEqual([]);
+    expect((await connector.api('GET', `/api/installations/${id}/managed/templates`, { token })).body.templates).toEqual([]);
+  });
+});
+
+describe('log time range', () => {
+  it('compares "from" and "to" as instants, whatever their UTC offsets', async () => {
+    // 12:00+05:00 is 07:00Z, an hour before 08:00Z.
+    const res = await raw('GET', `/api/installations/${id}/logs?from=${encodeURIComponent('2024-01-01T12:00:00+05:00')}&to=2024-01-01T08:00:00Z`);
+    expect(res.status).toBe(200);
+    expect(res.body.entries).toEqual([]);
+  });
+
+  it('an instant the database cannot hold (year 0) or a leap second is a 400 naming the field', async () => {
+    for (const [param, value] of [['from', '0000-01-01T00:00:00Z'], ['to', '0000-12-31T23:59:59Z'], ['from', '2016-12-31T23:59:60Z']] as const) {
+      const res = await raw('GET', `/api/installations/${id}/logs?${param}=${encodeURIComponent(value)}`);
+      expect(res.status, `${param}=${value}`).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'validation', field: param });
+    }
+  });
+});
