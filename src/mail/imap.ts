@@ -202,6 +202,9 @@ export function createImapAccess(options: ImapAccessOptions = {}): ImapAccess {
           if (!path) continue;
           const lock = await client.getMailboxLock(path, { readOnly: true });
           try {
+            // The mailbox may have been selected earlier on this pooled connection: NOOP makes the server
+            // show messages another client (or the provider) stored since, before we search.
+            await client.noop();
             const uids = await client.search({ header: { 'message-id': wanted } }, { uid: true });
             if (Array.isArray(uids) && uids.length > 0) return 'found';
           } finally {
