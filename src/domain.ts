@@ -244,6 +244,7 @@ export type OutcomeReason =
   | 'smtp_temporary'
   | 'smtp_permanent'
   | 'smtp_auth'
+  | 'account_unusable'
   | 'imap_failed'
   | 'attempts_exhausted'
   | 'interrupted'

@@ -55,7 +55,7 @@ export interface PipelineDeps {
   pageSize?: number;
 }
 
-/** Stops the whole run: the account's credentials were refused. */
+/** Stops the whole run: the account refused its credentials or cannot be used as configured. */
 class AccountAuthFailed extends Error {}
 
 const PAGE_SIZE = 200;
@@ -341,20 +341,23 @@ class RunContext {
         try {
           await this.deliverOne(item.invoice, item.recipients, item.printId, rendered.get(item.invoice.id) ?? null);
         } catch (e) {
-          if (isConnectorError(e, 'mail_auth')) authFailure = e;
-          else {
-            fatal ??= { error: e };
-            // Only a claim that never reached `sending` is given back (release matches `claimed` only);
-            // a delivery that may have started stays `sending` for the evidence check.
-            await deps.store.release(installation.id, item.invoice.id, deps.owner);
-            continue;
-          }
+          if (isConnectorError(e, 'mail_auth') || isConnectorError(e, 'mail_config')) authFailure = e;
+          else fatal ??= { error: e };
+          // Only a claim that never reached `sending` is given back (release matches `claimed` only);
+          // a delivery that may have started stays `sending` for the evidence check.
+          await deps.store.release(installation.id, item.invoice.id, deps.owner);
+          continue;
         }
         this.processed += 1;
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, toSend.length) }, worker));
     if (fatal) throw (fatal as { error: unknown }).error;
+    if (authFailure && (authFailure as ConnectorError).code === 'mail_config') {
+      const detail = (authFailure as ConnectorError).message;
+      await this.log('error', 'delivery.account_unusable', `The e-mail account "${this.account.name}" cannot be used as configured; the run stopped (no invoice was failed or marked as sent): ${detail}`, null, { account: this.account.id });
+      throw new AccountAuthFailed(detail);
+    }
     if (authFailure) {
       const detail = (authFailure as ConnectorError).message;
       await this.log('error', 'delivery.auth_failed', `The e-mail account "${this.account.name}" refused its credentials; the run stopped (no invoice was marked as sent): ${detail}`, null, { account: this.account.id });
@@ -476,11 +479,14 @@ class RunContext {
         return;
       } catch (e) {
         if (!isConnectorError(e)) throw e;
-        if (e.code === 'mail_auth') {
+        if (e.code === 'mail_auth' || e.code === 'mail_config') {
           // Nothing left (the server refused the login before any message), and the invoice is not
           // at fault: `skipped` is claimable again at the next run whatever the attempts count, so a
           // password that stays wrong for several runs cannot use up the invoice's attempts.
-          await deps.store.recordOutcome(inst, invoice.id, owner, { state: 'skipped', reason: 'smtp_auth', detail: e.message, recipients: [] }, { writeBack: false, nextAttemptAt: null });
+          // The same holds for an account that cannot be used as configured (TLS mode, certificate, no IMAP
+          // for drafts): the account is at fault, so the run stops and the invoices wait for the fix.
+          const reason = e.code === 'mail_auth' ? 'smtp_auth' : 'account_unusable';
+          await deps.store.recordOutcome(inst, invoice.id, owner, { state: 'skipped', reason, detail: e.message, recipients: [] }, { writeBack: false, nextAttemptAt: null });
           throw e;
         }
         if (e.code === 'mail_temporary' && e.detail?.['unknownOutcome']) {
@@ -515,10 +521,6 @@ class RunContext {
         }
         if (e.code === 'mail_permanent') {
           await fail({ state: 'failed', reason: 'smtp_permanent', detail: e.message, recipients: (e.detail?.['recipients'] as Outcome['recipients']) ?? [] }, true);
-          return;
-        }
-        if (e.code === 'mail_config') {
-          await fail({ state: 'failed', reason: 'imap_failed', detail: e.message, recipients: [] }, true);
           return;
         }
         throw e;

@@ -473,6 +473,27 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
     expectHostSentExactly(s, s.targets);
   });
 
+  it('an account that cannot be used as configured (STARTTLS required, server offers none) stops the run once: nothing failed or marked; all go out once fixed', async () => {
+    const s = await scenario({ targets: 2 });
+    s.sandbox.write('ir.mail_server', Number(s.accountId), { smtp_encryption: 'starttls' });
+    const run = await s.run();
+    expect(run.status).toBe('failed');
+    expect(run.counts.failed).toBe(0);
+    for (const inv of s.targets) {
+      const entry = await s.ledger(inv);
+      expect(entry.state).toBe('skipped');
+      expect(entry.reason).toBe('account_unusable');
+      expect(s.messagesFor(inv)).toHaveLength(0);
+      expect(s.hostSent(inv)).toBe(false);
+    }
+    expect((await s.logs()).filter((e) => e.event === 'delivery.account_unusable')).toHaveLength(1);
+    s.sandbox.write('ir.mail_server', Number(s.accountId), { smtp_encryption: 'none' });
+    const fixed = await s.run();
+    expect(fixed.counts.sent).toBe(2);
+    for (const inv of s.targets) expect(s.messagesFor(inv)).toHaveLength(1);
+    expectHostSentExactly(s, s.targets);
+  });
+
   it('settings refuse save_draft for an account without IMAP, naming the field', async () => {
     const s = await scenario({ targets: 1 });
     const res = await s.settings({ delivery: 'save_draft' });
