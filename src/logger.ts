@@ -21,7 +21,19 @@ export const REDACT_PATHS = [
   'req.headers["x-api-token"]',
 ];
 
+/** Query parameters that carry credentials (the embeddable pages' signed link `t`). */
+const SECRET_QUERY = /([?&](?:t|token)=)[^&#]*/gi;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[redacted]');
+}
+
+/** Fastify logs each request as `req`: keep what helps support, without credentials in the URL. */
+function requestSerializer(req: { method?: string; url?: string; hostname?: string; ip?: string; id?: unknown }) {
+  return { id: req.id, method: req.method, url: req.url ? redactUrl(req.url) : undefined, hostname: req.hostname, remoteAddress: req.ip };
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): PinoLogger {
-  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, serializers: { req: requestSerializer } };
   return destination ? pino(options, destination as unknown as pino.DestinationStream) : pino(options);
 }

@@ -32,3 +32,20 @@ describe('secrets at rest', () => {
     expect(() => createSecretBox([generateSecretKey('a')]).decrypt(enc)).toThrow(/gone/);
   });
 });
+
+describe('logs', () => {
+  it('never write the page link token that a request URL carries', async () => {
+    const { createLogger } = await import('../../src/logger.ts');
+    const { PassThrough } = await import('node:stream');
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d) => (text += d));
+    const logger = createLogger('info', out);
+    logger.info({ req: { method: 'GET', url: '/ui/installations/x/settings?lang=pl&t=SECRET-LINK-TOKEN', hostname: 'h' } }, 'incoming request');
+    logger.info({ password: 'hunter2', smtp: { password: 'x' } }, 'with secrets');
+    await new Promise((r) => setImmediate(r));
+    expect(text).toContain('/ui/installations/x/settings?lang=pl&t=[redacted]');
+    expect(text).not.toContain('SECRET-LINK-TOKEN');
+    expect(text).not.toContain('hunter2');
+  });
+});
