@@ -78,11 +78,12 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
     status = 'failed';
     error = describeError(e);
     if (!(e instanceof AccountAuthFailed)) {
-      await ctx.log('error', 'run.failed', `Run failed: ${error}`, null, { code: isConnectorError(e) ? e.code : 'internal' });
       deps.logger.error({ err: e, installationId, runId: run.id }, 'run failed');
+      // A store that is down now must not also keep the run `running` forever: finishRun is still tried.
+      await ctx.log('error', 'run.failed', `Run failed: ${error}`, null, { code: isConnectorError(e) ? e.code : 'internal' }).catch(() => undefined);
     }
   } finally {
-    await ctx.close();
+    await Promise.resolve(ctx.close()).catch((err: unknown) => deps.logger.warn({ err, installationId }, 'closing the host connection failed'));
   }
   const finished = await store.finishRun(run.id, status, ctx.counts, error, deps.clock().toISOString());
   const c = ctx.counts;

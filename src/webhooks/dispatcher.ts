@@ -204,10 +204,21 @@ export class WebhookDispatcher {
     const { store, secrets, logger } = this.deps;
     const installation = await store.getInstallation(delivery.installationId);
     const started = this.now();
+    let secret: string | null = null;
+    let secretError: string | null = null;
+    if (installation && installation.status === 'active' && installation.webhookSecret) {
+      try {
+        secret = secrets.decrypt(installation.webhookSecret);
+      } catch {
+        // A key missing from SECRET_KEYS: recorded as a failed attempt like any other, so the
+        // delivery follows its backoff and 24 h expiry instead of being picked up forever.
+        secretError = 'the webhook secret cannot be decrypted with the configured SECRET_KEYS';
+      }
+    }
     const { statusCode, error } =
-      !installation || installation.status !== 'active' || !installation.webhookSecret
-        ? { statusCode: null, error: 'the installation was uninstalled; its webhook secret is gone' }
-        : await this.post(delivery, secrets.decrypt(installation.webhookSecret), installation.callbackUrl ?? delivery.url);
+      secret === null
+        ? { statusCode: null, error: secretError ?? 'the installation was uninstalled; its webhook secret is gone' }
+        : await this.post(delivery, secret, installation!.callbackUrl ?? delivery.url);
     const finished = this.now();
     const attempt: WebhookAttempt = { at: started.toISOString(), durationMs: finished.getTime() - started.getTime(), statusCode, error, manual };
     const next = this.nextState(delivery, attempt, finished, !installation || installation.status !== 'active' || !installation.webhookSecret);

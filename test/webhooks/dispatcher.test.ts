@@ -250,4 +250,18 @@ describe('outgoing webhooks', () => {
     expect(failed.attempts[0]).toMatchObject({ statusCode: null, error: expect.stringMatching(/uninstalled/) });
     expect(rx.requests.slice(before).some((r) => r.event?.id === delivery!.id)).toBe(false);
   });
+
+  it('a webhook secret that cannot be decrypted (its key left SECRET_KEYS) is a recorded failed attempt that follows the backoff, never a silent loop', async () => {
+    const inst = await installation();
+    const lost = createSecretBox([generateSecretKey('gone')]);
+    await store.updateInstallation(inst.id, { webhookSecret: lost.encrypt('whatever') });
+    const before = rx.requests.length;
+    const d = dispatcher({ maxAgeMs: 400, baseDelayMs: 100 });
+    d.start();
+    const delivery = await d.enqueue('run.completed', inst.id, {});
+    const failed = await until(inst.id, delivery!.id, (x) => x.status === 'failed');
+    expect(failed.attempts.length).toBeGreaterThanOrEqual(1);
+    expect(failed.attempts[0]).toMatchObject({ statusCode: null, error: expect.stringMatching(/cannot be decrypted/) });
+    expect(rx.requests.slice(before).some((r) => r.event?.id === delivery!.id)).toBe(false);
+  });
 });
