@@ -6,7 +6,7 @@ declare module 'fontkit' {
   export interface Font {
     postscriptName: string;
     familyName: string;
-    layout(text: string): unknown;
+    layout(text: string, ...rest: unknown[]): unknown;
     /** Every code point the font's cmap maps. */
     characterSet: number[];
     glyphForCodePoint(codePoint: number): { id: number; codePoints: number[] };

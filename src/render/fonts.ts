@@ -10,6 +10,10 @@
  * to nothing in its ToUnicode table (the text looks right but copies/extracts without the letter).
  * `loadFonts` therefore creates every mapped glyph through the cmap once, right after parsing.
  *
+ * Shaping is memoised per process: pdfkit keeps its word-layout cache on each document's font object,
+ * so every new document shaped every word again through fontkit's GSUB/GPOS engine (a quarter of the
+ * render CPU). `memoizeLayout` puts a bounded LRU in front of the fonts' public `layout(text)`; see there.
+ *
  * Nothing happens at import time: the first `loadFonts()` call reads the files; later calls return the
  * same parsed fonts. Each worker thread has its own copy (one parse per thread).
  */
@@ -46,6 +50,8 @@ export function loadFonts(): PrintFonts {
     };
     warmGlyphCache(cached.regular);
     warmGlyphCache(cached.bold);
+    memoizeLayout(cached.regular);
+    memoizeLayout(cached.bold);
   } catch (cause) {
     throw new ConnectorError('render_failed', 'The print fonts (dejavu-fonts-ttf) could not be loaded.', { cause });
   }
@@ -62,4 +68,56 @@ function warmGlyphCache(font: fontkit.Font): void {
     if ((cp >= 0xfb00 && cp <= 0xfdff) || (cp >= 0xfe70 && cp <= 0xfeff)) continue;
     font.glyphForCodePoint(cp);
   }
+}
+
+/** Words (pdfkit lays text out word by word) whose shaping is kept per font. */
+export const LAYOUT_CACHE_ENTRIES = 4000;
+
+interface GlyphRunShape {
+  glyphs: unknown[];
+  positions: object[];
+  features?: unknown;
+}
+
+function isGlyphRun(run: unknown): run is GlyphRunShape {
+  if (typeof run !== 'object' || run === null) return false;
+  const r = run as { glyphs?: unknown; positions?: unknown };
+  return Array.isArray(r.glyphs) && Array.isArray(r.positions) && r.glyphs.length === r.positions.length;
+}
+
+/** A copy the caller may mutate: pdfkit scales the positions of the run it gets in place. */
+function copyRun(run: GlyphRunShape): GlyphRunShape {
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(run) as object) as GlyphRunShape, run);
+  copy.glyphs = run.glyphs.slice();
+  copy.positions = run.positions.map((p) => Object.assign(Object.create(Object.getPrototypeOf(p) as object) as object, p));
+  if (typeof run.features === 'object' && run.features !== null) copy.features = { ...run.features };
+  return copy;
+}
+
+/**
+ * Wraps `font.layout` (fontkit's public API, which pdfkit calls once per word and document) with a
+ * bounded LRU keyed by the text, for calls without features/script/language/direction. The cached run
+ * is never handed out: every caller gets a fresh copy of the run and its positions (the glyph objects
+ * are fontkit's own per-font cache and stay shared, as without this). Anything not shaped like a
+ * GlyphRun is passed through uncached. Shaping is a pure function of the text and the font, so the
+ * PDFs are byte-identical with and without the cache.
+ */
+export function memoizeLayout(font: fontkit.Font, maxEntries = LAYOUT_CACHE_ENTRIES): void {
+  const original = font.layout.bind(font) as (text: string, ...rest: unknown[]) => unknown;
+  const cache = new Map<string, GlyphRunShape>();
+  font.layout = (text: string, ...rest: unknown[]): unknown => {
+    if (typeof text !== 'string' || rest.some((a) => a !== undefined)) return original(text, ...rest);
+    let run = cache.get(text);
+    if (run) {
+      cache.delete(text); // most recently used goes last
+      cache.set(text, run);
+      return copyRun(run);
+    }
+    const fresh = original(text);
+    if (!isGlyphRun(fresh)) return fresh;
+    run = copyRun(fresh);
+    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+    cache.set(text, run);
+    return fresh;
+  };
 }
