@@ -13,6 +13,7 @@
  * Shaping is memoised per process: pdfkit keeps its word-layout cache on each document's font object,
  * so every new document shaped every word again through fontkit's GSUB/GPOS engine (a quarter of the
  * render CPU). `memoizeLayout` puts a bounded LRU in front of the fonts' public `layout(text)`; see there.
+ * Likewise each document's font subset decoded every glyph outline again (`memoizeGlyphDecode`).
  *
  * Nothing happens at import time: the first `loadFonts()` call reads the files; later calls return the
  * same parsed fonts. Each worker thread has its own copy (one parse per thread).
@@ -52,6 +53,8 @@ export function loadFonts(): PrintFonts {
     warmGlyphCache(cached.bold);
     memoizeLayout(cached.regular);
     memoizeLayout(cached.bold);
+    memoizeGlyphDecode(cached.regular);
+    memoizeGlyphDecode(cached.bold);
   } catch (cause) {
     throw new ConnectorError('render_failed', 'The print fonts (dejavu-fonts-ttf) could not be loaded.', { cause });
   }
@@ -119,5 +122,47 @@ export function memoizeLayout(font: fontkit.Font, maxEntries = LAYOUT_CACHE_ENTR
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
     cache.set(text, run);
     return fresh;
+  };
+}
+
+type DecodableGlyph = { _decode?: () => unknown };
+
+/**
+ * fontkit's TrueType subsetter (used by pdfkit when it embeds a font at the end of every document)
+ * calls `glyph._decode()` on each glyph it includes, only to learn whether the glyph is composite and
+ * which components it has; that decode parses the whole outline from the font bytes again every time
+ * (an eighth of the render CPU). Glyph objects are fontkit's per-font cache (one per id, kept for the
+ * life of the font), so the decoded header can be kept on them.
+ *
+ * This touches a fontkit internal, so it is guarded: only static (non-variable) fonts, only glyphs
+ * that have a `_decode` method; anything else is left as fontkit made it. Safe because fontkit mutates
+ * a decoded glyph only when applying font variations (excluded here); the outline is otherwise read
+ * only. Guarded by the render tests (pixel comparison of Polish composite glyphs, text read back) and
+ * by byte-identical output with and without it.
+ */
+export function memoizeGlyphDecode(font: fontkit.Font): void {
+  const internals = font as unknown as { _variationProcessor?: unknown; getGlyph?: unknown };
+  if (internals._variationProcessor != null || typeof internals.getGlyph !== 'function') return;
+  const getGlyph = (internals.getGlyph as (id: number, codePoints?: number[]) => unknown).bind(font);
+  const done = new WeakSet<object>();
+  internals.getGlyph = (id: number, codePoints?: number[]): unknown => {
+    const glyph = getGlyph(id, codePoints);
+    if (typeof glyph === 'object' && glyph !== null && !done.has(glyph)) {
+      done.add(glyph);
+      const g = glyph as DecodableGlyph;
+      const decode = g._decode;
+      if (typeof decode === 'function') {
+        let decoded = false;
+        let value: unknown;
+        g._decode = function memoizedDecode(this: unknown): unknown {
+          if (!decoded) {
+            value = decode.call(this);
+            decoded = true;
+          }
+          return value;
+        };
+      }
+    }
+    return glyph;
   };
 }
