@@ -130,6 +130,23 @@ function put(doc: Doc, text: string, x: number, y: number, w: number, opts: { bo
 
 function measure(doc: Doc, text: string, w: number, opts: { bold?: boolean; size?: number } = {}): number {
   setFont(doc, opts.bold ?? false, opts.size ?? TEXT_SIZE);
+  return textHeight(doc, text, w);
+}
+
+/** Characters that force a line break in pdfkit's line breaker (UAX #14 mandatory breaks). */
+const HARD_BREAK = /[\n\r\v\f\u0085\u2028\u2029]/;
+
+/**
+ * `doc.heightOfString(text, { width: w })` in the current font, without running pdfkit's line wrapper
+ * for text that fits on one line (most cells): the width of the whole string (shaped once and cached
+ * per document) is below the box, so the wrapper would emit exactly one line. The arithmetic repeats
+ * heightOfString's own (`y + lineHeight - y`), so layouts are identical to the last bit.
+ */
+function textHeight(doc: Doc, text: string, w: number): number {
+  if (text.length > 0 && !HARD_BREAK.test(text) && doc.widthOfString(text) < w - 0.01) {
+    const y = doc.y;
+    return y + doc.currentLineHeight(true) - y;
+  }
   return doc.heightOfString(text, { width: w });
 }
 
@@ -267,7 +284,7 @@ function rowHeight(doc: Doc, cols: Column[], cells: string[], opts: { bold?: boo
   let h = 0;
   cols.forEach((c, i) => {
     const text = cells[i] ?? '';
-    if (text) h = Math.max(h, doc.heightOfString(text, { width: c.w - 2 * PAD }));
+    if (text) h = Math.max(h, textHeight(doc, text, c.w - 2 * PAD));
   });
   return Math.max(h, doc.currentLineHeight()) + 2 * PAD;
 }
