@@ -37,7 +37,7 @@ function client(sb: SandboxHost) {
     return call('object', 'execute_kw', [sb.database, uid, password, model, method, args, kwargs]);
   };
   // JSON answers are checked by the assertions themselves; `any` keeps the test code short.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   const ok = async (p: Promise<RpcAnswer>): Promise<any> => {
     const a = await p;
     if (a.body.error) throw new Error(`${a.body.error.data.name}: ${a.body.error.data.message}`);
