@@ -13,6 +13,7 @@ import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startConnectorProcess, type ConnectorProcess } from '../support/process.ts';
+import { installSandbox } from '../support/sandbox-installation.ts';
 
 let smtp: TestSmtpServer;
 let sandbox: SandboxHost;
@@ -49,29 +50,11 @@ describe('three connector processes, one database, one installation, the same mo
 
     const moves = sandbox.records('account.move');
     const fromDate = DateTime.fromISO(String(moves.filter((m) => m['invoice_date']).map((m) => m['invoice_date']).sort()[0])).minus({ days: 1 }).toISODate()!;
-    const installed = await first.api('POST', '/api/installations', {
-      body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+    const { id } = await installSandbox((method, path, options) => first.api(method, path, options), sandbox, {
+      enabled: false,
+      fromDate,
+      attachments: { pln: 'none', foreign: 'standard:invoice' },
     });
-    expect(installed.status, JSON.stringify(installed.body)).toBe(201);
-    const id: string = installed.body.id;
-    const token: string = installed.body.apiToken;
-    const accounts = await first.api('GET', `/api/installations/${id}/options/email-accounts?operator=ksiegowa`, { token });
-    const account = accounts.body.options.find((a: any) => a.label === 'Sandbox SMTP');
-    const saved = await first.api('PUT', `/api/installations/${id}/settings`, {
-      token,
-      body: {
-        enabled: false,
-        operator: 'ksiegowa',
-        operatorPassword: 'ksiegowa',
-        emailAccount: account.value,
-        delivery: 'send_now',
-        documents: 'confirmed_only',
-        dateBasis: 'issue_date',
-        fromDate,
-        attachments: { pln: 'none', foreign: 'standard:invoice' },
-      },
-    });
-    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
 
     const runs = await Promise.all(children.map((c) => c.runDirect(id)));
     for (const run of runs) expect(run.status, JSON.stringify(run)).toBe('completed');

@@ -15,6 +15,7 @@ import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startConnectorProcess, type ConnectorProcess } from '../support/process.ts';
+import { installSandbox } from '../support/sandbox-installation.ts';
 
 const SEED = Number(process.env['CRASH_SEED'] ?? 20240611);
 const KILLS = 10;
@@ -69,30 +70,13 @@ describe('crash test: SIGKILL at random moments during runs, restart, repeat', (
     const moves = sandbox.records('account.move');
     const fromDate = DateTime.fromISO(String(moves.filter((m) => m['invoice_date']).map((m) => m['invoice_date']).sort()[0])).minus({ days: 1 }).toISODate()!;
 
-    child = await startConnectorProcess(env);
-    const installed = await child.api('POST', '/api/installations', {
-      body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+    const firstChild = await startConnectorProcess(env);
+    child = firstChild;
+    const { id } = await installSandbox((method, path, options) => firstChild.api(method, path, options), sandbox, {
+      enabled: false,
+      fromDate,
+      attachments: { pln: 'none', foreign: 'standard:invoice' },
     });
-    expect(installed.status, JSON.stringify(installed.body)).toBe(201);
-    const id: string = installed.body.id;
-    const token: string = installed.body.apiToken;
-    const accounts = await child.api('GET', `/api/installations/${id}/options/email-accounts?operator=ksiegowa`, { token });
-    const account = accounts.body.options.find((a: any) => a.label === 'Sandbox SMTP');
-    const saved = await child.api('PUT', `/api/installations/${id}/settings`, {
-      token,
-      body: {
-        enabled: false,
-        operator: 'ksiegowa',
-        operatorPassword: 'ksiegowa',
-        emailAccount: account.value,
-        delivery: 'send_now',
-        documents: 'confirmed_only',
-        dateBasis: 'issue_date',
-        fromDate,
-        attachments: { pln: 'none', foreign: 'standard:invoice' },
-      },
-    });
-    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
 
     // Kill moments: a third at a random moment from the start of a run (listing, claiming, rendering),
     // the rest at a random moment after this incarnation's first message left (mid-delivery).

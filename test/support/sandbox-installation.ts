@@ -1,0 +1,39 @@
+/**
+ * Installs the sandbox host on a running connector and configures it the way most end-to-end tests
+ * start: operator ksiegowa, the "Sandbox SMTP" account, send now, confirmed invoices, by issue date.
+ * Works with any client that speaks the connector's API (`api(method, path, { token, body })`).
+ */
+import { expect } from 'vitest';
+import type { SandboxHost } from '../../src/connector/sandbox/index.ts';
+
+export type ApiClient = (method: string, path: string, options?: { token?: string; body?: unknown }) => Promise<{ status: number; body: any }>;
+
+export async function installSandbox(
+  api: ApiClient,
+  sandbox: SandboxHost,
+  settings: Record<string, unknown> = {},
+): Promise<{ id: string; token: string; accountId: string }> {
+  const installed = await api('POST', '/api/installations', {
+    body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+  });
+  expect(installed.status, JSON.stringify(installed.body)).toBe(201);
+  const id: string = installed.body.id;
+  const token: string = installed.body.apiToken;
+  const accounts = await api('GET', `/api/installations/${id}/options/email-accounts?operator=ksiegowa`, { token });
+  const account = accounts.body.options.find((a: any) => a.label === 'Sandbox SMTP');
+  expect(account, JSON.stringify(accounts.body)).toBeDefined();
+  const saved = await api('PUT', `/api/installations/${id}/settings`, {
+    token,
+    body: {
+      operator: 'ksiegowa',
+      operatorPassword: 'ksiegowa',
+      emailAccount: account.value,
+      delivery: 'send_now',
+      documents: 'confirmed_only',
+      dateBasis: 'issue_date',
+      ...settings,
+    },
+  });
+  expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+  return { id, token, accountId: account.value };
+}
