@@ -12,11 +12,11 @@
 import type { Config } from '../config.ts';
 import type { HostErp } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
-import { managedTemplateSource } from '../connector-managed/index.ts';
 import type { EmailAccount, Invoice, Operator, PrintChoice, RenderedTemplate } from '../domain.ts';
 import { ConnectorError, isConnectorError } from '../errors.ts';
 import { hostConnectionFor } from '../jobs/installation-host.ts';
-import { composeMessage, isConnectorTemplate, renderConnectorTemplateFor } from '../jobs/message.ts';
+import { composeMessage } from '../jobs/message.ts';
+import { renderTemplates } from '../jobs/templates.ts';
 import type { PrintRenderer } from '../jobs/pipeline.ts';
 import { decide, printFor, resolveRecipients, type SkipReason } from '../jobs/rules.ts';
 import type { OutgoingMessage } from '../mail/port.ts';
@@ -153,14 +153,9 @@ export class InvoicePreviews {
     return decide(invoice, installation.settings, entry ?? null, { maxAttempts: this.deps.delivery.maxAttempts, now: this.deps.clock() });
   }
 
-  /** The same branch as the pipeline's template step: connector (default or managed) template, else the host renders. */
+  /** The pipeline's template step for one invoice. */
   private async template(host: HostErp, installation: Installation, invoice: Invoice): Promise<RenderedTemplate> {
-    const templateId = installation.settings.emailTemplate;
-    if (isConnectorTemplate(templateId)) {
-      const stored = await managedTemplateSource(this.deps.store, installation.id, templateId);
-      return renderConnectorTemplateFor(templateId, invoice, stored);
-    }
-    const rendered = (await host.renderTemplate(templateId, [invoice.id])).get(invoice.id);
+    const rendered = (await renderTemplates(host, this.deps.store, installation.id, installation.settings.emailTemplate, [invoice])).get(invoice.id);
     if (!rendered) {
       throw new ConnectorError('host_not_found', `The host did not render the e-mail template for invoice ${invoice.number ?? invoice.id}`, { field: 'emailTemplate' });
     }

@@ -11,7 +11,6 @@
 import type { Config } from '../config.ts';
 import type { HostErp, WriteBack } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
-import { managedTemplateSource } from '../connector-managed/index.ts';
 import type { EmailAccount, Invoice, Operator, Outcome, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../domain.ts';
 import { emptyCounts, parsePrintChoice } from '../domain.ts';
 import { ConnectorError, isConnectorError } from '../errors.ts';
@@ -20,7 +19,8 @@ import type { MailDelivery } from '../mail/port.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../store/port.ts';
 import { hostConnectionFor } from './installation-host.ts';
-import { composeMessage, renderConnectorTemplateFor, isConnectorTemplate } from './message.ts';
+import { composeMessage } from './message.ts';
+import { renderTemplates } from './templates.ts';
 import { contentHash, decide, messageIdFor } from './rules.ts';
 import { noteFor } from './notes.ts';
 
@@ -319,7 +319,7 @@ class RunContext {
 
     let rendered: Map<string, RenderedTemplate>;
     try {
-      rendered = await this.renderTemplates(toSend.map((s) => s.invoice));
+      rendered = await renderTemplates(this.host, deps.store, installation.id, settings.emailTemplate, toSend.map((s) => s.invoice));
     } catch (e) {
       // Nothing left: give the claims back so a later run takes them.
       for (const s of toSend) await deps.store.release(installation.id, s.invoice.id, deps.owner);
@@ -386,18 +386,6 @@ class RunContext {
     this.bump('failed');
     await this.log('error', 'invoice.failed', `Failed: ${outcome.detail}`, invoice, { reason: outcome.reason });
     deps.events?.({ type: 'invoice.failed', installationId: installation.id, invoiceId: invoice.id, invoiceNumber: invoice.number, detail: outcome.detail });
-  }
-
-  private async renderTemplates(invoices: Invoice[]): Promise<Map<string, RenderedTemplate>> {
-    const templateId = this.settings.emailTemplate;
-    if (isConnectorTemplate(templateId)) {
-      const stored = await managedTemplateSource(this.deps.store, this.installation.id, templateId);
-      return new Map(invoices.map((i) => [i.id, renderConnectorTemplateFor(templateId, i, stored)]));
-    }
-    return this.host.renderTemplate(
-      templateId,
-      invoices.map((i) => i.id),
-    );
   }
 
   private async deliverOne(invoice: Invoice, recipients: string[], printId: string, template: RenderedTemplate | null): Promise<void> {
