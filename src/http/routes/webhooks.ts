@@ -4,6 +4,7 @@
  * The outgoing delivery log and redelivery need the installation's token like every installation route.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { installationOf } from '../guard.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ConnectorError } from '../../errors.ts';
 import type { Installation, WebhookDelivery } from '../../store/port.ts';
@@ -20,24 +21,9 @@ export interface WebhookRouteOptions {
 
 const security = [{ installationToken: [] }];
 
-function bearer(request: { headers: FastifyRequest['headers'] }): string {
-  const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-  return m ? m[1]! : '';
-}
-
 export async function webhookRoutes(appBase: FastifyInstance, opts: WebhookRouteOptions): Promise<void> {
   const app = appBase.withTypeProvider<TypeBoxTypeProvider>();
-  const { service } = app.deps;
   const { dispatcher, incoming } = opts;
-
-  /** The token must belong to the installation in the URL. */
-  async function authorize(request: { headers: FastifyRequest['headers']; params: { id: string } }): Promise<void> {
-    const token = bearer(request);
-    if (!token) throw new ConnectorError('unauthorized', 'Missing bearer token', { field: 'authorization' });
-    const installation = await service.authenticate(token);
-    if (!installation) throw new ConnectorError('unauthorized', 'Invalid token', { field: 'authorization' });
-    if (installation.id !== request.params.id) throw new ConnectorError('forbidden', 'This token belongs to another installation', { field: 'authorization' });
-  }
 
   // The signature covers the body byte for byte: keep the raw text next to the parsed JSON (this plugin only).
   const rawBodies = new WeakMap<FastifyRequest, string>();
@@ -98,7 +84,7 @@ export async function webhookRoutes(appBase: FastifyInstance, opts: WebhookRoute
       },
     },
     async (request) => {
-      await authorize(request);
+      installationOf(request); // the guard authenticated the caller
       const deliveries = await app.deps.store.listWebhookDeliveries(request.params.id, {
         ...(request.query.status ? { status: request.query.status } : {}),
         limit: request.query.limit ?? 50,
@@ -111,7 +97,7 @@ export async function webhookRoutes(appBase: FastifyInstance, opts: WebhookRoute
     '/installations/:id/webhooks/deliveries/:deliveryId',
     { schema: { tags: ['webhooks'], summary: 'One outgoing webhook delivery', params: DeliveryParams, security, response: { 200: DeliverySchema, ...errorResponses } } },
     async (request) => {
-      await authorize(request);
+      installationOf(request); // the guard authenticated the caller
       const delivery = await app.deps.store.getWebhookDelivery(request.params.id, request.params.deliveryId);
       if (!delivery) throw new ConnectorError('not_found', `Webhook delivery ${request.params.deliveryId} not found`, { field: 'deliveryId' });
       return deliveryView(delivery);
@@ -130,7 +116,7 @@ export async function webhookRoutes(appBase: FastifyInstance, opts: WebhookRoute
       },
     },
     async (request) => {
-      await authorize(request);
+      installationOf(request); // the guard authenticated the caller
       return deliveryView(await dispatcher.redeliver(request.params.id, request.params.deliveryId));
     },
   );
