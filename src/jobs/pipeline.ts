@@ -294,16 +294,7 @@ class RunContext {
         continue;
       }
       this.counts.due += 1;
-      const claimed = await deps.store.claim({
-        installationId: installation.id,
-        invoiceId: invoice.id,
-        invoiceNumber: invoice.number,
-        owner: deps.owner,
-        leaseUntil: new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString(),
-        messageId: messageIdFor(installation.id, invoice.id),
-        now: now.toISOString(),
-        maxAttempts: deps.delivery.maxAttempts,
-      });
+      const claimed = await this.claim(invoice, now, deps.delivery.maxAttempts);
       if (!claimed) {
         this.counts.due -= 1; // someone else owns it
         continue;
@@ -367,19 +358,26 @@ class RunContext {
     }
   }
 
-  /** A `retry` entry that used every attempt (e.g. MAX_ATTEMPTS was lowered) becomes `failed`, once, with a reason. */
-  private async failExhausted(invoice: Invoice, entry: LedgerEntry, now: Date): Promise<void> {
+  /** Claims the invoice in the ledger for this worker (the exactly-once gate). */
+  private claim(invoice: Invoice, now: Date, maxAttempts: number): Promise<LedgerEntry | null> {
     const { deps, installation } = this;
-    const claimed = await deps.store.claim({
+    return deps.store.claim({
       installationId: installation.id,
       invoiceId: invoice.id,
       invoiceNumber: invoice.number,
       owner: deps.owner,
       leaseUntil: new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString(),
-      messageId: entry.messageId,
+      messageId: messageIdFor(installation.id, invoice.id),
       now: now.toISOString(),
-      maxAttempts: entry.attempts + 1, // this entry is past the limit on purpose: take it to close it
+      maxAttempts,
     });
+  }
+
+  /** A `retry` entry that used every attempt (e.g. MAX_ATTEMPTS was lowered) becomes `failed`, once, with a reason. */
+  private async failExhausted(invoice: Invoice, entry: LedgerEntry, now: Date): Promise<void> {
+    const { deps, installation } = this;
+    // This entry is past the limit on purpose: take it to close it.
+    const claimed = await this.claim(invoice, now, entry.attempts + 1);
     if (!claimed) return;
     const outcome: Outcome = { state: 'failed', reason: 'attempts_exhausted', detail: `Gave up after ${entry.attempts} attempts (limit ${deps.delivery.maxAttempts}): ${entry.detail ?? ''}`.trim(), recipients: [] };
     await deps.store.recordOutcome(installation.id, invoice.id, deps.owner, outcome, { writeBack: true, nextAttemptAt: null });
