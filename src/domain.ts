@@ -93,7 +93,8 @@ export interface InvoiceLine {
 export interface ExchangeRate {
   /** PLN per one unit of the invoice currency. */
   rate: Decimal;
-  date: IsoDate;
+  /** The rate's own date (art. 31a); null when the host does not say which day's rate it used. */
+  date: IsoDate | null;
   /** e.g. "NBP tabela 228/A/NBP/2026" or "Odoo". */
   source: string;
 }
@@ -114,6 +115,23 @@ export interface KsefInfo {
   xmlSha256: string | null;
   /** Host's KSeF status, e.g. "accepted". */
   status: string | null;
+}
+
+/** Amounts an invoice booked in the company currency (minor units, positive for credit notes too). */
+export interface BookedAmounts {
+  currency: string;
+  untaxed: Minor;
+  tax: Minor;
+  total: Minor;
+  /** Per VAT rate: base and tax in the company currency, as booked. */
+  taxByRate: { label: string; base: Minor; tax: Minor }[];
+}
+
+export interface InvoiceReadError {
+  /** What could not be read, e.g. "res.currency.rate". */
+  what: string;
+  detail: string;
+  retryable: boolean;
 }
 
 export interface Invoice {
@@ -140,8 +158,20 @@ export interface Invoice {
   paymentTerm: string | null;
   paymentMethod: string | null;
   notes: InvoiceNotes;
-  /** For credit notes: the corrected invoice. */
-  corrects: { number: string; date: IsoDate | null } | null;
+  /** For credit notes: the corrected invoice (number, date, and its KSeF number when known). */
+  corrects: { number: string; date: IsoDate | null; ksefNumber?: string | null } | null;
+  /** For credit notes: the reason of the correction as the host records it. */
+  correctionReason?: string | null;
+  /**
+   * What the invoice booked in the company currency (Odoo `amount_*_signed`, `tax_totals`), for
+   * foreign-currency invoices: the print shows these, never a figure recomputed from a rate table.
+   */
+  booked?: BookedAmounts | null;
+  /**
+   * Set when a read this invoice needs failed (e.g. its currency rate): only this invoice is held back,
+   * the rest of the run goes on. `retryable` = try again on a later run.
+   */
+  readError?: InvoiceReadError | null;
   ksef: KsefInfo | null;
   /** The host marks it as sent (sent by hand, or by us earlier). */
   hostMarkedSent: boolean;

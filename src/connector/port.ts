@@ -114,8 +114,25 @@ export interface HostErp {
   /** Writes status and a note on each invoice. Idempotent: writing the same outcome twice is harmless. */
   writeBack(items: WriteBack[]): Promise<void>;
 
+  /**
+   * Leaves one host log record per finished run where the host keeps such logs (Odoo `ir.logging`, written
+   * with the integration credential). Optional: hosts without a log model leave it out.
+   */
+  recordRun?(summary: RunSummary): Promise<void>;
+
   /** Frees connections (keep-alive sockets, sessions). The adapter is not used afterwards. */
   close?(): void | Promise<void>;
+}
+
+/** A finished run, as the host's own log sees it. */
+export interface RunSummary {
+  runId: string;
+  status: 'completed' | 'failed' | 'interrupted';
+  trigger: string;
+  startedAt: string;
+  finishedAt: string;
+  counts: { due: number; sent: number; drafted: number; skipped: number; failed: number; retry: number; uncertain: number };
+  error: string | null;
 }
 
 export type HostFactory = (connection: HostConnection) => HostErp;

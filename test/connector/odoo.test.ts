@@ -221,12 +221,12 @@ describe('Odoo adapter specifics (sandbox host)', () => {
       const currencyId = idOf(moves.get(inv.id)!.currency_id);
       const mine = rates.filter((x) => idOf(x.currency_id) === currencyId);
       expect(r.source).toBe('Odoo res.currency.rate');
-      expect(r.date <= inv.issueDate!).toBe(true);
+      expect(r.date! <= inv.issueDate!).toBe(true);
       const stored = mine.find((x) => x.name === r.date);
       expect(stored).toBeDefined();
       expect(r.rate).toBe(String(stored!.inverse_company_rate));
       // No newer rate on or before the invoice date was skipped.
-      expect(mine.filter((x) => String(x.name) > r.date && String(x.name) <= inv.issueDate!)).toEqual([]);
+      expect(mine.filter((x) => String(x.name) > r.date! && String(x.name) <= inv.issueDate!)).toEqual([]);
     }
     for (const inv of invoices.filter((i) => i.currency === 'PLN')) expect(inv.exchangeRate).toBeNull();
   });
