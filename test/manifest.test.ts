@@ -91,6 +91,7 @@ describe('the extension manifest', () => {
       'schedule.startAt',
       'schedule.repeatEvery',
       'schedule.until',
+      'schedule.days',
       'timezone',
     ]);
     const ids = new Set(groups.map((g) => g.id));

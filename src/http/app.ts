@@ -20,6 +20,7 @@ import { webhookRoutes, type WebhookRouteOptions } from './routes/webhooks.ts';
 import { installationGuard } from './guard.ts';
 import { previewRoutes } from './routes/previews.ts';
 import { managedRoutes } from './routes/managed.ts';
+import { scheduleRoutes } from './routes/schedule.ts';
 
 export interface AppDeps {
   service: InstallationService;
@@ -116,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(installationRoutes, { prefix: '/api' });
   if (deps.webhooks) await app.register(webhookRoutes, { prefix: '/api', ...deps.webhooks });
   await app.register(previewRoutes, { prefix: '/api' });
+  await app.register(scheduleRoutes, { prefix: '/api' });
   if (deps.managed) await app.register(managedRoutes(deps.managed), { prefix: '/api' });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app as unknown as FastifyInstance;

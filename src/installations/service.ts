@@ -51,6 +51,11 @@ export interface ServiceDeps {
 export class InstallationService {
   constructor(private readonly deps: ServiceDeps) {}
 
+  /** The service's clock (injected; frozen in tests), for answers that depend on the time of day. */
+  now(): Date {
+    return this.deps.clock();
+  }
+
   private host(installation: Installation, operator?: { login: string; secret: string }): HostErp {
     return this.deps.createHost(hostConnectionFor(installation, this.deps.secrets, operator), installation.id);
   }

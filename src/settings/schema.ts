@@ -42,6 +42,11 @@ export const RepeatEvery = Type.Union([
 ]);
 export const REPEAT_MINUTES: Record<Static<typeof RepeatEvery>, number> = { '30m': 30, '1h': 60, '2h': 120, '4h': 240 };
 
+export const SendOn = Type.Union([
+  choice('every_day', 'każdego dnia', 'every day'),
+  choice('business_days', 'w dni robocze', 'on business days'),
+]);
+
 export const PrintChoiceSchema = Type.String({ pattern: PRINT_PATTERN, description: '`standard:<id>`, `user:<id>` or `none`' });
 
 export const ScheduleSchema = Type.Object(
@@ -75,6 +80,20 @@ export const ScheduleSchema = Type.Object(
         group: 'schedule',
       }),
     }),
+    // Optional: installations saved before it existed read as every day.
+    days: Type.Optional(
+      Type.Union(SendOn.anyOf, {
+        ...ui({
+          label: { pl: 'Wysyłaj', en: 'Send on' },
+          help: {
+            pl: 'Każdego dnia albo tylko w dni robocze: od poniedziałku do piątku, bez świąt państwowych (także Wigilii od 2025 r.). Faktury z dnia wolnego idą w najbliższym oknie dnia roboczego.',
+            en: 'Every day, or business days only: Monday to Friday except Polish public holidays (24 December too, since 2025). What became due on a day off goes out in the next business-day window.',
+          },
+          order: 125,
+          group: 'schedule',
+        }),
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -301,7 +320,7 @@ export function defaultSettings(): Settings {
     dateBasis: 'issue_date',
     fromDate: null,
     attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' },
-    schedule: { startAt: '08:00', repeatEvery: '1h', until: '16:00' },
+    schedule: { startAt: '08:00', repeatEvery: '1h', until: '16:00', days: 'every_day' },
     timezone: 'Europe/Warsaw',
   };
 }
