@@ -218,6 +218,17 @@ export interface EmailAccount {
   smtp: SmtpSettings;
   /** Present when the account can store drafts / copies (IMAP). */
   imap: ImapSettings | null;
+  /** DKIM signing of outgoing mail (connector-managed accounts); the key is decrypted just before use. */
+  dkim?: DkimKey | null;
+}
+
+export interface DkimKey {
+  /** The signing domain (`d=`): the sender's domain or a parent of it. */
+  domain: string;
+  /** The selector (`s=`): the DNS record is `<selector>._domainkey.<domain>`. */
+  selector: string;
+  /** PEM private key (RSA or Ed25519). */
+  privateKey: string;
 }
 
 export interface EmailTemplateRef {

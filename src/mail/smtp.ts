@@ -72,7 +72,8 @@ interface SentInfo {
 
 export function smtpSettingsHash(account: EmailAccount): string {
   const s = account.smtp;
-  return createHash('sha256').update(JSON.stringify([s.host, s.port, s.tls, s.user, s.password])).digest('hex').slice(0, 16);
+  const d = account.dkim ?? null;
+  return createHash('sha256').update(JSON.stringify([s.host, s.port, s.tls, s.user, s.password, d?.domain, d?.selector, d?.privateKey])).digest('hex').slice(0, 16);
 }
 
 export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
@@ -100,6 +101,8 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
       maxMessages: options.maxMessagesPerConnection ?? 1000,
       maxRequeues: 0,
       ...(rate ? { rateLimit: rate, rateDelta: 1000 } : {}),
+      // DKIM: nodemailer signs every message of this transport (raw ones too) with the account's key.
+      ...(account.dkim ? { dkim: { domainName: account.dkim.domain, keySelector: account.dkim.selector, privateKey: account.dkim.privateKey } } : {}),
       connectionTimeout: timeoutMs,
       greetingTimeout: timeoutMs,
       socketTimeout: timeoutMs * 2,

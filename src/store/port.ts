@@ -130,6 +130,8 @@ export interface ManagedEmailAccount {
   fromAddress: string;
   smtp: { host: string; port: number; tls: TlsMode; user: string | null; password: EncryptedSecret | null };
   imap: { host: string; port: number; tls: TlsMode; user: string; password: EncryptedSecret } | null;
+  /** DKIM signing key (optional; records saved before DKIM existed have none). */
+  dkim?: { domain: string; selector: string; privateKey: EncryptedSecret } | null;
   createdAt: string;
   updatedAt: string;
 }
