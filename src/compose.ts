@@ -17,6 +17,7 @@ import { createAgendaScheduler, type Scheduler } from './jobs/scheduler.ts';
 import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
 import { InstallationService } from './installations/service.ts';
 import { WebhookDispatcher, type DispatcherTuning } from './webhooks/dispatcher.ts';
+import { FailureDigest } from './jobs/digest.ts';
 import { IncomingWebhooks } from './webhooks/incoming.ts';
 import { InvoicePreviews } from './installations/previews.ts';
 import { buildApp } from './http/app.ts';
@@ -86,6 +87,9 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     const owner = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     // Outgoing webhooks: pipeline events are persisted, then POSTed signed, with retries (src/webhooks).
     const webhooks = new WebhookDispatcher({ store, secrets, logger, owner, version: options.version, tuning: options.webhooks ?? {} });
+    // One e-mail to the operator after a run that left invoices failed or uncertain (src/jobs/digest.ts).
+    const digest = new FailureDigest({ store, createHost, secrets, mail, logger, clock });
+    closers.push(() => digest.drain());
     const pipeline: PipelineDeps = {
       store,
       createHost,
@@ -99,6 +103,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       events: (event: PipelineEvent) => {
         webhooks.emit(event);
         metrics.observe(event);
+        if (event.type === 'run.completed') digest.onRunCompleted(event.installationId, event.run);
         options.events?.(event);
       },
       ...options.pipeline,

@@ -82,6 +82,7 @@ describe('the extension manifest', () => {
       'operatorPassword',
       'emailAccount',
       'emailTemplate',
+      'alertEmail',
       'delivery',
       'documents',
       'dateBasis',

@@ -206,6 +206,20 @@ export const SettingsSchema = Type.Object(
         options: 'options/templates',
       }),
     }),
+    // Optional: installations saved before it existed send the digest to the operator.
+    alertEmail: Type.Optional(
+      Type.Union([Type.String({ maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$' }), Type.Null()], {
+        ...ui({
+          label: { pl: 'Adres powiadomień o błędach', en: 'Failure alerts to' },
+          help: {
+            pl: 'Po wysyłce z fakturami niewysłanymi lub niepewnymi przychodzi tu jedno zestawienie. Puste: adres operatora.',
+            en: "After a run that left invoices failed or uncertain, one summary e-mail goes here. Empty: the operator's address.",
+          },
+          order: 55,
+          group: 'delivery',
+        }),
+      }),
+    ),
     delivery: Type.Union([choice('send_now', 'Wyślij od razu', 'Send now'), choice('save_draft', 'Zapisz w folderze Robocze', 'Save as draft')], {
       ...ui({
         label: { pl: 'Realizacja wysyłki', en: 'Delivery' },
@@ -315,6 +329,7 @@ export function defaultSettings(): Settings {
     operator: 'admin',
     emailAccount: '',
     emailTemplate: '',
+    alertEmail: null,
     delivery: 'send_now',
     documents: 'confirmed_only',
     dateBasis: 'issue_date',
