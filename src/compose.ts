@@ -15,6 +15,7 @@ import { createMailDelivery } from './mail/delivery.ts';
 import { createPdfRenderer, listStandardPrints } from './render/index.ts';
 import { createAgendaScheduler, type Scheduler } from './jobs/scheduler.ts';
 import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
+import { createRunConsole } from './jobs/run-console.ts';
 import { InstallationService } from './installations/service.ts';
 import { WebhookDispatcher, type DispatcherTuning } from './webhooks/dispatcher.ts';
 import { IncomingWebhooks } from './webhooks/incoming.ts';
@@ -86,6 +87,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     const owner = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     // Outgoing webhooks: pipeline events are persisted, then POSTed signed, with retries (src/webhooks).
     const webhooks = new WebhookDispatcher({ store, secrets, logger, owner, version: options.version, tuning: options.webhooks ?? {} });
+    const runConsole = createRunConsole({ store, logger, clock });
     const pipeline: PipelineDeps = {
       store,
       createHost,
@@ -99,6 +101,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       events: (event: PipelineEvent) => {
         webhooks.emit(event);
         metrics.observe(event);
+        runConsole.observe(event);
         options.events?.(event);
       },
       ...options.pipeline,

@@ -52,6 +52,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, keywords: UI_KEYWORDS, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
+  // Endpoints polled every few seconds (the logs page, monitors, scrapers) write no access log at info.
+  app.addHook('onRoute', (route) => {
+    if (!route.logLevel && isPolledRoute(route.method, route.url)) route.logLevel = 'warn';
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -119,6 +123,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.managed) await app.register(managedRoutes(deps.managed), { prefix: '/api' });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app as unknown as FastifyInstance;
+}
+
+/** GET routes that pages and monitors poll: run lists and progress, the log page's entries, health, metrics. */
+const POLLED_ROUTE = /^(?:\/health|\/metrics|\/(?:ui\/)?api\/installations\/:id\/(?:runs(?:\/[^/]+)*|logs|progress|events))$/;
+
+export function isPolledRoute(method: string | string[], url: string): boolean {
+  const methods = Array.isArray(method) ? method : [method];
+  return methods.every((m) => m === 'GET' || m === 'HEAD') && POLLED_ROUTE.test(url);
 }
 
 /**
