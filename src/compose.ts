@@ -68,7 +68,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     const opened = await openStore(config.database, { log: (m: string) => logger.info(m) });
     closers.push(() => opened.close());
     const { store } = opened;
-    // Host adapters get their installation's connector-managed accounts/templates (DESIGN §6).
+    // Host adapters get their installation's connector-managed accounts/templates (docs/design.md §6).
     const managed = new ManagedService({ store, secrets, clock });
     const createHost: InstallationHostFactory = (connection, installationId) =>
       createRegistryHost(connection, installationId ? { managed: managed.providers(installationId) } : {});

@@ -1,5 +1,5 @@
 /**
- * One run of one installation (DESIGN §3):
+ * One run of one installation (docs/data-flow.md):
  *   resolve interrupted deliveries -> flush owed write-backs -> list due invoices page by page ->
  *   decide (pure rules) -> claim in the ledger -> render template + attachment -> mark sending ->
  *   deliver -> record outcome -> write back to the host (batched per page) -> log -> finish the run.

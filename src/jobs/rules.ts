@@ -22,7 +22,7 @@
  *      no_recipient          no valid address (invalid ones are named in the detail)
  *   9. waiting_for_ksef      the host issues through KSeF (`invoice.ksef` present) and a posted invoice
  *                            has no KSeF number yet: sending now would print "OFFLINE" on the PDF
- *                            visualisation (research/invoice-law.md); it goes out once the number exists.
+ *                            visualisation (docs/design.md §5); it goes out once the number exists.
  *
  * `logOnce` is true for the reasons a person can act on and that would otherwise repeat every run
  * (missing_date, no_consent, no_recipient, waiting_for_ksef): the pipeline logs them once per invoice.
