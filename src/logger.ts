@@ -43,7 +43,7 @@ export interface LoggerOptions {
   pretty?: boolean;
 }
 
-/** The pretty stream: "22:31:05 INFO: GET /api/… 200 (3 ms)" and "22:31:19 INFO: run 3f2a9c1e for …". */
+/** The pretty stream: "[22:31:05] INFO: GET /api/… 200 request completed in 3 ms", "[22:31:19] INFO: run 3f2a9c1e for …". */
 export function prettyStream(destination: NodeJS.WritableStream | undefined, colorize: boolean): pinoPretty.PrettyStream {
   return pinoPretty({
     ...(destination ? { destination } : {}),
@@ -51,7 +51,7 @@ export function prettyStream(destination: NodeJS.WritableStream | undefined, col
     sync: true,
     translateTime: 'SYS:HH:MM:ss',
     ignore: 'pid,hostname,reqId,req,res,responseTime,run',
-    messageFormat: '{if req.method}{req.method} {req.url} {end}{if res.statusCode}{res.statusCode} {end}{msg}',
+    messageFormat: '{if req.method}{req.method} {req.url} {end}{if res.statusCode}{res.statusCode} {end}{msg}{if responseTime} in {responseTime} ms{end}',
     singleLine: true,
   });
 }

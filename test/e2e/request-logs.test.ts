@@ -67,6 +67,11 @@ describe('request logs', () => {
       .map((l) => l.req.url as string);
     expect(urls.filter((u) => /\/(runs|logs|health)$/.test(u))).toEqual([]);
     expect(urls).toContain(`/api/installations/${id}/settings`);
+    // One line per request, with its method, URL, status and time.
+    const settingsLines = linesSince(from).filter((l) => l.req?.url === `/api/installations/${id}/settings`);
+    expect(settingsLines).toHaveLength(1);
+    expect(settingsLines[0]).toMatchObject({ msg: 'request completed', req: { method: 'GET' }, res: { statusCode: 401 } });
+    expect(typeof settingsLines[0]!.responseTime).toBe('number');
   });
 });
 
@@ -126,11 +131,11 @@ describe('console format', () => {
     let pretty = '';
     prettyOut.on('data', (d) => (pretty += d));
     const p = createLogger('info', prettyOut, { pretty: true });
-    p.info({ req: { method: 'GET', url: '/api/x?t=SECRET' }, res: { statusCode: 200 } }, 'request completed');
+    p.info({ req: { method: 'GET', url: '/api/x?t=SECRET' }, res: { statusCode: 200 }, responseTime: 3 }, 'request completed');
     p.info('run 3f2a9c1e for sandbox at 127.0.0.1:8069: 80 sent, 2 skipped, 0 failed in 14 s');
     const lines = pretty.split('\n').filter(Boolean);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^\[\d{2}:\d{2}:\d{2}\] INFO: GET \/api\/x\?t=\[redacted\] 200 request completed$/);
+    expect(lines[0]).toMatch(/^\[\d{2}:\d{2}:\d{2}\] INFO: GET \/api\/x\?t=\[redacted\] 200 request completed in 3 ms$/);
     expect(lines[1]).toMatch(/^\[\d{2}:\d{2}:\d{2}\] INFO: run 3f2a9c1e for sandbox at 127\.0\.0\.1:8069: 80 sent, 2 skipped, 0 failed in 14 s$/);
     expect(() => JSON.parse(lines[1]!)).toThrow();
 

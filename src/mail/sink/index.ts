@@ -240,7 +240,7 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
       rows.push(
         `<tr><td>${escapeHtml(date)}</td><td>${escapeHtml(from)}</td><td>${escapeHtml(to)}</td><td>${escapeHtml(m.subject ?? '')}</td>` +
           `<td>${attachments.join('<br>')}</td><td><a href="${href}" download>.eml</a></td></tr>\n` +
-          `<tr class="body"><td colspan="6"><details><summary>Message ${escapeHtml(m.messageId ?? m.file)}</summary>` +
+          `<tr class="body"><td colspan="6"><details><summary>Show the message (HTML and text) · ${escapeHtml(m.messageId ?? m.file)}</summary>` +
           (hasHtml ? `<h3>HTML</h3><iframe sandbox="" loading="lazy" title="HTML of ${escapeHtml(m.file)}" src="${href}/html"></iframe>` : '') +
           `<h3>Text</h3><pre>${escapeHtml(text)}</pre></details></td></tr>`,
       );
@@ -261,7 +261,7 @@ ${rows.join('\n')}
     };
     const unreadable = () => send(500, 'text/plain; charset=utf-8', 'Could not read the mailbox');
     const missing = () => send(404, 'text/plain; charset=utf-8', 'No such message');
-    if (req.method !== 'GET') return send(405, 'text/plain; charset=utf-8', 'Method not allowed');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain; charset=utf-8', 'Method not allowed');
     if (url.pathname === '/') {
       page().then((html) => send(200, 'text/html; charset=utf-8', html), unreadable);
       return;
