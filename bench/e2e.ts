@@ -153,7 +153,7 @@ async function child(): Promise<void> {
       const invoice = page[i % page.length]!;
       const { pdf } = await pipeline.prints.render(invoice, 'invoice');
       // A Message-ID of its own per message: the ceiling's messages never count as the run's.
-      const message = composeMessage({ installationId: `ceiling-${i}`, invoice, template, recipients: [invoice.customer.email!], account: acc, operator, attachment: pdf });
+      const message = composeMessage({ installationId: `ceiling-${i}`, invoice, template, recipients: [invoice.customer.email!], account: acc, operator, attachment: pdf, timeZone: 'Europe/Warsaw', date: new Date() });
       await pipeline.mail.deliver(acc, message, 'send_now');
     }
   };

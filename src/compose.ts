@@ -15,6 +15,7 @@ import { createMailDelivery } from './mail/delivery.ts';
 import { createPdfRenderer, listStandardPrints } from './render/index.ts';
 import { createAgendaScheduler, type Scheduler } from './jobs/scheduler.ts';
 import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
+import { createRunConsole } from './jobs/run-console.ts';
 import { InstallationService } from './installations/service.ts';
 import { WebhookDispatcher, type DispatcherTuning } from './webhooks/dispatcher.ts';
 import { FailureDigest } from './jobs/digest.ts';
@@ -68,7 +69,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     const opened = await openStore(config.database, { log: (m: string) => logger.info(m) });
     closers.push(() => opened.close());
     const { store } = opened;
-    // Host adapters get their installation's connector-managed accounts/templates (DESIGN §6).
+    // Host adapters get their installation's connector-managed accounts/templates (docs/design.md §6).
     const managed = new ManagedService({ store, secrets, clock });
     const createHost: InstallationHostFactory = (connection, installationId) =>
       createRegistryHost(connection, installationId ? { managed: managed.providers(installationId) } : {});
@@ -90,6 +91,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     // One e-mail to the operator after a run that left invoices failed or uncertain (src/jobs/digest.ts).
     const digest = new FailureDigest({ store, createHost, secrets, mail, logger, clock });
     closers.push(() => digest.drain());
+    const runConsole = createRunConsole({ store, logger, clock });
     const pipeline: PipelineDeps = {
       store,
       createHost,
@@ -104,6 +106,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
         webhooks.emit(event);
         metrics.observe(event);
         if (event.type === 'run.completed') digest.onRunCompleted(event.installationId, event.run);
+        runConsole.observe(event);
         options.events?.(event);
       },
       ...options.pipeline,

@@ -1,5 +1,5 @@
 /**
- * Connector-managed e-mail accounts and templates (DESIGN §6): for a host that lacks them (Tryton 6.0 has
+ * Connector-managed e-mail accounts and templates (docs/design.md §6): for a host that lacks them (Tryton 6.0 has
  * no SMTP account model and no e-mail templates) the connector keeps its own, per installation, and offers
  * them in the same option lists as the host's.
  *

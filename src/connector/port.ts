@@ -7,7 +7,7 @@
  *
  * Credentials: the integration credential (given at install) is used only where an ordinary user may
  * not read (Odoo mail servers); everything else runs as the operator, so the host's own access rules
- * and audit trail apply (DESIGN §2).
+ * and audit trail apply (docs/design.md §2).
  */
 import type {
   EmailAccount,

@@ -2,7 +2,7 @@
  * Host adapters by kind. Adding a host = one line in `FACTORIES` (and its folder under src/connector/).
  * The registry only picks the factory; each adapter validates its own connection.
  *
- * Connector-managed e-mail accounts and templates (DESIGN §6) reach an adapter through `HostExtras.managed`
+ * Connector-managed e-mail accounts and templates (docs/design.md §6) reach an adapter through `HostExtras.managed`
  * (the composition root binds them per installation, src/compose.ts):
  *  - Tryton has neither, so its adapter offers exactly the managed ones (`TrytonHostOptions`).
  *  - Odoo and the sandbox offer their own first and the managed ones after them, in the same lists, so an

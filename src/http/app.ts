@@ -49,10 +49,19 @@ const UI_KEYWORDS = ['x-label', 'x-help', 'x-order', 'x-group', 'x-options'];
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as never,
+    // One access line per request (the onResponse hook below) instead of Fastify's two.
+    disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, keywords: UI_KEYWORDS, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
+  // Endpoints polled every few seconds (the logs page, monitors, scrapers) write no access log at info.
+  app.addHook('onRoute', (route) => {
+    if (!route.logLevel && isPolledRoute(route.method, route.url)) route.logLevel = 'warn';
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) }, 'request completed');
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -121,6 +130,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.managed) await app.register(managedRoutes(deps.managed), { prefix: '/api' });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app as unknown as FastifyInstance;
+}
+
+/** GET routes that pages and monitors poll: run lists and progress, the log page's entries, health, metrics. */
+const POLLED_ROUTE = /^(?:\/health|\/metrics|\/(?:ui\/)?api\/installations\/:id\/(?:runs(?:\/[^/]+)*|logs|progress|events))$/;
+
+export function isPolledRoute(method: string | string[], url: string): boolean {
+  const methods = Array.isArray(method) ? method : [method];
+  return methods.every((m) => m === 'GET' || m === 'HEAD') && POLLED_ROUTE.test(url);
 }
 
 /**

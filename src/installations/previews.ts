@@ -85,6 +85,8 @@ export class InvoicePreviews {
         account,
         operator,
         attachment: attachment?.pdf ?? null,
+        timeZone: installation.settings.timezone,
+        date: this.deps.clock(),
       });
       return {
         decision: decision.send ? { send: true } : { send: false, reason: decision.reason, detail: decision.detail },

@@ -1,5 +1,5 @@
 /**
- * One run of one installation (DESIGN §3):
+ * One run of one installation (docs/data-flow.md):
  *   resolve interrupted deliveries -> flush owed write-backs -> list due invoices page by page ->
  *   decide (pure rules) -> claim in the ledger -> render template + attachment -> mark sending ->
  *   deliver -> record outcome -> write back to the host (batched per page) -> log -> finish the run.
@@ -19,7 +19,7 @@ import type { MailDelivery } from '../mail/port.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../store/port.ts';
 import { hostConnectionFor } from './installation-host.ts';
-import { composeMessage } from './message.ts';
+import { composeMessage, senderAddress } from './message.ts';
 import { renderTemplates } from './templates.ts';
 import { contentHash, decide, messageIdFor } from './rules.ts';
 import { noteFor } from './notes.ts';
@@ -367,7 +367,7 @@ class RunContext {
       invoiceNumber: invoice.number,
       owner: deps.owner,
       leaseUntil: new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString(),
-      messageId: messageIdFor(installation.id, invoice.id),
+      messageId: messageIdFor(installation.id, invoice.id, senderAddress(this.account, this.operator)),
       now: now.toISOString(),
       maxAttempts,
     });
@@ -435,6 +435,8 @@ class RunContext {
       account: this.account,
       operator: this.operator,
       attachment,
+      timeZone: settings.timezone,
+      date: deps.clock(),
     });
     const hash = contentHash(invoice);
     const leaseUntil = new Date(deps.clock().getTime() + deps.delivery.leaseSeconds * 1000).toISOString();

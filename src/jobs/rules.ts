@@ -22,12 +22,13 @@
  *      no_recipient          no valid address (invalid ones are named in the detail)
  *   9. waiting_for_ksef      the host issues through KSeF (`invoice.ksef` present) and a posted invoice
  *                            has no KSeF number yet: sending now would print "OFFLINE" on the PDF
- *                            visualisation (research/invoice-law.md); it goes out once the number exists.
+ *                            visualisation (docs/design.md §5); it goes out once the number exists.
  *
  * `logOnce` is true for the reasons a person can act on and that would otherwise repeat every run
  * (missing_date, no_consent, no_recipient, waiting_for_ksef): the pipeline logs them once per invoice.
  */
 import { createHash } from 'node:crypto';
+import { domainToASCII } from 'node:url';
 import { basisDate, parsePrintChoice, type Invoice, type Party, type PrintChoice, type Settings } from '../domain.ts';
 import type { LedgerEntry } from '../store/port.ts';
 import { ConnectorError } from '../errors.ts';
@@ -340,20 +341,35 @@ export function contentChanged(ledger: Pick<LedgerEntry, 'contentHash'> | null, 
 // ---------------------------------------------------------------------------------------------
 // Message-ID
 
-/** Keeps `[A-Za-z0-9_]`, writes every other UTF-8 byte as `=XX`: injective, and valid dot-atom text. */
-function atom(id: string): string {
-  let out = '';
-  for (const byte of new TextEncoder().encode(id)) {
-    const ch = String.fromCharCode(byte);
-    out += /[A-Za-z0-9_]/.test(ch) ? ch : `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
+/**
+ * One id as a dot-atom part: an id of only `[A-Za-z0-9-]` (UUIDs, host integer ids) as it is, any
+ * other id as `_` + the hex of its UTF-8 bytes. A plain id never starts with `_`, so distinct ids
+ * always give distinct parts, and no part contains the `.` that separates them.
+ */
+function idPart(id: string): string {
+  if (/^[A-Za-z0-9-]+$/.test(id)) return id;
+  return `_${Buffer.from(id, 'utf8').toString('hex')}`;
+}
+
+/** Used only when the sender address has no usable domain (such a message cannot be sent anyway). */
+const FALLBACK_DOMAIN = 'invoice-courier.invalid';
+
+/** The lower-case ASCII domain of an e-mail address, or null when it has none a Message-ID can carry. */
+function domainOf(address: string | null): string | null {
+  const at = address ? address.lastIndexOf('@') : -1;
+  if (!address || at < 0) return null;
+  const domain = domainToASCII(address.slice(at + 1).trim().replace(/\.$/, '').toLowerCase());
+  return /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/.test(domain) ? domain : null;
 }
 
 /**
- * The deterministic Message-ID of an invoice's message, `<ic-<installation>-<invoice>@invoice-courier.local>`,
- * so a delivery interrupted by a crash can be recognised later in the mailbox (DESIGN §3).
+ * The deterministic Message-ID of an invoice's message, `<ic-<installation>.<invoice>@<sender's domain>>`,
+ * e.g. `<ic-9a260b0c-94fd-4c1e-8d7e-0e3f9b1a2c3d.101@piekarnia.pl>`: only `[A-Za-z0-9._@-]`, so no
+ * mail library rewrites it, and on the domain of the address the message is sent from (the account's
+ * From, else the operator's), as RFC 5322 §3.6.4 recommends. The same installation, invoice and
+ * sender always give the same id, so a delivery interrupted by a crash can be recognised later in the
+ * mailbox; the ledger keeps the id it claimed with, and the evidence search looks for that one.
  */
-export function messageIdFor(installationId: string, invoiceId: string): string {
-  return `<ic-${atom(installationId)}-${atom(invoiceId)}@invoice-courier.local>`;
+export function messageIdFor(installationId: string, invoiceId: string, senderAddress: string | null): string {
+  return `<ic-${idPart(installationId)}.${idPart(invoiceId)}@${domainOf(senderAddress) ?? FALLBACK_DOMAIN}>`;
 }

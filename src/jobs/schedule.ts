@@ -1,5 +1,5 @@
 /**
- * The daily schedule window (DESIGN §2): run times are startAt, startAt + interval, … while ≤ until,
+ * The daily schedule window (docs/design.md §2): run times are startAt, startAt + interval, … while ≤ until,
  * as local wall-clock times of the installation's zone, turned into instants.
  *
  * Daylight-saving rules, decided here once:

@@ -16,7 +16,7 @@ export interface Attachment {
 }
 
 export interface OutgoingMessage {
-  /** Deterministic: derived from installation and invoice (`<ic.<inst>.<invoice>@invoice-courier>`). */
+  /** Deterministic per installation, invoice and sender domain: `<ic-<installation>.<invoice>@<sender domain>>` (`messageIdFor`). */
   messageId: string;
   from: { name: string | null; address: string };
   replyTo: string | null;

@@ -1,6 +1,6 @@
 /**
  * The connector's standard prints of a Polish VAT invoice, drawn with pdfkit and the pre-parsed DejaVu
- * fonts (research/performance.md). Three print ids:
+ * fonts (docs/performance.md). Three print ids:
  *
  *  - `invoice`           layout by kind and currency; bilingual PL/EN when the customer's language is not
  *                        Polish (or `options.lang` is 'en'), Polish otherwise;
@@ -10,7 +10,7 @@
  * Layouts: "Faktura VAT" (PLN), "Faktura VAT — waluta obca" (amounts in the invoice currency, VAT per
  * rate and in total also in PLN with the rate, its date and source — or a "brak kursu" note when the host
  * gave no rate), "Faktura korygująca" (credit notes: the corrected invoice's number and date, correction
- * amounts). Every element of art. 106e ust. 1 is printed (research/invoice-law.md). A KSeF "KOD I" QR
+ * amounts). Every element of art. 106e ust. 1 is printed (docs/design.md §5). A KSeF "KOD I" QR
  * code with the KSeF number under it is printed when the host provides the number and the XML hash.
  *
  * Credit notes: hosts (Odoo) keep a credit note's amounts positive; the print shows them as negative

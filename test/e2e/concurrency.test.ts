@@ -6,14 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
-import { messageIdFor } from '../../src/jobs/rules.ts';
 import { generateSecretKey } from '../../src/secrets.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startConnectorProcess, type ConnectorProcess } from '../support/process.ts';
-import { installSandbox } from '../support/sandbox-installation.ts';
+import { installSandbox, sandboxMessageId } from '../support/sandbox-installation.ts';
 
 let smtp: TestSmtpServer;
 let sandbox: SandboxHost;
@@ -75,7 +74,7 @@ describe('three connector processes, one database, one installation, the same mo
     let sent = 0;
     for (const m of due) {
       const inv = String(m['id']);
-      const arrived = byMessageId.get(messageIdFor(id, inv)) ?? 0;
+      const arrived = byMessageId.get(sandboxMessageId(id, inv)) ?? 0;
       const entry = ledger.get(inv);
       if (entry?.state === 'sent') {
         sent++;

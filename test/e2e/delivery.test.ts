@@ -14,11 +14,11 @@ import { DateTime } from 'luxon';
 import { ImapFlow } from 'imapflow';
 import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
 import { runInstallation, type PipelineEvent } from '../../src/jobs/pipeline.ts';
-import { messageIdFor } from '../../src/jobs/rules.ts';
 import type { LedgerEntry } from '../../src/store/port.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { DOVECOT_INSTALL_HINT, dovecotAvailable, startDovecot, type TestDovecot } from '../support/dovecot.ts';
+import { sandboxMessageId as midFor } from '../support/sandbox-installation.ts';
 
 // The SMTP server requires AUTH with the same credentials as the Dovecot mailbox, so the sandbox pairs
 // its "Sandbox SMTP" account with the IMAP server (Odoo has no link; the adapter pairs by user).
@@ -187,7 +187,7 @@ async function scenario(o: { targets: number; imap?: boolean; delivery?: 'send_n
       return sandbox.records('account.move').find((m) => String(m['id']) === invoiceId)!['is_move_sent'] === true;
     },
     messagesFor(invoiceId) {
-      const mid = messageIdFor(id, invoiceId);
+      const mid = midFor(id, invoiceId);
       return smtp.messages.filter((m) => m.parsed.messageId === mid);
     },
     async logs(invoiceId) {
@@ -303,7 +303,7 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
     const past = new Date(clock().getTime() - 60 * 60_000).toISOString();
     for (let i = 0; i < MAX_ATTEMPTS + 1; i++) {
       const owner = `earlier-worker:${i}`;
-      expect(await connector.store.claim({ installationId: s.id, invoiceId: inv, invoiceNumber: null, owner, leaseUntil: past, messageId: messageIdFor(s.id, inv), now: past, maxAttempts: 100 })).not.toBeNull();
+      expect(await connector.store.claim({ installationId: s.id, invoiceId: inv, invoiceNumber: null, owner, leaseUntil: past, messageId: midFor(s.id, inv), now: past, maxAttempts: 100 })).not.toBeNull();
       expect(await connector.store.markSending(s.id, inv, owner, 'hash', past)).toBe(true);
       await connector.store.recordOutcome(s.id, inv, owner, { state: 'retry', reason: 'smtp_temporary', detail: '451 try later', recipients: [] }, { writeBack: false, nextAttemptAt: past });
     }
@@ -373,7 +373,7 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
   it.skipIf(!dovecotAvailable())('a connection dropped after DATA with IMAP: the Sent folder decides', async () => {
     const s = await scenario({ targets: 2, imap: true });
     const [evidenced, unseen] = s.targets as [string, string];
-    await putInMailbox(dovecot!, 'Sent', messageIdFor(s.id, evidenced));
+    await putInMailbox(dovecot!, 'Sent', midFor(s.id, evidenced));
     smtp.faults.dropAfterData = true;
     const run = await s.run();
     expect(run.counts.sent).toBe(1);
@@ -458,7 +458,7 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
       const lock = await client.getMailboxLock('Drafts');
       try {
         for (const inv of s.targets) {
-          const uids = await client.search({ header: { 'message-id': messageIdFor(s.id, inv) } }, { uid: true });
+          const uids = await client.search({ header: { 'message-id': midFor(s.id, inv) } }, { uid: true });
           expect(uids, inv).toHaveLength(1);
           const msg = await client.fetchOne(String((uids as number[])[0]), { flags: true }, { uid: true });
           expect(msg && [...(msg.flags ?? [])]).toContain('\\Draft');
@@ -530,7 +530,7 @@ describe('interrupted deliveries (a `sending` claim whose lease expired) are res
   /** What a process that died mid-delivery leaves behind: `sending`, lease in the past. */
   async function interrupted(s: Scenario, invoiceId: string): Promise<void> {
     const past = new Date(clock().getTime() - 60 * 60_000).toISOString();
-    const claimed = await connector.store.claim({ installationId: s.id, invoiceId, invoiceNumber: null, owner: 'dead-host:1:abc', leaseUntil: past, messageId: messageIdFor(s.id, invoiceId), now: past, maxAttempts: MAX_ATTEMPTS });
+    const claimed = await connector.store.claim({ installationId: s.id, invoiceId, invoiceNumber: null, owner: 'dead-host:1:abc', leaseUntil: past, messageId: midFor(s.id, invoiceId), now: past, maxAttempts: MAX_ATTEMPTS });
     expect(claimed).not.toBeNull();
     expect(await connector.store.markSending(s.id, invoiceId, 'dead-host:1:abc', 'hash', past)).toBe(true);
   }
@@ -555,7 +555,7 @@ describe('interrupted deliveries (a `sending` claim whose lease expired) are res
     const [found, missing] = s.targets as [string, string];
     await interrupted(s, found);
     await interrupted(s, missing);
-    await putInMailbox(dovecot!, 'Sent', messageIdFor(s.id, found));
+    await putInMailbox(dovecot!, 'Sent', midFor(s.id, found));
     const run = await s.run();
     expect(run.counts.sent).toBe(1);
     expect(run.counts.uncertain).toBe(1);
@@ -571,7 +571,7 @@ describe('interrupted deliveries (a `sending` claim whose lease expired) are res
     const s = await scenario({ targets: 1, imap: true, delivery: 'save_draft' });
     const [inv] = s.targets as [string];
     await interrupted(s, inv);
-    await putInMailbox(dovecot!, 'Drafts', messageIdFor(s.id, inv));
+    await putInMailbox(dovecot!, 'Drafts', midFor(s.id, inv));
     const run = await s.run();
     expect(run.counts.drafted).toBe(1);
     expect((await s.ledger(inv)).state).toBe('drafted');

@@ -35,8 +35,8 @@ const TEMPLATE_INVOICE = {
     pl_PL: '{{ object.company_id.name }} Faktura (nr {{ object.name or \'n/a\' }})',
   },
   body: {
-    en_US: '<div style="margin: 0px; padding: 0px;"><p>Dear {{ object.partner_id.name }},</p><p>Here is your invoice <strong>{{ object.name }}</strong> amounting in <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong> from {{ object.company_id.name }}.</p><p>Please remit payment by {{ object.invoice_date_due }} to account {{ object.partner_bank_id.acc_number }}, reference {{ object.payment_reference }}.</p><p>Do not hesitate to contact us if you have any questions.</p><p>Best regards,<br/>{{ object.company_id.name }}</p></div>',
-    pl_PL: '<div style="margin: 0px; padding: 0px;"><p>Dzień dobry {{ object.partner_id.name }},</p><p>w załączeniu przesyłamy fakturę <strong>{{ object.name }}</strong> na kwotę <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong> od {{ object.company_id.name }}.</p><p>Prosimy o zapłatę do dnia {{ object.invoice_date_due }} na rachunek {{ object.partner_bank_id.acc_number }}, tytułem {{ object.payment_reference }}.</p><p>W razie pytań pozostajemy do dyspozycji.</p><p>Z poważaniem<br/>{{ object.company_id.name }}</p></div>',
+    en_US: '<div style="margin: 0px; padding: 0px;"><p>Dear {{ object.partner_id.name }},</p><p>Here is your invoice <strong>{{ object.name }}</strong> amounting in <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong>.</p><p>Please remit payment by {{ object.invoice_date_due }} to account {{ object.partner_bank_id.acc_number }}, reference {{ object.payment_reference }}.</p><p>Do not hesitate to contact us if you have any questions.</p><p>Best regards,<br/>{{ object.company_id.name }}</p></div>',
+    pl_PL: '<div style="margin: 0px; padding: 0px;"><p>Dzień dobry {{ object.partner_id.name }},</p><p>w załączeniu przesyłamy fakturę <strong>{{ object.name }}</strong> na kwotę <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong>.</p><p>Prosimy o zapłatę do dnia {{ object.invoice_date_due }} na rachunek {{ object.partner_bank_id.acc_number }}, tytułem {{ object.payment_reference }}.</p><p>W razie pytań pozostajemy do dyspozycji.</p><p>Z poważaniem<br/>{{ object.company_id.name }}</p></div>',
   },
 };
 const TEMPLATE_CREDIT = {
@@ -45,8 +45,8 @@ const TEMPLATE_CREDIT = {
     pl_PL: '{{ object.company_id.name }} Faktura korygująca (nr {{ object.name or \'n/a\' }})',
   },
   body: {
-    en_US: '<div style="margin: 0px; padding: 0px;"><p>Dear {{ object.partner_id.name }},</p><p>Here is your credit note <strong>{{ object.name }}</strong> amounting in <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong> from {{ object.company_id.name }}.</p><p>It corrects invoice {{ object.reversed_entry_id.name }}.</p><p>Best regards,<br/>{{ object.company_id.name }}</p></div>',
-    pl_PL: '<div style="margin: 0px; padding: 0px;"><p>Dzień dobry {{ object.partner_id.name }},</p><p>w załączeniu przesyłamy fakturę korygującą <strong>{{ object.name }}</strong> na kwotę <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong> od {{ object.company_id.name }}.</p><p>Koryguje ona fakturę {{ object.reversed_entry_id.name }}.</p><p>Z poważaniem<br/>{{ object.company_id.name }}</p></div>',
+    en_US: '<div style="margin: 0px; padding: 0px;"><p>Dear {{ object.partner_id.name }},</p><p>Here is your credit note <strong>{{ object.name }}</strong> amounting in <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong>.</p><p>It corrects invoice {{ object.reversed_entry_id.name }}.</p><p>Best regards,<br/>{{ object.company_id.name }}</p></div>',
+    pl_PL: '<div style="margin: 0px; padding: 0px;"><p>Dzień dobry {{ object.partner_id.name }},</p><p>w załączeniu przesyłamy fakturę korygującą <strong>{{ object.name }}</strong> na kwotę <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong>.</p><p>Koryguje ona fakturę {{ object.reversed_entry_id.name }}.</p><p>Z poważaniem<br/>{{ object.company_id.name }}</p></div>',
   },
 };
 
