@@ -9,6 +9,7 @@ import { Type } from 'typebox';
 import { SettingsInputSchema, SettingsViewSchema } from '../../settings/schema.ts';
 import type { LedgerEntry, LogEntry, Run } from '../../store/port.ts';
 import { errorResponses, InstallationParams, InvoiceParams } from '../schemas/common.ts';
+import { settingsInputOf } from '../pages/settings-input.ts';
 import { InstallBody, InstallResponse, LedgerEntrySchema, LogEntrySchema, LogQuerySchema, RunSchema, logTimeRange } from '../schemas/installations.ts';
 
 const security = [{ installationToken: [] }];
@@ -72,10 +73,13 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
         security,
         response: { 200: SettingsViewSchema, ...errorResponses },
       },
+      // Schema errors are answered together with every other problem of the change (one 400/422).
+      attachValidation: true,
     },
     async (request) => {
       installationOf(request);
-      return service.updateSettings(request.params.id, request.body);
+      const { input, shapeProblems } = settingsInputOf(request);
+      return service.updateSettings(request.params.id, input, { shapeProblems });
     },
   );
 
