@@ -113,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preHandler', async (request) => {
     for (const [part, value] of [['params', request.params], ['query', request.query], ['body', request.body]] as const) {
       const field = fieldWithNul(value);
-      if (field !== null) throw new ConnectorError('validation', `${field || part}: must not contain a NUL character`, { field: field || part });
+      if (field !== null) throw new ConnectorError('validation', `${field || part}: must not contain a NUL character`, { field: field || part, say: { code: 'validation.nul' } });
     }
   });
   await app.register(systemRoutes);

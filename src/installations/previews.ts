@@ -10,7 +10,7 @@
  * creates and deletes a send wizard in the host, as a run does.
  */
 import type { Config } from '../config.ts';
-import type { HostErp } from '../connector/port.ts';
+import type { HostErp, InvoiceMatch } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, Invoice, Operator, PrintChoice, RenderedTemplate } from '../domain.ts';
 import { ConnectorError, isConnectorError } from '../errors.ts';
@@ -115,6 +115,20 @@ export class InvoicePreviews {
     });
   }
 
+  /**
+   * Invoices whose number contains `text`, for a person to pick one to preview. A host without a search
+   * (the port's optional `searchInvoices`) still finds an invoice by its id.
+   */
+  async searchInvoices(installationId: string, text: string, limit = 10): Promise<InvoiceMatch[]> {
+    const q = text.trim();
+    if (!q) return [];
+    return this.withHost(installationId, async (host) => {
+      if (host.searchInvoices) return host.searchInvoices(q, limit);
+      if (!/^[0-9]{1,18}$/.test(q)) return [];
+      return (await host.getInvoices([q])).map((i) => ({ id: i.id, number: i.number, customer: i.customer?.name ?? null, date: i.issueDate }));
+    });
+  }
+
   private async withHost<T>(installationId: string, fn: (host: HostErp, installation: Installation) => Promise<T>): Promise<T> {
     const installation = await this.deps.store.getInstallation(installationId);
     if (!installation || installation.status !== 'active') throw new ConnectorError('not_found', `Installation ${installationId} not found`);
@@ -128,7 +142,7 @@ export class InvoicePreviews {
 
   private async invoice(host: HostErp, invoiceId: string): Promise<Invoice> {
     const [invoice] = await host.getInvoices([invoiceId]);
-    if (!invoice) throw new ConnectorError('not_found', `The host has no invoice ${invoiceId}`, { field: 'invoiceId', detail: { invoiceId } });
+    if (!invoice) throw new ConnectorError('not_found', `The host has no invoice ${invoiceId}`, { field: 'invoiceId', detail: { invoiceId }, say: { code: 'error.invoice_not_found', params: { invoice: invoiceId } } });
     return invoice;
   }
 

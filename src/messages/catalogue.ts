@@ -30,6 +30,10 @@ const SKIP_REASONS = {
   waiting_for_ksef: { pl: 'faktura czeka na numer KSeF', en: 'the invoice is waiting for its KSeF number' },
 } as const satisfies Record<string, Entry>;
 export type SkipReasonCode = keyof typeof SKIP_REASONS;
+/** A skip reason's words (lower case, no full stop), for sentences built around it. */
+export function skipReasonText(lang: Lang, reason: string): string {
+  return (SKIP_REASONS as Record<string, Entry>)[reason]?.[lang] ?? reason;
+}
 
 const OUTCOME_REASONS = {
   no_recipient: SKIP_REASONS.no_recipient,
@@ -202,6 +206,14 @@ export const CATALOGUE = {
   // ---- preview decisions ----
   'preview.send': { pl: 'Zostałaby wysłana.', en: 'Would be sent.' },
   ...prefixed('preview.skip.', previewSkip),
+  // ---- the logs page's filter ----
+  'filter.event.invoice.sent': { pl: 'Wysłane', en: 'Sent' },
+  'filter.event.invoice.drafted': { pl: 'Zapisane w folderze Robocze', en: 'Saved as drafts' },
+  'filter.event.invoice.failed': { pl: 'Nieudane', en: 'Failed' },
+  'filter.event.invoice.retry': { pl: 'Do ponowienia', en: 'To retry' },
+  'filter.event.invoice.uncertain': { pl: 'Niepewne (decyzja osoby)', en: 'Uncertain (a person decides)' },
+  'filter.event.run.completed': { pl: 'Zakończone przebiegi', en: 'Finished runs' },
+  'filter.skipped': { pl: 'Pominięte: {reason}', en: 'Skipped: {reason}' },
   // ---- log levels ----
   'level.info': { pl: 'informacja', en: 'info' },
   'level.warning': { pl: 'ostrzeżenie', en: 'warning' },

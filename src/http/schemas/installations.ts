@@ -88,11 +88,11 @@ export function logTimeRange(range: { from?: string | undefined; to?: string | u
   const instant = (value: string, field: string): string => {
     const ms = Date.parse(value);
     const year = new Date(ms).getUTCFullYear();
-    if (Number.isNaN(ms) || year < 1 || year > 9999) throw new ConnectorError('validation', `${field}: not an instant between the years 1 and 9999`, { field });
+    if (Number.isNaN(ms) || year < 1 || year > 9999) throw new ConnectorError('validation', `${field}: not an instant between the years 1 and 9999`, { field, say: { code: 'validation.date_range' } });
     return new Date(ms).toISOString();
   };
   const from = range.from === undefined ? undefined : instant(range.from, fields.from);
   const to = range.to === undefined ? undefined : instant(range.to, fields.to);
-  if (from !== undefined && to !== undefined && from > to) throw new ConnectorError('validation', `"${fields.from}" is after "${fields.to}"`, { field: fields.from });
+  if (from !== undefined && to !== undefined && from > to) throw new ConnectorError('validation', `"${fields.from}" is after "${fields.to}"`, { field: fields.from, say: { code: 'validation.range_reversed' } });
   return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
 }
