@@ -108,7 +108,7 @@ export class InvoicePreviews {
         throw new ConnectorError(
           'print_unavailable',
           `The print for ${invoice.currency} invoices (${printField(invoice)}) is "none": a run sends invoice ${invoice.number ?? invoice.id} without a PDF`,
-          { field: printField(invoice) },
+          { field: printField(invoice), say: { code: 'preview.print_none', params: { currency: invoice.currency } } },
         );
       }
       return attachment;
@@ -152,12 +152,16 @@ export class InvoicePreviews {
     if (!settings.operator || !settings.emailAccount || !settings.emailTemplate) {
       throw new ConnectorError('validation', 'Settings are incomplete: operator, e-mail account and template must be chosen', {
         field: !settings.operator ? 'operator' : !settings.emailAccount ? 'emailAccount' : 'emailTemplate',
+        say: { code: 'preview.settings_incomplete' },
       });
     }
     const operator = await host.checkOperator();
     const account = (await host.listEmailAccounts(operator)).find((a) => a.id === settings.emailAccount);
     if (!account) {
-      throw new ConnectorError('host_not_found', `E-mail account ${settings.emailAccount} is not active or not available to the operator`, { field: 'emailAccount' });
+      throw new ConnectorError('host_not_found', `E-mail account ${settings.emailAccount} is not active or not available to the operator`, {
+        field: 'emailAccount',
+        say: { code: 'settings.email_account_unavailable', params: { account: settings.emailAccount, operator: settings.operator } },
+      });
     }
     return { operator, account };
   }
@@ -171,7 +175,10 @@ export class InvoicePreviews {
   private async template(host: HostErp, installation: Installation, invoice: Invoice): Promise<RenderedTemplate> {
     const rendered = (await renderTemplates(host, this.deps.store, installation.id, installation.settings.emailTemplate, [invoice])).get(invoice.id);
     if (!rendered) {
-      throw new ConnectorError('host_not_found', `The host did not render the e-mail template for invoice ${invoice.number ?? invoice.id}`, { field: 'emailTemplate' });
+      throw new ConnectorError('host_not_found', `The host did not render the e-mail template for invoice ${invoice.number ?? invoice.id}`, {
+        field: 'emailTemplate',
+        say: { code: 'preview.template_not_rendered', params: { invoice: invoice.number ?? invoice.id } },
+      });
     }
     return rendered;
   }
@@ -192,6 +199,7 @@ export class InvoicePreviews {
       throw new ConnectorError('print_unavailable', `The print ${printLabel(print)} of invoice ${invoice.number ?? invoice.id} cannot be produced: ${reason}`, {
         field: printField(invoice),
         cause: e,
+        say: { code: 'preview.print_failed', params: { invoice: invoice.number ?? invoice.id, detail: reason } },
       });
     }
   }

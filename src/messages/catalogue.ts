@@ -205,6 +205,16 @@ export const CATALOGUE = {
   ...prefixed('reason.', OUTCOME_REASONS),
   // ---- preview decisions ----
   'preview.send': { pl: 'Zostałaby wysłana.', en: 'Would be sent.' },
+  'preview.print_none': {
+    pl: 'Dla faktur w walucie {currency} wybrano „brak załącznika”: faktura zostałaby wysłana bez PDF.',
+    en: 'The print for {currency} invoices is "none" (no attachment): the invoice would go out without a PDF.',
+  },
+  'preview.print_failed': { pl: 'Nie udało się przygotować wydruku faktury {invoice}: „{detail}”.', en: 'The print of invoice {invoice} could not be produced: "{detail}".' },
+  'preview.settings_incomplete': {
+    pl: 'Ustawienia są niepełne: wybierz operatora, konto e-mail i szablon.',
+    en: 'The settings are incomplete: choose the operator, the e-mail account and the template.',
+  },
+  'preview.template_not_rendered': { pl: 'System nie przygotował treści wiadomości dla faktury {invoice}.', en: 'The host did not render the message for invoice {invoice}.' },
   ...prefixed('preview.skip.', previewSkip),
   // ---- the logs page's filter ----
   'filter.event.invoice.sent': { pl: 'Wysłane', en: 'Sent' },

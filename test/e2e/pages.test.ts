@@ -259,6 +259,14 @@ describe('the settings page', () => {
       expect(e.code, e.event).not.toBe('log.unknown');
       expect(e.text).not.toMatch(/^(Sent to|Skipped|Run completed|Run started)/);
     }
+    // The installation API keeps event and data for machines and adds code, params and the sentence.
+    const api = async (path: string, lang: string) =>
+      (await (await fetch(`${connector.url}/api/installations/${a.id}${path}`, { headers: { authorization: `Bearer ${a.token}`, 'accept-language': lang } })).json()) as Record<string, { event?: string; code?: string; text?: string; data?: unknown; id?: string; triggerText?: string }[]>;
+    const pl = (await api(`/logs?runId=${run.id}`, 'pl')).entries!.find((e) => e.event === 'run.started')!;
+    expect(pl).toMatchObject({ code: 'log.run.started', data: { trigger: 'manual' }, text: 'Rozpoczęto przebieg (ręcznie („Uruchom teraz”)).' });
+    const en = (await api(`/logs?runId=${run.id}`, 'en-GB')).entries!.find((e) => e.event === 'run.started')!;
+    expect(en.text).toBe('Run started (manual ("Run now")).');
+    expect((await api('/runs', 'pl')).runs!.find((r) => r.id === run.id)!.triggerText).toBe('ręcznie („Uruchom teraz”)');
   });
 
   it('a refused log filter answers in the page language, naming the field', async () => {

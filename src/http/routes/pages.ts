@@ -287,10 +287,11 @@ export function pageRoutes(deps: PageDeps) {
 
     app.get(
       `${ui}/invoices/search`,
-      { schema: { hide, params: InstallationParams, querystring: Type.Object({ q: Type.String({ maxLength: 64 }), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 })) }, { additionalProperties: false }) } },
+      { schema: { hide, params: InstallationParams, querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 64 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 })) }, { additionalProperties: false }) } },
       async (request) => {
         await session(request);
-        return { invoices: await previewsOrFail().searchInvoices(request.params.id, request.query.q, request.query.limit ?? 10) };
+        // `q` is optional so that a caller without a session hears 401, not about its query.
+        return { invoices: await previewsOrFail().searchInvoices(request.params.id, request.query.q ?? '', request.query.limit ?? 10) };
       },
     );
 

@@ -38,6 +38,8 @@ export const RunSchema = Type.Object({
   processed: Type.Integer(),
   total: Type.Integer(),
   error: Type.Union([Type.String(), Type.Null()]),
+  statusText: Type.Optional(Type.String({ description: 'the status as a sentence, in the language of Accept-Language (pl or en)' })),
+  triggerText: Type.Optional(Type.String({ description: 'the trigger as a sentence, in the language of Accept-Language' })),
 });
 
 export const LogEntrySchema = Type.Object({
@@ -50,6 +52,9 @@ export const LogEntrySchema = Type.Object({
   invoiceNumber: Type.Union([Type.String(), Type.Null()]),
   message: Type.String(),
   data: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  code: Type.Optional(Type.String({ description: 'message code of the entry (src/messages/catalogue.ts), made from event and data' })),
+  params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  text: Type.Optional(Type.String({ description: 'the entry as a sentence, in the language of Accept-Language (pl or en; default en)' })),
 });
 
 export const LogQuerySchema = Type.Object(

@@ -109,7 +109,7 @@
       tr.dataset.status = run.status;
       cell(tr, fmt(run.startedAt), 'time');
       cell(tr, run.triggerText).dataset.code = run.triggerCode;
-      cell(tr, run.statusText, 'status-' + run.status).dataset.code = run.statusCode;
+      cell(tr, run.statusText + (run.error ? ': „' + run.error + '”' : ''), 'status-' + run.status).dataset.code = run.statusCode;
       const progress = document.createElement('span');
       if (run.status === 'running') {
         const p = document.createElement('progress');
