@@ -52,7 +52,7 @@ const STRINGS = {
   message: { pl: 'Opis', en: 'Message' },
   noEntries: { pl: 'Brak wpisów.', en: 'No entries.' },
   started: { pl: 'Start', en: 'Started' },
-  trigger: { pl: 'Wyzwolenie', en: 'Trigger' },
+  trigger: { pl: 'Uruchomienie', en: 'Trigger' },
   status: { pl: 'Stan', en: 'Status' },
   counts: { pl: 'Wyniki', en: 'Outcomes' },
   duration: { pl: 'Czas trwania', en: 'Duration' },
