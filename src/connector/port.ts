@@ -72,6 +72,15 @@ export interface WriteBack {
   markSent: boolean;
 }
 
+/** One invoice found by its number (the settings page's preview picker). */
+export interface InvoiceMatch {
+  id: string;
+  number: string | null;
+  customer: string | null;
+  /** Issue date, YYYY-MM-DD, when the host has one. */
+  date: string | null;
+}
+
 export interface HostErp {
   readonly kind: HostKind;
 
@@ -101,6 +110,12 @@ export interface HostErp {
 
   /** Full invoices by id (previews, re-sends). Missing ids are left out. */
   getInvoices(ids: string[]): Promise<Invoice[]>;
+
+  /**
+   * Customer invoices whose number contains `text` (case-insensitive), newest first, at most `limit`:
+   * only header fields, for a person to pick one. Optional: without it, previews take an id.
+   */
+  searchInvoices?(text: string, limit: number): Promise<InvoiceMatch[]>;
 
   /**
    * Host-rendered subject and body of a host template for each invoice, in the customer's language.

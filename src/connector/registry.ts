@@ -79,6 +79,7 @@ function withManaged(host: HostErp, managed: ConnectorManaged | undefined, invoi
     listUserPrints: () => host.listUserPrints(),
     listDueInvoices: (query) => host.listDueInvoices(query),
     getInvoices: (ids) => host.getInvoices(ids),
+    ...(host.searchInvoices ? { searchInvoices: (text: string, limit: number) => host.searchInvoices!(text, limit) } : {}),
     renderTemplate: (templateId, invoiceIds) => host.renderTemplate(templateId, invoiceIds),
     getUserPrint: (printId, invoiceId) => host.getUserPrint(printId, invoiceId),
     writeBack: (items) => host.writeBack(items),

@@ -15,6 +15,9 @@ import type { ManagedService } from '../connector-managed/index.ts';
 import type { Store } from '../store/port.ts';
 import type { Logger } from '../logger.ts';
 import { installationRoutes } from './routes/installations.ts';
+import { requestLang } from '../messages/http.ts';
+import { fieldErrorView, joinedMessage } from '../messages/fields.ts';
+import { schemaProblems } from '../messages/validation.ts';
 import { systemRoutes } from './routes/system.ts';
 import { webhookRoutes, type WebhookRouteOptions } from './routes/webhooks.ts';
 import { installationGuard } from './guard.ts';
@@ -80,25 +83,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.setErrorHandler((error: FastifyError | ConnectorError | Error, request, reply) => {
+    // Field errors carry a message code and parameters (src/messages) and the sentence in the caller's language.
+    const lang = requestLang(request);
     if ((error as FastifyError).validation) {
       const fe = error as FastifyError;
-      const fields = (fe.validation ?? []).map((v) => {
-        const base = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
-        const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
-        const field = [base, missing.missingProperty ?? missing.additionalProperty].filter(Boolean).join('.') || fe.validationContext || 'body';
-        const message = missing.additionalProperty ? `unknown field "${missing.additionalProperty}"` : (v.message ?? 'invalid');
-        return { field, message };
-      });
-      return reply.status(400).send({ error: { code: 'validation', message: fields.map((f) => `${f.field}: ${f.message}`).join('; '), field: fields[0]?.field, fields } });
+      const fields = schemaProblems(fe.validation ?? [], fe.validationContext || 'body').map((f) => fieldErrorView(f, lang));
+      return reply.status(400).send({ error: { code: 'validation', message: joinedMessage(fields), field: fields[0]?.field, fields } });
     }
     if (error instanceof ValidationFailure) {
-      return reply.status(error.status).send({ error: { code: error.code, message: error.message, field: error.field, fields: error.fields } });
+      const fields = error.fields.map((f) => fieldErrorView(f, lang));
+      return reply.status(error.status).send({ error: { code: error.code, message: joinedMessage(fields), field: error.field, fields } });
     }
     if (isConnectorError(error)) {
       const status = error.status;
       if (status >= 500 && error.code !== 'host_unavailable' && !error.code.startsWith('mail_')) {
         request.log.error({ err: error }, 'request failed');
         return reply.status(status).send({ error: { code: error.code, message: 'Internal error' } });
+      }
+      if (error.field && error.say) {
+        const f = fieldErrorView({ field: error.field, message: error.message, code: error.say.code, ...(error.say.params ? { params: error.say.params } : {}) }, lang);
+        return reply.status(status).send({ error: { code: error.code, message: f.message, field: error.field, fields: [f] } });
       }
       return reply.status(status).send({ error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } });
     }
@@ -119,7 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preHandler', async (request) => {
     for (const [part, value] of [['params', request.params], ['query', request.query], ['body', request.body]] as const) {
       const field = fieldWithNul(value);
-      if (field !== null) throw new ConnectorError('validation', `${field || part}: must not contain a NUL character`, { field: field || part });
+      if (field !== null) throw new ConnectorError('validation', `${field || part}: must not contain a NUL character`, { field: field || part, say: { code: 'validation.nul' } });
     }
   });
   await app.register(systemRoutes);

@@ -10,7 +10,7 @@
  * creates and deletes a send wizard in the host, as a run does.
  */
 import type { Config } from '../config.ts';
-import type { HostErp } from '../connector/port.ts';
+import type { HostErp, InvoiceMatch } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, Invoice, Operator, PrintChoice, RenderedTemplate } from '../domain.ts';
 import { ConnectorError, isConnectorError } from '../errors.ts';
@@ -110,10 +110,24 @@ export class InvoicePreviews {
         throw new ConnectorError(
           'print_unavailable',
           `The print for ${invoice.currency} invoices (${printField(invoice)}) is "none": a run sends invoice ${invoice.number ?? invoice.id} without a PDF`,
-          { field: printField(invoice) },
+          { field: printField(invoice), say: { code: 'preview.print_none', params: { currency: invoice.currency } } },
         );
       }
       return attachment;
+    });
+  }
+
+  /**
+   * Invoices whose number contains `text`, for a person to pick one to preview. A host without a search
+   * (the port's optional `searchInvoices`) still finds an invoice by its id.
+   */
+  async searchInvoices(installationId: string, text: string, limit = 10): Promise<InvoiceMatch[]> {
+    const q = text.trim();
+    if (!q) return [];
+    return this.withHost(installationId, async (host) => {
+      if (host.searchInvoices) return host.searchInvoices(q, limit);
+      if (!/^[0-9]{1,18}$/.test(q)) return [];
+      return (await host.getInvoices([q])).map((i) => ({ id: i.id, number: i.number, customer: i.customer?.name ?? null, date: i.issueDate }));
     });
   }
 
@@ -130,7 +144,7 @@ export class InvoicePreviews {
 
   private async invoice(host: HostErp, invoiceId: string): Promise<Invoice> {
     const [invoice] = await host.getInvoices([invoiceId]);
-    if (!invoice) throw new ConnectorError('not_found', `The host has no invoice ${invoiceId}`, { field: 'invoiceId', detail: { invoiceId } });
+    if (!invoice) throw new ConnectorError('not_found', `The host has no invoice ${invoiceId}`, { field: 'invoiceId', detail: { invoiceId }, say: { code: 'error.invoice_not_found', params: { invoice: invoiceId } } });
     return invoice;
   }
 
@@ -140,12 +154,16 @@ export class InvoicePreviews {
     if (!settings.operator || !settings.emailAccount || !settings.emailTemplate) {
       throw new ConnectorError('validation', 'Settings are incomplete: operator, e-mail account and template must be chosen', {
         field: !settings.operator ? 'operator' : !settings.emailAccount ? 'emailAccount' : 'emailTemplate',
+        say: { code: 'preview.settings_incomplete' },
       });
     }
     const operator = await host.checkOperator();
     const account = (await host.listEmailAccounts(operator)).find((a) => a.id === settings.emailAccount);
     if (!account) {
-      throw new ConnectorError('host_not_found', `E-mail account ${settings.emailAccount} is not active or not available to the operator`, { field: 'emailAccount' });
+      throw new ConnectorError('host_not_found', `E-mail account ${settings.emailAccount} is not active or not available to the operator`, {
+        field: 'emailAccount',
+        say: { code: 'settings.email_account_unavailable', params: { account: settings.emailAccount, operator: settings.operator } },
+      });
     }
     return { operator, account };
   }
@@ -159,7 +177,10 @@ export class InvoicePreviews {
   private async template(host: HostErp, installation: Installation, invoice: Invoice): Promise<RenderedTemplate> {
     const rendered = (await renderTemplates(host, this.deps.store, installation.id, installation.settings.emailTemplate, [invoice])).get(invoice.id);
     if (!rendered) {
-      throw new ConnectorError('host_not_found', `The host did not render the e-mail template for invoice ${invoice.number ?? invoice.id}`, { field: 'emailTemplate' });
+      throw new ConnectorError('host_not_found', `The host did not render the e-mail template for invoice ${invoice.number ?? invoice.id}`, {
+        field: 'emailTemplate',
+        say: { code: 'preview.template_not_rendered', params: { invoice: invoice.number ?? invoice.id } },
+      });
     }
     return rendered;
   }
@@ -180,6 +201,7 @@ export class InvoicePreviews {
       throw new ConnectorError('print_unavailable', `The print ${printLabel(print)} of invoice ${invoice.number ?? invoice.id} cannot be produced: ${reason}`, {
         field: printField(invoice),
         cause: e,
+        say: { code: 'preview.print_failed', params: { invoice: invoice.number ?? invoice.id, detail: reason } },
       });
     }
   }

@@ -7,7 +7,8 @@ import type { HostErp } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, EmailTemplateRef, HostKind, Operator, PrintRef } from '../domain.ts';
 import { parsePrintChoice } from '../domain.ts';
-import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.ts';
+import { ConnectorError, ValidationFailure, isConnectorError, type FieldError } from '../errors.ts';
+import { problem } from '../messages/validation.ts';
 import { hostConnectionFor } from '../jobs/installation-host.ts';
 import { CONNECTOR_TEMPLATE_PREFIX } from '../jobs/message.ts';
 import type { Scheduler } from '../jobs/scheduler.ts';
@@ -84,8 +85,8 @@ export class InstallationService {
       await probe.describe();
       await probe.checkOperator();
     } catch (e) {
-      if (isConnectorError(e, 'host_auth')) throw new ValidationFailure([{ field: 'integration.secret', message: 'the host refused these credentials' }], 'host_auth');
-      if (isConnectorError(e, 'host_unavailable')) throw new ValidationFailure([{ field: 'hostUrl', message: `the host did not answer: ${e.message}` }], 'host_unavailable');
+      if (isConnectorError(e, 'host_auth')) throw new ValidationFailure([problem('integration.secret', 'install.credentials_refused')], 'host_auth');
+      if (isConnectorError(e, 'host_unavailable')) throw new ValidationFailure([problem('hostUrl', 'install.host_unreachable', { detail: e.message })], 'host_unavailable');
       throw e;
     }
     const templates = await probe.listEmailTemplates().catch(() => [] as EmailTemplateRef[]);
@@ -149,9 +150,11 @@ export class InstallationService {
 
   /**
    * Merges the input over the stored settings, checks the result (shape, rules, then the live host) and
-   * saves it only when everything passes. The password is kept unless a new one is given.
+   * saves it only when everything passes. The password is kept unless a new one is given. Every problem
+   * is reported at once (one ValidationFailure): `shapeProblems` are the request's schema errors, whose
+   * fields the caller left out of `input`, so the host is still asked about the rest.
    */
-  async updateSettings(id: string, input: SettingsInput): Promise<SettingsView> {
+  async updateSettings(id: string, input: SettingsInput, opts: { shapeProblems?: FieldError[] } = {}): Promise<SettingsView> {
     const { store, secrets, clock } = this.deps;
     const current = await this.get(id);
     const { operatorPassword, attachments, schedule, ...rest } = input;
@@ -162,16 +165,23 @@ export class InstallationService {
       schedule: { ...current.settings.schedule, ...(schedule ?? {}) },
     };
     next = applyEnableDefaults(current.settings, next, clock());
-    const problems = checkSettings(next, this.deps.standardPrints().map((p) => p.choice.replace(/^standard:/, '')));
-    if (problems.length) throw new ValidationFailure(problems);
+    const problems: FieldError[] = [...(opts.shapeProblems ?? []), ...checkSettings(next, this.deps.standardPrints().map((p) => p.choice.replace(/^standard:/, '')))];
 
     // A changed operator needs its own password; the stored one belongs to the previous operator.
     const operatorChanged = next.operator !== current.settings.operator;
     if (operatorChanged && operatorPassword === undefined) {
-      throw new ValidationFailure([{ field: 'operatorPassword', message: `a password (or API key) is needed for the new operator "${next.operator}"` }]);
+      problems.push(problem('operatorPassword', 'settings.operator_password_needed', { operator: next.operator }));
+    } else {
+      const operatorSecret = operatorPassword !== undefined ? operatorPassword : current.operatorSecret ? secrets.decrypt(current.operatorSecret) : null;
+      const seen = new Set(problems.map((p) => p.field));
+      try {
+        for (const p of await this.validateAgainstHost(current, next, operatorSecret, operatorPassword !== undefined)) if (!seen.has(p.field)) problems.push(p);
+      } catch (e) {
+        // A host that cannot be asked: the problems already found are still the answer.
+        if (!problems.length) throw e;
+      }
     }
-    const operatorSecret = operatorPassword !== undefined ? operatorPassword : current.operatorSecret ? secrets.decrypt(current.operatorSecret) : null;
-    await this.validateAgainstHost(current, next, operatorSecret, operatorPassword !== undefined);
+    if (problems.length) throw new ValidationFailure(problems);
 
     const saved = await store.updateInstallation(
       id,
@@ -185,58 +195,55 @@ export class InstallationService {
     return this.view(saved);
   }
 
-  private async validateAgainstHost(current: Installation, next: Settings, operatorSecret: string | null, passwordGiven: boolean): Promise<void> {
+  /** The problems the live host finds (none when nothing it decides changed). */
+  private async validateAgainstHost(current: Installation, next: Settings, operatorSecret: string | null, passwordGiven: boolean): Promise<FieldError[]> {
     const needsHost = next.enabled || passwordGiven || next.operator !== current.settings.operator || next.emailAccount !== current.settings.emailAccount || next.emailTemplate !== current.settings.emailTemplate || next.delivery !== current.settings.delivery || next.attachments.pln !== current.settings.attachments.pln || next.attachments.foreign !== current.settings.attachments.foreign;
-    if (!needsHost) return;
-    if (operatorSecret === null) {
-      throw new ValidationFailure([{ field: 'operatorPassword', message: 'the operator has no password stored' }]);
-    }
+    if (!needsHost) return [];
+    if (operatorSecret === null) return [problem('operatorPassword', 'settings.operator_password_missing')];
     const host = this.host({ ...current, settings: next }, { login: next.operator, secret: operatorSecret });
     try {
-      await this.validateWith(host, current, next, passwordGiven);
+      return await this.validateWith(host, current, next, passwordGiven);
     } finally {
       await host.close?.();
     }
   }
 
-  private async validateWith(host: HostErp, current: Installation, next: Settings, passwordGiven: boolean): Promise<void> {
-    const problems: { field: string; message: string }[] = [];
+  private async validateWith(host: HostErp, _current: Installation, next: Settings, passwordGiven: boolean): Promise<FieldError[]> {
+    const problems: FieldError[] = [];
     let operator: Operator;
     try {
       operator = await host.checkOperator();
     } catch (e) {
-      if (isConnectorError(e, 'host_auth')) {
-        throw new ValidationFailure([{ field: passwordGiven ? 'operatorPassword' : 'operator', message: `the operator "${next.operator}" cannot log in to the host with this password` }]);
-      }
+      if (isConnectorError(e, 'host_auth')) return [problem(passwordGiven ? 'operatorPassword' : 'operator', 'settings.operator_login_refused', { operator: next.operator })];
       throw e;
     }
     if (next.emailAccount) {
       const accounts = await host.listEmailAccounts(operator);
       const account = accounts.find((a) => a.id === next.emailAccount);
-      if (!account) problems.push({ field: 'emailAccount', message: `e-mail account ${next.emailAccount} is not active or not accessible to the operator "${next.operator}"` });
+      if (!account) problems.push(problem('emailAccount', 'settings.email_account_unavailable', { account: next.emailAccount, operator: next.operator }));
       else if (next.delivery === 'save_draft' && !account.imap) {
-        problems.push({ field: 'delivery', message: `"save to Drafts" needs IMAP, and the e-mail account "${account.name}" has no IMAP settings` });
+        problems.push(problem('delivery', 'settings.drafts_need_imap', { account: account.name }));
       }
-    } else if (next.enabled) problems.push({ field: 'emailAccount', message: 'choose an e-mail account' });
+    } else if (next.enabled) problems.push(problem('emailAccount', 'settings.email_account_required'));
 
     if (next.emailTemplate && !next.emailTemplate.startsWith(CONNECTOR_TEMPLATE_PREFIX)) {
       const templates = await host.listEmailTemplates();
       if (!templates.some((t) => t.id === next.emailTemplate)) {
-        problems.push({ field: 'emailTemplate', message: `template ${next.emailTemplate} does not exist or is not a template of the sales-invoice form` });
+        problems.push(problem('emailTemplate', 'settings.template_unknown', { template: next.emailTemplate }));
       }
     } else if (next.emailTemplate && next.emailTemplate !== `${CONNECTOR_TEMPLATE_PREFIX}invoice` && !(await host.listEmailTemplates()).some((t) => t.id === next.emailTemplate)) {
       // Other `connector:` ids are the installation's connector-managed templates, listed by the host adapter.
-      problems.push({ field: 'emailTemplate', message: `unknown connector template ${next.emailTemplate}` });
+      problems.push(problem('emailTemplate', 'settings.template_unknown', { template: next.emailTemplate }));
     }
 
     const userPrints = next.attachments.pln.startsWith('user:') || next.attachments.foreign.startsWith('user:') ? await host.listUserPrints() : [];
     for (const field of ['pln', 'foreign'] as const) {
       const choice = parsePrintChoice(next.attachments[field]);
       if (choice?.kind === 'user' && !userPrints.some((p) => p.choice === next.attachments[field])) {
-        problems.push({ field: `attachments.${field}`, message: `print ${next.attachments[field]} does not exist on the host` });
+        problems.push(problem(`attachments.${field}`, 'settings.print_not_on_host', { print: next.attachments[field] }));
       }
     }
-    if (problems.length) throw new ValidationFailure(problems);
+    return problems;
   }
 
   async options(id: string, kind: 'operators' | 'email-accounts' | 'templates' | 'prints', operatorLogin?: string) {
@@ -257,7 +264,7 @@ export class InstallationService {
         const operators = await host.listOperators();
         const login = operatorLogin ?? installation.settings.operator;
         const operator = operators.find((o) => o.login === login);
-        if (!operator) throw new ValidationFailure([{ field: 'operator', message: `no host user with login "${login}"` }]);
+        if (!operator) throw new ValidationFailure([problem('operator', 'settings.operator_unknown', { login })]);
         return (await host.listEmailAccounts(operator)).map((a) => ({ value: a.id, label: a.name, from: a.fromAddress, imap: a.imap !== null }));
       }
       case 'templates': {

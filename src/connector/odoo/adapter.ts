@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { EmailAccount, EmailTemplateRef, Invoice, Operator, PrintRef, RenderedTemplate, TlsMode } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { DueInvoiceQuery, HostConnection, HostErp, HostInfo, WriteBack } from '../port.ts';
+import type { DueInvoiceQuery, HostConnection, HostErp, HostInfo, InvoiceMatch, WriteBack } from '../port.ts';
 import { OdooClient, type OdooRecord, type OdooSession } from './client.ts';
 import type { CallDescription } from './errors.ts';
 import { escapeHtml, htmlToText, idList, isoDate, m2oId, m2oName, mapInvoice, str, type PageData } from './mapping.ts';
@@ -384,6 +384,22 @@ export class OdooAdapter implements HostErp {
       if (moves.length > 0) for (const inv of await this.enrich(s, moves, schema, company)) byId.set(inv.id, inv);
     }
     return wanted.map((id) => byId.get(String(id))).filter((x): x is Invoice => x !== undefined);
+  }
+
+  async searchInvoices(text: string, limit: number): Promise<InvoiceMatch[]> {
+    const s = this.operator();
+    const company = await this.company(s);
+    const moves = await s.searchRead(
+      'account.move',
+      [
+        ['move_type', 'in', INVOICE_TYPES],
+        ['company_id', '=', company.id],
+        ['name', 'ilike', text],
+      ],
+      ['id', 'name', 'partner_id', 'invoice_date'],
+      { order: 'invoice_date desc, id desc', limit: Math.max(1, Math.min(50, Math.floor(limit))) },
+    );
+    return moves.map((m) => ({ id: String(m.id), number: str(m.name), customer: m2oName(m.partner_id), date: isoDate(m.invoice_date) }));
   }
 
   /** A page of moves -> invoices, with a fixed number of batched reads (at most 10) whatever the page size. */

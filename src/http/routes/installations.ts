@@ -9,6 +9,10 @@ import { Type } from 'typebox';
 import { SettingsInputSchema, SettingsViewSchema } from '../../settings/schema.ts';
 import type { LedgerEntry, LogEntry, Run } from '../../store/port.ts';
 import { errorResponses, InstallationParams, InvoiceParams } from '../schemas/common.ts';
+import { settingsInputOf } from '../pages/settings-input.ts';
+import { render, type Lang } from '../../messages/catalogue.ts';
+import { requestLang } from '../../messages/http.ts';
+import { logMessage, statusCode, triggerCode } from '../../messages/logs.ts';
 import { InstallBody, InstallResponse, LedgerEntrySchema, LogEntrySchema, LogQuerySchema, RunSchema, logTimeRange } from '../schemas/installations.ts';
 
 const security = [{ installationToken: [] }];
@@ -72,10 +76,13 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
         security,
         response: { 200: SettingsViewSchema, ...errorResponses },
       },
+      // Schema errors are answered together with every other problem of the change (one 400/422).
+      attachValidation: true,
     },
     async (request) => {
       installationOf(request);
-      return service.updateSettings(request.params.id, request.body);
+      const { input, shapeProblems } = settingsInputOf(request);
+      return service.updateSettings(request.params.id, input, { shapeProblems });
     },
   );
 
@@ -120,7 +127,8 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
     async (request) => {
       installationOf(request);
       const runs = await store.listRuns(request.params.id, request.query.limit ?? 50);
-      return { runs: runs.map(runView) };
+      const lang = requestLang(request);
+      return { runs: runs.map((r) => runView(r, lang)) };
     },
   );
 
@@ -142,7 +150,8 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
       const limit = q.limit ?? 100;
       const { from: _from, to: _to, ...rest } = q;
       const entries = await store.listLogs({ installationId: request.params.id, ...rest, ...logTimeRange(q), limit });
-      return { entries: entries.map(logView), next: entries.length === limit ? (entries[entries.length - 1]?.id ?? null) : null };
+      const lang = requestLang(request);
+      return { entries: entries.map((e) => logView(e, lang)), next: entries.length === limit ? (entries[entries.length - 1]?.id ?? null) : null };
     },
   );
 
@@ -182,12 +191,17 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
   );
 }
 
-function runView(r: Run) {
-  return { id: r.id, trigger: r.trigger, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, counts: { ...r.counts }, processed: r.processed, total: r.total, error: r.error };
+function runView(r: Run, lang: Lang) {
+  return {
+    id: r.id, trigger: r.trigger, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, counts: { ...r.counts }, processed: r.processed, total: r.total, error: r.error,
+    statusText: render(lang, statusCode(r.status)),
+    triggerText: render(lang, triggerCode(r.trigger)),
+  };
 }
 
-function logView(e: LogEntry) {
-  return { id: e.id, runId: e.runId, at: e.at, level: e.level, event: e.event, invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, message: e.message, data: e.data };
+function logView(e: LogEntry, lang: Lang) {
+  const m = logMessage(lang, e);
+  return { id: e.id, runId: e.runId, at: e.at, level: e.level, event: e.event, invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, message: e.message, data: e.data, code: m.code, params: m.params, text: m.text };
 }
 
 function ledgerView(e: LedgerEntry) {
