@@ -491,7 +491,8 @@ function baseModels(profile: Profile): ModelDef[] {
       },
     },
     {
-      name: 'mail.template', description: 'Email Templates', order: 'name', access: WRITE_ONLY([G.templateEditor, G.system]), secretOps: ['write', 'create', 'unlink'],
+      // 17's account module lets Invoicing users edit templates; 18 does not (Mail Template Editor only)
+      name: 'mail.template', description: 'Email Templates', order: 'name', access: WRITE_ONLY(profile.major === 17 ? [G.templateEditor, G.system, G.invoice] : [G.templateEditor, G.system]), secretOps: ['write', 'create', 'unlink'],
       fields: {
         name: char('Name'), description: f('text', 'Template description'), model_id: m2o('ir.model', 'Applies to'), model: char('Related Document Model'),
         subject: char('Subject', { translate: true }), body_html: f('html', 'Body', { translate: true }),
@@ -578,6 +579,7 @@ export function applyProfile(models: ModelDef[], profile: Profile): ModelDef[] {
         def.selectionPl = Object.fromEntries(sf.sel);
       }
       if (sf.adminOnly) def.adminOnly = true;
+      if (sf.invoicingOnly) def.invoicingOnly = true;
       if (def.type === 'many2many' && def.default === undefined) def.default = () => [];
       next[fname] = def;
     }

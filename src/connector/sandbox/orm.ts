@@ -41,6 +41,8 @@ export interface FieldDef {
   compute?: (orm: Orm, rec: Raw, env: Env) => unknown;
   /** Readable only by Administration/Settings (Odoo's field `groups="base.group_system"`). */
   adminOnly?: boolean;
+  /** Readable only with an invoicing group (Odoo's `groups="account.group_account_invoice,…"`). */
+  invoicingOnly?: boolean;
 }
 
 export type Raw = Record<string, unknown> & { id: number };
@@ -874,14 +876,14 @@ export class Orm {
     return true;
   }
 
-  fieldsGet(modelName: string, allfields: string[] | null, attributes: string[] | null, env?: Env, admin = true): Record<string, Record<string, unknown>> {
+  fieldsGet(modelName: string, allfields: string[] | null, attributes: string[] | null, env?: Env, sees: (f: FieldDef) => boolean = () => true): Record<string, Record<string, unknown>> {
     const model = this.model(modelName);
     const all: Record<string, FieldDef> = model.abstract ? {} : { ...MAGIC_FIELDS, ...model.magic, ...model.fields };
     const out: Record<string, Record<string, unknown>> = {};
     const pl = typeof env?.context.lang === 'string' && env.context.lang.startsWith('pl');
     for (const [fname, f] of Object.entries(all)) {
       if (allfields && allfields.length > 0 && !allfields.includes(fname)) continue;
-      if (f.adminOnly && !admin) continue;
+      if (!sees(f)) continue;
       const stored = !COMPUTED_MAGIC.has(fname);
       const desc: Record<string, unknown> = {
         name: fname,

@@ -30,7 +30,7 @@ export interface Profile {
   schema: Schema;
 }
 
-export interface SchemaField { t: string; s: string; r?: string; sel?: [string, string][]; req?: 1; ro?: 1; adminOnly?: 1 }
+export interface SchemaField { t: string; s: string; r?: string; sel?: [string, string][]; req?: 1; ro?: 1; adminOnly?: 1; invoicingOnly?: 1 }
 export type Schema = Record<string, Record<string, SchemaField>>;
 
 const schemas = new Map<string, Schema>();

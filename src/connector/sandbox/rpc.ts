@@ -6,7 +6,7 @@
 import { accessDenied, OdooError } from './errors.ts';
 import { userGroups, xmlidToResId } from './models.ts';
 import { nowUtc } from './orm.ts';
-import type { Env, ModelDef, Orm } from './orm.ts';
+import type { Env, FieldDef, ModelDef, Orm } from './orm.ts';
 import { accessErrorMessage, fieldAccessMessage, G, groupLabel, makeProfile, missingRecordMessage, modelLabel, secretRecordsMessage, unknownModelMessage, versionInfo } from './profile.ts';
 import type { Operation, Profile } from './profile.ts';
 import { escapeHtml } from './util.ts';
@@ -125,9 +125,19 @@ export class RpcServices {
   }
 
   /** Odoo's field-level access (`groups=` on a field): reading such a field as a non-admin is refused by name. */
+  /** Whether a user sees a field (fields_get, read): Odoo's field groups. */
+  seesField(env: Env): (f: FieldDef) => boolean {
+    if (env.su) return () => true;
+    const groups = userGroups(this.orm, env.uid);
+    const admin = groups.has(G.system);
+    const invoicing = [G.invoice, G.accountManager, G.accountReadonly].some((g) => groups.has(g));
+    return (f) => (!f.adminOnly || admin) && (!f.invoicingOnly || invoicing);
+  }
+
   private checkFields(env: Env, model: ModelDef, fields: string[] | null): string[] | null {
-    if (env.su || this.isAdmin(env.uid)) return fields;
-    const hidden = Object.entries(model.fields).filter(([, f]) => f.adminOnly).map(([n]) => n);
+    if (env.su) return fields;
+    const sees = this.seesField(env);
+    const hidden = Object.entries(model.fields).filter(([, f]) => !sees(f)).map(([n]) => n);
     if (hidden.length === 0) return fields;
     if (fields === null || fields.length === 0) return ['id', ...Object.keys(model.fields).filter((n) => !hidden.includes(n)), 'display_name', 'create_date', 'create_uid', 'write_date', 'write_uid'];
     const refused = fields.filter((f) => hidden.includes(f));
@@ -135,7 +145,7 @@ export class RpcServices {
     const lang = callLang(this.orm, env);
     throw new OdooError('odoo.exceptions.AccessError', fieldAccessMessage({
       lang, major: this.profile.major, label: modelLabel(model.name, model.description, lang, this.profile.major), model: model.name, uid: env.uid, fields: refused,
-      group: lang.startsWith('pl') ? 'Administracja / Ustawienia' : 'Administration / Settings',
+      group: refused.every((f) => model.fields[f]?.adminOnly) ? (lang.startsWith('pl') ? 'Administracja / Ustawienia' : 'Administration / Settings') : groupLabel(G.invoice, lang, this.profile.major),
     }));
   }
 
@@ -193,7 +203,7 @@ export class RpcServices {
         return orm.read(model.name, idList(arg(0, 'ids', [])), fields, env);
       }
       case 'fields_get': {
-        return orm.fieldsGet(model.name, fieldList(arg(0, 'allfields', null)), fieldList(arg(1, 'attributes', null)), env, env.su || this.isAdmin(env.uid));
+        return orm.fieldsGet(model.name, fieldList(arg(0, 'allfields', null)), fieldList(arg(1, 'attributes', null)), env, this.seesField(env));
       }
       case 'name_search': {
         this.checkAccess(env, model, 'read');

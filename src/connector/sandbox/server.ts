@@ -293,7 +293,7 @@ export class SandboxHttp {
     if (db !== undefined && db !== this.services.database) return fail(404, new OdooError('werkzeug.exceptions.NotFound', `database ${String(db)} not found`));
     const uid = auth ? this.services.uidOfKey(auth[1] as string) : null;
     if (uid === null) return fail(401, new OdooError('werkzeug.exceptions.Unauthorized', 'Invalid apikey'));
-    let body: Record<string, unknown> = {};
+    let body: Record<string, unknown>;
     try {
       const raw = (await ctx.readBody()).toString('utf8');
       const parsed: unknown = raw.trim() ? JSON.parse(raw) : {};

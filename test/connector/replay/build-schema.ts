@@ -19,7 +19,8 @@ export const SCHEMA_DIR = path.join(ROOT, 'src/connector/sandbox/schema');
 interface Exchange { why: string; request: { body?: { params?: { args?: unknown[] } } }; response: { body?: { result?: unknown } } }
 type Desc = { type: string; string: string; relation?: string; selection?: [string, string][]; required?: boolean; readonly?: boolean };
 
-export interface SchemaField { t: string; s: string; r?: string; sel?: [string, string][]; req?: 1; ro?: 1; adminOnly?: 1 }
+/** `adminOnly`: only Administration/Settings sees it; `invoicingOnly`: users without an invoicing group do not see it. */
+export interface SchemaField { t: string; s: string; r?: string; sel?: [string, string][]; req?: 1; ro?: 1; adminOnly?: 1; invoicingOnly?: 1 }
 export type Schema = Record<string, Record<string, SchemaField>>;
 
 export function buildSchema(version: string): Schema {
@@ -39,6 +40,7 @@ export function buildSchema(version: string): Schema {
     const admin = byUid.get(2);
     if (!admin) continue;
     const billing = byUid.get(6) ?? admin;
+    const viewer = byUid.get(7) ?? billing;
     const fields: Record<string, SchemaField> = {};
     for (const name of Object.keys(admin).sort()) {
       const d = admin[name] as Desc;
@@ -48,6 +50,7 @@ export function buildSchema(version: string): Schema {
       if (d.required) f.req = 1;
       if (d.readonly) f.ro = 1;
       if (!(name in billing)) f.adminOnly = 1;
+      else if (!(name in viewer)) f.invoicingOnly = 1;
       fields[name] = f;
     }
     out[model] = fields;
