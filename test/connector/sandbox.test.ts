@@ -100,8 +100,10 @@ describe('sandbox host: JSON-RPC protocol', () => {
     const v = await rpc.call('common', 'version', []);
     expect(v.status).toBe(200);
     expect(v.body.result).toEqual({ server_version: '18.0', server_version_info: [18, 0, 0, 'final', 0, ''], server_serie: '18.0', protocol_version: 1 });
+    // real 18.0 has no /web/version route (19 has it)
     const web = await fetch(`${sb.url}/web/version`);
-    expect(await web.json()).toEqual({ version_info: [18, 0, 0, 'final', 0, ''], version: '18.0' });
+    expect(web.status).toBe(404);
+    expect(sb.profile).toMatchObject({ version: '18.0', defaultLang: 'en_US', apiKeys: true, json2: false, modules: { l10nPlEdi: true, customFields: true } });
   });
 
   it('login and authenticate give the uid for good credentials and false for bad ones', async () => {
@@ -190,14 +192,15 @@ describe('sandbox host: JSON-RPC protocol', () => {
 
   it('answers errors with HTTP 200 and Odoo exception classes', async () => {
     const cases: [Promise<RpcAnswer>, string, RegExp][] = [
-      [rpc.as('ksiegowa')('ir.mail_server', 'search_read', [[]], { fields: ['name'] }), 'odoo.exceptions.AccessError', /Mail Server.*ir\.mail_server/s],
+      // messages in the user's language when the call has no context lang (ksiegowa is pl_PL, admin en_US)
+      [rpc.as('ksiegowa')('ir.mail_server', 'search_read', [[]], { fields: ['name'] }), 'odoo.exceptions.AccessError', /Nie masz dostępu do rekordów 'Serwer poczty' \(ir\.mail_server\).*Administracja\/Ustawienia/s],
       [rpc.as('ksiegowa')('fetchmail.server', 'search', [[]]), 'odoo.exceptions.AccessError', /fetchmail\.server/],
       [rpc.call('object', 'execute_kw', ['sandbox', 6, 'wrong-password', 'account.move', 'search', [[]], {}]), 'odoo.exceptions.AccessDenied', /Access Denied/],
-      [rpc.as('admin')('no.such.model', 'search', [[]]), 'builtins.KeyError', /no\.such\.model/],
+      [rpc.as('admin')('no.such.model', 'search', [[]]), 'odoo.exceptions.UserError', /^Object no\.such\.model doesn't exist$/],
       [rpc.as('admin')('account.move', 'search_read', [[['no_such_field', '=', 1]]]), 'builtins.ValueError', /Invalid field account\.move\.no_such_field/],
       [rpc.as('admin')('account.move', 'read', [[1], ['name', 'no_such_field']]), 'builtins.ValueError', /Invalid field 'no_such_field' on model 'account\.move'/],
-      [rpc.as('admin')('account.move', 'read', [[999999], ['name']]), 'odoo.exceptions.MissingError', /Record does not exist or has been deleted\.\n\(Record: account\.move\(999999,\), User: 2\)/],
-      [rpc.as('admin')('account.move', 'write', [[999999], { ref: 'x' }]), 'odoo.exceptions.MissingError', /does not exist/],
+      [rpc.as('admin')('account.move', 'write', [[999999], { ref: 'x' }]), 'odoo.exceptions.MissingError', /Record does not exist or has been deleted\.\n\(Record: account\.move\(999999,\), User: 2\)/],
+      [rpc.as('ksiegowa')('account.move', 'write', [[999999], { ref: 'x' }]), 'odoo.exceptions.MissingError', /Rekord nie istnieje lub został usunięty/],
       [rpc.as('admin')('account.move', 'action_do_magic', [[1]]), 'builtins.AttributeError', /The method 'action_do_magic' does not exist on the model 'account\.move'/],
       [rpc.as('admin')('account.move', 'write', [[1], { state: 'bogus' }]), 'builtins.ValueError', /Wrong value for account\.move\.state/],
       [rpc.as('admin')('account.move', 'write', [[1], { invoice_line_ids: [[6, 0, 'x']] }]), 'builtins.ValueError', /Wrong value for account\.move\.invoice_line_ids/],
@@ -215,6 +218,9 @@ describe('sandbox host: JSON-RPC protocol', () => {
     }
     // a refused write changed nothing
     expect(sb.records('account.move.line').filter((l) => idOf(l.move_id) === 1).length).toBe(linesBefore);
+    // read of a missing id is not an error in real Odoo: {id} when only id is asked, left out otherwise
+    expect(await rpc.ok(rpc.as('admin')('account.move', 'read', [[999999], ['id']]))).toEqual([{ id: 999999 }]);
+    expect(await rpc.ok(rpc.as('admin')('account.move', 'read', [[999999, 1], ['name']]))).toEqual([expect.objectContaining({ id: 1 })]);
   });
 
   it('lets only administrators read mail servers: the sink, a from_filter one and an inactive one', async () => {
@@ -268,7 +274,7 @@ describe('sandbox host: JSON-RPC protocol', () => {
     expect(sb.records('account.move.line').some((l) => idOf(l.move_id) === id)).toBe(false);
   });
 
-  it('renders the send wizard in the customer language with HTML-escaped values, then unlinks it', async () => {
+  it('renders the 18 send wizard (move_id, mail_template_id, mail_subject/body/lang) in the customer language, escaped, one per create', async () => {
     const k = rpc.as('ksiegowa');
     const moves = sb.records('account.move');
     const partners = new Map(sb.records('res.partner').map((p) => [p.id, p]));
@@ -277,40 +283,53 @@ describe('sandbox host: JSON-RPC protocol', () => {
     const en = moves.find((m) => m.state === 'posted' && m.move_type === 'out_invoice' && langOf(m) === 'en_US') as Rec;
     const credit = moves.find((m) => m.state === 'posted' && m.move_type === 'out_refund' && langOf(m) === 'pl_PL') as Rec;
     const tmpl = (name: string) => (sb.records('ir.model.data').find((x) => x.model === 'mail.template' && x.name === name) as Rec).res_id;
+    const ctx = (m: Rec) => ({ context: { lang: 'pl_PL', active_model: 'account.move', active_ids: [m.id], active_id: m.id } });
     const render = async (m: Rec, templateId?: unknown) => {
-      // with a template: move_id given; without: the invoice comes from the context, as Odoo's form does
-      const vals: Rec = templateId === undefined ? {} : { move_id: m.id };
-      if (templateId !== undefined) vals.template_id = templateId;
-      const [wid] = await rpc.ok(k('account.move.send.wizard', 'create', [[vals]], { context: { active_model: 'account.move', active_ids: [m.id] } }));
-      const [w] = await rpc.ok(k('account.move.send.wizard', 'read', [[wid], ['subject', 'body', 'lang']]));
+      const vals: Rec = { move_id: m.id };
+      if (templateId !== undefined) vals.mail_template_id = templateId;
+      const [wid] = await rpc.ok(k('account.move.send.wizard', 'create', [[vals]], ctx(m)));
+      const [w] = await rpc.ok(k('account.move.send.wizard', 'read', [[wid], ['mail_subject', 'mail_body', 'mail_lang', 'mail_template_id', 'mail_partner_ids', 'sending_methods', 'pdf_report_id', 'move_id']]));
       expect(await rpc.ok(k('account.move.send.wizard', 'unlink', [[wid]]))).toBe(true);
       return w;
     };
     const wPl = await render(pl, tmpl('email_template_edi_invoice'));
-    expect(wPl.lang).toBe('pl_PL');
-    expect(wPl.subject).toBe(`Spike Sp. z o.o. Faktura (nr ${String(pl.name)})`);
-    expect(wPl.body).toContain(`fakturę <strong>${String(pl.name)}</strong>`);
-    expect(wPl.body).toContain(`${Number(pl.amount_total).toFixed(2)} PLN`);
+    expect(wPl).toMatchObject({ mail_lang: 'pl_PL', mail_subject: `Spike Sp. z o.o. Faktura (nr ${String(pl.name)})`, sending_methods: ['email'], pdf_report_id: [222, 'Invoices'], move_id: [pl.id, pl.name] });
+    expect(wPl.mail_body).toContain(`fakturę <strong>${String(pl.name)}</strong>`);
+    expect(wPl.mail_body).toContain(`${Number(pl.amount_total).toFixed(2)} PLN`);
     const wEn = await render(en, tmpl('email_template_edi_invoice'));
-    expect(wEn.lang).toBe('en_US');
-    expect(wEn.subject).toBe(`Spike Sp. z o.o. Invoice (Ref ${String(en.name)})`);
-    expect(wEn.body).toContain('Dear ');
-    const wCredit = await render(credit); // default template by move type
-    expect(wCredit.subject).toContain('Faktura korygująca');
-    expect(wCredit.body).toContain(String((moves.find((m) => m.id === idOf(credit.reversed_entry_id)) as Rec).name));
+    expect(wEn.mail_lang).toBe('en_US');
+    expect(wEn.mail_subject).toBe(`Spike Sp. z o.o. Invoice (Ref ${String(en.name)})`);
+    // no template given: Odoo picks its credit-note template for a refund
+    const wCredit = await render(credit);
+    expect(wCredit.mail_template_id).toEqual([tmpl('email_template_edi_credit_note'), 'Faktura korygująca dla klienta']);
+    expect(wCredit.mail_subject).toContain('Faktura korygująca');
+    expect(wCredit.mail_body).toContain(String((moves.find((m) => m.id === idOf(credit.reversed_entry_id)) as Rec).name));
     // values are escaped in the body, not in the subject
     const pid = idOf(pl.partner_id);
     const before = (partners.get(pid) as Rec).name;
     sb.write('res.partner', pid, { name: 'Zakład <b>Kowalski</b> & "Syn"' });
     try {
       const escaped = await render(pl, tmpl('email_template_edi_invoice'));
-      expect(escaped.body).toContain('Zakład &lt;b&gt;Kowalski&lt;/b&gt; &amp; &quot;Syn&quot;');
-      expect(escaped.body).not.toContain('<b>Kowalski');
+      expect(escaped.mail_body).toContain('Zakład &lt;b&gt;Kowalski&lt;/b&gt; &amp; &quot;Syn&quot;');
+      expect(escaped.mail_body).not.toContain('<b>Kowalski');
     } finally {
       sb.write('res.partner', pid, { name: before });
     }
-    const sale = await rpc.call('object', 'execute_kw', ['sandbox', 6, 'ksiegowa', 'account.move.send.wizard', 'create', [[{ move_id: pl.id, template_id: tmpl('email_template_edi_sale') }]], {}]);
-    expect(sale.body.error?.data.name).toBe('odoo.exceptions.UserError');
+    const err = async (p: Promise<RpcAnswer>) => (await p).body.error?.data;
+    // the 17 names and the adapter's old names are Odoo 18's ValueErrors
+    expect(await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id, template_id: tmpl('email_template_edi_invoice') }]]))).toMatchObject({ name: 'builtins.ValueError', message: "Invalid field 'template_id' on model 'account.move.send.wizard'" });
+    expect(await err(k('account.move.send.wizard', 'create', [[{ mail_template_id: tmpl('email_template_edi_invoice') }]]))).toMatchObject({ name: 'odoo.exceptions.ValidationError' });
+    expect((await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id, mail_template_id: tmpl('email_template_edi_sale') }]])))?.name).toBe('odoo.exceptions.UserError');
+    // one wizard per create; many read and unlinked in one call
+    expect(await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id }, { move_id: en.id }]]))).toMatchObject({ name: 'builtins.ValueError', message: expect.stringMatching(/^Expected singleton: account\.move\.send\.wizard\(/) });
+    const [a] = await rpc.ok(k('account.move.send.wizard', 'create', [[{ move_id: pl.id }]]));
+    const [b] = await rpc.ok(k('account.move.send.wizard', 'create', [[{ move_id: en.id }]]));
+    expect((await rpc.ok(k('account.move.send.wizard', 'read', [[a, b], ['mail_lang']]))).map((w: Rec) => w.mail_lang)).toEqual(['pl_PL', 'en_US']);
+    expect(await rpc.ok(k('account.move.send.wizard', 'unlink', [[a, b]]))).toBe(true);
+    // 17's model is abstract on 18: nothing to see, nobody may create it; a viewer may not create the wizard
+    expect(await rpc.ok(k('account.move.send', 'fields_get', []))).toEqual({});
+    expect(await err(k('account.move.send', 'create', [[{ move_ids: [[6, 0, [pl.id]]] }]], { context: { lang: 'pl_PL' } }))).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('Obecnie żadna grupa nie zezwala na tę operację') });
+    expect(await err(rpc.as('handlowiec')('account.move.send.wizard', 'create', [[{ move_id: pl.id }]]))).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('(account.move.send.wizard)') });
   });
 
   it('prints an invoice as PDF only for a web session, with the invoice number as text', async () => {
@@ -344,7 +363,7 @@ describe('sandbox host: JSON-RPC protocol', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     const missing = await fetch(`${sb.url}/report/pdf/account.report_invoice/999999`, { headers: { cookie } });
-    expect(missing.status).toBe(404);
+    expect(missing.status).toBe(400);
   });
 
   it('answers malformed JSON with a JSON-RPC error and an oversized body with 413, and keeps serving', async () => {

@@ -867,7 +867,7 @@ export class Orm {
     for (const id of ids) this.table(modelName).delete(id);
     // cascade one2many children whose inverse points at the removed records
     for (const [fname, field] of Object.entries(model.fields)) {
-      if (field.type !== 'one2many' || fname === 'child_ids') continue;
+      if (field.type !== 'one2many' || fname === 'child_ids' || !field.inverse || !this.models.has(field.relation as string)) continue;
       const rel = this.table(field.relation as string);
       for (const r of [...rel.values()]) if (ids.includes(r[field.inverse as string] as number)) rel.delete(r.id);
     }
