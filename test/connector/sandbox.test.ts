@@ -10,7 +10,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSandboxOrm, startSandboxHost, warsawToday } from '../../src/connector/sandbox/index.ts';
+import { buildSandboxOrm, SANDBOX_USERS, startSandboxHost, warsawToday } from '../../src/connector/sandbox/index.ts';
 import type { SandboxHost } from '../../src/connector/sandbox/index.ts';
 
 type Rec = Record<string, unknown>;
@@ -627,4 +627,196 @@ describe('sandbox host: state file', () => {
 
 function readdirNoTmp(dir: string): string[] {
   return readdirSync(dir).sort();
+}
+
+describe('the sandbox answers like real Odoo: rights per group, API keys, language redirect, versions and modules', () => {
+  let sb18: SandboxHost;
+  let sb17: SandboxHost;
+  let sb19: SandboxHost;
+  let bare: SandboxHost;
+  const U = SANDBOX_USERS;
+  const PL = { context: { lang: 'pl_PL', tz: 'Europe/Warsaw' } };
+
+  beforeAll(async () => {
+    [sb18, sb17, sb19, bare] = await Promise.all([
+      startSandboxHost({ smtp: SMTP, invoiceCount: 30 }),
+      startSandboxHost({ smtp: SMTP, invoiceCount: 30, version: '17.0' }),
+      startSandboxHost({ smtp: SMTP, invoiceCount: 30, version: '19.0' }),
+      startSandboxHost({ smtp: SMTP, invoiceCount: 30, modules: { l10nPlEdi: false, customFields: false } }),
+    ]);
+  });
+  afterAll(async () => { await Promise.all([sb18, sb17, sb19, bare].map((s) => s?.stop())); });
+
+  const exec = (sb: SandboxHost, uid: number, secret: string, model: string, method: string, args: unknown[], kwargs: Rec = {}) =>
+    post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [sb.database, uid, secret, model, method, args, kwargs] } });
+  const errorOf = async (p: Promise<RpcAnswer>) => (await p).body.error?.data;
+  const webLogin = async (sb: SandboxHost, login: string, password: string) => {
+    const a = await post(`${sb.url}/web/session/authenticate`, { jsonrpc: '2.0', method: 'call', id: 1, params: { db: sb.database, login, password } });
+    return { answer: a, cookie: (a.headers.get('set-cookie') ?? '').split(';')[0] as string };
+  };
+
+  it('seeds users like a real company: admin integration user, ksiegowa a pl_PL billing user, handlowiec without invoicing rights', async () => {
+    const users = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'res.users', 'read', [[U.admin.id, U.ksiegowa.id, U.handlowiec.id], ['login', 'lang']]));
+    expect(users).toEqual([{ id: 2, login: 'admin', lang: 'en_US' }, { id: 6, login: 'ksiegowa', lang: 'pl_PL' }, { id: 7, login: 'handlowiec', lang: 'en_US' }]);
+    const info = (await webLogin(sb18, 'ksiegowa', 'ksiegowa')).answer.body.result as Rec;
+    expect(info).toMatchObject({ uid: 6, is_system: false, is_admin: false, user_context: { lang: 'pl_PL' } });
+    expect((await webLogin(sb18, 'admin', 'admin')).answer.body.result).toMatchObject({ uid: 2, is_system: true });
+  });
+
+  it("refuses a billing user the admin-only models with Odoo's AccessError, in Polish under context lang pl_PL", async () => {
+    const k = (model: string, method: string, args: unknown[], kw: Rec = PL) => errorOf(exec(sb18, U.ksiegowa.id, U.ksiegowa.password, model, method, args, kw));
+    expect(await k('ir.model.data', 'search_read', [[]], { ...PL, fields: ['name'] })).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringMatching(/^Nie masz dostępu do rekordów 'Dane modelu' \(ir\.model\.data\)\.[\s\S]*\t- Administracja\/Prawa dostępu/) });
+    expect(await k('ir.logging', 'create', [[{ name: 'x', type: 'server', level: 'INFO', message: 'm', path: 'p', func: 'f', line: '1' }]])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining("Nie możesz tworzyć rekordów 'Logowanie' (ir.logging)") });
+    expect(await k('ir.config_parameter', 'get_param', ['web.base.url'])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('Administracja/Ustawienia') });
+    expect(await k('ir.actions.act_url', 'search_read', [[]], { ...PL, fields: ['name'] })).toMatchObject({ name: 'odoo.exceptions.AccessError' });
+    expect(await k('ir.ui.menu', 'create', [[{ name: 'x' }]])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining("Nie możesz tworzyć rekordów 'Menu' (ir.ui.menu)") });
+    const template = sb18.records('mail.template')[0] as Rec;
+    expect(await k('mail.template', 'write', [[template.id], { name: 'x' }])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringMatching(/^Oho!.*Anna Nowak \(id=6\) nie ma\(ją\) dostępu 'pisz'/s) });
+    // field-level: billing sees ir.mail_server only without credentials (and fields_get hides them)
+    expect(await k('ir.mail_server', 'search_read', [[]], { ...PL, fields: ['name', 'smtp_user', 'smtp_pass'] })).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('Nie masz wystarczających uprawnień, aby uzyskać dostęp do pól "smtp_user,smtp_pass"') });
+    const visible = await rpc18ok(exec(sb18, U.ksiegowa.id, U.ksiegowa.password, 'ir.mail_server', 'fields_get', [], { attributes: ['type'] }));
+    const all = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'ir.mail_server', 'fields_get', [], { attributes: ['type'] }));
+    expect(Object.keys(all)).toEqual(expect.arrayContaining(['smtp_user', 'smtp_pass']));
+    expect(Object.keys(visible)).not.toContain('smtp_pass');
+    // the admin may do all of it; English for an en_US admin without a context lang
+    expect(await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'ir.config_parameter', 'get_param', ['web.base.url']))).toBe('http://127.0.0.1:8069');
+    expect(await errorOf(exec(sb18, U.handlowiec.id, U.handlowiec.password, 'account.move', 'search_read', [[]], { fields: ['name'], limit: 1 }))).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringMatching(/^You are not allowed to access 'Journal Entry' \(account\.move\) records\.[\s\S]*Accounting\/Invoicing/) });
+  });
+
+  it('labels, selections and the note subtype follow the context language', async () => {
+    const en = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'account.move', 'fields_get', [['is_move_sent', 'payment_state']], { attributes: ['string', 'selection'], context: { lang: 'en_US' } }));
+    const pl = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'account.move', 'fields_get', [['is_move_sent', 'payment_state']], { attributes: ['string', 'selection'], ...PL }));
+    expect(en.is_move_sent.string).toBe('Is Move Sent');
+    expect(pl.is_move_sent.string).not.toBe(en.is_move_sent.string);
+    expect(pl.payment_state.selection.map((x: string[]) => x[0])).toContain('blocked');
+    const note = sb18.records('ir.model.data').find((x) => x.module === 'mail' && x.name === 'mt_note')!.res_id as number;
+    expect(await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'mail.message.subtype', 'read', [[note], ['name']], PL))).toEqual([{ id: note, name: 'Notatka' }]);
+  });
+
+  it('takes API keys in place of passwords over RPC on 18 (not on 17) and refuses them at the web login', async () => {
+    const auth = async (sb: SandboxHost, login: string, secret: string) => (await post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'common', method: 'authenticate', args: [sb.database, login, secret, {}] } })).body.result;
+    expect(await auth(sb18, 'ksiegowa', U.ksiegowa.apiKey)).toBe(6);
+    expect(await rpc18ok(exec(sb18, 6, U.ksiegowa.apiKey, 'res.users', 'read', [[6], ['login']]))).toEqual([{ id: 6, login: 'ksiegowa' }]);
+    expect((await webLogin(sb18, 'ksiegowa', U.ksiegowa.apiKey)).answer.body.error?.data.name).toBe('odoo.exceptions.AccessDenied');
+    expect(await auth(sb17, 'ksiegowa', U.ksiegowa.apiKey)).toBe(false);
+    expect((await errorOf(exec(sb17, 6, U.ksiegowa.apiKey, 'res.users', 'read', [[6], ['login']])))?.name).toBe('odoo.exceptions.AccessDenied');
+  });
+
+  it('redirects /report/pdf to /<lang>/report/pdf when the user language is not the database default, and serves it there', async () => {
+    const inv = sb18.records('account.move').find((m) => m.state === 'posted' && m.move_type === 'out_invoice') as Rec;
+    const get = (sb: SandboxHost, p: string, cookie: string) => fetch(`${sb.url}${p}`, { headers: { cookie }, redirect: 'manual' });
+    const ksiegowa = (await webLogin(sb18, 'ksiegowa', 'ksiegowa')).cookie;
+    const r = await get(sb18, `/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`, ksiegowa);
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe(`/pl/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`);
+    const pdf = await get(sb18, r.headers.get('location') as string, ksiegowa);
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    expect((await get(sb18, `/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`, (await webLogin(sb18, 'admin', 'admin')).cookie)).status).toBe(200);
+    expect((await get(sb18, `/pl/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`, (await webLogin(sb18, 'handlowiec', 'handlowiec')).cookie)).status).toBe(403);
+    expect((await get(sb18, `/report/pdf/no.such_report/${String(inv.id)}`, (await webLogin(sb18, 'admin', 'admin')).cookie)).status).toBe(500);
+    // 17: the database default is pl_PL, so the en_US admin is the one redirected (to /en/)
+    const inv17 = sb17.records('account.move').find((m) => m.state === 'posted' && m.move_type === 'out_invoice') as Rec;
+    const admin17 = await get(sb17, `/report/pdf/account.report_invoice/${String(inv17.id)}`, (await webLogin(sb17, 'admin', 'admin')).cookie);
+    expect([admin17.status, admin17.headers.get('location')]).toEqual([303, `/en/report/pdf/account.report_invoice/${String(inv17.id)}`]);
+    expect((await get(sb17, `/report/pdf/account.report_invoice/${String(inv17.id)}`, (await webLogin(sb17, 'ksiegowa', 'ksiegowa')).cookie)).status).toBe(200);
+  });
+
+  it('has the Invoicing root menu, URL actions and ir.logging as real Odoo (reference action, complete_name, integer create_uid)', async () => {
+    const a = (model: string, method: string, args: unknown[], kw: Rec = PL) => rpc18ok(exec(sb18, U.admin.id, U.admin.password, model, method, args, kw));
+    const [root] = await a('ir.ui.menu', 'search_read', [[['parent_id', '=', false], ['name', 'in', ['Invoicing', 'Fakturowanie']]]], { fields: ['id', 'name'], limit: 1, context: { lang: 'en_US' } });
+    expect(root).toEqual({ id: 119, name: 'Invoicing' });
+    const [act] = await a('ir.actions.act_url', 'create', [[{ name: 'Invoice Courier', url: 'http://127.0.0.1:3000/ui/x/settings', target: 'new' }]]);
+    const [menu] = await a('ir.ui.menu', 'create', [[{ name: 'Invoice Courier', parent_id: root.id, action: `ir.actions.act_url,${String(act)}`, sequence: 90 }]]);
+    expect(await a('ir.ui.menu', 'read', [[menu], ['name', 'parent_id', 'action', 'complete_name', 'groups_id']])).toEqual([{ id: menu, name: 'Invoice Courier', parent_id: [119, 'Fakturowanie'], action: `ir.actions.act_url,${String(act)}`, complete_name: 'Fakturowanie/Invoice Courier', groups_id: [] }]);
+    expect(await errorOf(exec(sb18, 2, 'admin', 'ir.ui.menu', 'create', [[{ name: 'x', action: 'not a reference' }]]))).toMatchObject({ name: 'builtins.ValueError' });
+    expect(await a('ir.ui.menu', 'unlink', [[menu]])).toBe(true);
+    expect(await a('ir.actions.act_url', 'unlink', [[act]])).toBe(true);
+    // the Invoicing menu is invisible to a user without invoicing rights
+    const viewerRoots = await rpc18ok(exec(sb18, 7, 'handlowiec', 'ir.ui.menu', 'search_read', [[['parent_id', '=', false]]], { fields: ['id'] }));
+    expect(viewerRoots.map((m: Rec) => m.id)).not.toContain(119);
+    const [log] = await a('ir.logging', 'create', [[{ name: 'invoice-courier', type: 'server', level: 'INFO', message: 'sent 3', path: 'run', func: 'run', line: '0' }]]);
+    const [row] = await a('ir.logging', 'read', [[log], ['create_uid', 'level']]);
+    expect(row).toEqual({ id: log, create_uid: 2, level: 'INFO' });
+    const fields = await a('ir.logging', 'fields_get', [['create_uid']], { attributes: ['type'] });
+    expect(fields).toEqual({ create_uid: { type: 'integer' } });
+  });
+
+  it('lets a billing user create notes in one batched mail.message create; a viewer neither writes nor sees them', async () => {
+    const inv = sb18.records('account.move').filter((m) => m.state === 'posted').slice(0, 2) as Rec[];
+    const note = sb18.records('ir.model.data').find((x) => x.module === 'mail' && x.name === 'mt_note')!.res_id as number;
+    const vals = inv.map((m) => ({ model: 'account.move', res_id: m.id, message_type: 'comment', subtype_id: note, body: `<p>Invoice Courier ${String(m.id)}</p>` }));
+    const ids = await rpc18ok(exec(sb18, 6, 'ksiegowa', 'mail.message', 'create', [vals], PL));
+    expect(ids).toHaveLength(2);
+    const read = await rpc18ok(exec(sb18, 6, 'ksiegowa', 'mail.message', 'read', [ids, ['model', 'res_id', 'subtype_id', 'body', 'author_id']], PL));
+    expect(read[0]).toMatchObject({ model: 'account.move', res_id: inv[0]!.id, subtype_id: [note, 'Notatka'], body: `<p>Invoice Courier ${String(inv[0]!.id)}</p>`, author_id: [8, 'Anna Nowak'] });
+    expect((await errorOf(exec(sb18, 7, 'handlowiec', 'mail.message', 'create', [vals]))))?.toMatchObject({ name: 'odoo.exceptions.AccessError' });
+    expect(await rpc18ok(exec(sb18, 7, 'handlowiec', 'mail.message', 'search_read', [[['id', 'in', ids]]], { fields: ['id'] }))).toEqual([]);
+  });
+
+  it('has the KSeF and custom fields only when the modules option installs them (default: installed)', async () => {
+    const withKsef = await rpc18ok(exec(sb18, 2, 'admin', 'account.move', 'fields_get', [], { attributes: ['type'] }));
+    expect(Object.keys(withKsef)).toEqual(expect.arrayContaining(['l10n_pl_edi_number', 'l10n_pl_edi_status', 'x_split_payment', 'tax_totals', 'invoice_currency_rate', 'sending_data']));
+    expect(sb18.records('account.move').some((m) => typeof m.l10n_pl_edi_number === 'string')).toBe(true);
+    const plain = await rpc18ok(exec(bare, 2, 'admin', 'account.move', 'fields_get', [], { attributes: ['type'] }));
+    for (const f of ['l10n_pl_edi_number', 'l10n_pl_edi_status', 'l10n_pl_edi_attachment_id', 'x_split_payment', 'x_reverse_charge', 'x_exemption_basis']) expect(plain).not.toHaveProperty(f);
+    expect(plain.tax_totals).toEqual({ type: 'binary' });
+    expect(await errorOf(exec(bare, 2, 'admin', 'account.move', 'search_read', [[]], { fields: ['l10n_pl_edi_number'], limit: 1 }))).toMatchObject({ name: 'builtins.ValueError', message: "Invalid field 'l10n_pl_edi_number' on model 'account.move'" });
+  });
+
+  it('answers as 17.0: account.move.send with move_ids and rendered mail_* fields, no 18 wizard, 17 fields and tax_totals shape', async () => {
+    const v = await post(`${sb17.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'common', method: 'version', args: [] } });
+    expect(v.body.result).toMatchObject({ server_version: '17.0', server_version_info: [17, 0, 0, 'final', 0, ''] });
+    expect(sb17.profile.defaultLang).toBe('pl_PL');
+    const inv = sb17.records('account.move').find((m) => m.state === 'posted' && m.move_type === 'out_invoice') as Rec;
+    const tmpl = sb17.records('ir.model.data').find((x) => x.module === 'account' && x.name === 'email_template_edi_invoice')!.res_id as number;
+    const k = (model: string, method: string, args: unknown[], kw: Rec = PL) => exec(sb17, 6, 'ksiegowa', model, method, args, kw);
+    expect(await errorOf(k('account.move.send.wizard', 'create', [[{ move_id: inv.id }]]))).toMatchObject({ name: 'odoo.exceptions.UserError', message: 'Obiekt account.move.send.wizard nie istnieje' });
+    expect(await errorOf(k('account.move.send', 'create', [[{ move_id: inv.id }]]))).toMatchObject({ name: 'builtins.ValueError', message: "Invalid field 'move_id' on model 'account.move.send'" });
+    const [wid] = await rpc18ok(k('account.move.send', 'create', [[{ move_ids: [[6, 0, [inv.id]]], mail_template_id: tmpl }]]));
+    const [w] = await rpc18ok(k('account.move.send', 'read', [[wid], ['mail_subject', 'mail_lang', 'mail_template_id', 'move_ids', 'mode', 'checkbox_send_mail']]));
+    expect(w).toMatchObject({ mail_lang: expect.any(String), move_ids: [inv.id], mode: 'invoice_single', checkbox_send_mail: true, mail_subject: expect.stringContaining(String(inv.name)) });
+    const [bare17] = await rpc18ok(k('account.move.send', 'create', [[{ move_ids: [[6, 0, [inv.id]]] }]]));
+    expect(await rpc18ok(k('account.move.send', 'read', [[bare17], ['mail_subject', 'mail_body', 'mail_template_id']]))).toEqual([{ id: bare17, mail_subject: false, mail_body: false, mail_template_id: false }]);
+    const [m] = await rpc18ok(k('account.move', 'read', [[inv.id], ['send_and_print_values', 'tax_totals']]));
+    expect(m.tax_totals).toMatchObject({ groups_by_subtotal: expect.any(Object), subtotals_order: ['Kwota bez podatku'], formatted_amount_total: expect.stringMatching(/zł$/) });
+    expect(await errorOf(k('account.move', 'read', [[inv.id], ['sending_data']]))).toMatchObject({ name: 'builtins.ValueError' });
+    expect(await errorOf(k('account.move', 'read', [[inv.id], ['invoice_currency_rate']]))).toMatchObject({ name: 'builtins.ValueError' });
+    // billing users of 17 may edit templates (18 refuses it)
+    expect(await rpc18ok(k('mail.template', 'write', [[tmpl], { description: 'x' }]))).toBe(true);
+  });
+
+  it('speaks JSON-2 as 19.0 (bearer API key, named arguments, HTTP status errors) and keeps JSON-RPC; 18 has no JSON-2', async () => {
+    const j2 = (sb: SandboxHost, p: string, body: unknown, key: string | null = U.ksiegowa.apiKey, db = sb.database) =>
+      fetch(`${sb.url}/json/2/${p}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json', 'x-odoo-database': db, ...(key ? { authorization: `bearer ${key}` } : {}) }, body: JSON.stringify(body) });
+    const ok = await j2(sb19, 'account.move/search_read', { domain: [['move_type', '=', 'out_invoice'], ['state', '=', 'posted']], fields: ['name', 'amount_total'], limit: 2, context: { lang: 'pl_PL' } });
+    expect(ok.status).toBe(200);
+    const rows = (await ok.json()) as Rec[];
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toEqual({ id: expect.any(Number), name: expect.any(String), amount_total: expect.any(Number) });
+    const me = await j2(sb19, 'res.users/context_get', {});
+    expect(await me.json()).toMatchObject({ uid: 6, lang: 'pl_PL' });
+    const read = await j2(sb19, 'account.move/read', { ids: [rows[0]!.id], fields: ['name'] });
+    expect(await read.json()).toEqual([{ id: rows[0]!.id, name: rows[0]!.name }]);
+    const denied = await j2(sb19, 'ir.model.data/search_read', { domain: [], fields: ['name'] });
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.any(String), arguments: expect.any(Array), context: expect.any(Object), debug: expect.any(String) });
+    expect((await j2(sb19, 'account.move/write', { ids: [999999], vals: { ref: 'x' } })).status).toBe(404);
+    expect((await j2(sb19, 'no.such.model/search_read', {})).status).toBe(422);
+    expect((await j2(sb19, 'account.move/search_read', { ids: [1] })).status).toBe(422);
+    const badKey = await j2(sb19, 'account.move/search_read', {}, 'not-a-key');
+    expect([badKey.status, await badKey.json()]).toEqual([401, expect.objectContaining({ name: 'werkzeug.exceptions.Unauthorized', message: 'Invalid apikey' })]);
+    expect((await j2(sb19, 'account.move/search_read', {}, U.ksiegowa.apiKey, 'other_db')).status).toBe(404);
+    const rpc19 = await exec(sb19, 6, 'ksiegowa', 'account.move', 'search_count', [[]]);
+    expect(rpc19.body.result).toEqual(expect.any(Number));
+    expect((await (await fetch(`${sb19.url}/web/version`)).json())).toEqual({ version_info: [19, 0, 0, 'final', 0, ''], version: '19.0' });
+    const on18 = await j2(sb18, 'account.move/search_read', {});
+    expect([on18.status, on18.headers.get('location')]).toEqual([303, '/web/login?redirect=%2Fjson%2F2%2Faccount.move%2Fsearch_read%3F']);
+  });
+});
+
+async function rpc18ok(p: Promise<RpcAnswer>): Promise<any> {
+  const a = await p;
+  if (a.body.error) throw new Error(`${a.body.error.data.name}: ${a.body.error.data.message}`);
+  return a.body.result;
 }
