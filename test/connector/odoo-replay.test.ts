@@ -118,6 +118,31 @@ for (const version of VERSIONS) {
   });
 }
 
+describe('the replay comparison notices differences (it is not a test that cannot fail)', () => {
+  let sb: SandboxHost;
+  beforeAll(async () => {
+    // an 18.0 sandbox with the KSeF module and the custom fields: real 18.0 community has neither
+    sb = await startSandboxHost({ port: 0, today: '2026-12-01', invoiceCount: 60, smtp: { host: '127.0.0.1', port: 2525 } });
+  });
+  afterAll(async () => { await sb?.stop(); });
+
+  it('reports fields real Odoo does not have, and 17.0 calls an 18.0 host answers differently', async () => {
+    const ids = buildIdMap('18.0', sb);
+    const users = SANDBOX_USERS;
+    const replayer = new Replayer(sb, ids, {
+      logins: { admin: 'admin', billing: 'ksiegowa', viewer: 'handlowiec' },
+      passwords: { 2: users.admin.password, 6: users.ksiegowa.password, 7: users.handlowiec.password },
+      apiKeys: { 2: users.admin.apiKey, 6: users.ksiegowa.apiKey, 7: users.handlowiec.apiKey },
+      uidOfLogin: { admin: 2, billing: 6, viewer: 7 },
+    }, () => null, 'courier');
+    const [fieldsGet] = loadExchanges('18.0', 'fields_get.account.move.json');
+    expect((await replayOne(replayer, ids, fieldsGet as Exchange, 'fields_get.account.move.json')).join('\n')).toMatch(/fields_get: extra .*l10n_pl_edi_number.*x_split_payment/);
+    const [create17] = loadExchanges('17.0', 'wizard17.create-read.json');
+    const diffs = await replayOne(new Replayer(sb, ids, { logins: {}, passwords: { 6: users.ksiegowa.password }, apiKeys: {}, uidOfLogin: {} }, () => null, 'courier17'), ids, create17 as Exchange, 'wizard17.create-read.json');
+    expect(diffs.join('\n')).toMatch(/real succeeded, the sandbox answered odoo\.exceptions\.AccessError/);
+  });
+});
+
 async function replayOne(replayer: Replayer, ids: IdMap, ex: Exchange, file: string): Promise<string[]> {
   const got = await replayer.send(ex);
   const real = ex.response;

@@ -683,6 +683,15 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
     expect(await errorOf(exec(sb18, U.handlowiec.id, U.handlowiec.password, 'account.move', 'search_read', [[]], { fields: ['name'], limit: 1 }))).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringMatching(/^You are not allowed to access 'Journal Entry' \(account\.move\) records\.[\s\S]*Accounting\/Invoicing/) });
   });
 
+  it('writes float fields as floats (1.0), as Python does, in read and search_read', async () => {
+    const inv = sb18.records('account.move').find((m) => m.state === 'posted' && Array.isArray(m.currency_id) && m.currency_id[1] === 'PLN') as Rec;
+    const res = await fetch(`${sb18.url}/jsonrpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [sb18.database, 2, 'admin', 'account.move', 'search_read', [[['id', '=', inv.id]]], { fields: ['invoice_currency_rate', 'amount_total', 'name'] }] } }) });
+    const text = await res.text();
+    expect(text).toContain('"invoice_currency_rate":1.0');
+    expect(text).toMatch(/"amount_total":-?\d+\.\d+/);
+    expect((JSON.parse(text) as { result: Rec[] }).result[0]).toMatchObject({ invoice_currency_rate: 1, name: inv.name });
+  });
+
   it('labels, selections and the note subtype follow the context language', async () => {
     const en = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'account.move', 'fields_get', [['is_move_sent', 'payment_state']], { attributes: ['string', 'selection'], context: { lang: 'en_US' } }));
     const pl = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'account.move', 'fields_get', [['is_move_sent', 'payment_state']], { attributes: ['string', 'selection'], ...PL }));

@@ -13,6 +13,37 @@ import { escapeHtml } from './util.ts';
 
 export { versionInfo };
 
+/**
+ * A float/monetary field value on its way to JSON: Odoo (Python) writes floats with a decimal point
+ * (`1.0`, `246.0`), so a client sees a float even when the value is whole. server.ts's JSON writer prints it so.
+ */
+export class JsonFloat {
+  constructor(readonly value: number) {}
+}
+
+const FLOAT_TOKEN = `\u0001float:${Math.random().toString(36).slice(2)}:`;
+
+/** JSON.stringify that writes JsonFloat values with a decimal point. */
+export function stringifyOdoo(body: unknown): string {
+  let used = false;
+  const text = JSON.stringify(body, (_k, v: unknown) => {
+    if (!(v instanceof JsonFloat)) return v;
+    if (!Number.isInteger(v.value)) return v.value;
+    used = true;
+    return `${FLOAT_TOKEN}${String(v.value)}`;
+  });
+  if (!used) return text;
+  const token = JSON.stringify(FLOAT_TOKEN).slice(1, -1);
+  return text.replace(new RegExp(`"${token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(-?\\d+)"`, 'g'), '$1.0');
+}
+
+function markFloats(model: ModelDef, rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  const floats = Object.entries(model.fields).filter(([, f]) => f.type === 'float' || f.type === 'monetary').map(([n]) => n);
+  if (floats.length === 0) return rows;
+  for (const row of rows) for (const n of floats) if (typeof row[n] === 'number') row[n] = new JsonFloat(row[n]);
+  return rows;
+}
+
 /** The language Odoo words a call's messages in: the call's context lang, else the user's. */
 export function callLang(orm: Orm, env: Env): string {
   if (typeof env.context.lang === 'string' && env.context.lang) return env.context.lang;
@@ -195,12 +226,12 @@ export class RpcServices {
         const fields = this.checkFields(env, model, fieldList(arg(1, 'fields', null)));
         this.checkAccess(env, model, 'read');
         const ids = this.visible(env, model, orm.search(model.name, arg(0, 'domain', []), env, searchOpts(arg(2, 'offset', 0), arg(3, 'limit', null), arg(4, 'order', null))));
-        return orm.read(model.name, ids, fields, env);
+        return markFloats(model, orm.read(model.name, ids, fields, env));
       }
       case 'read': {
         const fields = this.checkFields(env, model, fieldList(arg(1, 'fields', null)));
         this.checkAccess(env, model, 'read');
-        return orm.read(model.name, idList(arg(0, 'ids', [])), fields, env);
+        return markFloats(model, orm.read(model.name, idList(arg(0, 'ids', [])), fields, env));
       }
       case 'fields_get': {
         return orm.fieldsGet(model.name, fieldList(arg(0, 'allfields', null)), fieldList(arg(1, 'attributes', null)), env, this.seesField(env));

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { accessDenied, OdooError } from './errors.ts';
 import type { Env, Orm } from './orm.ts';
 import { invoicePdf } from './report.ts';
-import { RpcServices, versionInfo } from './rpc.ts';
+import { RpcServices, stringifyOdoo, versionInfo } from './rpc.ts';
 
 export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
@@ -412,7 +412,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = stringifyOdoo(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) });
   res.end(text);
 }
