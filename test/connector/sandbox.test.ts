@@ -655,6 +655,31 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
     return { answer: a, cookie: (a.headers.get('set-cookie') ?? '').split(';')[0] as string };
   };
 
+  it('upgrades a state file saved by an older sandbox: admin gets Access Rights, users their API keys, the Invoicing menu', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sandbox-upgrade-'));
+    try {
+      const file = path.join(dir, 'state.json');
+      await (await startSandboxHost({ smtp: SMTP, invoiceCount: 5, stateFile: file })).stop();
+      const state = JSON.parse(readFileSync(file, 'utf8')) as { tables: Record<string, Rec[]>; apiKeys?: unknown };
+      const rights = state.tables['ir.model.data']!.find((r) => r.module === 'base' && r.name === 'group_erp_manager')!;
+      state.tables['ir.model.data'] = state.tables['ir.model.data']!.filter((r) => r !== rights && !(r.module === 'account' && r.name === 'menu_finance'));
+      state.tables['res.groups'] = state.tables['res.groups']!.filter((g) => g.id !== rights.res_id);
+      state.tables['ir.ui.menu'] = [];
+      delete state.apiKeys;
+      writeFileSync(file, JSON.stringify(state));
+      const old = await startSandboxHost({ smtp: SMTP, stateFile: file });
+      try {
+        expect(await rpc18ok(exec(old, 2, 'admin', 'ir.model.data', 'search_count', [[]]))).toBeGreaterThan(0);
+        expect(await rpc18ok(exec(old, 6, U.ksiegowa.apiKey, 'res.users', 'read', [[6], ['login']]))).toEqual([{ id: 6, login: 'ksiegowa' }]);
+        expect(old.records('ir.ui.menu').map((m) => m.id)).toContain(119);
+      } finally {
+        await old.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('seeds users like a real company: admin integration user, ksiegowa a pl_PL billing user, handlowiec without invoicing rights', async () => {
     const users = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'res.users', 'read', [[U.admin.id, U.ksiegowa.id, U.handlowiec.id], ['login', 'lang']]));
     expect(users).toEqual([{ id: 2, login: 'admin', lang: 'en_US' }, { id: 6, login: 'ksiegowa', lang: 'pl_PL' }, { id: 7, login: 'handlowiec', lang: 'en_US' }]);

@@ -14,7 +14,7 @@ import type { Env, OrmState } from './orm.ts';
 import { makeProfile } from './profile.ts';
 import type { OdooVersion, Profile, SandboxModules } from './profile.ts';
 import { RpcServices } from './rpc.ts';
-import { seedSandbox } from './seed.ts';
+import { seedSandbox, upgradeState } from './seed.ts';
 import { SandboxHttp } from './server.ts';
 import { registerExtensions, type ExtensionsOptions, type ExtensionsScreen } from './extensions.ts';
 
@@ -91,6 +91,7 @@ function loadState(file: string, profile: Profile): Orm {
   const orm = new Orm(buildModels(profile), state.today);
   orm.importState(state);
   for (const r of orm.table('ir.model.fields').values()) applyManualField(orm, r);
+  upgradeState(orm);
   return orm;
 }
 

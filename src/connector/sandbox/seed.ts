@@ -655,3 +655,34 @@ function createRefund(ctx: Ctx, base: Base, original: Raw): Raw {
   void base;
   return refund;
 }
+
+/**
+ * A state file saved by an older sandbox (before it answered like real Odoo) gets what the rights and the
+ * registration need: the Access Rights / Mail Template Editor groups for admin, API keys, the Invoicing menu.
+ * Idempotent; the data itself is kept.
+ */
+export function upgradeState(orm: Orm): void {
+  const env: Env = { uid: 1, context: {}, su: true };
+  const xmlids = orm.table('ir.model.data');
+  const find = (module: string, name: string): number | null => {
+    for (const r of xmlids.values()) if (r.module === module && r.name === name) return r.res_id as number;
+    return null;
+  };
+  orm.withoutHooks(() => {
+    for (const [x, name, full] of [[G.accessRights, 'Access Rights', 'Administration / Access Rights'], [G.templateEditor, 'Mail Template Editor', 'Technical / Mail Template Editor'], [G.portal, 'Portal', 'User types / Portal'], [G.accountReadonly, 'Read-only', 'Technical / Read-only']] as const) {
+      const [module, n] = x.split('.') as [string, string];
+      if (find(module, n) !== null) continue;
+      const id = orm.insert('res.groups', { name, full_name: full }, env);
+      orm.insert('ir.model.data', { module, name: n, complete_name: x, model: 'res.groups', res_id: id, noupdate: true }, env);
+      if (x === G.accessRights || x === G.templateEditor) {
+        const admin = orm.get('res.users', USERS.admin.id);
+        if (admin) admin.groups_id = [...((admin.groups_id as number[] | undefined) ?? []), id];
+      }
+    }
+    for (const u of Object.values(USERS)) if (!orm.apiKeys.has(u.id)) orm.apiKeys.set(u.id, [u.apiKey]);
+    if (find('account', 'menu_finance') === null && !orm.table('ir.ui.menu').has(119)) {
+      const invoicing = orm.insert('ir.ui.menu', { id: 119, name: { en_US: 'Invoicing', pl_PL: 'Fakturowanie' }, sequence: 55 }, env);
+      orm.insert('ir.model.data', { module: 'account', name: 'menu_finance', complete_name: 'account.menu_finance', model: 'ir.ui.menu', res_id: invoicing, noupdate: true }, env);
+    }
+  });
+}
