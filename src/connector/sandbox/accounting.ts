@@ -218,7 +218,7 @@ function formatAmount(orm: Orm, currencyId: unknown, amount: number, lang: strin
  */
 export function taxTotals(orm: Orm, move: Raw, env: Env, major: number): Record<string, unknown> | false {
   if (!['out_invoice', 'out_refund', 'in_invoice', 'in_refund', 'out_receipt', 'in_receipt'].includes(move.move_type as string)) return false;
-  const lines = [...orm.table('account.move.line').values()].filter((l) => l.move_id === move.id);
+  const lines = orm.childrenOf('account.move.line', 'move_id', move.id);
   const groups = new Map<number, { id: number; name: string; taxIds: Set<number>; base: bigint; baseCo: bigint; tax: bigint; taxCo: bigint }>();
   const abs = (v: unknown): bigint => { const x = toScaled(typeof v === 'number' ? v : 0, 2); return x < 0n ? -x : x; };
   let base = 0n, baseCo = 0n;

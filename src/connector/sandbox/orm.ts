@@ -332,14 +332,33 @@ export class Orm {
     if (!field.inverse) return [];
     const inverse = field.inverse;
     const out: { id: number; seq: number }[] = [];
-    for (const r of this.table(relation).values()) {
-      if (r[inverse] !== rec.id) continue;
+    for (const r of this.childrenOf(relation, inverse, rec.id)) {
       if (field.filter && !field.filter(r)) continue;
       if (activeTest && r.active === false) continue;
       out.push({ id: r.id, seq: typeof r.sequence === 'number' ? r.sequence : 0 });
     }
     out.sort((a, b) => a.seq - b.seq || a.id - b.id);
     return out.map((x) => x.id);
+  }
+
+  /** While a read() runs: records of a relation grouped by an inverse many2one (built once per read). */
+  private readIndex: Map<string, Map<unknown, Raw[]>> | null = null;
+
+  /** Records of `relation` whose `inverse` is `id` (indexed during a read, scanned otherwise). */
+  childrenOf(relation: string, inverse: string, id: number): Raw[] {
+    if (!this.readIndex) return [...this.table(relation).values()].filter((r) => r[inverse] === id);
+    const key = `${relation}\u0000${inverse}`;
+    let index = this.readIndex.get(key);
+    if (!index) {
+      index = new Map();
+      for (const r of this.table(relation).values()) {
+        const list = index.get(r[inverse]);
+        if (list) list.push(r);
+        else index.set(r[inverse], [r]);
+      }
+      this.readIndex.set(key, index);
+    }
+    return index.get(id) ?? [];
   }
 
   /** The read value of one field, exactly as Odoo serialises it. */
@@ -642,13 +661,19 @@ export class Orm {
     for (const n of names) this.fieldOrThrow(model, n);
     // Odoo: a missing record reads as `{id}` when only `id` is asked (nothing is fetched), otherwise it is left out.
     const onlyId = names.every((n) => n === 'id');
-    return ids.filter((id) => onlyId || this.table(modelName).has(id)).map((id) => {
-      if (!this.table(modelName).has(id)) return { id };
-      const rec = this.table(modelName).get(id) as Raw;
-      const out: Record<string, unknown> = { id };
-      for (const n of names) out[n] = this.readValue(model, n, rec, env);
-      return out;
-    });
+    const outer = this.readIndex === null;
+    if (outer) this.readIndex = new Map();
+    try {
+      return ids.filter((id) => onlyId || this.table(modelName).has(id)).map((id) => {
+        if (!this.table(modelName).has(id)) return { id };
+        const rec = this.table(modelName).get(id) as Raw;
+        const out: Record<string, unknown> = { id };
+        for (const n of names) out[n] = this.readValue(model, n, rec, env);
+        return out;
+      });
+    } finally {
+      if (outer) this.readIndex = null;
+    }
   }
 
   /** Converts a written value to its raw stored form (Odoo convert_to_cache), x2many commands applied. */
