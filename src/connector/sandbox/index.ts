@@ -1,6 +1,8 @@
 /**
- * The sandbox host: an Odoo 18-compatible JSON-RPC server with deterministic, realistic Polish seed
- * data, used by `npm start` (the demo) and by the tests. See docs/odoo-contract.md for its surface.
+ * The sandbox host: a server that answers like real Odoo 17.0 / 18.0 (default) / 19.0 (JSON-RPC, the web
+ * routes the connector uses, JSON-2 on 19), with deterministic, realistic Polish seed data, used by
+ * `npm start` (the demo) and by the tests. docs/odoo-differences.md says how it follows the recorded real
+ * Odoo (test/fixtures/odoo-real) and how to pick the version and modules.
  *
  * `startSandboxHost` seeds (or loads `stateFile`), binds `host:port` (default 127.0.0.1, port 0 =
  * any free port) and returns direct accessors for tests and the demo.
