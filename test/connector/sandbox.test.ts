@@ -828,6 +828,9 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
     const rows = (await ok.json()) as Rec[];
     expect(rows).toHaveLength(2);
     expect(rows[0]).toEqual({ id: expect.any(Number), name: expect.any(String), amount_total: expect.any(Number) });
+    const groups = await j2(sb19, 'res.users/read', { ids: [6], fields: ['group_ids'] });
+    expect(((await groups.json()) as Rec[])[0]!.group_ids).toEqual(expect.arrayContaining([expect.any(Number)]));
+    expect((await j2(sb19, 'res.users/read', { ids: [6], fields: ['groups_id'] })).status).toBe(500);
     const me = await j2(sb19, 'res.users/context_get', {});
     expect(await me.json()).toMatchObject({ uid: 6, lang: 'pl_PL' });
     const read = await j2(sb19, 'account.move/read', { ids: [rows[0]!.id], fields: ['name'] });

@@ -590,6 +590,12 @@ export function applyProfile(models: ModelDef[], profile: Profile): ModelDef[] {
     }
     model.fields = next;
   }
+  const users = models.find((m) => m.name === 'res.users');
+  if (profile.major >= 19 && users?.fields.groups_id) {
+    // 19 renamed res.users.groups_id to group_ids (the sandbox keeps storing it under groups_id)
+    users.fields.group_ids = { ...users.fields.groups_id, readonly: true, compute: (_orm, rec) => (rec.groups_id as number[] | undefined) ?? [] };
+    delete users.fields.groups_id;
+  }
   const move = models.find((m) => m.name === 'account.move');
   if (move?.fields.tax_totals) move.fields.tax_totals.compute = (orm, rec, env) => taxTotals(orm, rec, env, profile.major);
   return models;

@@ -178,7 +178,10 @@ function seedBase(ctx: Ctx, options: SeedOptions): Base {
 
   // users (1 = superuser, inactive as in Odoo)
   const botPartner = ins('res.partner', { id: 2, name: 'OdooBot', email: `odoobot@${SELLER_DOMAIN}`, active: false });
-  ins('res.users', { id: 1, login: '__system__', name: 'OdooBot', partner_id: botPartner, company_id: companyId, company_ids: [companyId], active: false, groups_id: [groups['base.group_user'], groups['base.group_system']] });
+  // group membership is stored raw under groups_id (19 exposes it as group_ids)
+  const setGroups = (uid: number, ids: (number | undefined)[]): void => { orm.table('res.users').get(uid)!.groups_id = ids.filter((x): x is number => x !== undefined); };
+  ins('res.users', { id: 1, login: '__system__', name: 'OdooBot', partner_id: botPartner, company_id: companyId, company_ids: [companyId], active: false });
+  setGroups(1, [groups['base.group_user'], groups['base.group_system']]);
   const userSpecs = [
     { ...USERS.admin, groups: [G.user, G.system, G.accessRights, G.invoice, G.accountManager, G.templateEditor], partnerId: 3 },
     { ...USERS.ksiegowa, groups: [G.user, G.invoice], partnerId: 8 },
@@ -186,7 +189,8 @@ function seedBase(ctx: Ctx, options: SeedOptions): Base {
   ];
   for (const u of userSpecs) {
     const pid = ins('res.partner', { id: u.partnerId, name: u.name, email: u.email, lang: u.lang, tz: ZONE, company_id: companyId, country_id: countries.PL });
-    ins('res.users', { id: u.id, login: u.login, name: u.name, email: u.email, partner_id: pid, company_id: companyId, company_ids: [companyId], lang: u.lang, tz: ZONE, share: false, groups_id: u.groups.map((g) => groups[g]) });
+    ins('res.users', { id: u.id, login: u.login, name: u.name, email: u.email, partner_id: pid, company_id: companyId, company_ids: [companyId], lang: u.lang, tz: ZONE, share: false });
+    setGroups(u.id, u.groups.map((g) => groups[g]));
     orm.passwords.set(u.id, u.password);
     orm.apiKeys.set(u.id, [u.apiKey]);
   }
