@@ -88,6 +88,7 @@ describe('the extension manifest', () => {
       'fromDate',
       'attachments.pln',
       'attachments.foreign',
+      'stripProductCodes',
       'schedule.startAt',
       'schedule.repeatEvery',
       'schedule.until',

@@ -18,6 +18,8 @@ import {
 import { decodeQr, pdfPages, pdfText, rasterPage, squash } from './pdf-tools.ts';
 
 const POLISH = 'ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ';
+/** The text as one line: sentences the layout wrapped read whole. */
+const flat = (s: string) => s.replace(/\s+/g, ' ');
 
 describe('standard print "Faktura VAT" (PLN)', () => {
   it('carries every element art. 106e requires', async () => {
@@ -80,7 +82,7 @@ describe('standard print "Faktura VAT" (PLN)', () => {
     await renderStandardPrint({ ...PLN_INVOICE, id: 'warm' }, 'invoice-pl');
     const text = squash(await pdfText((await renderStandardPrint(EUR_INVOICE, 'invoice')).pdf));
     expect(text).toContain('Consulting services');
-    expect(text).toContain('Waluta / Currency: EUR');
+    expect(text).toContain('waluta / currency: EUR');
     expect(text).toContain('DE811115368');
   });
 
@@ -141,15 +143,19 @@ describe('print choice and language', () => {
   });
 });
 
-describe('standard print "Faktura VAT — waluta obca"', () => {
-  it('shows amounts in the invoice currency and VAT per rate and in total in PLN with the rate, date and source', async () => {
-    const text = squash(await pdfText((await renderStandardPrint(EUR_INVOICE, 'invoice-pl')).pdf));
-    expect(text).toContain('Faktura VAT — waluta obca');
+describe('standard print "Faktura VAT" in a foreign currency', () => {
+  it('without booked PLN amounts: converts each rate\'s VAT at the host\'s rate, and says so, with the rate, its date and source', async () => {
+    const { pdf, warnings } = await renderStandardPrint(EUR_INVOICE, 'invoice-pl');
+    const text = squash(await pdfText(pdf));
     expect(text).toContain('Kwota VAT w');
     // 517,27 EUR × 4,2893 = 2 218,73 PLN, once for the 23% rate and once in total
     expect(text).toContain('23% 2 249,00 517,27 2 766,27 2 218,73');
     expect(text).toContain('Razem 2 249,00 517,27 2 766,27 2 218,73');
-    expect(text).toContain('1 EUR = 4,2893 PLN z dnia 30.01.2026 (NBP tabela 021/A/NBP/2026)');
+    expect(flat(text)).toContain(
+      'Kwoty VAT w PLN przeliczone przy wydruku (system nie podał kwot zaksięgowanych w PLN); kurs 4,2893 PLN/EUR z dnia 30.01.2026, źródło: NBP tabela 021/A/NBP/2026.',
+    );
+    expect(text).not.toContain('zaksięgowane na fakturze');
+    expect(warnings.some((w) => /no booked PLN amounts/.test(w))).toBe(true);
     expect(text).toContain('Do zapłaty: 2 766,27 EUR');
     expect(text).toContain('Słownie: dwa tysiące siedemset sześćdziesiąt sześć euro dwadzieścia siedem eurocentów');
   });
