@@ -322,10 +322,12 @@ function lineColumns(t: Ctx['t']): Column[] {
 
 const PAD = 2.5;
 
-function drawRow(doc: Doc, cols: Column[], cells: string[], y: number, opts: { bold?: boolean; size?: number; bg?: string; height?: number }): number {
+/** Draws one table row; `indent` (pt) leaves the fill and the rule out of a leading empty column. */
+function drawRow(doc: Doc, cols: Column[], cells: string[], y: number, opts: { bold?: boolean; size?: number; bg?: string; height?: number; indent?: number }): number {
   const size = opts.size ?? TABLE_SIZE;
   const h = opts.height ?? rowHeight(doc, cols, cells, opts);
-  if (opts.bg) doc.rect(MARGIN, y, CONTENT_W, h).fill(opts.bg);
+  const from = MARGIN + (opts.indent ?? 0);
+  if (opts.bg) doc.rect(from, y, MARGIN + CONTENT_W - from, h).fill(opts.bg);
   let x = MARGIN;
   setFont(doc, opts.bold ?? false, size);
   doc.fillColor('#000000');
@@ -334,7 +336,7 @@ function drawRow(doc: Doc, cols: Column[], cells: string[], y: number, opts: { b
     if (text) doc.text(text, x + PAD, y + PAD, { width: c.w - 2 * PAD, align: c.align });
     x += c.w;
   });
-  doc.moveTo(MARGIN, y + h).lineTo(MARGIN + CONTENT_W, y + h).lineWidth(0.4).strokeColor(RULE).stroke();
+  doc.moveTo(from, y + h).lineTo(MARGIN + CONTENT_W, y + h).lineWidth(0.4).strokeColor(RULE).stroke();
   return h;
 }
 
@@ -488,11 +490,11 @@ function summaryBlock(ctx: Ctx, summary: VatRateSummary[], totals: { net: Minor;
     height: captionH + 3 + headH + rowHs.reduce((a, b) => a + b, 0) + totalH + 8,
     draw(y) {
       y += put(doc, caption, MARGIN + offset, y, totalW, { bold: true, size: 8.5 }) + 3;
-      y += drawRow(doc, shifted, heads, y, { bold: true, bg: HEAD_BG, height: headH });
+      y += drawRow(doc, shifted, heads, y, { bold: true, bg: HEAD_BG, height: headH, indent: offset });
       rows.forEach((r, i) => {
-        y += drawRow(doc, shifted, r, y, { height: rowHs[i]! });
+        y += drawRow(doc, shifted, r, y, { height: rowHs[i]!, indent: offset });
       });
-      drawRow(doc, shifted, totalRow, y, { bold: true, height: totalH });
+      drawRow(doc, shifted, totalRow, y, { bold: true, height: totalH, indent: offset });
     },
   };
 }
@@ -685,26 +687,28 @@ function planRows(rows: TableRow[], startY: number, topY: number, headH: number,
     y += r.h;
     onPage++;
   });
-  const usable = BOTTOM - topY;
-  if (keepH > usable - headH || y + TABLE_GAP + keepH <= BOTTOM) return page;
-  // the group goes to the next page: take the last rows of this page with it
-  // (at least one row stays, so no page is left with a bare table header)
-  const last = page.length - 1;
-  const canMove = Math.max(0, onPage - 1);
-  let k = 0;
-  let moved = 0;
-  while (k < KEEP_ROWS && k < canMove) {
-    moved += rows[last - k]!.h;
-    k++;
-  }
-  // a section heading just above the moved rows goes with them
-  while (k > 0 && k < canMove && rows[last - k]!.section) {
-    moved += rows[last - k]!.h;
-    k++;
-  }
-  if (k === 0) return page;
-  if (topY + headH + moved + TABLE_GAP + keepH > BOTTOM) return page;
-  for (let j = 0; j < k; j++) page[last - j] = p + 1;
+  if (rows.length === 0 || keepH > BOTTOM - topY - headH) return page;
+  // the page the group goes on: under the last row, or the next page when it does not fit there
+  const target = y + TABLE_GAP + keepH <= BOTTOM ? p : p + 1;
+  if (target === 0) return page;
+  // pull rows onto the group's page until it has KEEP_ROWS of them (each page keeps at least one)
+  const countOn = (q: number) => page.filter((x) => x === q).length;
+  let onTarget = countOn(target);
+  let height = rows.reduce((sum, r, i) => (page[i] === target ? sum + r.h : sum), 0);
+  let first = page.indexOf(target) === -1 ? rows.length : page.indexOf(target);
+  const fits = (h: number) => topY + headH + h + TABLE_GAP + keepH <= BOTTOM;
+  const pull = (): boolean => {
+    const i = first - 1;
+    if (i < 0 || countOn(page[i]!) <= 1 || !fits(height + rows[i]!.h)) return false;
+    page[i] = target;
+    height += rows[i]!.h;
+    first = i;
+    onTarget++;
+    return true;
+  };
+  while (onTarget < KEEP_ROWS && pull());
+  // a section heading left at the bottom of the page before goes with its rows
+  while (first > 0 && rows[first - 1]!.section && pull());
   return page;
 }
 
