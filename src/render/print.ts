@@ -385,6 +385,8 @@ interface TableRow {
   cells: string[];
   bold: boolean;
   section: boolean;
+  /** A numbered line item (not a section heading or a note). */
+  product: boolean;
   h: number;
 }
 
@@ -395,7 +397,7 @@ function tableRows(ctx: Ctx, cols: Column[]): TableRow[] {
     const product = line.kind === 'product';
     const cells = product ? lineCells(line, ++lp, ctx) : ['', line.name];
     const bold = line.kind === 'section';
-    return { cells, bold, section: bold, h: rowHeight(doc, cols, cells, { bold }) };
+    return { cells, bold, section: bold, product, h: rowHeight(doc, cols, cells, { bold }) };
   });
 }
 // ---- the closing blocks: VAT summary, PLN info, totals, payment, notes, KSeF ----
@@ -663,8 +665,9 @@ const TABLE_GAP = 10;
  *  - rows fill each page (the table header repeated at the top of every page that carries rows);
  *  - a section heading never ends a page (it moves with the row after it);
  *  - the `keep` group (VAT summary, PLN note, totals) stays on one page and is never alone on it:
- *    when it does not fit under the last row, the last rows (up to `KEEP_ROWS`) move to the next page
- *    with it, and page 1 stays full otherwise (nothing else moves).
+ *    when it does not fit under the last row it goes to the next page, and the rows before it move
+ *    along until its page carries `KEEP_ROWS` line items (a page left with one line item pulls one
+ *    more); nothing else moves, so the page before stays full.
  * Returns the page index (0-based, counted from the page the table starts on) of each row.
  */
 const KEEP_ROWS = 2;
@@ -691,9 +694,10 @@ function planRows(rows: TableRow[], startY: number, topY: number, headH: number,
   // the page the group goes on: under the last row, or the next page when it does not fit there
   const target = y + TABLE_GAP + keepH <= BOTTOM ? p : p + 1;
   if (target === 0) return page;
-  // pull rows onto the group's page until it has KEEP_ROWS of them (each page keeps at least one)
+  // pull rows onto the group's page until it has KEEP_ROWS line items (notes and headings do not
+  // count); every page keeps at least one row
   const countOn = (q: number) => page.filter((x) => x === q).length;
-  let onTarget = countOn(target);
+  let onTarget = rows.filter((r, i) => r.product && page[i] === target).length;
   let height = rows.reduce((sum, r, i) => (page[i] === target ? sum + r.h : sum), 0);
   let first = page.indexOf(target) === -1 ? rows.length : page.indexOf(target);
   const fits = (h: number) => topY + headH + h + TABLE_GAP + keepH <= BOTTOM;
@@ -703,7 +707,7 @@ function planRows(rows: TableRow[], startY: number, topY: number, headH: number,
     page[i] = target;
     height += rows[i]!.h;
     first = i;
-    onTarget++;
+    if (rows[i]!.product) onTarget++;
     return true;
   };
   while (onTarget < KEEP_ROWS && pull());

@@ -119,6 +119,17 @@ describe('two-page invoices: the line table breaks across pages and the VAT summ
     expect(p1.summary, 'no summary header on page 1').toHaveLength(0);
   });
 
+  it('a note after the last line does not count as a line: the summary\'s page still carries two line items', async () => {
+    // 43 lines fill page 1 with 42; line 43 and the note go to page 2, where the summary fits
+    const base = cateringInvoice(43);
+    const note = { ...base.lines[0]!, id: 'note', kind: 'note' as const, name: 'Gwarancja 24 miesiące od daty dostawy.', net: 0, gross: 0, taxes: [] };
+    const l = await layout({ ...base, lines: [...base.lines, note] }, 43);
+    expect(l.pages).toHaveLength(2);
+    expect(l.summaryPage).toBe(2);
+    expect(l.linePages.filter((p) => p === 2)).toHaveLength(2);
+    expect(l.pages[1]).toContain('Gwarancja 24 miesiące');
+  });
+
   it('when the summary fits under the lines, it stays on page 1 and only what does not fit moves on', async () => {
     // 25 lines: the summary and the totals fit under the lines; the payment block does not
     const n = 25;
