@@ -7,14 +7,29 @@
  *  - `invoice-pl`        always Polish only;
  *  - `invoice-bilingual` always PL/EN.
  *
- * Layouts: "Faktura VAT" (PLN), "Faktura VAT — waluta obca" (amounts in the invoice currency, VAT per
- * rate and in total also in PLN with the rate, its date and source — or a "brak kursu" note when the host
- * gave no rate), "Faktura korygująca" (credit notes: the corrected invoice's number and date, correction
+ * Layouts: "Faktura VAT" (the currency stated beside the title when it is not PLN: amounts in the
+ * invoice currency, the VAT per rate and in total also in PLN), "Faktura korygująca" (credit notes: the
+ * corrected invoice's number, date and KSeF number when known, the reason of the correction, correction
  * amounts). Every element of art. 106e ust. 1 is printed (research/invoice-law.md). A KSeF "KOD I" QR
  * code with the KSeF number under it is printed when the host provides the number and the XML hash.
  *
+ * VAT in PLN (art. 106e ust. 11): what the invoice booked (`Invoice.booked`), with the rate the invoice
+ * used and its source, the rate's date only when the host knows it; never recomputed from a rate table
+ * when the booking is there. Without a booking: each rate's VAT converted at the host's rate, and the
+ * print says it was converted when printing (plus a warning); without a rate either: a "brak kursu" note.
+ *
  * Credit notes: hosts (Odoo) keep a credit note's amounts positive; the print shows them as negative
- * correction amounts (quantity and values with a minus sign), "Do zwrotu" with the amount in words.
+ * correction amounts (quantity and values with a minus sign), "Do zwrotu" with the amount in words, and
+ * a "Zwrot" block with the buyer's account when the host has it, never the seller's own account.
+ *
+ * Payment: the host's payment method; "przelew" when it names none and the print gives the account to
+ * pay into. The seller's phone, e-mail and web site are printed under the seller when the host has them.
+ * Host product codes at the start of line names ("[CATER] …") are left out unless the installation
+ * turned `stripProductCodes` off.
+ *
+ * Pages: the lines table breaks across pages with its header repeated; the VAT summary, the PLN note
+ * and the totals stay together and always share their page with at least two line items (`planRows`);
+ * the payment, notes and KSeF blocks follow, each on the next page only when it does not fit.
  *
  * Output is deterministic: the same invoice and options give the same bytes (CreationDate is fixed, by
  * default to the issue date at 00:00 UTC).
