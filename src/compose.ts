@@ -80,7 +80,9 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     closers.push(() => renderer.close());
     // The pipeline and the previews render through this one binding, so both print the same bytes.
     const ksefEnvironment = config.render.ksefEnvironment;
-    const prints: PipelineDeps['prints'] = { render: (invoice, printId) => renderer.render(invoice, printId, { ksefEnvironment }) };
+    const prints: PipelineDeps['prints'] = {
+      render: (invoice, printId, printOptions) => renderer.render(invoice, printId, { ...printOptions, ksefEnvironment }),
+    };
 
     // Filled once the scheduler exists (queue depth is read from Agenda at scrape time).
     let queue: Scheduler['agenda'] | null = null;

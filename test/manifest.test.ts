@@ -113,6 +113,7 @@ describe('the extension manifest', () => {
       'fromDate',
       'attachments.pln',
       'attachments.foreign',
+      'stripProductCodes',
       'schedule.startAt',
       'schedule.repeatEvery',
       'schedule.until',

@@ -22,6 +22,7 @@ import { decide, printFor, resolveRecipients, type SkipReason } from '../jobs/ru
 import type { OutgoingMessage } from '../mail/port.ts';
 import { attachmentFileName } from '../render/filename.ts';
 import type { SecretBox } from '../secrets.ts';
+import { stripsProductCodes } from '../settings/schema.ts';
 import type { Installation, Store } from '../store/port.ts';
 
 export interface PreviewDeps {
@@ -75,7 +76,7 @@ export class InvoicePreviews {
       const { operator, account } = await this.sender(host, installation);
       const decision = await this.decision(installation, invoice);
       const print = printFor(invoice, installation.settings);
-      const [template, attachment] = await Promise.all([this.template(host, installation, invoice), this.attachment(host, invoice, print)]);
+      const [template, attachment] = await Promise.all([this.template(host, installation, invoice), this.attachment(host, installation, invoice, print)]);
       const recipients = decision.send ? decision.recipients : resolveRecipients(invoice).valid;
       const message = composeMessage({
         installationId: installation.id,
@@ -105,7 +106,7 @@ export class InvoicePreviews {
     return this.withHost(installationId, async (host, installation) => {
       const invoice = await this.invoice(host, invoiceId);
       const print = printFor(invoice, installation.settings);
-      const attachment = await this.attachment(host, invoice, print);
+      const attachment = await this.attachment(host, installation, invoice, print);
       if (!attachment) {
         throw new ConnectorError(
           'print_unavailable',
@@ -186,12 +187,12 @@ export class InvoicePreviews {
   }
 
   /** The attachment step of a run; a print that cannot be produced is `print_unavailable`. */
-  private async attachment(host: HostErp, invoice: Invoice, print: PrintChoice): Promise<PreviewAttachment | null> {
+  private async attachment(host: HostErp, installation: Installation, invoice: Invoice, print: PrintChoice): Promise<PreviewAttachment | null> {
     if (print.kind === 'none') return null;
     const filename = attachmentFileName(invoice);
     try {
       if (print.kind === 'standard') {
-        const { pdf, warnings } = await this.deps.prints.render(invoice, print.id);
+        const { pdf, warnings } = await this.deps.prints.render(invoice, print.id, { stripProductCodes: stripsProductCodes(installation.settings) });
         return { filename, pdf, warnings };
       }
       return { filename, pdf: await host.getUserPrint(print.id, invoice.id), warnings: [] };

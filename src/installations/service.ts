@@ -14,7 +14,7 @@ import { CONNECTOR_TEMPLATE_PREFIX } from '../jobs/message.ts';
 import type { Scheduler } from '../jobs/scheduler.ts';
 import { randomToken, safeEqual, sha256Hex, type SecretBox } from '../secrets.ts';
 import { applyEnableDefaults, checkSettings } from '../settings/check.ts';
-import { defaultSettings, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
+import { defaultSettings, stripsProductCodes, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
 import type { Installation, Store } from '../store/port.ts';
 
 export interface InstallInput {
@@ -145,7 +145,8 @@ export class InstallationService {
   }
 
   view(installation: Installation): SettingsView {
-    return { ...installation.settings, operatorPassword: { set: installation.operatorSecret !== null } };
+    const s = installation.settings;
+    return { ...s, stripProductCodes: stripsProductCodes(s), operatorPassword: { set: installation.operatorSecret !== null } };
   }
 
   /**

@@ -17,6 +17,7 @@ import { ConnectorError, isConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { MailDelivery } from '../mail/port.ts';
 import type { SecretBox } from '../secrets.ts';
+import { stripsProductCodes } from '../settings/schema.ts';
 import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../store/port.ts';
 import { hostConnectionFor } from './installation-host.ts';
 import { composeMessage, senderAddress } from './message.ts';
@@ -24,9 +25,15 @@ import { renderTemplates } from './templates.ts';
 import { contentHash, decide, messageIdFor } from './rules.ts';
 import { noteFor } from './notes.ts';
 
+/** The installation's print options a standard print follows (from its settings). */
+export interface PrintOptions {
+  /** Leave out host product codes ("[CATER] …") at the start of line names. */
+  stripProductCodes?: boolean;
+}
+
 /** What draws the connector's standard prints (src/render). */
 export interface PrintRenderer {
-  render(invoice: Invoice, printId: string): Promise<{ pdf: Uint8Array; warnings: string[] }>;
+  render(invoice: Invoice, printId: string, options?: PrintOptions): Promise<{ pdf: Uint8Array; warnings: string[] }>;
 }
 
 /** Outgoing events (webhooks); the pipeline only announces, the webhook module delivers. */
@@ -412,7 +419,7 @@ class RunContext {
     let attachment: Uint8Array | null = null;
     try {
       if (choice.kind === 'standard') {
-        const { pdf, warnings } = await deps.prints.render(invoice, choice.id);
+        const { pdf, warnings } = await deps.prints.render(invoice, choice.id, { stripProductCodes: stripsProductCodes(settings) });
         attachment = pdf;
         for (const w of warnings) await this.log('warning', 'invoice.print_warning', w, invoice);
       } else if (choice.kind === 'user') {

@@ -265,6 +265,20 @@ export const SettingsSchema = Type.Object(
       }),
     }),
     attachments: AttachmentsSchema,
+    // Optional so settings stored before it existed stay valid; absent means on (see defaultSettings).
+    stripProductCodes: Type.Optional(
+      Type.Boolean({
+        ...ui({
+          label: { pl: 'Ukryj kody produktów w nazwach pozycji', en: 'Hide product codes in line names' },
+          help: {
+            pl: 'Wydruk standardowy pomija kod produktu w nawiasach kwadratowych na początku nazwy pozycji, np. „[CATER]”.',
+            en: 'The standard print leaves out the product code in square brackets at the start of a line name, e.g. "[CATER]".',
+          },
+          order: 95,
+          group: 'attachments',
+        }),
+      }),
+    ),
     schedule: ScheduleSchema,
     timezone: Type.String({
       minLength: 1,
@@ -322,6 +336,11 @@ export const SettingsViewSchema = Type.Object({
 });
 export type SettingsView = Static<typeof SettingsViewSchema>;
 
+/** Whether the standard prints strip host product codes ("[CATER] …"): on unless the installation turned it off. */
+export function stripsProductCodes(settings: Pick<Settings, 'stripProductCodes'>): boolean {
+  return settings.stripProductCodes ?? true;
+}
+
 /** Defaults of a new installation (docs/design.md §2, issue 3). `emailTemplate`/`emailAccount` come from the host. */
 export function defaultSettings(): Settings {
   return {
@@ -335,6 +354,7 @@ export function defaultSettings(): Settings {
     dateBasis: 'issue_date',
     fromDate: null,
     attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' },
+    stripProductCodes: true,
     schedule: { startAt: '08:00', repeatEvery: '1h', until: '16:00', days: 'every_day' },
     timezone: 'Europe/Warsaw',
   };
