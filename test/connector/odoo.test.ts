@@ -188,7 +188,8 @@ describe('Odoo adapter specifics (sandbox host)', () => {
     const total = (r: typeof big) => r.counts.reduce((a, b) => a + b, 0);
     expect(total(small)).toBeGreaterThan(3 * total(big));
     expect(calls.filter((c) => c.method === 'authenticate').length).toBe(1);
-    expect(calls.filter((c) => c.method === 'fields_get').length).toBeLessThanOrEqual(3);
+    // account.move, res.partner, account.tax, and res.company on a host with KSeF fields (l10n_pl_edi_register).
+    expect(calls.filter((c) => c.method === 'fields_get').length).toBeLessThanOrEqual(4);
   });
 
   it('maps an invoice exactly as the host stores it', async () => {
@@ -209,7 +210,7 @@ describe('Odoo adapter specifics (sandbox host)', () => {
     expect(invoices.some((i) => i.kind === 'credit_note' && i.corrects !== null)).toBe(true);
   });
 
-  it('gives foreign-currency invoices the PLN rate from res.currency.rate and PLN ones none', async () => {
+  it('gives foreign-currency invoices the rate the invoice used (invoice_currency_rate, inverted), dated only by an equal table rate, and PLN ones none', async () => {
     const invoices = await all(host, baseQuery);
     const foreign = invoices.filter((i) => i.currency !== 'PLN');
     expect(foreign.length).toBeGreaterThan(0);
@@ -220,13 +221,15 @@ describe('Odoo adapter specifics (sandbox host)', () => {
       const r = inv.exchangeRate!;
       const currencyId = idOf(moves.get(inv.id)!.currency_id);
       const mine = rates.filter((x) => idOf(x.currency_id) === currencyId);
-      expect(r.source).toBe('Odoo res.currency.rate');
-      expect(r.date! <= inv.issueDate!).toBe(true);
-      const stored = mine.find((x) => x.name === r.date);
-      expect(stored).toBeDefined();
-      expect(r.rate).toBe(String(stored!.inverse_company_rate));
-      // No newer rate on or before the invoice date was skipped.
-      expect(mine.filter((x) => String(x.name) > r.date! && String(x.name) <= inv.issueDate!)).toEqual([]);
+      const used = Number(moves.get(inv.id)!.invoice_currency_rate);
+      expect(used).toBeGreaterThan(0);
+      // PLN per unit = 1 / invoice_currency_rate, to 6 places.
+      expect(Math.abs(Number(r.rate) * used - 1)).toBeLessThan(1e-5);
+      if (r.date !== null) {
+        expect(r.date <= inv.issueDate!).toBe(true);
+        const stored = mine.find((x) => x.name === r.date);
+        expect(Number(stored!.inverse_company_rate).toFixed(4)).toBe(Number(r.rate).toFixed(4));
+      }
     }
     for (const inv of invoices.filter((i) => i.currency === 'PLN')) expect(inv.exchangeRate).toBeNull();
   });
@@ -344,7 +347,7 @@ describe('Odoo adapter specifics (sandbox host)', () => {
     expect((await rejection(host.getUserPrint(`user:${saleReport.id}`, String(fresh.id)))).code).toBe('print_unavailable');
   });
 
-  it('writes back as the operator: one write for all marked invoices and a note per invoice as mt_note', async () => {
+  it('writes back as the operator: one write for all marked invoices and all notes in one mail.message create as mt_note', async () => {
     const invoices = (await all(host, { ...baseQuery, excludeHostMarkedSent: true })).slice(0, 4);
     const before = calls.length;
     await host.writeBack(
@@ -358,7 +361,8 @@ describe('Odoo adapter specifics (sandbox host)', () => {
     );
     const made = calls.slice(before);
     expect(made.filter((c) => c.method === 'write').length).toBe(1);
-    expect(made.filter((c) => c.method === 'message_post').length).toBe(invoices.length);
+    expect(made.filter((c) => c.method === 'message_post').length).toBe(0);
+    expect(made.filter((c) => c.model === 'mail.message' && c.method === 'create').length).toBe(1);
     const msgs = sb.records('mail.message').filter((m) => invoices.some((i) => String(m.res_id) === i.id) && m.model === 'account.move' && m.message_type === 'comment');
     expect(msgs.length).toBe(invoices.length);
     const anna = sb.records('res.users').find((u) => u.login === 'ksiegowa')!;
