@@ -207,12 +207,12 @@ export class OdooAdapter implements HostErp {
     return this.schemaPromise;
   }
 
-  /** The session user's company and partner, read once. */
+  /** The session user's partner (author of notes), read once. */
   private user(s: OdooSession): Promise<OdooRecord> {
     let p = this.users.get(s.login);
     if (!p) {
       p = (async () => {
-        const [user] = await s.read('res.users', [await s.uid()], ['company_id', 'partner_id']);
+        const [user] = await s.read('res.users', [await s.uid()], ['partner_id']);
         if (!user) throw new ConnectorError('host_not_found', `Odoo user "${s.login}" does not exist`);
         return user;
       })();
@@ -229,7 +229,8 @@ export class OdooAdapter implements HostErp {
       p = (async () => {
         let id = this.connection.companyId === null ? null : Number(this.connection.companyId);
         if (id === null) {
-          id = m2oId((await this.user(s)).company_id);
+          const [user] = await s.read('res.users', [await s.uid()], ['company_id']);
+          id = m2oId(user?.company_id);
           if (id === null) throw new ConnectorError('host_not_found', `Odoo user "${s.login}" has no company`);
         }
         // KSeF: only a host with Odoo's l10n_pl_edi fields says whether the company issues through KSeF.
