@@ -3,7 +3,7 @@
  * before anything is saved), option lists for the settings form, run now, uninstall. Routes stay thin;
  * everything they do goes through here.
  */
-import type { HostErp } from '../connector/port.ts';
+import type { ExtensionLinks, HostErp } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, EmailTemplateRef, HostKind, Operator, PrintRef } from '../domain.ts';
 import { parsePrintChoice } from '../domain.ts';
@@ -11,6 +11,7 @@ import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.t
 import { hostConnectionFor } from '../jobs/installation-host.ts';
 import { CONNECTOR_TEMPLATE_PREFIX } from '../jobs/message.ts';
 import type { Scheduler } from '../jobs/scheduler.ts';
+import { permissionReason, requiredHostRights } from '../manifest.ts';
 import { randomToken, safeEqual, sha256Hex, type SecretBox } from '../secrets.ts';
 import { applyEnableDefaults, checkSettings } from '../settings/check.ts';
 import { defaultSettings, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
@@ -46,6 +47,28 @@ export interface ServiceDeps {
   adminToken?: string | null;
   /** The connector's own standard prints (src/render). */
   standardPrints: () => PrintRef[];
+  /** The URL hosts reach the connector at (config PUBLIC_URL): the host's menu entries open its pages. Unset: no menu entries. */
+  publicUrl?: string | (() => string);
+}
+
+/** Oldest Odoo major version the adapter serves. */
+const MIN_ODOO_MAJOR = 17;
+
+/**
+ * A host fault during the install handshake as bad input naming the field (4xx, never a 500), with the
+ * host's own message kept in the text: the database, the URL, or the credential.
+ */
+function installInputError(e: unknown): unknown {
+  if (e instanceof ValidationFailure || !isConnectorError(e)) return e;
+  const says = e.message;
+  if (e.code === 'host_auth') return new ValidationFailure([{ field: 'integration.secret', message: `the host refused these credentials (${says})` }], 'host_auth');
+  if (e.code === 'host_not_found' && /company/i.test(says)) return new ValidationFailure([{ field: 'companyId', message: `the host has no such company (${says})` }], 'host_not_found');
+  if (e.code === 'host_not_found' && /database/i.test(says)) return new ValidationFailure([{ field: 'database', message: `the host has no such database (${says})` }], 'host_not_found');
+  if (e.code === 'host_not_found') return new ValidationFailure([{ field: 'hostUrl', message: `not a host of this kind at this URL (${says})` }], 'host_not_found');
+  if (e.code === 'host_unavailable') return new ValidationFailure([{ field: 'hostUrl', message: `the host did not answer (${says})` }], 'validation');
+  if (e.code === 'host_access') return new ValidationFailure([{ field: 'integration.login', message: `the integration user may not do what the connector needs (${says})` }], 'host_access');
+  if (e.code === 'host_validation') return new ValidationFailure([{ field: 'hostUrl', message: `the host refused the handshake (${says})` }], 'host_validation');
+  return e;
 }
 
 export class InstallationService {
@@ -76,12 +99,29 @@ export class InstallationService {
   private async installWith(probe: HostErp, input: InstallInput): Promise<Installed> {
     const { store, secrets } = this.deps;
     try {
-      await probe.describe();
+      const info = await probe.describe();
+      const major = parseInt(info.version.replace(/^saas~/, ''), 10);
+      if ((input.hostKind === 'odoo' || input.hostKind === 'sandbox') && Number.isFinite(major) && major < MIN_ODOO_MAJOR) {
+        throw new ValidationFailure([{ field: 'hostUrl', message: `Odoo ${info.version} is not supported (Odoo ${MIN_ODOO_MAJOR} or later)` }], 'host_validation');
+      }
       await probe.checkOperator();
     } catch (e) {
-      if (isConnectorError(e, 'host_auth')) throw new ValidationFailure([{ field: 'integration.secret', message: 'the host refused these credentials' }], 'host_auth');
-      if (isConnectorError(e, 'host_unavailable')) throw new ValidationFailure([{ field: 'hostUrl', message: `the host did not answer: ${e.message}` }], 'host_unavailable');
-      throw e;
+      throw installInputError(e);
+    }
+    // The integration user must hold every right the manifest asks for: refuse naming each missing one.
+    if (probe.checkRights) {
+      const missing = await probe.checkRights(requiredHostRights()).catch((e: unknown) => {
+        throw installInputError(e);
+      });
+      if (missing.length) {
+        throw new ValidationFailure(
+          missing.map((m) => ({
+            field: 'integration.login',
+            message: `the integration user "${input.integration.login}" may not ${m.access} ${m.model}${permissionReason(m.model) ? ` (${permissionReason(m.model)})` : ''}`,
+          })),
+          'host_access',
+        );
+      }
     }
     const templates = await probe.listEmailTemplates().catch(() => [] as EmailTemplateRef[]);
     const operator = await probe.checkOperator();
@@ -116,7 +156,50 @@ export class InstallationService {
       }
       installation = (await store.getInstallation(installation.id))!;
     }
+    await this.registerInHost(probe, installation.id);
     return { installation, apiToken, webhookSecret };
+  }
+
+  /** The host menu entries that open this installation's pages; null when no public URL is configured. */
+  private links(id: string): ExtensionLinks | null {
+    const base = typeof this.deps.publicUrl === 'function' ? this.deps.publicUrl() : this.deps.publicUrl;
+    if (!base) return null;
+    const root = `${base.replace(/\/+$/, '')}/ui/installations/${id}`;
+    return {
+      entries: [
+        { name: 'Ustawienia / Settings', url: `${root}/settings`, sequence: 90 },
+        { name: 'Dziennik / Logs', url: `${root}/logs`, sequence: 91 },
+      ],
+    };
+  }
+
+  /**
+   * Creates (or repairs) the host's menu entries with the integration credential. Optional on the host:
+   * a refusal is logged on the installation and changes nothing else.
+   */
+  private async registerInHost(host: HostErp, id: string, logFailure = true): Promise<void> {
+    const links = this.links(id);
+    if (!links || !host.ensureExtension) return;
+    try {
+      await host.ensureExtension(links);
+    } catch (e) {
+      if (!logFailure) return;
+      await this.deps.store
+        .appendLogs([
+          {
+            installationId: id,
+            runId: null,
+            at: this.deps.clock().toISOString(),
+            level: 'warning',
+            event: 'host.menu_failed',
+            invoiceId: null,
+            invoiceNumber: null,
+            message: `The menu entry in the host could not be made: ${e instanceof Error ? e.message : String(e)}`,
+            data: null,
+          },
+        ])
+        .catch(() => undefined);
+    }
   }
 
   async authenticate(token: string): Promise<Installation | null> {
@@ -177,6 +260,12 @@ export class InstallationService {
       current.version,
     );
     await this.deps.scheduler?.sync(saved);
+    const integrationHost = this.host(saved);
+    try {
+      await this.registerInHost(integrationHost, saved.id, false); // repairs a deleted entry; refusals were logged at install
+    } finally {
+      await integrationHost.close?.();
+    }
     return this.view(saved);
   }
 
@@ -276,8 +365,20 @@ export class InstallationService {
   }
 
   async uninstall(id: string): Promise<void> {
-    await this.get(id);
+    const installation = await this.get(id);
     await this.deps.scheduler?.remove(id);
+    // The host's menu entries go while the integration credential is still known (best effort).
+    const links = this.links(id);
+    if (links) {
+      const host = this.host(installation);
+      try {
+        await host.removeExtension?.(links.entries[0]!.url.replace(/[^/]+$/, ''));
+      } catch {
+        // The host may be gone already; the installation is removed anyway.
+      } finally {
+        await host.close?.();
+      }
+    }
     // Keep the ledger, logs, runs and webhook deliveries for audit; drop every secret (the integration
     // credential's column cannot be empty, so it keeps an encrypted empty string).
     await this.deps.store.updateInstallation(id, {

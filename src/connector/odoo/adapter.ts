@@ -917,9 +917,9 @@ export class OdooAdapter implements HostErp {
   }
 
   /**
-   * Which of the given rights the integration user lacks (`check_access_rights(op, raise_exception=False)`
-   * per model and operation; 19+: `has_access`). Models the host does not have are left out (no
-   * fetchmail, the other version's send wizard).
+   * Which of the given rights the integration user lacks: reading by a one-row `search_read` of the fields
+   * the adapter needs; create/write/unlink by `check_access_rights(op, raise_exception=False)` (19+:
+   * `has_access`). Models the host does not have are left out (no fetchmail, the other version's wizard).
    */
   async checkRights(rights: RightsCheck[]): Promise<{ model: string; access: string }[]> {
     const s = this.integration();
@@ -931,10 +931,13 @@ export class OdooAdapter implements HostErp {
       4,
       async ({ model, access, asked }) => {
         try {
+          // Reading is probed by the read itself (what the adapter does; field-level rules included).
           const ok =
-            version.major >= 19
-              ? await s.executeKw<boolean>(model, 'has_access', [access])
-              : await s.executeKw<boolean>(model, 'check_access_rights', [access], { raise_exception: false });
+            access === 'read'
+              ? Array.isArray(await s.searchRead(model, [], READ_PROBE[model] ?? ['id'], { limit: 1 }))
+              : version.major >= 19
+                ? await s.executeKw<boolean>(model, 'has_access', [access])
+                : await s.executeKw<boolean>(model, 'check_access_rights', [access], { raise_exception: false });
           if (ok !== true) missing.push({ model: asked, access });
         } catch (e) {
           if (e instanceof ConnectorError && e.code === 'host_access') missing.push({ model: asked, access });
@@ -957,6 +960,12 @@ function printError(e: unknown, printId: string, invoiceId: string): unknown {
   }
   return e;
 }
+
+/** Fields the read-rights probe reads where a model guards some of them (mail-server credentials are admin-only fields). */
+const READ_PROBE: Record<string, string[]> = {
+  'ir.mail_server': ['id', 'smtp_user', 'smtp_pass'],
+  'fetchmail.server': ['id', 'user', 'password'],
+};
 
 const WHAT: Record<keyof PageFailures, string> = {
   rates: 'res.currency.rate',
