@@ -14,6 +14,7 @@ import { translateFault, type OdooFault } from '../../src/connector/odoo/errors.
 import type { OdooRecord } from '../../src/connector/odoo/client.ts';
 import type { HostConnection } from '../../src/connector/port.ts';
 import { ConnectorError } from '../../src/errors.ts';
+import { LOG_ONCE_REASONS, ruleKsef } from '../../src/jobs/rules.ts';
 import { loadExchanges, startRecordedOdoo, type OdooVersionDir, type RecordedOdoo, type RecordedUser } from '../support/odoo-recorded-server.ts';
 
 const VERSIONS: OdooVersionDir[] = ['18.0', '17.0'];
@@ -119,6 +120,22 @@ describe('the Odoo mapping on recorded search_read rows (17.0 and 18.0)', () => 
     const base = { ksefXmlSha: new Map<number, string>(), has: { partnerSendingMethod: false, taxInvoiceLabel: false, ksef: true } };
     expect(ksefInfo({ id: 1, l10n_pl_edi_status: false, l10n_pl_edi_number: false }, { ...base, ksefRegistered: true })).toEqual({ number: null, status: null, xmlSha256: null });
     expect(ksefInfo({ id: 1, l10n_pl_edi_status: 'rejected', l10n_pl_edi_number: false }, { ...base, ksefRegistered: false })).toBeNull();
+  });
+
+  it('on a host with l10n_pl_edi fields and a registered company: no number = held, rejected = a refusal (not an endless wait), unregistered = sent', () => {
+    const { moves, data } = recordedPage('18.0');
+    const posted = moves.find((m) => m.id === 40)!;
+    const registered = { ...data, has: { ...data.has, ksef: true }, ksefRegistered: true };
+    const held = mapInvoice({ ...posted, l10n_pl_edi_status: false, l10n_pl_edi_number: false }, registered);
+    expect(ruleKsef(held)?.reason).toBe('waiting_for_ksef');
+    const rejected = mapInvoice({ ...posted, l10n_pl_edi_status: 'rejected', l10n_pl_edi_number: false }, registered);
+    expect(ruleKsef(rejected)?.reason).toBe('ksef_rejected');
+    expect(LOG_ONCE_REASONS.has('ksef_rejected')).toBe(true);
+    const accepted = mapInvoice({ ...posted, l10n_pl_edi_status: 'accepted', l10n_pl_edi_number: '5260250274-20261201-0123456789AB-CD' }, registered);
+    expect(ruleKsef(accepted)).toBeNull();
+    const unregistered = mapInvoice({ ...posted, l10n_pl_edi_status: false, l10n_pl_edi_number: false }, { ...registered, ksefRegistered: false });
+    expect(unregistered.ksef).toBeNull();
+    expect(ruleKsef(unregistered)).toBeNull();
   });
 
   it('a failed rate read marks only the foreign invoices, with the read error', () => {
