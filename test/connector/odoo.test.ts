@@ -377,6 +377,69 @@ describe('Odoo adapter specifics (sandbox host)', () => {
 
 // ---------------------------------------------------------------------------------------------------
 
+describe('host calls per run, counted (issue 12: <= 10 per 100 invoices with the connector template, <= 110 with the host template)', () => {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await startSandboxHost({ host: '127.0.0.1', port: 0, database: 'sandbox', today: TODAY, smtp: SMTP, stateFile: null, invoiceCount: 1200 });
+  });
+  afterAll(async () => {
+    await sb?.stop();
+  });
+
+  /** One run as the pipeline makes it, on a fresh adapter: pages of 200, the host template per page (optional), write-back per page, the run log. */
+  async function run(hostTemplate: boolean): Promise<{ invoices: number; calls: CallDescription[] }> {
+    const calls: CallDescription[] = [];
+    const host = new OdooAdapter(connection(sb), { onCall: (c) => calls.push(c) });
+    let invoices = 0;
+    try {
+      for await (const page of host.listDueInvoices({ ...baseQuery, documents: 'confirmed_only', pageSize: 200, excludeHostMarkedSent: true })) {
+        invoices += page.length;
+        if (hostTemplate) await host.renderTemplate('account.email_template_edi_invoice', page.map((i) => i.id));
+        await host.writeBack(
+          page.map((inv) => ({
+            invoiceId: inv.id,
+            outcome: { state: 'sent', reason: null, detail: null, recipients: [] },
+            messageId: `<run-${hostTemplate ? 'h' : 'c'}-${inv.id}@courier>`,
+            note: `Invoice Courier: sent [Message-ID <run-${hostTemplate ? 'h' : 'c'}-${inv.id}@courier>]`,
+            markSent: false,
+          })),
+        );
+      }
+      await host.recordRun({ runId: 'r', status: 'completed', trigger: 'manual', startedAt: '2026-11-27T10:00:00Z', finishedAt: '2026-11-27T10:01:00Z', counts: { due: invoices, sent: invoices, drafted: 0, skipped: 0, failed: 0, retry: 0, uncertain: 0 }, error: null }).catch(() => undefined);
+    } finally {
+      host.close();
+    }
+    return { invoices, calls };
+  }
+
+  it('the connector template: at most 10 host calls per 100 invoices, whatever the page count', async () => {
+    const { invoices, calls } = await run(false);
+    expect(invoices).toBeGreaterThanOrEqual(200);
+    const per100 = (calls.length * 100) / invoices;
+    console.log(`connector template: ${calls.length} host calls for ${invoices} invoices = ${per100.toFixed(1)} per 100: ${JSON.stringify(tally(calls))}`);
+    expect(per100).toBeLessThanOrEqual(10);
+    expect(calls.filter((c) => c.method === 'message_post')).toEqual([]);
+  });
+
+  it("Odoo's template: at most 110 host calls per 100 invoices (one wizard create each; read and unlink per page)", async () => {
+    const { invoices, calls } = await run(true);
+    const per100 = (calls.length * 100) / invoices;
+    console.log(`host template: ${calls.length} host calls for ${invoices} invoices = ${per100.toFixed(1)} per 100: ${JSON.stringify(tally(calls))}`);
+    expect(calls.filter((c) => c.method === 'create' && c.model === 'account.move.send.wizard').length).toBe(invoices);
+    expect(calls.filter((c) => c.method === 'create' && c.model === 'mail.message').length).toBe(Math.ceil(invoices / 200));
+    expect(per100).toBeLessThanOrEqual(110);
+  });
+});
+
+function tally(calls: CallDescription[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of calls) {
+    const k = `${c.model ?? c.service}.${c.method}`;
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
 describe('Odoo fault classification against the sandbox', () => {
   let sb: Sandbox;
   let client: OdooClient;

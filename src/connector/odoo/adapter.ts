@@ -138,7 +138,12 @@ export class OdooAdapter implements HostErp {
   private readonly templateChecks = new Map<string, Promise<number>>();
   private readonly reports = new Map<number, Promise<OdooRecord | null>>();
   /** Records that do not change within a run, read once per adapter (one adapter per run). */
-  private readonly cache = { currencies: new Map<number, OdooRecord>(), taxes: new Map<number, OdooRecord>(), countries: new Map<number, OdooRecord>() };
+  private readonly cache = {
+    currencies: new Map<number, OdooRecord>(),
+    taxes: new Map<number, OdooRecord>(),
+    countries: new Map<number, OdooRecord>(),
+    banks: new Map<number, OdooRecord>(),
+  };
 
   constructor(connection: HostConnection, options: OdooAdapterOptions = {}) {
     if (connection.kind !== 'odoo' && connection.kind !== 'sandbox') {
@@ -479,7 +484,7 @@ export class OdooAdapter implements HostErp {
     };
 
     // Round 1: everything keyed by the moves themselves.
-    const [lines, partners, contacts, currencies, rates, banks, corrected, ksef] = await Promise.all([
+    const [lines, people, currencies, rates, banks, corrected, ksef] = await Promise.all([
       s.searchRead(
         'account.move.line',
         [
@@ -489,24 +494,24 @@ export class OdooAdapter implements HostErp {
         LINE_FIELDS,
         { order: 'move_id, sequence, id' },
       ),
-      s.read('res.partner', uniq([...partnerIds, company.partnerId]), partnerFields),
-      partnerIds.length
-        ? s.searchRead(
-            'res.partner',
-            [
-              ['parent_id', 'in', partnerIds],
-              ['type', '=', 'invoice'],
-            ],
-            ['id', 'name', 'email', 'parent_id'],
-            { order: 'id' },
-          )
-        : Promise.resolve([]),
+      // The page's partners and their invoice-type contacts in one call (archived partners too, as read() would).
+      s.searchRead(
+        'res.partner',
+        ['|', ['id', 'in', uniq([...partnerIds, company.partnerId])], '&', ['parent_id', 'in', partnerIds], ['type', '=', 'invoice']],
+        [...partnerFields, 'active'],
+        { order: 'id', context: { active_test: false } },
+      ),
       cachedRead('currencies', 'res.currency', uniq([...currencyIds, company.currencyId]), ['id', 'name', 'decimal_places']),
       foreignIds.length ? partial('rates', this.readRates(s, moves, foreignIds, company)) : Promise.resolve([]),
-      partial('banks', s.read('res.partner.bank', bankIds, ['id', 'acc_number', 'bank_id'])),
+      partial('banks', cachedRead('banks', 'res.partner.bank', bankIds, ['id', 'acc_number', 'bank_id'])),
       partial('corrected', s.read('account.move', correctedIds, ['id', 'name', 'invoice_date', ...(schema.move.has('l10n_pl_edi_number') ? ['l10n_pl_edi_number'] : [])])),
       partial('ksef', s.read('ir.attachment', ksefIds, ['id', 'datas'])),
     ]);
+
+    const wantedPartners = new Set([...partnerIds, company.partnerId]);
+    const partners = people.filter((p) => wantedPartners.has(p.id));
+    const partnerSet = new Set(partnerIds);
+    const contacts = people.filter((p) => p.type === 'invoice' && p.active !== false && partnerSet.has(m2oId(p.parent_id) ?? 0));
 
     // Round 2: what the first round pointed at.
     const taxIds = uniq(lines.flatMap((l) => idList(l.tax_ids)));
@@ -661,8 +666,10 @@ export class OdooAdapter implements HostErp {
     if (!Number.isSafeInteger(id) || id <= 0) {
       const m = /^([\w.-]+?)\.([\w-]+)$/.exec(templateId);
       if (!m) throw new ConnectorError('host_not_found', `E-mail template "${templateId}" does not exist`, { field: 'emailTemplate' });
+      const known = (Object.entries(XMLIDS) as [XmlidKey, readonly [string, string]][]).find(([, x]) => x[0] === m[1] && x[1] === m[2]);
+      const cached = known ? (await this.xmlids().catch(() => ({}) as Partial<Record<XmlidKey, number>>))[known[0]] : undefined;
       // xmlids are admin-only data: looked up with the integration credential.
-      const [x] = await this.integration().searchRead(
+      const [x] = cached !== undefined ? [{ id: 0, res_id: cached }] : await this.integration().searchRead(
         'ir.model.data',
         [
           ['module', '=', m[1]],
