@@ -562,6 +562,8 @@ const POSITIONAL: Record<string, string[]> = {
   fields_get: ['allfields', 'attributes'],
   message_post: ['ids'],
   context_get: [],
+  has_access: ['operation'],
+  check_access_rights: ['operation'],
 };
 
 /** `execute_kw(args, kwargs)` -> the JSON-2 body (named arguments, `ids` for record methods, `context`). */
