@@ -84,6 +84,16 @@ describe('the Odoo mapping on recorded search_read rows (17.0 and 18.0)', () => 
     expect(eur.exchangeRate?.date).toBe('2026-11-26');
   });
 
+  it('a host without the invoice rate: the connector chooses the table rate of the last day before the tax point (art. 31a)', () => {
+    const { moves, data } = recordedPage('18.0');
+    const { invoice_currency_rate: _r, tax_totals: _t, ...bare } = moves.find((m) => m.id === 41)!; // invoice_date 2026-12-01
+    const inv = mapInvoice(bare as OdooRecord, data);
+    // The recorded table has 2026-12-01 (4.31) and 2026-11-26 (4.26): the day before the tax point is 11-26.
+    expect(inv.exchangeRate).toEqual({ rate: '4.26', date: '2026-11-26', source: 'Odoo res.currency.rate' });
+    const sale = mapInvoice({ ...bare, delivery_date: '2026-11-20' } as OdooRecord, data);
+    expect(sale.exchangeRate).toMatchObject({ rate: '4.2718', date: '2026-11-16' });
+  });
+
   it('signed amounts win over tax_totals when the host sends them, credit notes booked positive', () => {
     const booked = bookedAmounts({ id: 1, amount_untaxed_signed: -2413.6, amount_tax_signed: -555.13, amount_total_signed: -2968.73, tax_totals: false }, 'PLN', new Map());
     expect(booked).toEqual({ currency: 'PLN', untaxed: 241360, tax: 55513, total: 296873, taxByRate: [] });

@@ -506,6 +506,74 @@ describe('Odoo fault classification against the sandbox', () => {
   });
 });
 
+describe('a failing read fails only the invoices that need it', () => {
+  let sb: Sandbox;
+  let relay: http.Server;
+  let relayUrl: string;
+  /** The relay answers HTTP 503 for calls on this model, and forwards everything else to the sandbox. */
+  let failing: string | null = null;
+  beforeAll(async () => {
+    sb = await sandbox();
+    relay = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const parsed = body.length ? (JSON.parse(body.toString('utf8')) as { params?: { args?: unknown[] } }) : {};
+        if (failing && parsed.params?.args?.[3] === failing) {
+          res.writeHead(503, { 'content-type': 'text/html' }).end('<html>Service Unavailable</html>');
+          return;
+        }
+        const target = new URL(req.url ?? '/', sb.url);
+        const fwd = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.on('error', () => res.destroy());
+          up.pipe(res);
+        });
+        fwd.on('error', () => res.destroy());
+        fwd.end(body);
+      });
+      req.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => relay?.close(r));
+    relay?.closeAllConnections();
+    await sb?.stop();
+  });
+
+  it('res.currency.rate failing: the page is still listed, only the foreign invoices carry a retryable readError', async () => {
+    failing = 'res.currency.rate';
+    const host = new OdooAdapter(connection(sb, { baseUrl: relayUrl }), { readAttempts: 1, backoffMs: 1 });
+    try {
+      const invoices = await all(host, baseQuery);
+      const foreign = invoices.filter((i) => i.currency !== i.companyCurrency);
+      expect(foreign.length).toBeGreaterThan(0);
+      expect(invoices.length).toBeGreaterThan(foreign.length);
+      for (const inv of foreign) expect(inv.readError).toMatchObject({ what: 'res.currency.rate', retryable: true });
+      for (const inv of invoices.filter((i) => i.currency === i.companyCurrency)) expect(inv.readError ?? null).toBeNull();
+    } finally {
+      failing = null;
+      host.close();
+    }
+  });
+
+  it('account.move.line failing (every invoice needs its lines): the listing itself fails, retryable', async () => {
+    failing = 'account.move.line';
+    const host = new OdooAdapter(connection(sb, { baseUrl: relayUrl }), { readAttempts: 1, backoffMs: 1 });
+    try {
+      const e = await rejection(all(host, baseQuery));
+      expect(e.code).toBe('host_unavailable');
+      expect(e.retryable).toBe(true);
+    } finally {
+      failing = null;
+      host.close();
+    }
+  });
+});
+
 describe('transport failures are host_unavailable and only reads are retried', () => {
   let server: http.Server;
   let url: string;

@@ -242,11 +242,11 @@ export function mapLines(records: OdooRecord[], taxes: Map<number, OdooRecord>, 
  * or before the invoice's rate date; PLN per unit = `inverse_company_rate` (else 1 / `rate`, exactly as
  * text is impossible, so only when the host gives the inverse). Null when the host has none.
  */
-export function pickExchangeRate(rates: OdooRecord[] | undefined, onDate: IsoDate | null): ExchangeRate | null {
+export function pickExchangeRate(rates: OdooRecord[] | undefined, onDate: IsoDate | null, strictlyBefore = false): ExchangeRate | null {
   if (!rates || rates.length === 0) return null;
   const candidate = rates.find((r) => {
     const d = isoDate(r.name);
-    return d !== null && (onDate === null || d <= onDate);
+    return d !== null && (onDate === null || (strictlyBefore ? d < onDate : d <= onDate));
   });
   if (!candidate) return null;
   const inverse = candidate.inverse_company_rate;
@@ -425,7 +425,7 @@ export function mapInvoice(move: OdooRecord, data: PageData): Invoice {
     amountUntaxed: toMinor(move.amount_untaxed as number, decimals),
     amountTax: toMinor(move.amount_tax as number, decimals),
     amountTotal: toMinor(move.amount_total as number, decimals),
-    exchangeRate: foreign && currencyId !== null ? exchangeRateOf(move, booked, data.rates.get(currencyId), rateDate, decimals) : null,
+    exchangeRate: foreign && currencyId !== null ? exchangeRateOf(move, booked, data.rates.get(currencyId), rateDate, isoDate(move.delivery_date) ?? issueDate, decimals) : null,
     booked,
     readError: readErrorOf(move, foreign, data.failures),
     seller,
@@ -457,13 +457,21 @@ export function mapInvoice(move: OdooRecord, data: PageData): Invoice {
 }
 
 /**
- * The rate the invoice used (`invoiceRate`) with the date of the rate-table entry that equals it (null
- * when none does: the host does not say which day's rate it was); else the rate table's entry for the
- * invoice date (hosts without the invoice's own rate).
+ * The rate the invoice used (`invoiceRate`) with the date of the rate-table entry in force on the
+ * invoice date when it equals it (null when none does: the host does not say which day's rate it was).
+ * A host that keeps no rate on the invoice: the connector chooses the rate itself, by art. 31a — the
+ * newest table rate dated before the tax point (sale date, else issue date), i.e. the last business day's.
  */
-function exchangeRateOf(move: OdooRecord, booked: BookedAmounts | null, rates: OdooRecord[] | undefined, onDate: IsoDate | null, decimals: number): ExchangeRate | null {
+function exchangeRateOf(
+  move: OdooRecord,
+  booked: BookedAmounts | null,
+  rates: OdooRecord[] | undefined,
+  onDate: IsoDate | null,
+  taxPoint: IsoDate | null,
+  decimals: number,
+): ExchangeRate | null {
   const own = invoiceRate(move, booked, decimals);
-  if (own === null) return pickExchangeRate(rates, onDate);
+  if (own === null) return pickExchangeRate(rates, taxPoint, true);
   const table = pickExchangeRate(rates, onDate);
   const same = table !== null && toDecimal(table.rate, 4) === toDecimal(own, 4);
   return { rate: own, date: same ? table.date : null, source: 'Odoo (invoice rate)' };
