@@ -473,8 +473,10 @@ function exchangeRateOf(
   const own = invoiceRate(move, booked, decimals);
   if (own === null) return pickExchangeRate(rates, taxPoint, true);
   const table = pickExchangeRate(rates, onDate);
-  const same = table !== null && toDecimal(table.rate, 4) === toDecimal(own, 4);
-  return { rate: own, date: same ? table.date : null, source: 'Odoo (invoice rate)' };
+  // The invoice used the table's rate of that day: say so, with its date.
+  if (table !== null && toDecimal(table.rate, 4) === toDecimal(own, 4)) return { rate: own, date: table.date, source: table.source };
+  const field = typeof move.invoice_currency_rate === 'number' || typeof move.invoice_currency_rate === 'string' ? 'invoice_currency_rate' : 'amount_untaxed_signed';
+  return { rate: own, date: null, source: `Odoo ${field}` };
 }
 
 function readErrorOf(move: OdooRecord, foreign: boolean, failures: PageFailures | undefined): InvoiceReadError | null {
