@@ -282,6 +282,19 @@ describe('the send wizard as real Odoo answers it', () => {
   }
 });
 
+describe('mail servers on a host without fetchmail.server', () => {
+  it("18.0: Odoo's UserError for an unknown model means no IMAP, not a failure", async () => {
+    const unknownModel = (loadExchanges('18.0', 'errors.unknown-model.json')[0]!.response.body as { error: unknown }).error;
+    const s = await replay('18.0', ['search_read.ir.mail_server.json'], {
+      // Not recorded on a host without the model: Odoo answers it as for any unknown model (errors.unknown-model.json).
+      call: (c) => (c.model === 'fetchmail.server' ? { error: unknownModel } : undefined),
+    });
+    const accounts = await adapter(s).listEmailAccounts({ id: '6', login: 'billing', name: 'Anna', email: 'billing@piekarnia.test', lang: 'pl_PL' });
+    expect(accounts.length).toBeGreaterThan(0);
+    expect(accounts.every((a) => a.imap === null)).toBe(true);
+  });
+});
+
 describe("Odoo's own PDF as real Odoo serves it", () => {
   const PRINT_FILES = ['search_read.ir.actions.report.json', 'fields_get.adapter-form.json', 'fields_get.account.move.json', 'fields_get.res.partner.json', 'fields_get.account.tax.json', 'read.invoice_pdf_report_id.json', 'search_read.account.move.json'];
 

@@ -320,8 +320,9 @@ export class OdooAdapter implements HostErp {
           { order: 'id' },
         )
         .catch((e: unknown) => {
-          // No fetchmail module (KeyError: unknown model): accounts simply have no IMAP.
-          if (e instanceof ConnectorError && e.code === 'host_validation' && /KeyError/.test(String(e.detail?.odooError))) return [];
+          // No fetchmail model (real Odoo: UserError "Object fetchmail.server doesn't exist", translated by
+          // lang; older hosts: KeyError): accounts simply have no IMAP.
+          if (e instanceof ConnectorError && e.code === 'host_validation' && /(KeyError|UserError)$/.test(String(e.detail?.odooError)) && e.message.includes('fetchmail.server')) return [];
           throw e;
         }),
     ]);
