@@ -99,6 +99,41 @@ describe('install against real Odoo 18.0 answers', () => {
     expect(res.body.error.field).toBe('integration.secret');
   });
 
+  it('an Odoo older than 17 is a 422 naming hostUrl, and nothing is stored', async () => {
+    // Not a recording: a minimal JSON-RPC server that says it is Odoo 16 (common.version) and lets admin in.
+    const http = await import('node:http');
+    const old = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+      req.on('end', () => {
+        const body = JSON.parse(raw) as { id: number; params: { service: string; method: string } };
+        const result =
+          body.params.method === 'version'
+            ? { server_version: '16.0', server_version_info: [16, 0, 0, 'final', 0, ''], protocol_version: 1 }
+            : body.params.method === 'authenticate'
+              ? 2
+              : body.params.method === 'execute_kw'
+                ? [{ id: 1, name: 'Old Co', partner_id: [1, 'Old Co'], currency_id: [1, 'PLN'], company_id: [1, 'Old Co'] }]
+                : null;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: body.id, result }));
+      });
+    });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+    try {
+      const before = (await connector.store.listInstallations()).length;
+      const port = (old.address() as { port: number }).port;
+      const res = await connector.api('POST', '/api/installations', {
+        body: { hostKind: 'odoo', hostUrl: `http://127.0.0.1:${port}`, database: 'db', integration: { login: 'admin', secret: 'x' } },
+      });
+      expect(res.status).toBe(422);
+      expect(res.body.error.field).toBe('hostUrl');
+      expect(res.body.error.message).toContain('16.0');
+      expect((await connector.store.listInstallations()).length).toBe(before);
+    } finally {
+      await new Promise((r) => old.close(r));
+    }
+  });
+
   it('a URL where nothing answers is a 400 naming hostUrl, never a 5xx', async () => {
     const res = await connector.api('POST', '/api/installations', {
       body: { hostKind: 'odoo', hostUrl: 'http://127.0.0.1:9', database: 'courier', integration: { login: 'admin', secret: 'x' } },
