@@ -260,6 +260,25 @@ describe('the send wizard as real Odoo answers it', () => {
     expect(s.calls.filter((c) => c.model === 'ir.model.data').every((c) => c.uid === 2)).toBe(true);
   });
 
+  it('18.0: a wizard Odoo refuses for one invoice fails the call, and the wizards already made are unlinked', async () => {
+    const refusal = (loadExchanges('18.0', 'wizard.access.viewer.json')[0]!.response.body as { error: unknown }).error;
+    const s = await replay('18.0', [...WIZARD_FILES, 'wizard.create-read.json'], {
+      ...CREDIT_NOTE_XMLID,
+      // The viewer's recorded AccessError, given for one invoice's wizard.
+      call: (c) => (c.model === 'account.move.send.wizard' && c.method === 'create' && (c.args[0] as { move_id: number }[])[0]!.move_id === 41 ? { error: refusal } : undefined),
+    });
+    const a = new OdooAdapter(
+      { kind: 'odoo', baseUrl: s.url, database: s.database, companyId: null, integration: { login: 'admin', secret: PASS.admin }, operator: { login: 'billing', secret: PASS.billing } },
+      { readAttempts: 1, renderConcurrency: 1 },
+    );
+    adapters.push(a);
+    const e = await rejection(a.renderTemplate('7', ['40', '41', '16']));
+    expect(e.code).toBe('host_access');
+    const wiz = s.calls.filter((c) => c.model === 'account.move.send.wizard');
+    expect(wiz.filter((c) => c.method === 'create')).toHaveLength(2); // 40 made, 41 refused, 16 not started
+    expect(wiz.filter((c) => c.method === 'unlink').map((c) => c.args[0])).toEqual([[16]]);
+  });
+
   it('17.0: account.move.send with move_ids and mail_template_id, rendered text read back', async () => {
     const s = await replay('17.0', [...WIZARD_FILES, 'wizard17.create-read.json'], CREDIT_NOTE_XMLID);
     const out = await adapter(s).renderTemplate('7', ['26', '27', '16']);

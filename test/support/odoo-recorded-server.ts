@@ -3,7 +3,7 @@
  * (`/jsonrpc`) and the web routes the adapter uses (`/web/session/authenticate`, `/report/pdf/...`) from
  * the recorded exchanges, so the adapter's real HTTP client runs against real Odoo's answers.
  *
- * How an `execute_kw` is answered, in this order:
+ * How an `execute_kw` is answered, in this order (after what a test states explicitly, `modelled.call`):
  * 1. an exchange recorded with the same user, model, method and arguments (context ignored): its answer;
  * 2. a recorded error of that user on that model and method, when the same user has no recorded
  *    success of it: that error (AccessError, field-level AccessError, UserError...);
@@ -249,6 +249,12 @@ export async function startRecordedOdoo(options: {
 
   const object = (r: Rpc): unknown => {
     const key = `${r.uid} ${r.model} ${r.method}`;
+    // What a test states explicitly comes first (each use is named in the test).
+    const custom = options.modelled?.call?.(r);
+    if (custom) {
+      if ('error' in custom) throw { odoo: custom.error };
+      return custom.result;
+    }
     const recorded = exact.get(canon([r.uid, r.model, r.method, r.args, sansContext(r.kwargs)]));
     if (recorded) {
       const b = recorded as { result?: unknown; error?: unknown };
@@ -256,11 +262,6 @@ export async function startRecordedOdoo(options: {
       return b.result;
     }
     if (errors.has(key) && !successes.has(key)) throw { odoo: errors.get(key) };
-    const custom = options.modelled?.call?.(r);
-    if (custom) {
-      if ('error' in custom) throw { odoo: custom.error };
-      return custom.result;
-    }
     switch (r.method) {
       case 'read': {
         const ids = r.args[0] as number[];

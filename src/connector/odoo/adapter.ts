@@ -1077,10 +1077,19 @@ function sortRates(rates: OdooRecord[], companyId: number): OdooRecord[] {
   });
 }
 
+/** Runs `fn` over the items, `size` at a time; on a failure no new item starts, the running ones finish, then it throws. */
 async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | null = null;
   const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
+    while (failure === null && next < items.length) {
+      try {
+        await fn(items[next++]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
 }
