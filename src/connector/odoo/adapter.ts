@@ -130,7 +130,8 @@ export class OdooAdapter implements HostErp {
   private readonly connection: HostConnection;
   private readonly client: OdooClient;
   private readonly options: OdooAdapterOptions;
-  private schemaPromise: Promise<Schema> | null = null;
+  /** Fields each user sees (field-level access differs between users), by login. */
+  private readonly schemas = new Map<string, Promise<Schema>>();
   private readonly companies = new Map<string, Promise<Company>>();
   private readonly users = new Map<string, Promise<OdooRecord>>();
   private readonly wizardFieldSets = new Map<string, Promise<Set<string>>>();
@@ -195,7 +196,9 @@ export class OdooAdapter implements HostErp {
   }
 
   private schema(s: OdooSession): Promise<Schema> {
-    this.schemaPromise ??= (async () => {
+    let p = this.schemas.get(s.login);
+    if (p) return p;
+    p = (async () => {
       const kw = { attributes: ['type'] };
       const [move, partner, tax] = await Promise.all([
         s.executeKw<Record<string, { type?: string }>>('account.move', 'fields_get', [], kw),
@@ -208,8 +211,9 @@ export class OdooAdapter implements HostErp {
         tax: new Map(Object.entries(tax).map(([k, v]) => [k, String(v?.type ?? '')])),
       };
     })();
-    this.schemaPromise.catch(() => (this.schemaPromise = null));
-    return this.schemaPromise;
+    this.schemas.set(s.login, p);
+    p.catch(() => this.schemas.delete(s.login));
+    return p;
   }
 
   /** The session user's partner (author of notes), read once. */
