@@ -123,7 +123,8 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       ...(options.processEvery ? { processEvery: options.processEvery } : {}),
     });
     queue = scheduler.agenda;
-    const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints, adminToken: config.adminToken });
+    let publicUrl = config.http.publicUrl;
+    const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints, adminToken: config.adminToken, publicUrl: () => publicUrl });
     const incoming = new IncomingWebhooks({
       store,
       secrets,
@@ -138,7 +139,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       plugins: [pageRoutes({ secrets, clock }), operatorRoutes({ adminToken: config.adminToken, agenda: scheduler.agenda, metrics })] });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     // Port 0 (tests): links the connector hands out must carry the port it actually got.
-    if (config.http.port === 0) app.deps.publicUrl = url;
+    if (config.http.port === 0) app.deps.publicUrl = publicUrl = url;
     closers.push(() => app.close());
     webhooks.start();
     closers.push(() => webhooks.stop());

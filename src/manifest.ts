@@ -72,6 +72,15 @@ const PERMISSIONS: ModelPermission[] = [
     why: { pl: 'Konta SMTP (czytać mogą tylko administratorzy).', en: 'SMTP accounts (only administrators may read them).' },
   },
   {
+    model: 'ir.model.data',
+    access: ['read'],
+    credential: 'integration',
+    why: {
+      pl: 'Identyfikatory szablonów faktury i korekty oraz podtypu notatki (czytać mogą tylko administratorzy).',
+      en: "The ids of the invoice and credit-note templates and of the note subtype (only administrators may read them).",
+    },
+  },
+  {
     model: 'fetchmail.server',
     access: ['read'],
     credential: 'integration',
@@ -113,6 +122,20 @@ const PERMISSIONS: ModelPermission[] = [
     why: { pl: 'Pozycja menu otwierająca ustawienia i logi.', en: 'A menu entry that opens the settings and logs.' },
   },
 ];
+
+/**
+ * The rights the integration credential must have on the host for the connector to work (the optional
+ * ones left out): install refuses a credential that lacks any of them. At install the integration user
+ * is also the first operator, so the operator's rights are checked on it too.
+ */
+export function requiredHostRights(): { model: string; access: ModelPermission['access'] }[] {
+  return PERMISSIONS.filter((p) => !p.optional).map((p) => ({ model: p.model, access: [...p.access] }));
+}
+
+/** Why the connector needs a model, for refusal messages (English). */
+export function permissionReason(model: string): string | null {
+  return PERMISSIONS.find((p) => p.model === model)?.why.en ?? null;
+}
 
 interface Endpoint {
   method: Method;

@@ -135,6 +135,22 @@ export interface HostErp {
    */
   recordRun?(summary: RunSummary): Promise<void>;
 
+  /**
+   * Registration in the host's own menu (Odoo: `ir.actions.act_url` + `ir.ui.menu` under Invoicing,
+   * with the integration credential). Idempotent: creates what is missing, so it also repairs a deleted
+   * entry, and costs one read when everything is there. Optional: hosts without menus leave it out.
+   */
+  ensureExtension?(links: ExtensionLinks): Promise<void>;
+
+  /** Removes what `ensureExtension` made (entries whose URL starts with `urlPrefix`). */
+  removeExtension?(urlPrefix: string): Promise<void>;
+
+  /**
+   * Which of the given rights the integration credential lacks on the host (models the host does not
+   * have are left out). Optional: hosts that cannot tell leave it out.
+   */
+  checkRights?(rights: RightsCheck[]): Promise<{ model: string; access: string }[]>;
+
   /** Frees connections (keep-alive sockets, sessions). The adapter is not used afterwards. */
   close?(): void | Promise<void>;
 }
@@ -148,6 +164,17 @@ export interface RunSummary {
   finishedAt: string;
   counts: { due: number; sent: number; drafted: number; skipped: number; failed: number; retry: number; uncertain: number };
   error: string | null;
+}
+
+/** The connector pages a host menu opens. */
+export interface ExtensionLinks {
+  entries: { name: string; url: string; sequence: number }[];
+}
+
+/** One right the connector needs on the host, as the manifest lists it. */
+export interface RightsCheck {
+  model: string;
+  access: ('read' | 'write' | 'create' | 'unlink')[];
 }
 
 export type HostFactory = (connection: HostConnection) => HostErp;

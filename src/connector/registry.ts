@@ -12,7 +12,7 @@
 import type { EmailAccount, EmailTemplateRef, HostKind, Operator } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import { createOdooHost } from './odoo/index.ts';
-import type { HostConnection, HostErp } from './port.ts';
+import type { ExtensionLinks, HostConnection, HostErp, RightsCheck, RunSummary } from './port.ts';
 import { TRYTON_INVOICE_MODEL, createTrytonHost } from './tryton/index.ts';
 
 /** Connector-managed accounts/templates of one installation, as a host adapter receives them. */
@@ -83,6 +83,10 @@ function withManaged(host: HostErp, managed: ConnectorManaged | undefined, invoi
     renderTemplate: (templateId, invoiceIds) => host.renderTemplate(templateId, invoiceIds),
     getUserPrint: (printId, invoiceId) => host.getUserPrint(printId, invoiceId),
     writeBack: (items) => host.writeBack(items),
+    ...(host.recordRun ? { recordRun: (summary: RunSummary) => host.recordRun!(summary) } : {}),
+    ...(host.ensureExtension ? { ensureExtension: (links: ExtensionLinks) => host.ensureExtension!(links) } : {}),
+    ...(host.removeExtension ? { removeExtension: (prefix: string) => host.removeExtension!(prefix) } : {}),
+    ...(host.checkRights ? { checkRights: (rights: RightsCheck[]) => host.checkRights!(rights) } : {}),
     close: async () => {
       await host.close?.();
     },

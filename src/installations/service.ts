@@ -3,7 +3,7 @@
  * before anything is saved), option lists for the settings form, run now, uninstall. Routes stay thin;
  * everything they do goes through here.
  */
-import type { HostErp } from '../connector/port.ts';
+import type { ExtensionLinks, HostErp } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, EmailTemplateRef, HostKind, Operator, PrintRef } from '../domain.ts';
 import { parsePrintChoice } from '../domain.ts';
@@ -12,6 +12,7 @@ import { problem } from '../messages/validation.ts';
 import { hostConnectionFor } from '../jobs/installation-host.ts';
 import { CONNECTOR_TEMPLATE_PREFIX } from '../jobs/message.ts';
 import type { Scheduler } from '../jobs/scheduler.ts';
+import { permissionReason, requiredHostRights } from '../manifest.ts';
 import { randomToken, safeEqual, sha256Hex, type SecretBox } from '../secrets.ts';
 import { applyEnableDefaults, checkSettings } from '../settings/check.ts';
 import { defaultSettings, stripsProductCodes, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
@@ -47,6 +48,30 @@ export interface ServiceDeps {
   adminToken?: string | null;
   /** The connector's own standard prints (src/render). */
   standardPrints: () => PrintRef[];
+  /** The URL hosts reach the connector at (config PUBLIC_URL): the host's menu entries open its pages. Unset: no menu entries. */
+  publicUrl?: string | (() => string);
+}
+
+/** Oldest Odoo major version the adapter serves. */
+const MIN_ODOO_MAJOR = 17;
+
+/**
+ * A host fault during the install handshake as bad input naming the field (4xx, never a 500), with the
+ * host's own message kept in the text: the database, the URL, or the credential.
+ */
+function installInputError(e: unknown): unknown {
+  if (e instanceof ValidationFailure || !isConnectorError(e)) return e;
+  const says = e.message;
+  // Each answer names the field; the host's own words stay as quoted detail.
+  const refuse = (field: string, code: Parameters<typeof problem>[1], errorCode: string) => new ValidationFailure([problem(field, code, { detail: says })], errorCode as never);
+  if (e.code === 'host_auth') return refuse('integration.secret', 'install.credentials_refused', 'host_auth');
+  if (e.code === 'host_not_found' && /company/i.test(says)) return refuse('companyId', 'install.no_company', 'host_not_found');
+  if (e.code === 'host_not_found' && /database/i.test(says)) return refuse('database', 'install.no_database', 'host_not_found');
+  if (e.code === 'host_not_found') return refuse('hostUrl', 'install.not_this_host', 'host_not_found');
+  if (e.code === 'host_unavailable') return refuse('hostUrl', 'install.host_unreachable', 'validation');
+  if (e.code === 'host_access') return refuse('integration.login', 'install.no_rights', 'host_access');
+  if (e.code === 'host_validation') return refuse('hostUrl', 'install.handshake_refused', 'host_validation');
+  return e;
 }
 
 export class InstallationService {
@@ -82,12 +107,26 @@ export class InstallationService {
   private async installWith(probe: HostErp, input: InstallInput): Promise<Installed> {
     const { store, secrets } = this.deps;
     try {
-      await probe.describe();
+      const info = await probe.describe();
+      const major = parseInt(info.version.replace(/^saas~/, ''), 10);
+      if ((input.hostKind === 'odoo' || input.hostKind === 'sandbox') && Number.isFinite(major) && major < MIN_ODOO_MAJOR) {
+        throw new ValidationFailure([problem('hostUrl', 'install.version_unsupported', { version: info.version, minimum: MIN_ODOO_MAJOR })], 'host_validation');
+      }
       await probe.checkOperator();
     } catch (e) {
-      if (isConnectorError(e, 'host_auth')) throw new ValidationFailure([problem('integration.secret', 'install.credentials_refused')], 'host_auth');
-      if (isConnectorError(e, 'host_unavailable')) throw new ValidationFailure([problem('hostUrl', 'install.host_unreachable', { detail: e.message })], 'host_unavailable');
-      throw e;
+      throw installInputError(e);
+    }
+    // The integration user must hold every right the manifest asks for: refuse naming each missing one.
+    if (probe.checkRights) {
+      const missing = await probe.checkRights(requiredHostRights()).catch((e: unknown) => {
+        throw installInputError(e);
+      });
+      if (missing.length) {
+        throw new ValidationFailure(
+          missing.map((m) => problem('integration.login', 'install.missing_right', { login: input.integration.login, access: m.access, model: m.model, reason: permissionReason(m.model) ?? '' })),
+          'host_access',
+        );
+      }
     }
     const templates = await probe.listEmailTemplates().catch(() => [] as EmailTemplateRef[]);
     const operator = await probe.checkOperator();
@@ -122,7 +161,50 @@ export class InstallationService {
       }
       installation = (await store.getInstallation(installation.id))!;
     }
+    await this.registerInHost(probe, installation.id);
     return { installation, apiToken, webhookSecret };
+  }
+
+  /** The host menu entries that open this installation's pages; null when no public URL is configured. */
+  private links(id: string): ExtensionLinks | null {
+    const base = typeof this.deps.publicUrl === 'function' ? this.deps.publicUrl() : this.deps.publicUrl;
+    if (!base) return null;
+    const root = `${base.replace(/\/+$/, '')}/ui/installations/${id}`;
+    return {
+      entries: [
+        { name: 'Ustawienia / Settings', url: `${root}/settings`, sequence: 90 },
+        { name: 'Dziennik / Logs', url: `${root}/logs`, sequence: 91 },
+      ],
+    };
+  }
+
+  /**
+   * Creates (or repairs) the host's menu entries with the integration credential. Optional on the host:
+   * a refusal is logged on the installation and changes nothing else.
+   */
+  private async registerInHost(host: HostErp, id: string, logFailure = true): Promise<void> {
+    const links = this.links(id);
+    if (!links || !host.ensureExtension) return;
+    try {
+      await host.ensureExtension(links);
+    } catch (e) {
+      if (!logFailure) return;
+      await this.deps.store
+        .appendLogs([
+          {
+            installationId: id,
+            runId: null,
+            at: this.deps.clock().toISOString(),
+            level: 'warning',
+            event: 'host.menu_failed',
+            invoiceId: null,
+            invoiceNumber: null,
+            message: `The menu entry in the host could not be made: ${e instanceof Error ? e.message : String(e)}`,
+            data: null,
+          },
+        ])
+        .catch(() => undefined);
+    }
   }
 
   async authenticate(token: string): Promise<Installation | null> {
@@ -193,6 +275,12 @@ export class InstallationService {
       current.version,
     );
     await this.deps.scheduler?.sync(saved);
+    const integrationHost = this.host(saved);
+    try {
+      await this.registerInHost(integrationHost, saved.id, false); // repairs a deleted entry; refusals were logged at install
+    } finally {
+      await integrationHost.close?.();
+    }
     return this.view(saved);
   }
 
@@ -289,8 +377,20 @@ export class InstallationService {
   }
 
   async uninstall(id: string): Promise<void> {
-    await this.get(id);
+    const installation = await this.get(id);
     await this.deps.scheduler?.remove(id);
+    // The host's menu entries go while the integration credential is still known (best effort).
+    const links = this.links(id);
+    if (links) {
+      const host = this.host(installation);
+      try {
+        await host.removeExtension?.(links.entries[0]!.url.replace(/[^/]+$/, ''));
+      } catch {
+        // The host may be gone already; the installation is removed anyway.
+      } finally {
+        await host.close?.();
+      }
+    }
     // Keep the ledger, logs, runs and webhook deliveries for audit; drop every secret (the integration
     // credential's column cannot be empty, so it keeps an encrypted empty string).
     await this.deps.store.updateInstallation(id, {

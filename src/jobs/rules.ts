@@ -23,6 +23,9 @@
  *   9. waiting_for_ksef      the host issues through KSeF (`invoice.ksef` present) and a posted invoice
  *                            has no KSeF number yet: sending now would print "OFFLINE" on the PDF
  *                            visualisation (docs/design.md §5); it goes out once the number exists.
+ *      ksef_rejected         KSeF rejected it (status `rejected`): it will never get a number as it is, so
+ *                            it is not a wait but a refusal a person must act on (correct it in the host).
+>>>>>>> odoo-adapter
  *
  * `logOnce` is true for the reasons a person can act on and that would otherwise repeat every run
  * (missing_date, no_consent, no_recipient, waiting_for_ksef): the pipeline logs them once per invoice.
@@ -47,10 +50,11 @@ export type SkipReason =
   | 'attempts_exhausted'
   | 'no_recipient'
   | 'no_consent'
-  | 'waiting_for_ksef';
+  | 'waiting_for_ksef'
+  | 'ksef_rejected';
 
 /** Reasons logged once per invoice rather than at every run. */
-export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['missing_date', 'no_consent', 'no_recipient', 'waiting_for_ksef']);
+export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['missing_date', 'no_consent', 'no_recipient', 'waiting_for_ksef', 'ksef_rejected']);
 
 export type Decision =
   | { send: true; recipients: string[]; invalidRecipients: string[]; print: PrintChoice }
@@ -162,6 +166,9 @@ export function ruleRecipients(invoice: Invoice, resolved: { valid: string[]; in
 export function ruleKsef(invoice: Invoice): Skip | null {
   if (invoice.state !== 'posted' || invoice.ksef === null) return null;
   if (invoice.ksef.number) return null;
+  if (invoice.ksef.status === 'rejected') {
+    return skip('ksef_rejected', 'KSeF rejected this invoice (status rejected): it gets no KSeF number as it is; correct it in the host');
+  }
   return skip('waiting_for_ksef', `waiting for the KSeF number (KSeF status: ${invoice.ksef.status ?? 'unknown'})`);
 }
 

@@ -28,6 +28,7 @@ const SKIP_REASONS = {
   no_recipient: { pl: 'nabywca nie ma adresu e-mail do faktur', en: 'the customer has no e-mail address for invoices' },
   no_consent: { pl: 'nabywca nie zgodził się na faktury e-mailem', en: 'the customer has not agreed to e-mailed invoices' },
   waiting_for_ksef: { pl: 'faktura czeka na numer KSeF', en: 'the invoice is waiting for its KSeF number' },
+  ksef_rejected: { pl: 'KSeF odrzucił fakturę – popraw ją w systemie', en: 'KSeF rejected the invoice: correct it in the host' },
 } as const satisfies Record<string, Entry>;
 export type SkipReasonCode = keyof typeof SKIP_REASONS;
 /** A skip reason's words (lower case, no full stop), for sentences built around it. */
@@ -119,8 +120,18 @@ export const CATALOGUE = {
   },
   'settings.print_not_on_host': { pl: 'W systemie nie ma wydruku {print}.', en: 'The host has no print {print}.' },
   // ---- install handshake ----
-  'install.credentials_refused': { pl: 'System odrzucił te dane logowania.', en: 'The host refused these credentials.' },
+  'install.credentials_refused': { pl: 'System odrzucił te dane logowania: „{detail}”.', en: 'The host refused these credentials: "{detail}".' },
   'install.host_unreachable': { pl: 'System nie odpowiada: „{detail}”.', en: 'The host does not answer: "{detail}".' },
+  'install.no_company': { pl: 'W systemie nie ma takiej firmy: „{detail}”.', en: 'The host has no such company: "{detail}".' },
+  'install.no_database': { pl: 'W systemie nie ma takiej bazy danych: „{detail}”.', en: 'The host has no such database: "{detail}".' },
+  'install.not_this_host': { pl: 'Pod tym adresem nie ma systemu tego rodzaju: „{detail}”.', en: 'No host of this kind answers at this URL: "{detail}".' },
+  'install.no_rights': { pl: 'Użytkownik integracji nie ma uprawnień, których potrzebuje łącznik: „{detail}”.', en: 'The integration user lacks rights the connector needs: "{detail}".' },
+  'install.handshake_refused': { pl: 'System odrzucił połączenie: „{detail}”.', en: 'The host refused the handshake: "{detail}".' },
+  'install.missing_right': {
+    pl: 'Użytkownik integracji „{login}” nie może wykonać {access} na {model} {reason}',
+    en: 'The integration user "{login}" may not {access} {model} {reason}',
+  },
+  'install.version_unsupported': { pl: 'Odoo {version} nie jest obsługiwane (wymagane Odoo {minimum} lub nowsze).', en: 'Odoo {version} is not supported (Odoo {minimum} or later is needed).' },
   // ---- request shape (JSON schema) ----
   'validation.required': { pl: 'To pole jest wymagane.', en: 'This field is required.' },
   'validation.unknown_field': { pl: 'Nieznane pole „{name}”.', en: 'Unknown field "{name}".' },
@@ -174,6 +185,12 @@ export const CATALOGUE = {
     pl: 'Konta e-mail nie da się użyć w obecnej konfiguracji; przebieg zatrzymano (żadnej faktury nie oznaczono): „{detail}”.',
     en: 'The e-mail account cannot be used as configured; the run stopped (no invoice was marked): "{detail}".',
   },
+  'log.host.menu_failed': {
+    pl: 'Nie udało się dodać pozycji menu łącznika w systemie: „{detail}”.',
+    en: 'The connector\'s menu entry could not be made in the host: "{detail}".',
+  },
+  'log.run.digest_sent': { pl: 'Wysłano zestawienie błędów na adres {to} ({invoices} faktur).', en: 'Failure digest sent to {to} ({invoices} invoice(s)).' },
+  'log.run.digest_skipped': { pl: 'Nie wysłano zestawienia błędów: „{detail}”.', en: 'No failure digest was sent: "{detail}".' },
   'log.writeback.delayed': {
     pl: 'Nie udało się zapisać wyników w systemie; ponowienie przy następnym przebiegu: „{detail}”.',
     en: 'Writing the outcomes back to the host failed; retried on the next run: "{detail}".',

@@ -18,6 +18,7 @@ import { DATE_PATTERN, PRINT_PATTERN, TIME_PATTERN } from '../../src/settings/sc
 const SKIP_REASONS: Record<SkipReason, true> = {
   not_customer_invoice: true, cancelled: true, draft_not_wanted: true, missing_date: true, before_from_date: true, host_marked_sent: true,
   host_is_sending: true, already_recorded: true, in_progress: true, retry_later: true, attempts_exhausted: true, no_recipient: true, no_consent: true, waiting_for_ksef: true,
+  ksef_rejected: true,
 };
 const OUTCOME_REASONS: Record<OutcomeReason, true> = {
   no_recipient: true, no_consent: true, invalid_recipient: true, print_unavailable: true, render_failed: true, smtp_temporary: true, smtp_permanent: true,
