@@ -30,6 +30,15 @@ export interface MailDeliveryOptions {
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
 }
 
+/** The raw message; a message that cannot be built never reached any server (phase `connect`). */
+async function build(message: OutgoingMessage): Promise<Buffer> {
+  try {
+    return await composeMime(message);
+  } catch (e) {
+    throw new ConnectorError('render_failed', `The message could not be built: ${e instanceof Error ? e.message : String(e)}`, { cause: e, detail: { phase: 'connect' } });
+  }
+}
+
 export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
   if (!Number.isInteger(options.poolSize) || options.poolSize < 1) throw new ConnectorError('validation', `poolSize must be a whole number ≥ 1, got ${options.poolSize}`, { field: 'poolSize' });
   const smtp = createSmtpSender({
@@ -48,7 +57,7 @@ export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
       const envelope = envelopeOf(message);
       if (mode === 'save_draft') {
         if (!account.imap) throw new ConnectorError('mail_config', `E-mail account "${account.name}" has no IMAP server, so drafts cannot be saved`, { detail: { accountId: account.id } });
-        const raw = await composeMime(message);
+        const raw = await build(message);
         const stored = await imap.appendDraft(account, raw);
         return {
           mode,
@@ -56,7 +65,7 @@ export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
           response: `${stored.mailbox} UID ${stored.uid ?? '?'}`,
         };
       }
-      const raw = await composeMime(message);
+      const raw = await build(message);
       const result = await smtp.send(account, raw, envelope, message.messageId);
       if (options.copyToSent && account.imap) {
         try {
