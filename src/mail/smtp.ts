@@ -9,8 +9,9 @@
  * - The SMTP phase of every failure (`detail.phase`, see `SmtpPhase` in ./port.ts) is recorded by a
  *   'stream' plugin that watches the message stream nodemailer hands to the pooled connection:
  *   created (the connection is up, MAIL FROM/RCPT TO/DATA follow) -> `envelope`; piped into the
- *   connection (the server answered DATA with 354) -> `data`; ended (the whole body went out and the
- *   connection writes the terminating ".") -> `awaiting_reply`. Before the stream exists the failure is
+ *   connection's DATA stream (the server answered DATA with 354) -> `data`; that DATA stream ended (the
+ *   whole body and the terminating "." were written to the socket) -> `awaiting_reply`. Before the
+ *   stream exists the failure is
  *   in `connect` (connect, greeting, EHLO, STARTTLS, AUTH). A connection lost in `awaiting_reply` is
  *   `mail_temporary` with `detail.unknownOutcome = true` (the server may have accepted it); before that
  *   point the server cannot have accepted the message, whatever the phase.
@@ -121,13 +122,17 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
         // Called when the pooled connection (connected, authenticated) takes the message.
         mail.message.processFunc((input) => {
           tracker.phase = 'envelope';
-          // `pipe` is called once the server answered DATA with 354; 'resume' is its first read.
-          input.once('resume', () => {
-            if (tracker.phase === 'envelope') tracker.phase = 'data';
-          });
-          input.once('end', () => {
-            tracker.phase = 'awaiting_reply';
-          });
+          // The connection pipes the message into its DATA stream once the server answered DATA with
+          // 354. That stream adds the terminating "." and ends when its last bytes, the "." included,
+          // were written to the socket: from then on the server may have the whole message.
+          const pipe = input.pipe.bind(input);
+          input.pipe = <T extends NodeJS.WritableStream>(destination: T, opts?: { end?: boolean }): T => {
+            tracker.phase = 'data';
+            (destination as unknown as NodeJS.EventEmitter).once('end', () => {
+              tracker.phase = 'awaiting_reply';
+            });
+            return pipe(destination, opts);
+          };
           return input;
         });
       }
