@@ -15,7 +15,9 @@ import { ImapFlow } from 'imapflow';
 import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
 import { runInstallation, type PipelineEvent } from '../../src/jobs/pipeline.ts';
 import { messageIdFor } from '../../src/jobs/rules.ts';
-import type { LedgerEntry } from '../../src/store/port.ts';
+import type { LedgerEntry, Store } from '../../src/store/port.ts';
+import { ConnectorError } from '../../src/errors.ts';
+import type { PipelineDeps } from '../../src/jobs/pipeline.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { DOVECOT_INSTALL_HINT, dovecotAvailable, startDovecot, type TestDovecot } from '../support/dovecot.ts';
@@ -51,6 +53,7 @@ afterEach(async () => {
   smtp.faults.data = null;
   smtp.faults.dropAfterData = false;
   smtp.faults.rejectAuth = false;
+  smtp.faults.dropAt = null;
   for (const c of cleanups.splice(0)) await c();
 });
 
@@ -101,7 +104,7 @@ interface Scenario {
   accountId: string;
   /** Invoice ids (host ids as strings) still unsent in the host: the only ones a run may send. */
   targets: string[];
-  run(): Promise<NonNullable<Awaited<ReturnType<typeof runInstallation>>>>;
+  run(deps?: Partial<PipelineDeps>): Promise<NonNullable<Awaited<ReturnType<typeof runInstallation>>>>;
   ledger(invoiceId: string): Promise<LedgerEntry>;
   hostSent(invoiceId: string): boolean;
   messagesFor(invoiceId: string): TestSmtpServer['messages'];
@@ -173,8 +176,8 @@ async function scenario(o: { targets: number; imap?: boolean; delivery?: 'send_n
     accountId: account.value,
     targets,
     proxy,
-    async run() {
-      const run = await runInstallation(connector.pipeline, id, 'manual');
+    async run(deps = {}) {
+      const run = await runInstallation({ ...connector.pipeline, ...deps }, id, 'manual');
       expect(run).not.toBeNull();
       return run!;
     },
@@ -225,7 +228,81 @@ async function putInMailbox(d: TestDovecot, mailbox: 'Sent' | 'Drafts', messageI
   }
 }
 
+/**
+ * The connector's real store behind the store port, with `store_unavailable` injected into the named
+ * methods while `failing(method, call number)` says so (a database that stalls or drops connections).
+ */
+function storeFailing(failing: (method: string, n: number) => boolean): Store {
+  const calls = new Map<string, number>();
+  return new Proxy(connector.store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      return (...args: unknown[]) => {
+        const n = (calls.get(prop) ?? 0) + 1;
+        calls.set(prop, n);
+        if (failing(prop, n)) return Promise.reject(new ConnectorError('store_unavailable', `database stalled (${prop})`));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 describe('delivery outcomes through the pipeline (real SMTP server, sandbox host, PostgreSQL)', () => {
+  it('a database that fails right after the server accepted the message: the outcome is recorded once it answers, and the invoice is e-mailed once', async () => {
+    const s = await scenario({ targets: 2 });
+    const store = storeFailing((method, n) => method === 'recordOutcome' && n <= 4);
+    const run = await s.run({ store, recordPauseMs: 20 });
+    expect(run.counts.sent, JSON.stringify(await s.logs())).toBe(2);
+    for (const inv of s.targets) {
+      expect(s.messagesFor(inv), `messages of ${inv}`).toHaveLength(1);
+      expect((await s.ledger(inv)).state).toBe('sent');
+      expect((await s.logs(inv)).filter((e) => e.event === 'invoice.sent')).toHaveLength(1);
+    }
+    expect(s.eventsFor('invoice.sent')).toHaveLength(2);
+    expectHostSentExactly(s, s.targets);
+    await s.run();
+    for (const inv of s.targets) expect(s.messagesFor(inv)).toHaveLength(1);
+  });
+
+  it('a database down for the whole lease after the server accepted the message: the entry stays `sending`, the next run resolves it by evidence, and nothing is e-mailed twice', async () => {
+    const s = await scenario({ targets: 1 });
+    const [inv] = s.targets as [string];
+    const store = storeFailing((method) => method === 'recordOutcome');
+    const run = await s.run({ store, recordPauseMs: 50, delivery: { ...connector.pipeline.delivery, leaseSeconds: 1 } });
+    expect(run.counts.sent).toBe(0);
+    expect(s.messagesFor(inv)).toHaveLength(1);
+    expect((await s.ledger(inv)).state).toBe('sending');
+    // The next run after the lease: evidence decides (no IMAP -> uncertain), never a second delivery.
+    offsetMs += 5_000;
+    const after = await s.run();
+    expect(after.counts.uncertain).toBe(1);
+    expect((await s.ledger(inv)).state).toBe('uncertain');
+    expect(s.messagesFor(inv)).toHaveLength(1);
+    await s.run();
+    expect(s.messagesFor(inv)).toHaveLength(1);
+  });
+
+  it('a connection dropped before the message was handed over (at RCPT TO) is retried automatically, never left for a person; sent once when the server works', async () => {
+    const s = await scenario({ targets: 1 });
+    const [inv] = s.targets as [string];
+    smtp.faults.dropAt = 'rcpt_to';
+    const run = await s.run();
+    expect(run.counts.retry).toBe(1);
+    expect(run.counts.uncertain).toBe(0);
+    const entry = await s.ledger(inv);
+    expect(entry.state).toBe('retry');
+    expect(entry.reason).toBe('smtp_temporary');
+    expect(s.messagesFor(inv)).toHaveLength(0);
+    expect(s.eventsFor('invoice.uncertain')).toHaveLength(0);
+    smtp.faults.dropAt = null;
+    offsetMs += 60 * 60_000;
+    const next = await s.run();
+    expect(next.counts.sent).toBe(1);
+    expect(s.messagesFor(inv)).toHaveLength(1);
+    expectHostSentExactly(s, [inv]);
+  });
+
   it('a 4xx at RCPT for one of two recipients: sent, the refused recipient recorded per recipient', async () => {
     const s = await scenario({ targets: 1, twoAddresses: true });
     const [inv] = s.targets as [string];
