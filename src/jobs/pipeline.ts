@@ -19,7 +19,7 @@ import type { MailDelivery } from '../mail/port.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../store/port.ts';
 import { classify, type Classified, type ClassifyContext, type Fault } from './delivery/classify.ts';
-import { planDelivery, requireCompleteSettings, resolveSender } from './delivery/plan.ts';
+import { planDelivery, requireCompleteSettings, resolveSender, versionedMessageId } from './delivery/plan.ts';
 import { settle, type PipelineEvent, type SettleDeps, type Settled } from './delivery/settle.ts';
 import { hostConnectionFor } from './installation-host.ts';
 import { composeMessage } from './message.ts';
@@ -334,7 +334,7 @@ class RunContext {
           break;
         case 'send':
           this.counts.due += 1;
-          toSend.push({ invoice, recipients: plan.recipients, invalidRecipients: plan.invalidRecipients, printId: plan.printId });
+          toSend.push({ invoice, recipients: plan.recipients, invalidRecipients: plan.invalidRecipients, printId: plan.printId, newVersion: plan.newVersion });
           break;
       }
     }
@@ -376,7 +376,7 @@ class RunContext {
     try {
       for (const c of batch) {
         const now = deps.clock();
-        const claimed = await this.claim(c.invoice, now, deps.delivery.maxAttempts);
+        const claimed = c.newVersion ? await this.claimNewVersion(c.invoice, now, c.newVersion) : await this.claim(c.invoice, now, deps.delivery.maxAttempts);
         if (!claimed) {
           this.counts.due -= 1; // someone else owns it
           continue;
@@ -451,7 +451,31 @@ class RunContext {
       messageId: messageIdFor(installation.id, invoice.id),
       now: now.toISOString(),
       maxAttempts,
+      draft: invoice.state === 'draft',
     });
+  }
+
+  /** The posted invoice of a draft we e-mailed: the entry's next version, logged once it is ours. */
+  private async claimNewVersion(invoice: Invoice, now: Date, version: number): Promise<LedgerEntry | null> {
+    const { deps, installation } = this;
+    const claimed = await deps.store.claimNewVersion({
+      installationId: installation.id,
+      invoiceId: invoice.id,
+      invoiceNumber: invoice.number,
+      owner: deps.owner,
+      leaseUntil: new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString(),
+      messageId: versionedMessageId(messageIdFor(installation.id, invoice.id), version),
+      now: now.toISOString(),
+      maxAttempts: deps.delivery.maxAttempts,
+      draft: false,
+    });
+    if (claimed) {
+      await this.log('info', 'invoice.new_version', `The draft e-mailed earlier was posted${invoice.number ? ` as ${invoice.number}` : ''}; it is e-mailed again, once, as the confirmed invoice (version ${claimed.version ?? version}).`, invoice, {
+        version: claimed.version ?? version,
+        messageId: claimed.messageId,
+      });
+    }
+    return claimed;
   }
 
   /** A `retry` entry that used every attempt (e.g. MAX_ATTEMPTS was lowered) becomes `failed`, once, with a reason. */
@@ -506,7 +530,7 @@ class RunContext {
       return null;
     }
 
-    const message = composeMessage({
+    const composed = composeMessage({
       installationId: installation.id,
       invoice,
       template,
@@ -515,6 +539,8 @@ class RunContext {
       operator: this.operator,
       attachment,
     });
+    // A later version carries its own Message-ID (the one its claim recorded for the evidence search).
+    const message = item.newVersion ? { ...composed, messageId: item.entry.messageId } : composed;
     const leaseUntil = new Date(deps.clock().getTime() + deps.delivery.leaseSeconds * 1000).toISOString();
     if (!(await deps.store.markSending(installation.id, invoice.id, deps.owner, contentHash(invoice), leaseUntil))) {
       deps.logger.warn({ installationId: installation.id, invoiceId: invoice.id }, 'lost the claim before sending; left to its new owner');
@@ -562,6 +588,8 @@ interface Candidate {
   recipients: string[];
   invalidRecipients: string[];
   printId: string;
+  /** The posted invoice of a draft we e-mailed: sent as this version of its ledger entry. */
+  newVersion: number | null;
 }
 
 interface Claimed extends Candidate {

@@ -59,6 +59,14 @@ export interface LedgerEntry {
   /** Earliest instant a `retry` entry may be claimed again. */
   nextAttemptAt: string | null;
   updatedAt: string;
+  /**
+   * Which delivery of the invoice this entry is about: 1 for the first, +1 for each new version taken with
+   * `claimNewVersion` (a draft e-mailed under "all documents", e-mailed again once as the posted invoice).
+   * Adapters always set it; absent in hand-made entries means 1.
+   */
+  version?: number;
+  /** The invoice was a draft when this entry was last claimed (absent means false). */
+  draft?: boolean;
 }
 
 export interface ClaimRequest {
@@ -71,6 +79,8 @@ export interface ClaimRequest {
   now: string;
   /** Max attempts: a `retry` entry with this many attempts is not claimed again. */
   maxAttempts: number;
+  /** The invoice is a draft now; kept on the entry (`LedgerEntry.draft`). Default false. */
+  draft?: boolean;
 }
 
 export interface LogEntry {
@@ -218,6 +228,13 @@ export interface Store {
    * Returns the claimed entry (state `claimed`) or null when someone else owns it / it is final.
    */
   claim(req: ClaimRequest): Promise<LedgerEntry | null>;
+  /**
+   * A draft e-mailed under "all documents" was posted: its `sent`/`drafted` entry claimed while a draft
+   * (`draft` true), whose write-back is done, becomes a fresh claim of the next version (attempts 0, no
+   * content hash, reason, detail or recipients; `draft` and `messageId` from the request). Atomic like
+   * `claim`; null when the entry is not such a sent draft (never was, or its new version was taken).
+   */
+  claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null>;
   /** claimed -> sending (owner must match; increments attempts; stores the content hash). */
   markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean>;
   /** Records the outcome for the owner's claim; sets writeBackPending when `writeBack` is true. */

@@ -18,6 +18,8 @@ import { messageIdFor } from '../../src/jobs/rules.ts';
 import type { LedgerEntry, Store } from '../../src/store/port.ts';
 import { ConnectorError } from '../../src/errors.ts';
 import type { PipelineDeps } from '../../src/jobs/pipeline.ts';
+import type { HostErp, RunSummary } from '../../src/connector/port.ts';
+import type { Invoice } from '../../src/domain.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { DOVECOT_INSTALL_HINT, dovecotAvailable, startDovecot, type TestDovecot } from '../support/dovecot.ts';
@@ -247,6 +249,101 @@ function storeFailing(failing: (method: string, n: number) => boolean): Store {
     },
   });
 }
+
+/**
+ * The connector's real host adapter behind the host port, with what other adapters report and the sandbox
+ * adapter does not (yet): a per-invoice read error (`Invoice.readError`), a run log (`recordRun`), a print
+ * the host cannot produce right now. Everything else goes to the sandbox over HTTP.
+ */
+function hostWith(over: {
+  readErrors?: Map<string, NonNullable<Invoice['readError']>>;
+  recordRun?: (summary: RunSummary) => Promise<void>;
+  getUserPrint?: HostErp['getUserPrint'];
+}): Pick<PipelineDeps, 'createHost'> {
+  return {
+    createHost: (connection, installationId) => {
+      const host = connector.pipeline.createHost(connection, installationId);
+      return new Proxy(host, {
+        get(target, prop, receiver) {
+          if (prop === 'recordRun' && over.recordRun) return over.recordRun;
+          if (prop === 'getUserPrint' && over.getUserPrint) return over.getUserPrint;
+          if (prop === 'listDueInvoices' && over.readErrors) {
+            const errors = over.readErrors;
+            return async function* (query: Parameters<HostErp['listDueInvoices']>[0]) {
+              for await (const page of target.listDueInvoices(query)) yield page.map((i) => (errors.has(i.id) ? { ...i, readError: errors.get(i.id)! } : i));
+            };
+          }
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    },
+  };
+}
+
+describe('host faults through the pipeline', () => {
+  it('an invoice whose host read failed is held back alone: retryable -> retry with a log entry, else failed; the rest of the run goes on', async () => {
+    const s = await scenario({ targets: 3 });
+    const [flaky, broken, fine] = s.targets as [string, string, string];
+    const readErrors = new Map([
+      [flaky, { what: 'res.currency.rate', detail: 'Odoo did not answer in time', retryable: true }],
+      [broken, { what: 'ir.actions.report', detail: 'AccessError: not allowed', retryable: false }],
+    ]);
+    const run = await s.run(hostWith({ readErrors }));
+    expect(run.status).toBe('completed');
+    expect(run.counts).toMatchObject({ sent: 1, retry: 1, failed: 1 });
+    expect(await s.ledger(flaky)).toMatchObject({ state: 'retry', reason: 'host_read_failed' });
+    expect(await s.ledger(broken)).toMatchObject({ state: 'failed', reason: 'host_read_failed' });
+    expect((await s.ledger(fine)).state).toBe('sent');
+    const retryLog = (await s.logs(flaky)).find((e) => e.event === 'invoice.retry');
+    expect(retryLog.message).toContain('res.currency.rate');
+    expect((await s.logs(broken)).some((e) => e.event === 'invoice.failed' && e.message.includes('AccessError'))).toBe(true);
+    expect(s.messagesFor(flaky)).toHaveLength(0);
+    expect(s.messagesFor(broken)).toHaveLength(0);
+    expect(s.messagesFor(fine)).toHaveLength(1);
+
+    // Once the host reads it again (and the backoff has passed), the held-back invoice goes out, once.
+    offsetMs += 60 * 60_000;
+    const next = await s.run();
+    expect(next.counts.sent).toBe(1);
+    expect(s.messagesFor(flaky)).toHaveLength(1);
+    expect(s.messagesFor(broken)).toHaveLength(0);
+    expect((await s.ledger(flaky)).state).toBe('sent');
+  });
+
+  it('every run ends with host.recordRun(summary) of its status and counts; a host that refuses it leaves a warning, never a failed run', async () => {
+    const s = await scenario({ targets: 2 });
+    const summaries: RunSummary[] = [];
+    const run = await s.run(hostWith({ recordRun: async (summary) => void summaries.push(summary) }));
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({ runId: run.id, status: 'completed', trigger: 'manual', startedAt: run.startedAt, error: null });
+    expect(summaries[0]!.counts).toEqual(run.counts);
+    expect(summaries[0]!.counts.sent).toBe(2);
+
+    const refused = await s.run(hostWith({ recordRun: async () => Promise.reject(new Error('ir.logging: AccessError')) }));
+    expect(refused.status).toBe('completed');
+    const warning = (await s.logs()).find((e) => e.event === 'run.host_log_failed');
+    expect(warning.level).toBe('warning');
+    expect(warning.message).toContain('AccessError');
+  });
+
+  it('a print the host cannot produce right now (retryable) is a retry; nothing is sent without it', async () => {
+    const s = await scenario({ targets: 1 });
+    const [inv] = s.targets as [string];
+    const prints = await connector.api('GET', `/api/installations/${s.id}/options/prints`, { token: s.token });
+    const userPrint = (prints.body.options as any[]).find((o) => String(o.value).startsWith('user:'));
+    expect(userPrint, JSON.stringify(prints.body)).toBeDefined();
+    expect((await s.settings({ attachments: { pln: userPrint.value, foreign: 'none' } })).status).toBe(200);
+    const run = await s.run(hostWith({ getUserPrint: () => Promise.reject(new ConnectorError('host_unavailable', 'the report server is busy')) }));
+    expect(run.counts.retry).toBe(1);
+    expect(await s.ledger(inv)).toMatchObject({ state: 'retry', reason: 'print_unavailable' });
+    expect(s.messagesFor(inv)).toHaveLength(0);
+    offsetMs += 60 * 60_000;
+    const next = await s.run();
+    expect(next.counts.sent).toBe(1);
+    expect(s.messagesFor(inv)).toHaveLength(1);
+  });
+});
 
 describe('delivery outcomes through the pipeline (real SMTP server, sandbox host, PostgreSQL)', () => {
   it('a database that fails right after the server accepted the message: the outcome is recorded once it answers, and the invoice is e-mailed once', async () => {

@@ -37,7 +37,18 @@ export function printLabel(print: PrintChoice): string {
 }
 
 export type DeliveryPlan =
-  | { kind: 'send'; recipients: string[]; invalidRecipients: string[]; print: PrintChoice; printId: string }
+  | {
+      kind: 'send';
+      recipients: string[];
+      invalidRecipients: string[];
+      print: PrintChoice;
+      printId: string;
+      /**
+       * Set when a draft e-mailed under "all documents" has since been posted: the confirmed invoice is
+       * e-mailed once more, as this version of the ledger entry (claimed with `claimNewVersion`).
+       */
+      newVersion: number | null;
+    }
   /** A host read this invoice needs failed: it is held back alone (claimed and settled as retry/failed). */
   | { kind: 'hold'; error: InvoiceReadError }
   /** A `retry` entry that used every attempt: claimed once more to close it as `failed`. */
@@ -77,11 +88,14 @@ export interface PlanOptions {
 
 /** Pure: what a run does with this invoice now, given its ledger entry. */
 export function planDelivery(invoice: Invoice, settings: Settings, entry: LedgerEntry | null, opts: PlanOptions): DeliveryPlan {
-  const decision = decide(invoice, settings, entry, opts);
+  const newVersion = postedAfterDraft(invoice, settings, entry);
+  // A posted draft is judged like a new invoice: its ledger entry is the draft's, and the host's "sent"
+  // flag is the one our draft e-mail set.
+  const decision = newVersion ? decide({ ...invoice, hostMarkedSent: false }, settings, null, opts) : decide(invoice, settings, entry, opts);
   const readError = invoice.readError ?? null;
   if (readError && (decision.send || !DECIDED_WITHOUT_READS.has(decision.reason))) return { kind: 'hold', error: readError };
   if (decision.send) {
-    return { kind: 'send', recipients: decision.recipients, invalidRecipients: decision.invalidRecipients, print: decision.print, printId: printLabel(decision.print) };
+    return { kind: 'send', recipients: decision.recipients, invalidRecipients: decision.invalidRecipients, print: decision.print, printId: printLabel(decision.print), newVersion };
   }
   if (decision.reason === 'attempts_exhausted' && entry) return { kind: 'exhausted', entry };
   return {
@@ -92,4 +106,21 @@ export function planDelivery(invoice: Invoice, settings: Settings, entry: Ledger
     changedAfterSending: decision.reason === 'already_recorded' && entry?.contentHash != null && entry.contentHash !== contentHash(invoice),
     invalidRecipients: decision.invalidRecipients,
   };
+}
+
+/**
+ * The version to e-mail when the ledger holds a sent (or drafted) draft and the invoice is now posted, under
+ * "all documents": the draft had no number, the confirmed invoice is the legal document. Null otherwise.
+ */
+export function postedAfterDraft(invoice: Pick<Invoice, 'state'>, settings: Pick<Settings, 'documents'>, entry: LedgerEntry | null): number | null {
+  if (!entry || settings.documents !== 'all' || invoice.state !== 'posted') return null;
+  if ((entry.state !== 'sent' && entry.state !== 'drafted') || entry.draft !== true) return null;
+  return (entry.version ?? 1) + 1;
+}
+
+/** The Message-ID of a later version: `<local.v2@domain>`, so it is neither the draft's nor taken for it as evidence. */
+export function versionedMessageId(messageId: string, version: number): string {
+  if (version <= 1) return messageId;
+  const at = messageId.lastIndexOf('@');
+  return at < 0 ? `${messageId}.v${version}` : `${messageId.slice(0, at)}.v${version}${messageId.slice(at)}`;
 }

@@ -97,6 +97,8 @@ function toLedger(r: Row): LedgerEntry {
     writeBackPending: r['write_back_pending'] as boolean,
     nextAttemptAt: isoOrNull(r['next_attempt_at']),
     updatedAt: iso(r['updated_at']),
+    version: (r['version'] as number | undefined) ?? 1,
+    draft: (r['draft'] as boolean | undefined) ?? false,
   };
 }
 
@@ -315,10 +317,11 @@ export class PostgresStore implements Store {
     const rows = await this.q(
       'claim',
       `INSERT INTO ledger AS l (installation_id, invoice_id, invoice_number, state, prev_state, owner, lease_until, attempts,
-         message_id, recipients, write_back_pending, updated_at)
-       VALUES ($1, $2, $3, 'claimed', NULL, $4, $5, 0, $6, '[]', false, $7)
+         message_id, recipients, write_back_pending, updated_at, draft)
+       VALUES ($1, $2, $3, 'claimed', NULL, $4, $5, 0, $6, '[]', false, $7, $9)
        ON CONFLICT (installation_id, invoice_id) DO UPDATE SET
          state = 'claimed',
+         draft = EXCLUDED.draft,
          prev_state = l.state,
          owner = EXCLUDED.owner,
          lease_until = EXCLUDED.lease_until,
@@ -329,7 +332,20 @@ export class PostgresStore implements Store {
           OR (l.state = 'retry' AND l.attempts < $8 AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= $7::timestamptz))
           OR (l.state = 'claimed' AND (l.lease_until IS NULL OR l.lease_until < $7::timestamptz))
        RETURNING l.*`,
-      [req.installationId, req.invoiceId, req.invoiceNumber, req.owner, req.leaseUntil, req.messageId, req.now, req.maxAttempts],
+      [req.installationId, req.invoiceId, req.invoiceNumber, req.owner, req.leaseUntil, req.messageId, req.now, req.maxAttempts, req.draft ?? false],
+    );
+    return rows[0] ? toLedger(rows[0]) : null;
+  }
+
+  async claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null> {
+    const rows = await this.q(
+      'claimNewVersion',
+      `UPDATE ledger SET state = 'claimed', prev_state = state, owner = $3, lease_until = $4, message_id = $5,
+         invoice_number = COALESCE($6, invoice_number), attempts = 0, content_hash = NULL, reason = NULL, detail = NULL,
+         recipients = '[]', write_back_pending = false, next_attempt_at = NULL, version = version + 1, draft = $7, updated_at = $8
+       WHERE installation_id = $1 AND invoice_id = $2 AND state IN ('sent', 'drafted') AND draft AND NOT write_back_pending
+       RETURNING *`,
+      [req.installationId, req.invoiceId, req.owner, req.leaseUntil, req.messageId, req.invoiceNumber, req.draft ?? false, req.now],
     );
     return rows[0] ? toLedger(rows[0]) : null;
   }
