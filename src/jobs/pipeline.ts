@@ -63,7 +63,7 @@ class AccountAuthFailed extends Error {}
 
 const PAGE_SIZE = 200;
 /** Invoices claimed and rendered before the first delivery; later batches grow to MAX_BATCH. */
-const FIRST_BATCH = 4;
+const FIRST_BATCH = 1;
 const MAX_BATCH = 64;
 
 export async function runInstallation(deps: PipelineDeps, installationId: string, trigger: RunTrigger): Promise<Run | null> {
