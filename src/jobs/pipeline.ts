@@ -15,7 +15,7 @@ import type { EmailAccount, Invoice, InvoiceReadError, Operator, Outcome, Render
 import { emptyCounts, parsePrintChoice } from '../domain.ts';
 import { isConnectorError, type ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { MailDelivery } from '../mail/port.ts';
+import type { Evidence, MailDelivery } from '../mail/port.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../store/port.ts';
 import { classify, type Classified, type ClassifyContext, type Fault } from './delivery/classify.ts';
@@ -117,6 +117,8 @@ function describeError(e: unknown): string {
 class RunContext {
   readonly counts: RunCounts = emptyCounts();
   private processed = 0;
+  /** The e-mail account's error that stopped the run (credentials refused, unusable as configured). */
+  private accountStop: ConnectorError | null = null;
   private lastProgressAt = 0;
   private host!: HostErp; // set first thing in execute()
   private operator!: Operator;
@@ -249,9 +251,14 @@ class RunContext {
     const { store, mail, clock } = this.deps;
     const expired = await store.listExpiredSending(this.installation.id, clock().toISOString());
     for (const entry of expired) {
-      const fault: Fault = { kind: 'interrupted', recipients: entry.recipients };
-      const evidence = await mail.findByMessageId(this.account, entry.messageId).catch(() => 'unknown' as const);
-      const verdict = classify(fault, evidence, this.classifyContext(entry.attempts, entry.recipients.map((r) => r.address)));
+      const fault: Fault = { kind: 'interrupted', recipients: entry.recipients, handedOver: entry.handedOver ?? true };
+      const ctx = this.classifyContext(entry.attempts, entry.recipients.map((r) => r.address));
+      let verdict = classify(fault, null, ctx);
+      let evidence: Evidence | null = null;
+      if (verdict.needsEvidence) {
+        evidence = await mail.findByMessageId(this.account, entry.messageId).catch(() => 'unknown' as const);
+        verdict = classify(fault, evidence, ctx);
+      }
       await settle(
         this.settleDeps(),
         {
@@ -358,10 +365,11 @@ class RunContext {
         stop = e;
       }
       if (stop !== null) {
-        // Nothing of the next batch goes out behind a run that stops: its claims are given back.
+        // Nothing of the next batch goes out behind a run that stops: its claims are given back (or wait
+        // for the account like the rest, when the account stopped the run).
         if (following) {
           const more = await following;
-          if (!('error' in more)) for (const item of more.items) await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
+          if (!('error' in more)) for (const item of more.items) await this.giveBack(item);
         }
         throw stop;
       }
@@ -408,12 +416,15 @@ class RunContext {
       while (next < items.length) {
         const item = items[next++]!;
         if (accountStop || fatal) {
-          await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
+          await this.giveBack(item);
           continue;
         }
         try {
           const stop = await this.deliverOne(item, rendered.get(item.invoice.id) ?? null);
-          if (stop) accountStop ??= stop;
+          if (stop) {
+            accountStop ??= stop;
+            this.accountStop ??= stop;
+          }
         } catch (e) {
           fatal ??= { error: e };
           // Only a claim that never reached `sending` is given back (release matches `claimed` only);
@@ -437,6 +448,19 @@ class RunContext {
       deps.events?.({ type: 'delivery.auth_failed', installationId: installation.id, account: this.account.id, detail: stop.message });
       throw new AccountAuthFailed(stop.message);
     }
+  }
+
+  /**
+   * A claim this run will not deliver: when the e-mail account stopped the run, it waits for the account
+   * like the invoices that met the fault (`skipped` with the account's reason); otherwise it is released.
+   */
+  private async giveBack(item: Claimed): Promise<void> {
+    const { deps, installation } = this;
+    if (this.accountStop) {
+      const verdict = classify({ kind: 'mail', error: this.accountStop }, null, this.classifyContext(item.entry.attempts, item.recipients));
+      if ((await this.settleClaim(item.invoice, item.leaseUntil, verdict)) === 'settled') return;
+    }
+    await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
   }
 
   /** Claims the invoice in the ledger for this worker (the exactly-once gate). */
@@ -553,9 +577,15 @@ class RunContext {
     const baseDelay = deps.retryDelayMs ?? 500;
     let fault: Fault;
     let verdict: Classified;
+    // The ledger learns that the message is being handed over just before the final "." (or the APPEND),
+    // so a process that dies earlier leaves an entry that is retried, not one for a person; and nothing is
+    // handed over for a claim that is no longer ours.
+    const beforeHandover = async () => {
+      if (!(await deps.store.markHandedOver(installation.id, invoice.id, deps.owner))) throw new Error('the claim is no longer this worker\'s');
+    };
     for (let attempt = 0; ; attempt++) {
       try {
-        fault = { kind: 'delivered', result: await deps.mail.deliver(this.account, message, settings.delivery) };
+        fault = { kind: 'delivered', result: await deps.mail.deliver(this.account, message, settings.delivery, { beforeHandover }) };
       } catch (e) {
         fault = { kind: 'mail', error: e };
       }

@@ -14,7 +14,7 @@ import type { DeliveryMode, EmailAccount } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import { composeMime, envelopeOf } from './compose.ts';
 import { createImapAccess } from './imap.ts';
-import type { DeliveryResult, Evidence, MailDelivery, OutgoingMessage } from './port.ts';
+import type { DeliverOptions, DeliveryResult, Evidence, MailDelivery, OutgoingMessage } from './port.ts';
 import { createSmtpSender } from './smtp.ts';
 
 export interface MailDeliveryOptions {
@@ -53,11 +53,18 @@ export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
   });
 
   return {
-    async deliver(account: EmailAccount, message: OutgoingMessage, mode: DeliveryMode): Promise<DeliveryResult> {
+    async deliver(account: EmailAccount, message: OutgoingMessage, mode: DeliveryMode, deliverOptions: DeliverOptions = {}): Promise<DeliveryResult> {
       const envelope = envelopeOf(message);
       if (mode === 'save_draft') {
         if (!account.imap) throw new ConnectorError('mail_config', `E-mail account "${account.name}" has no IMAP server, so drafts cannot be saved`, { detail: { accountId: account.id } });
         const raw = await build(message);
+        if (deliverOptions.beforeHandover) {
+          try {
+            await deliverOptions.beforeHandover();
+          } catch (e) {
+            throw new ConnectorError('mail_temporary', `The draft was not stored: stopped before it was handed over (${e instanceof Error ? e.message : String(e)})`, { cause: e, detail: { phase: 'connect', handover: 'refused' } });
+          }
+        }
         const stored = await imap.appendDraft(account, raw);
         return {
           mode,
@@ -66,7 +73,7 @@ export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
         };
       }
       const raw = await build(message);
-      const result = await smtp.send(account, raw, envelope, message.messageId);
+      const result = await smtp.send(account, raw, envelope, message.messageId, deliverOptions.beforeHandover);
       if (options.copyToSent && account.imap) {
         try {
           const stored = await imap.appendSent(account, raw);

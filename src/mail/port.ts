@@ -67,8 +67,18 @@ export interface DeliveryResult {
 
 export type Evidence = 'found' | 'not_found' | 'unknown';
 
+export interface DeliverOptions {
+  /**
+   * Awaited just before the message is handed over: before the final "." of DATA (the rest of the message
+   * is already with the server, which cannot accept it without the "."), before the IMAP APPEND. A
+   * rejection stops the delivery there, before anything could be accepted: the error is `mail_temporary`
+   * with `detail.handover = 'refused'` (SMTP phase `data`). Called again for an adapter's own retry.
+   */
+  beforeHandover?: () => Promise<void>;
+}
+
 export interface MailDelivery {
-  deliver(account: EmailAccount, message: OutgoingMessage, mode: DeliveryMode): Promise<DeliveryResult>;
+  deliver(account: EmailAccount, message: OutgoingMessage, mode: DeliveryMode, options?: DeliverOptions): Promise<DeliveryResult>;
   /** Searches Sent and Drafts for the Message-ID; `unknown` when the account has no IMAP. */
   findByMessageId(account: EmailAccount, messageId: string): Promise<Evidence>;
   /** Closes pooled connections of every account. */

@@ -17,6 +17,7 @@
  *   point the server cannot have accepted the message, whatever the phase.
  */
 import { createHash } from 'node:crypto';
+import { Transform, pipeline } from 'node:stream';
 import nodemailer from 'nodemailer';
 import type { EmailAccount, RecipientResult } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
@@ -42,8 +43,11 @@ export interface SmtpSenderOptions {
 }
 
 export interface SmtpSender {
-  /** Sends the raw message; resolves when at least one recipient was accepted, else throws ConnectorError. */
-  send(account: EmailAccount, raw: Buffer, envelope: Envelope, messageId: string): Promise<DeliveryResult>;
+  /**
+   * Sends the raw message; resolves when at least one recipient was accepted, else throws ConnectorError.
+   * `beforeHandover` is awaited before the final "." (see `DeliverOptions` in ./port.ts).
+   */
+  send(account: EmailAccount, raw: Buffer, envelope: Envelope, messageId: string, beforeHandover?: () => Promise<void>): Promise<DeliveryResult>;
   /** Closes every pool. */
   close(): Promise<void>;
 }
@@ -53,6 +57,9 @@ type Transporter = ReturnType<typeof nodemailer.createTransport>;
 interface SendTracker {
   /** How far the transaction of this message got (see the module comment). */
   phase: Exclude<SmtpPhase, 'final_reply' | 'unknown'>;
+  beforeHandover: (() => Promise<void>) | undefined;
+  /** `beforeHandover` rejected: the "." was never sent. */
+  refused: unknown;
 }
 
 interface SmtpErrorLike {
@@ -122,18 +129,37 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
         // Called when the pooled connection (connected, authenticated) takes the message.
         mail.message.processFunc((input) => {
           tracker.phase = 'envelope';
+          // The message passes unchanged; its end (after which the DATA stream writes the final ".") waits
+          // for `beforeHandover`. A rejection fails the stream instead: the "." is never written.
+          const output = new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              callback(null, chunk);
+            },
+            flush(callback) {
+              const hook = tracker.beforeHandover;
+              if (!hook) return callback();
+              hook().then(
+                () => callback(),
+                (e: unknown) => {
+                  tracker.refused = e ?? new Error('refused');
+                  callback(e instanceof Error ? e : new Error(String(e)));
+                },
+              );
+            },
+          });
+          pipeline(input, output, () => undefined);
           // The connection pipes the message into its DATA stream once the server answered DATA with
           // 354. That stream adds the terminating "." and ends when its last bytes, the "." included,
           // were written to the socket: from then on the server may have the whole message.
-          const pipe = input.pipe.bind(input);
-          input.pipe = <T extends NodeJS.WritableStream>(destination: T, opts?: { end?: boolean }): T => {
+          const pipe = output.pipe.bind(output);
+          output.pipe = <T extends NodeJS.WritableStream>(destination: T, opts?: { end?: boolean }): T => {
             tracker.phase = 'data';
             (destination as unknown as NodeJS.EventEmitter).once('end', () => {
               tracker.phase = 'awaiting_reply';
             });
             return pipe(destination, opts);
           };
-          return input;
+          return output;
         });
       }
       done();
@@ -142,29 +168,43 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
     return transporter;
   }
 
-  async function attempt(account: EmailAccount, raw: Buffer, envelope: Envelope, messageId: string): Promise<{ info: SentInfo } | { error: SmtpErrorLike; phase: SendTracker['phase'] }> {
+  async function attempt(
+    account: EmailAccount,
+    raw: Buffer,
+    envelope: Envelope,
+    messageId: string,
+    beforeHandover: (() => Promise<void>) | undefined,
+  ): Promise<{ info: SentInfo } | { error: SmtpErrorLike; phase: SendTracker['phase']; refused: unknown }> {
     // A fresh Buffer view per attempt: the tracker is keyed by object identity.
     const body = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-    const tracker: SendTracker = { phase: 'connect' };
+    const tracker: SendTracker = { phase: 'connect', beforeHandover, refused: undefined };
     trackers.set(body, tracker);
     try {
       const info = (await transporterFor(account).sendMail({ raw: body, envelope: { from: envelope.from, to: envelope.to }, messageId })) as SentInfo;
       return { info };
     } catch (e) {
-      return { error: e as SmtpErrorLike, phase: tracker.phase };
+      return { error: e as SmtpErrorLike, phase: tracker.phase, refused: tracker.refused };
     }
   }
 
   return {
-    async send(account, raw, envelope, messageId) {
+    async send(account, raw, envelope, messageId, beforeHandover) {
       if (closed) throw new ConnectorError('mail_temporary', 'Mail delivery is shutting down', { detail: { phase: 'connect' } });
       if (!account.smtp.host) throw new ConnectorError('mail_config', `E-mail account ${account.id} has no SMTP server`, { detail: { phase: 'connect' } });
       if (envelope.to.length === 0) throw new ConnectorError('mail_permanent', 'The message has no recipients', { detail: { reason: 'no_recipients', phase: 'connect' } });
-      let result = await attempt(account, raw, envelope, messageId);
+      let result = await attempt(account, raw, envelope, messageId, beforeHandover);
       // One retry when a connection was lost and the message certainly did not leave (e.g. a pooled
       // connection the server had just closed as idle).
-      if ('error' in result && result.phase !== 'awaiting_reply' && isConnectionLoss(result.error)) {
-        result = await attempt(account, raw, envelope, messageId);
+      if ('error' in result && result.refused === undefined && result.phase !== 'awaiting_reply' && isConnectionLoss(result.error)) {
+        result = await attempt(account, raw, envelope, messageId, beforeHandover);
+      }
+      if ('error' in result && result.refused !== undefined) {
+        const why = result.refused instanceof Error ? result.refused.message : String(result.refused);
+        throw new ConnectorError('mail_temporary', `The delivery was stopped before the message was handed over: ${why}`, {
+          cause: result.refused,
+          detail: { phase: 'data', handover: 'refused' },
+          retryable: true,
+        });
       }
       if ('error' in result) throw classifySmtpError(result.error, result.phase);
       return toDeliveryResult(envelope, result.info);

@@ -67,6 +67,12 @@ export interface LedgerEntry {
   version?: number;
   /** The invoice was a draft when this entry was last claimed (absent means false). */
   draft?: boolean;
+  /**
+   * For a `sending` entry: the message was (about to be) handed over — the final "." of DATA, or the IMAP
+   * APPEND — so the server may have it. False: the attempt stopped before (connect, envelope, data), so an
+   * interrupted delivery is retried, not left for a person. Absent means true (the safe side).
+   */
+  handedOver?: boolean;
 }
 
 export interface ClaimRequest {
@@ -235,7 +241,12 @@ export interface Store {
    * `claim`; null when the entry is not such a sent draft (never was, or its new version was taken).
    */
   claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null>;
-  /** claimed -> sending (owner must match; increments attempts; stores the content hash). */
+  /**
+   * Recorded just before the message is handed over (see `LedgerEntry.handedOver`), for the owner's
+   * `sending` entry only; false when the claim is no longer the owner's (then nothing may be handed over).
+   */
+  markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean>;
+  /** claimed -> sending (owner must match; increments attempts; stores the content hash; not yet handed over). */
   markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean>;
   /** Records the outcome for the owner's claim; sets writeBackPending when `writeBack` is true. */
   recordOutcome(

@@ -701,13 +701,35 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
 });
 
 describe('interrupted deliveries (a `sending` claim whose lease expired) are resolved by evidence', () => {
-  /** What a process that died mid-delivery leaves behind: `sending`, lease in the past. */
-  async function interrupted(s: Scenario, invoiceId: string): Promise<void> {
+  /**
+   * What a process that died mid-delivery leaves behind: `sending`, lease in the past; by default it died
+   * after the message was handed over (the final "."), else before.
+   */
+  async function interrupted(s: Scenario, invoiceId: string, opts: { handedOver?: boolean } = {}): Promise<void> {
     const past = new Date(clock().getTime() - 60 * 60_000).toISOString();
     const claimed = await connector.store.claim({ installationId: s.id, invoiceId, invoiceNumber: null, owner: 'dead-host:1:abc', leaseUntil: past, messageId: messageIdFor(s.id, invoiceId), now: past, maxAttempts: MAX_ATTEMPTS });
     expect(claimed).not.toBeNull();
     expect(await connector.store.markSending(s.id, invoiceId, 'dead-host:1:abc', 'hash', past)).toBe(true);
+    if (opts.handedOver !== false) expect(await connector.store.markHandedOver(s.id, invoiceId, 'dead-host:1:abc')).toBe(true);
   }
+
+  it('interrupted before the message was handed over (connect, envelope, data): retried automatically and e-mailed once, never left for a person', async () => {
+    const s = await scenario({ targets: 1 });
+    const [inv] = s.targets as [string];
+    await interrupted(s, inv, { handedOver: false });
+    const run = await s.run();
+    expect(run.counts.uncertain).toBe(0);
+    expect(run.counts.sent).toBe(1);
+    expect(s.messagesFor(inv)).toHaveLength(1);
+    const entry = await s.ledger(inv);
+    expect(entry.state).toBe('sent');
+    expect(entry.attempts).toBe(2);
+    expect((await s.logs(inv)).some((e) => e.event === 'invoice.retry' && /before the message was handed/.test(e.message))).toBe(true);
+    expect(s.eventsFor('invoice.uncertain')).toHaveLength(0);
+    await s.run();
+    expect(s.messagesFor(inv)).toHaveLength(1);
+    expectHostSentExactly(s, [inv]);
+  });
 
   it('without IMAP: uncertain, logged and announced, never silently re-sent', async () => {
     const s = await scenario({ targets: 1 });

@@ -272,6 +272,45 @@ describe('SMTP phases: only a connection lost after the final "." of DATA can ha
     expect(classify({ kind: 'mail', error: err }, 'unknown', ctx).outcome.state).toBe('uncertain');
   });
 
+  it('beforeHandover is awaited with the message at the server but before its final ".": the server has nothing until it resolves', async () => {
+    smtp = await startTestSmtpServer();
+    delivery = createMailDelivery({ poolSize: 1 });
+    const seen: number[] = [];
+    const result = await delivery.deliver(smtp.account(), message(), 'send_now', {
+      beforeHandover: async () => {
+        seen.push(smtp!.messages.length);
+        await new Promise((r) => setTimeout(r, 150));
+        seen.push(smtp!.messages.length);
+      },
+    });
+    expect(result.response).toMatch(/^250/);
+    expect(seen).toEqual([0, 0]);
+    await smtp.waitForMessages(1);
+    expect(smtp.messages).toHaveLength(1);
+  });
+
+  it('a beforeHandover that rejects stops the delivery before the final ".": nothing stored, mail_temporary (handover refused, phase data), no retry by the adapter', async () => {
+    smtp = await startTestSmtpServer();
+    delivery = createMailDelivery({ poolSize: 1 });
+    let calls = 0;
+    const err = await failure(
+      delivery.deliver(smtp.account(), message(), 'send_now', {
+        beforeHandover: async () => {
+          calls += 1;
+          throw new Error('the claim is no longer ours');
+        },
+      }),
+    );
+    expect(err.code).toBe('mail_temporary');
+    expect(err.detail).toMatchObject({ phase: 'data', handover: 'refused' });
+    expect(err.message).toContain('the claim is no longer ours');
+    expect(calls).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(smtp.messages).toHaveLength(0);
+    await delivery.deliver(smtp.account(), message(), 'send_now');
+    expect(smtp.messages).toHaveLength(1);
+  });
+
   it('a reply refusing the message after the final "." is phase final_reply: a known outcome', async () => {
     smtp = await startTestSmtpServer({ faults: { data: { code: 554, message: 'rejected' } } });
     delivery = createMailDelivery({ poolSize: 1 });

@@ -331,6 +331,19 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         expect(again).toMatchObject({ state: 'claimed', owner: 'other', invoiceNumber: entry.invoiceNumber });
       });
 
+      it('markSending starts not handed over; markHandedOver flags the owner\'s sending entry only', async () => {
+        const { inst, inv, owner } = await entryIn('claimed');
+        expect(await store.markHandedOver(inst, inv, owner)).toBe(false); // not sending yet
+        expect(await store.markSending(inst, inv, owner, 'h', at(10))).toBe(true);
+        expect((await store.getLedger(inst, [inv]))[0]).toMatchObject({ state: 'sending', handedOver: false });
+        expect(await store.markHandedOver(inst, inv, 'someone-else')).toBe(false);
+        expect((await store.getLedger(inst, [inv]))[0]?.handedOver).toBe(false);
+        expect(await store.markHandedOver(inst, inv, owner)).toBe(true);
+        expect(await store.markHandedOver(inst, inv, owner)).toBe(true);
+        const [entry] = await store.listExpiredSending(inst, at(11));
+        expect(entry).toMatchObject({ invoiceId: inv, handedOver: true });
+      });
+
       it('a sent draft whose write-back is done is claimed once more as the next version (claimNewVersion), exactly once, and only a sent draft', async () => {
         const inst = uid();
         const inv = uid();

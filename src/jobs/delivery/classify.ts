@@ -25,8 +25,11 @@ export type Fault =
   | { kind: 'read'; error: InvoiceReadError }
   /** `MailDelivery.deliver` threw. */
   | { kind: 'mail'; error: unknown }
-  /** A `sending` entry whose lease expired: its process died during the delivery. */
-  | { kind: 'interrupted'; recipients: RecipientResult[] }
+  /**
+   * A `sending` entry whose lease expired: its process died during the delivery. `handedOver` false: it
+   * died before the message was handed over (the ledger says so), so nothing can have been accepted.
+   */
+  | { kind: 'interrupted'; recipients: RecipientResult[]; handedOver: boolean }
   /** A `retry` entry that already used every attempt. */
   | { kind: 'exhausted'; attempts: number; lastDetail: string | null };
 
@@ -159,6 +162,9 @@ export function classify(fault: Fault, evidence: Evidence | null, ctx: ClassifyC
     case 'exhausted':
       return failed('attempts_exhausted', `Gave up after ${fault.attempts} attempts (limit ${ctx.maxAttempts}): ${fault.lastDetail ?? ''}`.trim());
     case 'interrupted':
+      if (!fault.handedOver) {
+        return temporary(ctx, 'interrupted', 'Interrupted before the message was handed to the server; it is retried automatically', { countsAttempts: true, retryNow: false });
+      }
       if (evidence === null) return { ...uncertain('Interrupted during delivery'), needsEvidence: true };
       return byEvidence(ctx, evidence, 'interrupted', fault.recipients);
     case 'mail':
@@ -190,7 +196,8 @@ function classifyMail(e: unknown, evidence: Evidence | null, ctx: ClassifyContex
   }
   if (e.code === 'mail_temporary' || e.retryable) {
     // Refused with a 4xx reply, or the connection was lost before the hand-over: nothing was accepted.
-    return temporary(ctx, 'smtp_temporary', e.message, { countsAttempts: true, retryNow: true });
+    // Stopped by us before the hand-over (the claim could not be confirmed): not again in this run.
+    return temporary(ctx, 'smtp_temporary', e.message, { countsAttempts: true, retryNow: e.detail?.['handover'] !== 'refused' });
   }
   return failed(e.code === 'render_failed' ? 'render_failed' : 'smtp_permanent', e.message);
 }

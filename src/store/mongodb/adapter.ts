@@ -117,6 +117,7 @@ function toLedger(d: Document): LedgerEntry {
     updatedAt: iso(d['updatedAt']),
     version: d['version'] ?? 1,
     draft: d['draft'] ?? false,
+    handedOver: d['handedOver'] ?? true,
   };
 }
 
@@ -406,8 +407,15 @@ export class MongoStore implements Store {
     const r = await this.op('markSending', () =>
       this.ledger.updateOne(
         { installationId, invoiceId, owner, state: 'claimed' },
-        { $set: { state: 'sending', contentHash, leaseUntil: toDate(leaseUntil), updatedAt: new Date() }, $inc: { attempts: 1 } },
+        { $set: { state: 'sending', contentHash, leaseUntil: toDate(leaseUntil), handedOver: false, updatedAt: new Date() }, $inc: { attempts: 1 } },
       ),
+    );
+    return r.matchedCount === 1;
+  }
+
+  async markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean> {
+    const r = await this.op('markHandedOver', () =>
+      this.ledger.updateOne({ installationId, invoiceId, owner, state: 'sending' }, { $set: { handedOver: true, updatedAt: new Date() } }),
     );
     return r.matchedCount === 1;
   }

@@ -99,6 +99,7 @@ function toLedger(r: Row): LedgerEntry {
     updatedAt: iso(r['updated_at']),
     version: (r['version'] as number | undefined) ?? 1,
     draft: (r['draft'] as boolean | undefined) ?? false,
+    handedOver: (r['handed_over'] as boolean | undefined) ?? true,
   };
 }
 
@@ -353,9 +354,19 @@ export class PostgresStore implements Store {
   async markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean> {
     const rows = await this.q(
       'markSending',
-      `UPDATE ledger SET state = 'sending', attempts = attempts + 1, content_hash = $4, lease_until = $5, updated_at = now()
+      `UPDATE ledger SET state = 'sending', attempts = attempts + 1, content_hash = $4, lease_until = $5, handed_over = false, updated_at = now()
        WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'claimed' RETURNING 1`,
       [installationId, invoiceId, owner, contentHash, leaseUntil],
+    );
+    return rows.length === 1;
+  }
+
+  async markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean> {
+    const rows = await this.q(
+      'markHandedOver',
+      `UPDATE ledger SET handed_over = true, updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'sending' RETURNING 1`,
+      [installationId, invoiceId, owner],
     );
     return rows.length === 1;
   }

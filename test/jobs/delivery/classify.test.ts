@@ -101,6 +101,13 @@ describe('classify: mail faults by SMTP phase', () => {
     expect(config.outcome).toMatchObject({ state: 'skipped', reason: 'account_unusable' });
   });
 
+  it('a delivery we stopped before the hand-over (the claim could not be confirmed) is a retry, but not again in this run', () => {
+    const c = classify({ kind: 'mail', error: new ConnectorError('mail_temporary', 'stopped', { detail: { phase: 'data', handover: 'refused' } }) }, null, ctx());
+    expect(c.outcome.state).toBe('retry');
+    expect(c.retryNow).toBe(false);
+    expect(c.needsEvidence).toBe(false);
+  });
+
   it('a message that cannot be built is failed render_failed', () => {
     const c = classify({ kind: 'mail', error: new ConnectorError('render_failed', 'bad', { detail: { phase: 'connect' } }) }, null, ctx());
     expect(c.outcome).toMatchObject({ state: 'failed', reason: 'render_failed' });
@@ -148,10 +155,20 @@ describe('classify: the other faults', () => {
     expect(c.outcome).toMatchObject({ state: 'failed', reason: 'attempts_exhausted', detail: 'Gave up after 4 attempts (limit 3): 451 later' });
   });
 
-  const interrupted: Fault = { kind: 'interrupted', recipients: [{ address: 'a@x.example', accepted: true, reply: null }] };
-  it('an interrupted delivery asks for evidence, then: found -> sent/drafted (written back)', () => {
+  const recipients = [{ address: 'a@x.example', accepted: true, reply: null }];
+  const interrupted: Fault = { kind: 'interrupted', recipients, handedOver: true };
+  it('a delivery interrupted before the hand-over (the ledger says so) is retried automatically, without evidence; attempts still count', () => {
+    const early: Fault = { kind: 'interrupted', recipients, handedOver: false };
+    const c = classify(early, null, ctx());
+    expect(c.outcome).toMatchObject({ state: 'retry', reason: 'interrupted' });
+    expect(c.needsEvidence).toBe(false);
+    expect(c.retryNow).toBe(false);
+    expect(classify(early, null, ctx({ attempts: 3 })).outcome).toMatchObject({ state: 'failed', reason: 'attempts_exhausted' });
+  });
+
+  it('a delivery interrupted after the hand-over asks for evidence, then: found -> sent/drafted (written back)', () => {
     expect(classify(interrupted, null, ctx()).needsEvidence).toBe(true);
-    expect(classify(interrupted, 'found', ctx()).outcome).toMatchObject({ state: 'sent', recipients: interrupted.recipients });
+    expect(classify(interrupted, 'found', ctx()).outcome).toMatchObject({ state: 'sent', recipients });
     expect(classify(interrupted, 'found', ctx({ mode: 'save_draft' })).outcome.state).toBe('drafted');
     expect(classify(interrupted, 'found', ctx()).writeBack).toBe(true);
   });

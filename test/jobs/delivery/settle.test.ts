@@ -219,7 +219,7 @@ describe('settle', () => {
     const w = await world();
     // The dead process's lease: the entry is `sending` with leaseUntil in the past as far as resolvers go.
     const via = { kind: 'interrupted' as const, expectedLeaseUntil: w.leaseUntil };
-    const found = classify({ kind: 'interrupted', recipients: [] }, 'found', ctx);
+    const found = classify({ kind: 'interrupted', recipients: [], handedOver: true }, 'found', ctx);
     const [a, b] = await Promise.all([settle(w.deps, { ...w.target, via }, found), settle(w.deps, { ...w.target, via, counts: emptyCounts() }, found)]);
     expect([a, b].sort()).toEqual(['lost', 'settled']);
     expect((await entry(w)).state).toBe('sent');
