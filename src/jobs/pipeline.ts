@@ -1,12 +1,20 @@
 /**
  * One run of one installation (DESIGN §3):
  *   resolve interrupted deliveries -> flush owed write-backs -> list due invoices page by page ->
- *   decide (pure rules) -> claim in the ledger -> render template + attachment -> mark sending ->
- *   deliver -> record outcome -> write back to the host (batched per page) -> log -> finish the run.
+ *   plan (pure, ./delivery/plan.ts) -> claim in the ledger -> render template + attachment -> mark sending ->
+ *   deliver (mark handed over just before the final ".") -> classify (pure, ./delivery/classify.ts) ->
+ *   settle: record, check the claim, count, log, announce (./delivery/settle.ts) -> write back to the host
+ *   (batched per page) -> finish the run (and tell the host's own log, `recordRun`).
  *
  * The ledger's atomic claim is what makes every invoice go out at most once, whatever the scheduler
- * does (Agenda is at-least-once) and however many processes run. Nothing is written back to the host
- * as sent unless the SMTP server accepted the message or the IMAP server stored the draft.
+ * does (Agenda is at-least-once) and however many processes run. The mail server is called in a step of
+ * its own: only a fault that proves nothing was handed over is delivered again, and a store that fails
+ * afterwards delays the record, never causes a second delivery. Nothing is written back to the host as
+ * sent unless the SMTP server accepted the message or the IMAP server stored the draft.
+ *
+ * A page is delivered in growing batches (1, 4, 16, 64, ...), each claimed and its templates rendered
+ * while the one before is delivered, so the first e-mail leaves within seconds; progress is written
+ * after settled invoices at most once per second and at each page's end.
  */
 import type { Config } from '../config.ts';
 import type { HostErp, RunSummary, WriteBack } from '../connector/port.ts';
