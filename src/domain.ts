@@ -298,6 +298,7 @@ export type OutcomeReason =
   | 'imap_failed'
   | 'attempts_exhausted'
   | 'interrupted'
+  | 'host_read_failed'
   | 'waiting_for_ksef';
 
 export interface RecipientResult {

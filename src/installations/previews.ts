@@ -3,7 +3,8 @@
  * sending, recording or logging anything.
  *
  * It walks the same public steps as the run pipeline (src/jobs/pipeline.ts) and calls the same
- * functions: `decide()` and `printFor()` for the rules and the print, the bound `prints.render()` or
+ * functions: `requireCompleteSettings()` and `resolveSender()` for the sender, `planDelivery()` and
+ * `printFor()` for the rules and the print, the bound `prints.render()` or
  * `host.getUserPrint()` for the attachment, the connector template or `host.renderTemplate()` for the
  * content, and `composeMessage()` for the message. The renderer is deterministic, so the preview's PDF
  * is byte for byte the one a run sends. The only writes are the host's own: rendering a host template
@@ -13,12 +14,13 @@ import type { Config } from '../config.ts';
 import type { HostErp, InvoiceMatch } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, Invoice, Operator, PrintChoice, RenderedTemplate } from '../domain.ts';
+import { planDelivery, printLabel, requireCompleteSettings, resolveSender, type DeliveryPlan } from '../jobs/delivery/plan.ts';
 import { ConnectorError, isConnectorError } from '../errors.ts';
 import { hostConnectionFor } from '../jobs/installation-host.ts';
 import { composeMessage } from '../jobs/message.ts';
 import { renderTemplates } from '../jobs/templates.ts';
 import type { PrintRenderer } from '../jobs/pipeline.ts';
-import { decide, printFor, resolveRecipients, type SkipReason } from '../jobs/rules.ts';
+import { printFor, resolveRecipients, type SkipReason } from '../jobs/rules.ts';
 import type { OutgoingMessage } from '../mail/port.ts';
 import { attachmentFileName } from '../render/filename.ts';
 import type { SecretBox } from '../secrets.ts';
@@ -58,10 +60,6 @@ export interface InvoicePreview {
   attachment: PreviewAttachment | null;
 }
 
-function printLabel(print: PrintChoice): string {
-  return print.kind === 'none' ? 'none' : `${print.kind}:${print.id}`;
-}
-
 function printField(invoice: Invoice): string {
   return invoice.currency.trim().toUpperCase() === 'PLN' ? 'attachments.pln' : 'attachments.foreign';
 }
@@ -74,10 +72,10 @@ export class InvoicePreviews {
     return this.withHost(installationId, async (host, installation) => {
       const invoice = await this.invoice(host, invoiceId);
       const { operator, account } = await this.sender(host, installation);
-      const decision = await this.decision(installation, invoice);
-      const print = printFor(invoice, installation.settings);
+      const plan = await this.plan(installation, invoice);
+      const print = plan.kind === 'send' ? plan.print : printFor(invoice, installation.settings);
       const [template, attachment] = await Promise.all([this.template(host, installation, invoice), this.attachment(host, installation, invoice, print)]);
-      const recipients = decision.send ? decision.recipients : resolveRecipients(invoice).valid;
+      const recipients = plan.kind === 'send' ? plan.recipients : resolveRecipients(invoice).valid;
       const message = composeMessage({
         installationId: installation.id,
         invoice,
@@ -90,7 +88,7 @@ export class InvoicePreviews {
         date: this.deps.clock(),
       });
       return {
-        decision: decision.send ? { send: true } : { send: false, reason: decision.reason, detail: decision.detail },
+        decision: previewDecision(plan),
         print: printLabel(print),
         message,
         attachment,
@@ -151,27 +149,13 @@ export class InvoicePreviews {
 
   /** Operator and e-mail account as a run resolves them (same refusals). */
   private async sender(host: HostErp, installation: Installation): Promise<{ operator: Operator; account: EmailAccount }> {
-    const { settings } = installation;
-    if (!settings.operator || !settings.emailAccount || !settings.emailTemplate) {
-      throw new ConnectorError('validation', 'Settings are incomplete: operator, e-mail account and template must be chosen', {
-        field: !settings.operator ? 'operator' : !settings.emailAccount ? 'emailAccount' : 'emailTemplate',
-        say: { code: 'preview.settings_incomplete' },
-      });
-    }
-    const operator = await host.checkOperator();
-    const account = (await host.listEmailAccounts(operator)).find((a) => a.id === settings.emailAccount);
-    if (!account) {
-      throw new ConnectorError('host_not_found', `E-mail account ${settings.emailAccount} is not active or not available to the operator`, {
-        field: 'emailAccount',
-        say: { code: 'settings.email_account_unavailable', params: { account: settings.emailAccount, operator: settings.operator } },
-      });
-    }
-    return { operator, account };
+    requireCompleteSettings(installation.settings, { fromDate: false });
+    return resolveSender(host, installation.settings);
   }
 
-  private async decision(installation: Installation, invoice: Invoice) {
+  private async plan(installation: Installation, invoice: Invoice): Promise<DeliveryPlan> {
     const [entry] = await this.deps.store.getLedger(installation.id, [invoice.id]);
-    return decide(invoice, installation.settings, entry ?? null, { maxAttempts: this.deps.delivery.maxAttempts, now: this.deps.clock() });
+    return planDelivery(invoice, installation.settings, entry ?? null, { maxAttempts: this.deps.delivery.maxAttempts, now: this.deps.clock() });
   }
 
   /** The pipeline's template step for one invoice. */
@@ -205,5 +189,19 @@ export class InvoicePreviews {
         say: { code: 'preview.print_failed', params: { invoice: invoice.number ?? invoice.id, detail: reason } },
       });
     }
+  }
+}
+
+/** What a run would do now, as the preview says it. */
+function previewDecision(plan: DeliveryPlan): PreviewDecision {
+  switch (plan.kind) {
+    case 'send':
+      return { send: true };
+    case 'skip':
+      return { send: false, reason: plan.reason, detail: plan.detail };
+    case 'exhausted':
+      return { send: false, reason: 'attempts_exhausted', detail: `${plan.entry.attempts} attempts used; the next run closes it as failed` };
+    case 'hold':
+      return { send: false, reason: 'host_read_failed', detail: `the host could not give ${plan.error.what}: ${plan.error.detail}` };
   }
 }

@@ -27,8 +27,9 @@
  *                            it is not a wait but a refusal a person must act on (correct it in the host).
 >>>>>>> odoo-adapter
  *
- * `logOnce` is true for the reasons a person can act on and that would otherwise repeat every run
- * (missing_date, no_consent, no_recipient, waiting_for_ksef): the pipeline logs them once per invoice.
+ * `logOnce` is true for the reasons a person can act on or should know of and that would otherwise repeat
+ * every run (missing_date, no_consent, no_recipient, waiting_for_ksef, host_is_sending): the pipeline
+ * logs them once per invoice.
  */
 import { createHash } from 'node:crypto';
 import { domainToASCII } from 'node:url';
@@ -51,10 +52,12 @@ export type SkipReason =
   | 'no_recipient'
   | 'no_consent'
   | 'waiting_for_ksef'
-  | 'ksef_rejected';
+  | 'ksef_rejected'
+  /** Not from `decide`: a host read the invoice needs failed (see delivery/plan.ts). */
+  | 'host_read_failed';
 
 /** Reasons logged once per invoice rather than at every run. */
-export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['missing_date', 'no_consent', 'no_recipient', 'waiting_for_ksef', 'ksef_rejected']);
+export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['missing_date', 'no_consent', 'no_recipient', 'waiting_for_ksef', 'ksef_rejected', 'host_is_sending']);
 
 export type Decision =
   | { send: true; recipients: string[]; invalidRecipients: string[]; print: PrintChoice }
@@ -135,7 +138,7 @@ export function ruleLedger(ledger: LedgerEntry | null, now: Date): Skip | null {
 
 export function ruleHost(invoice: Invoice): Skip | null {
   if (invoice.hostMarkedSent) return skip('host_marked_sent', 'the host already marks it as sent (sent by hand)');
-  if (invoice.hostIsSending) return skip('host_is_sending', 'the host itself is sending it');
+  if (invoice.hostIsSending) return skip('host_is_sending', 'the host is sending it');
   return null;
 }
 

@@ -29,6 +29,7 @@ const SKIP_REASONS = {
   no_consent: { pl: 'nabywca nie zgodził się na faktury e-mailem', en: 'the customer has not agreed to e-mailed invoices' },
   waiting_for_ksef: { pl: 'faktura czeka na numer KSeF', en: 'the invoice is waiting for its KSeF number' },
   ksef_rejected: { pl: 'KSeF odrzucił fakturę – popraw ją w systemie', en: 'KSeF rejected the invoice: correct it in the host' },
+  host_read_failed: { pl: 'system nie podał danych potrzebnych do tej faktury (np. kursu waluty)', en: 'the host could not give data this invoice needs (e.g. its currency rate)' },
 } as const satisfies Record<string, Entry>;
 export type SkipReasonCode = keyof typeof SKIP_REASONS;
 /** A skip reason's words (lower case, no full stop), for sentences built around it. */
@@ -40,6 +41,7 @@ const OUTCOME_REASONS = {
   no_recipient: SKIP_REASONS.no_recipient,
   no_consent: SKIP_REASONS.no_consent,
   waiting_for_ksef: SKIP_REASONS.waiting_for_ksef,
+  host_read_failed: SKIP_REASONS.host_read_failed,
   attempts_exhausted: SKIP_REASONS.attempts_exhausted,
   invalid_recipient: { pl: 'adres odbiorcy jest nieprawidłowy', en: 'the recipient address is not valid' },
   print_unavailable: { pl: 'nie udało się przygotować wydruku', en: 'the print could not be produced' },
@@ -206,6 +208,11 @@ export const CATALOGUE = {
     pl: 'Nie wiadomo, czy wiadomość dotarła (połączenie zerwane po przekazaniu). Zdecyduj, czy wysłać ponownie.',
     en: 'It is unknown whether the message arrived (the connection dropped after hand-over). Decide whether to re-send.',
   },
+  'log.invoice.new_version': {
+    pl: 'Wysłany wcześniej projekt faktury został zatwierdzony; faktura zostanie wysłana jeszcze raz, jeden raz, jako zatwierdzona (wersja {version}).',
+    en: 'The draft e-mailed earlier was posted; the confirmed invoice is e-mailed once more (version {version}).',
+  },
+  'log.run.host_log_failed': { pl: 'Nie udało się zapisać przebiegu w dzienniku systemu: „{detail}”.', en: 'The run could not be recorded in the host\'s log: "{detail}".' },
   'log.invoice.changed_after_sending': {
     pl: 'Faktura zmieniła się po wysłaniu; nie zostanie wysłana ponownie automatycznie.',
     en: 'The invoice changed after it was e-mailed; it is not sent again automatically.',

@@ -59,6 +59,20 @@ export interface LedgerEntry {
   /** Earliest instant a `retry` entry may be claimed again. */
   nextAttemptAt: string | null;
   updatedAt: string;
+  /**
+   * Which delivery of the invoice this entry is about: 1 for the first, +1 for each new version taken with
+   * `claimNewVersion` (a draft e-mailed under "all documents", e-mailed again once as the posted invoice).
+   * Adapters always set it; absent in hand-made entries means 1.
+   */
+  version?: number;
+  /** The invoice was a draft when this entry was last claimed (absent means false). */
+  draft?: boolean;
+  /**
+   * For a `sending` entry: the message was (about to be) handed over — the final "." of DATA, or the IMAP
+   * APPEND — so the server may have it. False: the attempt stopped before (connect, envelope, data), so an
+   * interrupted delivery is retried, not left for a person. Absent means true (the safe side).
+   */
+  handedOver?: boolean;
 }
 
 export interface ClaimRequest {
@@ -71,6 +85,8 @@ export interface ClaimRequest {
   now: string;
   /** Max attempts: a `retry` entry with this many attempts is not claimed again. */
   maxAttempts: number;
+  /** The invoice is a draft now; kept on the entry (`LedgerEntry.draft`). Default false. */
+  draft?: boolean;
 }
 
 export interface LogEntry {
@@ -220,7 +236,19 @@ export interface Store {
    * Returns the claimed entry (state `claimed`) or null when someone else owns it / it is final.
    */
   claim(req: ClaimRequest): Promise<LedgerEntry | null>;
-  /** claimed -> sending (owner must match; increments attempts; stores the content hash). */
+  /**
+   * A draft e-mailed under "all documents" was posted: its `sent`/`drafted` entry claimed while a draft
+   * (`draft` true), whose write-back is done, becomes a fresh claim of the next version (attempts 0, no
+   * content hash, reason, detail or recipients; `draft` and `messageId` from the request). Atomic like
+   * `claim`; null when the entry is not such a sent draft (never was, or its new version was taken).
+   */
+  claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null>;
+  /**
+   * Recorded just before the message is handed over (see `LedgerEntry.handedOver`), for the owner's
+   * `sending` entry only; false when the claim is no longer the owner's (then nothing may be handed over).
+   */
+  markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean>;
+  /** claimed -> sending (owner must match; increments attempts; stores the content hash; not yet handed over). */
   markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean>;
   /** Records the outcome for the owner's claim; sets writeBackPending when `writeBack` is true. */
   recordOutcome(

@@ -18,11 +18,12 @@ import { DATE_PATTERN, PRINT_PATTERN, TIME_PATTERN } from '../../src/settings/sc
 const SKIP_REASONS: Record<SkipReason, true> = {
   not_customer_invoice: true, cancelled: true, draft_not_wanted: true, missing_date: true, before_from_date: true, host_marked_sent: true,
   host_is_sending: true, already_recorded: true, in_progress: true, retry_later: true, attempts_exhausted: true, no_recipient: true, no_consent: true, waiting_for_ksef: true,
-  ksef_rejected: true,
+  ksef_rejected: true, host_read_failed: true,
 };
 const OUTCOME_REASONS: Record<OutcomeReason, true> = {
   no_recipient: true, no_consent: true, invalid_recipient: true, print_unavailable: true, render_failed: true, smtp_temporary: true, smtp_permanent: true,
   smtp_auth: true, account_unusable: true, imap_failed: true, attempts_exhausted: true, interrupted: true, waiting_for_ksef: true,
+  host_read_failed: true,
 };
 const TRIGGERS: Record<RunTrigger, true> = { schedule: true, manual: true, catch_up: true, hint: true };
 const STATUSES: Record<RunStatus, true> = { running: true, completed: true, failed: true };

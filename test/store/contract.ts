@@ -330,6 +330,48 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         const again = await store.claim(claimReq(inst, inv, 'other', at(1), { invoiceNumber: null }));
         expect(again).toMatchObject({ state: 'claimed', owner: 'other', invoiceNumber: entry.invoiceNumber });
       });
+
+      it('markSending starts not handed over; markHandedOver flags the owner\'s sending entry only', async () => {
+        const { inst, inv, owner } = await entryIn('claimed');
+        expect(await store.markHandedOver(inst, inv, owner)).toBe(false); // not sending yet
+        expect(await store.markSending(inst, inv, owner, 'h', at(10))).toBe(true);
+        expect((await store.getLedger(inst, [inv]))[0]).toMatchObject({ state: 'sending', handedOver: false });
+        expect(await store.markHandedOver(inst, inv, 'someone-else')).toBe(false);
+        expect((await store.getLedger(inst, [inv]))[0]?.handedOver).toBe(false);
+        expect(await store.markHandedOver(inst, inv, owner)).toBe(true);
+        expect(await store.markHandedOver(inst, inv, owner)).toBe(true);
+        const [entry] = await store.listExpiredSending(inst, at(11));
+        expect(entry).toMatchObject({ invoiceId: inv, handedOver: true });
+      });
+
+      it('a sent draft whose write-back is done is claimed once more as the next version (claimNewVersion), exactly once, and only a sent draft', async () => {
+        const inst = uid();
+        const inv = uid();
+        expect(await store.claim(claimReq(inst, inv, 'w1', at(0), { invoiceNumber: null, draft: true }))).toMatchObject({ version: 1, draft: true });
+        expect(await store.markSending(inst, inv, 'w1', 'draft-hash', at(10))).toBe(true);
+        expect(await store.recordOutcome(inst, inv, 'w1', outcome('sent'), { writeBack: true, nextAttemptAt: null })).toBe(true);
+        const posted = claimReq(inst, inv, 'w2', at(20), { invoiceNumber: 'FV/2026/11/0017', messageId: '<v2@t>', draft: false });
+        // Not while the draft's write-back is still owed.
+        expect(await store.claimNewVersion(posted)).toBeNull();
+        await store.markWrittenBack(inst, [inv]);
+        const results = await Promise.all([store.claimNewVersion(posted), store.claimNewVersion({ ...posted, owner: 'w3' })]);
+        const won = results.filter((r) => r !== null);
+        expect(won).toHaveLength(1);
+        expect(won[0]).toMatchObject({ state: 'claimed', version: 2, draft: false, attempts: 0, contentHash: null, recipients: [], messageId: '<v2@t>', invoiceNumber: 'FV/2026/11/0017', writeBackPending: false });
+        const owner = won[0]!.owner!;
+        expect(await store.markSending(inst, inv, owner, 'posted-hash', at(30))).toBe(true);
+        expect(await store.recordOutcome(inst, inv, owner, outcome('sent'), { writeBack: true, nextAttemptAt: null })).toBe(true);
+        await store.markWrittenBack(inst, [inv]);
+        expect(await store.getLedger(inst, [inv])).toEqual([expect.objectContaining({ state: 'sent', version: 2, draft: false, attempts: 1, contentHash: 'posted-hash' })]);
+        // The posted version is final: no third one.
+        expect(await store.claimNewVersion({ ...posted, owner: 'w4' })).toBeNull();
+        // A posted invoice that was sent (not a draft) has no new version; nor has an entry that is not final.
+        const { inst: i2, inv: v2 } = await entryIn('sent');
+        expect(await store.claimNewVersion(claimReq(i2, v2, 'w5', at(40)))).toBeNull();
+        const d3 = uid();
+        expect(await store.claim(claimReq(inst, d3, 'w1', at(0), { draft: true }))).not.toBeNull();
+        expect(await store.claimNewVersion(claimReq(inst, d3, 'w6', at(40)))).toBeNull();
+      });
     });
 
     describe('ledger: sending and outcomes', () => {

@@ -205,5 +205,5 @@ function logView(e: LogEntry, lang: Lang) {
 }
 
 function ledgerView(e: LedgerEntry) {
-  return { invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, state: e.state, attempts: e.attempts, messageId: e.messageId, reason: e.reason, detail: e.detail, recipients: e.recipients, writeBackPending: e.writeBackPending, updatedAt: e.updatedAt };
+  return { invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, state: e.state, attempts: e.attempts, messageId: e.messageId, reason: e.reason, detail: e.detail, recipients: e.recipients, writeBackPending: e.writeBackPending, updatedAt: e.updatedAt, version: e.version ?? 1 };
 }

@@ -82,6 +82,8 @@ export const LedgerEntrySchema = Type.Object({
   recipients: Type.Array(Type.Object({ address: Type.String(), accepted: Type.Boolean(), reply: Type.Union([Type.String(), Type.Null()]) })),
   writeBackPending: Type.Boolean(),
   updatedAt: Type.String(),
+  /** 1 for the first delivery; 2 when a draft e-mailed under "all documents" was e-mailed again as the posted invoice. */
+  version: Type.Integer({ minimum: 1 }),
 });
 
 /**

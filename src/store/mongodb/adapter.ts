@@ -115,6 +115,9 @@ function toLedger(d: Document): LedgerEntry {
     writeBackPending: d['writeBackPending'] ?? false,
     nextAttemptAt: isoOrNull(d['nextAttemptAt']),
     updatedAt: iso(d['updatedAt']),
+    version: d['version'] ?? 1,
+    draft: d['draft'] ?? false,
+    handedOver: d['handedOver'] ?? true,
   };
 }
 
@@ -358,6 +361,8 @@ export class MongoStore implements Store {
           recipients: { $ifNull: ['$recipients', { $literal: [] }] },
           writeBackPending: { $ifNull: ['$writeBackPending', false] },
           nextAttemptAt: { $ifNull: ['$nextAttemptAt', null] },
+          version: { $ifNull: ['$version', 1] },
+          draft: { $literal: req.draft ?? false },
         },
       },
     ];
@@ -370,12 +375,47 @@ export class MongoStore implements Store {
     }
   }
 
+  async claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null> {
+    const filter: Filter<Document> = { installationId: req.installationId, invoiceId: req.invoiceId, state: { $in: ['sent', 'drafted'] }, draft: true, writeBackPending: false };
+    const update: Document[] = [
+      {
+        $set: {
+          prevState: '$state',
+          state: { $literal: 'claimed' },
+          owner: { $literal: req.owner },
+          leaseUntil: { $literal: toDate(req.leaseUntil) },
+          messageId: { $literal: req.messageId },
+          invoiceNumber: req.invoiceNumber === null ? { $ifNull: ['$invoiceNumber', null] } : { $literal: req.invoiceNumber },
+          attempts: { $literal: 0 },
+          contentHash: { $literal: null },
+          reason: { $literal: null },
+          detail: { $literal: null },
+          recipients: { $literal: [] },
+          writeBackPending: { $literal: false },
+          nextAttemptAt: { $literal: null },
+          version: { $add: [{ $ifNull: ['$version', 1] }, 1] },
+          draft: { $literal: req.draft ?? false },
+          updatedAt: { $literal: toDate(req.now) },
+        },
+      },
+    ];
+    const d = await this.op('claimNewVersion', () => this.ledger.findOneAndUpdate(filter, update, { returnDocument: 'after' }));
+    return d ? toLedger(d) : null;
+  }
+
   async markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean> {
     const r = await this.op('markSending', () =>
       this.ledger.updateOne(
         { installationId, invoiceId, owner, state: 'claimed' },
-        { $set: { state: 'sending', contentHash, leaseUntil: toDate(leaseUntil), updatedAt: new Date() }, $inc: { attempts: 1 } },
+        { $set: { state: 'sending', contentHash, leaseUntil: toDate(leaseUntil), handedOver: false, updatedAt: new Date() }, $inc: { attempts: 1 } },
       ),
+    );
+    return r.matchedCount === 1;
+  }
+
+  async markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean> {
+    const r = await this.op('markHandedOver', () =>
+      this.ledger.updateOne({ installationId, invoiceId, owner, state: 'sending' }, { $set: { handedOver: true, updatedAt: new Date() } }),
     );
     return r.matchedCount === 1;
   }

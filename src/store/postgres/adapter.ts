@@ -97,6 +97,9 @@ function toLedger(r: Row): LedgerEntry {
     writeBackPending: r['write_back_pending'] as boolean,
     nextAttemptAt: isoOrNull(r['next_attempt_at']),
     updatedAt: iso(r['updated_at']),
+    version: (r['version'] as number | undefined) ?? 1,
+    draft: (r['draft'] as boolean | undefined) ?? false,
+    handedOver: (r['handed_over'] as boolean | undefined) ?? true,
   };
 }
 
@@ -315,10 +318,11 @@ export class PostgresStore implements Store {
     const rows = await this.q(
       'claim',
       `INSERT INTO ledger AS l (installation_id, invoice_id, invoice_number, state, prev_state, owner, lease_until, attempts,
-         message_id, recipients, write_back_pending, updated_at)
-       VALUES ($1, $2, $3, 'claimed', NULL, $4, $5, 0, $6, '[]', false, $7)
+         message_id, recipients, write_back_pending, updated_at, draft)
+       VALUES ($1, $2, $3, 'claimed', NULL, $4, $5, 0, $6, '[]', false, $7, $9)
        ON CONFLICT (installation_id, invoice_id) DO UPDATE SET
          state = 'claimed',
+         draft = EXCLUDED.draft,
          prev_state = l.state,
          owner = EXCLUDED.owner,
          lease_until = EXCLUDED.lease_until,
@@ -329,7 +333,20 @@ export class PostgresStore implements Store {
           OR (l.state = 'retry' AND l.attempts < $8 AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= $7::timestamptz))
           OR (l.state = 'claimed' AND (l.lease_until IS NULL OR l.lease_until < $7::timestamptz))
        RETURNING l.*`,
-      [req.installationId, req.invoiceId, req.invoiceNumber, req.owner, req.leaseUntil, req.messageId, req.now, req.maxAttempts],
+      [req.installationId, req.invoiceId, req.invoiceNumber, req.owner, req.leaseUntil, req.messageId, req.now, req.maxAttempts, req.draft ?? false],
+    );
+    return rows[0] ? toLedger(rows[0]) : null;
+  }
+
+  async claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null> {
+    const rows = await this.q(
+      'claimNewVersion',
+      `UPDATE ledger SET state = 'claimed', prev_state = state, owner = $3, lease_until = $4, message_id = $5,
+         invoice_number = COALESCE($6, invoice_number), attempts = 0, content_hash = NULL, reason = NULL, detail = NULL,
+         recipients = '[]', write_back_pending = false, next_attempt_at = NULL, version = version + 1, draft = $7, updated_at = $8
+       WHERE installation_id = $1 AND invoice_id = $2 AND state IN ('sent', 'drafted') AND draft AND NOT write_back_pending
+       RETURNING *`,
+      [req.installationId, req.invoiceId, req.owner, req.leaseUntil, req.messageId, req.invoiceNumber, req.draft ?? false, req.now],
     );
     return rows[0] ? toLedger(rows[0]) : null;
   }
@@ -337,9 +354,19 @@ export class PostgresStore implements Store {
   async markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean> {
     const rows = await this.q(
       'markSending',
-      `UPDATE ledger SET state = 'sending', attempts = attempts + 1, content_hash = $4, lease_until = $5, updated_at = now()
+      `UPDATE ledger SET state = 'sending', attempts = attempts + 1, content_hash = $4, lease_until = $5, handed_over = false, updated_at = now()
        WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'claimed' RETURNING 1`,
       [installationId, invoiceId, owner, contentHash, leaseUntil],
+    );
+    return rows.length === 1;
+  }
+
+  async markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean> {
+    const rows = await this.q(
+      'markHandedOver',
+      `UPDATE ledger SET handed_over = true, updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'sending' RETURNING 1`,
+      [installationId, invoiceId, owner],
     );
     return rows.length === 1;
   }

@@ -130,6 +130,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_newest ON webhook_deliveries (installation_id, created_at DESC, id);
     `,
   },
+  {
+    version: 4,
+    name: 'ledger versions and hand-over',
+    sql: `
+      -- a draft e-mailed under "all documents" is e-mailed again once as the posted invoice: version 2
+      ALTER TABLE ledger ADD COLUMN version integer NOT NULL DEFAULT 1;
+      ALTER TABLE ledger ADD COLUMN draft boolean NOT NULL DEFAULT false;
+      -- markSending sets it false, markHandedOver true just before the final "."; rows from before: true (safe side)
+      ALTER TABLE ledger ADD COLUMN handed_over boolean NOT NULL DEFAULT true;
+    `,
+  },
 ];
 
 /** Arbitrary constant key of the advisory lock that serialises migrations (per database). */
