@@ -9,7 +9,7 @@
  * as sent unless the SMTP server accepted the message or the IMAP server stored the draft.
  */
 import type { Config } from '../config.ts';
-import type { HostErp, WriteBack } from '../connector/port.ts';
+import type { HostErp } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, Invoice, Operator, Outcome, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../domain.ts';
 import { emptyCounts, parsePrintChoice } from '../domain.ts';
@@ -22,7 +22,8 @@ import { hostConnectionFor } from './installation-host.ts';
 import { composeMessage } from './message.ts';
 import { renderTemplates } from './templates.ts';
 import { contentHash, decide, messageIdFor } from './rules.ts';
-import { noteFor } from './notes.ts';
+import { flushWriteBacks } from './writeback.ts';
+import { closeDeadRuns, RUN_HEARTBEAT_MS, RUN_LEASE_MS } from './run-lease.ts';
 
 /** What draws the connector's standard prints (src/render). */
 export interface PrintRenderer {
@@ -67,9 +68,24 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
   if (trigger === 'schedule' || trigger === 'catch_up') {
     if (!installation.settings.enabled) return null;
   }
-  const run = await store.startRun({ installationId, trigger, startedAt: deps.clock().toISOString() });
+  // Runs whose process died are closed first, and what they left in the ledger is given back (and counted).
+  const recovered = await closeDeadRuns(deps, installationId);
+  const startedAt = deps.clock();
+  const run = await store.startRun({ installationId, trigger, startedAt: startedAt.toISOString(), owner: deps.owner, leaseUntil: new Date(startedAt.getTime() + RUN_LEASE_MS).toISOString() });
   const ctx = new RunContext(deps, installation, run);
+  // The heartbeat: while it beats, no other process takes this run (and its claims) for dead.
+  const heartbeat = setInterval(() => {
+    void store.heartbeatRun(run.id, new Date(deps.clock().getTime() + RUN_LEASE_MS).toISOString()).catch(() => undefined);
+  }, RUN_HEARTBEAT_MS);
+  heartbeat.unref();
   await ctx.log('info', 'run.started', `Run started (${triggerLabel(trigger)})`, null, { trigger });
+  for (const dead of recovered.runs) {
+    await ctx.log('warning', 'run.interrupted', `An earlier run (started ${dead.startedAt}) was interrupted: its process stopped. ${recovered.released} claimed invoice(s) were given back, ${recovered.expired} interrupted delivery(ies) are checked now.`, null, {
+      interruptedRunId: dead.id,
+      released: recovered.released,
+      expired: recovered.expired,
+    });
+  }
   let status: 'completed' | 'failed' = 'completed';
   let error: string | null = null;
   try {
@@ -83,7 +99,17 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
       await ctx.log('error', 'run.failed', `Run failed: ${error}`, null, { code: isConnectorError(e) ? e.code : 'internal' }).catch(() => undefined);
     }
   } finally {
+    clearInterval(heartbeat);
     await Promise.resolve(ctx.close()).catch((err: unknown) => deps.logger.warn({ err, installationId }, 'closing the host connection failed'));
+  }
+  if (status === 'completed') {
+    // Completed means settled: nothing this process claimed for the installation is still open.
+    const open = await store.listLedger(installationId, { owner: deps.owner, states: ['claimed', 'sending'], limit: 1000 }).catch(() => null);
+    if (open === null || open.length > 0) {
+      status = 'failed';
+      error = open === null ? 'The ledger could not be read to check that every claimed invoice was settled' : `${open.length} claimed invoice(s) were not settled by the run`;
+      await ctx.log('error', 'run.unsettled', error, null, { invoiceIds: (open ?? []).slice(0, 50).map((e) => e.invoiceId) }).catch(() => undefined);
+    }
   }
   const finished = await store.finishRun(run.id, status, ctx.counts, error, deps.clock().toISOString());
   const c = ctx.counts;
@@ -241,25 +267,9 @@ class RunContext {
     }
   }
 
-  /** Writes owed outcomes back to the host; a host that is down delays this, never the ledger. */
+  /** Writes owed outcomes back to the host (src/jobs/writeback.ts: each taken once, cleared by version). */
   private async flushWriteBacks(): Promise<void> {
-    const { store } = this.deps;
-    for (;;) {
-      const pending = await store.listPendingWriteBacks(this.installation.id, 100);
-      if (pending.length === 0) return;
-      const items: WriteBack[] = pending.map((e) => writeBackFor(e));
-      try {
-        await this.host.writeBack(items);
-      } catch (e) {
-        await this.log('warning', 'writeback.delayed', `Writing ${items.length} outcome(s) back to the host failed; will retry on the next run: ${describeError(e)}`, null);
-        return;
-      }
-      await store.markWrittenBack(
-        this.installation.id,
-        pending.map((p) => p.invoiceId),
-      );
-      if (pending.length < 100) return;
-    }
+    await flushWriteBacks(this.deps, this.installation.id, this.host, (level, event, message) => this.log(level, event, message, null));
   }
 
   private bump(state: Outcome['state'] | 'skipped'): void {
@@ -530,22 +540,6 @@ class RunContext {
     if (await this.deps.store.hasLog(this.installation.id, invoice.id, event)) return;
     await this.log(level, event, message, invoice, data);
   }
-}
-
-function writeBackFor(entry: LedgerEntry): WriteBack {
-  const outcome: Outcome = {
-    state: entry.state as Outcome['state'],
-    reason: entry.reason,
-    detail: entry.detail,
-    recipients: entry.recipients,
-  };
-  return {
-    invoiceId: entry.invoiceId,
-    outcome,
-    messageId: entry.messageId,
-    note: noteFor(outcome, entry.messageId),
-    markSent: outcome.state === 'sent' || outcome.state === 'drafted',
-  };
 }
 
 function sleep(ms: number): Promise<void> {
