@@ -61,7 +61,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
   const clock = options.clock ?? (() => new Date());
   const closers: (() => Promise<unknown>)[] = [];
   const close = async () => {
-    for (const c of closers.reverse()) await c().catch((err) => logger.error({ err }, 'error while closing'));
+    for (const c of closers.reverse()) await c().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'error while closing'));
   };
   try {
     const opened = await openStore(config.database, { log: (m: string) => logger.info(m) });

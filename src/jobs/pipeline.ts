@@ -78,14 +78,9 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
     void store.heartbeatRun(run.id, new Date(deps.clock().getTime() + RUN_LEASE_MS).toISOString()).catch(() => undefined);
   }, RUN_HEARTBEAT_MS);
   heartbeat.unref();
-  await ctx.log('info', 'run.started', `Run started (${triggerLabel(trigger)})`, null, { trigger });
-  for (const dead of recovered.runs) {
-    await ctx.log('warning', 'run.interrupted', `An earlier run (started ${dead.startedAt}) was interrupted: its process stopped. ${recovered.released} claimed invoice(s) were given back, ${recovered.expired} interrupted delivery(ies) are checked now.`, null, {
-      interruptedRunId: dead.id,
-      released: recovered.released,
-      expired: recovered.expired,
-    });
-  }
+  // What the interrupted runs left is counted by this run (their own log entries say it too).
+  const recoveredData = recovered.runs.length ? { interruptedRuns: recovered.runs.map((r) => r.id), released: recovered.released, expired: recovered.expired } : {};
+  await ctx.log('info', 'run.started', `Run started (${triggerLabel(trigger)})`, null, { trigger, ...recoveredData });
   let status: 'completed' | 'failed' = 'completed';
   let error: string | null = null;
   try {

@@ -59,6 +59,21 @@ export async function closeDeadRuns(deps: { store: Store; owner: string; clock: 
   }
   const owners = [...new Set(closed.map((r) => r.owner).filter((o): o is string => !!o))];
   const { released, expired } = await store.releaseDeadOwners(installationId, owners, now.toISOString());
-  if (closed.length) deps.logger?.info({ installationId, runs: closed.map((r) => r.id), released, expired }, 'closed interrupted runs');
+  if (closed.length) {
+    deps.logger?.info({ installationId, runs: closed.map((r) => r.id), released, expired }, 'closed interrupted runs');
+    await store.appendLogs(
+      closed.map((run) => ({
+        installationId,
+        runId: run.id,
+        at: now.toISOString(),
+        level: 'warning' as const,
+        event: 'run.interrupted',
+        invoiceId: null,
+        invoiceNumber: null,
+        message: `Run interrupted: its process stopped. ${released} claimed invoice(s) were given back, ${expired} interrupted delivery(ies) are checked at once.`,
+        data: { released, expired, owner: run.owner ?? null },
+      })),
+    );
+  }
   return { runs: closed, released, expired };
 }
