@@ -70,18 +70,20 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
   const retryBase = options.retryBaseMs ?? 30_000;
   // Our own pool for Agenda on PostgreSQL, so that a connection lost while the database restarts is an
   // 'error' we log (pg pools and clients without a listener crash the process), not an exit.
+  let stopping = false;
   const pool =
     options.database.kind === 'postgres'
       ? new pg.Pool({ connectionString: options.database.url, max: 5, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 })
       : null;
-  pool?.on('error', (err) => logger.warn({ err: err.message }, 'scheduler: idle database connection failed'));
-  pool?.on('connect', (client) => client.on('error', (err) => logger.warn({ err: err.message }, 'scheduler: database connection failed')));
+  const poolError = (what: string) => (err: Error) => (stopping ? logger.debug : logger.warn).call(logger, { err: err.message }, `scheduler: ${what}`);
+  pool?.on('error', poolError('idle database connection failed'));
+  pool?.on('connect', (client) => client.on('error', poolError('database connection failed')));
   const backend = pool
     ? new PostgresBackend({ pool, tableName: 'agenda_jobs' })
     : new MongoBackend({ address: options.database.url, collection: 'agendaJobs' });
   // The LISTEN channel reconnects by itself once its 'error' is listened to (57P01 on a restart).
   const channel = (backend as { notificationChannel?: { on(event: 'error', l: (err: unknown) => void): unknown } }).notificationChannel;
-  channel?.on('error', (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'scheduler: notification channel lost; reconnecting'));
+  channel?.on('error', (err: unknown) => (stopping ? logger.debug : logger.warn).call(logger, { err: err instanceof Error ? err.message : String(err) }, 'scheduler: notification channel lost; reconnecting'));
   const agenda = new Agenda({
     backend,
     name: options.name,
@@ -244,6 +246,7 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
       await takeOverDeadLocks().catch((err: unknown) => logger.warn({ err }, 'could not take over the jobs of a stopped process'));
     },
     async stop(timeoutMs = 30_000) {
+      stopping = true;
       try {
         await agenda.drain(timeoutMs);
       } finally {

@@ -9,6 +9,7 @@
  *   overwrites an existing message);
  * - web page: `GET /` (HTML), `GET /api/messages` (JSON), `GET /messages/<file>` (the .eml).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, open, link, unlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -109,7 +110,8 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
       `X-Sink-Received-At: ${receivedAt.toISOString()}\r\nX-Sink-Envelope-From: ${headerValue(from)}\r\nX-Sink-Envelope-To: ${headerValue(to.join(', '))}\r\n`,
       'utf8',
     );
-    const tmp = path.join(dir, `.incoming-${process.pid}-${receivedAt.getTime()}-${seq}.tmp`);
+    // Unique per message: two messages in the same millisecond must not share (and overwrite) one temp file.
+    const tmp = path.join(dir, `.incoming-${process.pid}-${receivedAt.getTime()}-${randomUUID()}.tmp`);
     await writeFile(tmp, Buffer.concat([prefix, raw]));
     try {
       for (;;) {
