@@ -77,7 +77,7 @@ async function start(dir: string, env: Record<string, string>): Promise<Started>
 /** Message-IDs of the messages in the sink's folder, with how often each arrived. */
 function arrived(dir: string): Map<string, number> {
   const counts = new Map<string, number>();
-  let files: string[] = [];
+  let files: string[];
   try {
     files = readdirSync(path.join(dir, 'mail')).filter((f) => f.endsWith('.eml'));
   } catch {
