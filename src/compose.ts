@@ -13,7 +13,7 @@ import { createHost as createRegistryHost, type InstallationHostFactory } from '
 import { ManagedService } from './connector-managed/index.ts';
 import { createMailDelivery } from './mail/delivery.ts';
 import { createPdfRenderer, listStandardPrints } from './render/index.ts';
-import { createAgendaScheduler, type Scheduler } from './jobs/scheduler.ts';
+import { createAgendaScheduler, type Scheduler, type SchedulerOptions } from './jobs/scheduler.ts';
 import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
 import { InstallationService } from './installations/service.ts';
 import { WebhookDispatcher, type DispatcherTuning } from './webhooks/dispatcher.ts';
@@ -52,6 +52,8 @@ export interface ComposeOptions {
   /** Agenda poll interval in ms. */
   processEvery?: number;
   pipeline?: Partial<Pick<PipelineDeps, 'retryDelayMs' | 'inRunRetries' | 'pageSize'>>;
+  /** Scheduler tuning (tests: a short retry backoff for failed slot runs, a short lock lifetime). */
+  scheduler?: Partial<Pick<SchedulerOptions, 'retryBaseMs' | 'lockLifetimeMs'>>;
   /** Webhook tuning (tests: short backoff, poll and hint debounce). */
   webhooks?: Partial<DispatcherTuning> & { hintDebounceMs?: number };
 }
@@ -111,6 +113,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       logger,
       name: owner,
       ...(options.processEvery ? { processEvery: options.processEvery } : {}),
+      ...options.scheduler,
     });
     queue = scheduler.agenda;
     const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints, adminToken: config.adminToken });

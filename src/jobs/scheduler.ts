@@ -116,13 +116,13 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
   };
 
   /** A slot run that failed (host down, database gone) is tried again with backoff, before the next slot. */
-  const retryLater = async (installationId: string, run: Run): Promise<void> => {
+  const retryLater = async (installationId: string, run: Run | null): Promise<void> => {
     const installation = await store.getInstallation(installationId);
     if (!shouldRun(installation)) return;
-    const failures = await failuresSinceSuccess(installationId);
+    const failures = Math.max(1, await failuresSinceSuccess(installationId));
     const at = new Date(clock().getTime() + retryDelay(failures, retryBase));
     if (at >= nextRunAfter(installation.settings, clock())) return; // the next slot comes first
-    logger.info({ installationId, runId: run.id, failures, at: at.toISOString() }, 'slot run did not complete; retrying');
+    logger.info({ installationId, runId: run?.id ?? null, failures, at: at.toISOString() }, 'slot run did not complete; retrying');
     await agenda.schedule<JobData>(at, NOW, { installationId, trigger: 'catch_up' });
   };
 
@@ -170,8 +170,16 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
             return null;
           }
         }
-        const run = (await options.run(installationId, trigger)) as Run | null | undefined;
-        if (run && typeof run === 'object' && (trigger === 'schedule' || trigger === 'catch_up') && run.status !== 'completed') {
+        const slot = trigger === 'schedule' || trigger === 'catch_up';
+        let run: Run | null | undefined;
+        try {
+          run = (await options.run(installationId, trigger)) as Run | null | undefined;
+        } catch (e) {
+          // The run could not even be recorded (database away): its slot is still owed.
+          if (slot) await retryLater(installationId, null).catch((err: unknown) => logger.warn({ err, installationId }, 'could not schedule the retry of a failed run'));
+          throw e;
+        }
+        if (run && typeof run === 'object' && slot && run.status !== 'completed') {
           await retryLater(installationId, run).catch((err: unknown) => logger.warn({ err, installationId }, 'could not schedule the retry of a failed run'));
         }
         return run;

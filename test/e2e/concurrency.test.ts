@@ -3,8 +3,6 @@
  * The ledger's atomic claim must give every invoice one owner: 0 duplicates at the SMTP server, every
  * due invoice delivered exactly once, the host's "sent" flag set for exactly those.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
@@ -16,6 +14,7 @@ import { freshDatabase } from '../setup/db.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startConnectorProcess, type ConnectorProcess } from '../support/process.ts';
 import { installSandbox } from '../support/sandbox-installation.ts';
+import { rpcProxy } from '../support/rpc-proxy.ts';
 
 let smtp: TestSmtpServer;
 let sandbox: SandboxHost;
@@ -94,51 +93,6 @@ describe('three connector processes, one database, one installation, the same mo
     console.info(`concurrency: ${due.length} due, ${sent} sent once; per process ${sentPerProcess.join(' / ')}`);
   }, 240_000);
 });
-
-/**
- * A JSON-RPC proxy in front of the sandbox host, faithful to the protocol: it can refuse `message_post`
- * (as a host whose chatter is down does) and delay reads of `mail.message` (the look-up a host adapter
- * makes before posting a note), which widens the window in which two flushers could both post.
- */
-async function rpcProxy(target: string): Promise<{ url: string; refuseNotes: boolean; slowNoteLookup: number; close(): Promise<void> }> {
-  const state = { refuseNotes: false, slowNoteLookup: 0 };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      void (async () => {
-        let call: any = null;
-        try {
-          call = JSON.parse(body.toString('utf8'));
-        } catch {
-          // not JSON-RPC: pass through
-        }
-        const args: unknown[] = call?.params?.args ?? [];
-        const model = args[3];
-        const method = args[4];
-        if (state.refuseNotes && method === 'message_post') {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: 200, message: 'Odoo Server Error', data: { name: 'odoo.exceptions.UserError', message: 'The chatter is unavailable' } } }));
-          return;
-        }
-        if (state.slowNoteLookup && model === 'mail.message' && method === 'search_read') await new Promise((r) => setTimeout(r, state.slowNoteLookup));
-        const upstream = await fetch(`${target}${req.url}`, { method: req.method ?? 'POST', headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, ...(req.method === 'GET' ? {} : { body }) });
-        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-        res.end(Buffer.from(await upstream.arrayBuffer()));
-      })().catch(() => {
-        res.writeHead(502);
-        res.end();
-      });
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return Object.assign(state, {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  });
-}
 
 describe('two connector processes, one database, several runs at the same moments', () => {
   it('post no note twice and send no message twice (each owed write-back is taken by one process)', async () => {

@@ -15,6 +15,7 @@ import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { installSandbox } from '../support/sandbox-installation.ts';
 import { freePort } from '../support/ports.ts';
+import { rpcProxy } from '../support/rpc-proxy.ts';
 
 let dir: string;
 let port: number;
@@ -32,7 +33,7 @@ beforeAll(async () => {
   pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port, log: () => undefined, postgresFlags: ['-c', 'fsync=off'] });
   smtp = await startTestSmtpServer();
   sandbox = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 40 });
-  connector = await startTestConnector({ databaseUrl: pg.url });
+  connector = await startTestConnector({ databaseUrl: pg.url, scheduler: { retryBaseMs: 1000 } });
   process.on('uncaughtException', onError);
   process.on('unhandledRejection', onError);
 }, 120_000);
@@ -94,4 +95,48 @@ describe('a PostgreSQL restart under a running connector', () => {
     expect(smtp.messages.length - before).toBe(run.counts.sent);
     expect(errors.map(String)).toEqual([]);
   }, 150_000);
+});
+
+describe('a host that is down at a slot run', () => {
+  it('the failed slot run is retried with backoff before the next slot, and completes once the host is back', async () => {
+    // A host of its own (the one above has marked its invoices sent), reached through a proxy that can be down.
+    const host = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 30 });
+    const proxy = await rpcProxy(host.url);
+    try {
+      const moves = host.records('account.move');
+      const fromDate = DateTime.fromISO(String(moves.filter((m) => m['invoice_date']).map((m) => m['invoice_date']).sort()[0])).minus({ days: 1 }).toISODate()!;
+      const { id, token } = await installSandbox(connector.api, { url: proxy.url, database: host.database } as SandboxHost, {
+        enabled: true,
+        fromDate,
+        attachments: { pln: 'none', foreign: 'none' },
+        schedule: { startAt: '00:00', repeatEvery: '30m', until: '23:59' },
+        timezone: 'Europe/Warsaw',
+      });
+      proxy.down = true;
+      const since = Date.now();
+      await connector.scheduler.runNow(id, 'catch_up');
+      const failed = await connector.waitForRun(id, token, { trigger: 'catch_up', since, timeoutMs: 30_000 });
+      expect(failed.status).toBe('failed');
+      await new Promise((r) => setTimeout(r, 2500)); // the first retry (after 1 s) finds the host still down
+      proxy.down = false;
+      const deadline = Date.now() + 30_000;
+      let completed: any = null;
+      while (!completed && Date.now() < deadline) {
+        const { body } = await connector.api('GET', `/api/installations/${id}/runs`, { token });
+        completed = (body.runs as any[]).find((r) => r.trigger === 'catch_up' && r.status === 'completed') ?? null;
+        if (!completed) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(completed, 'a retry completed without anyone asking').not.toBeNull();
+      const { body } = await connector.api('GET', `/api/installations/${id}/runs`, { token });
+      const slotRuns = (body.runs as any[]).filter((r) => r.trigger === 'catch_up');
+      // At least the first failure and one failed retry, then the completed one; retries spaced out, not a storm.
+      expect(slotRuns.filter((r) => r.status === 'failed').length).toBeGreaterThanOrEqual(2);
+      expect(slotRuns.filter((r) => r.status === 'failed').length).toBeLessThanOrEqual(4);
+      expect(completed.counts.sent).toBeGreaterThan(0);
+      expect(Date.parse(completed.startedAt) - since).toBeLessThan(20_000);
+    } finally {
+      await proxy.close();
+      await host.stop();
+    }
+  }, 90_000);
 });
