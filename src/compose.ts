@@ -13,7 +13,7 @@ import { createHost as createRegistryHost, type InstallationHostFactory } from '
 import { ManagedService } from './connector-managed/index.ts';
 import { createMailDelivery } from './mail/delivery.ts';
 import { createPdfRenderer, listStandardPrints } from './render/index.ts';
-import { createAgendaScheduler, type Scheduler } from './jobs/scheduler.ts';
+import { createAgendaScheduler, type Scheduler, type SchedulerOptions } from './jobs/scheduler.ts';
 import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
 import { createRunConsole } from './jobs/run-console.ts';
 import { InstallationService } from './installations/service.ts';
@@ -54,6 +54,8 @@ export interface ComposeOptions {
   /** Agenda poll interval in ms. */
   processEvery?: number;
   pipeline?: Partial<Pick<PipelineDeps, 'retryDelayMs' | 'inRunRetries' | 'pageSize'>>;
+  /** Scheduler tuning (tests: a short retry backoff for failed slot runs, a short lock lifetime). */
+  scheduler?: Partial<Pick<SchedulerOptions, 'retryBaseMs' | 'lockLifetimeMs'>>;
   /** Webhook tuning (tests: short backoff, poll and hint debounce). */
   webhooks?: Partial<DispatcherTuning> & { hintDebounceMs?: number };
 }
@@ -63,7 +65,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
   const clock = options.clock ?? (() => new Date());
   const closers: (() => Promise<unknown>)[] = [];
   const close = async () => {
-    for (const c of closers.reverse()) await c().catch((err) => logger.error({ err }, 'error while closing'));
+    for (const c of closers.reverse()) await c().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'error while closing'));
   };
   try {
     const opened = await openStore(config.database, { log: (m: string) => logger.info(m) });
@@ -121,6 +123,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       logger,
       name: owner,
       ...(options.processEvery ? { processEvery: options.processEvery } : {}),
+      ...options.scheduler,
     });
     queue = scheduler.agenda;
     let publicUrl = config.http.publicUrl;

@@ -4,7 +4,7 @@
  * through imports of adapters. One error handler maps `ConnectorError` codes to HTTP statuses and
  * JSON bodies naming the offending field; 5xx details are hidden.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,7 +13,7 @@ import type { InstallationService } from '../installations/service.ts';
 import type { InvoicePreviews } from '../installations/previews.ts';
 import type { ManagedService } from '../connector-managed/index.ts';
 import type { Store } from '../store/port.ts';
-import type { Logger } from '../logger.ts';
+import { redactUrl, type Logger } from '../logger.ts';
 import { installationRoutes } from './routes/installations.ts';
 import { requestLang } from '../messages/http.ts';
 import { fieldErrorView, joinedMessage } from '../messages/fields.ts';
@@ -56,6 +56,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, keywords: UI_KEYWORDS, allErrors: true } },
+    // Errors Fastify answers before any route (a URL it cannot decode, a path parameter too long) get
+    // the same body as every other 4xx.
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void (reply as unknown as FastifyReply)
+        .status(tooLong ? 414 : 400)
+        .send({ error: { code: tooLong ? 'uri_too_long' : 'bad_url', message: tooLong ? 'A part of the URL is too long' : 'The URL is not valid (it cannot be decoded)', field: 'url' } });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
   // Endpoints polled every few seconds (the logs page, monitors, scrapers) write no access log at info.
@@ -109,13 +117,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const fe = error as FastifyError;
     if (fe.statusCode && fe.statusCode < 500) {
       // Fastify's body errors (malformed or empty JSON, too large, unsupported media type) keep their status; the code is ours.
-      const code = fe.code?.startsWith('FST_ERR_CTP_') ? 'validation' : (fe.code ?? 'bad_request');
-      return reply.status(fe.statusCode).send({ error: { code, message: fe.message, field: 'body' } });
+      const code = fe.code?.startsWith('FST_ERR_CTP_') ? 'validation' : fe.code ? fe.code.toLowerCase() : 'bad_request';
+      const field = fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'content-type' : 'body';
+      return reply.status(fe.statusCode).send({ error: { code, message: fe.message, field } });
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send({ error: { code: 'internal', message: 'Internal error' } });
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${request.url}` } }));
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactUrl(request.url)}`, field: 'url' } }));
 
   // Before any route: another installation's token gets 401/403 on every /api/installations/:id route.
   app.addHook('onRequest', installationGuard);

@@ -17,9 +17,9 @@
  * after settled invoices at most once per second and at each page's end.
  */
 import type { Config } from '../config.ts';
-import type { HostErp, RunSummary, WriteBack } from '../connector/port.ts';
+import type { HostErp, RunSummary } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
-import type { EmailAccount, Invoice, InvoiceReadError, Operator, Outcome, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../domain.ts';
+import type { EmailAccount, Invoice, InvoiceReadError, Operator, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../domain.ts';
 import { emptyCounts, parsePrintChoice } from '../domain.ts';
 import { isConnectorError, type ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -34,7 +34,8 @@ import { hostConnectionFor } from './installation-host.ts';
 import { composeMessage, senderAddress } from './message.ts';
 import { renderTemplates } from './templates.ts';
 import { contentHash, messageIdFor } from './rules.ts';
-import { noteFor } from './notes.ts';
+import { flushWriteBacks } from './writeback.ts';
+import { closeDeadRuns, RUN_HEARTBEAT_MS, RUN_LEASE_MS } from './run-lease.ts';
 
 export type { PipelineEvent } from './delivery/settle.ts';
 
@@ -88,9 +89,19 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
   if (trigger === 'schedule' || trigger === 'catch_up') {
     if (!installation.settings.enabled) return null;
   }
-  const run = await store.startRun({ installationId, trigger, startedAt: deps.clock().toISOString() });
+  // Runs whose process died are closed first, and what they left in the ledger is given back (and counted).
+  const recovered = await closeDeadRuns(deps, installationId);
+  const startedAt = deps.clock();
+  const run = await store.startRun({ installationId, trigger, startedAt: startedAt.toISOString(), owner: deps.owner, leaseUntil: new Date(startedAt.getTime() + RUN_LEASE_MS).toISOString() });
   const ctx = new RunContext(deps, installation, run);
-  await ctx.log('info', 'run.started', `Run started (${triggerLabel(trigger)})`, null, { trigger });
+  // The heartbeat: while it beats, no other process takes this run (and its claims) for dead.
+  const heartbeat = setInterval(() => {
+    void store.heartbeatRun(run.id, new Date(deps.clock().getTime() + RUN_LEASE_MS).toISOString()).catch(() => undefined);
+  }, RUN_HEARTBEAT_MS);
+  heartbeat.unref();
+  // What the interrupted runs left is counted by this run (their own log entries say it too).
+  const recoveredData = recovered.runs.length ? { interruptedRuns: recovered.runs.map((r) => r.id), released: recovered.released, expired: recovered.expired } : {};
+  await ctx.log('info', 'run.started', `Run started (${triggerLabel(trigger)})`, null, { trigger, ...recoveredData });
   let status: 'completed' | 'failed' = 'completed';
   let error: string | null = null;
   try {
@@ -104,6 +115,17 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
       await ctx.log('error', 'run.failed', `Run failed: ${error}`, null, { code: isConnectorError(e) ? e.code : 'internal' }).catch(() => undefined);
     }
   } finally {
+    clearInterval(heartbeat);
+    if (status === 'completed') {
+      // Completed means settled: nothing this process claimed for the installation is still open.
+      const open = await store.listLedger(installationId, { owner: deps.owner, states: ['claimed', 'sending'], limit: 1000 }).catch(() => null);
+      if (open === null || open.length > 0) {
+        status = 'failed';
+        error = open === null ? 'The ledger could not be read to check that every claimed invoice was settled' : `${open.length} claimed invoice(s) were not settled by the run`;
+        await ctx.log('error', 'run.unsettled', error, null, { invoiceIds: (open ?? []).slice(0, 50).map((e) => e.invoiceId) }).catch(() => undefined);
+      }
+    }
+    // The host's own log gets the final status (Odoo ir.logging), before its connection is closed.
     await ctx.reportToHost(status, error);
     await Promise.resolve(ctx.close()).catch((err: unknown) => deps.logger.warn({ err, installationId }, 'closing the host connection failed'));
   }
@@ -305,25 +327,9 @@ class RunContext {
   }
 
 
-  /** Writes owed outcomes back to the host; a host that is down delays this, never the ledger. */
+  /** Writes owed outcomes back to the host (src/jobs/writeback.ts: each taken once, cleared by outcome version). */
   private async flushWriteBacks(): Promise<void> {
-    const { store } = this.deps;
-    for (;;) {
-      const pending = await store.listPendingWriteBacks(this.installation.id, 100);
-      if (pending.length === 0) return;
-      const items: WriteBack[] = pending.map((e) => writeBackFor(e));
-      try {
-        await this.host.writeBack(items);
-      } catch (e) {
-        await this.log('warning', 'writeback.delayed', `Writing ${items.length} outcome(s) back to the host failed; will retry on the next run: ${describeError(e)}`, null);
-        return;
-      }
-      await store.markWrittenBack(
-        this.installation.id,
-        pending.map((p) => p.invoiceId),
-      );
-      if (pending.length < 100) return;
-    }
+    await flushWriteBacks(this.deps, this.installation.id, this.host, (level, event, message) => this.log(level, event, message, null));
   }
 
   private async processPage(page: Invoice[]): Promise<void> {
@@ -646,22 +652,6 @@ interface Claimed extends Candidate {
 }
 
 type Prepared = { items: Claimed[]; rendered: Map<string, RenderedTemplate> } | { error: unknown };
-
-function writeBackFor(entry: LedgerEntry): WriteBack {
-  const outcome: Outcome = {
-    state: entry.state as Outcome['state'],
-    reason: entry.reason,
-    detail: entry.detail,
-    recipients: entry.recipients,
-  };
-  return {
-    invoiceId: entry.invoiceId,
-    outcome,
-    messageId: entry.messageId,
-    note: noteFor(outcome, entry.messageId),
-    markSent: outcome.state === 'sent' || outcome.state === 'drafted',
-  };
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

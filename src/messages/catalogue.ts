@@ -158,6 +158,7 @@ export const CATALOGUE = {
   'run.status.running': { pl: 'w toku', en: 'running' },
   'run.status.completed': { pl: 'zakończony', en: 'completed' },
   'run.status.failed': { pl: 'przerwany błędem', en: 'failed' },
+  'run.status.interrupted': { pl: 'przerwany (proces zakończył się w trakcie)', en: 'interrupted (its process ended mid-run)' },
   'run.trigger.schedule': { pl: 'według harmonogramu', en: 'scheduled' },
   'run.trigger.catch_up': { pl: 'nadrobienie pominiętego terminu', en: 'catch-up of a missed slot' },
   'run.trigger.manual': { pl: 'ręcznie („Uruchom teraz”)', en: 'manual ("Run now")' },

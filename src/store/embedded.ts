@@ -238,6 +238,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     },
   });
 
+  detachServer(instance);
+
   if (!initialised) {
     log(`embedded PostgreSQL: initialising a new cluster in ${dataDir}`);
     await instance.initialise();
@@ -276,6 +278,19 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     adminUrl,
     stop: () => (stopped ??= stopInstance(instance)),
   };
+}
+
+/**
+ * The server runs in its own process group (spawned detached), so Ctrl-C in the terminal reaches only
+ * the connector, which drains and then stops the database itself, last. Without this the terminal's
+ * SIGINT stops PostgreSQL under the running connector (every pool then fails, with stack traces).
+ * The package passes the result of `getUidAndGid()` into its spawn options; `detached` rides along.
+ */
+function detachServer(instance: InstanceType<EmbeddedPostgresClass>): void {
+  const target = instance as unknown as { getUidAndGid?: (name?: string) => Promise<Record<string, unknown>> };
+  const original = target.getUidAndGid;
+  if (typeof original !== 'function') return;
+  target.getUidAndGid = async (name?: string) => ({ ...(await original.call(instance, name)), detached: true });
 }
 
 /** Stops the instance's server if it still runs (it may already be gone, e.g. stopped by a later start). */

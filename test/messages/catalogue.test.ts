@@ -26,7 +26,7 @@ const OUTCOME_REASONS: Record<OutcomeReason, true> = {
   host_read_failed: true,
 };
 const TRIGGERS: Record<RunTrigger, true> = { schedule: true, manual: true, catch_up: true, hint: true };
-const STATUSES: Record<RunStatus, true> = { running: true, completed: true, failed: true };
+const STATUSES: Record<RunStatus, true> = { running: true, completed: true, failed: true, interrupted: true };
 /** The states a delivery outcome is logged under (`invoice.${state}` in the pipeline). */
 const LOGGED_STATES = ['sent', 'drafted', 'retry', 'failed', 'uncertain'];
 

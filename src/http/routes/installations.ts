@@ -13,7 +13,7 @@ import { settingsInputOf } from '../pages/settings-input.ts';
 import { render, type Lang } from '../../messages/catalogue.ts';
 import { requestLang } from '../../messages/http.ts';
 import { logMessage, statusCode, triggerCode } from '../../messages/logs.ts';
-import { InstallBody, InstallResponse, LedgerEntrySchema, LogEntrySchema, LogQuerySchema, RunSchema, logTimeRange } from '../schemas/installations.ts';
+import { InstallBody, InstallResponse, LedgerEntrySchema, LedgerQuerySchema, LogEntrySchema, LogQuerySchema, RunSchema, logTimeRange } from '../schemas/installations.ts';
 
 const security = [{ installationToken: [] }];
 
@@ -160,23 +160,24 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
     {
       schema: {
         tags: ['runs'],
-        summary: 'Per-invoice delivery record',
+        summary: 'Per-invoice delivery record, in invoice-id order, paged by cursor',
+        description: 'Pass `next` of an answer as `after` to read on; `next` is null on the last page.',
         params: InstallationParams,
-        querystring: Type.Object(
-          {
-            state: Type.Optional(Type.Union(['claimed', 'sending', 'sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain'].map((s) => Type.Literal(s)))),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 500 })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: LedgerQuerySchema,
         security,
-        response: { 200: Type.Object({ entries: Type.Array(LedgerEntrySchema) }), ...errorResponses },
+        response: { 200: Type.Object({ entries: Type.Array(LedgerEntrySchema), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
       },
     },
     async (request) => {
       installationOf(request);
-      const entries = await store.listLedger(request.params.id, { ...(request.query.state ? { states: [request.query.state as LedgerEntry['state']] } : {}), limit: request.query.limit ?? 500 });
-      return { entries: entries.map(ledgerView) };
+      const q = request.query;
+      const limit = q.limit ?? 500;
+      const entries = await store.listLedger(request.params.id, {
+        ...(q.state ? { states: [q.state as LedgerEntry['state']] } : {}),
+        ...(q.after !== undefined ? { after: q.after } : {}),
+        limit,
+      });
+      return { entries: entries.map(ledgerView), next: entries.length === limit ? (entries[entries.length - 1]?.invoiceId ?? null) : null };
     },
   );
 
@@ -205,5 +206,7 @@ function logView(e: LogEntry, lang: Lang) {
 }
 
 function ledgerView(e: LedgerEntry) {
-  return { invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, state: e.state, attempts: e.attempts, messageId: e.messageId, reason: e.reason, detail: e.detail, recipients: e.recipients, writeBackPending: e.writeBackPending, updatedAt: e.updatedAt, version: e.version ?? 1 };
+  // Recipients as the schema has them whatever an older version stored (a refusal without `accepted`).
+  const recipients = e.recipients.map((r) => ({ address: String(r.address), accepted: r.accepted === true, reply: typeof r.reply === 'string' ? r.reply : null }));
+  return { invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, state: e.state, attempts: e.attempts, messageId: e.messageId, reason: e.reason, detail: e.detail, recipients, writeBackPending: e.writeBackPending, updatedAt: e.updatedAt, version: e.version ?? 1 };
 }

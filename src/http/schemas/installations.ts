@@ -71,6 +71,16 @@ export const LogQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const LedgerQuerySchema = Type.Object(
+  {
+    state: Type.Optional(Type.Union((['claimed', 'sending', 'sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain'] as const).map((s) => Type.Literal(s)))),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 500 })),
+    /** Cursor: the `next` of the previous page (an invoice id). */
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
 export const LedgerEntrySchema = Type.Object({
   invoiceId: Type.String(),
   invoiceNumber: Type.Union([Type.String(), Type.Null()]),
