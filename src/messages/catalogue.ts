@@ -213,6 +213,7 @@ export const CATALOGUE = {
     pl: 'Wysłany wcześniej projekt faktury został zatwierdzony; faktura zostanie wysłana jeszcze raz, jeden raz, jako zatwierdzona (wersja {version}).',
     en: 'The draft e-mailed earlier was posted; the confirmed invoice is e-mailed once more (version {version}).',
   },
+  'log.run.unsettled': { pl: 'Przebieg nie rozliczył wszystkich pobranych faktur: „{detail}”.', en: 'The run did not settle every invoice it took: "{detail}".' },
   'log.run.host_log_failed': { pl: 'Nie udało się zapisać przebiegu w dzienniku systemu: „{detail}”.', en: 'The run could not be recorded in the host\'s log: "{detail}".' },
   'log.invoice.changed_after_sending': {
     pl: 'Faktura zmieniła się po wysłaniu; nie zostanie wysłana ponownie automatycznie.',

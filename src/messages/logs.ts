@@ -71,6 +71,7 @@ export const LOG_EVENTS: Record<string, Builder> = {
   'delivery.account_unusable': (_d, e) => ({ code: 'log.delivery.account_unusable', params: { detail: detailOf(e) } }),
   'writeback.delayed': (_d, e) => ({ code: 'log.writeback.delayed', params: { detail: detailOf(e) } }),
   'invoice.new_version': (d) => ({ code: 'log.invoice.new_version', params: { version: Number(d['version'] ?? 2) } }),
+  'run.unsettled': (_d, e) => ({ code: 'log.run.unsettled', params: { detail: detailOf(e) } }),
   'run.host_log_failed': (_d, e) => ({ code: 'log.run.host_log_failed', params: { detail: detailOf(e) } }),
   'host.menu_failed': (_d, e) => ({ code: 'log.host.menu_failed', params: { detail: detailOf(e) } }),
   'run.digest_sent': (d) => ({ code: 'log.run.digest_sent', params: { to: String(d['to'] ?? ''), invoices: Number(d['invoices'] ?? 0) } }),
