@@ -1,0 +1,58 @@
+/**
+ * Fault scenario (c): the host (sandbox, behind the TCP fault proxy) answers 502 for a while, hangs
+ * (holds every byte), and is down (connections refused), while the connector lists invoices, renders
+ * templates and writes outcomes back. Counted at the SMTP server and read back from the host over its
+ * JSON-RPC: every due invoice accepted exactly once, nothing marked sent on the host that the SMTP
+ * server did not accept, every outcome written back once the host is back; ledger = SMTP log = host flags.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportProblems, startFaultWorld, type FaultWorld } from '../support/faults/world.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let w: FaultWorld;
+
+beforeAll(async () => {
+  w = await startFaultWorld({ invoices: 300, leaseSeconds: 10, maxInFlight: 8, pageSize: 25 });
+}, 120_000);
+afterAll(async () => {
+  await w?.close();
+});
+
+describe('fault: the host answers 502, hangs and is down during listing and write-back', () => {
+  it('every due invoice is accepted exactly once; nothing marked sent on the host that SMTP did not accept; ledger = SMTP log = host flags', async () => {
+    const phases: string[] = [];
+    const fault = async (mode: 'http502' | 'stall' | 'refuse', ms: number) => {
+      phases.push(`${mode} at ${w.smtp.accepted.length} accepted`);
+      await w.host.set(mode);
+      if (mode === 'refuse') w.host.dropAll(); // down: open keep-alive connections go too
+      await sleep(ms);
+      await w.host.set('pass');
+    };
+    const runs: string[] = [];
+    const describeRun = (r: unknown) => (typeof r === 'string' ? r.slice(0, 120) : `${(r as { status: string }).status} ${JSON.stringify((r as { counts: unknown }).counts)}`);
+    // Each fault hits a run in the middle (page listing and the write-back after each page go to the host).
+    let running = w.child!.runDirect(w.installationId, 120_000).catch((e: unknown) => String(e));
+    await w.smtp.waitForAccepted(20, 90_000);
+    await fault('http502', 3_000);
+    runs.push(describeRun(await running));
+    const before = w.smtp.accepted.length;
+    running = w.child!.runDirect(w.installationId, 120_000).catch((e: unknown) => String(e));
+    await Promise.race([w.smtp.waitForAccepted(before + 20, 60_000), running]);
+    await fault('refuse', 3_000);
+    await Promise.race([w.smtp.waitForAccepted(w.smtp.accepted.length + 10, 20_000).catch(() => undefined), running]);
+    await fault('stall', 8_000);
+    runs.push(describeRun(await running));
+    const settled = await w.settle({ deadlineMs: 120_000 });
+    const verdict = await w.verify({ uncertainAllowed: () => false });
+    const logs = await w.store.listLogs({ installationId: w.installationId, limit: 10_000 });
+    const delayed = logs.filter((l) => l.event === 'writeback.delayed').length;
+    const failedRuns = logs.filter((l) => l.event === 'run.failed').length;
+    console.info(`host faults: ${phases.join(', ')}; ${delayed} write-back(s) delayed, ${failedRuns} run(s) failed; runs: ${runs.join(' | ')}; ${settled.runs.length} more run(s); ${verdict.summary}`);
+    reportProblems('host faults', verdict);
+    expect(verdict.duplicates.length, 'Message-IDs received more than once at the SMTP server').toBe(0);
+    expect(verdict.problems.slice(0, 20).join('\n'), verdict.summary).toBe('');
+    expect(verdict.sent).toBeGreaterThanOrEqual(200);
+    // The faults hit the connector's calls to the host (a listing or a write-back failed at least once).
+    expect(delayed + failedRuns).toBeGreaterThan(0);
+  }, 300_000);
+});

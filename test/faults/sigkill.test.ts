@@ -1,0 +1,69 @@
+/**
+ * Fault scenario (e): the connector child process is SIGKILLed at seeded random moments during runs
+ * (some while it lists and claims, most while messages go out), restarted each time, then left to
+ * finish. Counted at the SMTP server: every due invoice accepted exactly once, or left `uncertain`
+ * only when its complete message data had reached the server (the kill fell between the dot and the
+ * reply being read); a claim that never reached the server is retried, not left for a person;
+ * ledger = SMTP log = host flags. FAULT_SEED replays a sequence of kill moments.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportProblems, startFaultWorld, type FaultWorld } from '../support/faults/world.ts';
+
+const SEED = Number(process.env['FAULT_SEED'] ?? 11_0007);
+const KILLS = 4;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** mulberry32: a small seeded PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let w: FaultWorld;
+
+beforeAll(async () => {
+  w = await startFaultWorld({ invoices: 400, leaseSeconds: 5, maxInFlight: 8 });
+}, 120_000);
+afterAll(async () => {
+  await w?.close();
+});
+
+describe('fault: SIGKILL of the connector at seeded random moments, then restart', () => {
+  // FAILS against af8a8be (issue 11, bug 3 / item 2): an invoice marked `sending` whose message never
+  // reached the SMTP server (killed before or during MAIL/RCPT/DATA) is left `uncertain` for a person at
+  // the next start, although nothing left; only an interruption after the dot may be uncertain.
+  // Flip to `it(...)` once the SMTP phase is recorded and earlier interruptions are retried.
+  it.fails(`every due invoice is accepted exactly once, or uncertain only inside the real window (seed ${SEED}, ${KILLS} kills)`, async () => {
+    const random = prng(SEED);
+    const kills: string[] = [];
+    for (let i = 0; i < KILLS; i++) {
+      const child = w.child ?? (await w.startChild());
+      const before = w.smtp.accepted.length;
+      const t0 = Date.now();
+      const running = child.runDirect(w.installationId).catch(() => null);
+      if (random() < 0.3) await sleep(Math.floor(random() * 1500));
+      else {
+        await Promise.race([w.smtp.waitForAccepted(before + 1, 60_000).catch(() => undefined), running]);
+        await sleep(Math.floor(random() * 1500));
+      }
+      await w.killChild();
+      kills.push(`${Date.now() - t0}ms/+${w.smtp.accepted.length - before}`);
+      await w.startChild();
+    }
+    const settled = await w.settle({ deadlineMs: 120_000 });
+    const arrived = w.smtp.dataArrived();
+    const verdict = await w.verify({ uncertainAllowed: (mid) => arrived.has(mid) });
+    console.info(`sigkill (seed ${SEED}): kills (run time / accepted) ${kills.join(', ')}; ${settled.runs.length} more run(s); ${verdict.summary}`);
+    reportProblems('sigkill', verdict);
+    expect(w.smtp.accepted.length, 'kills landed while mail was going out').toBeGreaterThan(0);
+    expect(verdict.duplicates.length, 'Message-IDs received more than once at the SMTP server').toBe(0);
+    expect(verdict.problems.slice(0, 20).join('\n'), verdict.summary).toBe('');
+    expect(verdict.sent).toBeGreaterThanOrEqual(250);
+  }, 300_000);
+});
