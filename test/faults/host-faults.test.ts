@@ -40,7 +40,7 @@ describe('fault: the host answers 502, hangs and is down during listing and writ
     await Promise.race([w.smtp.waitForAccepted(before + 20, 60_000), running]);
     await fault('refuse', 3_000);
     await Promise.race([w.smtp.waitForAccepted(w.smtp.accepted.length + 10, 20_000).catch(() => undefined), running]);
-    await fault('stall', 8_000);
+    await fault('stall', 5_000);
     runs.push(describeRun(await running));
     const settled = await w.settle({ deadlineMs: 120_000 });
     const verdict = await w.verify({ uncertainAllowed: () => false });

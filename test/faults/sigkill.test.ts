@@ -7,6 +7,7 @@
  * ledger = SMTP log = host flags. FAULT_SEED replays a sequence of kill moments.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectorProcess } from '../support/process.ts';
 import { reportProblems, startFaultWorld, type FaultWorld } from '../support/faults/world.ts';
 
 const SEED = Number(process.env['FAULT_SEED'] ?? 11_0007);
@@ -26,15 +27,19 @@ function prng(seed: number): () => number {
 }
 
 let w: FaultWorld;
+/** The next child, warming up while the current one runs (killed at the end if never used). */
+let warm: Promise<ConnectorProcess> | null = null;
 
 beforeAll(async () => {
-  w = await startFaultWorld({ invoices: 400, leaseSeconds: 5, maxInFlight: 8 });
+  w = await startFaultWorld({ invoices: 300, leaseSeconds: 5, maxInFlight: 8 });
 }, 120_000);
 afterAll(async () => {
+  await warm?.then((c) => c.kill('SIGKILL')).catch(() => undefined);
   await w?.close();
 });
 
-describe('fault: SIGKILL of the connector at seeded random moments, then restart', () => {
+// The longest scenario (restarts, lease waits): in CI (CI=true) or with CI_LONG=1, not in a developer's `npm test`.
+describe.runIf(process.env['CI'] || process.env['CI_LONG'])('fault: SIGKILL of the connector at seeded random moments, then restart', () => {
   // FAILS against af8a8be (issue 11, bug 3 / item 2): an invoice marked `sending` whose message never
   // reached the SMTP server (killed before or during MAIL/RCPT/DATA) is left `uncertain` for a person at
   // the next start, although nothing left; only an interruption after the dot may be uncertain.
@@ -42,6 +47,7 @@ describe('fault: SIGKILL of the connector at seeded random moments, then restart
   it.fails(`every due invoice is accepted exactly once, or uncertain only inside the real window (seed ${SEED}, ${KILLS} kills)`, async () => {
     const random = prng(SEED);
     const kills: string[] = [];
+    warm = w.spawnChild();
     for (let i = 0; i < KILLS; i++) {
       const child = w.child ?? (await w.startChild());
       const before = w.smtp.accepted.length;
@@ -54,7 +60,8 @@ describe('fault: SIGKILL of the connector at seeded random moments, then restart
       }
       await w.killChild();
       kills.push(`${Date.now() - t0}ms/+${w.smtp.accepted.length - before}`);
-      await w.startChild();
+      await w.startChild(warm ?? undefined);
+      warm = i < KILLS - 1 ? w.spawnChild() : null;
     }
     const settled = await w.settle({ deadlineMs: 120_000 });
     const arrived = w.smtp.dataArrived();
@@ -64,6 +71,6 @@ describe('fault: SIGKILL of the connector at seeded random moments, then restart
     expect(w.smtp.accepted.length, 'kills landed while mail was going out').toBeGreaterThan(0);
     expect(verdict.duplicates.length, 'Message-IDs received more than once at the SMTP server').toBe(0);
     expect(verdict.problems.slice(0, 20).join('\n'), verdict.summary).toBe('');
-    expect(verdict.sent).toBeGreaterThanOrEqual(250);
+    expect(verdict.sent).toBeGreaterThanOrEqual(200);
   }, 300_000);
 });

@@ -72,8 +72,10 @@ export interface FaultWorld {
   child: ConnectorProcess | null;
   /** Connector processes that died on their own (not killed by the test), with their error. */
   readonly deaths: string[];
-  /** Starts (or restarts) a connector child on the proxied database. */
-  startChild(): Promise<ConnectorProcess>;
+  /** Starts (or restarts) a connector child on the proxied database; `warm`: one spawned earlier (warming up meanwhile). */
+  startChild(warm?: Promise<ConnectorProcess>): Promise<ConnectorProcess>;
+  /** Spawns a child for a later `startChild(warm)` (it starts up while the current one runs). */
+  spawnChild(): Promise<ConnectorProcess>;
   /** SIGKILLs the current child on purpose (not counted as a death). */
   killChild(): Promise<void>;
   /** Resolves when the current child died on its own (never resolves for a child the test kills). */
@@ -133,8 +135,9 @@ export async function startFaultWorld(options: FaultWorldOptions = {}): Promise<
     leaseSeconds,
     child: null,
     deaths,
-    async startChild() {
-      const child = await startConnectorProcess(env);
+    spawnChild: () => startConnectorProcess(env),
+    async startChild(warm) {
+      const child = await (warm ?? startConnectorProcess(env));
       world.child = child;
       const died = child.exited.then((code) => {
         if (killed.has(child.pid)) return new Promise<void>(() => undefined);
