@@ -11,7 +11,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let w: FaultWorld;
 
 beforeAll(async () => {
-  w = await startFaultWorld({ invoices: 300, leaseSeconds: 10 });
+  w = await startFaultWorld({ invoices: 250, leaseSeconds: 10 });
 }, 120_000);
 afterAll(async () => {
   await w?.close();
@@ -44,6 +44,6 @@ describe('fault: database connections dropped and refused mid-run', () => {
     reportProblems('db drop', verdict);
     expect(verdict.duplicates.length, 'Message-IDs received more than once at the SMTP server').toBe(0);
     expect(verdict.problems.slice(0, 20).join('\n'), verdict.summary).toBe('');
-    expect(verdict.sent).toBeGreaterThanOrEqual(200);
+    expect(verdict.sent).toBeGreaterThanOrEqual(150);
   }, 300_000);
 });

@@ -12,7 +12,7 @@ let w: FaultWorld;
 
 beforeAll(async () => {
   // The lease outlasts the stall: a claim is never up for grabs while its owner waits for the database.
-  w = await startFaultWorld({ invoices: 300, leaseSeconds: 40 });
+  w = await startFaultWorld({ invoices: 250, leaseSeconds: 40 });
 }, 120_000);
 afterAll(async () => {
   await w?.close();
@@ -36,6 +36,6 @@ describe('fault: the database stalls 30 s mid-run', () => {
     reportProblems('db stall', verdict);
     expect(verdict.duplicates.length, 'Message-IDs received more than once at the SMTP server').toBe(0);
     expect(verdict.problems.slice(0, 20).join('\n'), verdict.summary).toBe('');
-    expect(verdict.sent).toBeGreaterThanOrEqual(200);
+    expect(verdict.sent).toBeGreaterThanOrEqual(150);
   }, 300_000);
 });

@@ -189,6 +189,6 @@ describe('ledger state machine (real PostgreSQL adapter) under random interleavi
       [[{ t: 'claim', w: 0, inv: '1' }, { t: 'outcome', w: 0, inv: '1', state: 'retry', retryInS: null }, { t: 'claim', w: 1, inv: '1' }, { t: 'release', w: 1, inv: '1' }, { t: 'claim', w: 0, inv: '1' }]],
       [[{ t: 'claim', w: 0, inv: '2' }, { t: 'markSending', w: 0, inv: '2' }, { t: 'crash', w: 0 }, { t: 'race', inv: '2' }, { t: 'tick', s: 11 }, { t: 'race', inv: '2' }, { t: 'recover', states: ['uncertain', 'sent', 'sent'] }, { t: 'resend', inv: '2' }, { t: 'race', inv: '2' }]],
     ];
-    await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 50 }), runSequence), { numRuns: 250, examples, ...(seed !== undefined ? { seed } : {}) });
+    await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 50 }), runSequence), { numRuns: 150, examples, ...(seed !== undefined ? { seed } : {}) });
   }, 120_000);
 });

@@ -30,16 +30,16 @@ let w: FaultWorld;
 /** The next child, warming up while the current one runs (killed at the end if never used). */
 let warm: Promise<ConnectorProcess> | null = null;
 
-beforeAll(async () => {
-  w = await startFaultWorld({ invoices: 300, leaseSeconds: 5, maxInFlight: 8 });
-}, 120_000);
-afterAll(async () => {
-  await warm?.then((c) => c.kill('SIGKILL')).catch(() => undefined);
-  await w?.close();
-});
-
 // The longest scenario (restarts, lease waits): in CI (CI=true) or with CI_LONG=1, not in a developer's `npm test`.
 describe.runIf(process.env['CI'] || process.env['CI_LONG'])('fault: SIGKILL of the connector at seeded random moments, then restart', () => {
+  beforeAll(async () => {
+    w = await startFaultWorld({ invoices: 250, leaseSeconds: 5, maxInFlight: 8 });
+  }, 120_000);
+  afterAll(async () => {
+    await warm?.then((c) => c.kill('SIGKILL')).catch(() => undefined);
+    await w?.close();
+  });
+
   // FAILS against af8a8be (issue 11, bug 3 / item 2): an invoice marked `sending` whose message never
   // reached the SMTP server (killed before or during MAIL/RCPT/DATA) is left `uncertain` for a person at
   // the next start, although nothing left; only an interruption after the dot may be uncertain.
@@ -71,6 +71,6 @@ describe.runIf(process.env['CI'] || process.env['CI_LONG'])('fault: SIGKILL of t
     expect(w.smtp.accepted.length, 'kills landed while mail was going out').toBeGreaterThan(0);
     expect(verdict.duplicates.length, 'Message-IDs received more than once at the SMTP server').toBe(0);
     expect(verdict.problems.slice(0, 20).join('\n'), verdict.summary).toBe('');
-    expect(verdict.sent).toBeGreaterThanOrEqual(200);
+    expect(verdict.sent).toBeGreaterThanOrEqual(150);
   }, 300_000);
 });

@@ -274,7 +274,7 @@ function judge(input: {
   const problems: string[] = [];
   const duplicates = smtp.duplicates();
   for (const d of duplicates) problems.push(`Message-ID ${d.messageId} received ${d.at.length} times at the SMTP server (${d.at.join(', ')})`);
-  const v = { sent: 0, uncertain: 0, failed: 0, retry: 0, skipped: 0 };
+  const v = { sent: 0, uncertain: 0, failed: 0, retry: 0, skipped: 0, sentNotes: 0 };
   for (const m of due) {
     const inv = String(m['id']);
     const mid = messageIdFor(id, inv);
@@ -284,12 +284,14 @@ function judge(input: {
     const hostSent = hostMoves.get(inv)?.isMoveSent === true;
     const sentNotes = (notes.get(inv) ?? []).filter((b) => b.includes('faktura wysłana'));
     if (sentNotes.length > 1) problems.push(`${inv}: ${sentNotes.length} "sent" notes on the host`);
+    if (sentNotes.length) v.sentNotes++;
     const state = entry?.state ?? 'none';
     if (state === 'sent') {
       v.sent++;
       if (accepted !== 1) problems.push(`${inv}: sent in the ledger, accepted ${accepted}× at the SMTP server`);
       if (!hostSent) problems.push(`${inv}: sent in the ledger, not marked sent on the host`);
       if (entry?.writeBackPending) problems.push(`${inv}: sent, write-back still pending`);
+      if (sentNotes.length === 0) problems.push(`${inv}: sent, but no "sent" note on the host`);
     } else if (state === 'uncertain') {
       v.uncertain++;
       if (!rules.uncertainAllowed(mid)) problems.push(`${inv}: uncertain although the interruption was not inside the window (SMTP server: ${describeSmtp(smtp, mid)})`);
@@ -316,8 +318,9 @@ function judge(input: {
     if (h.isMoveSent && ledger.get(inv)?.state !== 'sent' && due.some((m) => String(m['id']) === inv)) problems.push(`${inv}: marked sent on the host, ledger ${ledger.get(inv)?.state ?? 'none'}`);
   }
   for (const t of smtp.log) if (t.messageId && !dueMessageIds.has(t.messageId)) problems.push(`unexpected message ${t.messageId} at the SMTP server`);
-  const summary = `${due.length} due: ${v.sent} sent once, ${v.uncertain} uncertain, ${v.failed} failed, ${v.retry} retry, ${v.skipped} skipped by rule; SMTP log ${smtp.log.length} transactions, ${smtp.accepted.length} accepted, ${duplicates.length} duplicated Message-IDs`;
-  return { due: due.length, ...v, problems, duplicates, summary };
+  const summary = `${due.length} due: ${v.sent} sent once, ${v.uncertain} uncertain, ${v.failed} failed, ${v.retry} retry, ${v.skipped} skipped by rule; ${v.sentNotes} with a "sent" note on the host; SMTP log ${smtp.log.length} transactions, ${smtp.accepted.length} accepted, ${duplicates.length} duplicated Message-IDs`;
+  const { sentNotes: _notes, ...counts } = v;
+  return { due: due.length, ...counts, problems, duplicates, summary };
 }
 
 function describeSmtp(smtp: FaultSmtp, mid: string): string {
