@@ -1,7 +1,7 @@
 /**
  * Fault scenario (e): the connector child process is SIGKILLed at seeded random moments during runs
- * (some while it lists and claims, most while messages go out), restarted each time, then left to
- * finish. Counted at the SMTP server: every due invoice accepted exactly once, or left `uncertain`
+ * (while it lists and claims, while messages go out, exactly while a message is at RCPT, or right
+ * after a message's dot arrived), restarted each time, then left to finish. Counted at the SMTP server: every due invoice accepted exactly once, or left `uncertain`
  * only when its complete message data had reached the server (the kill fell between the dot and the
  * reply being read); a claim that never reached the server is retried, not left for a person;
  * ledger = SMTP log = host flags. FAULT_SEED replays a sequence of kill moments.
@@ -53,13 +53,36 @@ describe.runIf(process.env['CI'] || process.env['CI_LONG'])('fault: SIGKILL of t
       const before = w.smtp.accepted.length;
       const t0 = Date.now();
       const running = child.runDirect(w.installationId).catch(() => null);
-      if (random() < 0.3) await sleep(Math.floor(random() * 1500));
-      else {
-        await Promise.race([w.smtp.waitForAccepted(before + 1, 60_000).catch(() => undefined), running]);
-        await sleep(Math.floor(random() * 1500));
+      // Where this kill lands: at a random moment (listing and claiming, or mid-delivery), or exactly while
+      // a message is at RCPT (nothing handed over yet: must be retried) or right after its dot arrived
+      // (the real window: may be uncertain). The first two kills are one of each, the rest random.
+      const where = i === 0 ? 'rcpt' : i === 1 ? 'dot' : (['moment', 'rcpt', 'dot'] as const)[Math.floor(random() * 3)]!;
+      if (where === 'moment') {
+        if (random() < 0.3) await sleep(Math.floor(random() * 1500));
+        else {
+          await Promise.race([w.smtp.waitForAccepted(before + 1, 60_000).catch(() => undefined), running]);
+          await sleep(Math.floor(random() * 1500));
+        }
+      } else {
+        const phase = where === 'rcpt' ? 'rcpt' : 'data';
+        const skip = 5 + Math.floor(random() * 30);
+        let seen = 0;
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            w.smtp.rule = (c) => {
+              if (c.phase === phase && ++seen === skip) {
+                void w.killChild(); // SIGKILL now, synchronously, before this command is answered
+                resolve();
+              }
+              return null;
+            };
+          }),
+          running,
+        ]);
+        w.smtp.rule = () => null;
       }
       await w.killChild();
-      kills.push(`${Date.now() - t0}ms/+${w.smtp.accepted.length - before}`);
+      kills.push(`${where} ${Date.now() - t0}ms/+${w.smtp.accepted.length - before}`);
       await w.startChild(warm ?? undefined);
       warm = i < KILLS - 1 ? w.spawnChild() : null;
     }
