@@ -21,27 +21,37 @@ afterAll(async () => {
 describe('fault: the host answers 502, hangs and is down during listing and write-back', () => {
   it('every due invoice is accepted exactly once; nothing marked sent on the host that SMTP did not accept; ledger = SMTP log = host flags', async () => {
     const phases: string[] = [];
-    const fault = async (mode: 'http502' | 'stall' | 'refuse', ms: number) => {
-      phases.push(`${mode} at ${w.smtp.accepted.length} accepted`);
-      await w.host.set(mode);
-      if (mode === 'refuse') w.host.dropAll(); // down: open keep-alive connections go too
-      await sleep(ms);
-      await w.host.set('pass');
-    };
+    // Each fault starts at the moment the SMTP server receives a run's k-th message, so it meets the
+    // write-back of the page being sent and the listing of the next page (both go to the host).
+    type Fault = readonly [k: number, mode: 'http502' | 'stall' | 'refuse', ms: number];
+    const plan: (readonly Fault[])[] = [[[15, 'http502', 3_000]], [[15, 'stall', 5_000], [60, 'refuse', 3_000]]];
     const runs: string[] = [];
     const describeRun = (r: unknown) => (typeof r === 'string' ? r.slice(0, 120) : `${(r as { status: string }).status} ${JSON.stringify((r as { counts: unknown }).counts)}`);
-    // Each fault hits a run in the middle (page listing and the write-back after each page go to the host).
-    let running = w.child!.runDirect(w.installationId, 120_000).catch((e: unknown) => String(e));
-    await w.smtp.waitForAccepted(20, 90_000);
-    await fault('http502', 3_000);
-    runs.push(describeRun(await running));
-    const before = w.smtp.accepted.length;
-    running = w.child!.runDirect(w.installationId, 120_000).catch((e: unknown) => String(e));
-    await Promise.race([w.smtp.waitForAccepted(before + 20, 60_000), running]);
-    await fault('refuse', 3_000);
-    await Promise.race([w.smtp.waitForAccepted(w.smtp.accepted.length + 10, 20_000).catch(() => undefined), running]);
-    await fault('stall', 5_000);
-    runs.push(describeRun(await running));
+    for (const faults of plan) {
+      const pending: Promise<void>[] = [];
+      let seen = 0;
+      w.smtp.rule = (c) => {
+        if (c.phase !== 'data') return null;
+        seen += 1;
+        for (const [k, mode, ms] of faults) {
+          if (seen !== k) continue;
+          phases.push(`${mode} ${ms} ms at message ${w.smtp.accepted.length + 1}`);
+          pending.push(
+            w.host.set(mode).then(async () => {
+              if (mode === 'refuse') w.host.dropAll(); // down: open keep-alive connections go too
+              await sleep(ms);
+              await w.host.set('pass');
+            }),
+          );
+        }
+        return null;
+      };
+      const run = await w.child!.runDirect(w.installationId, 120_000).catch((e: unknown) => String(e));
+      runs.push(describeRun(run));
+      w.smtp.rule = () => null;
+      await Promise.all(pending);
+      if (pending.length < faults.length) phases.push(`(run ended after ${seen} messages, before ${faults.length - pending.length} fault(s))`);
+    }
     const settled = await w.settle({ deadlineMs: 120_000 });
     const verdict = await w.verify({ uncertainAllowed: () => false });
     const logs = await w.store.listLogs({ installationId: w.installationId, limit: 10_000 });
