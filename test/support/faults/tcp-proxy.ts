@@ -128,7 +128,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const unlisten = async () => {
     if (!listening) return;
     listening = false;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // The listening socket closes now; close()'s callback would wait for every open connection too.
+    server.close();
+    await new Promise((r) => setImmediate(r));
   };
 
   const proxy: TcpProxy = {
