@@ -1,4 +1,4 @@
-/** Dependency rules of the house (HOUSE.md habit 12). `npm run lint` checks them. */
+/** Dependency rules of the house (CONTRIBUTING.md, house rules). `npm run lint` checks them. */
 module.exports = {
   forbidden: [
     {

@@ -1,5 +1,5 @@
 // Lint: typescript-eslint's recommended rules, plus the house rule that only src/config.ts reads
-// process.env (HOUSE.md habit 8).
+// process.env (CONTRIBUTING.md, house rules).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

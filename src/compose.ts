@@ -13,10 +13,12 @@ import { createHost as createRegistryHost, type InstallationHostFactory } from '
 import { ManagedService } from './connector-managed/index.ts';
 import { createMailDelivery } from './mail/delivery.ts';
 import { createPdfRenderer, listStandardPrints } from './render/index.ts';
-import { createAgendaScheduler, type Scheduler } from './jobs/scheduler.ts';
+import { createAgendaScheduler, type Scheduler, type SchedulerOptions } from './jobs/scheduler.ts';
 import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
+import { createRunConsole } from './jobs/run-console.ts';
 import { InstallationService } from './installations/service.ts';
 import { WebhookDispatcher, type DispatcherTuning } from './webhooks/dispatcher.ts';
+import { FailureDigest } from './jobs/digest.ts';
 import { IncomingWebhooks } from './webhooks/incoming.ts';
 import { InvoicePreviews } from './installations/previews.ts';
 import { buildApp } from './http/app.ts';
@@ -52,6 +54,8 @@ export interface ComposeOptions {
   /** Agenda poll interval in ms. */
   processEvery?: number;
   pipeline?: Partial<Pick<PipelineDeps, 'retryDelayMs' | 'inRunRetries' | 'pageSize'>>;
+  /** Scheduler tuning (tests: a short retry backoff for failed slot runs, a short lock lifetime). */
+  scheduler?: Partial<Pick<SchedulerOptions, 'retryBaseMs' | 'lockLifetimeMs'>>;
   /** Webhook tuning (tests: short backoff, poll and hint debounce). */
   webhooks?: Partial<DispatcherTuning> & { hintDebounceMs?: number };
 }
@@ -61,13 +65,13 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
   const clock = options.clock ?? (() => new Date());
   const closers: (() => Promise<unknown>)[] = [];
   const close = async () => {
-    for (const c of closers.reverse()) await c().catch((err) => logger.error({ err }, 'error while closing'));
+    for (const c of closers.reverse()) await c().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'error while closing'));
   };
   try {
     const opened = await openStore(config.database, { log: (m: string) => logger.info(m) });
     closers.push(() => opened.close());
     const { store } = opened;
-    // Host adapters get their installation's connector-managed accounts/templates (DESIGN §6).
+    // Host adapters get their installation's connector-managed accounts/templates (docs/design.md §6).
     const managed = new ManagedService({ store, secrets, clock });
     const createHost: InstallationHostFactory = (connection, installationId) =>
       createRegistryHost(connection, installationId ? { managed: managed.providers(installationId) } : {});
@@ -78,7 +82,9 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     closers.push(() => renderer.close());
     // The pipeline and the previews render through this one binding, so both print the same bytes.
     const ksefEnvironment = config.render.ksefEnvironment;
-    const prints: PipelineDeps['prints'] = { render: (invoice, printId) => renderer.render(invoice, printId, { ksefEnvironment }) };
+    const prints: PipelineDeps['prints'] = {
+      render: (invoice, printId, printOptions) => renderer.render(invoice, printId, { ...printOptions, ksefEnvironment }),
+    };
 
     // Filled once the scheduler exists (queue depth is read from Agenda at scrape time).
     let queue: Scheduler['agenda'] | null = null;
@@ -86,6 +92,10 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     const owner = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     // Outgoing webhooks: pipeline events are persisted, then POSTed signed, with retries (src/webhooks).
     const webhooks = new WebhookDispatcher({ store, secrets, logger, owner, version: options.version, tuning: options.webhooks ?? {} });
+    // One e-mail to the operator after a run that left invoices failed or uncertain (src/jobs/digest.ts).
+    const digest = new FailureDigest({ store, createHost, secrets, mail, logger, clock });
+    closers.push(() => digest.drain());
+    const runConsole = createRunConsole({ store, logger, clock });
     const pipeline: PipelineDeps = {
       store,
       createHost,
@@ -99,6 +109,8 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       events: (event: PipelineEvent) => {
         webhooks.emit(event);
         metrics.observe(event);
+        if (event.type === 'run.completed') digest.onRunCompleted(event.installationId, event.run);
+        runConsole.observe(event);
         options.events?.(event);
       },
       ...options.pipeline,
@@ -111,9 +123,11 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       logger,
       name: owner,
       ...(options.processEvery ? { processEvery: options.processEvery } : {}),
+      ...options.scheduler,
     });
     queue = scheduler.agenda;
-    const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints, adminToken: config.adminToken });
+    let publicUrl = config.http.publicUrl;
+    const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints, adminToken: config.adminToken, publicUrl: () => publicUrl });
     const incoming = new IncomingWebhooks({
       store,
       secrets,
@@ -128,7 +142,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       plugins: [pageRoutes({ secrets, clock }), operatorRoutes({ adminToken: config.adminToken, agenda: scheduler.agenda, metrics })] });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     // Port 0 (tests): links the connector hands out must carry the port it actually got.
-    if (config.http.port === 0) app.deps.publicUrl = url;
+    if (config.http.port === 0) app.deps.publicUrl = publicUrl = url;
     closers.push(() => app.close());
     webhooks.start();
     closers.push(() => webhooks.stop());

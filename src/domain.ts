@@ -50,11 +50,20 @@ export interface Party {
    * `true` given, `false` refused/opted out, `null` the host keeps no such field.
    */
   eInvoiceConsent: boolean | null;
+  /**
+   * The party's bank account as the host keeps it (for a customer: where a credit note's refund goes,
+   * e.g. Odoo's `partner_bank_id` of an out_refund). Absent or null when the host has none.
+   */
+  bankAccount?: string | null;
 }
 
 export interface Seller extends Party {
   bankAccount: string | null;
   bankName: string | null;
+  /** The seller's phone printed on the invoice, when the host has one (the e-mail is `Party.email`). */
+  phone?: string | null;
+  /** The seller's web site printed on the invoice, e.g. "https://spike.example", when the host has one. */
+  website?: string | null;
 }
 
 /** A contact the invoice may be e-mailed to: the host's invoice-type child contacts of the customer. */
@@ -218,6 +227,17 @@ export interface EmailAccount {
   smtp: SmtpSettings;
   /** Present when the account can store drafts / copies (IMAP). */
   imap: ImapSettings | null;
+  /** DKIM signing of outgoing mail (connector-managed accounts); the key is decrypted just before use. */
+  dkim?: DkimKey | null;
+}
+
+export interface DkimKey {
+  /** The signing domain (`d=`): the sender's domain or a parent of it. */
+  domain: string;
+  /** The selector (`s=`): the DNS record is `<selector>._domainkey.<domain>`. */
+  selector: string;
+  /** PEM private key (RSA or Ed25519). */
+  privateKey: string;
 }
 
 export interface EmailTemplateRef {
@@ -278,6 +298,7 @@ export type OutcomeReason =
   | 'imap_failed'
   | 'attempts_exhausted'
   | 'interrupted'
+  | 'host_read_failed'
   | 'waiting_for_ksef';
 
 export interface RecipientResult {

@@ -39,11 +39,13 @@ export class ConnectorError extends Error {
   readonly retryable: boolean;
   /** Extra, safe-to-show detail (never secrets). */
   readonly detail: Record<string, unknown> | undefined;
+  /** The message catalogue's code and parameters for a person (src/messages); the API renders its sentence. */
+  readonly say: { code: string; params?: Record<string, unknown> } | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { field?: string; retryable?: boolean; cause?: unknown; detail?: Record<string, unknown> } = {},
+    options: { field?: string; retryable?: boolean; cause?: unknown; detail?: Record<string, unknown>; say?: { code: string; params?: Record<string, unknown> } } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ConnectorError';
@@ -51,6 +53,7 @@ export class ConnectorError extends Error {
     this.field = options.field;
     this.retryable = options.retryable ?? (code === 'host_unavailable' || code === 'mail_temporary' || code === 'store_unavailable');
     this.detail = options.detail;
+    this.say = options.say;
   }
 
   get status(): number {
@@ -62,10 +65,18 @@ export function isConnectorError(e: unknown, code?: ErrorCode): e is ConnectorEr
   return e instanceof ConnectorError && (code === undefined || e.code === code);
 }
 
+/** One field's problem: `code`/`params` name its sentence in the message catalogue (src/messages). */
+export interface FieldError {
+  field: string;
+  message: string;
+  code?: string;
+  params?: Record<string, unknown>;
+}
+
 /** A validation failure naming several fields at once; the API returns them all. */
 export class ValidationFailure extends ConnectorError {
-  readonly fields: { field: string; message: string }[];
-  constructor(fields: { field: string; message: string }[], code: ErrorCode = 'validation') {
+  readonly fields: FieldError[];
+  constructor(fields: FieldError[], code: ErrorCode = 'validation') {
     super(code, fields.map((f) => `${f.field}: ${f.message}`).join('; '), { field: fields[0]?.field });
     this.fields = fields;
   }

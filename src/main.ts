@@ -41,13 +41,18 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const closers: (() => Promise<unknown>)[] = [];
+  // Ctrl-C / SIGTERM: one line, then the connector drains (runs finish their in-flight invoices, the
+  // API closes) and the demo and the embedded database stop last. A second signal exits at once.
+  let stopping = false;
   const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'error while closing'));
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stdout.write(`Invoice Courier: stopping (${signal})…\n`);
+    for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'error while closing'));
     process.exit(0);
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   const secrets = createSecretBox(await secretKeysFor(config, (m) => logger.info(m)));
   const connector = await composeConnector({ config, logger, secrets, version: VERSION });
@@ -78,7 +83,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
+main().catch((err: unknown) => {
+  // A start that fails says why in one line (the cause's stack is noise for a person at a terminal).
+  console.error(`Invoice Courier could not start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

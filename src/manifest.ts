@@ -8,7 +8,7 @@
  * itself (src/settings/schema.ts), so the form the host renders validates exactly like the API.
  * Pure: no I/O, no clock, no environment.
  */
-import { SettingsInputSchema } from './settings/schema.ts';
+import { SettingsInputSchema, defaultSettings } from './settings/schema.ts';
 import { DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER } from './webhooks/signature.ts';
 
 export const EXTENSION_ID = 'invoice-courier';
@@ -72,6 +72,15 @@ const PERMISSIONS: ModelPermission[] = [
     why: { pl: 'Konta SMTP (czytać mogą tylko administratorzy).', en: 'SMTP accounts (only administrators may read them).' },
   },
   {
+    model: 'ir.model.data',
+    access: ['read'],
+    credential: 'integration',
+    why: {
+      pl: 'Identyfikatory szablonów faktury i korekty oraz podtypu notatki (czytać mogą tylko administratorzy).',
+      en: "The ids of the invoice and credit-note templates and of the note subtype (only administrators may read them).",
+    },
+  },
+  {
     model: 'fetchmail.server',
     access: ['read'],
     credential: 'integration',
@@ -113,6 +122,20 @@ const PERMISSIONS: ModelPermission[] = [
     why: { pl: 'Pozycja menu otwierająca ustawienia i logi.', en: 'A menu entry that opens the settings and logs.' },
   },
 ];
+
+/**
+ * The rights the integration credential must have on the host for the connector to work (the optional
+ * ones left out): install refuses a credential that lacks any of them. At install the integration user
+ * is also the first operator, so the operator's rights are checked on it too.
+ */
+export function requiredHostRights(): { model: string; access: ModelPermission['access'] }[] {
+  return PERMISSIONS.filter((p) => !p.optional).map((p) => ({ model: p.model, access: [...p.access] }));
+}
+
+/** Why the connector needs a model, for refusal messages (English). */
+export function permissionReason(model: string): string | null {
+  return PERMISSIONS.find((p) => p.model === model)?.why.en ?? null;
+}
 
 interface Endpoint {
   method: Method;
@@ -201,6 +224,27 @@ function json<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+/**
+ * The settings schema with each setting's default as a JSON Schema `default` (from `defaultSettings()`,
+ * the one place defaults live), so a form the host renders from the manifest starts filled in. Only the
+ * manifest's copy carries them: the API's own schema has none, because a change is merged over the stored
+ * settings and a default must never overwrite a stored value.
+ */
+export function schemaWithDefaults(schema: object = SettingsInputSchema): Record<string, unknown> {
+  const copy = json(schema) as Record<string, unknown>;
+  const defaults = defaultSettings() as unknown as Record<string, unknown>;
+  for (const { path } of settingsFields(copy)) {
+    let node = copy;
+    let value: unknown = defaults;
+    for (const key of path.split('.')) {
+      node = (node['properties'] as Record<string, Record<string, unknown>>)[key]!;
+      value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    }
+    if (value !== undefined) node['default'] = value;
+  }
+  return copy;
+}
+
 export function buildManifest(info: ManifestInfo): Record<string, unknown> {
   return {
     manifestVersion: MANIFEST_VERSION,
@@ -215,7 +259,9 @@ export function buildManifest(info: ManifestInfo): Record<string, unknown> {
     ...(info.baseUrl ? { baseUrl: info.baseUrl.replace(/\/+$/, '') } : {}),
     hosts: ['odoo', 'tryton', 'sandbox'],
     settings: {
-      schema: json(SettingsInputSchema),
+      schema: schemaWithDefaults(),
+      /** Every setting of a new installation; `emailAccount` and `emailTemplate` are filled from the host at install. */
+      defaults: json(defaultSettings()),
       ui: {
         groups: json(GROUPS),
         fields: settingsFields(),

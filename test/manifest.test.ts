@@ -47,9 +47,33 @@ describe('the extension manifest', () => {
     expect(paths.join('\n')).toMatch(/\/endpoints\/install/);
   });
 
-  it('carries the settings schema the API validates with, unchanged', () => {
+  it('carries the settings schema the API validates with, unchanged but for the defaults', () => {
     const manifest = buildManifest({ version }) as { settings: { schema: unknown } };
-    expect(manifest.settings.schema).toEqual(JSON.parse(JSON.stringify(SettingsInputSchema)));
+    const withoutDefaults = JSON.parse(JSON.stringify(manifest.settings.schema, (k, v: unknown) => (k === 'default' ? undefined : v)));
+    expect(withoutDefaults).toEqual(JSON.parse(JSON.stringify(SettingsInputSchema)));
+    // The API's own schema has no defaults: a change is merged over stored settings, never over defaults.
+    expect(JSON.stringify(SettingsInputSchema)).not.toContain('"default"');
+  });
+
+  it("carries every setting's default, so a form the host renders starts filled in", () => {
+    const manifest = buildManifest({ version }) as { settings: { schema: Node; defaults: unknown } };
+    const defaults = defaultSettings() as unknown as Node;
+    const found: Record<string, unknown> = {};
+    for (const { path } of settingsFields()) {
+      let node = manifest.settings.schema;
+      for (const key of path.split('.')) node = (node['properties'] as Record<string, Node>)[key]!;
+      if ('default' in node) found[path] = node['default'];
+    }
+    const expected: Record<string, unknown> = {};
+    for (const { path } of settingsFields()) {
+      const value = path.split('.').reduce<unknown>((o, k) => (o as Node | undefined)?.[k], defaults);
+      if (value !== undefined) expected[path] = value;
+    }
+    expect(found).toEqual(expected);
+    expect(found['timezone']).toBe('Europe/Warsaw');
+    expect(found['schedule.startAt']).toBe('08:00');
+    expect(Object.keys(found)).toHaveLength(settingsFields().length - 1); // all but the write-only password
+    expect(manifest.settings.defaults).toEqual(defaultSettings());
   });
 
   it('every settings property, nested ones and enumerated choices included, has pl and en labels', () => {
@@ -82,15 +106,18 @@ describe('the extension manifest', () => {
       'operatorPassword',
       'emailAccount',
       'emailTemplate',
+      'alertEmail',
       'delivery',
       'documents',
       'dateBasis',
       'fromDate',
       'attachments.pln',
       'attachments.foreign',
+      'stripProductCodes',
       'schedule.startAt',
       'schedule.repeatEvery',
       'schedule.until',
+      'schedule.days',
       'timezone',
     ]);
     const ids = new Set(groups.map((g) => g.id));

@@ -1,4 +1,4 @@
-/** Connector-managed e-mail accounts and templates for hosts without them (DESIGN §6); see service.ts. */
+/** Connector-managed e-mail accounts and templates for hosts without them (docs/design.md §6); see service.ts. */
 export {
   ManagedService,
   managedTemplateSource,

@@ -1,5 +1,5 @@
 /**
- * Connector-managed e-mail accounts and templates (DESIGN §6): for a host that lacks them (Tryton 6.0 has
+ * Connector-managed e-mail accounts and templates (docs/design.md §6): for a host that lacks them (Tryton 6.0 has
  * no SMTP account model and no e-mail templates) the connector keeps its own, per installation, and offers
  * them in the same option lists as the host's.
  *
@@ -53,6 +53,23 @@ export interface AccountInput {
   smtp?: ServerInput;
   /** null removes IMAP. */
   imap?: ServerInput | null;
+  /** null removes DKIM signing. The private key is write-only; left out it keeps the stored one. */
+  dkim?: DkimInput | null;
+}
+
+export interface DkimInput {
+  domain?: string;
+  selector?: string;
+  /** PEM (PKCS#1 or PKCS#8), RSA of at least 1024 bits. */
+  privateKey?: string;
+}
+
+export interface DkimView {
+  domain: string;
+  selector: string;
+  privateKey: { set: boolean };
+  /** The TXT record to publish so that receivers can verify the signature. */
+  dnsRecord: { name: string; type: 'TXT'; value: string };
 }
 
 export interface TemplateInput {
@@ -76,6 +93,7 @@ export interface AccountView {
   fromAddress: string;
   smtp: ServerView;
   imap: ServerView | null;
+  dkim: DkimView | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -111,24 +129,24 @@ export class ManagedService {
   // ---------------------------------------------------------------- accounts
 
   async listAccounts(installationId: string): Promise<AccountView[]> {
-    return (await this.deps.store.listManaged(installationId, 'email_account')).map(accountView);
+    return (await this.deps.store.listManaged(installationId, 'email_account')).map((a) => accountView(a, this.deps.secrets));
   }
 
   async getAccount(installationId: string, id: string): Promise<AccountView> {
-    return accountView(await this.account(installationId, id));
+    return accountView(await this.account(installationId, id), this.deps.secrets);
   }
 
   async createAccount(installationId: string, input: AccountInput): Promise<AccountView> {
     const now = this.deps.clock().toISOString();
     const record = this.mergeAccount(null, input, { id: `${MANAGED_ACCOUNT_PREFIX}${crypto.randomUUID()}`, installationId, now });
-    return accountView(await this.deps.store.putManaged('email_account', record));
+    return accountView(await this.deps.store.putManaged('email_account', record), this.deps.secrets);
   }
 
   async updateAccount(installationId: string, id: string, input: AccountInput): Promise<AccountView> {
     const current = await this.account(installationId, id);
     const record = this.mergeAccount(current, input, { id, installationId, now: this.deps.clock().toISOString() });
     if (!record.active) await this.refuseIfInUse(installationId, 'emailAccount', id, 'deactivated');
-    return accountView(await this.deps.store.putManaged('email_account', record));
+    return accountView(await this.deps.store.putManaged('email_account', record), this.deps.secrets);
   }
 
   async deleteAccount(installationId: string, id: string): Promise<void> {
@@ -230,6 +248,7 @@ export class ManagedService {
       if (!password) problems.push({ field: 'imap.password', message: 'IMAP needs a password' });
       imap = base && user && password ? { ...base, user, password } : null;
     }
+    const dkim = mergeDkim(current?.dkim ?? null, input.dkim, fromAddress, secrets, problems);
     if (problems.length || !smtp) throw new ValidationFailure(problems.length ? problems : [{ field: 'smtp', message: 'SMTP settings are required' }]);
     return {
       id: ids.id,
@@ -239,10 +258,71 @@ export class ManagedService {
       fromAddress,
       smtp: { ...smtp, user: smtpUser, password: smtpPassword },
       imap,
+      dkim,
       createdAt: current?.createdAt ?? ids.now,
       updatedAt: ids.now,
     };
   }
+}
+
+const DOMAIN_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+const SELECTOR_RE = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * DKIM key, domain and selector merged over the stored ones. The signing domain must be the sender's
+ * domain or a parent of it (otherwise DMARC does not align the signature with From); the key must be
+ * a private RSA key (≥ 1024 bits) in PEM.
+ */
+function mergeDkim(
+  current: NonNullable<ManagedEmailAccount['dkim']> | null,
+  input: DkimInput | null | undefined,
+  fromAddress: string,
+  secrets: SecretBox,
+  problems: Problem[],
+): ManagedEmailAccount['dkim'] {
+  if (input === null) return null;
+  if (input === undefined) return current;
+  const domain = (input.domain ?? current?.domain ?? '').trim().toLowerCase();
+  const selector = (input.selector ?? current?.selector ?? '').trim();
+  const before = problems.length;
+  if (!domain) problems.push({ field: 'dkim.domain', message: 'a signing domain is required' });
+  else if (!DOMAIN_RE.test(domain)) problems.push({ field: 'dkim.domain', message: `"${domain}" is not a domain name` });
+  else {
+    const senderDomain = fromAddress.split('@')[1]?.toLowerCase() ?? '';
+    if (senderDomain && senderDomain !== domain && !senderDomain.endsWith(`.${domain}`)) {
+      problems.push({ field: 'dkim.domain', message: `the sender ${fromAddress} is not in ${domain}: receivers would not align the signature with the From address` });
+    }
+  }
+  if (!selector) problems.push({ field: 'dkim.selector', message: 'a selector is required' });
+  else if (!SELECTOR_RE.test(selector)) problems.push({ field: 'dkim.selector', message: `"${selector}" is not a DNS label (letters, digits, hyphens)` });
+  let privateKey = current?.privateKey ?? null;
+  if (input.privateKey !== undefined) {
+    const problem = privateKeyProblem(input.privateKey);
+    if (problem) problems.push({ field: 'dkim.privateKey', message: problem });
+    else privateKey = secrets.encrypt(input.privateKey.trim());
+  } else if (!privateKey) problems.push({ field: 'dkim.privateKey', message: 'a private key is required' });
+  return problems.length === before && privateKey ? { domain, selector, privateKey } : null;
+}
+
+function privateKeyProblem(pem: string): string | null {
+  let key: crypto.KeyObject;
+  try {
+    key = crypto.createPrivateKey(pem.trim());
+  } catch {
+    return 'not a private key in PEM format';
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    return bits >= 1024 ? null : `an RSA key of ${bits} bits is too short (at least 1024, 2048 recommended)`;
+  }
+  // nodemailer signs with RSA only: an Ed25519 key would leave messages unsigned without an error.
+  return `a ${key.asymmetricKeyType ?? 'unknown'} key cannot sign here: DKIM signing uses RSA keys (2048 bits recommended)`;
+}
+
+/** The DNS TXT record receivers look up: `v=DKIM1; k=rsa; p=<SubjectPublicKeyInfo, base64>`. */
+export function dkimDnsRecord(dkim: { domain: string; selector: string }, privateKeyPem: string): DkimView['dnsRecord'] {
+  const der = crypto.createPublicKey(crypto.createPrivateKey(privateKeyPem)).export({ type: 'spki', format: 'der' });
+  return { name: `${dkim.selector}._domainkey.${dkim.domain}`, type: 'TXT', value: `v=DKIM1; k=rsa; p=${der.toString('base64')}` };
 }
 
 function emptyToNull(s: string | null): string | null {
@@ -311,7 +391,7 @@ function serverView(s: { host: string; port: number; tls: TlsMode; user: string 
   return { host: s.host, port: s.port, tls: s.tls, user: s.user, password: { set: s.password !== null } };
 }
 
-function accountView(a: ManagedEmailAccount): AccountView {
+function accountView(a: ManagedEmailAccount, secrets: SecretBox): AccountView {
   return {
     id: a.id,
     name: a.name,
@@ -319,6 +399,9 @@ function accountView(a: ManagedEmailAccount): AccountView {
     fromAddress: a.fromAddress,
     smtp: serverView(a.smtp),
     imap: a.imap ? serverView(a.imap) : null,
+    dkim: a.dkim
+      ? { domain: a.dkim.domain, selector: a.dkim.selector, privateKey: { set: true }, dnsRecord: dkimDnsRecord(a.dkim, secrets.decrypt(a.dkim.privateKey)) }
+      : null,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
   };
@@ -338,6 +421,7 @@ function toEmailAccount(a: ManagedEmailAccount, secrets: SecretBox): EmailAccoun
     fromFilter: null,
     smtp: { host: a.smtp.host, port: a.smtp.port, tls: a.smtp.tls, user: a.smtp.user, password: a.smtp.password ? secrets.decrypt(a.smtp.password) : null },
     imap: a.imap ? { host: a.imap.host, port: a.imap.port, tls: a.imap.tls, user: a.imap.user, password: secrets.decrypt(a.imap.password) } : null,
+    dkim: a.dkim ? { domain: a.dkim.domain, selector: a.dkim.selector, privateKey: secrets.decrypt(a.dkim.privateKey) } : null,
   };
 }
 

@@ -7,7 +7,7 @@
  *
  * Credentials: the integration credential (given at install) is used only where an ordinary user may
  * not read (Odoo mail servers); everything else runs as the operator, so the host's own access rules
- * and audit trail apply (DESIGN §2).
+ * and audit trail apply (docs/design.md §2).
  */
 import type {
   EmailAccount,
@@ -72,6 +72,15 @@ export interface WriteBack {
   markSent: boolean;
 }
 
+/** One invoice found by its number (the settings page's preview picker). */
+export interface InvoiceMatch {
+  id: string;
+  number: string | null;
+  customer: string | null;
+  /** Issue date, YYYY-MM-DD, when the host has one. */
+  date: string | null;
+}
+
 export interface HostErp {
   readonly kind: HostKind;
 
@@ -103,6 +112,12 @@ export interface HostErp {
   getInvoices(ids: string[]): Promise<Invoice[]>;
 
   /**
+   * Customer invoices whose number contains `text` (case-insensitive), newest first, at most `limit`:
+   * only header fields, for a person to pick one. Optional: without it, previews take an id.
+   */
+  searchInvoices?(text: string, limit: number): Promise<InvoiceMatch[]>;
+
+  /**
    * Host-rendered subject and body of a host template for each invoice, in the customer's language.
    * Throws `host_not_found` when the template does not exist or is not an invoice template.
    */
@@ -120,6 +135,22 @@ export interface HostErp {
    */
   recordRun?(summary: RunSummary): Promise<void>;
 
+  /**
+   * Registration in the host's own menu (Odoo: `ir.actions.act_url` + `ir.ui.menu` under Invoicing,
+   * with the integration credential). Idempotent: creates what is missing, so it also repairs a deleted
+   * entry, and costs one read when everything is there. Optional: hosts without menus leave it out.
+   */
+  ensureExtension?(links: ExtensionLinks): Promise<void>;
+
+  /** Removes what `ensureExtension` made (entries whose URL starts with `urlPrefix`). */
+  removeExtension?(urlPrefix: string): Promise<void>;
+
+  /**
+   * Which of the given rights the integration credential lacks on the host (models the host does not
+   * have are left out). Optional: hosts that cannot tell leave it out.
+   */
+  checkRights?(rights: RightsCheck[]): Promise<{ model: string; access: string }[]>;
+
   /** Frees connections (keep-alive sockets, sessions). The adapter is not used afterwards. */
   close?(): void | Promise<void>;
 }
@@ -133,6 +164,17 @@ export interface RunSummary {
   finishedAt: string;
   counts: { due: number; sent: number; drafted: number; skipped: number; failed: number; retry: number; uncertain: number };
   error: string | null;
+}
+
+/** The connector pages a host menu opens. */
+export interface ExtensionLinks {
+  entries: { name: string; url: string; sequence: number }[];
+}
+
+/** One right the connector needs on the host, as the manifest lists it. */
+export interface RightsCheck {
+  model: string;
+  access: ('read' | 'write' | 'create' | 'unlink')[];
 }
 
 export type HostFactory = (connection: HostConnection) => HostErp;

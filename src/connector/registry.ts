@@ -2,7 +2,7 @@
  * Host adapters by kind. Adding a host = one line in `FACTORIES` (and its folder under src/connector/).
  * The registry only picks the factory; each adapter validates its own connection.
  *
- * Connector-managed e-mail accounts and templates (DESIGN §6) reach an adapter through `HostExtras.managed`
+ * Connector-managed e-mail accounts and templates (docs/design.md §6) reach an adapter through `HostExtras.managed`
  * (the composition root binds them per installation, src/compose.ts):
  *  - Tryton has neither, so its adapter offers exactly the managed ones (`TrytonHostOptions`).
  *  - Odoo and the sandbox offer their own first and the managed ones after them, in the same lists, so an
@@ -12,7 +12,7 @@
 import type { EmailAccount, EmailTemplateRef, HostKind, Operator } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import { createOdooHost } from './odoo/index.ts';
-import type { HostConnection, HostErp } from './port.ts';
+import type { ExtensionLinks, HostConnection, HostErp, RightsCheck, RunSummary } from './port.ts';
 import { TRYTON_INVOICE_MODEL, createTrytonHost } from './tryton/index.ts';
 
 /** Connector-managed accounts/templates of one installation, as a host adapter receives them. */
@@ -79,9 +79,14 @@ function withManaged(host: HostErp, managed: ConnectorManaged | undefined, invoi
     listUserPrints: () => host.listUserPrints(),
     listDueInvoices: (query) => host.listDueInvoices(query),
     getInvoices: (ids) => host.getInvoices(ids),
+    ...(host.searchInvoices ? { searchInvoices: (text: string, limit: number) => host.searchInvoices!(text, limit) } : {}),
     renderTemplate: (templateId, invoiceIds) => host.renderTemplate(templateId, invoiceIds),
     getUserPrint: (printId, invoiceId) => host.getUserPrint(printId, invoiceId),
     writeBack: (items) => host.writeBack(items),
+    ...(host.recordRun ? { recordRun: (summary: RunSummary) => host.recordRun!(summary) } : {}),
+    ...(host.ensureExtension ? { ensureExtension: (links: ExtensionLinks) => host.ensureExtension!(links) } : {}),
+    ...(host.removeExtension ? { removeExtension: (prefix: string) => host.removeExtension!(prefix) } : {}),
+    ...(host.checkRights ? { checkRights: (rights: RightsCheck[]) => host.checkRights!(rights) } : {}),
     close: async () => {
       await host.close?.();
     },

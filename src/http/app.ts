@@ -4,7 +4,7 @@
  * through imports of adapters. One error handler maps `ConnectorError` codes to HTTP statuses and
  * JSON bodies naming the offending field; 5xx details are hidden.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,13 +13,17 @@ import type { InstallationService } from '../installations/service.ts';
 import type { InvoicePreviews } from '../installations/previews.ts';
 import type { ManagedService } from '../connector-managed/index.ts';
 import type { Store } from '../store/port.ts';
-import type { Logger } from '../logger.ts';
+import { redactUrl, type Logger } from '../logger.ts';
 import { installationRoutes } from './routes/installations.ts';
+import { requestLang } from '../messages/http.ts';
+import { fieldErrorView, joinedMessage } from '../messages/fields.ts';
+import { schemaProblems } from '../messages/validation.ts';
 import { systemRoutes } from './routes/system.ts';
 import { webhookRoutes, type WebhookRouteOptions } from './routes/webhooks.ts';
 import { installationGuard } from './guard.ts';
 import { previewRoutes } from './routes/previews.ts';
 import { managedRoutes } from './routes/managed.ts';
+import { scheduleRoutes } from './routes/schedule.ts';
 
 export interface AppDeps {
   service: InstallationService;
@@ -48,10 +52,27 @@ const UI_KEYWORDS = ['x-label', 'x-help', 'x-order', 'x-group', 'x-options'];
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as never,
+    // One access line per request (the onResponse hook below) instead of Fastify's two.
+    disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, keywords: UI_KEYWORDS, allErrors: true } },
+    // Errors Fastify answers before any route (a URL it cannot decode, a path parameter too long) get
+    // the same body as every other 4xx.
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void (reply as unknown as FastifyReply)
+        .status(tooLong ? 414 : 400)
+        .send({ error: { code: tooLong ? 'uri_too_long' : 'bad_url', message: tooLong ? 'A part of the URL is too long' : 'The URL is not valid (it cannot be decoded)', field: 'url' } });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
+  // Endpoints polled every few seconds (the logs page, monitors, scrapers) write no access log at info.
+  app.addHook('onRoute', (route) => {
+    if (!route.logLevel && isPolledRoute(route.method, route.url)) route.logLevel = 'warn';
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) }, 'request completed');
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -70,19 +91,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.setErrorHandler((error: FastifyError | ConnectorError | Error, request, reply) => {
+    // Field errors carry a message code and parameters (src/messages) and the sentence in the caller's language.
+    const lang = requestLang(request);
     if ((error as FastifyError).validation) {
       const fe = error as FastifyError;
-      const fields = (fe.validation ?? []).map((v) => {
-        const base = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
-        const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
-        const field = [base, missing.missingProperty ?? missing.additionalProperty].filter(Boolean).join('.') || fe.validationContext || 'body';
-        const message = missing.additionalProperty ? `unknown field "${missing.additionalProperty}"` : (v.message ?? 'invalid');
-        return { field, message };
-      });
-      return reply.status(400).send({ error: { code: 'validation', message: fields.map((f) => `${f.field}: ${f.message}`).join('; '), field: fields[0]?.field, fields } });
+      const fields = schemaProblems(fe.validation ?? [], fe.validationContext || 'body').map((f) => fieldErrorView(f, lang));
+      return reply.status(400).send({ error: { code: 'validation', message: joinedMessage(fields), field: fields[0]?.field, fields } });
     }
     if (error instanceof ValidationFailure) {
-      return reply.status(error.status).send({ error: { code: error.code, message: error.message, field: error.field, fields: error.fields } });
+      const fields = error.fields.map((f) => fieldErrorView(f, lang));
+      return reply.status(error.status).send({ error: { code: error.code, message: joinedMessage(fields), field: error.field, fields } });
     }
     if (isConnectorError(error)) {
       const status = error.status;
@@ -90,18 +108,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         request.log.error({ err: error }, 'request failed');
         return reply.status(status).send({ error: { code: error.code, message: 'Internal error' } });
       }
+      if (error.field && error.say) {
+        const f = fieldErrorView({ field: error.field, message: error.message, code: error.say.code, ...(error.say.params ? { params: error.say.params } : {}) }, lang);
+        return reply.status(status).send({ error: { code: error.code, message: f.message, field: error.field, fields: [f] } });
+      }
       return reply.status(status).send({ error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } });
     }
     const fe = error as FastifyError;
     if (fe.statusCode && fe.statusCode < 500) {
       // Fastify's body errors (malformed or empty JSON, too large, unsupported media type) keep their status; the code is ours.
-      const code = fe.code?.startsWith('FST_ERR_CTP_') ? 'validation' : (fe.code ?? 'bad_request');
-      return reply.status(fe.statusCode).send({ error: { code, message: fe.message, field: 'body' } });
+      const code = fe.code?.startsWith('FST_ERR_CTP_') ? 'validation' : fe.code ? fe.code.toLowerCase() : 'bad_request';
+      const field = fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'content-type' : 'body';
+      return reply.status(fe.statusCode).send({ error: { code, message: fe.message, field } });
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send({ error: { code: 'internal', message: 'Internal error' } });
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${request.url}` } }));
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactUrl(request.url)}`, field: 'url' } }));
 
   // Before any route: another installation's token gets 401/403 on every /api/installations/:id route.
   app.addHook('onRequest', installationGuard);
@@ -109,16 +132,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preHandler', async (request) => {
     for (const [part, value] of [['params', request.params], ['query', request.query], ['body', request.body]] as const) {
       const field = fieldWithNul(value);
-      if (field !== null) throw new ConnectorError('validation', `${field || part}: must not contain a NUL character`, { field: field || part });
+      if (field !== null) throw new ConnectorError('validation', `${field || part}: must not contain a NUL character`, { field: field || part, say: { code: 'validation.nul' } });
     }
   });
   await app.register(systemRoutes);
   await app.register(installationRoutes, { prefix: '/api' });
   if (deps.webhooks) await app.register(webhookRoutes, { prefix: '/api', ...deps.webhooks });
   await app.register(previewRoutes, { prefix: '/api' });
+  await app.register(scheduleRoutes, { prefix: '/api' });
   if (deps.managed) await app.register(managedRoutes(deps.managed), { prefix: '/api' });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app as unknown as FastifyInstance;
+}
+
+/** GET routes that pages and monitors poll: run lists and progress, the log page's entries, health, metrics. */
+const POLLED_ROUTE = /^(?:\/health|\/metrics|\/(?:ui\/)?api\/installations\/:id\/(?:runs(?:\/[^/]+)*|logs|progress|events))$/;
+
+export function isPolledRoute(method: string | string[], url: string): boolean {
+  const methods = Array.isArray(method) ? method : [method];
+  return methods.every((m) => m === 'GET' || m === 'HEAD') && POLLED_ROUTE.test(url);
 }
 
 /**

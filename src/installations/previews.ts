@@ -3,25 +3,28 @@
  * sending, recording or logging anything.
  *
  * It walks the same public steps as the run pipeline (src/jobs/pipeline.ts) and calls the same
- * functions: `decide()` and `printFor()` for the rules and the print, the bound `prints.render()` or
+ * functions: `requireCompleteSettings()` and `resolveSender()` for the sender, `planDelivery()` and
+ * `printFor()` for the rules and the print, the bound `prints.render()` or
  * `host.getUserPrint()` for the attachment, the connector template or `host.renderTemplate()` for the
  * content, and `composeMessage()` for the message. The renderer is deterministic, so the preview's PDF
  * is byte for byte the one a run sends. The only writes are the host's own: rendering a host template
  * creates and deletes a send wizard in the host, as a run does.
  */
 import type { Config } from '../config.ts';
-import type { HostErp } from '../connector/port.ts';
+import type { HostErp, InvoiceMatch } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, Invoice, Operator, PrintChoice, RenderedTemplate } from '../domain.ts';
+import { planDelivery, printLabel, requireCompleteSettings, resolveSender, type DeliveryPlan } from '../jobs/delivery/plan.ts';
 import { ConnectorError, isConnectorError } from '../errors.ts';
 import { hostConnectionFor } from '../jobs/installation-host.ts';
 import { composeMessage } from '../jobs/message.ts';
 import { renderTemplates } from '../jobs/templates.ts';
 import type { PrintRenderer } from '../jobs/pipeline.ts';
-import { decide, printFor, resolveRecipients, type SkipReason } from '../jobs/rules.ts';
+import { printFor, resolveRecipients, type SkipReason } from '../jobs/rules.ts';
 import type { OutgoingMessage } from '../mail/port.ts';
 import { attachmentFileName } from '../render/filename.ts';
 import type { SecretBox } from '../secrets.ts';
+import { stripsProductCodes } from '../settings/schema.ts';
 import type { Installation, Store } from '../store/port.ts';
 
 export interface PreviewDeps {
@@ -57,10 +60,6 @@ export interface InvoicePreview {
   attachment: PreviewAttachment | null;
 }
 
-function printLabel(print: PrintChoice): string {
-  return print.kind === 'none' ? 'none' : `${print.kind}:${print.id}`;
-}
-
 function printField(invoice: Invoice): string {
   return invoice.currency.trim().toUpperCase() === 'PLN' ? 'attachments.pln' : 'attachments.foreign';
 }
@@ -73,10 +72,10 @@ export class InvoicePreviews {
     return this.withHost(installationId, async (host, installation) => {
       const invoice = await this.invoice(host, invoiceId);
       const { operator, account } = await this.sender(host, installation);
-      const decision = await this.decision(installation, invoice);
-      const print = printFor(invoice, installation.settings);
-      const [template, attachment] = await Promise.all([this.template(host, installation, invoice), this.attachment(host, invoice, print)]);
-      const recipients = decision.send ? decision.recipients : resolveRecipients(invoice).valid;
+      const plan = await this.plan(installation, invoice);
+      const print = plan.kind === 'send' ? plan.print : printFor(invoice, installation.settings);
+      const [template, attachment] = await Promise.all([this.template(host, installation, invoice), this.attachment(host, installation, invoice, print)]);
+      const recipients = plan.kind === 'send' ? plan.recipients : resolveRecipients(invoice).valid;
       const message = composeMessage({
         installationId: installation.id,
         invoice,
@@ -85,9 +84,11 @@ export class InvoicePreviews {
         account,
         operator,
         attachment: attachment?.pdf ?? null,
+        timeZone: installation.settings.timezone,
+        date: this.deps.clock(),
       });
       return {
-        decision: decision.send ? { send: true } : { send: false, reason: decision.reason, detail: decision.detail },
+        decision: previewDecision(plan),
         print: printLabel(print),
         message,
         attachment,
@@ -103,15 +104,29 @@ export class InvoicePreviews {
     return this.withHost(installationId, async (host, installation) => {
       const invoice = await this.invoice(host, invoiceId);
       const print = printFor(invoice, installation.settings);
-      const attachment = await this.attachment(host, invoice, print);
+      const attachment = await this.attachment(host, installation, invoice, print);
       if (!attachment) {
         throw new ConnectorError(
           'print_unavailable',
           `The print for ${invoice.currency} invoices (${printField(invoice)}) is "none": a run sends invoice ${invoice.number ?? invoice.id} without a PDF`,
-          { field: printField(invoice) },
+          { field: printField(invoice), say: { code: 'preview.print_none', params: { currency: invoice.currency } } },
         );
       }
       return attachment;
+    });
+  }
+
+  /**
+   * Invoices whose number contains `text`, for a person to pick one to preview. A host without a search
+   * (the port's optional `searchInvoices`) still finds an invoice by its id.
+   */
+  async searchInvoices(installationId: string, text: string, limit = 10): Promise<InvoiceMatch[]> {
+    const q = text.trim();
+    if (!q) return [];
+    return this.withHost(installationId, async (host) => {
+      if (host.searchInvoices) return host.searchInvoices(q, limit);
+      if (!/^[0-9]{1,18}$/.test(q)) return [];
+      return (await host.getInvoices([q])).map((i) => ({ id: i.id, number: i.number, customer: i.customer?.name ?? null, date: i.issueDate }));
     });
   }
 
@@ -128,47 +143,40 @@ export class InvoicePreviews {
 
   private async invoice(host: HostErp, invoiceId: string): Promise<Invoice> {
     const [invoice] = await host.getInvoices([invoiceId]);
-    if (!invoice) throw new ConnectorError('not_found', `The host has no invoice ${invoiceId}`, { field: 'invoiceId', detail: { invoiceId } });
+    if (!invoice) throw new ConnectorError('not_found', `The host has no invoice ${invoiceId}`, { field: 'invoiceId', detail: { invoiceId }, say: { code: 'error.invoice_not_found', params: { invoice: invoiceId } } });
     return invoice;
   }
 
   /** Operator and e-mail account as a run resolves them (same refusals). */
   private async sender(host: HostErp, installation: Installation): Promise<{ operator: Operator; account: EmailAccount }> {
-    const { settings } = installation;
-    if (!settings.operator || !settings.emailAccount || !settings.emailTemplate) {
-      throw new ConnectorError('validation', 'Settings are incomplete: operator, e-mail account and template must be chosen', {
-        field: !settings.operator ? 'operator' : !settings.emailAccount ? 'emailAccount' : 'emailTemplate',
-      });
-    }
-    const operator = await host.checkOperator();
-    const account = (await host.listEmailAccounts(operator)).find((a) => a.id === settings.emailAccount);
-    if (!account) {
-      throw new ConnectorError('host_not_found', `E-mail account ${settings.emailAccount} is not active or not available to the operator`, { field: 'emailAccount' });
-    }
-    return { operator, account };
+    requireCompleteSettings(installation.settings, { fromDate: false });
+    return resolveSender(host, installation.settings);
   }
 
-  private async decision(installation: Installation, invoice: Invoice) {
+  private async plan(installation: Installation, invoice: Invoice): Promise<DeliveryPlan> {
     const [entry] = await this.deps.store.getLedger(installation.id, [invoice.id]);
-    return decide(invoice, installation.settings, entry ?? null, { maxAttempts: this.deps.delivery.maxAttempts, now: this.deps.clock() });
+    return planDelivery(invoice, installation.settings, entry ?? null, { maxAttempts: this.deps.delivery.maxAttempts, now: this.deps.clock() });
   }
 
   /** The pipeline's template step for one invoice. */
   private async template(host: HostErp, installation: Installation, invoice: Invoice): Promise<RenderedTemplate> {
     const rendered = (await renderTemplates(host, this.deps.store, installation.id, installation.settings.emailTemplate, [invoice])).get(invoice.id);
     if (!rendered) {
-      throw new ConnectorError('host_not_found', `The host did not render the e-mail template for invoice ${invoice.number ?? invoice.id}`, { field: 'emailTemplate' });
+      throw new ConnectorError('host_not_found', `The host did not render the e-mail template for invoice ${invoice.number ?? invoice.id}`, {
+        field: 'emailTemplate',
+        say: { code: 'preview.template_not_rendered', params: { invoice: invoice.number ?? invoice.id } },
+      });
     }
     return rendered;
   }
 
   /** The attachment step of a run; a print that cannot be produced is `print_unavailable`. */
-  private async attachment(host: HostErp, invoice: Invoice, print: PrintChoice): Promise<PreviewAttachment | null> {
+  private async attachment(host: HostErp, installation: Installation, invoice: Invoice, print: PrintChoice): Promise<PreviewAttachment | null> {
     if (print.kind === 'none') return null;
     const filename = attachmentFileName(invoice);
     try {
       if (print.kind === 'standard') {
-        const { pdf, warnings } = await this.deps.prints.render(invoice, print.id);
+        const { pdf, warnings } = await this.deps.prints.render(invoice, print.id, { stripProductCodes: stripsProductCodes(installation.settings) });
         return { filename, pdf, warnings };
       }
       return { filename, pdf: await host.getUserPrint(print.id, invoice.id), warnings: [] };
@@ -178,7 +186,22 @@ export class InvoicePreviews {
       throw new ConnectorError('print_unavailable', `The print ${printLabel(print)} of invoice ${invoice.number ?? invoice.id} cannot be produced: ${reason}`, {
         field: printField(invoice),
         cause: e,
+        say: { code: 'preview.print_failed', params: { invoice: invoice.number ?? invoice.id, detail: reason } },
       });
     }
+  }
+}
+
+/** What a run would do now, as the preview says it. */
+function previewDecision(plan: DeliveryPlan): PreviewDecision {
+  switch (plan.kind) {
+    case 'send':
+      return { send: true };
+    case 'skip':
+      return { send: false, reason: plan.reason, detail: plan.detail };
+    case 'exhausted':
+      return { send: false, reason: 'attempts_exhausted', detail: `${plan.entry.attempts} attempts used; the next run closes it as failed` };
+    case 'hold':
+      return { send: false, reason: 'host_read_failed', detail: `the host could not give ${plan.error.what}: ${plan.error.detail}` };
   }
 }

@@ -3,17 +3,19 @@
  * before anything is saved), option lists for the settings form, run now, uninstall. Routes stay thin;
  * everything they do goes through here.
  */
-import type { HostErp } from '../connector/port.ts';
+import type { ExtensionLinks, HostErp } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, EmailTemplateRef, HostKind, Operator, PrintRef } from '../domain.ts';
 import { parsePrintChoice } from '../domain.ts';
-import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.ts';
+import { ConnectorError, ValidationFailure, isConnectorError, type FieldError } from '../errors.ts';
+import { problem } from '../messages/validation.ts';
 import { hostConnectionFor } from '../jobs/installation-host.ts';
 import { CONNECTOR_TEMPLATE_PREFIX } from '../jobs/message.ts';
 import type { Scheduler } from '../jobs/scheduler.ts';
+import { permissionReason, requiredHostRights } from '../manifest.ts';
 import { randomToken, safeEqual, sha256Hex, type SecretBox } from '../secrets.ts';
 import { applyEnableDefaults, checkSettings } from '../settings/check.ts';
-import { defaultSettings, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
+import { defaultSettings, stripsProductCodes, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
 import type { Installation, Store } from '../store/port.ts';
 
 export interface InstallInput {
@@ -46,10 +48,39 @@ export interface ServiceDeps {
   adminToken?: string | null;
   /** The connector's own standard prints (src/render). */
   standardPrints: () => PrintRef[];
+  /** The URL hosts reach the connector at (config PUBLIC_URL): the host's menu entries open its pages. Unset: no menu entries. */
+  publicUrl?: string | (() => string);
+}
+
+/** Oldest Odoo major version the adapter serves. */
+const MIN_ODOO_MAJOR = 17;
+
+/**
+ * A host fault during the install handshake as bad input naming the field (4xx, never a 500), with the
+ * host's own message kept in the text: the database, the URL, or the credential.
+ */
+function installInputError(e: unknown): unknown {
+  if (e instanceof ValidationFailure || !isConnectorError(e)) return e;
+  const says = e.message;
+  // Each answer names the field; the host's own words stay as quoted detail.
+  const refuse = (field: string, code: Parameters<typeof problem>[1], errorCode: string) => new ValidationFailure([problem(field, code, { detail: says })], errorCode as never);
+  if (e.code === 'host_auth') return refuse('integration.secret', 'install.credentials_refused', 'host_auth');
+  if (e.code === 'host_not_found' && /company/i.test(says)) return refuse('companyId', 'install.no_company', 'host_not_found');
+  if (e.code === 'host_not_found' && /database/i.test(says)) return refuse('database', 'install.no_database', 'host_not_found');
+  if (e.code === 'host_not_found') return refuse('hostUrl', 'install.not_this_host', 'host_not_found');
+  if (e.code === 'host_unavailable') return refuse('hostUrl', 'install.host_unreachable', 'validation');
+  if (e.code === 'host_access') return refuse('integration.login', 'install.no_rights', 'host_access');
+  if (e.code === 'host_validation') return refuse('hostUrl', 'install.handshake_refused', 'host_validation');
+  return e;
 }
 
 export class InstallationService {
   constructor(private readonly deps: ServiceDeps) {}
+
+  /** The service's clock (injected; frozen in tests), for answers that depend on the time of day. */
+  now(): Date {
+    return this.deps.clock();
+  }
 
   private host(installation: Installation, operator?: { login: string; secret: string }): HostErp {
     return this.deps.createHost(hostConnectionFor(installation, this.deps.secrets, operator), installation.id);
@@ -76,12 +107,26 @@ export class InstallationService {
   private async installWith(probe: HostErp, input: InstallInput): Promise<Installed> {
     const { store, secrets } = this.deps;
     try {
-      await probe.describe();
+      const info = await probe.describe();
+      const major = parseInt(info.version.replace(/^saas~/, ''), 10);
+      if ((input.hostKind === 'odoo' || input.hostKind === 'sandbox') && Number.isFinite(major) && major < MIN_ODOO_MAJOR) {
+        throw new ValidationFailure([problem('hostUrl', 'install.version_unsupported', { version: info.version, minimum: MIN_ODOO_MAJOR })], 'host_validation');
+      }
       await probe.checkOperator();
     } catch (e) {
-      if (isConnectorError(e, 'host_auth')) throw new ValidationFailure([{ field: 'integration.secret', message: 'the host refused these credentials' }], 'host_auth');
-      if (isConnectorError(e, 'host_unavailable')) throw new ValidationFailure([{ field: 'hostUrl', message: `the host did not answer: ${e.message}` }], 'host_unavailable');
-      throw e;
+      throw installInputError(e);
+    }
+    // The integration user must hold every right the manifest asks for: refuse naming each missing one.
+    if (probe.checkRights) {
+      const missing = await probe.checkRights(requiredHostRights()).catch((e: unknown) => {
+        throw installInputError(e);
+      });
+      if (missing.length) {
+        throw new ValidationFailure(
+          missing.map((m) => problem('integration.login', 'install.missing_right', { login: input.integration.login, access: m.access, model: m.model, reason: permissionReason(m.model) ?? '' })),
+          'host_access',
+        );
+      }
     }
     const templates = await probe.listEmailTemplates().catch(() => [] as EmailTemplateRef[]);
     const operator = await probe.checkOperator();
@@ -116,7 +161,50 @@ export class InstallationService {
       }
       installation = (await store.getInstallation(installation.id))!;
     }
+    await this.registerInHost(probe, installation.id);
     return { installation, apiToken, webhookSecret };
+  }
+
+  /** The host menu entries that open this installation's pages; null when no public URL is configured. */
+  private links(id: string): ExtensionLinks | null {
+    const base = typeof this.deps.publicUrl === 'function' ? this.deps.publicUrl() : this.deps.publicUrl;
+    if (!base) return null;
+    const root = `${base.replace(/\/+$/, '')}/ui/installations/${id}`;
+    return {
+      entries: [
+        { name: 'Ustawienia / Settings', url: `${root}/settings`, sequence: 90 },
+        { name: 'Dziennik / Logs', url: `${root}/logs`, sequence: 91 },
+      ],
+    };
+  }
+
+  /**
+   * Creates (or repairs) the host's menu entries with the integration credential. Optional on the host:
+   * a refusal is logged on the installation and changes nothing else.
+   */
+  private async registerInHost(host: HostErp, id: string, logFailure = true): Promise<void> {
+    const links = this.links(id);
+    if (!links || !host.ensureExtension) return;
+    try {
+      await host.ensureExtension(links);
+    } catch (e) {
+      if (!logFailure) return;
+      await this.deps.store
+        .appendLogs([
+          {
+            installationId: id,
+            runId: null,
+            at: this.deps.clock().toISOString(),
+            level: 'warning',
+            event: 'host.menu_failed',
+            invoiceId: null,
+            invoiceNumber: null,
+            message: `The menu entry in the host could not be made: ${e instanceof Error ? e.message : String(e)}`,
+            data: null,
+          },
+        ])
+        .catch(() => undefined);
+    }
   }
 
   async authenticate(token: string): Promise<Installation | null> {
@@ -139,14 +227,17 @@ export class InstallationService {
   }
 
   view(installation: Installation): SettingsView {
-    return { ...installation.settings, operatorPassword: { set: installation.operatorSecret !== null } };
+    const s = installation.settings;
+    return { ...s, stripProductCodes: stripsProductCodes(s), operatorPassword: { set: installation.operatorSecret !== null } };
   }
 
   /**
    * Merges the input over the stored settings, checks the result (shape, rules, then the live host) and
-   * saves it only when everything passes. The password is kept unless a new one is given.
+   * saves it only when everything passes. The password is kept unless a new one is given. Every problem
+   * is reported at once (one ValidationFailure): `shapeProblems` are the request's schema errors, whose
+   * fields the caller left out of `input`, so the host is still asked about the rest.
    */
-  async updateSettings(id: string, input: SettingsInput): Promise<SettingsView> {
+  async updateSettings(id: string, input: SettingsInput, opts: { shapeProblems?: FieldError[] } = {}): Promise<SettingsView> {
     const { store, secrets, clock } = this.deps;
     const current = await this.get(id);
     const { operatorPassword, attachments, schedule, ...rest } = input;
@@ -157,16 +248,23 @@ export class InstallationService {
       schedule: { ...current.settings.schedule, ...(schedule ?? {}) },
     };
     next = applyEnableDefaults(current.settings, next, clock());
-    const problems = checkSettings(next, this.deps.standardPrints().map((p) => p.choice.replace(/^standard:/, '')));
-    if (problems.length) throw new ValidationFailure(problems);
+    const problems: FieldError[] = [...(opts.shapeProblems ?? []), ...checkSettings(next, this.deps.standardPrints().map((p) => p.choice.replace(/^standard:/, '')))];
 
     // A changed operator needs its own password; the stored one belongs to the previous operator.
     const operatorChanged = next.operator !== current.settings.operator;
     if (operatorChanged && operatorPassword === undefined) {
-      throw new ValidationFailure([{ field: 'operatorPassword', message: `a password (or API key) is needed for the new operator "${next.operator}"` }]);
+      problems.push(problem('operatorPassword', 'settings.operator_password_needed', { operator: next.operator }));
+    } else {
+      const operatorSecret = operatorPassword !== undefined ? operatorPassword : current.operatorSecret ? secrets.decrypt(current.operatorSecret) : null;
+      const seen = new Set(problems.map((p) => p.field));
+      try {
+        for (const p of await this.validateAgainstHost(current, next, operatorSecret, operatorPassword !== undefined)) if (!seen.has(p.field)) problems.push(p);
+      } catch (e) {
+        // A host that cannot be asked: the problems already found are still the answer.
+        if (!problems.length) throw e;
+      }
     }
-    const operatorSecret = operatorPassword !== undefined ? operatorPassword : current.operatorSecret ? secrets.decrypt(current.operatorSecret) : null;
-    await this.validateAgainstHost(current, next, operatorSecret, operatorPassword !== undefined);
+    if (problems.length) throw new ValidationFailure(problems);
 
     const saved = await store.updateInstallation(
       id,
@@ -177,61 +275,64 @@ export class InstallationService {
       current.version,
     );
     await this.deps.scheduler?.sync(saved);
+    const integrationHost = this.host(saved);
+    try {
+      await this.registerInHost(integrationHost, saved.id, false); // repairs a deleted entry; refusals were logged at install
+    } finally {
+      await integrationHost.close?.();
+    }
     return this.view(saved);
   }
 
-  private async validateAgainstHost(current: Installation, next: Settings, operatorSecret: string | null, passwordGiven: boolean): Promise<void> {
+  /** The problems the live host finds (none when nothing it decides changed). */
+  private async validateAgainstHost(current: Installation, next: Settings, operatorSecret: string | null, passwordGiven: boolean): Promise<FieldError[]> {
     const needsHost = next.enabled || passwordGiven || next.operator !== current.settings.operator || next.emailAccount !== current.settings.emailAccount || next.emailTemplate !== current.settings.emailTemplate || next.delivery !== current.settings.delivery || next.attachments.pln !== current.settings.attachments.pln || next.attachments.foreign !== current.settings.attachments.foreign;
-    if (!needsHost) return;
-    if (operatorSecret === null) {
-      throw new ValidationFailure([{ field: 'operatorPassword', message: 'the operator has no password stored' }]);
-    }
+    if (!needsHost) return [];
+    if (operatorSecret === null) return [problem('operatorPassword', 'settings.operator_password_missing')];
     const host = this.host({ ...current, settings: next }, { login: next.operator, secret: operatorSecret });
     try {
-      await this.validateWith(host, current, next, passwordGiven);
+      return await this.validateWith(host, current, next, passwordGiven);
     } finally {
       await host.close?.();
     }
   }
 
-  private async validateWith(host: HostErp, current: Installation, next: Settings, passwordGiven: boolean): Promise<void> {
-    const problems: { field: string; message: string }[] = [];
+  private async validateWith(host: HostErp, _current: Installation, next: Settings, passwordGiven: boolean): Promise<FieldError[]> {
+    const problems: FieldError[] = [];
     let operator: Operator;
     try {
       operator = await host.checkOperator();
     } catch (e) {
-      if (isConnectorError(e, 'host_auth')) {
-        throw new ValidationFailure([{ field: passwordGiven ? 'operatorPassword' : 'operator', message: `the operator "${next.operator}" cannot log in to the host with this password` }]);
-      }
+      if (isConnectorError(e, 'host_auth')) return [problem(passwordGiven ? 'operatorPassword' : 'operator', 'settings.operator_login_refused', { operator: next.operator })];
       throw e;
     }
     if (next.emailAccount) {
       const accounts = await host.listEmailAccounts(operator);
       const account = accounts.find((a) => a.id === next.emailAccount);
-      if (!account) problems.push({ field: 'emailAccount', message: `e-mail account ${next.emailAccount} is not active or not accessible to the operator "${next.operator}"` });
+      if (!account) problems.push(problem('emailAccount', 'settings.email_account_unavailable', { account: next.emailAccount, operator: next.operator }));
       else if (next.delivery === 'save_draft' && !account.imap) {
-        problems.push({ field: 'delivery', message: `"save to Drafts" needs IMAP, and the e-mail account "${account.name}" has no IMAP settings` });
+        problems.push(problem('delivery', 'settings.drafts_need_imap', { account: account.name }));
       }
-    } else if (next.enabled) problems.push({ field: 'emailAccount', message: 'choose an e-mail account' });
+    } else if (next.enabled) problems.push(problem('emailAccount', 'settings.email_account_required'));
 
     if (next.emailTemplate && !next.emailTemplate.startsWith(CONNECTOR_TEMPLATE_PREFIX)) {
       const templates = await host.listEmailTemplates();
       if (!templates.some((t) => t.id === next.emailTemplate)) {
-        problems.push({ field: 'emailTemplate', message: `template ${next.emailTemplate} does not exist or is not a template of the sales-invoice form` });
+        problems.push(problem('emailTemplate', 'settings.template_unknown', { template: next.emailTemplate }));
       }
     } else if (next.emailTemplate && next.emailTemplate !== `${CONNECTOR_TEMPLATE_PREFIX}invoice` && !(await host.listEmailTemplates()).some((t) => t.id === next.emailTemplate)) {
       // Other `connector:` ids are the installation's connector-managed templates, listed by the host adapter.
-      problems.push({ field: 'emailTemplate', message: `unknown connector template ${next.emailTemplate}` });
+      problems.push(problem('emailTemplate', 'settings.template_unknown', { template: next.emailTemplate }));
     }
 
     const userPrints = next.attachments.pln.startsWith('user:') || next.attachments.foreign.startsWith('user:') ? await host.listUserPrints() : [];
     for (const field of ['pln', 'foreign'] as const) {
       const choice = parsePrintChoice(next.attachments[field]);
       if (choice?.kind === 'user' && !userPrints.some((p) => p.choice === next.attachments[field])) {
-        problems.push({ field: `attachments.${field}`, message: `print ${next.attachments[field]} does not exist on the host` });
+        problems.push(problem(`attachments.${field}`, 'settings.print_not_on_host', { print: next.attachments[field] }));
       }
     }
-    if (problems.length) throw new ValidationFailure(problems);
+    return problems;
   }
 
   async options(id: string, kind: 'operators' | 'email-accounts' | 'templates' | 'prints', operatorLogin?: string) {
@@ -252,7 +353,7 @@ export class InstallationService {
         const operators = await host.listOperators();
         const login = operatorLogin ?? installation.settings.operator;
         const operator = operators.find((o) => o.login === login);
-        if (!operator) throw new ValidationFailure([{ field: 'operator', message: `no host user with login "${login}"` }]);
+        if (!operator) throw new ValidationFailure([problem('operator', 'settings.operator_unknown', { login })]);
         return (await host.listEmailAccounts(operator)).map((a) => ({ value: a.id, label: a.name, from: a.fromAddress, imap: a.imap !== null }));
       }
       case 'templates': {
@@ -276,8 +377,20 @@ export class InstallationService {
   }
 
   async uninstall(id: string): Promise<void> {
-    await this.get(id);
+    const installation = await this.get(id);
     await this.deps.scheduler?.remove(id);
+    // The host's menu entries go while the integration credential is still known (best effort).
+    const links = this.links(id);
+    if (links) {
+      const host = this.host(installation);
+      try {
+        await host.removeExtension?.(links.entries[0]!.url.replace(/[^/]+$/, ''));
+      } catch {
+        // The host may be gone already; the installation is removed anyway.
+      } finally {
+        await host.close?.();
+      }
+    }
     // Keep the ledger, logs, runs and webhook deliveries for audit; drop every secret (the integration
     // credential's column cannot be empty, so it keeps an encrypted empty string).
     await this.deps.store.updateInstallation(id, {

@@ -1,12 +1,16 @@
 /**
  * Turns a rendered template, an attachment and the account/operator into the one outgoing message the
  * mail port delivers. Subject is one line (no header injection), a plain-text alternative is derived
- * from the HTML, From follows the account (or the operator), Reply-To the operator.
+ * from the HTML, From follows the account (or the operator), Reply-To the operator, the Message-ID is
+ * on the sender's domain (`messageIdFor`), and the Date header is the local time of the installation's
+ * time zone ("Tue, 01 Dec 2026 22:30:00 +0100"; the mail composer would otherwise write +0000).
  */
+import { DateTime } from 'luxon';
 import type { EmailAccount, Invoice, Operator, RenderedTemplate } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import type { OutgoingMessage } from '../mail/port.ts';
 import { attachmentFileName, defaultInvoiceTemplate, oneLineSubject, renderConnectorTemplate, toPlainText } from '../render/index.ts';
+import { customerLang } from '../render/template.ts';
 import { messageIdFor } from './rules.ts';
 
 export const CONNECTOR_TEMPLATE_PREFIX = 'connector:';
@@ -26,15 +30,15 @@ export interface ConnectorTemplateTexts {
  * any other `connector:` id needs its stored texts (`managedTemplateSource` in src/connector-managed).
  */
 export function renderConnectorTemplateFor(templateId: string, invoice: Invoice, stored: ConnectorTemplateTexts | null = null): RenderedTemplate {
-  const lang = invoice.customer.lang && !invoice.customer.lang.startsWith('pl') ? 'en' : 'pl';
+  const lang = customerLang(invoice);
   let template: { subject: string; html: string };
-  if (templateId === `${CONNECTOR_TEMPLATE_PREFIX}invoice`) template = defaultInvoiceTemplate(lang);
+  if (templateId === `${CONNECTOR_TEMPLATE_PREFIX}invoice`) template = defaultInvoiceTemplate(lang, invoice);
   else if (stored) {
     template = lang === 'en' && stored.subject.en !== null && stored.html.en !== null ? { subject: stored.subject.en, html: stored.html.en } : { subject: stored.subject.pl, html: stored.html.pl };
   } else {
     throw new ConnectorError('not_found', `Unknown connector template "${templateId}"`, { field: 'emailTemplate' });
   }
-  const r = renderConnectorTemplate(template, invoice);
+  const r = renderConnectorTemplate(template, invoice, lang);
   return { subject: r.subject, html: r.html, lang: invoice.customer.lang };
 }
 
@@ -46,6 +50,16 @@ export interface ComposeInput {
   account: EmailAccount;
   operator: Operator;
   attachment: Uint8Array | null;
+  /** The installation's IANA time zone (settings `timezone`): the Date header is local time there. */
+  timeZone: string;
+  /** When the message is composed (the run's clock). */
+  date: Date;
+}
+
+/** RFC 5322 date-time in the zone ("Tue, 01 Dec 2026 22:30:00 +0100"); UTC when the zone is unknown. */
+export function mailDate(date: Date, timeZone: string): string {
+  const local = DateTime.fromJSDate(date).setZone(timeZone);
+  return (local.isValid ? local : DateTime.fromJSDate(date, { zone: 'utc' })).toRFC2822()!;
 }
 
 export function senderAddress(account: EmailAccount, operator: Operator): string | null {
@@ -60,7 +74,7 @@ export function composeMessage(input: ComposeInput): OutgoingMessage {
   }
   const replyTo = operator.email && operator.email.toLowerCase() !== from.toLowerCase() ? operator.email : null;
   return {
-    messageId: messageIdFor(input.installationId, invoice.id),
+    messageId: messageIdFor(input.installationId, invoice.id, from),
     from: { name: invoice.seller.name, address: from },
     replyTo,
     to: input.recipients,
@@ -73,6 +87,8 @@ export function composeMessage(input: ComposeInput): OutgoingMessage {
       ? [{ filename: attachmentFileName(invoice), contentType: 'application/pdf', content: input.attachment }]
       : [],
     headers: {
+      // composeMime keeps a Date given here (nodemailer only adds one, in UTC, when there is none).
+      Date: mailDate(input.date, input.timeZone),
       'X-Invoice-Courier-Installation': input.installationId,
       'X-Invoice-Courier-Invoice': invoice.id,
       ...(invoice.number ? { 'X-Invoice-Courier-Number': oneLineSubject(invoice.number) } : {}),

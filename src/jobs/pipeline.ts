@@ -1,39 +1,54 @@
 /**
- * One run of one installation (DESIGN §3):
+ * One run of one installation (docs/data-flow.md):
  *   resolve interrupted deliveries -> flush owed write-backs -> list due invoices page by page ->
- *   decide (pure rules) -> claim in the ledger -> render template + attachment -> mark sending ->
- *   deliver -> record outcome -> write back to the host (batched per page) -> log -> finish the run.
+ *   plan (pure, ./delivery/plan.ts) -> claim in the ledger -> render template + attachment -> mark sending ->
+ *   deliver (mark handed over just before the final ".") -> classify (pure, ./delivery/classify.ts) ->
+ *   settle: record, check the claim, count, log, announce (./delivery/settle.ts) -> write back to the host
+ *   (batched per page) -> finish the run (and tell the host's own log, `recordRun`).
  *
  * The ledger's atomic claim is what makes every invoice go out at most once, whatever the scheduler
- * does (Agenda is at-least-once) and however many processes run. Nothing is written back to the host
- * as sent unless the SMTP server accepted the message or the IMAP server stored the draft.
+ * does (Agenda is at-least-once) and however many processes run. The mail server is called in a step of
+ * its own: only a fault that proves nothing was handed over is delivered again, and a store that fails
+ * afterwards delays the record, never causes a second delivery. Nothing is written back to the host as
+ * sent unless the SMTP server accepted the message or the IMAP server stored the draft.
+ *
+ * A page is delivered in growing batches (1, 4, 16, 64, ...), each claimed and its templates rendered
+ * while the one before is delivered, so the first e-mail leaves within seconds; progress is written
+ * after settled invoices at most once per second and at each page's end.
  */
 import type { Config } from '../config.ts';
-import type { HostErp, WriteBack } from '../connector/port.ts';
+import type { HostErp, RunSummary } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
-import type { EmailAccount, Invoice, Operator, Outcome, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../domain.ts';
+import type { EmailAccount, Invoice, InvoiceReadError, Operator, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../domain.ts';
 import { emptyCounts, parsePrintChoice } from '../domain.ts';
-import { ConnectorError, isConnectorError } from '../errors.ts';
+import { isConnectorError, type ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { MailDelivery } from '../mail/port.ts';
+import type { Evidence, MailDelivery } from '../mail/port.ts';
 import type { SecretBox } from '../secrets.ts';
+import { stripsProductCodes } from '../settings/schema.ts';
 import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../store/port.ts';
+import { classify, type Classified, type ClassifyContext, type Fault } from './delivery/classify.ts';
+import { planDelivery, requireCompleteSettings, resolveSender, versionedMessageId } from './delivery/plan.ts';
+import { settle, type PipelineEvent, type SettleDeps, type Settled } from './delivery/settle.ts';
 import { hostConnectionFor } from './installation-host.ts';
-import { composeMessage } from './message.ts';
+import { composeMessage, senderAddress } from './message.ts';
 import { renderTemplates } from './templates.ts';
-import { contentHash, decide, messageIdFor } from './rules.ts';
-import { noteFor } from './notes.ts';
+import { contentHash, messageIdFor } from './rules.ts';
+import { flushWriteBacks } from './writeback.ts';
+import { closeDeadRuns, RUN_HEARTBEAT_MS, RUN_LEASE_MS } from './run-lease.ts';
+
+export type { PipelineEvent } from './delivery/settle.ts';
+
+/** The installation's print options a standard print follows (from its settings). */
+export interface PrintOptions {
+  /** Leave out host product codes ("[CATER] …") at the start of line names. */
+  stripProductCodes?: boolean;
+}
 
 /** What draws the connector's standard prints (src/render). */
 export interface PrintRenderer {
-  render(invoice: Invoice, printId: string): Promise<{ pdf: Uint8Array; warnings: string[] }>;
+  render(invoice: Invoice, printId: string, options?: PrintOptions): Promise<{ pdf: Uint8Array; warnings: string[] }>;
 }
-
-/** Outgoing events (webhooks); the pipeline only announces, the webhook module delivers. */
-export type PipelineEvent =
-  | { type: 'run.completed'; installationId: string; run: Run }
-  | { type: 'invoice.sent' | 'invoice.failed' | 'invoice.uncertain'; installationId: string; invoiceId: string; invoiceNumber: string | null; detail: string | null }
-  | { type: 'delivery.auth_failed'; installationId: string; account: string; detail: string };
 
 export interface PipelineDeps {
   store: Store;
@@ -53,12 +68,19 @@ export interface PipelineDeps {
   /** In-run retries of a temporary SMTP failure before it is left for a later run. */
   inRunRetries?: number;
   pageSize?: number;
+  /** First pause between attempts to record an outcome while the store fails (ms, doubled; default 250). */
+  recordPauseMs?: number;
+  /** Least time between two progress writes of a run (ms; default 1000). */
+  progressEveryMs?: number;
 }
 
 /** Stops the whole run: the account refused its credentials or cannot be used as configured. */
 class AccountAuthFailed extends Error {}
 
 const PAGE_SIZE = 200;
+/** Invoices claimed and rendered before the first delivery; later batches grow to MAX_BATCH. */
+const FIRST_BATCH = 1;
+const MAX_BATCH = 64;
 
 export async function runInstallation(deps: PipelineDeps, installationId: string, trigger: RunTrigger): Promise<Run | null> {
   const { store } = deps;
@@ -67,9 +89,19 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
   if (trigger === 'schedule' || trigger === 'catch_up') {
     if (!installation.settings.enabled) return null;
   }
-  const run = await store.startRun({ installationId, trigger, startedAt: deps.clock().toISOString() });
+  // Runs whose process died are closed first, and what they left in the ledger is given back (and counted).
+  const recovered = await closeDeadRuns(deps, installationId);
+  const startedAt = deps.clock();
+  const run = await store.startRun({ installationId, trigger, startedAt: startedAt.toISOString(), owner: deps.owner, leaseUntil: new Date(startedAt.getTime() + RUN_LEASE_MS).toISOString() });
   const ctx = new RunContext(deps, installation, run);
-  await ctx.log('info', 'run.started', `Run started (${triggerLabel(trigger)})`, null, { trigger });
+  // The heartbeat: while it beats, no other process takes this run (and its claims) for dead.
+  const heartbeat = setInterval(() => {
+    void store.heartbeatRun(run.id, new Date(deps.clock().getTime() + RUN_LEASE_MS).toISOString()).catch(() => undefined);
+  }, RUN_HEARTBEAT_MS);
+  heartbeat.unref();
+  // What the interrupted runs left is counted by this run (their own log entries say it too).
+  const recoveredData = recovered.runs.length ? { interruptedRuns: recovered.runs.map((r) => r.id), released: recovered.released, expired: recovered.expired } : {};
+  await ctx.log('info', 'run.started', `Run started (${triggerLabel(trigger)})`, null, { trigger, ...recoveredData });
   let status: 'completed' | 'failed' = 'completed';
   let error: string | null = null;
   try {
@@ -83,6 +115,18 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
       await ctx.log('error', 'run.failed', `Run failed: ${error}`, null, { code: isConnectorError(e) ? e.code : 'internal' }).catch(() => undefined);
     }
   } finally {
+    clearInterval(heartbeat);
+    if (status === 'completed') {
+      // Completed means settled: nothing this process claimed for the installation is still open.
+      const open = await store.listLedger(installationId, { owner: deps.owner, states: ['claimed', 'sending'], limit: 1000 }).catch(() => null);
+      if (open === null || open.length > 0) {
+        status = 'failed';
+        error = open === null ? 'The ledger could not be read to check that every claimed invoice was settled' : `${open.length} claimed invoice(s) were not settled by the run`;
+        await ctx.log('error', 'run.unsettled', error, null, { invoiceIds: (open ?? []).slice(0, 50).map((e) => e.invoiceId) }).catch(() => undefined);
+      }
+    }
+    // The host's own log gets the final status (Odoo ir.logging), before its connection is closed.
+    await ctx.reportToHost(status, error);
     await Promise.resolve(ctx.close()).catch((err: unknown) => deps.logger.warn({ err, installationId }, 'closing the host connection failed'));
   }
   const finished = await store.finishRun(run.id, status, ctx.counts, error, deps.clock().toISOString());
@@ -110,6 +154,9 @@ function describeError(e: unknown): string {
 class RunContext {
   readonly counts: RunCounts = emptyCounts();
   private processed = 0;
+  /** The e-mail account's error that stopped the run (credentials refused, unusable as configured). */
+  private accountStop: ConnectorError | null = null;
+  private lastProgressAt = 0;
   private host!: HostErp; // set first thing in execute()
   private operator!: Operator;
   private account!: EmailAccount;
@@ -143,15 +190,34 @@ class RunContext {
     if (this.host) await this.host.close?.();
   }
 
+  /** Tells the host's own log how the run ended (`HostErp.recordRun`); a failure is a warning, never the run's. */
+  async reportToHost(status: RunSummary['status'], error: string | null): Promise<void> {
+    if (!this.host?.recordRun) return;
+    const summary: RunSummary = {
+      runId: this.run.id,
+      status,
+      trigger: this.run.trigger,
+      startedAt: this.run.startedAt,
+      finishedAt: this.deps.clock().toISOString(),
+      counts: { ...this.counts },
+      error,
+    };
+    try {
+      await this.host.recordRun(summary);
+    } catch (e) {
+      this.deps.logger.warn({ err: e, installationId: this.installation.id, runId: this.run.id }, 'the host did not take the run summary');
+      await this.log('warning', 'run.host_log_failed', `The run could not be recorded in the host's log: ${describeError(e)}`, null).catch(() => undefined);
+    }
+  }
+
   async execute(): Promise<void> {
     const { deps, installation, settings } = this;
-    if (!settings.operator || !settings.emailAccount || !settings.emailTemplate) {
-      throw new ConnectorError('validation', 'Settings are incomplete: operator, e-mail account and template must be chosen');
-    }
-    if (!settings.fromDate) throw new ConnectorError('validation', 'Settings have no "from date"', { field: 'fromDate' });
+    requireCompleteSettings(settings, { fromDate: true });
     this.host = deps.createHost(hostConnectionFor(installation, deps.secrets), installation.id);
     try {
-      this.operator = await this.host.checkOperator();
+      const sender = await resolveSender(this.host, settings);
+      this.operator = sender.operator;
+      this.account = sender.account;
     } catch (e) {
       if (isConnectorError(e, 'host_auth')) {
         await this.log('error', 'operator.auth_failed', `The operator "${settings.operator}" can no longer log in to the host; the run stopped. Update the password in the settings.`, null);
@@ -159,12 +225,6 @@ class RunContext {
       }
       throw e;
     }
-    const accounts = await this.host.listEmailAccounts(this.operator);
-    const account = accounts.find((a) => a.id === settings.emailAccount);
-    if (!account) {
-      throw new ConnectorError('host_not_found', `E-mail account ${settings.emailAccount} is not active or not available to the operator`, { field: 'emailAccount' });
-    }
-    this.account = account;
 
     await this.resolveInterrupted();
     await this.announceUncertain();
@@ -173,7 +233,7 @@ class RunContext {
     const pages = this.host.listDueInvoices({
       documents: settings.documents,
       dateBasis: settings.dateBasis,
-      fromDate: settings.fromDate,
+      fromDate: settings.fromDate!,
       pageSize: deps.pageSize ?? PAGE_SIZE,
       // With drafts in scope, invoices we already e-mailed (and marked sent) are listed too: a draft that
       // was e-mailed and later confirmed or edited must be compared with what was sent (content hash).
@@ -182,8 +242,45 @@ class RunContext {
     for await (const page of pages) {
       await this.processPage(page);
       await this.flushWriteBacks();
-      await deps.store.updateRunProgress(this.run.id, this.processed, this.counts.due, this.counts);
+      await this.progress(true);
     }
+  }
+
+  /** The run's progress for the logs page: after every settled invoice at most once per `progressEveryMs`, and at each page's end. */
+  private async progress(force = false): Promise<void> {
+    const now = Date.now();
+    if (!force && now - this.lastProgressAt < (this.deps.progressEveryMs ?? 1000)) return;
+    this.lastProgressAt = now;
+    try {
+      await this.deps.store.updateRunProgress(this.run.id, this.processed, this.counts.due, this.counts);
+    } catch (err) {
+      this.deps.logger.warn({ err, installationId: this.installation.id, runId: this.run.id }, 'run progress not written');
+    }
+  }
+
+  private settleDeps(): SettleDeps {
+    const { store, clock, logger, events, recordPauseMs } = this.deps;
+    return { store, clock, logger, events, recordPauseMs };
+  }
+
+  private classifyContext(attempts: number, recipients: string[]): ClassifyContext {
+    return { mode: this.settings.delivery, attempts, maxAttempts: this.deps.delivery.maxAttempts, now: this.deps.clock(), recipients };
+  }
+
+  /** Settles one invoice of this run's own claim (see ./delivery/settle.ts). */
+  private settleClaim(invoice: Pick<Invoice, 'id' | 'number'>, leaseUntil: string, verdict: Classified, data?: Record<string, unknown>): Promise<Settled> {
+    return settle(
+      this.settleDeps(),
+      {
+        installationId: this.installation.id,
+        runId: this.run.id,
+        invoice: { id: invoice.id, number: invoice.number },
+        via: { kind: 'claim', owner: this.deps.owner, leaseUntil },
+        counts: this.counts,
+        ...(data ? { data } : {}),
+      },
+      verdict,
+    );
   }
 
   /** `sending` claims whose lease expired: the process died mid-delivery. Evidence decides. */
@@ -191,38 +288,26 @@ class RunContext {
     const { store, mail, clock } = this.deps;
     const expired = await store.listExpiredSending(this.installation.id, clock().toISOString());
     for (const entry of expired) {
-      const evidence = await mail.findByMessageId(this.account, entry.messageId).catch(() => 'unknown' as const);
-      const invoice = { id: entry.invoiceId, number: entry.invoiceNumber };
-      const drafted = this.settings.delivery === 'save_draft';
-      let outcome: Outcome;
-      let writeBack = false;
-      if (evidence === 'found') {
-        outcome = { state: drafted ? 'drafted' : 'sent', reason: null, detail: 'Delivery confirmed after an interruption: the message was found in the mailbox', recipients: entry.recipients };
-        writeBack = true;
-      } else if (evidence === 'not_found' && drafted) {
-        // A draft that is not in Drafts was never stored: safe to try again.
-        outcome = { state: 'retry', reason: 'interrupted', detail: 'Interrupted before the draft was stored; will be retried', recipients: [] };
-      } else {
-        outcome = {
-          state: 'uncertain',
-          reason: 'interrupted',
-          detail:
-            evidence === 'not_found'
-              ? 'Interrupted during delivery; the message is not in Sent, but the server may have accepted it. A person decides whether to re-send.'
-              : 'Interrupted during delivery and the account has no IMAP to look for evidence. A person decides whether to re-send.',
-          recipients: entry.recipients,
-        };
+      const fault: Fault = { kind: 'interrupted', recipients: entry.recipients, handedOver: entry.handedOver ?? true };
+      const ctx = this.classifyContext(entry.attempts, entry.recipients.map((r) => r.address));
+      let verdict = classify(fault, null, ctx);
+      let evidence: Evidence | null = null;
+      if (verdict.needsEvidence) {
+        evidence = await mail.findByMessageId(this.account, entry.messageId).catch(() => 'unknown' as const);
+        verdict = classify(fault, evidence, ctx);
       }
-      const ok = await store.resolveInterrupted(this.installation.id, entry.invoiceId, entry.leaseUntil ?? '', outcome, writeBack);
-      if (!ok) continue;
-      this.bump(outcome.state);
-      await this.log(outcome.state === 'uncertain' ? 'warning' : 'info', `invoice.${outcome.state}`, outcome.detail ?? '', invoice, { evidence, messageId: entry.messageId });
-      if (outcome.state === 'uncertain') {
-        this.deps.events?.({ type: 'invoice.uncertain', installationId: this.installation.id, invoiceId: entry.invoiceId, invoiceNumber: entry.invoiceNumber, detail: outcome.detail });
-      } else if (outcome.state === 'sent') {
-        const to = outcome.recipients.filter((r) => r.accepted).map((r) => r.address);
-        this.deps.events?.({ type: 'invoice.sent', installationId: this.installation.id, invoiceId: entry.invoiceId, invoiceNumber: entry.invoiceNumber, detail: to.join(', ') });
-      }
+      await settle(
+        this.settleDeps(),
+        {
+          installationId: this.installation.id,
+          runId: this.run.id,
+          invoice: { id: entry.invoiceId, number: entry.invoiceNumber },
+          via: { kind: 'interrupted', expectedLeaseUntil: entry.leaseUntil ?? '' },
+          counts: this.counts,
+          data: { evidence, messageId: entry.messageId },
+        },
+        verdict,
+      );
     }
   }
 
@@ -241,121 +326,162 @@ class RunContext {
     }
   }
 
-  /** Writes owed outcomes back to the host; a host that is down delays this, never the ledger. */
-  private async flushWriteBacks(): Promise<void> {
-    const { store } = this.deps;
-    for (;;) {
-      const pending = await store.listPendingWriteBacks(this.installation.id, 100);
-      if (pending.length === 0) return;
-      const items: WriteBack[] = pending.map((e) => writeBackFor(e));
-      try {
-        await this.host.writeBack(items);
-      } catch (e) {
-        await this.log('warning', 'writeback.delayed', `Writing ${items.length} outcome(s) back to the host failed; will retry on the next run: ${describeError(e)}`, null);
-        return;
-      }
-      await store.markWrittenBack(
-        this.installation.id,
-        pending.map((p) => p.invoiceId),
-      );
-      if (pending.length < 100) return;
-    }
-  }
 
-  private bump(state: Outcome['state'] | 'skipped'): void {
-    const key = state as keyof RunCounts;
-    if (key in this.counts) this.counts[key] += 1;
+  /** Writes owed outcomes back to the host (src/jobs/writeback.ts: each taken once, cleared by outcome version). */
+  private async flushWriteBacks(): Promise<void> {
+    await flushWriteBacks(this.deps, this.installation.id, this.host, (level, event, message) => this.log(level, event, message, null));
   }
 
   private async processPage(page: Invoice[]): Promise<void> {
     const { deps, installation, settings } = this;
     const now = deps.clock();
     const ledger = new Map((await deps.store.getLedger(installation.id, page.map((i) => i.id))).map((e) => [e.invoiceId, e]));
-    const toSend: { invoice: Invoice; recipients: string[]; printId: string; entry: LedgerEntry }[] = [];
+    const toSend: Candidate[] = [];
     for (const invoice of page) {
       const entry = ledger.get(invoice.id) ?? null;
-      const decision = decide(invoice, settings, entry, { maxAttempts: deps.delivery.maxAttempts, now });
-      if (!decision.send) {
-        if (decision.reason === 'attempts_exhausted' && entry) {
-          await this.failExhausted(invoice, entry, now);
-          continue;
-        }
-        if (decision.reason === 'already_recorded' && entry?.contentHash && entry.contentHash !== contentHash(invoice)) {
-          await this.logOnce(invoice, 'invoice.changed_after_sending', 'warning',
-            'The invoice changed after it was e-mailed (content differs from what was sent); it is not sent again automatically.',
-            { sentContentHash: entry.contentHash, currentContentHash: contentHash(invoice) });
-        }
-        if (decision.logOnce) {
+      const plan = planDelivery(invoice, settings, entry, { maxAttempts: deps.delivery.maxAttempts, now });
+      switch (plan.kind) {
+        case 'exhausted':
+          await this.closeExhausted(invoice, plan.entry, now);
+          break;
+        case 'hold':
+          await this.holdBack(invoice, plan.error, now);
+          break;
+        case 'skip':
+          if (plan.changedAfterSending && entry) {
+            await this.logOnce(invoice, 'invoice.changed_after_sending', 'warning',
+              'The invoice changed after it was e-mailed (content differs from what was sent); it is not sent again automatically.',
+              { sentContentHash: entry.contentHash, currentContentHash: contentHash(invoice) });
+          }
+          if (plan.logOnce) {
+            this.counts.due += 1;
+            this.counts.skipped += 1;
+            this.processed += 1;
+            await this.logOnce(invoice, `invoice.skipped.${plan.reason}`, plan.reason === 'host_is_sending' ? 'info' : 'warning', `Skipped: ${plan.detail}`, { reason: plan.reason, invalidRecipients: plan.invalidRecipients });
+          }
+          break;
+        case 'send':
           this.counts.due += 1;
-          this.counts.skipped += 1;
-          this.processed += 1;
-          await this.logOnce(invoice, `invoice.skipped.${decision.reason}`, 'warning', `Skipped: ${decision.detail}`, { reason: decision.reason, invalidRecipients: decision.invalidRecipients });
-        }
-        continue;
+          toSend.push({ invoice, recipients: plan.recipients, invalidRecipients: plan.invalidRecipients, printId: plan.printId, newVersion: plan.newVersion });
+          break;
       }
-      this.counts.due += 1;
-      const claimed = await this.claim(invoice, now, deps.delivery.maxAttempts);
-      if (!claimed) {
-        this.counts.due -= 1; // someone else owns it
-        continue;
-      }
-      if (decision.invalidRecipients.length) {
-        await this.logOnce(invoice, 'invoice.invalid_recipients', 'warning', `Invalid e-mail address(es) left out: ${decision.invalidRecipients.join(', ')}`);
-      }
-      const print = decision.print;
-      const printId = print.kind === 'none' ? 'none' : `${print.kind}:${print.id}`;
-      toSend.push({ invoice, recipients: decision.recipients, printId, entry: claimed });
     }
     if (toSend.length === 0) return;
 
-    let rendered: Map<string, RenderedTemplate>;
-    try {
-      rendered = await renderTemplates(this.host, deps.store, installation.id, settings.emailTemplate, toSend.map((s) => s.invoice));
-    } catch (e) {
-      // Nothing left: give the claims back so a later run takes them.
-      for (const s of toSend) await deps.store.release(installation.id, s.invoice.id, deps.owner);
-      throw e;
+    // The first e-mail leaves within seconds: invoices are claimed and their templates rendered in growing
+    // batches (the host renders a batch in one call), the next batch while the current one is delivered.
+    const batches: Candidate[][] = [];
+    for (let start = 0, size = FIRST_BATCH; start < toSend.length; start += size, size = Math.min(size * 4, MAX_BATCH)) {
+      batches.push(toSend.slice(start, start + size));
     }
+    let next: Promise<Prepared> | null = this.prepare(batches[0]!);
+    for (let i = 0; i < batches.length; i++) {
+      const ready = await next!;
+      if ('error' in ready) throw ready.error;
+      const following = i + 1 < batches.length ? this.prepare(batches[i + 1]!) : null;
+      let stop: unknown = null;
+      try {
+        await this.deliverBatch(ready);
+      } catch (e) {
+        stop = e;
+      }
+      if (stop !== null) {
+        // Nothing of the next batch goes out behind a run that stops: its claims are given back (or wait
+        // for the account like the rest, when the account stopped the run).
+        if (following) {
+          const more = await following;
+          if (!('error' in more)) for (const item of more.items) await this.giveBack(item);
+        }
+        throw stop;
+      }
+      next = following;
+    }
+  }
 
+  /** Claims a batch (the exactly-once gate) and renders its templates; gives the claims back when rendering fails. Never rejects. */
+  private async prepare(batch: Candidate[]): Promise<Prepared> {
+    const { deps, installation, settings } = this;
+    const items: Claimed[] = [];
+    try {
+      for (const c of batch) {
+        const now = deps.clock();
+        const claimed = c.newVersion ? await this.claimNewVersion(c.invoice, now, c.newVersion) : await this.claim(c.invoice, now, deps.delivery.maxAttempts);
+        if (!claimed) {
+          this.counts.due -= 1; // someone else owns it
+          continue;
+        }
+        items.push({ ...c, entry: claimed, leaseUntil: claimed.leaseUntil ?? new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString() });
+        if (c.invalidRecipients.length) {
+          await this.logOnce(c.invoice, 'invoice.invalid_recipients', 'warning', `Invalid e-mail address(es) left out: ${c.invalidRecipients.join(', ')}`);
+        }
+      }
+      const rendered = await renderTemplates(this.host, deps.store, installation.id, settings.emailTemplate, items.map((s) => s.invoice));
+      return { items, rendered };
+    } catch (error) {
+      // Nothing left: give the claims back so a later run takes them.
+      for (const s of items) await deps.store.release(installation.id, s.invoice.id, deps.owner).catch(() => undefined);
+      return { error };
+    }
+  }
+
+  /** Delivers a prepared batch with up to `maxInFlight` deliveries at a time; throws what stops the run. */
+  private async deliverBatch({ items, rendered }: { items: Claimed[]; rendered: Map<string, RenderedTemplate> }): Promise<void> {
+    const { deps, installation } = this;
     const limit = Math.max(1, deps.delivery.maxInFlight);
     let next = 0;
-    let authFailure: ConnectorError | null = null;
+    let accountStop: ConnectorError | null = null;
     // Any other error stops the run too, but only after every worker has stopped: no delivery goes on
     // behind a run that has ended (and closed its host), and no claim is left to wait out its lease.
     let fatal: { error: unknown } | null = null;
     const worker = async () => {
-      while (next < toSend.length) {
-        const item = toSend[next++]!;
-        if (authFailure || fatal) {
-          await deps.store.release(installation.id, item.invoice.id, deps.owner);
+      while (next < items.length) {
+        const item = items[next++]!;
+        if (accountStop || fatal) {
+          await this.giveBack(item);
           continue;
         }
         try {
-          await this.deliverOne(item.invoice, item.recipients, item.printId, rendered.get(item.invoice.id) ?? null);
+          const stop = await this.deliverOne(item, rendered.get(item.invoice.id) ?? null);
+          if (stop) {
+            accountStop ??= stop;
+            this.accountStop ??= stop;
+          }
         } catch (e) {
-          if (isConnectorError(e, 'mail_auth') || isConnectorError(e, 'mail_config')) authFailure = e;
-          else fatal ??= { error: e };
+          fatal ??= { error: e };
           // Only a claim that never reached `sending` is given back (release matches `claimed` only);
           // a delivery that may have started stays `sending` for the evidence check.
-          await deps.store.release(installation.id, item.invoice.id, deps.owner);
+          await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
           continue;
         }
         this.processed += 1;
+        await this.progress();
       }
     };
-    await Promise.all(Array.from({ length: Math.min(limit, toSend.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
     if (fatal) throw (fatal as { error: unknown }).error;
-    if (authFailure && (authFailure as ConnectorError).code === 'mail_config') {
-      const detail = (authFailure as ConnectorError).message;
-      await this.log('error', 'delivery.account_unusable', `The e-mail account "${this.account.name}" cannot be used as configured; the run stopped (no invoice was failed or marked as sent): ${detail}`, null, { account: this.account.id });
-      throw new AccountAuthFailed(detail);
+    const stop = accountStop as ConnectorError | null;
+    if (stop?.code === 'mail_config') {
+      await this.log('error', 'delivery.account_unusable', `The e-mail account "${this.account.name}" cannot be used as configured; the run stopped (no invoice was failed or marked as sent): ${stop.message}`, null, { account: this.account.id });
+      throw new AccountAuthFailed(stop.message);
     }
-    if (authFailure) {
-      const detail = (authFailure as ConnectorError).message;
-      await this.log('error', 'delivery.auth_failed', `The e-mail account "${this.account.name}" refused its credentials; the run stopped (no invoice was marked as sent): ${detail}`, null, { account: this.account.id });
-      deps.events?.({ type: 'delivery.auth_failed', installationId: installation.id, account: this.account.id, detail });
-      throw new AccountAuthFailed(detail);
+    if (stop) {
+      await this.log('error', 'delivery.auth_failed', `The e-mail account "${this.account.name}" refused its credentials; the run stopped (no invoice was marked as sent): ${stop.message}`, null, { account: this.account.id });
+      deps.events?.({ type: 'delivery.auth_failed', installationId: installation.id, account: this.account.id, detail: stop.message });
+      throw new AccountAuthFailed(stop.message);
     }
+  }
+
+  /**
+   * A claim this run will not deliver: when the e-mail account stopped the run, it waits for the account
+   * like the invoices that met the fault (`skipped` with the account's reason); otherwise it is released.
+   */
+  private async giveBack(item: Claimed): Promise<void> {
+    const { deps, installation } = this;
+    if (this.accountStop) {
+      const verdict = classify({ kind: 'mail', error: this.accountStop }, null, this.classifyContext(item.entry.attempts, item.recipients));
+      if ((await this.settleClaim(item.invoice, item.leaseUntil, verdict)) === 'settled') return;
+    }
+    await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
   }
 
   /** Claims the invoice in the ledger for this worker (the exactly-once gate). */
@@ -367,163 +493,141 @@ class RunContext {
       invoiceNumber: invoice.number,
       owner: deps.owner,
       leaseUntil: new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString(),
-      messageId: messageIdFor(installation.id, invoice.id),
+      messageId: messageIdFor(installation.id, invoice.id, senderAddress(this.account, this.operator)),
       now: now.toISOString(),
       maxAttempts,
+      draft: invoice.state === 'draft',
     });
   }
 
-  /** A `retry` entry that used every attempt (e.g. MAX_ATTEMPTS was lowered) becomes `failed`, once, with a reason. */
-  private async failExhausted(invoice: Invoice, entry: LedgerEntry, now: Date): Promise<void> {
+  /** The posted invoice of a draft we e-mailed: the entry's next version, logged once it is ours. */
+  private async claimNewVersion(invoice: Invoice, now: Date, version: number): Promise<LedgerEntry | null> {
     const { deps, installation } = this;
+    const claimed = await deps.store.claimNewVersion({
+      installationId: installation.id,
+      invoiceId: invoice.id,
+      invoiceNumber: invoice.number,
+      owner: deps.owner,
+      leaseUntil: new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString(),
+      messageId: versionedMessageId(messageIdFor(installation.id, invoice.id, senderAddress(this.account, this.operator)), version),
+      now: now.toISOString(),
+      maxAttempts: deps.delivery.maxAttempts,
+      draft: false,
+    });
+    if (claimed) {
+      await this.log('info', 'invoice.new_version', `The draft e-mailed earlier was posted${invoice.number ? ` as ${invoice.number}` : ''}; it is e-mailed again, once, as the confirmed invoice (version ${claimed.version ?? version}).`, invoice, {
+        version: claimed.version ?? version,
+        messageId: claimed.messageId,
+      });
+    }
+    return claimed;
+  }
+
+  /** A `retry` entry that used every attempt (e.g. MAX_ATTEMPTS was lowered) becomes `failed`, once, with a reason. */
+  private async closeExhausted(invoice: Invoice, entry: LedgerEntry, now: Date): Promise<void> {
     // This entry is past the limit on purpose: take it to close it.
     const claimed = await this.claim(invoice, now, entry.attempts + 1);
     if (!claimed) return;
-    const outcome: Outcome = { state: 'failed', reason: 'attempts_exhausted', detail: `Gave up after ${entry.attempts} attempts (limit ${deps.delivery.maxAttempts}): ${entry.detail ?? ''}`.trim(), recipients: [] };
-    await deps.store.recordOutcome(installation.id, invoice.id, deps.owner, outcome, { writeBack: true, nextAttemptAt: null });
-    this.bump('failed');
-    await this.log('error', 'invoice.failed', `Failed: ${outcome.detail}`, invoice, { reason: outcome.reason });
-    deps.events?.({ type: 'invoice.failed', installationId: installation.id, invoiceId: invoice.id, invoiceNumber: invoice.number, detail: outcome.detail });
+    const verdict = classify({ kind: 'exhausted', attempts: entry.attempts, lastDetail: entry.detail }, null, this.classifyContext(entry.attempts, []));
+    await this.settleClaim(invoice, claimed.leaseUntil ?? now.toISOString(), verdict);
   }
 
-  private async deliverOne(invoice: Invoice, recipients: string[], printId: string, template: RenderedTemplate | null): Promise<void> {
-    const { deps, installation, settings } = this;
-    const inst = installation.id;
-    const owner = deps.owner;
-    const fail = async (outcome: Outcome, writeBack: boolean, nextAttemptAt: string | null = null) => {
-      await deps.store.recordOutcome(inst, invoice.id, owner, outcome, { writeBack, nextAttemptAt });
-      this.bump(outcome.state);
-      await this.log(outcome.state === 'retry' ? 'warning' : 'error', `invoice.${outcome.state}`, `${outcome.state === 'retry' ? 'Will retry' : 'Failed'}: ${outcome.detail ?? outcome.reason}`, invoice, {
-        reason: outcome.reason,
-        recipients: outcome.recipients,
-      });
-      if (outcome.state === 'failed') {
-        deps.events?.({ type: 'invoice.failed', installationId: inst, invoiceId: invoice.id, invoiceNumber: invoice.number, detail: outcome.detail });
-      }
-    };
-
-    if (!template) {
-      await fail({ state: 'failed', reason: 'render_failed', detail: 'The host did not render the e-mail template for this invoice', recipients: [] }, true);
+  /** An invoice whose host read failed is held back alone: retry (retryable read) or failed; the run goes on. */
+  private async holdBack(invoice: Invoice, error: InvoiceReadError, now: Date): Promise<void> {
+    this.counts.due += 1;
+    const claimed = await this.claim(invoice, now, this.deps.delivery.maxAttempts);
+    if (!claimed) {
+      this.counts.due -= 1;
       return;
+    }
+    const verdict = classify({ kind: 'read', error }, null, this.classifyContext(claimed.attempts, []));
+    await this.settleClaim(invoice, claimed.leaseUntil ?? now.toISOString(), verdict, { what: error.what, retryable: error.retryable });
+    this.processed += 1;
+  }
+
+  /**
+   * One invoice, in three separate steps with separate fault handling: prepare (print, message, mark
+   * `sending`), deliver (the only step that talks to the mail server), settle (record, count, log,
+   * announce). Returns the account error that stops the run, if any; throws only before anything left.
+   */
+  private async deliverOne(item: Claimed, template: RenderedTemplate | null): Promise<ConnectorError | null> {
+    const { deps, installation, settings } = this;
+    const { invoice } = item;
+    const attempts = item.entry.attempts + 1; // markSending counts this attempt
+    if (!template) {
+      await this.settleClaim(invoice, item.leaseUntil, classify({ kind: 'no_template' }, null, this.classifyContext(attempts, item.recipients)));
+      return null;
     }
 
     // Attachment.
-    const choice = parsePrintChoice(printId) ?? { kind: 'none' as const };
+    const choice = parsePrintChoice(item.printId) ?? { kind: 'none' as const };
     let attachment: Uint8Array | null = null;
     try {
       if (choice.kind === 'standard') {
-        const { pdf, warnings } = await deps.prints.render(invoice, choice.id);
+        const { pdf, warnings } = await deps.prints.render(invoice, choice.id, { stripProductCodes: stripsProductCodes(settings) });
         attachment = pdf;
         for (const w of warnings) await this.log('warning', 'invoice.print_warning', w, invoice);
       } else if (choice.kind === 'user') {
         attachment = await this.host.getUserPrint(choice.id, invoice.id);
       }
     } catch (e) {
-      if (isConnectorError(e) && e.retryable) {
-        await fail({ state: 'retry', reason: 'print_unavailable', detail: `The print could not be produced now: ${e.message}`, recipients: [] }, false, this.backoff(1));
-        return;
-      }
-      await fail({ state: 'failed', reason: isConnectorError(e, 'print_unavailable') ? 'print_unavailable' : 'render_failed', detail: describeError(e), recipients: [] }, true);
-      return;
+      await this.settleClaim(invoice, item.leaseUntil, classify({ kind: 'print', error: e }, null, this.classifyContext(attempts, item.recipients)));
+      return null;
     }
 
-    const message = composeMessage({
-      installationId: inst,
+    const composed = composeMessage({
+      installationId: installation.id,
       invoice,
       template,
-      recipients,
+      recipients: item.recipients,
       account: this.account,
       operator: this.operator,
       attachment,
+      timeZone: settings.timezone,
+      date: deps.clock(),
     });
-    const hash = contentHash(invoice);
+    // A later version carries its own Message-ID (the one its claim recorded for the evidence search).
+    const message = item.newVersion ? { ...composed, messageId: item.entry.messageId } : composed;
     const leaseUntil = new Date(deps.clock().getTime() + deps.delivery.leaseSeconds * 1000).toISOString();
-    if (!(await deps.store.markSending(inst, invoice.id, owner, hash, leaseUntil))) {
-      deps.logger.warn({ installationId: inst, invoiceId: invoice.id }, 'lost the claim before sending; left to its new owner');
-      return;
+    if (!(await deps.store.markSending(installation.id, invoice.id, deps.owner, contentHash(invoice), leaseUntil))) {
+      deps.logger.warn({ installationId: installation.id, invoiceId: invoice.id }, 'lost the claim before sending; left to its new owner');
+      return null;
     }
 
+    // Deliver. Nothing but the mail server is called inside this `try`: a fault here is a mail fault,
+    // and only one that proves nothing was handed over is tried again.
     const retries = deps.inRunRetries ?? 2;
     const baseDelay = deps.retryDelayMs ?? 500;
+    let fault: Fault;
+    let verdict: Classified;
+    // The ledger learns that the message is being handed over just before the final "." (or the APPEND),
+    // so a process that dies earlier leaves an entry that is retried, not one for a person; and nothing is
+    // handed over for a claim that is no longer ours.
+    const beforeHandover = async () => {
+      if (!(await deps.store.markHandedOver(installation.id, invoice.id, deps.owner))) throw new Error('the claim is no longer this worker\'s');
+    };
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await deps.mail.deliver(this.account, message, settings.delivery);
-        const state = settings.delivery === 'save_draft' ? 'drafted' : 'sent';
-        const refused = result.recipients.filter((r) => !r.accepted);
-        await deps.store.recordOutcome(inst, invoice.id, owner, { state, reason: null, detail: result.response, recipients: result.recipients }, { writeBack: true, nextAttemptAt: null });
-        this.bump(state);
-        const to = result.recipients.filter((r) => r.accepted).map((r) => r.address);
-        await this.log(
-          refused.length ? 'warning' : 'info',
-          `invoice.${state}`,
-          state === 'sent'
-            ? `Sent to ${to.join(', ')}${refused.length ? `; refused: ${refused.map((r) => `${r.address} (${r.reply ?? 'refused'})`).join(', ')}` : ''}`
-            : `Saved in Drafts for ${to.join(', ')}`,
-          invoice,
-          { messageId: message.messageId, recipients: result.recipients, attachment: attachment ? message.attachments[0]?.filename : null },
-        );
-        if (state === 'sent') deps.events?.({ type: 'invoice.sent', installationId: inst, invoiceId: invoice.id, invoiceNumber: invoice.number, detail: to.join(', ') });
-        return;
+        fault = { kind: 'delivered', result: await deps.mail.deliver(this.account, message, settings.delivery, { beforeHandover }) };
       } catch (e) {
-        if (!isConnectorError(e)) throw e;
-        if (e.code === 'mail_auth' || e.code === 'mail_config') {
-          // Nothing left (the server refused the login before any message), and the invoice is not
-          // at fault: `skipped` is claimable again at the next run whatever the attempts count, so a
-          // password that stays wrong for several runs cannot use up the invoice's attempts.
-          // The same holds for an account that cannot be used as configured (TLS mode, certificate, no IMAP
-          // for drafts): the account is at fault, so the run stops and the invoices wait for the fix.
-          const reason = e.code === 'mail_auth' ? 'smtp_auth' : 'account_unusable';
-          await deps.store.recordOutcome(inst, invoice.id, owner, { state: 'skipped', reason, detail: e.message, recipients: [] }, { writeBack: false, nextAttemptAt: null });
-          throw e;
-        }
-        if (e.code === 'mail_temporary' && e.detail?.['unknownOutcome']) {
-          // The server may have accepted it: never guess. Evidence or a person decides.
-          const evidence = await deps.mail.findByMessageId(this.account, message.messageId).catch(() => 'unknown' as const);
-          if (evidence === 'found') {
-            const state = settings.delivery === 'save_draft' ? 'drafted' : 'sent';
-            await deps.store.recordOutcome(inst, invoice.id, owner, { state, reason: null, detail: 'Accepted (confirmed in the mailbox after a lost reply)', recipients: recipients.map((a) => ({ address: a, accepted: true, reply: null })) }, { writeBack: true, nextAttemptAt: null });
-            this.bump(state);
-            await this.log('info', `invoice.${state}`, `Sent to ${recipients.join(', ')} (confirmed in the mailbox)`, invoice, { messageId: message.messageId });
-            if (state === 'sent') deps.events?.({ type: 'invoice.sent', installationId: inst, invoiceId: invoice.id, invoiceNumber: invoice.number, detail: recipients.join(', ') });
-            return;
-          }
-          await deps.store.recordOutcome(inst, invoice.id, owner, { state: 'uncertain', reason: 'interrupted', detail: `The connection dropped after the message was handed over; it may have been delivered: ${e.message}`, recipients: [] }, { writeBack: false, nextAttemptAt: null });
-          this.bump('uncertain');
-          await this.log('warning', 'invoice.uncertain', `Delivery uncertain: the connection dropped after the message was handed over. A person decides whether to re-send.`, invoice, { messageId: message.messageId });
-          deps.events?.({ type: 'invoice.uncertain', installationId: inst, invoiceId: invoice.id, invoiceNumber: invoice.number, detail: e.message });
-          return;
-        }
-        if (e.code === 'mail_temporary' || (e.retryable && e.code !== 'mail_permanent')) {
-          if (attempt < retries) {
-            await sleep(baseDelay * 2 ** attempt);
-            continue;
-          }
-          const attempts = await this.attemptsOf(invoice.id);
-          if (attempts >= deps.delivery.maxAttempts) {
-            await fail({ state: 'failed', reason: 'attempts_exhausted', detail: `Gave up after ${attempts} attempts: ${e.message}`, recipients: [] }, true);
-          } else {
-            await fail({ state: 'retry', reason: 'smtp_temporary', detail: e.message, recipients: [] }, false, this.backoff(attempts));
-          }
-          return;
-        }
-        if (e.code === 'mail_permanent') {
-          await fail({ state: 'failed', reason: 'smtp_permanent', detail: e.message, recipients: (e.detail?.['recipients'] as Outcome['recipients']) ?? [] }, true);
-          return;
-        }
-        throw e;
+        fault = { kind: 'mail', error: e };
       }
+      const ctx = this.classifyContext(attempts, item.recipients);
+      verdict = classify(fault, null, ctx);
+      if (verdict.needsEvidence) {
+        const evidence = await deps.mail.findByMessageId(this.account, message.messageId).catch(() => 'unknown' as const);
+        verdict = classify(fault, evidence, ctx);
+      }
+      if (verdict.retryNow && attempt < retries) {
+        await sleep(baseDelay * 2 ** attempt);
+        continue;
+      }
+      break;
     }
-  }
 
-  private async attemptsOf(invoiceId: string): Promise<number> {
-    const [entry] = await this.deps.store.getLedger(this.installation.id, [invoiceId]);
-    return entry?.attempts ?? 1;
-  }
-
-  /** Next attempt after `attempts` temporary failures: 5 min, 15 min, 45 min, ... capped at 6 h. */
-  private backoff(attempts: number): string {
-    const minutes = Math.min(360, 5 * 3 ** Math.max(0, attempts - 1));
-    return new Date(this.deps.clock().getTime() + minutes * 60_000).toISOString();
+    // Settle: a store that fails now is retried within the lease, never taken for a mail failure.
+    await this.settleClaim(invoice, leaseUntil, verdict, { messageId: message.messageId, attachment: attachment ? (message.attachments[0]?.filename ?? null) : null });
+    return verdict.stopRun && fault.kind === 'mail' && isConnectorError(fault.error) ? fault.error : null;
   }
 
   private async logOnce(invoice: Invoice, event: string, level: NewLogEntry['level'], message: string, data: Record<string, unknown> | null = null) {
@@ -532,21 +636,22 @@ class RunContext {
   }
 }
 
-function writeBackFor(entry: LedgerEntry): WriteBack {
-  const outcome: Outcome = {
-    state: entry.state as Outcome['state'],
-    reason: entry.reason,
-    detail: entry.detail,
-    recipients: entry.recipients,
-  };
-  return {
-    invoiceId: entry.invoiceId,
-    outcome,
-    messageId: entry.messageId,
-    note: noteFor(outcome, entry.messageId),
-    markSent: outcome.state === 'sent' || outcome.state === 'drafted',
-  };
+interface Candidate {
+  invoice: Invoice;
+  recipients: string[];
+  invalidRecipients: string[];
+  printId: string;
+  /** The posted invoice of a draft we e-mailed: sent as this version of its ledger entry. */
+  newVersion: number | null;
 }
+
+interface Claimed extends Candidate {
+  entry: LedgerEntry;
+  /** The claim's lease: outcomes recorded before `sending` are retried until then. */
+  leaseUntil: string;
+}
+
+type Prepared = { items: Claimed[]; rendered: Map<string, RenderedTemplate> } | { error: unknown };
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

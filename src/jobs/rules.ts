@@ -22,12 +22,17 @@
  *      no_recipient          no valid address (invalid ones are named in the detail)
  *   9. waiting_for_ksef      the host issues through KSeF (`invoice.ksef` present) and a posted invoice
  *                            has no KSeF number yet: sending now would print "OFFLINE" on the PDF
- *                            visualisation (research/invoice-law.md); it goes out once the number exists.
+ *                            visualisation (docs/design.md §5); it goes out once the number exists.
+ *      ksef_rejected         KSeF rejected it (status `rejected`): it will never get a number as it is, so
+ *                            it is not a wait but a refusal a person must act on (correct it in the host).
+>>>>>>> odoo-adapter
  *
- * `logOnce` is true for the reasons a person can act on and that would otherwise repeat every run
- * (missing_date, no_consent, no_recipient, waiting_for_ksef): the pipeline logs them once per invoice.
+ * `logOnce` is true for the reasons a person can act on or should know of and that would otherwise repeat
+ * every run (missing_date, no_consent, no_recipient, waiting_for_ksef, host_is_sending): the pipeline
+ * logs them once per invoice.
  */
 import { createHash } from 'node:crypto';
+import { domainToASCII } from 'node:url';
 import { basisDate, parsePrintChoice, type Invoice, type Party, type PrintChoice, type Settings } from '../domain.ts';
 import type { LedgerEntry } from '../store/port.ts';
 import { ConnectorError } from '../errors.ts';
@@ -46,10 +51,13 @@ export type SkipReason =
   | 'attempts_exhausted'
   | 'no_recipient'
   | 'no_consent'
-  | 'waiting_for_ksef';
+  | 'waiting_for_ksef'
+  | 'ksef_rejected'
+  /** Not from `decide`: a host read the invoice needs failed (see delivery/plan.ts). */
+  | 'host_read_failed';
 
 /** Reasons logged once per invoice rather than at every run. */
-export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['missing_date', 'no_consent', 'no_recipient', 'waiting_for_ksef']);
+export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['missing_date', 'no_consent', 'no_recipient', 'waiting_for_ksef', 'ksef_rejected', 'host_is_sending']);
 
 export type Decision =
   | { send: true; recipients: string[]; invalidRecipients: string[]; print: PrintChoice }
@@ -130,7 +138,7 @@ export function ruleLedger(ledger: LedgerEntry | null, now: Date): Skip | null {
 
 export function ruleHost(invoice: Invoice): Skip | null {
   if (invoice.hostMarkedSent) return skip('host_marked_sent', 'the host already marks it as sent (sent by hand)');
-  if (invoice.hostIsSending) return skip('host_is_sending', 'the host itself is sending it');
+  if (invoice.hostIsSending) return skip('host_is_sending', 'the host is sending it');
   return null;
 }
 
@@ -161,6 +169,9 @@ export function ruleRecipients(invoice: Invoice, resolved: { valid: string[]; in
 export function ruleKsef(invoice: Invoice): Skip | null {
   if (invoice.state !== 'posted' || invoice.ksef === null) return null;
   if (invoice.ksef.number) return null;
+  if (invoice.ksef.status === 'rejected') {
+    return skip('ksef_rejected', 'KSeF rejected this invoice (status rejected): it gets no KSeF number as it is; correct it in the host');
+  }
   return skip('waiting_for_ksef', `waiting for the KSeF number (KSeF status: ${invoice.ksef.status ?? 'unknown'})`);
 }
 
@@ -340,20 +351,35 @@ export function contentChanged(ledger: Pick<LedgerEntry, 'contentHash'> | null, 
 // ---------------------------------------------------------------------------------------------
 // Message-ID
 
-/** Keeps `[A-Za-z0-9_]`, writes every other UTF-8 byte as `=XX`: injective, and valid dot-atom text. */
-function atom(id: string): string {
-  let out = '';
-  for (const byte of new TextEncoder().encode(id)) {
-    const ch = String.fromCharCode(byte);
-    out += /[A-Za-z0-9_]/.test(ch) ? ch : `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
+/**
+ * One id as a dot-atom part: an id of only `[A-Za-z0-9-]` (UUIDs, host integer ids) as it is, any
+ * other id as `_` + the hex of its UTF-8 bytes. A plain id never starts with `_`, so distinct ids
+ * always give distinct parts, and no part contains the `.` that separates them.
+ */
+function idPart(id: string): string {
+  if (/^[A-Za-z0-9-]+$/.test(id)) return id;
+  return `_${Buffer.from(id, 'utf8').toString('hex')}`;
+}
+
+/** Used only when the sender address has no usable domain (such a message cannot be sent anyway). */
+const FALLBACK_DOMAIN = 'invoice-courier.invalid';
+
+/** The lower-case ASCII domain of an e-mail address, or null when it has none a Message-ID can carry. */
+function domainOf(address: string | null): string | null {
+  const at = address ? address.lastIndexOf('@') : -1;
+  if (!address || at < 0) return null;
+  const domain = domainToASCII(address.slice(at + 1).trim().replace(/\.$/, '').toLowerCase());
+  return /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/.test(domain) ? domain : null;
 }
 
 /**
- * The deterministic Message-ID of an invoice's message, `<ic-<installation>-<invoice>@invoice-courier.local>`,
- * so a delivery interrupted by a crash can be recognised later in the mailbox (DESIGN §3).
+ * The deterministic Message-ID of an invoice's message, `<ic-<installation>.<invoice>@<sender's domain>>`,
+ * e.g. `<ic-9a260b0c-94fd-4c1e-8d7e-0e3f9b1a2c3d.101@piekarnia.pl>`: only `[A-Za-z0-9._@-]`, so no
+ * mail library rewrites it, and on the domain of the address the message is sent from (the account's
+ * From, else the operator's), as RFC 5322 §3.6.4 recommends. The same installation, invoice and
+ * sender always give the same id, so a delivery interrupted by a crash can be recognised later in the
+ * mailbox; the ledger keeps the id it claimed with, and the evidence search looks for that one.
  */
-export function messageIdFor(installationId: string, invoiceId: string): string {
-  return `<ic-${atom(installationId)}-${atom(invoiceId)}@invoice-courier.local>`;
+export function messageIdFor(installationId: string, invoiceId: string, senderAddress: string | null): string {
+  return `<ic-${idPart(installationId)}.${idPart(invoiceId)}@${domainOf(senderAddress) ?? FALLBACK_DOMAIN}>`;
 }

@@ -1,5 +1,5 @@
 /**
- * The daily schedule window (DESIGN §2): run times are startAt, startAt + interval, … while ≤ until,
+ * The daily schedule window (docs/design.md §2): run times are startAt, startAt + interval, … while ≤ until,
  * as local wall-clock times of the installation's zone, turned into instants.
  *
  * Daylight-saving rules, decided here once:
@@ -12,6 +12,7 @@
  */
 import { DateTime, IANAZone } from 'luxon';
 import { REPEAT_MINUTES, type Settings } from '../settings/schema.ts';
+import { dayKind, type DayKind } from './calendar.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -64,12 +65,14 @@ function instantOfWallTime(zone: IANAZone, wall: number): number {
 
 /**
  * The run instants of one local calendar day (`day` is `YYYY-MM-DD` in `timezone`), strictly
- * increasing. Empty when `until` is earlier than `startAt` (settings checks refuse that).
+ * increasing. Empty when `until` is earlier than `startAt` (settings checks refuse that), and on a
+ * day off when the schedule sends on business days only.
  */
 export function runTimesForDay(schedule: Settings['schedule'], timezone: string, day: string): Date[] {
   const zone = zoneOf(timezone);
   const date = DateTime.fromISO(day, { zone: 'utc' });
   if (!date.isValid || !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new RangeError(`not a calendar date: ${JSON.stringify(day)}`);
+  if (schedule.days === 'business_days' && !dayKind(day).business) return [];
   const midnight = date.toMillis();
   const start = minutesOfDay(schedule.startAt);
   const until = minutesOfDay(schedule.until);
@@ -99,8 +102,9 @@ export function nextRunAfter(settings: Pick<Settings, 'schedule' | 'timezone'>, 
     throw new RangeError('the schedule window is empty: until is earlier than startAt');
   }
   const first = addDays(localDay(after, settings.timezone), -1);
-  // A zone may skip a whole calendar day (Pacific/Apia 2011-12-30); a few days always suffice.
-  for (let i = 0; i < 10; i++) {
+  // A zone may skip a whole calendar day (Pacific/Apia 2011-12-30), and business days skip weekends and
+  // holidays (the longest Polish stretch, 24–26.12 plus a weekend, is five days): three weeks suffice.
+  for (let i = 0; i < 21; i++) {
     const day = addDays(first, i);
     for (const run of runTimesForDay(settings.schedule, settings.timezone, day)) {
       if (run.getTime() > after.getTime()) return run;
@@ -122,6 +126,51 @@ export function missedSlot(settings: Pick<Settings, 'schedule' | 'timezone'>, la
     if (lastRunAt === null || run.getTime() > lastRunAt.getTime()) latest = run;
   }
   return latest;
+}
+
+export interface NextRunPreview {
+  /** The next run instant. */
+  at: Date;
+  /** Its local date and time in the installation's zone ("2026-12-28", "08:00"). */
+  localDate: string;
+  localTime: string;
+  /** Local days between now and the next run that have no run because they are days off. */
+  daysOff: { date: string; kind: Exclude<DayKind, { business: true }> }[];
+}
+
+/**
+ * The next run and why the days before it have none (business-day schedules): the schedule preview
+ * says e.g. "next run: Monday 28.12 08:00; 24–26.12 are holidays, 27.12 is a Sunday".
+ */
+export function previewNextRun(settings: Pick<Settings, 'schedule' | 'timezone'>, after: Date): NextRunPreview {
+  const at = nextRunAfter(settings, after);
+  const local = DateTime.fromMillis(at.getTime(), { zone: zoneOf(settings.timezone) });
+  const daysOff: NextRunPreview['daysOff'] = [];
+  if (settings.schedule.days === 'business_days') {
+    const target = local.toISODate()!;
+    for (let day = localDay(after, settings.timezone); day < target; day = addDays(day, 1)) {
+      const kind = dayKind(day);
+      if (!kind.business) daysOff.push({ date: day, kind });
+    }
+  }
+  return { at, localDate: local.toISODate()!, localTime: local.toFormat('HH:mm'), daysOff };
+}
+
+const WEEKDAYS = {
+  pl: ['poniedziałek', 'wtorek', 'środa', 'czwartek', 'piątek', 'sobota', 'niedziela'],
+  en: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'],
+};
+
+/** "next run: Monday 28.12 08:00; days off before it: 24.12 Wigilia Bożego Narodzenia, …, 27.12 Sunday" in pl or en. */
+export function describeNextRun(preview: NextRunPreview, lang: 'pl' | 'en'): string {
+  const dm = (iso: string) => `${iso.slice(8, 10)}.${iso.slice(5, 7)}`;
+  const weekday = (iso: string) => WEEKDAYS[lang][DateTime.fromISO(iso, { zone: 'utc' }).weekday - 1]!;
+  const head = lang === 'pl'
+    ? `Następna wysyłka: ${weekday(preview.localDate)} ${dm(preview.localDate)} ${preview.localTime}`
+    : `Next run: ${weekday(preview.localDate)} ${dm(preview.localDate)} ${preview.localTime}`;
+  if (preview.daysOff.length === 0) return head;
+  const off = preview.daysOff.map((d) => `${dm(d.date)} ${d.kind.why === 'holiday' ? d.kind.name : weekday(d.date)}`).join(', ');
+  return lang === 'pl' ? `${head}; wcześniej dni wolne: ${off}` : `${head}; days off before it: ${off}`;
 }
 
 /** A key unique per slot (the instant, UTC, ISO), for unique scheduled-job keys. */

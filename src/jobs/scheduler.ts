@@ -9,12 +9,15 @@
  * per invoice comes from the ledger's claim in the pipeline, never from here.
  */
 import { Agenda, type Job } from 'agenda';
+import pg from 'pg';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { RunTrigger } from '../domain.ts';
 import type { Logger } from '../logger.ts';
 import type { Installation, Store } from '../store/port.ts';
+import type { Run } from '../store/port.ts';
 import { missedSlot, nextRunAfter } from './schedule.ts';
+import { closeDeadRuns, ownerIsGone } from './run-lease.ts';
 
 export interface Scheduler {
   start(): Promise<void>;
@@ -40,8 +43,17 @@ export interface SchedulerOptions {
   logger: Logger;
   /** Poll interval in ms (LISTEN/NOTIFY makes new jobs start at once on PostgreSQL). */
   processEvery?: number;
-  /** Agenda instance name, shown in its dashboard (e.g. hostname:pid). */
+  /** Agenda instance name, shown in its dashboard: the process's ledger owner (`<hostname>:<pid>:<random>`). */
   name: string;
+  /** A job's lock: a job whose process died is taken over after this at the latest (running jobs touch it). */
+  lockLifetimeMs?: number;
+  /** First pause before retrying a failed slot run (doubled per failure, never past the next slot). */
+  retryBaseMs?: number;
+}
+
+/** Pauses before the n-th retry of a failed slot run: base · 2^(n-1), at most 15 minutes. */
+export function retryDelay(failures: number, baseMs: number): number {
+  return Math.min(15 * 60_000, baseMs * 2 ** Math.max(0, failures - 1));
 }
 
 const SCHEDULED = 'installation.run';
@@ -54,25 +66,87 @@ interface JobData {
 
 export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
   const { store, logger, clock } = options;
-  const backend =
+  const lockLifetime = options.lockLifetimeMs ?? 60_000;
+  const retryBase = options.retryBaseMs ?? 30_000;
+  // Our own pool for Agenda on PostgreSQL, so that a connection lost while the database restarts is an
+  // 'error' we log (pg pools and clients without a listener crash the process), not an exit.
+  let stopping = false;
+  const pool =
     options.database.kind === 'postgres'
-      ? new PostgresBackend({ connectionString: options.database.url, tableName: 'agenda_jobs' })
-      : new MongoBackend({ address: options.database.url, collection: 'agendaJobs' });
+      ? new pg.Pool({ connectionString: options.database.url, max: 5, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 })
+      : null;
+  const poolError = (what: string) => (err: Error) => (stopping ? logger.debug : logger.warn).call(logger, { err: err.message }, `scheduler: ${what}`);
+  pool?.on('error', poolError('idle database connection failed'));
+  pool?.on('connect', (client) => client.on('error', poolError('database connection failed')));
+  const backend = pool
+    ? new PostgresBackend({ pool, tableName: 'agenda_jobs' })
+    : new MongoBackend({ address: options.database.url, collection: 'agendaJobs' });
+  // The LISTEN channel reconnects by itself once its 'error' is listened to (57P01 on a restart).
+  const channel = (backend as { notificationChannel?: { on(event: 'error', l: (err: unknown) => void): unknown } }).notificationChannel;
+  channel?.on('error', (err: unknown) => (stopping ? logger.debug : logger.warn).call(logger, { err: err instanceof Error ? err.message : String(err) }, 'scheduler: notification channel lost; reconnecting'));
   const agenda = new Agenda({
     backend,
     name: options.name,
     processEvery: options.processEvery ?? 5_000,
-    defaultLockLifetime: 30 * 60_000,
+    defaultLockLifetime: lockLifetime,
     maxConcurrency: 20,
     defaultConcurrency: 5,
   });
   agenda.on('error', (err: unknown) => logger.error({ err }, 'agenda error'));
 
-  /** The start of the installation's last run that was not manual (manual runs do not use up a slot). */
+  /**
+   * The start of the installation's last slot run that completed (manual runs do not use up a slot; a
+   * failed or interrupted run leaves its slot owed, so it is retried and caught up after a crash).
+   */
   const lastSlotRunAt = async (installationId: string): Promise<Date | null> => {
-    const runs = await store.listRuns(installationId, 20);
-    const last = runs.find((r) => r.trigger !== 'manual');
+    const runs = await store.listRuns(installationId, 50);
+    const last = runs.find((r) => r.trigger !== 'manual' && r.status === 'completed');
     return last ? new Date(last.startedAt) : null;
+  };
+
+  /** Slot runs that did not complete since the last one that did (the retry's exponent). */
+  const failuresSinceSuccess = async (installationId: string): Promise<number> => {
+    let n = 0;
+    for (const r of await store.listRuns(installationId, 50)) {
+      if (r.trigger === 'manual' || r.status === 'running') continue;
+      if (r.status === 'completed') break;
+      n++;
+    }
+    return n;
+  };
+
+  /** A slot run that failed (host down, database gone) is tried again with backoff, before the next slot. */
+  const retryLater = async (installationId: string, run: Run | null): Promise<void> => {
+    const installation = await store.getInstallation(installationId);
+    if (!shouldRun(installation)) return;
+    const failures = Math.max(1, await failuresSinceSuccess(installationId));
+    const at = new Date(clock().getTime() + retryDelay(failures, retryBase));
+    if (at >= nextRunAfter(installation.settings, clock())) return; // the next slot comes first
+    logger.info({ installationId, runId: run?.id ?? null, failures, at: at.toISOString() }, 'slot run did not complete; retrying');
+    await agenda.schedule<JobData>(at, NOW, { installationId, trigger: 'catch_up' });
+  };
+
+  /** Keeps a job's lock while its handler works (Agenda takes a lock older than lockLifetime for dead). */
+  const touching = async <T>(job: Job<JobData>, work: () => Promise<T>): Promise<T> => {
+    const touch = setInterval(() => void job.touch().catch(() => undefined), Math.max(1_000, Math.floor(lockLifetime / 4)));
+    try {
+      return await work();
+    } finally {
+      clearInterval(touch);
+    }
+  };
+
+  /**
+   * Jobs locked by a process of this machine that is gone (SIGKILL, crash) are taken over now instead
+   * of after lockLifetime: their lock is moved into the past, so the next poll runs them.
+   */
+  const takeOverDeadLocks = async (): Promise<void> => {
+    if (!pool) return;
+    const { rows } = await pool.query<{ id: string; by: string }>('SELECT id, last_modified_by AS by FROM agenda_jobs WHERE locked_at IS NOT NULL AND last_modified_by IS NOT NULL');
+    const dead = rows.filter((r) => ownerIsGone(r.by, options.name)).map((r) => r.id);
+    if (dead.length === 0) return;
+    await pool.query(`UPDATE agenda_jobs SET locked_at = 'epoch' WHERE id = ANY($1::uuid[]) AND locked_at IS NOT NULL`, [dead]);
+    logger.info({ jobs: dead.length }, 'took over the jobs of a process that stopped');
   };
 
   /**
@@ -96,7 +170,19 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
             return null;
           }
         }
-        return options.run(installationId, trigger);
+        const slot = trigger === 'schedule' || trigger === 'catch_up';
+        let run: Run | null | undefined;
+        try {
+          run = (await options.run(installationId, trigger)) as Run | null | undefined;
+        } catch (e) {
+          // The run could not even be recorded (database away): its slot is still owed.
+          if (slot) await retryLater(installationId, null).catch((err: unknown) => logger.warn({ err, installationId }, 'could not schedule the retry of a failed run'));
+          throw e;
+        }
+        if (run && typeof run === 'object' && slot && run.status !== 'completed') {
+          await retryLater(installationId, run).catch((err: unknown) => logger.warn({ err, installationId }, 'could not schedule the retry of a failed run'));
+        }
+        return run;
       });
     running.set(installationId, next);
     return next.finally(() => {
@@ -115,12 +201,7 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
       if (shouldRun(before)) {
         job.attrs.nextRunAt = nextRunAfter(before.settings, clock());
         await job.save();
-        const touch = setInterval(() => void job.touch().catch(() => undefined), 60_000);
-        try {
-          await runSerial(id, 'schedule');
-        } finally {
-          clearInterval(touch);
-        }
+        await touching(job, () => runSerial(id, 'schedule'));
       }
       // Agenda saves this when the handler returns; null (disabled or uninstalled meanwhile) removes the job.
       const after = await store.getInstallation(id);
@@ -132,7 +213,7 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
   agenda.define<JobData>(
     NOW,
     async (job: Job<JobData>) => {
-      await runSerial(job.attrs.data.installationId, job.attrs.data.trigger ?? 'manual');
+      await touching(job, () => runSerial(job.attrs.data.installationId, job.attrs.data.trigger ?? 'manual'));
     },
     { concurrency: 5, removeOnComplete: true },
   );
@@ -170,12 +251,18 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
     agenda,
     async start() {
       await agenda.start();
+      await takeOverDeadLocks().catch((err: unknown) => logger.warn({ err }, 'could not take over the jobs of a stopped process'));
     },
     async stop(timeoutMs = 30_000) {
+      stopping = true;
       try {
         await agenda.drain(timeoutMs);
       } finally {
-        await agenda.stop();
+        try {
+          await agenda.stop();
+        } finally {
+          await pool?.end().catch(() => undefined);
+        }
       }
     },
     sync(given) {
@@ -196,6 +283,8 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
     },
     async catchUp() {
       for (const installation of await store.listInstallations({ status: 'active' })) {
+        // Runs a dead process left `running` are closed, and their claims given back, before anything is owed.
+        await closeDeadRuns({ store, owner: options.name, clock, logger }, installation.id).catch((err: unknown) => logger.warn({ err, installationId: installation.id }, 'could not close interrupted runs'));
         // First move the job past the missed slots (a job overdue since yesterday must not fire as well).
         await scheduler.sync(installation);
         if (!shouldRun(installation)) continue;

@@ -2,6 +2,10 @@
  * Builds the one raw RFC 5322 message (MIME) for an `OutgoingMessage` with nodemailer's MailComposer.
  * SMTP sends these bytes and IMAP stores the same bytes (Drafts, Sent), so both carry the same
  * Message-ID and content. Bcc never appears in the headers; it is only in the SMTP envelope.
+ *
+ * Headers as nodemailer writes them: the Message-ID verbatim inside its angle brackets (it encodes
+ * nothing there, so `messageIdFor` keeps to characters that need no escaping), a `Date` given in
+ * `message.headers` as it is (nodemailer adds a UTC one only when there is none).
  */
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { OutgoingMessage } from './port.ts';

@@ -14,7 +14,7 @@ import type { DeliveryMode, EmailAccount } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import { composeMime, envelopeOf } from './compose.ts';
 import { createImapAccess } from './imap.ts';
-import type { DeliveryResult, Evidence, MailDelivery, OutgoingMessage } from './port.ts';
+import type { DeliverOptions, DeliveryResult, Evidence, MailDelivery, OutgoingMessage } from './port.ts';
 import { createSmtpSender } from './smtp.ts';
 
 export interface MailDeliveryOptions {
@@ -28,6 +28,15 @@ export interface MailDeliveryOptions {
   copyToSent?: boolean;
   /** Extra CA / verification switch, for tests against self-signed servers. */
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+}
+
+/** The raw message; a message that cannot be built never reached any server (phase `connect`). */
+async function build(message: OutgoingMessage): Promise<Buffer> {
+  try {
+    return await composeMime(message);
+  } catch (e) {
+    throw new ConnectorError('render_failed', `The message could not be built: ${e instanceof Error ? e.message : String(e)}`, { cause: e, detail: { phase: 'connect' } });
+  }
 }
 
 export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
@@ -44,11 +53,18 @@ export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
   });
 
   return {
-    async deliver(account: EmailAccount, message: OutgoingMessage, mode: DeliveryMode): Promise<DeliveryResult> {
+    async deliver(account: EmailAccount, message: OutgoingMessage, mode: DeliveryMode, deliverOptions: DeliverOptions = {}): Promise<DeliveryResult> {
       const envelope = envelopeOf(message);
       if (mode === 'save_draft') {
         if (!account.imap) throw new ConnectorError('mail_config', `E-mail account "${account.name}" has no IMAP server, so drafts cannot be saved`, { detail: { accountId: account.id } });
-        const raw = await composeMime(message);
+        const raw = await build(message);
+        if (deliverOptions.beforeHandover) {
+          try {
+            await deliverOptions.beforeHandover();
+          } catch (e) {
+            throw new ConnectorError('mail_temporary', `The draft was not stored: stopped before it was handed over (${e instanceof Error ? e.message : String(e)})`, { cause: e, detail: { phase: 'connect', handover: 'refused' } });
+          }
+        }
         const stored = await imap.appendDraft(account, raw);
         return {
           mode,
@@ -56,8 +72,8 @@ export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
           response: `${stored.mailbox} UID ${stored.uid ?? '?'}`,
         };
       }
-      const raw = await composeMime(message);
-      const result = await smtp.send(account, raw, envelope, message.messageId);
+      const raw = await build(message);
+      const result = await smtp.send(account, raw, envelope, message.messageId, deliverOptions.beforeHandover);
       if (options.copyToSent && account.imap) {
         try {
           const stored = await imap.appendSent(account, raw);

@@ -37,6 +37,12 @@ export interface ImapAccess {
   appendSent(account: EmailAccount, raw: Buffer): Promise<AppendResult>;
   /** Searches Sent and Drafts for a message with this Message-ID header. */
   searchMessageId(account: EmailAccount, messageId: string): Promise<'found' | 'not_found'>;
+  /**
+   * Delivery reports (bounces) that arrived in the account's INBOX since the given UID (exclusive),
+   * oldest first, at most `limit`: multipart/report messages, as raw bytes with their UID, and the
+   * mailbox's UIDVALIDITY (a changed one means the UIDs started over).
+   */
+  listDeliveryReports(account: EmailAccount, afterUid: number, limit: number): Promise<{ uidValidity: string; reports: { uid: number; raw: Buffer }[] }>;
   close(): Promise<void>;
 }
 
@@ -212,6 +218,27 @@ export function createImapAccess(options: ImapAccessOptions = {}): ImapAccess {
           }
         }
         return 'not_found';
+      });
+    },
+    async listDeliveryReports(account, afterUid, limit) {
+      return run(account, async (client) => {
+        const lock = await client.getMailboxLock('INBOX', { readOnly: true });
+        try {
+          await client.noop();
+          const uidValidity = String((client.mailbox && typeof client.mailbox === 'object' ? client.mailbox.uidValidity : '') ?? '');
+          // Reports are multipart/report (RFC 6522); the header search keeps auto-replies and mail out.
+          const found = await client.search({ uid: `${afterUid + 1}:*`, header: { 'content-type': 'report' } }, { uid: true });
+          const uids = (Array.isArray(found) ? found : []).filter((u) => u > afterUid).sort((a, b) => a - b).slice(0, limit);
+          const reports: { uid: number; raw: Buffer }[] = [];
+          if (uids.length === 0) return { uidValidity, reports };
+          for await (const m of client.fetch(uids.join(','), { uid: true, source: true }, { uid: true })) {
+            if (m.source) reports.push({ uid: m.uid, raw: m.source });
+          }
+          reports.sort((a, b) => a.uid - b.uid);
+          return { uidValidity, reports };
+        } finally {
+          lock.release();
+        }
       });
     },
     async close() {

@@ -6,18 +6,23 @@
  * - `maxRequeues: 0`: nodemailer would otherwise re-send a message whose connection closed mid-send,
  *   which can e-mail an invoice twice. We retry once ourselves, and only when we know the message
  *   body never fully left (see below).
- * - Outcome of a connection lost mid-delivery: a 'stream' plugin watches the message stream handed to
- *   the SMTP connection. Once that stream has ended, the whole body and the terminating "." went to
- *   the server; a connection lost after that without a reply is `mail_temporary` with
- *   `detail.unknownOutcome = true` (the server may have accepted it). Before that point the server
- *   cannot have accepted the message.
+ * - The SMTP phase of every failure (`detail.phase`, see `SmtpPhase` in ./port.ts) is recorded by a
+ *   'stream' plugin that watches the message stream nodemailer hands to the pooled connection:
+ *   created (the connection is up, MAIL FROM/RCPT TO/DATA follow) -> `envelope`; piped into the
+ *   connection's DATA stream (the server answered DATA with 354) -> `data`; that DATA stream ended (the
+ *   whole body and the terminating "." were written to the socket) -> `awaiting_reply`. Before the
+ *   stream exists the failure is
+ *   in `connect` (connect, greeting, EHLO, STARTTLS, AUTH). A connection lost in `awaiting_reply` is
+ *   `mail_temporary` with `detail.unknownOutcome = true` (the server may have accepted it); before that
+ *   point the server cannot have accepted the message, whatever the phase.
  */
 import { createHash } from 'node:crypto';
+import { Transform, pipeline } from 'node:stream';
 import nodemailer from 'nodemailer';
 import type { EmailAccount, RecipientResult } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import type { Envelope } from './compose.ts';
-import type { DeliveryResult } from './port.ts';
+import type { DeliveryResult, SmtpPhase } from './port.ts';
 
 export interface SmtpTlsOptions {
   /** Extra CA (tests: the self-signed certificate of the test server). */
@@ -38,8 +43,11 @@ export interface SmtpSenderOptions {
 }
 
 export interface SmtpSender {
-  /** Sends the raw message; resolves when at least one recipient was accepted, else throws ConnectorError. */
-  send(account: EmailAccount, raw: Buffer, envelope: Envelope, messageId: string): Promise<DeliveryResult>;
+  /**
+   * Sends the raw message; resolves when at least one recipient was accepted, else throws ConnectorError.
+   * `beforeHandover` is awaited before the final "." (see `DeliverOptions` in ./port.ts).
+   */
+  send(account: EmailAccount, raw: Buffer, envelope: Envelope, messageId: string, beforeHandover?: () => Promise<void>): Promise<DeliveryResult>;
   /** Closes every pool. */
   close(): Promise<void>;
 }
@@ -47,8 +55,11 @@ export interface SmtpSender {
 type Transporter = ReturnType<typeof nodemailer.createTransport>;
 
 interface SendTracker {
-  /** The whole message stream (body + terminator) was handed to the connection. */
-  dataSent: boolean;
+  /** How far the transaction of this message got (see the module comment). */
+  phase: Exclude<SmtpPhase, 'final_reply' | 'unknown'>;
+  beforeHandover: (() => Promise<void>) | undefined;
+  /** `beforeHandover` rejected: the "." was never sent. */
+  refused: unknown;
 }
 
 interface SmtpErrorLike {
@@ -72,7 +83,8 @@ interface SentInfo {
 
 export function smtpSettingsHash(account: EmailAccount): string {
   const s = account.smtp;
-  return createHash('sha256').update(JSON.stringify([s.host, s.port, s.tls, s.user, s.password])).digest('hex').slice(0, 16);
+  const d = account.dkim ?? null;
+  return createHash('sha256').update(JSON.stringify([s.host, s.port, s.tls, s.user, s.password, d?.domain, d?.selector, d?.privateKey])).digest('hex').slice(0, 16);
 }
 
 export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
@@ -100,6 +112,8 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
       maxMessages: options.maxMessagesPerConnection ?? 1000,
       maxRequeues: 0,
       ...(rate ? { rateLimit: rate, rateDelta: 1000 } : {}),
+      // DKIM: nodemailer signs every message of this transport (raw ones too) with the account's key.
+      ...(account.dkim ? { dkim: { domainName: account.dkim.domain, keySelector: account.dkim.selector, privateKey: account.dkim.privateKey } } : {}),
       connectionTimeout: timeoutMs,
       greetingTimeout: timeoutMs,
       socketTimeout: timeoutMs * 2,
@@ -115,11 +129,40 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
     transporter.use('stream', (mail, done) => {
       const tracker = trackers.get(mail.data.raw as object);
       if (tracker) {
+        // Called when the pooled connection (connected, authenticated) takes the message.
         mail.message.processFunc((input) => {
-          input.once('end', () => {
-            tracker.dataSent = true;
+          tracker.phase = 'envelope';
+          // The message passes unchanged; its end (after which the DATA stream writes the final ".") waits
+          // for `beforeHandover`. A rejection fails the stream instead: the "." is never written.
+          const output = new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              callback(null, chunk);
+            },
+            flush(callback) {
+              const hook = tracker.beforeHandover;
+              if (!hook) return callback();
+              hook().then(
+                () => callback(),
+                (e: unknown) => {
+                  tracker.refused = e ?? new Error('refused');
+                  callback(e instanceof Error ? e : new Error(String(e)));
+                },
+              );
+            },
           });
-          return input;
+          pipeline(input, output, () => undefined);
+          // The connection pipes the message into its DATA stream once the server answered DATA with
+          // 354. That stream adds the terminating "." and ends when its last bytes, the "." included,
+          // were written to the socket: from then on the server may have the whole message.
+          const pipe = output.pipe.bind(output);
+          output.pipe = <T extends NodeJS.WritableStream>(destination: T, opts?: { end?: boolean }): T => {
+            tracker.phase = 'data';
+            (destination as unknown as NodeJS.EventEmitter).once('end', () => {
+              tracker.phase = 'awaiting_reply';
+            });
+            return pipe(destination, opts);
+          };
+          return output;
         });
       }
       done();
@@ -128,31 +171,45 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
     return transporter;
   }
 
-  async function attempt(account: EmailAccount, raw: Buffer, envelope: Envelope, messageId: string): Promise<{ info: SentInfo } | { error: SmtpErrorLike; dataSent: boolean }> {
+  async function attempt(
+    account: EmailAccount,
+    raw: Buffer,
+    envelope: Envelope,
+    messageId: string,
+    beforeHandover: (() => Promise<void>) | undefined,
+  ): Promise<{ info: SentInfo } | { error: SmtpErrorLike; phase: SendTracker['phase']; refused: unknown }> {
     // A fresh Buffer view per attempt: the tracker is keyed by object identity.
     const body = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-    const tracker: SendTracker = { dataSent: false };
+    const tracker: SendTracker = { phase: 'connect', beforeHandover, refused: undefined };
     trackers.set(body, tracker);
     try {
       const info = (await transporterFor(account).sendMail({ raw: body, envelope: { from: envelope.from, to: envelope.to }, messageId })) as SentInfo;
       return { info };
     } catch (e) {
-      return { error: e as SmtpErrorLike, dataSent: tracker.dataSent };
+      return { error: e as SmtpErrorLike, phase: tracker.phase, refused: tracker.refused };
     }
   }
 
   return {
-    async send(account, raw, envelope, messageId) {
-      if (closed) throw new ConnectorError('mail_temporary', 'Mail delivery is shutting down');
-      if (!account.smtp.host) throw new ConnectorError('mail_config', `E-mail account ${account.id} has no SMTP server`);
-      if (envelope.to.length === 0) throw new ConnectorError('mail_permanent', 'The message has no recipients', { detail: { reason: 'no_recipients' } });
-      let result = await attempt(account, raw, envelope, messageId);
+    async send(account, raw, envelope, messageId, beforeHandover) {
+      if (closed) throw new ConnectorError('mail_temporary', 'Mail delivery is shutting down', { detail: { phase: 'connect' } });
+      if (!account.smtp.host) throw new ConnectorError('mail_config', `E-mail account ${account.id} has no SMTP server`, { detail: { phase: 'connect' } });
+      if (envelope.to.length === 0) throw new ConnectorError('mail_permanent', 'The message has no recipients', { detail: { reason: 'no_recipients', phase: 'connect' } });
+      let result = await attempt(account, raw, envelope, messageId, beforeHandover);
       // One retry when a connection was lost and the message certainly did not leave (e.g. a pooled
       // connection the server had just closed as idle).
-      if ('error' in result && !result.dataSent && isConnectionLoss(result.error)) {
-        result = await attempt(account, raw, envelope, messageId);
+      if ('error' in result && result.refused === undefined && result.phase !== 'awaiting_reply' && isConnectionLoss(result.error)) {
+        result = await attempt(account, raw, envelope, messageId, beforeHandover);
       }
-      if ('error' in result) throw classifySmtpError(result.error, result.dataSent);
+      if ('error' in result && result.refused !== undefined) {
+        const why = result.refused instanceof Error ? result.refused.message : String(result.refused);
+        throw new ConnectorError('mail_temporary', `The delivery was stopped before the message was handed over: ${why}`, {
+          cause: result.refused,
+          detail: { phase: 'data', handover: 'refused' },
+          retryable: true,
+        });
+      }
+      if ('error' in result) throw classifySmtpError(result.error, result.phase);
       return toDeliveryResult(envelope, result.info);
     },
     async close() {
@@ -198,10 +255,17 @@ function recipientsOf(err: SmtpErrorLike): { address: string; reply: string }[] 
   return (err.rejectedErrors ?? []).map((r) => ({ address: r.recipient ?? '', reply: r.response ?? r.message ?? '' }));
 }
 
-/** Maps a nodemailer error to the connector's error codes. Exported for tests of the mapping table. */
-export function classifySmtpError(err: SmtpErrorLike, dataSent: boolean): ConnectorError {
+/**
+ * Maps a nodemailer error to the connector's error codes, with the phase it happened in (`detail.phase`).
+ * `reached` is how far the transaction got; a reply from the server after the message is `final_reply`.
+ * Exported for tests of the mapping table.
+ */
+export function classifySmtpError(err: SmtpErrorLike, reached: SendTracker['phase']): ConnectorError {
   const reply = err.response ?? null;
-  const detail: Record<string, unknown> = { smtpCode: err.code ?? null, command: err.command ?? null, reply, responseCode: err.responseCode ?? null };
+  const rcode = err.responseCode;
+  const phase: SmtpPhase = reached === 'awaiting_reply' && rcode !== undefined ? 'final_reply' : reached;
+  const dataSent = phase === 'awaiting_reply';
+  const detail: Record<string, unknown> = { smtpCode: err.code ?? null, command: err.command ?? null, reply, responseCode: rcode ?? null, phase };
   if (err.rejectedErrors?.length) detail['recipients'] = recipientsOf(err);
   const text = reply ?? err.message ?? 'unknown error';
   const rc = err.responseCode;

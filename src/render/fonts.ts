@@ -1,6 +1,6 @@
 /**
  * The print fonts: DejaVu Sans regular and bold (npm package `dejavu-fonts-ttf`, full Polish coverage),
- * read and parsed by fontkit ONCE per process (research/performance.md: pre-parsed fonts make pdfkit ~3×
+ * read and parsed by fontkit ONCE per process (docs/performance.md: pre-parsed fonts make pdfkit ~3×
  * faster than passing the bytes to every document, because fontkit keeps its glyph caches on the font).
  *
  * A fontkit 2 caveat handled here: fontkit caches one Glyph object per glyph id, created on first use

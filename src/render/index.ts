@@ -24,6 +24,7 @@ export {
   listStandardPrints,
   isStandardPrintId,
   isBilingual,
+  stripProductCode,
   STANDARD_PRINT_IDS,
   type StandardPrintId,
   type RenderOptions,

@@ -1,20 +1,35 @@
 /**
  * The connector's standard prints of a Polish VAT invoice, drawn with pdfkit and the pre-parsed DejaVu
- * fonts (research/performance.md). Three print ids:
+ * fonts (docs/performance.md). Three print ids:
  *
  *  - `invoice`           layout by kind and currency; bilingual PL/EN when the customer's language is not
  *                        Polish (or `options.lang` is 'en'), Polish otherwise;
  *  - `invoice-pl`        always Polish only;
  *  - `invoice-bilingual` always PL/EN.
  *
- * Layouts: "Faktura VAT" (PLN), "Faktura VAT — waluta obca" (amounts in the invoice currency, VAT per
- * rate and in total also in PLN with the rate, its date and source — or a "brak kursu" note when the host
- * gave no rate), "Faktura korygująca" (credit notes: the corrected invoice's number and date, correction
- * amounts). Every element of art. 106e ust. 1 is printed (research/invoice-law.md). A KSeF "KOD I" QR
+ * Layouts: "Faktura VAT" (the currency stated beside the title when it is not PLN: amounts in the
+ * invoice currency, the VAT per rate and in total also in PLN), "Faktura korygująca" (credit notes: the
+ * corrected invoice's number, date and KSeF number when known, the reason of the correction, correction
+ * amounts). Every element of art. 106e ust. 1 is printed (docs/design.md §5). A KSeF "KOD I" QR
  * code with the KSeF number under it is printed when the host provides the number and the XML hash.
  *
+ * VAT in PLN (art. 106e ust. 11): what the invoice booked (`Invoice.booked`), with the rate the invoice
+ * used and its source, the rate's date only when the host knows it; never recomputed from a rate table
+ * when the booking is there. Without a booking: each rate's VAT converted at the host's rate, and the
+ * print says it was converted when printing (plus a warning); without a rate either: a "brak kursu" note.
+ *
  * Credit notes: hosts (Odoo) keep a credit note's amounts positive; the print shows them as negative
- * correction amounts (quantity and values with a minus sign), "Do zwrotu" with the amount in words.
+ * correction amounts (quantity and values with a minus sign), "Do zwrotu" with the amount in words, and
+ * a "Zwrot" block with the buyer's account when the host has it, never the seller's own account.
+ *
+ * Payment: the host's payment method; "przelew" when it names none and the print gives the account to
+ * pay into. The seller's phone, e-mail and web site are printed under the seller when the host has them.
+ * Host product codes at the start of line names ("[CATER] …") are left out unless the installation
+ * turned `stripProductCodes` off.
+ *
+ * Pages: the lines table breaks across pages with its header repeated; the VAT summary, the PLN note
+ * and the totals stay together and always share their page with at least two line items (`planRows`);
+ * the payment, notes and KSeF blocks follow, each on the next page only when it does not fit.
  *
  * Output is deterministic: the same invoice and options give the same bytes (CreationDate is fixed, by
  * default to the issue date at 00:00 UTC).
@@ -37,6 +52,11 @@ export interface RenderOptions {
   lang?: 'pl' | 'en' | 'auto';
   /** Which KSeF QR host the KOD I points to; default 'prod'. */
   ksefEnvironment?: KsefEnvironment;
+  /**
+   * Leave out a host product code in square brackets at the start of a line name ("[CATER] Catering"
+   * prints "Catering"), the installation's `stripProductCodes` setting. Default true.
+   */
+  stripProductCodes?: boolean;
   /** The PDF CreationDate; default the issue date (or 2000-01-01) at 00:00 UTC, so output is deterministic. */
   creationDate?: Date;
   /**
@@ -108,6 +128,7 @@ interface Ctx {
   sign: 1 | -1;
   warnings: string[];
   title: string;
+  stripCodes: boolean;
 }
 
 function fmtDate(iso: string | null): string {
@@ -167,8 +188,24 @@ function measureLabelled(doc: Doc, label: string, value: string, w: number, size
 
 function titleOf(inv: Invoice, t: Ctx['t']): string {
   if (inv.kind === 'credit_note') return t('Faktura korygująca', 'Credit note (corrective invoice)');
-  if (inv.currency.toUpperCase() !== 'PLN') return t('Faktura VAT — waluta obca', 'VAT invoice — foreign currency');
   return t('Faktura VAT', 'VAT invoice');
+}
+
+/** What the title says beside it for an invoice not in PLN ("waluta: EUR"); null for PLN. */
+function currencyNote(inv: Invoice, t: Ctx['t']): string | null {
+  return isForeign(inv) ? `${t('waluta', 'currency')}: ${inv.currency}` : null;
+}
+
+/**
+ * A host product code at the start of a line name: Odoo writes a product line's name as
+ * "[default_code] name". One bracketed code of up to 40 characters on the first line, followed by a
+ * space and more text; anything else is left as it is.
+ */
+const PRODUCT_CODE = /^\[[^\]\n]{1,40}\][ \t]+(?=\S)/;
+
+/** The line name without a leading host product code ("[CATER] Catering" -> "Catering"). */
+export function stripProductCode(name: string): string {
+  return name.replace(PRODUCT_CODE, '');
 }
 
 function numberText(inv: Invoice, t: Ctx['t']): string {
@@ -180,9 +217,15 @@ function isPolishParty(p: Party): boolean {
   return (cc === null || cc === 'PL') && normalizeNip(p.vat) !== null;
 }
 
-function partyLines(p: Party | Seller, ctx: Ctx): { text: string; bold?: boolean }[] {
+interface PartyLine {
+  text: string;
+  bold?: boolean;
+  size?: number;
+}
+
+function partyLines(p: Party | Seller, ctx: Ctx, seller: boolean): PartyLine[] {
   const a = p.address;
-  const out: { text: string; bold?: boolean }[] = [{ text: p.name, bold: true }];
+  const out: PartyLine[] = [{ text: p.name, bold: true }];
   if (a.street) out.push({ text: a.street });
   if (a.street2) out.push({ text: a.street2 });
   const city = [a.zip, a.city].filter(Boolean).join(' ');
@@ -193,6 +236,16 @@ function partyLines(p: Party | Seller, ctx: Ctx): { text: string; bold?: boolean
     if (isPolishParty(p)) out.push({ text: `NIP: ${normalizeNip(p.vat)}` });
     else out.push({ text: `${ctx.t('NIP / nr VAT', 'VAT ID')}: ${p.vat}` });
   }
+  if (seller) {
+    // the seller's contacts, each when the host has it
+    const sp = p as Seller;
+    const phone = sp.phone?.trim();
+    const email = sp.email?.trim();
+    const www = sp.website?.trim().replace(/^https?:\/\//i, '').replace(/\/+$/, '');
+    if (phone) out.push({ text: `${ctx.t('Tel.', 'Phone')}: ${phone}`, size: 8 });
+    if (email) out.push({ text: `E-mail: ${email}`, size: 8 });
+    if (www) out.push({ text: `www: ${www}`, size: 8 });
+  }
   return out;
 }
 
@@ -201,15 +254,37 @@ function drawHeader(ctx: Ctx): void {
   const { doc, inv, t } = ctx;
   let y = MARGIN;
   const leftW = 300;
-  y += put(doc, ctx.title, MARGIN, y, leftW, { bold: true, size: ctx.bi ? 14 : 16 });
+  const titleSize = ctx.bi ? 14 : 16;
+  const titleH = put(doc, ctx.title, MARGIN, y, leftW, { bold: true, size: titleSize });
+  const note = currencyNote(inv, t);
+  if (note) {
+    // the currency beside the title, on its baseline; under it when the line is too short
+    setFont(doc, true, titleSize);
+    const titleW = doc.widthOfString(ctx.title);
+    const room = 312 - titleW - 8;
+    const size = [11, 10, 9].find((sz) => (setFont(doc, false, sz), doc.widthOfString(note) <= room));
+    if (size !== undefined) {
+      put(doc, note, MARGIN + titleW + 8, y + (titleSize - size) * 0.8, room, { size });
+      y += titleH;
+    } else {
+      y += titleH;
+      y += put(doc, note, MARGIN, y, leftW, { size: 10 });
+    }
+  } else {
+    y += titleH;
+  }
   y += put(doc, numberText(inv, t), MARGIN, y + 2, leftW, { bold: true, size: 12 }) + 2;
   if (inv.kind === 'credit_note') {
-    if (inv.corrects) {
-      const ref = `${inv.corrects.number}${inv.corrects.date ? ` ${t('z dnia', 'of')} ${fmtDate(inv.corrects.date)}` : ''}`;
+    const c = inv.corrects;
+    if (c) {
+      const ref = `${c.number}${c.date ? ` ${t('z dnia', 'of')} ${fmtDate(c.date)}` : ''}`;
       y += labelled(doc, t('Dotyczy faktury', 'Corrects invoice'), ref, MARGIN, y + 4, leftW) + 4;
+      if (c.ksefNumber) y += labelled(doc, t('Numer KSeF faktury korygowanej', 'KSeF number of the corrected invoice'), c.ksefNumber, MARGIN, y + 1, leftW) + 1;
     } else {
       ctx.warnings.push(`Credit note ${inv.number ?? inv.id}: the host gave no corrected invoice; the print cannot refer to it.`);
     }
+    const reason = inv.correctionReason?.trim();
+    if (reason) y += labelled(doc, t('Przyczyna korekty', 'Reason for correction'), reason, MARGIN, y + 1, leftW) + 1;
   }
 
   // dates on the right
@@ -220,22 +295,21 @@ function drawHeader(ctx: Ctx): void {
   if (inv.saleDate && inv.saleDate !== inv.issueDate) {
     ry += labelled(doc, t('Data sprzedaży', 'Date of sale / supply'), fmtDate(inv.saleDate), rx, ry + 2, rw) + 2;
   }
-  if (inv.currency.toUpperCase() !== 'PLN') ry += labelled(doc, t('Waluta', 'Currency'), inv.currency, rx, ry + 2, rw) + 2;
   y = Math.max(y, ry) + 14;
 
   // seller and buyer
   const colW = (CONTENT_W - 20) / 2;
-  const parties: [string, Party | Seller, number][] = [
-    [t('Sprzedawca', 'Seller'), inv.seller, MARGIN],
-    [t('Nabywca', 'Buyer'), inv.customer, MARGIN + colW + 20],
+  const parties: [string, Party | Seller, number, boolean][] = [
+    [t('Sprzedawca', 'Seller'), inv.seller, MARGIN, true],
+    [t('Nabywca', 'Buyer'), inv.customer, MARGIN + colW + 20, false],
   ];
   let maxY = y;
-  for (const [head, party, x] of parties) {
+  for (const [head, party, x, isSeller] of parties) {
     let py = y;
     py += put(doc, head, x, py, colW, { bold: true, size: 8, color: GREY });
     doc.moveTo(x, py + 1).lineTo(x + colW, py + 1).lineWidth(0.5).strokeColor(RULE).stroke();
     py += 4;
-    for (const l of partyLines(party, ctx)) py += put(doc, l.text, x, py, colW, { bold: l.bold ?? false, size: 9 });
+    for (const l of partyLines(party, ctx, isSeller)) py += put(doc, l.text, x, py, colW, { bold: l.bold ?? false, size: l.size ?? 9 });
     maxY = Math.max(maxY, py);
   }
   ctx.y = maxY + 16;
@@ -263,10 +337,12 @@ function lineColumns(t: Ctx['t']): Column[] {
 
 const PAD = 2.5;
 
-function drawRow(doc: Doc, cols: Column[], cells: string[], y: number, opts: { bold?: boolean; size?: number; bg?: string; height?: number }): number {
+/** Draws one table row; `indent` (pt) leaves the fill and the rule out of a leading empty column. */
+function drawRow(doc: Doc, cols: Column[], cells: string[], y: number, opts: { bold?: boolean; size?: number; bg?: string; height?: number; indent?: number }): number {
   const size = opts.size ?? TABLE_SIZE;
   const h = opts.height ?? rowHeight(doc, cols, cells, opts);
-  if (opts.bg) doc.rect(MARGIN, y, CONTENT_W, h).fill(opts.bg);
+  const from = MARGIN + (opts.indent ?? 0);
+  if (opts.bg) doc.rect(from, y, MARGIN + CONTENT_W - from, h).fill(opts.bg);
   let x = MARGIN;
   setFont(doc, opts.bold ?? false, size);
   doc.fillColor('#000000');
@@ -275,7 +351,7 @@ function drawRow(doc: Doc, cols: Column[], cells: string[], y: number, opts: { b
     if (text) doc.text(text, x + PAD, y + PAD, { width: c.w - 2 * PAD, align: c.align });
     x += c.w;
   });
-  doc.moveTo(MARGIN, y + h).lineTo(MARGIN + CONTENT_W, y + h).lineWidth(0.4).strokeColor(RULE).stroke();
+  doc.moveTo(from, y + h).lineTo(MARGIN + CONTENT_W, y + h).lineWidth(0.4).strokeColor(RULE).stroke();
   return h;
 }
 
@@ -300,7 +376,7 @@ function lineCells(line: InvoiceLine, lp: number, ctx: Ctx): string[] {
   const discount = formatDecimal(line.discountPercent);
   return [
     `${lp}`,
-    line.name,
+    ctx.stripCodes ? stripProductCode(line.name) : line.name,
     line.unit ?? '',
     formatDecimal(qty),
     formatDecimal(line.unitPrice, { minFractionDigits: 2 }),
@@ -310,41 +386,35 @@ function lineCells(line: InvoiceLine, lp: number, ctx: Ctx): string[] {
   ].map((s, i) => (i === 6 ? s.replace(/\u00a0[A-Z]{3}$/, '') : s));
 }
 
+function continuationCaption(ctx: Ctx): string {
+  return `${ctx.title} ${numberText(ctx.inv, ctx.t)} — ${ctx.t('ciąg dalszy', 'continued')}`;
+}
+
 function continuationPage(ctx: Ctx): void {
   ctx.doc.addPage();
   ctx.y = MARGIN;
-  const caption = `${ctx.title} ${numberText(ctx.inv, ctx.t)} — ${ctx.t('ciąg dalszy', 'continued')}`;
-  ctx.y += put(ctx.doc, caption, MARGIN, ctx.y, CONTENT_W, { bold: true, size: 9, color: GREY }) + 6;
+  ctx.y += put(ctx.doc, continuationCaption(ctx), MARGIN, ctx.y, CONTENT_W, { bold: true, size: 9, color: GREY }) + 6;
 }
 
-function drawLines(ctx: Ctx): void {
-  const { doc, t } = ctx;
-  const cols = lineColumns(t);
-  const heads = cols.map((c) => c.head);
-  const headH = rowHeight(doc, cols, heads, { bold: true });
-  const header = () => {
-    ctx.y += drawRow(doc, cols, heads, ctx.y, { bold: true, bg: HEAD_BG, height: headH });
-  };
-  header();
+interface TableRow {
+  cells: string[];
+  bold: boolean;
+  section: boolean;
+  /** A numbered line item (not a section heading or a note). */
+  product: boolean;
+  h: number;
+}
+
+function tableRows(ctx: Ctx, cols: Column[]): TableRow[] {
+  const { doc } = ctx;
   let lp = 0;
-  for (const line of ctx.inv.lines) {
-    let cells: string[];
-    let bold = false;
-    if (line.kind === 'product') cells = lineCells(line, ++lp, ctx);
-    else {
-      cells = ['', line.name];
-      bold = line.kind === 'section';
-    }
-    const h = rowHeight(doc, cols, cells, { bold });
-    if (ctx.y + h > BOTTOM) {
-      continuationPage(ctx);
-      header();
-    }
-    ctx.y += drawRow(doc, cols, cells, ctx.y, { bold, height: h });
-  }
-  ctx.y += 10;
+  return ctx.inv.lines.map((line) => {
+    const product = line.kind === 'product';
+    const cells = product ? lineCells(line, ++lp, ctx) : ['', line.name];
+    const bold = line.kind === 'section';
+    return { cells, bold, section: bold, product, h: rowHeight(doc, cols, cells, { bold }) };
+  });
 }
-
 // ---- the closing blocks: VAT summary, PLN info, totals, payment, notes, KSeF ----
 interface Block {
   height: number;
@@ -355,30 +425,78 @@ function isForeign(inv: Invoice): boolean {
   return inv.currency.toUpperCase() !== 'PLN';
 }
 
-function summaryBlock(ctx: Ctx, summary: VatRateSummary[], totals: { net: Minor; vat: Minor; gross: Minor }): Block {
+/** The VAT in PLN a foreign-currency print shows, and where it comes from. */
+interface PlnVat {
+  /** Per summary row; null when the host's booking has no figure for that rate. */
+  rows: (Minor | null)[];
+  total: Minor;
+  /** `booked`: what the invoice booked (`Invoice.booked`); `computed`: converted here at the host's rate. */
+  origin: 'booked' | 'computed';
+}
+
+const rateKey = (label: string) => label.replace(/\s+/g, '').toLowerCase();
+const plainAmount = (minor: Minor, currency: string) => formatAmount(minor, currency).replace(/\u00a0/g, ' ');
+
+/**
+ * VAT in PLN: the invoice's own booking when the host gives it (never recomputed, so a rate added to
+ * the host later cannot change a re-sent print); else, as before, each rate's VAT converted at the
+ * host's exchange rate (the print says so); null for PLN invoices and when there is neither.
+ */
+function plnVat(ctx: Ctx, summary: VatRateSummary[]): PlnVat | null {
+  const { inv } = ctx;
+  if (!isForeign(inv)) return null;
+  const label = inv.number ?? inv.id;
+  const b = inv.booked ?? null;
+  if (b && b.currency.toUpperCase() === 'PLN') {
+    const byRate = new Map(b.taxByRate.map((r) => [rateKey(r.label), r.tax]));
+    const rows = summary.map((s) => {
+      const found = byRate.get(rateKey(s.label));
+      if (found !== undefined) return found;
+      // one rate on both sides: the booking's one figure is that rate's, whatever the host calls it
+      if (summary.length === 1 && b.taxByRate.length <= 1) return b.taxByRate[0]?.tax ?? b.tax;
+      ctx.warnings.push(`Invoice ${label}: the host's booking has no VAT in PLN for the rate ${s.label}; that row shows none.`);
+      return null;
+    });
+    const sum = b.taxByRate.reduce((a, r) => a + r.tax, 0);
+    if (b.taxByRate.length > 0 && sum !== b.tax) {
+      ctx.warnings.push(
+        `Invoice ${label}: the host's booked VAT per rate adds up to ${plainAmount(sum, 'PLN')} but its booked VAT is ${plainAmount(b.tax, 'PLN')}; the booked VAT is printed as the total.`,
+      );
+    }
+    return { rows, total: b.tax, origin: 'booked' };
+  }
+  if (b) ctx.warnings.push(`Invoice ${label}: the host booked it in ${b.currency}, not PLN; the VAT in PLN is converted at the host's rate instead.`);
+  const rate = inv.exchangeRate;
+  if (!rate) return null;
+  ctx.warnings.push(`Invoice ${label} in ${inv.currency}: the host gave no booked PLN amounts; the VAT in PLN is converted at the host's rate when printing.`);
+  const rows = summary.map((s) => convertToPln(s.vat, rate.rate, inv.currency));
+  return { rows, total: rows.reduce((a, r) => a + r, 0), origin: 'computed' };
+}
+
+function summaryBlock(ctx: Ctx, summary: VatRateSummary[], totals: { net: Minor; vat: Minor; gross: Minor }, pln: PlnVat | null): Block {
   const { doc, inv, t, sign } = ctx;
-  const rate = isForeign(inv) ? inv.exchangeRate : null;
   const cols: Column[] = [
     { head: t('Stawka VAT', 'VAT rate'), w: 60, align: 'center' },
     { head: t('Wartość netto', 'Net value'), w: 85, align: 'right' },
     { head: t('Kwota VAT', 'VAT amount'), w: 85, align: 'right' },
     { head: t('Wartość brutto', 'Gross value'), w: 85, align: 'right' },
   ];
-  if (rate) cols.push({ head: t('Kwota VAT w PLN', 'VAT in PLN'), w: 85, align: 'right' });
+  if (pln) cols.push({ head: t('Kwota VAT w PLN', 'VAT in PLN'), w: 85, align: 'right' });
   const totalW = cols.reduce((s, c) => s + c.w, 0);
   const offset = CONTENT_W - totalW;
   const shifted = [{ head: '', w: offset, align: 'left' as Align }, ...cols];
   const cur = inv.currency;
   const amt = (m: Minor) => formatAmount(sign * m, cur).replace(/\u00a0[A-Z]{3}$/, '');
-  const plnRows = rate ? summary.map((s) => convertToPln(s.vat, rate.rate, cur)) : [];
-  const plnTotal = plnRows.reduce((a, b) => a + b, 0);
   const rows: string[][] = summary.map((s, i) => {
     const r = ['', s.label, amt(s.net), amt(s.vat), amt(s.gross)];
-    if (rate) r.push(formatAmount(sign * plnRows[i]!));
+    if (pln) {
+      const v = pln.rows[i];
+      r.push(v === null || v === undefined ? '—' : formatAmount(sign * v));
+    }
     return r;
   });
   const totalRow = ['', t('Razem', 'Total'), amt(totals.net), amt(totals.vat), amt(totals.gross)];
-  if (rate) totalRow.push(formatAmount(sign * plnTotal));
+  if (pln) totalRow.push(formatAmount(sign * pln.total));
   const heads = shifted.map((c) => c.head);
   const headH = rowHeight(doc, shifted, heads, { bold: true });
   const caption = t('Podsumowanie VAT według stawek', 'VAT summary by rate') + (isForeign(inv) ? ` (${cur})` : '');
@@ -389,25 +507,36 @@ function summaryBlock(ctx: Ctx, summary: VatRateSummary[], totals: { net: Minor;
     height: captionH + 3 + headH + rowHs.reduce((a, b) => a + b, 0) + totalH + 8,
     draw(y) {
       y += put(doc, caption, MARGIN + offset, y, totalW, { bold: true, size: 8.5 }) + 3;
-      y += drawRow(doc, shifted, heads, y, { bold: true, bg: HEAD_BG, height: headH });
+      y += drawRow(doc, shifted, heads, y, { bold: true, bg: HEAD_BG, height: headH, indent: offset });
       rows.forEach((r, i) => {
-        y += drawRow(doc, shifted, r, y, { height: rowHs[i]! });
+        y += drawRow(doc, shifted, r, y, { height: rowHs[i]!, indent: offset });
       });
-      drawRow(doc, shifted, totalRow, y, { bold: true, height: totalH });
+      drawRow(doc, shifted, totalRow, y, { bold: true, height: totalH, indent: offset });
     },
   };
 }
 
-function plnInfoBlock(ctx: Ctx): Block | null {
+function plnInfoBlock(ctx: Ctx, pln: PlnVat | null): Block | null {
   const { doc, inv, t } = ctx;
   if (!isForeign(inv)) return null;
+  const cur = inv.currency;
+  const r = inv.exchangeRate;
+  // the rate the invoice used; its date only when the host says which day's rate it is; its source
+  const rate = r ? formatDecimal(r.rate, { minFractionDigits: 4 }) : '';
+  const ratePl = r ? `kurs ${rate} PLN/${cur}${r.date ? ` z dnia ${fmtDate(r.date)}` : ''}, źródło: ${r.source}` : '';
+  const rateEn = r ? `rate ${rate} PLN/${cur}${r.date ? ` of ${fmtDate(r.date)}` : ''}, source: ${r.source}` : '';
   let text: string;
-  if (inv.exchangeRate) {
-    const r = inv.exchangeRate;
-    const rateText = `1 ${inv.currency} = ${formatDecimal(r.rate, { minFractionDigits: 4 })} PLN`;
+  if (pln?.origin === 'booked') {
+    text = r
+      ? t(`Kwoty VAT w PLN zaksięgowane na fakturze; ${ratePl}.`, `VAT in PLN as booked on the invoice; ${rateEn}.`)
+      : t(
+          'Kwoty VAT w PLN zaksięgowane na fakturze; system, z którego pochodzi faktura, nie podał kursu przeliczenia.',
+          'VAT in PLN as booked on the invoice; the issuing system gave no exchange rate.',
+        );
+  } else if (pln && r) {
     text = t(
-      `Kwoty podatku VAT przeliczono na złote po kursie ${rateText} z dnia ${fmtDate(r.date)} (${r.source}).`,
-      `VAT amounts converted to PLN at ${rateText} of ${fmtDate(r.date)} (${r.source}).`,
+      `Kwoty VAT w PLN przeliczone przy wydruku (system nie podał kwot zaksięgowanych w PLN); ${ratePl}.`,
+      `VAT in PLN converted when printing (the issuing system gave no booked PLN amounts); ${rateEn}.`,
     );
   } else {
     text = t(
@@ -417,7 +546,7 @@ function plnInfoBlock(ctx: Ctx): Block | null {
     ctx.warnings.push(`Invoice ${inv.number ?? inv.id} in ${inv.currency}: the host gave no exchange rate, the print shows no VAT in PLN.`);
   }
   const h = measure(doc, text, CONTENT_W, { size: 8 });
-  return { height: h + 8, draw: (y) => void put(doc, text, MARGIN, y, CONTENT_W, { size: 8, bold: !inv.exchangeRate }) };
+  return { height: h + 8, draw: (y) => void put(doc, text, MARGIN, y, CONTENT_W, { size: 8, bold: !pln }) };
 }
 
 function totalsBlock(ctx: Ctx, totals: { net: Minor; vat: Minor; gross: Minor }): Block {
@@ -474,14 +603,25 @@ function kvBlock(ctx: Ctx, title: string, pairs: [string, string][]): Block | nu
 }
 
 function paymentBlock(ctx: Ctx): Block | null {
-  const { inv, t } = ctx;
+  const { inv, t, sign } = ctx;
   const pairs: [string, string][] = [];
-  if (inv.paymentMethod) pairs.push([t('Sposób płatności', 'Payment method'), inv.paymentMethod]);
+  const transfer = t('przelew', 'bank transfer');
+  if (inv.kind === 'credit_note' && sign * inv.amountTotal < 0) {
+    // a refund: the buyer's account it goes to when the host has it, never the seller's own account
+    const account = inv.customer.bankAccount?.trim() || null;
+    const method = inv.paymentMethod ?? (account ? transfer : null);
+    if (method) pairs.push([t('Sposób zwrotu', 'Refund method'), method]);
+    if (inv.dueDate) pairs.push([t('Termin zwrotu', 'Refund date'), fmtDate(inv.dueDate)]);
+    if (account) pairs.push([t('Rachunek nabywcy do zwrotu', "Buyer's account for the refund"), account]);
+    return kvBlock(ctx, t('Zwrot', 'Refund'), pairs);
+  }
+  const account = inv.seller.bankAccount?.trim() || null;
+  // paying into the account printed below is a bank transfer, when the host names no other method
+  const method = inv.paymentMethod ?? (account && inv.amountTotal !== 0 ? transfer : null);
+  if (method) pairs.push([t('Sposób płatności', 'Payment method'), method]);
   if (inv.dueDate) pairs.push([t('Termin płatności', 'Due date'), fmtDate(inv.dueDate)]);
   if (inv.paymentTerm) pairs.push([t('Warunki płatności', 'Payment terms'), inv.paymentTerm]);
-  if (inv.seller.bankAccount) {
-    pairs.push([t('Numer rachunku', 'Bank account'), inv.seller.bankAccount + (inv.seller.bankName ? ` (${inv.seller.bankName})` : '')]);
-  }
+  if (account) pairs.push([t('Numer rachunku', 'Bank account'), account + (inv.seller.bankName ? ` (${inv.seller.bankName})` : '')]);
   if (inv.paymentReference) pairs.push([t('Tytuł przelewu', 'Payment reference'), inv.paymentReference]);
   return kvBlock(ctx, t('Płatność', 'Payment'), pairs);
 }
@@ -532,16 +672,98 @@ function ksefBlock(ctx: Ctx, env: KsefEnvironment): Block | null {
   };
 }
 
-function drawClosing(ctx: Ctx, blocks: Block[]): void {
-  const total = blocks.reduce((s, b) => s + b.height, 0);
-  const usable = BOTTOM - MARGIN - 20;
-  // keep the whole closing part on one page when it fits on one
-  if (ctx.y + total > BOTTOM && total <= usable) continuationPage(ctx);
-  for (const b of blocks) {
+/** Space left under the lines table before the closing blocks. */
+const TABLE_GAP = 10;
+
+/**
+ * Page of every table row, decided before anything is drawn:
+ *  - rows fill each page (the table header repeated at the top of every page that carries rows);
+ *  - a section heading never ends a page (it moves with the row after it);
+ *  - the `keep` group (VAT summary, PLN note, totals) stays on one page and is never alone on it:
+ *    when it does not fit under the last row it goes to the next page, and the rows before it move
+ *    along until its page carries `KEEP_ROWS` line items (a page left with one line item pulls one
+ *    more); nothing else moves, so the page before stays full.
+ * Returns the page index (0-based, counted from the page the table starts on) of each row.
+ */
+const KEEP_ROWS = 2;
+
+function planRows(rows: TableRow[], startY: number, topY: number, headH: number, keepH: number): number[] {
+  const page: number[] = [];
+  let p = 0;
+  let y = startY + headH;
+  let onPage = 0;
+  const newPage = () => {
+    p++;
+    y = topY + headH;
+    onPage = 0;
+  };
+  rows.forEach((r, i) => {
+    const next = rows[i + 1];
+    const need = r.section && next ? r.h + next.h : r.h;
+    if (onPage > 0 && y + need > BOTTOM) newPage();
+    page.push(p);
+    y += r.h;
+    onPage++;
+  });
+  if (rows.length === 0 || keepH > BOTTOM - topY - headH) return page;
+  // the page the group goes on: under the last row, or the next page when it does not fit there
+  const target = y + TABLE_GAP + keepH <= BOTTOM ? p : p + 1;
+  if (target === 0) return page;
+  // pull rows onto the group's page until it has KEEP_ROWS line items (notes and headings do not
+  // count); every page keeps at least one row
+  const countOn = (q: number) => page.filter((x) => x === q).length;
+  let onTarget = rows.filter((r, i) => r.product && page[i] === target).length;
+  let height = rows.reduce((sum, r, i) => (page[i] === target ? sum + r.h : sum), 0);
+  let first = page.indexOf(target) === -1 ? rows.length : page.indexOf(target);
+  const fits = (h: number) => topY + headH + h + TABLE_GAP + keepH <= BOTTOM;
+  const pull = (): boolean => {
+    const i = first - 1;
+    if (i < 0 || countOn(page[i]!) <= 1 || !fits(height + rows[i]!.h)) return false;
+    page[i] = target;
+    height += rows[i]!.h;
+    first = i;
+    if (rows[i]!.product) onTarget++;
+    return true;
+  };
+  while (onTarget < KEEP_ROWS && pull());
+  // a section heading left at the bottom of the page before goes with its rows
+  while (first > 0 && rows[first - 1]!.section && pull());
+  return page;
+}
+
+function drawBody(ctx: Ctx, keep: Block[], rest: Block[]): void {
+  const { doc, t } = ctx;
+  const cols = lineColumns(t);
+  const heads = cols.map((c) => c.head);
+  const headH = rowHeight(doc, cols, heads, { bold: true });
+  const header = () => {
+    ctx.y += drawRow(doc, cols, heads, ctx.y, { bold: true, bg: HEAD_BG, height: headH });
+  };
+  const rows = tableRows(ctx, cols);
+  const topY = MARGIN + measure(doc, continuationCaption(ctx), CONTENT_W, { bold: true, size: 9 }) + 6;
+  const keepH = keep.reduce((s, b) => s + b.height, 0);
+  const pages = planRows(rows, ctx.y, topY, headH, keepH);
+
+  header();
+  let current = 0;
+  rows.forEach((r, i) => {
+    if (pages[i]! > current) {
+      continuationPage(ctx);
+      header();
+      current = pages[i]!;
+    }
+    ctx.y += drawRow(doc, cols, r.cells, ctx.y, { bold: r.bold, height: r.h });
+  });
+  ctx.y += TABLE_GAP;
+  const flow = (b: Block) => {
     if (ctx.y + b.height > BOTTOM) continuationPage(ctx);
     b.draw(ctx.y);
     ctx.y += b.height;
-  }
+  };
+  // the group as one piece when it fits on a page, else block by block
+  if (ctx.y + keepH > BOTTOM && keepH <= BOTTOM - topY) continuationPage(ctx);
+  keep.forEach(flow);
+  rest.forEach(flow);
 }
 
 function drawFooters(ctx: Ctx): void {
@@ -613,18 +835,14 @@ function draw(invoice: Invoice, printId: StandardPrintId, options: RenderOptions
     sign: invoice.kind === 'credit_note' && invoice.amountTotal > 0 ? -1 : 1,
     warnings,
     title,
+    stripCodes: options.stripProductCodes ?? true,
   };
   drawHeader(ctx);
-  drawLines(ctx);
-  const blocks = [
-    summaryBlock(ctx, rec.summary, rec.totals),
-    plnInfoBlock(ctx),
-    totalsBlock(ctx, rec.totals),
-    paymentBlock(ctx),
-    notesBlock(ctx),
-    ksefBlock(ctx, options.ksefEnvironment ?? 'prod'),
-  ].filter((b): b is Block => b !== null);
-  drawClosing(ctx, blocks);
+  const pln = plnVat(ctx, rec.summary);
+  const present = (bs: (Block | null)[]) => bs.filter((b): b is Block => b !== null);
+  const keep = present([summaryBlock(ctx, rec.summary, rec.totals, pln), plnInfoBlock(ctx, pln), totalsBlock(ctx, rec.totals)]);
+  const rest = present([paymentBlock(ctx), notesBlock(ctx), ksefBlock(ctx, options.ksefEnvironment ?? 'prod')]);
+  drawBody(ctx, keep, rest);
   drawFooters(ctx);
   return doc;
 }

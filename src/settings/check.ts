@@ -9,12 +9,11 @@
  */
 import { DateTime, IANAZone } from 'luxon';
 import { parsePrintChoice } from '../domain.ts';
+import { problem, type FieldProblem } from '../messages/validation.ts';
 import { DATE_PATTERN, PRINT_PATTERN, REPEAT_MINUTES, TIME_PATTERN, defaultSettings, type Settings } from './schema.ts';
 
-export interface SettingsProblem {
-  field: string;
-  message: string;
-}
+/** A problem with its JSON path, its message code and parameters (src/messages) and the English sentence. */
+export type SettingsProblem = FieldProblem;
 
 const TIME = new RegExp(TIME_PATTERN);
 const DATE = new RegExp(DATE_PATTERN);
@@ -27,9 +26,9 @@ export function isCalendarDate(value: string): boolean {
 
 function checkPrint(field: string, value: string, standardPrints: readonly string[] | undefined): SettingsProblem | null {
   const choice = PRINT.test(value) ? parsePrintChoice(value) : null;
-  if (!choice) return { field, message: 'must be "standard:<id>", "user:<id>" or "none"' };
+  if (!choice) return problem(field, 'settings.print_format');
   if (choice.kind === 'standard' && standardPrints && !standardPrints.includes(choice.id)) {
-    return { field, message: `unknown standard print "${choice.id}" (known: ${standardPrints.join(', ')})` };
+    return problem(field, 'settings.print_unknown', { id: choice.id, known: [...standardPrints] });
   }
   return null;
 }
@@ -41,19 +40,22 @@ function checkPrint(field: string, value: string, standardPrints: readonly strin
  */
 export function checkSettings(settings: Settings, standardPrints?: readonly string[]): SettingsProblem[] {
   const problems: SettingsProblem[] = [];
-  const add = (field: string, message: string) => problems.push({ field, message });
+  const add = (...args: Parameters<typeof problem>) => problems.push(problem(...args));
 
-  if (!IANAZone.isValidZone(settings.timezone)) add('timezone', `"${settings.timezone}" is not an IANA time zone (e.g. Europe/Warsaw)`);
+  if (!IANAZone.isValidZone(settings.timezone)) add('timezone', 'settings.timezone_unknown', { value: settings.timezone });
 
   const { startAt, until, repeatEvery } = settings.schedule;
   const startOk = TIME.test(startAt);
   const untilOk = TIME.test(until);
-  if (!startOk) add('schedule.startAt', 'must be a time of day HH:MM (00:00–23:59)');
-  if (!untilOk) add('schedule.until', 'must be a time of day HH:MM (00:00–23:59)');
-  if (startOk && untilOk && until < startAt) add('schedule.until', `must not be earlier than the start time ${startAt}`);
-  if (!Object.hasOwn(REPEAT_MINUTES, repeatEvery)) add('schedule.repeatEvery', `must be one of ${Object.keys(REPEAT_MINUTES).join(', ')}`);
+  if (!startOk) add('schedule.startAt', 'settings.time_format');
+  if (!untilOk) add('schedule.until', 'settings.time_format');
+  if (startOk && untilOk && until < startAt) add('schedule.until', 'settings.until_before_start', { startAt });
+  if (!Object.hasOwn(REPEAT_MINUTES, repeatEvery)) add('schedule.repeatEvery', 'settings.repeat_unknown', { allowed: Object.keys(REPEAT_MINUTES) });
 
-  if (settings.fromDate !== null && !isCalendarDate(settings.fromDate)) add('fromDate', `"${settings.fromDate}" is not a calendar date (YYYY-MM-DD)`);
+  if (settings.fromDate !== null) {
+    if (!DATE.test(settings.fromDate)) add('fromDate', 'settings.date_format');
+    else if (!isCalendarDate(settings.fromDate)) add('fromDate', 'settings.date_invalid', { value: settings.fromDate });
+  }
 
   for (const key of ['pln', 'foreign'] as const) {
     const p = checkPrint(`attachments.${key}`, settings.attachments[key], standardPrints);
@@ -61,16 +63,33 @@ export function checkSettings(settings: Settings, standardPrints?: readonly stri
   }
 
   if (settings.enabled) {
-    if (!settings.operator.trim()) add('operator', 'an operator is required when automatic sending is on');
-    if (!settings.emailAccount.trim()) add('emailAccount', 'an e-mail account is required when automatic sending is on');
-    if (!settings.emailTemplate.trim()) add('emailTemplate', 'an e-mail template is required when automatic sending is on');
+    if (!settings.operator.trim()) add('operator', 'settings.operator_required');
+    if (!settings.emailAccount.trim()) add('emailAccount', 'settings.email_account_required');
+    if (!settings.emailTemplate.trim()) add('emailTemplate', 'settings.email_template_required');
   }
   return problems;
 }
 
 /**
+ * Warnings that do not stop a save: a from date in the future (nothing goes out until that day).
+ * `today` is the installation's day (`YYYY-MM-DD`).
+ */
+export function settingsWarnings(settings: Settings, today: string): SettingsProblem[] {
+  if (settings.fromDate !== null && isCalendarDate(settings.fromDate) && settings.fromDate > today) {
+    return [problem('fromDate', 'settings.from_date_future', { date: settings.fromDate })];
+  }
+  return [];
+}
+
+/** Today in the settings' zone (the default zone when the settings' own is not valid). */
+export function todayIn(settings: Settings, now: Date): string {
+  const zone = IANAZone.isValidZone(settings.timezone) ? settings.timezone : defaultSettings().timezone;
+  return DateTime.fromJSDate(now, { zone }).toISODate()!;
+}
+
+/**
  * Defaults applied when settings are saved: when `enabled` turns on and no `fromDate` is given,
- * `fromDate` becomes today in the installation's zone (DESIGN §2), so switching the automation on
+ * `fromDate` becomes today in the installation's zone (docs/design.md §2), so switching the automation on
  * never sends the invoices of the past. When it stays on and `fromDate` is cleared, the previous
  * `fromDate` is kept (today when there was none). Returns a new object; inputs are not changed.
  */

@@ -42,6 +42,11 @@ export const RepeatEvery = Type.Union([
 ]);
 export const REPEAT_MINUTES: Record<Static<typeof RepeatEvery>, number> = { '30m': 30, '1h': 60, '2h': 120, '4h': 240 };
 
+export const SendOn = Type.Union([
+  choice('every_day', 'każdego dnia', 'every day'),
+  choice('business_days', 'w dni robocze', 'on business days'),
+]);
+
 export const PrintChoiceSchema = Type.String({ pattern: PRINT_PATTERN, description: '`standard:<id>`, `user:<id>` or `none`' });
 
 export const ScheduleSchema = Type.Object(
@@ -75,6 +80,20 @@ export const ScheduleSchema = Type.Object(
         group: 'schedule',
       }),
     }),
+    // Optional: installations saved before it existed read as every day.
+    days: Type.Optional(
+      Type.Union(SendOn.anyOf, {
+        ...ui({
+          label: { pl: 'Wysyłaj', en: 'Send on' },
+          help: {
+            pl: 'Każdego dnia albo tylko w dni robocze: od poniedziałku do piątku, bez świąt państwowych (także Wigilii od 2025 r.). Faktury z dnia wolnego idą w najbliższym oknie dnia roboczego.',
+            en: 'Every day, or business days only: Monday to Friday except Polish public holidays (24 December too, since 2025). What became due on a day off goes out in the next business-day window.',
+          },
+          order: 125,
+          group: 'schedule',
+        }),
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -187,6 +206,20 @@ export const SettingsSchema = Type.Object(
         options: 'options/templates',
       }),
     }),
+    // Optional: installations saved before it existed send the digest to the operator.
+    alertEmail: Type.Optional(
+      Type.Union([Type.String({ maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$' }), Type.Null()], {
+        ...ui({
+          label: { pl: 'Adres powiadomień o błędach', en: 'Failure alerts to' },
+          help: {
+            pl: 'Po wysyłce z fakturami niewysłanymi lub niepewnymi przychodzi tu jedno zestawienie. Puste: adres operatora.',
+            en: "After a run that left invoices failed or uncertain, one summary e-mail goes here. Empty: the operator's address.",
+          },
+          order: 55,
+          group: 'delivery',
+        }),
+      }),
+    ),
     delivery: Type.Union([choice('send_now', 'Wyślij od razu', 'Send now'), choice('save_draft', 'Zapisz w folderze Robocze', 'Save as draft')], {
       ...ui({
         label: { pl: 'Realizacja wysyłki', en: 'Delivery' },
@@ -232,6 +265,20 @@ export const SettingsSchema = Type.Object(
       }),
     }),
     attachments: AttachmentsSchema,
+    // Optional so settings stored before it existed stay valid; absent means on (see defaultSettings).
+    stripProductCodes: Type.Optional(
+      Type.Boolean({
+        ...ui({
+          label: { pl: 'Ukryj kody produktów w nazwach pozycji', en: 'Hide product codes in line names' },
+          help: {
+            pl: 'Wydruk standardowy pomija kod produktu w nawiasach kwadratowych na początku nazwy pozycji, np. „[CATER]”.',
+            en: 'The standard print leaves out the product code in square brackets at the start of a line name, e.g. "[CATER]".',
+          },
+          order: 95,
+          group: 'attachments',
+        }),
+      }),
+    ),
     schedule: ScheduleSchema,
     timezone: Type.String({
       minLength: 1,
@@ -289,19 +336,26 @@ export const SettingsViewSchema = Type.Object({
 });
 export type SettingsView = Static<typeof SettingsViewSchema>;
 
-/** Defaults of a new installation (DESIGN §2, issue 3). `emailTemplate`/`emailAccount` come from the host. */
+/** Whether the standard prints strip host product codes ("[CATER] …"): on unless the installation turned it off. */
+export function stripsProductCodes(settings: Pick<Settings, 'stripProductCodes'>): boolean {
+  return settings.stripProductCodes ?? true;
+}
+
+/** Defaults of a new installation (docs/design.md §2, issue 3). `emailTemplate`/`emailAccount` come from the host. */
 export function defaultSettings(): Settings {
   return {
     enabled: false,
     operator: 'admin',
     emailAccount: '',
     emailTemplate: '',
+    alertEmail: null,
     delivery: 'send_now',
     documents: 'confirmed_only',
     dateBasis: 'issue_date',
     fromDate: null,
     attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' },
-    schedule: { startAt: '08:00', repeatEvery: '1h', until: '16:00' },
+    stripProductCodes: true,
+    schedule: { startAt: '08:00', repeatEvery: '1h', until: '16:00', days: 'every_day' },
     timezone: 'Europe/Warsaw',
   };
 }

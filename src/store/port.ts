@@ -56,9 +56,30 @@ export interface LedgerEntry {
   recipients: RecipientResult[];
   /** Write-back to the host still owed for this outcome. */
   writeBackPending: boolean;
+  /**
+   * Bumped by every recorded outcome: a write-back is cleared for the (invoice, outcome version) it
+   * wrote, so an outcome recorded while an older one was being written back stays owed. Always set by
+   * the adapters (optional in the type only so that hand-made entries in tests need not carry it; absent = 0).
+   * Not the document `version` below.
+   */
+  outcomeVersion?: number;
   /** Earliest instant a `retry` entry may be claimed again. */
   nextAttemptAt: string | null;
   updatedAt: string;
+  /**
+   * Which delivery of the invoice this entry is about: 1 for the first, +1 for each new version taken with
+   * `claimNewVersion` (a draft e-mailed under "all documents", e-mailed again once as the posted invoice).
+   * Adapters always set it; absent in hand-made entries means 1.
+   */
+  version?: number;
+  /** The invoice was a draft when this entry was last claimed (absent means false). */
+  draft?: boolean;
+  /**
+   * For a `sending` entry: the message was (about to be) handed over — the final "." of DATA, or the IMAP
+   * APPEND — so the server may have it. False: the attempt stopped before (connect, envelope, data), so an
+   * interrupted delivery is retried, not left for a person. Absent means true (the safe side).
+   */
+  handedOver?: boolean;
 }
 
 export interface ClaimRequest {
@@ -71,6 +92,8 @@ export interface ClaimRequest {
   now: string;
   /** Max attempts: a `retry` entry with this many attempts is not claimed again. */
   maxAttempts: number;
+  /** The invoice is a draft now; kept on the entry (`LedgerEntry.draft`). Default false. */
+  draft?: boolean;
 }
 
 export interface LogEntry {
@@ -102,7 +125,8 @@ export interface LogQuery {
   before?: string;
 }
 
-export type RunStatus = 'running' | 'completed' | 'failed';
+/** `interrupted`: the process running it died (its lease ran out); closed by a later start. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
 
 export interface Run {
   id: string;
@@ -116,10 +140,20 @@ export interface Run {
   processed: number;
   total: number;
   error: string | null;
+  /** Process running it (`<hostname>:<pid>:<random>`, the ledger owner); null for runs of older versions. */
+  owner?: string | null;
+  /** Heartbeat: the run is alive while this is in the future; renewed while it works (set by the adapters). */
+  leaseUntil?: string | null;
+}
+
+/** An owed write-back taken by one process (`claimWriteBacks`), cleared by (invoice, outcome version). */
+export interface WriteBackDone {
+  invoiceId: string;
+  outcomeVersion: number;
 }
 
 /**
- * A connector-managed e-mail account (DESIGN §6: for hosts without an SMTP account model, e.g. Tryton).
+ * A connector-managed e-mail account (docs/design.md §6: for hosts without an SMTP account model, e.g. Tryton).
  * Id `managed:<uuid>`, never a host id. Passwords arrive encrypted.
  */
 export interface ManagedEmailAccount {
@@ -130,6 +164,8 @@ export interface ManagedEmailAccount {
   fromAddress: string;
   smtp: { host: string; port: number; tls: TlsMode; user: string | null; password: EncryptedSecret | null };
   imap: { host: string; port: number; tls: TlsMode; user: string; password: EncryptedSecret } | null;
+  /** DKIM signing key (optional; records saved before DKIM existed have none). */
+  dkim?: { domain: string; selector: string; privateKey: EncryptedSecret } | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -218,7 +254,19 @@ export interface Store {
    * Returns the claimed entry (state `claimed`) or null when someone else owns it / it is final.
    */
   claim(req: ClaimRequest): Promise<LedgerEntry | null>;
-  /** claimed -> sending (owner must match; increments attempts; stores the content hash). */
+  /**
+   * A draft e-mailed under "all documents" was posted: its `sent`/`drafted` entry claimed while a draft
+   * (`draft` true), whose write-back is done, becomes a fresh claim of the next version (attempts 0, no
+   * content hash, reason, detail or recipients; `draft` and `messageId` from the request). Atomic like
+   * `claim`; null when the entry is not such a sent draft (never was, or its new version was taken).
+   */
+  claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null>;
+  /**
+   * Recorded just before the message is handed over (see `LedgerEntry.handedOver`), for the owner's
+   * `sending` entry only; false when the claim is no longer the owner's (then nothing may be handed over).
+   */
+  markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean>;
+  /** claimed -> sending (owner must match; increments attempts; stores the content hash; not yet handed over). */
   markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean>;
   /** Records the outcome for the owner's claim; sets writeBackPending when `writeBack` is true. */
   recordOutcome(
@@ -231,7 +279,16 @@ export interface Store {
   /** Releases a claim that did nothing (back to no owner, previous state kept or `skipped`). */
   release(installationId: string, invoiceId: string, owner: string): Promise<void>;
   getLedger(installationId: string, invoiceIds: string[]): Promise<LedgerEntry[]>;
-  listLedger(installationId: string, filter: { states?: LedgerState[]; limit: number }): Promise<LedgerEntry[]>;
+  /**
+   * Entries in invoice-id order (an index), `limit` at a time; `after` continues strictly after that
+   * invoice id (cursor paging over any number of entries). `owner` filters by the claim's owner.
+   */
+  listLedger(installationId: string, filter: { states?: LedgerState[]; owner?: string; after?: string; limit: number }): Promise<LedgerEntry[]>;
+  /**
+   * Closes what dead owners left: their `claimed` entries go back as by `release`, their `sending`
+   * entries' leases end now (so `listExpiredSending` hands them to the evidence check at once).
+   */
+  releaseDeadOwners(installationId: string, owners: string[], now: string): Promise<{ released: number; expired: number }>;
   /** `sending` entries whose lease expired before `now` (interrupted deliveries). */
   listExpiredSending(installationId: string, now: string): Promise<LedgerEntry[]>;
   /**
@@ -241,18 +298,32 @@ export interface Store {
   resolveInterrupted(installationId: string, invoiceId: string, expectedLeaseUntil: string, outcome: Outcome, writeBack: boolean): Promise<boolean>;
   /** A person asked to re-send an `uncertain` or `failed` invoice: the entry becomes claimable again. */
   allowResend(installationId: string, invoiceId: string): Promise<boolean>;
+  /** Owed write-backs (settled entries with writeBackPending), whoever holds them; read-only. */
   listPendingWriteBacks(installationId: string, limit: number): Promise<LedgerEntry[]>;
-  markWrittenBack(installationId: string, invoiceIds: string[]): Promise<void>;
+  /**
+   * Takes up to `limit` owed write-backs whose write-back lease is free or expired, for `owner` until
+   * `leaseUntil` (atomic: two processes never take the same one, so no note is posted twice).
+   */
+  claimWriteBacks(installationId: string, req: { owner: string; leaseUntil: string; now: string; limit: number }): Promise<LedgerEntry[]>;
+  /** Clears the owed write-backs that were written, each only while its outcome version is unchanged. */
+  markWrittenBack(installationId: string, owner: string, done: WriteBackDone[]): Promise<void>;
+  /** Gives back write-backs taken by `owner` that could not be written (the next run takes them). */
+  releaseWriteBacks(installationId: string, owner: string, invoiceIds: string[]): Promise<void>;
 
   appendLogs(entries: NewLogEntry[]): Promise<void>;
   listLogs(query: LogQuery): Promise<LogEntry[]>;
   /** True when a log entry with this event exists for the invoice (log-once rules). */
   hasLog(installationId: string, invoiceId: string, event: string): Promise<boolean>;
 
-  startRun(run: Omit<Run, 'id' | 'finishedAt' | 'counts' | 'processed' | 'total' | 'error' | 'status'>): Promise<Run>;
+  startRun(run: Pick<Run, 'installationId' | 'trigger' | 'startedAt'> & Partial<Pick<Run, 'owner' | 'leaseUntil'>>): Promise<Run>;
   updateRunProgress(runId: string, processed: number, total: number, counts: RunCounts): Promise<void>;
+  /** Renews a running run's lease; false when the run is no longer running (e.g. closed as interrupted). */
+  heartbeatRun(runId: string, leaseUntil: string): Promise<boolean>;
   finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run>;
-  listRuns(installationId: string, limit: number): Promise<Run[]>;
+  /** Closes a run that is still `running` as `interrupted`; null when it is not running any more. */
+  interruptRun(runId: string, error: string, finishedAt: string): Promise<Run | null>;
+  /** Newest first; `status` filters. */
+  listRuns(installationId: string, limit: number, filter?: { status?: RunStatus }): Promise<Run[]>;
   getRun(id: string): Promise<Run | null>;
 
   createWebhookDelivery(input: NewWebhookDelivery): Promise<WebhookDelivery>;
@@ -277,6 +348,12 @@ export interface Store {
     next: { status: WebhookDeliveryStatus; nextAttemptAt: string | null },
   ): Promise<WebhookDelivery | null>;
 
+  /**
+   * Remembers an incoming webhook's event id until `keepUntil`; false when it was seen already (a
+   * replay). Expired ids are forgotten.
+   */
+  rememberIncomingEvent(installationId: string, eventId: string, now: string, keepUntil: string): Promise<boolean>;
+
   /** Connector-managed records of one installation and kind, oldest first. */
   listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecords[K][]>;
   getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecords[K] | null>;
@@ -286,5 +363,5 @@ export interface Store {
   deleteManaged(installationId: string, kind: ManagedKind, id: string): Promise<boolean>;
 }
 
-/** Any adapter's claim conditions, stated once for documentation and the in-memory contract checks. */
-export const CLAIMABLE_STATES: readonly LedgerState[] = ['skipped', 'retry', 'claimed'];
+/** The ledger's transitions, declared once (both adapters build their conditions from it). */
+export { LEDGER_TRANSITIONS, type LedgerOperation, type LedgerTransition, type LedgerGuard } from './ledger-states.ts';

@@ -14,7 +14,8 @@ import type { Scheduler } from '../jobs/scheduler.ts';
 import type { Logger } from '../logger.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Installation, Store } from '../store/port.ts';
-import { verifySignature, type SignatureFailure } from './signature.ts';
+import { createHash } from 'node:crypto';
+import { DEFAULT_TOLERANCE_SECONDS, verifySignature, type SignatureFailure } from './signature.ts';
 
 export const INCOMING_EVENT_TYPES = ['settings.changed', 'extension.disabled', 'extension.enabled', 'invoice.posted'] as const;
 export type IncomingEventType = (typeof INCOMING_EVENT_TYPES)[number];
@@ -27,7 +28,7 @@ export interface IncomingEvent {
   data?: Record<string, unknown>;
 }
 
-export type IncomingAction = 'schedule_synced' | 'disabled' | 'enabled' | 'unchanged' | 'run_queued' | 'coalesced' | 'ignored_disabled';
+export type IncomingAction = 'schedule_synced' | 'disabled' | 'enabled' | 'unchanged' | 'run_queued' | 'coalesced' | 'ignored_disabled' | 'duplicate';
 
 /** A refused signature: the HTTP layer answers 401 with `code`. */
 export class WebhookSignatureRefused extends Error {
@@ -77,7 +78,23 @@ export class IncomingWebhooks {
     return installation;
   }
 
-  async handle(installation: Installation, event: IncomingEvent): Promise<IncomingAction> {
+  /**
+   * Acts on a verified event once: its id (or, without one, the signature itself: same timestamp, same
+   * body) is remembered in the store for as long as a replay could still pass the signature check, and a
+   * replay answers `duplicate` without acting.
+   */
+  async handle(installation: Installation, event: IncomingEvent, signatureHeader?: string | string[]): Promise<IncomingAction> {
+    const key = event.id ? `id:${event.id}` : signatureHeader ? `sig:${createHash('sha256').update(String(signatureHeader)).digest('hex')}` : null;
+    const now = this.now();
+    if (key) {
+      // A replay is accepted up to `tolerance` after its timestamp, which lies up to `tolerance` before now (or after).
+      const tolerance = this.deps.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+      const keepUntil = new Date(now.getTime() + (2 * tolerance + 60) * 1000).toISOString();
+      if (!(await this.deps.store.rememberIncomingEvent(installation.id, key, now.toISOString(), keepUntil))) {
+        this.deps.logger.info({ installationId: installation.id, type: event.type, eventId: event.id ?? null }, 'replayed webhook ignored');
+        return 'duplicate';
+      }
+    }
     const action = await this.act(installation, event);
     await this.deps.store.appendLogs([
       {

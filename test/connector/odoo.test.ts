@@ -188,7 +188,8 @@ describe('Odoo adapter specifics (sandbox host)', () => {
     const total = (r: typeof big) => r.counts.reduce((a, b) => a + b, 0);
     expect(total(small)).toBeGreaterThan(3 * total(big));
     expect(calls.filter((c) => c.method === 'authenticate').length).toBe(1);
-    expect(calls.filter((c) => c.method === 'fields_get').length).toBeLessThanOrEqual(3);
+    // account.move, res.partner, account.tax, and res.company on a host with KSeF fields (l10n_pl_edi_register).
+    expect(calls.filter((c) => c.method === 'fields_get').length).toBeLessThanOrEqual(4);
   });
 
   it('maps an invoice exactly as the host stores it', async () => {
@@ -209,7 +210,7 @@ describe('Odoo adapter specifics (sandbox host)', () => {
     expect(invoices.some((i) => i.kind === 'credit_note' && i.corrects !== null)).toBe(true);
   });
 
-  it('gives foreign-currency invoices the PLN rate from res.currency.rate and PLN ones none', async () => {
+  it('gives foreign-currency invoices the rate the invoice used (invoice_currency_rate, inverted), dated only by an equal table rate, and PLN ones none', async () => {
     const invoices = await all(host, baseQuery);
     const foreign = invoices.filter((i) => i.currency !== 'PLN');
     expect(foreign.length).toBeGreaterThan(0);
@@ -220,13 +221,15 @@ describe('Odoo adapter specifics (sandbox host)', () => {
       const r = inv.exchangeRate!;
       const currencyId = idOf(moves.get(inv.id)!.currency_id);
       const mine = rates.filter((x) => idOf(x.currency_id) === currencyId);
-      expect(r.source).toBe('Odoo res.currency.rate');
-      expect(r.date! <= inv.issueDate!).toBe(true);
-      const stored = mine.find((x) => x.name === r.date);
-      expect(stored).toBeDefined();
-      expect(r.rate).toBe(String(stored!.inverse_company_rate));
-      // No newer rate on or before the invoice date was skipped.
-      expect(mine.filter((x) => String(x.name) > r.date! && String(x.name) <= inv.issueDate!)).toEqual([]);
+      const used = Number(moves.get(inv.id)!.invoice_currency_rate);
+      expect(used).toBeGreaterThan(0);
+      // PLN per unit = 1 / invoice_currency_rate, to 6 places.
+      expect(Math.abs(Number(r.rate) * used - 1)).toBeLessThan(1e-5);
+      if (r.date !== null) {
+        expect(r.date <= inv.issueDate!).toBe(true);
+        const stored = mine.find((x) => x.name === r.date);
+        expect(Number(stored!.inverse_company_rate).toFixed(4)).toBe(Number(r.rate).toFixed(4));
+      }
     }
     for (const inv of invoices.filter((i) => i.currency === 'PLN')) expect(inv.exchangeRate).toBeNull();
   });
@@ -327,12 +330,13 @@ describe('Odoo adapter specifics (sandbox host)', () => {
 
   it('returns the stored PDF or renders the report through a web session', async () => {
     const prints = await host.listUserPrints();
-    expect(prints.map((p) => p.name)).toEqual(expect.arrayContaining(['Invoices', 'Invoices without Payment']));
+    // Names as real Odoo gives them under the adapter's context lang pl_PL (recorded: "PDF faktury").
+    expect(prints.map((p) => p.name)).toEqual(expect.arrayContaining(['PDF faktury', 'PDF bez płatności']));
     expect(prints.every((p) => /^user:\d+$/.test(p.choice))).toBe(true);
     const moves = sb.records('account.move');
     const stored = moves.find((m) => m.move_type === 'out_invoice' && m.state === 'posted' && idOf(m.invoice_pdf_report_id) !== null)!;
     const fresh = moves.find((m) => m.move_type === 'out_invoice' && m.state === 'posted' && idOf(m.invoice_pdf_report_id) === null)!;
-    const report = prints.find((p) => p.name === 'Invoices')!;
+    const report = prints.find((p) => p.name === 'PDF faktury')!;
     const a = await host.getUserPrint(report.choice, String(stored.id));
     const att = sb.records('ir.attachment').find((x) => x.id === idOf(stored.invoice_pdf_report_id))!;
     expect(Buffer.from(a).equals(Buffer.from(att.datas as string, 'base64'))).toBe(true);
@@ -344,7 +348,7 @@ describe('Odoo adapter specifics (sandbox host)', () => {
     expect((await rejection(host.getUserPrint(`user:${saleReport.id}`, String(fresh.id)))).code).toBe('print_unavailable');
   });
 
-  it('writes back as the operator: one write for all marked invoices and a note per invoice as mt_note', async () => {
+  it('writes back as the operator: one write for all marked invoices and all notes in one mail.message create as mt_note', async () => {
     const invoices = (await all(host, { ...baseQuery, excludeHostMarkedSent: true })).slice(0, 4);
     const before = calls.length;
     await host.writeBack(
@@ -358,7 +362,8 @@ describe('Odoo adapter specifics (sandbox host)', () => {
     );
     const made = calls.slice(before);
     expect(made.filter((c) => c.method === 'write').length).toBe(1);
-    expect(made.filter((c) => c.method === 'message_post').length).toBe(invoices.length);
+    expect(made.filter((c) => c.method === 'message_post').length).toBe(0);
+    expect(made.filter((c) => c.model === 'mail.message' && c.method === 'create').length).toBe(1);
     const msgs = sb.records('mail.message').filter((m) => invoices.some((i) => String(m.res_id) === i.id) && m.model === 'account.move' && m.message_type === 'comment');
     expect(msgs.length).toBe(invoices.length);
     const anna = sb.records('res.users').find((u) => u.login === 'ksiegowa')!;
@@ -372,6 +377,69 @@ describe('Odoo adapter specifics (sandbox host)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------
+
+describe('host calls per run, counted (issue 12: <= 10 per 100 invoices with the connector template, <= 110 with the host template)', () => {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await startSandboxHost({ host: '127.0.0.1', port: 0, database: 'sandbox', today: TODAY, smtp: SMTP, stateFile: null, invoiceCount: 1200 });
+  });
+  afterAll(async () => {
+    await sb?.stop();
+  });
+
+  /** One run as the pipeline makes it, on a fresh adapter: pages of 200, the host template per page (optional), write-back per page, the run log. */
+  async function run(hostTemplate: boolean): Promise<{ invoices: number; calls: CallDescription[] }> {
+    const calls: CallDescription[] = [];
+    const host = new OdooAdapter(connection(sb), { onCall: (c) => calls.push(c) });
+    let invoices = 0;
+    try {
+      for await (const page of host.listDueInvoices({ ...baseQuery, documents: 'confirmed_only', pageSize: 200, excludeHostMarkedSent: true })) {
+        invoices += page.length;
+        if (hostTemplate) await host.renderTemplate('account.email_template_edi_invoice', page.map((i) => i.id));
+        await host.writeBack(
+          page.map((inv) => ({
+            invoiceId: inv.id,
+            outcome: { state: 'sent', reason: null, detail: null, recipients: [] },
+            messageId: `<run-${hostTemplate ? 'h' : 'c'}-${inv.id}@courier>`,
+            note: `Invoice Courier: sent [Message-ID <run-${hostTemplate ? 'h' : 'c'}-${inv.id}@courier>]`,
+            markSent: false,
+          })),
+        );
+      }
+      await host.recordRun({ runId: 'r', status: 'completed', trigger: 'manual', startedAt: '2026-11-27T10:00:00Z', finishedAt: '2026-11-27T10:01:00Z', counts: { due: invoices, sent: invoices, drafted: 0, skipped: 0, failed: 0, retry: 0, uncertain: 0 }, error: null }).catch(() => undefined);
+    } finally {
+      host.close();
+    }
+    return { invoices, calls };
+  }
+
+  it('the connector template: at most 10 host calls per 100 invoices, whatever the page count', async () => {
+    const { invoices, calls } = await run(false);
+    expect(invoices).toBeGreaterThanOrEqual(200);
+    const per100 = (calls.length * 100) / invoices;
+    console.log(`connector template: ${calls.length} host calls for ${invoices} invoices = ${per100.toFixed(1)} per 100: ${JSON.stringify(tally(calls))}`);
+    expect(per100).toBeLessThanOrEqual(10);
+    expect(calls.filter((c) => c.method === 'message_post')).toEqual([]);
+  });
+
+  it("Odoo's template: at most 110 host calls per 100 invoices (one wizard create each; read and unlink per page)", async () => {
+    const { invoices, calls } = await run(true);
+    const per100 = (calls.length * 100) / invoices;
+    console.log(`host template: ${calls.length} host calls for ${invoices} invoices = ${per100.toFixed(1)} per 100: ${JSON.stringify(tally(calls))}`);
+    expect(calls.filter((c) => c.method === 'create' && c.model === 'account.move.send.wizard').length).toBe(invoices);
+    expect(calls.filter((c) => c.method === 'create' && c.model === 'mail.message').length).toBe(Math.ceil(invoices / 200));
+    expect(per100).toBeLessThanOrEqual(110);
+  });
+});
+
+function tally(calls: CallDescription[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of calls) {
+    const k = `${c.model ?? c.service}.${c.method}`;
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
 
 describe('Odoo fault classification against the sandbox', () => {
   let sb: Sandbox;
@@ -406,9 +474,10 @@ describe('Odoo fault classification against the sandbox', () => {
     expect(e.detail?.odooError).toBe('odoo.exceptions.AccessError');
   });
 
-  it('MissingError is host_not_found', async () => {
-    const e = await rejection(client.executeKw(admin, 'account.move', 'read', [[99999999]], { fields: ['name'] }));
+  it('MissingError (a write on a missing record) is host_not_found; a read of one is no error, as in real Odoo', async () => {
+    const e = await rejection(client.executeKw(admin, 'account.move', 'write', [[99999999], { ref: 'x' }]));
     expect(e.code).toBe('host_not_found');
+    expect(await client.executeKw(admin, 'account.move', 'read', [[99999999]], { fields: ['id'] })).toEqual([{ id: 99999999 }]);
   });
 
   it('KeyError, ValueError and AttributeError are host_validation with the server message', async () => {
@@ -435,6 +504,74 @@ describe('Odoo fault classification against the sandbox', () => {
       expect(e.code).toBe('host_not_found');
     } finally {
       other.close();
+    }
+  });
+});
+
+describe('a failing read fails only the invoices that need it', () => {
+  let sb: Sandbox;
+  let relay: http.Server;
+  let relayUrl: string;
+  /** The relay answers HTTP 503 for calls on this model, and forwards everything else to the sandbox. */
+  let failing: string | null = null;
+  beforeAll(async () => {
+    sb = await sandbox();
+    relay = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const parsed = body.length ? (JSON.parse(body.toString('utf8')) as { params?: { args?: unknown[] } }) : {};
+        if (failing && parsed.params?.args?.[3] === failing) {
+          res.writeHead(503, { 'content-type': 'text/html' }).end('<html>Service Unavailable</html>');
+          return;
+        }
+        const target = new URL(req.url ?? '/', sb.url);
+        const fwd = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.on('error', () => res.destroy());
+          up.pipe(res);
+        });
+        fwd.on('error', () => res.destroy());
+        fwd.end(body);
+      });
+      req.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => relay?.close(r));
+    relay?.closeAllConnections();
+    await sb?.stop();
+  });
+
+  it('res.currency.rate failing: the page is still listed, only the foreign invoices carry a retryable readError', async () => {
+    failing = 'res.currency.rate';
+    const host = new OdooAdapter(connection(sb, { baseUrl: relayUrl }), { readAttempts: 1, backoffMs: 1 });
+    try {
+      const invoices = await all(host, baseQuery);
+      const foreign = invoices.filter((i) => i.currency !== i.companyCurrency);
+      expect(foreign.length).toBeGreaterThan(0);
+      expect(invoices.length).toBeGreaterThan(foreign.length);
+      for (const inv of foreign) expect(inv.readError).toMatchObject({ what: 'res.currency.rate', retryable: true });
+      for (const inv of invoices.filter((i) => i.currency === i.companyCurrency)) expect(inv.readError ?? null).toBeNull();
+    } finally {
+      failing = null;
+      host.close();
+    }
+  });
+
+  it('account.move.line failing (every invoice needs its lines): the listing itself fails, retryable', async () => {
+    failing = 'account.move.line';
+    const host = new OdooAdapter(connection(sb, { baseUrl: relayUrl }), { readAttempts: 1, backoffMs: 1 });
+    try {
+      const e = await rejection(all(host, baseQuery));
+      expect(e.code).toBe('host_unavailable');
+      expect(e.retryable).toBe(true);
+    } finally {
+      failing = null;
+      host.close();
     }
   });
 });

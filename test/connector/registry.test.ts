@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { createHost, supportedHostKinds } from '../../src/connector/registry.ts';
 import { OdooAdapter } from '../../src/connector/odoo/index.ts';
+import { TrytonHost } from '../../src/connector/tryton/index.ts';
 import type { HostConnection } from '../../src/connector/port.ts';
 import { ConnectorError } from '../../src/errors.ts';
 
@@ -33,8 +34,13 @@ describe('host registry', () => {
       expect((e as ConnectorError).code).toBe('validation');
       expect((e as ConnectorError).field).toBe('kind');
     }
-    // Tryton until its adapter registers itself.
-    if (!supportedHostKinds().includes('tryton')) expect(() => createHost(connection('tryton'))).toThrow(ConnectorError);
+  });
+
+  it('serves tryton connections with the Tryton adapter', () => {
+    const host = createHost(connection('tryton'));
+    expect(host).toBeInstanceOf(TrytonHost);
+    expect(host.kind).toBe('tryton');
+    expect(supportedHostKinds()).toContain('tryton');
   });
 
   it('validates the company id when the adapter is created', () => {

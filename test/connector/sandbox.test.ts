@@ -10,7 +10,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSandboxOrm, startSandboxHost, warsawToday } from '../../src/connector/sandbox/index.ts';
+import { buildSandboxOrm, SANDBOX_USERS, startSandboxHost, warsawToday } from '../../src/connector/sandbox/index.ts';
 import type { SandboxHost } from '../../src/connector/sandbox/index.ts';
 
 type Rec = Record<string, unknown>;
@@ -100,8 +100,10 @@ describe('sandbox host: JSON-RPC protocol', () => {
     const v = await rpc.call('common', 'version', []);
     expect(v.status).toBe(200);
     expect(v.body.result).toEqual({ server_version: '18.0', server_version_info: [18, 0, 0, 'final', 0, ''], server_serie: '18.0', protocol_version: 1 });
+    // real 18.0 has no /web/version route (19 has it)
     const web = await fetch(`${sb.url}/web/version`);
-    expect(await web.json()).toEqual({ version_info: [18, 0, 0, 'final', 0, ''], version: '18.0' });
+    expect(web.status).toBe(404);
+    expect(sb.profile).toMatchObject({ version: '18.0', defaultLang: 'en_US', apiKeys: true, json2: false, modules: { l10nPlEdi: true, customFields: true } });
   });
 
   it('login and authenticate give the uid for good credentials and false for bad ones', async () => {
@@ -190,14 +192,15 @@ describe('sandbox host: JSON-RPC protocol', () => {
 
   it('answers errors with HTTP 200 and Odoo exception classes', async () => {
     const cases: [Promise<RpcAnswer>, string, RegExp][] = [
-      [rpc.as('ksiegowa')('ir.mail_server', 'search_read', [[]], { fields: ['name'] }), 'odoo.exceptions.AccessError', /Mail Server.*ir\.mail_server/s],
+      // messages in the user's language when the call has no context lang (ksiegowa is pl_PL, admin en_US)
+      [rpc.as('ksiegowa')('ir.mail_server', 'search_read', [[]], { fields: ['name'] }), 'odoo.exceptions.AccessError', /Nie masz dostępu do rekordów 'Serwer poczty' \(ir\.mail_server\).*Administracja\/Ustawienia/s],
       [rpc.as('ksiegowa')('fetchmail.server', 'search', [[]]), 'odoo.exceptions.AccessError', /fetchmail\.server/],
       [rpc.call('object', 'execute_kw', ['sandbox', 6, 'wrong-password', 'account.move', 'search', [[]], {}]), 'odoo.exceptions.AccessDenied', /Access Denied/],
-      [rpc.as('admin')('no.such.model', 'search', [[]]), 'builtins.KeyError', /no\.such\.model/],
+      [rpc.as('admin')('no.such.model', 'search', [[]]), 'odoo.exceptions.UserError', /^Object no\.such\.model doesn't exist$/],
       [rpc.as('admin')('account.move', 'search_read', [[['no_such_field', '=', 1]]]), 'builtins.ValueError', /Invalid field account\.move\.no_such_field/],
       [rpc.as('admin')('account.move', 'read', [[1], ['name', 'no_such_field']]), 'builtins.ValueError', /Invalid field 'no_such_field' on model 'account\.move'/],
-      [rpc.as('admin')('account.move', 'read', [[999999], ['name']]), 'odoo.exceptions.MissingError', /Record does not exist or has been deleted\.\n\(Record: account\.move\(999999,\), User: 2\)/],
-      [rpc.as('admin')('account.move', 'write', [[999999], { ref: 'x' }]), 'odoo.exceptions.MissingError', /does not exist/],
+      [rpc.as('admin')('account.move', 'write', [[999999], { ref: 'x' }]), 'odoo.exceptions.MissingError', /Record does not exist or has been deleted\.\n\(Record: account\.move\(999999,\), User: 2\)/],
+      [rpc.as('ksiegowa')('account.move', 'write', [[999999], { ref: 'x' }]), 'odoo.exceptions.MissingError', /Rekord nie istnieje lub został usunięty/],
       [rpc.as('admin')('account.move', 'action_do_magic', [[1]]), 'builtins.AttributeError', /The method 'action_do_magic' does not exist on the model 'account\.move'/],
       [rpc.as('admin')('account.move', 'write', [[1], { state: 'bogus' }]), 'builtins.ValueError', /Wrong value for account\.move\.state/],
       [rpc.as('admin')('account.move', 'write', [[1], { invoice_line_ids: [[6, 0, 'x']] }]), 'builtins.ValueError', /Wrong value for account\.move\.invoice_line_ids/],
@@ -215,6 +218,9 @@ describe('sandbox host: JSON-RPC protocol', () => {
     }
     // a refused write changed nothing
     expect(sb.records('account.move.line').filter((l) => idOf(l.move_id) === 1).length).toBe(linesBefore);
+    // read of a missing id is not an error in real Odoo: {id} when only id is asked, left out otherwise
+    expect(await rpc.ok(rpc.as('admin')('account.move', 'read', [[999999], ['id']]))).toEqual([{ id: 999999 }]);
+    expect(await rpc.ok(rpc.as('admin')('account.move', 'read', [[999999, 1], ['name']]))).toEqual([expect.objectContaining({ id: 1 })]);
   });
 
   it('lets only administrators read mail servers: the sink, a from_filter one and an inactive one', async () => {
@@ -268,7 +274,7 @@ describe('sandbox host: JSON-RPC protocol', () => {
     expect(sb.records('account.move.line').some((l) => idOf(l.move_id) === id)).toBe(false);
   });
 
-  it('renders the send wizard in the customer language with HTML-escaped values, then unlinks it', async () => {
+  it('renders the 18 send wizard (move_id, mail_template_id, mail_subject/body/lang) in the customer language, escaped, one per create', async () => {
     const k = rpc.as('ksiegowa');
     const moves = sb.records('account.move');
     const partners = new Map(sb.records('res.partner').map((p) => [p.id, p]));
@@ -277,40 +283,54 @@ describe('sandbox host: JSON-RPC protocol', () => {
     const en = moves.find((m) => m.state === 'posted' && m.move_type === 'out_invoice' && langOf(m) === 'en_US') as Rec;
     const credit = moves.find((m) => m.state === 'posted' && m.move_type === 'out_refund' && langOf(m) === 'pl_PL') as Rec;
     const tmpl = (name: string) => (sb.records('ir.model.data').find((x) => x.model === 'mail.template' && x.name === name) as Rec).res_id;
+    const ctx = (m: Rec) => ({ context: { lang: 'pl_PL', active_model: 'account.move', active_ids: [m.id], active_id: m.id } });
     const render = async (m: Rec, templateId?: unknown) => {
-      // with a template: move_id given; without: the invoice comes from the context, as Odoo's form does
-      const vals: Rec = templateId === undefined ? {} : { move_id: m.id };
-      if (templateId !== undefined) vals.template_id = templateId;
-      const [wid] = await rpc.ok(k('account.move.send.wizard', 'create', [[vals]], { context: { active_model: 'account.move', active_ids: [m.id] } }));
-      const [w] = await rpc.ok(k('account.move.send.wizard', 'read', [[wid], ['subject', 'body', 'lang']]));
+      const vals: Rec = { move_id: m.id };
+      if (templateId !== undefined) vals.mail_template_id = templateId;
+      const [wid] = await rpc.ok(k('account.move.send.wizard', 'create', [[vals]], ctx(m)));
+      const [w] = await rpc.ok(k('account.move.send.wizard', 'read', [[wid], ['mail_subject', 'mail_body', 'mail_lang', 'mail_template_id', 'mail_partner_ids', 'sending_methods', 'pdf_report_id', 'move_id']]));
       expect(await rpc.ok(k('account.move.send.wizard', 'unlink', [[wid]]))).toBe(true);
       return w;
     };
     const wPl = await render(pl, tmpl('email_template_edi_invoice'));
-    expect(wPl.lang).toBe('pl_PL');
-    expect(wPl.subject).toBe(`Spike Sp. z o.o. Faktura (nr ${String(pl.name)})`);
-    expect(wPl.body).toContain(`fakturę <strong>${String(pl.name)}</strong>`);
-    expect(wPl.body).toContain(`${Number(pl.amount_total).toFixed(2)} PLN`);
+    expect(wPl).toMatchObject({ mail_lang: 'pl_PL', mail_subject: `Spike Sp. z o.o. Faktura (nr ${String(pl.name)})`, sending_methods: ['email'], pdf_report_id: [222, 'Invoices'], move_id: [pl.id, pl.name] });
+    expect(wPl.mail_body).toContain(`fakturę <strong>${String(pl.name)}</strong>`);
+    // amounts as pl_PL prints them: U+00A0 between thousands, decimal comma
+    expect(wPl.mail_body).toContain(`${Number(pl.amount_total).toFixed(2).replace('.', ',').replace(/\B(?=(\d{3})+,)/g, '\u00a0')} PLN`);
     const wEn = await render(en, tmpl('email_template_edi_invoice'));
-    expect(wEn.lang).toBe('en_US');
-    expect(wEn.subject).toBe(`Spike Sp. z o.o. Invoice (Ref ${String(en.name)})`);
-    expect(wEn.body).toContain('Dear ');
-    const wCredit = await render(credit); // default template by move type
-    expect(wCredit.subject).toContain('Faktura korygująca');
-    expect(wCredit.body).toContain(String((moves.find((m) => m.id === idOf(credit.reversed_entry_id)) as Rec).name));
+    expect(wEn.mail_lang).toBe('en_US');
+    expect(wEn.mail_subject).toBe(`Spike Sp. z o.o. Invoice (Ref ${String(en.name)})`);
+    // no template given: Odoo picks its credit-note template for a refund
+    const wCredit = await render(credit);
+    expect(wCredit.mail_template_id).toEqual([tmpl('email_template_edi_credit_note'), 'Faktura korygująca dla klienta']);
+    expect(wCredit.mail_subject).toContain('Faktura korygująca');
+    expect(wCredit.mail_body).toContain(String((moves.find((m) => m.id === idOf(credit.reversed_entry_id)) as Rec).name));
     // values are escaped in the body, not in the subject
     const pid = idOf(pl.partner_id);
     const before = (partners.get(pid) as Rec).name;
     sb.write('res.partner', pid, { name: 'Zakład <b>Kowalski</b> & "Syn"' });
     try {
       const escaped = await render(pl, tmpl('email_template_edi_invoice'));
-      expect(escaped.body).toContain('Zakład &lt;b&gt;Kowalski&lt;/b&gt; &amp; &quot;Syn&quot;');
-      expect(escaped.body).not.toContain('<b>Kowalski');
+      expect(escaped.mail_body).toContain('Zakład &lt;b&gt;Kowalski&lt;/b&gt; &amp; &quot;Syn&quot;');
+      expect(escaped.mail_body).not.toContain('<b>Kowalski');
     } finally {
       sb.write('res.partner', pid, { name: before });
     }
-    const sale = await rpc.call('object', 'execute_kw', ['sandbox', 6, 'ksiegowa', 'account.move.send.wizard', 'create', [[{ move_id: pl.id, template_id: tmpl('email_template_edi_sale') }]], {}]);
-    expect(sale.body.error?.data.name).toBe('odoo.exceptions.UserError');
+    const err = async (p: Promise<RpcAnswer>) => (await p).body.error?.data;
+    // the 17 names and the adapter's old names are Odoo 18's ValueErrors
+    expect(await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id, template_id: tmpl('email_template_edi_invoice') }]]))).toMatchObject({ name: 'builtins.ValueError', message: "Invalid field 'template_id' on model 'account.move.send.wizard'" });
+    expect(await err(k('account.move.send.wizard', 'create', [[{ mail_template_id: tmpl('email_template_edi_invoice') }]]))).toMatchObject({ name: 'odoo.exceptions.ValidationError' });
+    expect((await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id, mail_template_id: tmpl('email_template_edi_sale') }]])))?.name).toBe('odoo.exceptions.UserError');
+    // one wizard per create; many read and unlinked in one call
+    expect(await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id }, { move_id: en.id }]]))).toMatchObject({ name: 'builtins.ValueError', message: expect.stringMatching(/^Expected singleton: account\.move\.send\.wizard\(/) });
+    const [a] = await rpc.ok(k('account.move.send.wizard', 'create', [[{ move_id: pl.id }]]));
+    const [b] = await rpc.ok(k('account.move.send.wizard', 'create', [[{ move_id: en.id }]]));
+    expect((await rpc.ok(k('account.move.send.wizard', 'read', [[a, b], ['mail_lang']]))).map((w: Rec) => w.mail_lang)).toEqual(['pl_PL', 'en_US']);
+    expect(await rpc.ok(k('account.move.send.wizard', 'unlink', [[a, b]]))).toBe(true);
+    // 17's model is abstract on 18: nothing to see, nobody may create it; a viewer may not create the wizard
+    expect(await rpc.ok(k('account.move.send', 'fields_get', []))).toEqual({});
+    expect(await err(k('account.move.send', 'create', [[{ move_ids: [[6, 0, [pl.id]]] }]], { context: { lang: 'pl_PL' } }))).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('Obecnie żadna grupa nie zezwala na tę operację') });
+    expect(await err(rpc.as('handlowiec')('account.move.send.wizard', 'create', [[{ move_id: pl.id }]]))).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('(account.move.send.wizard)') });
   });
 
   it('prints an invoice as PDF only for a web session, with the invoice number as text', async () => {
@@ -344,7 +364,7 @@ describe('sandbox host: JSON-RPC protocol', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     const missing = await fetch(`${sb.url}/report/pdf/account.report_invoice/999999`, { headers: { cookie } });
-    expect(missing.status).toBe(404);
+    expect(missing.status).toBe(400);
   });
 
   it('answers malformed JSON with a JSON-RPC error and an oversized body with 413, and keeps serving', async () => {
@@ -608,4 +628,233 @@ describe('sandbox host: state file', () => {
 
 function readdirNoTmp(dir: string): string[] {
   return readdirSync(dir).sort();
+}
+
+describe('the sandbox answers like real Odoo: rights per group, API keys, language redirect, versions and modules', () => {
+  let sb18: SandboxHost;
+  let sb17: SandboxHost;
+  let sb19: SandboxHost;
+  let bare: SandboxHost;
+  const U = SANDBOX_USERS;
+  const PL = { context: { lang: 'pl_PL', tz: 'Europe/Warsaw' } };
+
+  beforeAll(async () => {
+    [sb18, sb17, sb19, bare] = await Promise.all([
+      startSandboxHost({ smtp: SMTP, invoiceCount: 30 }),
+      startSandboxHost({ smtp: SMTP, invoiceCount: 30, version: '17.0' }),
+      startSandboxHost({ smtp: SMTP, invoiceCount: 30, version: '19.0' }),
+      startSandboxHost({ smtp: SMTP, invoiceCount: 30, modules: { l10nPlEdi: false, customFields: false } }),
+    ]);
+  });
+  afterAll(async () => { await Promise.all([sb18, sb17, sb19, bare].map((s) => s?.stop())); });
+
+  const exec = (sb: SandboxHost, uid: number, secret: string, model: string, method: string, args: unknown[], kwargs: Rec = {}) =>
+    post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [sb.database, uid, secret, model, method, args, kwargs] } });
+  const errorOf = async (p: Promise<RpcAnswer>) => (await p).body.error?.data;
+  const webLogin = async (sb: SandboxHost, login: string, password: string) => {
+    const a = await post(`${sb.url}/web/session/authenticate`, { jsonrpc: '2.0', method: 'call', id: 1, params: { db: sb.database, login, password } });
+    return { answer: a, cookie: (a.headers.get('set-cookie') ?? '').split(';')[0] as string };
+  };
+
+  it('upgrades a state file saved by an older sandbox: admin gets Access Rights, users their API keys, the Invoicing menu', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sandbox-upgrade-'));
+    try {
+      const file = path.join(dir, 'state.json');
+      await (await startSandboxHost({ smtp: SMTP, invoiceCount: 5, stateFile: file })).stop();
+      const state = JSON.parse(readFileSync(file, 'utf8')) as { tables: Record<string, Rec[]>; apiKeys?: unknown };
+      const rights = state.tables['ir.model.data']!.find((r) => r.module === 'base' && r.name === 'group_erp_manager')!;
+      state.tables['ir.model.data'] = state.tables['ir.model.data']!.filter((r) => r !== rights && !(r.module === 'account' && r.name === 'menu_finance'));
+      state.tables['res.groups'] = state.tables['res.groups']!.filter((g) => g.id !== rights.res_id);
+      state.tables['ir.ui.menu'] = [];
+      delete state.apiKeys;
+      writeFileSync(file, JSON.stringify(state));
+      const old = await startSandboxHost({ smtp: SMTP, stateFile: file });
+      try {
+        expect(await rpc18ok(exec(old, 2, 'admin', 'ir.model.data', 'search_count', [[]]))).toBeGreaterThan(0);
+        expect(await rpc18ok(exec(old, 6, U.ksiegowa.apiKey, 'res.users', 'read', [[6], ['login']]))).toEqual([{ id: 6, login: 'ksiegowa' }]);
+        expect(old.records('ir.ui.menu').map((m) => m.id)).toContain(119);
+      } finally {
+        await old.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('seeds users like a real company: admin integration user, ksiegowa a pl_PL billing user, handlowiec without invoicing rights', async () => {
+    const users = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'res.users', 'read', [[U.admin.id, U.ksiegowa.id, U.handlowiec.id], ['login', 'lang']]));
+    expect(users).toEqual([{ id: 2, login: 'admin', lang: 'en_US' }, { id: 6, login: 'ksiegowa', lang: 'pl_PL' }, { id: 7, login: 'handlowiec', lang: 'en_US' }]);
+    const info = (await webLogin(sb18, 'ksiegowa', 'ksiegowa')).answer.body.result as Rec;
+    expect(info).toMatchObject({ uid: 6, is_system: false, is_admin: false, user_context: { lang: 'pl_PL' } });
+    expect((await webLogin(sb18, 'admin', 'admin')).answer.body.result).toMatchObject({ uid: 2, is_system: true });
+  });
+
+  it("refuses a billing user the admin-only models with Odoo's AccessError, in Polish under context lang pl_PL", async () => {
+    const k = (model: string, method: string, args: unknown[], kw: Rec = PL) => errorOf(exec(sb18, U.ksiegowa.id, U.ksiegowa.password, model, method, args, kw));
+    expect(await k('ir.model.data', 'search_read', [[]], { ...PL, fields: ['name'] })).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringMatching(/^Nie masz dostępu do rekordów 'Dane modelu' \(ir\.model\.data\)\.[\s\S]*\t- Administracja\/Prawa dostępu/) });
+    expect(await k('ir.logging', 'create', [[{ name: 'x', type: 'server', level: 'INFO', message: 'm', path: 'p', func: 'f', line: '1' }]])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining("Nie możesz tworzyć rekordów 'Logowanie' (ir.logging)") });
+    expect(await k('ir.config_parameter', 'get_param', ['web.base.url'])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('Administracja/Ustawienia') });
+    expect(await k('ir.actions.act_url', 'search_read', [[]], { ...PL, fields: ['name'] })).toMatchObject({ name: 'odoo.exceptions.AccessError' });
+    expect(await k('ir.ui.menu', 'create', [[{ name: 'x' }]])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining("Nie możesz tworzyć rekordów 'Menu' (ir.ui.menu)") });
+    const template = sb18.records('mail.template')[0] as Rec;
+    expect(await k('mail.template', 'write', [[template.id], { name: 'x' }])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringMatching(/^Oho!.*Anna Nowak \(id=6\) nie ma\(ją\) dostępu 'pisz'/s) });
+    // field-level: billing sees ir.mail_server only without credentials (and fields_get hides them)
+    expect(await k('ir.mail_server', 'search_read', [[]], { ...PL, fields: ['name', 'smtp_user', 'smtp_pass'] })).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('Nie masz wystarczających uprawnień, aby uzyskać dostęp do pól "smtp_user,smtp_pass"') });
+    const visible = await rpc18ok(exec(sb18, U.ksiegowa.id, U.ksiegowa.password, 'ir.mail_server', 'fields_get', [], { attributes: ['type'] }));
+    const all = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'ir.mail_server', 'fields_get', [], { attributes: ['type'] }));
+    expect(Object.keys(all)).toEqual(expect.arrayContaining(['smtp_user', 'smtp_pass']));
+    expect(Object.keys(visible)).not.toContain('smtp_pass');
+    // the admin may do all of it; English for an en_US admin without a context lang
+    expect(await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'ir.config_parameter', 'get_param', ['web.base.url']))).toBe('http://127.0.0.1:8069');
+    expect(await errorOf(exec(sb18, U.handlowiec.id, U.handlowiec.password, 'account.move', 'search_read', [[]], { fields: ['name'], limit: 1 }))).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringMatching(/^You are not allowed to access 'Journal Entry' \(account\.move\) records\.[\s\S]*Accounting\/Invoicing/) });
+  });
+
+  it('writes float fields as floats (1.0), as Python does, in read and search_read', async () => {
+    const inv = sb18.records('account.move').find((m) => m.state === 'posted' && Array.isArray(m.currency_id) && m.currency_id[1] === 'PLN') as Rec;
+    const res = await fetch(`${sb18.url}/jsonrpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [sb18.database, 2, 'admin', 'account.move', 'search_read', [[['id', '=', inv.id]]], { fields: ['invoice_currency_rate', 'amount_total', 'name'] }] } }) });
+    const text = await res.text();
+    expect(text).toContain('"invoice_currency_rate":1.0');
+    expect(text).toMatch(/"amount_total":-?\d+\.\d+/);
+    expect((JSON.parse(text) as { result: Rec[] }).result[0]).toMatchObject({ invoice_currency_rate: 1, name: inv.name });
+  });
+
+  it('labels, selections and the note subtype follow the context language', async () => {
+    const en = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'account.move', 'fields_get', [['is_move_sent', 'payment_state']], { attributes: ['string', 'selection'], context: { lang: 'en_US' } }));
+    const pl = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'account.move', 'fields_get', [['is_move_sent', 'payment_state']], { attributes: ['string', 'selection'], ...PL }));
+    expect(en.is_move_sent.string).toBe('Is Move Sent');
+    expect(pl.is_move_sent.string).not.toBe(en.is_move_sent.string);
+    expect(pl.payment_state.selection.map((x: string[]) => x[0])).toContain('blocked');
+    const note = sb18.records('ir.model.data').find((x) => x.module === 'mail' && x.name === 'mt_note')!.res_id as number;
+    expect(await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'mail.message.subtype', 'read', [[note], ['name']], PL))).toEqual([{ id: note, name: 'Notatka' }]);
+  });
+
+  it('takes API keys in place of passwords over RPC on 18 (not on 17) and refuses them at the web login', async () => {
+    const auth = async (sb: SandboxHost, login: string, secret: string) => (await post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'common', method: 'authenticate', args: [sb.database, login, secret, {}] } })).body.result;
+    expect(await auth(sb18, 'ksiegowa', U.ksiegowa.apiKey)).toBe(6);
+    expect(await rpc18ok(exec(sb18, 6, U.ksiegowa.apiKey, 'res.users', 'read', [[6], ['login']]))).toEqual([{ id: 6, login: 'ksiegowa' }]);
+    expect((await webLogin(sb18, 'ksiegowa', U.ksiegowa.apiKey)).answer.body.error?.data.name).toBe('odoo.exceptions.AccessDenied');
+    expect(await auth(sb17, 'ksiegowa', U.ksiegowa.apiKey)).toBe(false);
+    expect((await errorOf(exec(sb17, 6, U.ksiegowa.apiKey, 'res.users', 'read', [[6], ['login']])))?.name).toBe('odoo.exceptions.AccessDenied');
+  });
+
+  it('redirects /report/pdf to /<lang>/report/pdf when the user language is not the database default, and serves it there', async () => {
+    const inv = sb18.records('account.move').find((m) => m.state === 'posted' && m.move_type === 'out_invoice') as Rec;
+    const get = (sb: SandboxHost, p: string, cookie: string) => fetch(`${sb.url}${p}`, { headers: { cookie }, redirect: 'manual' });
+    const ksiegowa = (await webLogin(sb18, 'ksiegowa', 'ksiegowa')).cookie;
+    const r = await get(sb18, `/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`, ksiegowa);
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe(`/pl/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`);
+    const pdf = await get(sb18, r.headers.get('location') as string, ksiegowa);
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    expect((await get(sb18, `/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`, (await webLogin(sb18, 'admin', 'admin')).cookie)).status).toBe(200);
+    expect((await get(sb18, `/pl/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`, (await webLogin(sb18, 'handlowiec', 'handlowiec')).cookie)).status).toBe(403);
+    expect((await get(sb18, `/report/pdf/no.such_report/${String(inv.id)}`, (await webLogin(sb18, 'admin', 'admin')).cookie)).status).toBe(500);
+    // 17: the database default is pl_PL, so the en_US admin is the one redirected (to /en/)
+    const inv17 = sb17.records('account.move').find((m) => m.state === 'posted' && m.move_type === 'out_invoice') as Rec;
+    const admin17 = await get(sb17, `/report/pdf/account.report_invoice/${String(inv17.id)}`, (await webLogin(sb17, 'admin', 'admin')).cookie);
+    expect([admin17.status, admin17.headers.get('location')]).toEqual([303, `/en/report/pdf/account.report_invoice/${String(inv17.id)}`]);
+    expect((await get(sb17, `/report/pdf/account.report_invoice/${String(inv17.id)}`, (await webLogin(sb17, 'ksiegowa', 'ksiegowa')).cookie)).status).toBe(200);
+  });
+
+  it('has the Invoicing root menu, URL actions and ir.logging as real Odoo (reference action, complete_name, integer create_uid)', async () => {
+    const a = (model: string, method: string, args: unknown[], kw: Rec = PL) => rpc18ok(exec(sb18, U.admin.id, U.admin.password, model, method, args, kw));
+    const [root] = await a('ir.ui.menu', 'search_read', [[['parent_id', '=', false], ['name', 'in', ['Invoicing', 'Fakturowanie']]]], { fields: ['id', 'name'], limit: 1, context: { lang: 'en_US' } });
+    expect(root).toEqual({ id: 119, name: 'Invoicing' });
+    const [act] = await a('ir.actions.act_url', 'create', [[{ name: 'Invoice Courier', url: 'http://127.0.0.1:3000/ui/x/settings', target: 'new' }]]);
+    const [menu] = await a('ir.ui.menu', 'create', [[{ name: 'Invoice Courier', parent_id: root.id, action: `ir.actions.act_url,${String(act)}`, sequence: 90 }]]);
+    expect(await a('ir.ui.menu', 'read', [[menu], ['name', 'parent_id', 'action', 'complete_name', 'groups_id']])).toEqual([{ id: menu, name: 'Invoice Courier', parent_id: [119, 'Fakturowanie'], action: `ir.actions.act_url,${String(act)}`, complete_name: 'Fakturowanie/Invoice Courier', groups_id: [] }]);
+    expect(await errorOf(exec(sb18, 2, 'admin', 'ir.ui.menu', 'create', [[{ name: 'x', action: 'not a reference' }]]))).toMatchObject({ name: 'builtins.ValueError' });
+    expect(await a('ir.ui.menu', 'unlink', [[menu]])).toBe(true);
+    expect(await a('ir.actions.act_url', 'unlink', [[act]])).toBe(true);
+    // the Invoicing menu is invisible to a user without invoicing rights
+    const viewerRoots = await rpc18ok(exec(sb18, 7, 'handlowiec', 'ir.ui.menu', 'search_read', [[['parent_id', '=', false]]], { fields: ['id'] }));
+    expect(viewerRoots.map((m: Rec) => m.id)).not.toContain(119);
+    const [log] = await a('ir.logging', 'create', [[{ name: 'invoice-courier', type: 'server', level: 'INFO', message: 'sent 3', path: 'run', func: 'run', line: '0' }]]);
+    const [row] = await a('ir.logging', 'read', [[log], ['create_uid', 'level']]);
+    expect(row).toEqual({ id: log, create_uid: 2, level: 'INFO' });
+    const fields = await a('ir.logging', 'fields_get', [['create_uid']], { attributes: ['type'] });
+    expect(fields).toEqual({ create_uid: { type: 'integer' } });
+  });
+
+  it('lets a billing user create notes in one batched mail.message create; a viewer neither writes nor sees them', async () => {
+    const inv = sb18.records('account.move').filter((m) => m.state === 'posted').slice(0, 2) as Rec[];
+    const note = sb18.records('ir.model.data').find((x) => x.module === 'mail' && x.name === 'mt_note')!.res_id as number;
+    const vals = inv.map((m) => ({ model: 'account.move', res_id: m.id, message_type: 'comment', subtype_id: note, body: `<p>Invoice Courier ${String(m.id)}</p>` }));
+    const ids = await rpc18ok(exec(sb18, 6, 'ksiegowa', 'mail.message', 'create', [vals], PL));
+    expect(ids).toHaveLength(2);
+    const read = await rpc18ok(exec(sb18, 6, 'ksiegowa', 'mail.message', 'read', [ids, ['model', 'res_id', 'subtype_id', 'body', 'author_id']], PL));
+    expect(read[0]).toMatchObject({ model: 'account.move', res_id: inv[0]!.id, subtype_id: [note, 'Notatka'], body: `<p>Invoice Courier ${String(inv[0]!.id)}</p>`, author_id: [8, 'Anna Nowak'] });
+    expect((await errorOf(exec(sb18, 7, 'handlowiec', 'mail.message', 'create', [vals]))))?.toMatchObject({ name: 'odoo.exceptions.AccessError' });
+    expect(await rpc18ok(exec(sb18, 7, 'handlowiec', 'mail.message', 'search_read', [[['id', 'in', ids]]], { fields: ['id'] }))).toEqual([]);
+  });
+
+  it('has the KSeF and custom fields only when the modules option installs them (default: installed)', async () => {
+    const withKsef = await rpc18ok(exec(sb18, 2, 'admin', 'account.move', 'fields_get', [], { attributes: ['type'] }));
+    expect(Object.keys(withKsef)).toEqual(expect.arrayContaining(['l10n_pl_edi_number', 'l10n_pl_edi_status', 'x_split_payment', 'tax_totals', 'invoice_currency_rate', 'sending_data']));
+    expect(sb18.records('account.move').some((m) => typeof m.l10n_pl_edi_number === 'string')).toBe(true);
+    const plain = await rpc18ok(exec(bare, 2, 'admin', 'account.move', 'fields_get', [], { attributes: ['type'] }));
+    for (const f of ['l10n_pl_edi_number', 'l10n_pl_edi_status', 'l10n_pl_edi_attachment_id', 'x_split_payment', 'x_reverse_charge', 'x_exemption_basis']) expect(plain).not.toHaveProperty(f);
+    expect(plain.tax_totals).toEqual({ type: 'binary' });
+    expect(await errorOf(exec(bare, 2, 'admin', 'account.move', 'search_read', [[]], { fields: ['l10n_pl_edi_number'], limit: 1 }))).toMatchObject({ name: 'builtins.ValueError', message: "Invalid field 'l10n_pl_edi_number' on model 'account.move'" });
+  });
+
+  it('answers as 17.0: account.move.send with move_ids and rendered mail_* fields, no 18 wizard, 17 fields and tax_totals shape', async () => {
+    const v = await post(`${sb17.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'common', method: 'version', args: [] } });
+    expect(v.body.result).toMatchObject({ server_version: '17.0', server_version_info: [17, 0, 0, 'final', 0, ''] });
+    expect(sb17.profile.defaultLang).toBe('pl_PL');
+    const inv = sb17.records('account.move').find((m) => m.state === 'posted' && m.move_type === 'out_invoice') as Rec;
+    const tmpl = sb17.records('ir.model.data').find((x) => x.module === 'account' && x.name === 'email_template_edi_invoice')!.res_id as number;
+    const k = (model: string, method: string, args: unknown[], kw: Rec = PL) => exec(sb17, 6, 'ksiegowa', model, method, args, kw);
+    expect(await errorOf(k('account.move.send.wizard', 'create', [[{ move_id: inv.id }]]))).toMatchObject({ name: 'odoo.exceptions.UserError', message: 'Obiekt account.move.send.wizard nie istnieje' });
+    expect(await errorOf(k('account.move.send', 'create', [[{ move_id: inv.id }]]))).toMatchObject({ name: 'builtins.ValueError', message: "Invalid field 'move_id' on model 'account.move.send'" });
+    const [wid] = await rpc18ok(k('account.move.send', 'create', [[{ move_ids: [[6, 0, [inv.id]]], mail_template_id: tmpl }]]));
+    const [w] = await rpc18ok(k('account.move.send', 'read', [[wid], ['mail_subject', 'mail_lang', 'mail_template_id', 'move_ids', 'mode', 'checkbox_send_mail']]));
+    expect(w).toMatchObject({ mail_lang: expect.any(String), move_ids: [inv.id], mode: 'invoice_single', checkbox_send_mail: true, mail_subject: expect.stringContaining(String(inv.name)) });
+    const [bare17] = await rpc18ok(k('account.move.send', 'create', [[{ move_ids: [[6, 0, [inv.id]]] }]]));
+    expect(await rpc18ok(k('account.move.send', 'read', [[bare17], ['mail_subject', 'mail_body', 'mail_template_id']]))).toEqual([{ id: bare17, mail_subject: false, mail_body: false, mail_template_id: false }]);
+    const [m] = await rpc18ok(k('account.move', 'read', [[inv.id], ['send_and_print_values', 'tax_totals']]));
+    expect(m.tax_totals).toMatchObject({ groups_by_subtotal: expect.any(Object), subtotals_order: ['Kwota bez podatku'], formatted_amount_total: expect.stringMatching(/zł$/) });
+    expect(await errorOf(k('account.move', 'read', [[inv.id], ['sending_data']]))).toMatchObject({ name: 'builtins.ValueError' });
+    expect(await errorOf(k('account.move', 'read', [[inv.id], ['invoice_currency_rate']]))).toMatchObject({ name: 'builtins.ValueError' });
+    // billing users of 17 may edit templates (18 refuses it)
+    expect(await rpc18ok(k('mail.template', 'write', [[tmpl], { description: 'x' }]))).toBe(true);
+  });
+
+  it('speaks JSON-2 as 19.0 (bearer API key, named arguments, HTTP status errors) and keeps JSON-RPC; 18 has no JSON-2', async () => {
+    const j2 = (sb: SandboxHost, p: string, body: unknown, key: string | null = U.ksiegowa.apiKey, db = sb.database) =>
+      fetch(`${sb.url}/json/2/${p}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json', 'x-odoo-database': db, ...(key ? { authorization: `bearer ${key}` } : {}) }, body: JSON.stringify(body) });
+    const ok = await j2(sb19, 'account.move/search_read', { domain: [['move_type', '=', 'out_invoice'], ['state', '=', 'posted']], fields: ['name', 'amount_total'], limit: 2, context: { lang: 'pl_PL' } });
+    expect(ok.status).toBe(200);
+    const rows = (await ok.json()) as Rec[];
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toEqual({ id: expect.any(Number), name: expect.any(String), amount_total: expect.any(Number) });
+    const groups = await j2(sb19, 'res.users/read', { ids: [6], fields: ['group_ids'] });
+    expect(((await groups.json()) as Rec[])[0]!.group_ids).toEqual(expect.arrayContaining([expect.any(Number)]));
+    expect((await j2(sb19, 'res.users/read', { ids: [6], fields: ['groups_id'] })).status).toBe(500);
+    const me = await j2(sb19, 'res.users/context_get', {});
+    expect(await me.json()).toMatchObject({ uid: 6, lang: 'pl_PL' });
+    const read = await j2(sb19, 'account.move/read', { ids: [rows[0]!.id], fields: ['name'] });
+    expect(await read.json()).toEqual([{ id: rows[0]!.id, name: rows[0]!.name }]);
+    const denied = await j2(sb19, 'ir.model.data/search_read', { domain: [], fields: ['name'] });
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.any(String), arguments: expect.any(Array), context: expect.any(Object), debug: expect.any(String) });
+    expect((await j2(sb19, 'account.move/write', { ids: [999999], vals: { ref: 'x' } })).status).toBe(404);
+    expect((await j2(sb19, 'no.such.model/search_read', {})).status).toBe(422);
+    expect((await j2(sb19, 'account.move/search_read', { ids: [1] })).status).toBe(422);
+    const badKey = await j2(sb19, 'account.move/search_read', {}, 'not-a-key');
+    expect([badKey.status, await badKey.json()]).toEqual([401, expect.objectContaining({ name: 'werkzeug.exceptions.Unauthorized', message: 'Invalid apikey' })]);
+    expect((await j2(sb19, 'account.move/search_read', {}, U.ksiegowa.apiKey, 'other_db')).status).toBe(404);
+    const rpc19 = await exec(sb19, 6, 'ksiegowa', 'account.move', 'search_count', [[]]);
+    expect(rpc19.body.result).toEqual(expect.any(Number));
+    expect((await (await fetch(`${sb19.url}/web/version`)).json())).toEqual({ version_info: [19, 0, 0, 'final', 0, ''], version: '19.0' });
+    const on18 = await j2(sb18, 'account.move/search_read', {});
+    expect([on18.status, on18.headers.get('location')]).toEqual([303, '/web/login?redirect=%2Fjson%2F2%2Faccount.move%2Fsearch_read%3F']);
+  });
+});
+
+async function rpc18ok(p: Promise<RpcAnswer>): Promise<any> {
+  const a = await p;
+  if (a.body.error) throw new Error(`${a.body.error.data.name}: ${a.body.error.data.message}`);
+  return a.body.result;
 }

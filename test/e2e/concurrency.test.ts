@@ -6,14 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
-import { messageIdFor } from '../../src/jobs/rules.ts';
 import { generateSecretKey } from '../../src/secrets.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startConnectorProcess, type ConnectorProcess } from '../support/process.ts';
-import { installSandbox } from '../support/sandbox-installation.ts';
+import { installSandbox, sandboxMessageId } from '../support/sandbox-installation.ts';
+import { rpcProxy } from '../support/rpc-proxy.ts';
 
 let smtp: TestSmtpServer;
 let sandbox: SandboxHost;
@@ -75,7 +75,7 @@ describe('three connector processes, one database, one installation, the same mo
     let sent = 0;
     for (const m of due) {
       const inv = String(m['id']);
-      const arrived = byMessageId.get(messageIdFor(id, inv)) ?? 0;
+      const arrived = byMessageId.get(sandboxMessageId(id, inv)) ?? 0;
       const entry = ledger.get(inv);
       if (entry?.state === 'sent') {
         sent++;
@@ -90,5 +90,61 @@ describe('three connector processes, one database, one installation, the same mo
     expect(sentPerProcess.reduce((a, b) => a + b, 0)).toBe(sent);
     expect(sent).toBeGreaterThan(150);
     console.info(`concurrency: ${due.length} due, ${sent} sent once; per process ${sentPerProcess.join(' / ')}`);
+  }, 240_000);
+});
+
+describe('two connector processes, one database, several runs at the same moments', () => {
+  it('post no note twice and send no message twice (each owed write-back is taken by one process)', async () => {
+    // A host of its own, so that every note on it is from these runs; reached through the proxy.
+    const host = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 200 });
+    const proxy = await rpcProxy(host.url);
+    try {
+      for (const m of host.records('account.move')) if (m['state'] === 'posted' && m['is_move_sent'] === true) host.write('account.move', m['id'] as number, { is_move_sent: false });
+      if (children.length === 0) children.push(await startConnectorProcess(env)); // run alone (-t): the first creates Agenda's schema
+      while (children.length < 2) children.push(await startConnectorProcess(env));
+      const [a, b] = children as [ConnectorProcess, ConnectorProcess];
+      const moves = host.records('account.move');
+      const fromDate = DateTime.fromISO(String(moves.filter((m) => m['invoice_date']).map((m) => m['invoice_date']).sort()[0])).minus({ days: 1 }).toISODate()!;
+      const { id } = await installSandbox((method, path, options) => a.api(method, path, options), { url: proxy.url, database: host.database } as SandboxHost, {
+        enabled: false,
+        fromDate,
+        attachments: { pln: 'none', foreign: 'none' },
+      });
+      const before = smtp.messages.length;
+      const rounds: number[][] = [];
+      // Round 1: the chatter refuses notes, so every write-back stays owed. Rounds 2 and 3: both
+      // processes start at once and both find the whole backlog owed.
+      for (let round = 0; round < 3; round++) {
+        proxy.refuseNotes = round === 0;
+        proxy.slowNoteLookup = round === 0 ? 0 : 300;
+        const runs = await Promise.all([a.runDirect(id), b.runDirect(id)]);
+        for (const run of runs) expect(run.status, JSON.stringify(run)).toBe('completed');
+        rounds.push(runs.map((r) => r.counts.sent));
+        if (round === 0) expect((await store.listPendingWriteBacks(id, 1000)).length).toBeGreaterThan(80);
+      }
+      const mine = smtp.messages.slice(before);
+      const byMessageId = new Map<string, number>();
+      for (const m of mine) byMessageId.set(m.parsed.messageId ?? '', (byMessageId.get(m.parsed.messageId ?? '') ?? 0) + 1);
+      expect(JSON.stringify([...byMessageId].filter(([, n]) => n > 1))).toBe('[]');
+
+      const notesPerInvoice = new Map<number, number>();
+      for (const n of host.records('mail.message')) {
+        if (n['model'] !== 'account.move' || !String(n['body']).includes('Invoice Courier')) continue;
+        notesPerInvoice.set(n['res_id'] as number, (notesPerInvoice.get(n['res_id'] as number) ?? 0) + 1);
+      }
+      const twice = [...notesPerInvoice].filter(([, n]) => n > 1);
+      expect(JSON.stringify(twice), 'no invoice got the same note twice').toBe('[]');
+      const ledger = await store.listLedger(id, { limit: 100_000 });
+      const sent = ledger.filter((e) => e.state === 'sent');
+      expect(sent.length).toBeGreaterThan(80);
+      expect(mine.length).toBe(sent.length);
+      // Every sent invoice has its note, and nothing is owed any more.
+      for (const e of sent) expect(notesPerInvoice.get(Number(e.invoiceId)), `note of ${e.invoiceNumber}`).toBe(1);
+      expect(await store.listPendingWriteBacks(id, 10)).toEqual([]);
+      console.info(`write-back once: ${sent.length} sent, ${[...notesPerInvoice.values()].reduce((x, y) => x + y, 0)} notes; sent per round and process ${JSON.stringify(rounds)}`);
+    } finally {
+      await proxy.close();
+      await host.stop();
+    }
   }, 240_000);
 });

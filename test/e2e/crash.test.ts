@@ -8,14 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
-import { messageIdFor } from '../../src/jobs/rules.ts';
 import { generateSecretKey } from '../../src/secrets.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startConnectorProcess, type ConnectorProcess } from '../support/process.ts';
-import { installSandbox } from '../support/sandbox-installation.ts';
+import { installSandbox, sandboxMessageId } from '../support/sandbox-installation.ts';
 
 const SEED = Number(process.env['CRASH_SEED'] ?? 20240611);
 const KILLS = 10;
@@ -140,7 +139,7 @@ describe('crash test: SIGKILL at random moments during runs, restart, repeat', (
     for (const m of due) {
       const inv = String(m['id']);
       const entry = ledger.get(inv);
-      const arrived = byMessageId.get(messageIdFor(id, inv)) ?? 0;
+      const arrived = byMessageId.get(sandboxMessageId(id, inv)) ?? 0;
       const hostSent = hostNow.get(inv)!['is_move_sent'] === true;
       if (entry?.state === 'sent') {
         sent++;
@@ -159,7 +158,7 @@ describe('crash test: SIGKILL at random moments during runs, restart, repeat', (
       }
     }
     // Every message that arrived belongs to a due invoice recorded as sent or uncertain.
-    const dueIds = new Set(due.map((m) => messageIdFor(id, String(m['id']))));
+    const dueIds = new Set(due.map((m) => sandboxMessageId(id, String(m['id']))));
     for (const mid of byMessageId.keys()) if (!dueIds.has(mid)) problems.push(`unexpected message ${mid}`);
     if (problems.length && process.env['CRASH_DEBUG']) process.stderr.write(`PROBLEMS\n${problems.join('\n')}\n`);
     expect(problems.join('\n')).toBe('');

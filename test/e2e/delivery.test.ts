@@ -14,11 +14,15 @@ import { DateTime } from 'luxon';
 import { ImapFlow } from 'imapflow';
 import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
 import { runInstallation, type PipelineEvent } from '../../src/jobs/pipeline.ts';
-import { messageIdFor } from '../../src/jobs/rules.ts';
-import type { LedgerEntry } from '../../src/store/port.ts';
+import type { LedgerEntry, Store } from '../../src/store/port.ts';
+import { ConnectorError } from '../../src/errors.ts';
+import type { PipelineDeps } from '../../src/jobs/pipeline.ts';
+import type { HostErp, RunSummary } from '../../src/connector/port.ts';
+import type { Invoice } from '../../src/domain.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { DOVECOT_INSTALL_HINT, dovecotAvailable, startDovecot, type TestDovecot } from '../support/dovecot.ts';
+import { sandboxMessageId as midFor } from '../support/sandbox-installation.ts';
 
 // The SMTP server requires AUTH with the same credentials as the Dovecot mailbox, so the sandbox pairs
 // its "Sandbox SMTP" account with the IMAP server (Odoo has no link; the adapter pairs by user).
@@ -51,6 +55,7 @@ afterEach(async () => {
   smtp.faults.data = null;
   smtp.faults.dropAfterData = false;
   smtp.faults.rejectAuth = false;
+  smtp.faults.dropAt = null;
   for (const c of cleanups.splice(0)) await c();
 });
 
@@ -101,7 +106,7 @@ interface Scenario {
   accountId: string;
   /** Invoice ids (host ids as strings) still unsent in the host: the only ones a run may send. */
   targets: string[];
-  run(): Promise<NonNullable<Awaited<ReturnType<typeof runInstallation>>>>;
+  run(deps?: Partial<PipelineDeps>): Promise<NonNullable<Awaited<ReturnType<typeof runInstallation>>>>;
   ledger(invoiceId: string): Promise<LedgerEntry>;
   hostSent(invoiceId: string): boolean;
   messagesFor(invoiceId: string): TestSmtpServer['messages'];
@@ -173,8 +178,8 @@ async function scenario(o: { targets: number; imap?: boolean; delivery?: 'send_n
     accountId: account.value,
     targets,
     proxy,
-    async run() {
-      const run = await runInstallation(connector.pipeline, id, 'manual');
+    async run(deps = {}) {
+      const run = await runInstallation({ ...connector.pipeline, ...deps }, id, 'manual');
       expect(run).not.toBeNull();
       return run!;
     },
@@ -187,7 +192,7 @@ async function scenario(o: { targets: number; imap?: boolean; delivery?: 'send_n
       return sandbox.records('account.move').find((m) => String(m['id']) === invoiceId)!['is_move_sent'] === true;
     },
     messagesFor(invoiceId) {
-      const mid = messageIdFor(id, invoiceId);
+      const mid = midFor(id, invoiceId);
       return smtp.messages.filter((m) => m.parsed.messageId === mid);
     },
     async logs(invoiceId) {
@@ -225,7 +230,176 @@ async function putInMailbox(d: TestDovecot, mailbox: 'Sent' | 'Drafts', messageI
   }
 }
 
+/**
+ * The connector's real store behind the store port, with `store_unavailable` injected into the named
+ * methods while `failing(method, call number)` says so (a database that stalls or drops connections).
+ */
+function storeFailing(failing: (method: string, n: number) => boolean): Store {
+  const calls = new Map<string, number>();
+  return new Proxy(connector.store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      return (...args: unknown[]) => {
+        const n = (calls.get(prop) ?? 0) + 1;
+        calls.set(prop, n);
+        if (failing(prop, n)) return Promise.reject(new ConnectorError('store_unavailable', `database stalled (${prop})`));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/**
+ * The connector's real host adapter behind the host port, with what other adapters report and the sandbox
+ * adapter does not (yet): a per-invoice read error (`Invoice.readError`), a run log (`recordRun`), a print
+ * the host cannot produce right now. Everything else goes to the sandbox over HTTP.
+ */
+function hostWith(over: {
+  readErrors?: Map<string, NonNullable<Invoice['readError']>>;
+  recordRun?: (summary: RunSummary) => Promise<void>;
+  getUserPrint?: HostErp['getUserPrint'];
+}): Pick<PipelineDeps, 'createHost'> {
+  return {
+    createHost: (connection, installationId) => {
+      const host = connector.pipeline.createHost(connection, installationId);
+      return new Proxy(host, {
+        get(target, prop, receiver) {
+          if (prop === 'recordRun' && over.recordRun) return over.recordRun;
+          if (prop === 'getUserPrint' && over.getUserPrint) return over.getUserPrint;
+          if (prop === 'listDueInvoices' && over.readErrors) {
+            const errors = over.readErrors;
+            return async function* (query: Parameters<HostErp['listDueInvoices']>[0]) {
+              for await (const page of target.listDueInvoices(query)) yield page.map((i) => (errors.has(i.id) ? { ...i, readError: errors.get(i.id)! } : i));
+            };
+          }
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    },
+  };
+}
+
+describe('host faults through the pipeline', () => {
+  it('an invoice whose host read failed is held back alone: retryable -> retry with a log entry, else failed; the rest of the run goes on', async () => {
+    const s = await scenario({ targets: 3 });
+    const [flaky, broken, fine] = s.targets as [string, string, string];
+    const readErrors = new Map([
+      [flaky, { what: 'res.currency.rate', detail: 'Odoo did not answer in time', retryable: true }],
+      [broken, { what: 'ir.actions.report', detail: 'AccessError: not allowed', retryable: false }],
+    ]);
+    const run = await s.run(hostWith({ readErrors }));
+    expect(run.status).toBe('completed');
+    expect(run.counts).toMatchObject({ sent: 1, retry: 1, failed: 1 });
+    expect(await s.ledger(flaky)).toMatchObject({ state: 'retry', reason: 'host_read_failed' });
+    expect(await s.ledger(broken)).toMatchObject({ state: 'failed', reason: 'host_read_failed' });
+    expect((await s.ledger(fine)).state).toBe('sent');
+    const retryLog = (await s.logs(flaky)).find((e) => e.event === 'invoice.retry');
+    expect(retryLog.message).toContain('res.currency.rate');
+    expect((await s.logs(broken)).some((e) => e.event === 'invoice.failed' && e.message.includes('AccessError'))).toBe(true);
+    expect(s.messagesFor(flaky)).toHaveLength(0);
+    expect(s.messagesFor(broken)).toHaveLength(0);
+    expect(s.messagesFor(fine)).toHaveLength(1);
+
+    // Once the host reads it again (and the backoff has passed), the held-back invoice goes out, once.
+    offsetMs += 60 * 60_000;
+    const next = await s.run();
+    expect(next.counts.sent).toBe(1);
+    expect(s.messagesFor(flaky)).toHaveLength(1);
+    expect(s.messagesFor(broken)).toHaveLength(0);
+    expect((await s.ledger(flaky)).state).toBe('sent');
+  });
+
+  it('every run ends with host.recordRun(summary) of its status and counts; a host that refuses it leaves a warning, never a failed run', async () => {
+    const s = await scenario({ targets: 2 });
+    const summaries: RunSummary[] = [];
+    const run = await s.run(hostWith({ recordRun: async (summary) => void summaries.push(summary) }));
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({ runId: run.id, status: 'completed', trigger: 'manual', startedAt: run.startedAt, error: null });
+    expect(summaries[0]!.counts).toEqual(run.counts);
+    expect(summaries[0]!.counts.sent).toBe(2);
+
+    const refused = await s.run(hostWith({ recordRun: async () => Promise.reject(new Error('ir.logging: AccessError')) }));
+    expect(refused.status).toBe('completed');
+    const warning = (await s.logs()).find((e) => e.event === 'run.host_log_failed');
+    expect(warning.level).toBe('warning');
+    expect(warning.message).toContain('AccessError');
+  });
+
+  it('a print the host cannot produce right now (retryable) is a retry; nothing is sent without it', async () => {
+    const s = await scenario({ targets: 1 });
+    const [inv] = s.targets as [string];
+    const prints = await connector.api('GET', `/api/installations/${s.id}/options/prints`, { token: s.token });
+    const userPrint = (prints.body.options as any[]).find((o) => String(o.value).startsWith('user:'));
+    expect(userPrint, JSON.stringify(prints.body)).toBeDefined();
+    expect((await s.settings({ attachments: { pln: userPrint.value, foreign: 'none' } })).status).toBe(200);
+    const run = await s.run(hostWith({ getUserPrint: () => Promise.reject(new ConnectorError('host_unavailable', 'the report server is busy')) }));
+    expect(run.counts.retry).toBe(1);
+    expect(await s.ledger(inv)).toMatchObject({ state: 'retry', reason: 'print_unavailable' });
+    expect(s.messagesFor(inv)).toHaveLength(0);
+    offsetMs += 60 * 60_000;
+    const next = await s.run();
+    expect(next.counts.sent).toBe(1);
+    expect(s.messagesFor(inv)).toHaveLength(1);
+  });
+});
+
 describe('delivery outcomes through the pipeline (real SMTP server, sandbox host, PostgreSQL)', () => {
+  it('a database that fails right after the server accepted the message: the outcome is recorded once it answers, and the invoice is e-mailed once', async () => {
+    const s = await scenario({ targets: 2 });
+    const store = storeFailing((method, n) => method === 'recordOutcome' && n <= 4);
+    const run = await s.run({ store, recordPauseMs: 20 });
+    expect(run.counts.sent, JSON.stringify(await s.logs())).toBe(2);
+    for (const inv of s.targets) {
+      expect(s.messagesFor(inv), `messages of ${inv}`).toHaveLength(1);
+      expect((await s.ledger(inv)).state).toBe('sent');
+      expect((await s.logs(inv)).filter((e) => e.event === 'invoice.sent')).toHaveLength(1);
+    }
+    expect(s.eventsFor('invoice.sent')).toHaveLength(2);
+    expectHostSentExactly(s, s.targets);
+    await s.run();
+    for (const inv of s.targets) expect(s.messagesFor(inv)).toHaveLength(1);
+  });
+
+  it('a database down for the whole lease after the server accepted the message: the entry stays `sending`, the next run resolves it by evidence, and nothing is e-mailed twice', async () => {
+    const s = await scenario({ targets: 1 });
+    const [inv] = s.targets as [string];
+    const store = storeFailing((method) => method === 'recordOutcome');
+    const run = await s.run({ store, recordPauseMs: 50, delivery: { ...connector.pipeline.delivery, leaseSeconds: 1 } });
+    expect(run.counts.sent).toBe(0);
+    expect(s.messagesFor(inv)).toHaveLength(1);
+    expect((await s.ledger(inv)).state).toBe('sending');
+    // The next run after the lease: evidence decides (no IMAP -> uncertain), never a second delivery.
+    offsetMs += 5_000;
+    const after = await s.run();
+    expect(after.counts.uncertain).toBe(1);
+    expect((await s.ledger(inv)).state).toBe('uncertain');
+    expect(s.messagesFor(inv)).toHaveLength(1);
+    await s.run();
+    expect(s.messagesFor(inv)).toHaveLength(1);
+  });
+
+  it('a connection dropped before the message was handed over (at RCPT TO) is retried automatically, never left for a person; sent once when the server works', async () => {
+    const s = await scenario({ targets: 1 });
+    const [inv] = s.targets as [string];
+    smtp.faults.dropAt = 'rcpt_to';
+    const run = await s.run();
+    expect(run.counts.retry).toBe(1);
+    expect(run.counts.uncertain).toBe(0);
+    const entry = await s.ledger(inv);
+    expect(entry.state).toBe('retry');
+    expect(entry.reason).toBe('smtp_temporary');
+    expect(s.messagesFor(inv)).toHaveLength(0);
+    expect(s.eventsFor('invoice.uncertain')).toHaveLength(0);
+    smtp.faults.dropAt = null;
+    offsetMs += 60 * 60_000;
+    const next = await s.run();
+    expect(next.counts.sent).toBe(1);
+    expect(s.messagesFor(inv)).toHaveLength(1);
+    expectHostSentExactly(s, [inv]);
+  });
+
   it('a 4xx at RCPT for one of two recipients: sent, the refused recipient recorded per recipient', async () => {
     const s = await scenario({ targets: 1, twoAddresses: true });
     const [inv] = s.targets as [string];
@@ -303,7 +477,7 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
     const past = new Date(clock().getTime() - 60 * 60_000).toISOString();
     for (let i = 0; i < MAX_ATTEMPTS + 1; i++) {
       const owner = `earlier-worker:${i}`;
-      expect(await connector.store.claim({ installationId: s.id, invoiceId: inv, invoiceNumber: null, owner, leaseUntil: past, messageId: messageIdFor(s.id, inv), now: past, maxAttempts: 100 })).not.toBeNull();
+      expect(await connector.store.claim({ installationId: s.id, invoiceId: inv, invoiceNumber: null, owner, leaseUntil: past, messageId: midFor(s.id, inv), now: past, maxAttempts: 100 })).not.toBeNull();
       expect(await connector.store.markSending(s.id, inv, owner, 'hash', past)).toBe(true);
       await connector.store.recordOutcome(s.id, inv, owner, { state: 'retry', reason: 'smtp_temporary', detail: '451 try later', recipients: [] }, { writeBack: false, nextAttemptAt: past });
     }
@@ -373,7 +547,7 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
   it.skipIf(!dovecotAvailable())('a connection dropped after DATA with IMAP: the Sent folder decides', async () => {
     const s = await scenario({ targets: 2, imap: true });
     const [evidenced, unseen] = s.targets as [string, string];
-    await putInMailbox(dovecot!, 'Sent', messageIdFor(s.id, evidenced));
+    await putInMailbox(dovecot!, 'Sent', midFor(s.id, evidenced));
     smtp.faults.dropAfterData = true;
     const run = await s.run();
     expect(run.counts.sent).toBe(1);
@@ -458,7 +632,7 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
       const lock = await client.getMailboxLock('Drafts');
       try {
         for (const inv of s.targets) {
-          const uids = await client.search({ header: { 'message-id': messageIdFor(s.id, inv) } }, { uid: true });
+          const uids = await client.search({ header: { 'message-id': midFor(s.id, inv) } }, { uid: true });
           expect(uids, inv).toHaveLength(1);
           const msg = await client.fetchOne(String((uids as number[])[0]), { flags: true }, { uid: true });
           expect(msg && [...(msg.flags ?? [])]).toContain('\\Draft');
@@ -527,13 +701,35 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
 });
 
 describe('interrupted deliveries (a `sending` claim whose lease expired) are resolved by evidence', () => {
-  /** What a process that died mid-delivery leaves behind: `sending`, lease in the past. */
-  async function interrupted(s: Scenario, invoiceId: string): Promise<void> {
+  /**
+   * What a process that died mid-delivery leaves behind: `sending`, lease in the past; by default it died
+   * after the message was handed over (the final "."), else before.
+   */
+  async function interrupted(s: Scenario, invoiceId: string, opts: { handedOver?: boolean } = {}): Promise<void> {
     const past = new Date(clock().getTime() - 60 * 60_000).toISOString();
-    const claimed = await connector.store.claim({ installationId: s.id, invoiceId, invoiceNumber: null, owner: 'dead-host:1:abc', leaseUntil: past, messageId: messageIdFor(s.id, invoiceId), now: past, maxAttempts: MAX_ATTEMPTS });
+    const claimed = await connector.store.claim({ installationId: s.id, invoiceId, invoiceNumber: null, owner: 'dead-host:1:abc', leaseUntil: past, messageId: midFor(s.id, invoiceId), now: past, maxAttempts: MAX_ATTEMPTS });
     expect(claimed).not.toBeNull();
     expect(await connector.store.markSending(s.id, invoiceId, 'dead-host:1:abc', 'hash', past)).toBe(true);
+    if (opts.handedOver !== false) expect(await connector.store.markHandedOver(s.id, invoiceId, 'dead-host:1:abc')).toBe(true);
   }
+
+  it('interrupted before the message was handed over (connect, envelope, data): retried automatically and e-mailed once, never left for a person', async () => {
+    const s = await scenario({ targets: 1 });
+    const [inv] = s.targets as [string];
+    await interrupted(s, inv, { handedOver: false });
+    const run = await s.run();
+    expect(run.counts.uncertain).toBe(0);
+    expect(run.counts.sent).toBe(1);
+    expect(s.messagesFor(inv)).toHaveLength(1);
+    const entry = await s.ledger(inv);
+    expect(entry.state).toBe('sent');
+    expect(entry.attempts).toBe(2);
+    expect((await s.logs(inv)).some((e) => e.event === 'invoice.retry' && /before the message was handed/.test(e.message))).toBe(true);
+    expect(s.eventsFor('invoice.uncertain')).toHaveLength(0);
+    await s.run();
+    expect(s.messagesFor(inv)).toHaveLength(1);
+    expectHostSentExactly(s, [inv]);
+  });
 
   it('without IMAP: uncertain, logged and announced, never silently re-sent', async () => {
     const s = await scenario({ targets: 1 });
@@ -555,7 +751,7 @@ describe('interrupted deliveries (a `sending` claim whose lease expired) are res
     const [found, missing] = s.targets as [string, string];
     await interrupted(s, found);
     await interrupted(s, missing);
-    await putInMailbox(dovecot!, 'Sent', messageIdFor(s.id, found));
+    await putInMailbox(dovecot!, 'Sent', midFor(s.id, found));
     const run = await s.run();
     expect(run.counts.sent).toBe(1);
     expect(run.counts.uncertain).toBe(1);
@@ -571,7 +767,7 @@ describe('interrupted deliveries (a `sending` claim whose lease expired) are res
     const s = await scenario({ targets: 1, imap: true, delivery: 'save_draft' });
     const [inv] = s.targets as [string];
     await interrupted(s, inv);
-    await putInMailbox(dovecot!, 'Drafts', messageIdFor(s.id, inv));
+    await putInMailbox(dovecot!, 'Drafts', midFor(s.id, inv));
     const run = await s.run();
     expect(run.counts.drafted).toBe(1);
     expect((await s.ledger(inv)).state).toBe('drafted');

@@ -191,3 +191,65 @@ describe('foundation: install, configure, run, deliver, write back', () => {
     expect(smtp.messages.length).toBe(before);
   });
 });
+
+describe('the ledger API', () => {
+  it('answers 200 for every state and recipient shape, and each entry round-trips through it', async () => {
+    // Its own installation, so the entries below are all there is.
+    const res = await connector.api('POST', '/api/installations', {
+      body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+    });
+    const inst = res.body.id as string;
+    const tok = res.body.apiToken as string;
+    const { store } = connector;
+    const owner = 'test:1:ledger';
+    const now = new Date().toISOString();
+    const lease = new Date(Date.now() + 600_000).toISOString();
+    const claim = (invoiceId: string) => store.claim({ installationId: inst, invoiceId, invoiceNumber: `FV/${invoiceId}`, owner, leaseUntil: lease, messageId: `<${invoiceId}@t>`, now, maxAttempts: 5 });
+    // A refusal as older versions stored it (no `accepted`), a refusal with it, an accepted one.
+    const legacyRefused = [{ address: 'zly@example.pl', reply: '550 5.1.1 no such user' }] as unknown as Parameters<typeof store.recordOutcome>[3]['recipients'];
+    const shapes: Record<string, Parameters<typeof store.recordOutcome>[3]['recipients']> = {
+      legacy: legacyRefused,
+      refused: [{ address: 'a@example.pl', accepted: false, reply: '550 refused' }],
+      mixed: [{ address: 'b@example.pl', accepted: true, reply: null }, { address: 'c@example.pl', accepted: false, reply: '452 later' }],
+      none: [],
+    };
+    const expected = new Map<string, { state: string; recipients: unknown[] }>();
+    await claim('s-claimed');
+    expected.set('s-claimed', { state: 'claimed', recipients: [] });
+    await claim('s-sending');
+    await store.markSending(inst, 's-sending', owner, 'h', lease);
+    expected.set('s-sending', { state: 'sending', recipients: [] });
+    for (const state of ['sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain'] as const) {
+      for (const [shape, recipients] of Object.entries(shapes)) {
+        const id = `s-${state}-${shape}`;
+        await claim(id);
+        await store.markSending(inst, id, owner, 'h', lease);
+        await store.recordOutcome(inst, id, owner, { state, reason: state === 'failed' ? 'smtp_permanent' : null, detail: `${state} ${shape}`, recipients }, { writeBack: false, nextAttemptAt: null });
+        const normal = recipients.map((r) => ({ address: r.address, accepted: (r as { accepted?: boolean }).accepted === true, reply: r.reply ?? null }));
+        expected.set(id, { state, recipients: normal });
+      }
+    }
+    for (const state of ['claimed', 'sending', 'sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain']) {
+      const page = await connector.api('GET', `/api/installations/${inst}/ledger?state=${state}`, { token: tok });
+      expect(page.status, JSON.stringify(page.body)).toBe(200);
+      const want = [...expected].filter(([, e]) => e.state === state).map(([id]) => id).sort();
+      expect(page.body.entries.map((e: any) => e.invoiceId)).toEqual(want);
+      for (const e of page.body.entries) expect({ state: e.state, recipients: e.recipients }).toEqual(expected.get(e.invoiceId));
+    }
+    // Paged by cursor, 7 at a time: every entry exactly once, in invoice-id order.
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let i = 0; i < 20; i++) {
+      const page: { status: number; body: any } = await connector.api('GET', `/api/installations/${inst}/ledger?limit=7${after ? `&after=${encodeURIComponent(after)}` : ''}`, { token: tok });
+      expect(page.status).toBe(200);
+      seen.push(...page.body.entries.map((e: any) => e.invoiceId));
+      after = page.body.next;
+      if (after === null) break;
+    }
+    expect(seen).toEqual([...expected.keys()].sort());
+    // A bad query is a 400 naming the field.
+    const bad = await connector.api('GET', `/api/installations/${inst}/ledger?state=nope`, { token: tok });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'validation', field: expect.stringContaining('state') });
+  });
+});

@@ -58,7 +58,49 @@ describe('bodies that are not JSON objects', () => {
     }
     const xml = await raw('PUT', settings, { body: '<settings/>', contentType: 'application/xml' });
     expect(xml.status).toBe(415);
-    expect(xml.body.error).toMatchObject({ code: 'validation', field: 'body' });
+    expect(xml.body.error).toMatchObject({ code: 'validation', field: 'content-type' });
+  });
+});
+
+/** The shape every 4xx body has: `{error: {code, message, field}}`, all three strings. */
+function expectErrorBody(body: any, code: string, field: string): void {
+  expect(body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String), field }) });
+}
+
+describe("Fastify's own 4xx answers have the same body as ours", () => {
+  it('a URL that cannot be decoded (FST_ERR_BAD_URL): 400 naming the url', async () => {
+    const res = await raw('GET', `/api/installations/${id}/invoices/%E0%A4%A/preview`);
+    expect(res.status).toBe(400);
+    expectErrorBody(res.body, 'bad_url', 'url');
+  });
+
+  it('a path parameter longer than the router takes: 414 naming the url', async () => {
+    const res = await raw('POST', `/api/installations/${id}/invoices/${'9'.repeat(500)}/resend`);
+    expect(res.status).toBe(414);
+    expectErrorBody(res.body, 'uri_too_long', 'url');
+  });
+
+  it('bad JSON, an empty JSON body and a wrong content type name the body or the content type', async () => {
+    const settings = `/api/installations/${id}/settings`;
+    expectErrorBody((await raw('PUT', settings, { body: '{"enabled": tru', contentType: 'application/json' })).body, 'validation', 'body');
+    expectErrorBody((await raw('PUT', settings, { body: '', contentType: 'application/json' })).body, 'validation', 'body');
+    const form = await raw('PUT', settings, { body: 'enabled=true', contentType: 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
+    expectErrorBody(form.body, 'validation', 'content-type');
+    // Plain text is parsed as a string, which the body schema refuses.
+    const text = await raw('PUT', settings, { body: 'enabled=true', contentType: 'text/plain' });
+    expect(text.status).toBe(400);
+    expectErrorBody(text.body, 'validation', 'body');
+  });
+
+  it('a route that does not exist: 404 naming the url (a signed token in it not echoed)', async () => {
+    const res = await raw('GET', '/api/nothing-here?t=secret-token');
+    expect(res.status).toBe(404);
+    expectErrorBody(res.body, 'not_found', 'url');
+    expect(JSON.stringify(res.body)).not.toContain('secret-token');
+    const method = await raw('PATCH', `/api/installations/${id}/settings`);
+    expect(method.status).toBe(404);
+    expectErrorBody(method.body, 'not_found', 'url');
   });
 });
 

@@ -131,7 +131,7 @@ describe('the settings page', () => {
     const order = settingsFields().map((f) => f.path);
     for (const lang of ['pl', 'en'] as const) {
       const { html } = await open((await links(a, lang)).settingsUrl);
-      const names = [...html.matchAll(/<(?:input|select)[^>]*\bname="([^"]+)"/g)].map((m) => m[1]!).filter((n) => n !== 'invoiceId');
+      const names = [...html.matchAll(/<(?:input|select)[^>]*\bname="([^"]+)"/g)].map((m) => m[1]!).filter((n) => n !== 'invoice');
       expect(names).toEqual(order);
       const enabled = (SettingsInputSchema.properties.enabled as unknown as { 'x-label': Record<string, string> })['x-label'][lang]!;
       expect(html).toContain(enabled);
@@ -170,6 +170,113 @@ describe('the settings page', () => {
     expect(ops.body.options.length).toBeGreaterThan(0);
   });
 
+  it('answers every problem of a change at once, each at its field, in the page language, with code and params kept', async () => {
+    const a = installs[0]!;
+    const { data } = await open((await links(a, 'pl')).settingsUrl);
+    const before = await pageApi(a, data.session, 'GET', '/settings');
+    // A wrong time (refused by the schema), an impossible day (a rule) and Drafts without IMAP (the host).
+    const bad = await pageApi(a, data.session, 'PUT', '/settings', { schedule: { startAt: '25:00' }, fromDate: '2026-02-31', delivery: 'save_draft' });
+    expect(bad.status, JSON.stringify(bad.body)).toBe(400);
+    const byField = Object.fromEntries((bad.body.error.fields as { field: string; code: string; message: string }[]).map((f) => [f.field, f]));
+    expect(Object.keys(byField).sort()).toEqual(['delivery', 'fromDate', 'schedule.startAt']);
+    expect(byField['schedule.startAt']).toMatchObject({ code: 'settings.time_format', message: 'Podaj godzinę w formacie GG:MM (00:00–23:59).' });
+    expect(byField['fromDate']).toMatchObject({ code: 'settings.date_invalid', params: { value: '2026-02-31' }, message: 'Taki dzień nie istnieje w kalendarzu: 2026-02-31.' });
+    expect(byField['delivery']!.code).toBe('settings.drafts_need_imap');
+    expect(byField['delivery']!.message).toMatch(/^Zapis w folderze Robocze wymaga IMAP/);
+    expect(JSON.stringify(bad.body)).not.toMatch(/must match pattern/);
+    // Nothing was saved.
+    expect((await pageApi(a, data.session, 'GET', '/settings')).body).toEqual(before.body);
+    // The English page gets English sentences for the same codes.
+    const en = await open((await links(a, 'en')).settingsUrl);
+    const badEn = await pageApi(a, en.data.session, 'PUT', '/settings', { schedule: { startAt: '25:00' } });
+    expect(badEn.body.error.fields[0]).toMatchObject({ field: 'schedule.startAt', code: 'settings.time_format', message: 'Enter a time as HH:MM (00:00–23:59).' });
+  });
+
+  it('the installation API answers in the language of Accept-Language, English by default', async () => {
+    const a = installs[0]!;
+    const put = (lang?: string) => fetch(`${connector.url}/api/installations/${a.id}/settings`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json', ...(lang ? { 'accept-language': lang } : {}) },
+      body: JSON.stringify({ schedule: { startAt: '10:00', until: '09:00' }, timezone: 'Europe/Warszawa' }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { fields: { field: string; code: string; message: string; params: unknown }[] } } }));
+    const pl = await put('pl-PL,pl;q=0.9,en;q=0.5');
+    expect(pl.status).toBe(400);
+    expect(pl.body.error.fields.map((f: { code: string }) => f.code).sort()).toEqual(['settings.timezone_unknown', 'settings.until_before_start']);
+    expect(pl.body.error.fields.find((f: { field: string }) => f.field === 'schedule.until')!.message).toBe('Godzina „Do godziny” nie może być wcześniejsza niż godzina rozpoczęcia 10:00.');
+    const en = await put();
+    expect(en.body.error.fields.find((f: { field: string }) => f.field === 'schedule.until')).toMatchObject({ params: { startAt: '10:00' }, message: 'The end time must not be earlier than the start time 10:00.' });
+  });
+
+  it('warns about a from date in the future when saving it', async () => {
+    const a = installs[0]!;
+    const { data } = await open((await links(a, 'pl')).settingsUrl);
+    const future = DateTime.now().setZone('Europe/Warsaw').plus({ years: 2 }).toISODate()!;
+    const saved = await pageApi(a, data.session, 'PUT', '/settings', { fromDate: future });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    expect(saved.body.warnings).toMatchObject([{ field: 'fromDate', code: 'settings.from_date_future', params: { date: future } }]);
+    expect(saved.body.warnings[0].message).toContain('jest w przyszłości');
+    const past = await pageApi(a, data.session, 'PUT', '/settings', { fromDate: '2026-01-01' });
+    expect(past.body.warnings).toEqual([]);
+  });
+
+  it('finds invoices by number as typed (number, customer, date) and previews one with its decision as a sentence', async () => {
+    const a = installs[0]!;
+    const { data } = await open((await links(a, 'pl')).settingsUrl);
+    const move = sandbox.records('account.move').find((m) => m['state'] === 'posted' && m['move_type'] === 'out_invoice')!;
+    const number = String(move['name']);
+    const found = await pageApi(a, data.session, 'GET', `/invoices/search?q=${encodeURIComponent(number.slice(-5))}`);
+    expect(found.status, JSON.stringify(found.body)).toBe(200);
+    const hit = found.body.invoices.find((i: { id: string }) => i.id === String(move['id']));
+    expect(hit).toMatchObject({ number, date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+    expect(hit.customer).toBeTruthy();
+    expect((await pageApi(a, data.session, 'GET', '/invoices/search?q=NO-SUCH-NUMBER')).body.invoices).toEqual([]);
+    const preview = await pageApi(a, data.session, 'GET', `/invoices/${hit.id}/preview`);
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    expect(preview.body.decision.code).toMatch(/^preview\.(send|skip\.[a-z_]+)$/);
+    expect(preview.body.decision.text).toMatch(/^(Zostałaby wysłana|Nie zostałaby wysłana)/);
+    const missing = await pageApi(a, data.session, 'GET', '/invoices/999999/preview');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.fields[0]).toMatchObject({ field: 'invoiceId', code: 'error.invoice_not_found', message: 'W systemie nie ma faktury 999999.' });
+  });
+
+  it('shows a run through the cheap current-run endpoint and log entries as sentences in the page language', async () => {
+    const a = installs[1]!;
+    const { data } = await open((await links(a, 'pl')).logsUrl);
+    expect((await pageApi(a, data.session, 'GET', '/runs/current')).body).toEqual({ run: null });
+    const since = Date.now();
+    expect((await connector.api('POST', `/api/installations/${a.id}/runs`, { token: a.token })).status).toBe(202);
+    const run = await connector.waitForRun(a.id, a.token, { trigger: 'manual', since });
+    const current = await pageApi(a, data.session, 'GET', '/runs/current');
+    expect(current.body.run).toMatchObject({ id: run.id, status: run.status, processed: run.processed, total: run.total, triggerCode: 'run.trigger.manual', triggerText: 'ręcznie („Uruchom teraz”)' });
+    expect(current.body.run.statusText).toBe(run.status === 'completed' ? 'zakończony' : 'przerwany błędem');
+    expect(current.body.run.progressText).toBe(`${run.processed} z ${run.total}`);
+    const logs = await pageApi(a, data.session, 'GET', `/logs?runId=${run.id}`);
+    const events = logs.body.entries as { event: string; code: string; text: string; levelText: string }[];
+    const started = events.find((e) => e.event === 'run.started')!;
+    expect(started).toMatchObject({ code: 'log.run.started', text: 'Rozpoczęto przebieg (ręcznie („Uruchom teraz”)).' });
+    expect(events.find((e) => e.event === 'run.completed')!.text).toMatch(/^Przebieg (zakończony|przerwany błędem): wysłane: \d+/);
+    for (const e of events) {
+      expect(e.code, e.event).not.toBe('log.unknown');
+      expect(e.text).not.toMatch(/^(Sent to|Skipped|Run completed|Run started)/);
+    }
+    // The installation API keeps event and data for machines and adds code, params and the sentence.
+    const api = async (path: string, lang: string) =>
+      (await (await fetch(`${connector.url}/api/installations/${a.id}${path}`, { headers: { authorization: `Bearer ${a.token}`, 'accept-language': lang } })).json()) as Record<string, { event?: string; code?: string; text?: string; data?: unknown; id?: string; triggerText?: string }[]>;
+    const pl = (await api(`/logs?runId=${run.id}`, 'pl')).entries!.find((e) => e.event === 'run.started')!;
+    expect(pl).toMatchObject({ code: 'log.run.started', data: { trigger: 'manual' }, text: 'Rozpoczęto przebieg (ręcznie („Uruchom teraz”)).' });
+    const en = (await api(`/logs?runId=${run.id}`, 'en-GB')).entries!.find((e) => e.event === 'run.started')!;
+    expect(en.text).toBe('Run started (manual ("Run now")).');
+    expect((await api('/runs', 'pl')).runs!.find((r) => r.id === run.id)!.triggerText).toBe('ręcznie („Uruchom teraz”)');
+  });
+
+  it('a refused log filter answers in the page language, naming the field', async () => {
+    const a = installs[0]!;
+    const { data } = await open((await links(a, 'pl')).logsUrl);
+    const bad = await pageApi(a, data.session, 'GET', '/logs?fromDate=2026-13-45');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields[0]).toMatchObject({ field: 'fromDate', code: 'settings.date_format', message: 'Podaj datę w formacie RRRR-MM-DD.' });
+  });
+
   it('filters the log by day in the installation time zone and refuses a reversed range naming the field', async () => {
     const a = installs[0]!;
     const { data } = await open((await links(a)).logsUrl);
@@ -179,6 +286,7 @@ describe('the settings page', () => {
     const reversed = await pageApi(a, data.session, 'GET', `/logs?fromDate=${today}&toDate=2000-01-01`);
     expect(reversed.status).toBe(400);
     expect(reversed.body.error.field).toBe('fromDate');
+    expect(reversed.body.error.fields[0]).toMatchObject({ code: 'validation.range_reversed', message: 'Początek zakresu jest późniejszy niż koniec.' });
     expect(data.invoiceLinkBase).toBe(`${sandbox.url}/odoo/action-account.action_move_out_invoice_type/`);
   });
 });

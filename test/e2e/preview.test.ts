@@ -86,7 +86,8 @@ describe('invoice previews', () => {
     expect(preview.decision).toEqual({ send: true });
     expect(preview.print).toBe('standard:invoice');
     const m = preview.message;
-    expect(m.messageId).toMatch(/^<ic-.+@invoice-courier\.local>$/);
+    // Message-ID on the sender's domain, only safe characters (no =2D escapes, never .local)
+    expect(m.messageId).toMatch(/^<ic-[A-Za-z0-9-]+\.[A-Za-z0-9_-]+@spike\.example>$/);
     expect(m.from).toEqual({ name: 'Spike Sp. z o.o.', address: 'anna.nowak@spike.example' });
     expect(m.replyTo).toBeNull();
     expect(m.to.length).toBeGreaterThan(0);

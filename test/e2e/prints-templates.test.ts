@@ -165,3 +165,81 @@ describe('sender', () => {
     expect(msg.parsed.replyTo?.value).toEqual([{ name: '', address: 'anna.nowak@spike.example' }]);
   });
 });
+
+/** Grouped with `sep` (thousands) and `dec` (decimals), two decimals: written here, not taken from the code under test. */
+function grouped(amount: number, sep: string, dec: string): string {
+  const [int, frac] = Math.abs(amount).toFixed(2).split('.') as [string, string];
+  let out = '';
+  for (let i = 0; i < int.length; i++) out += (i > 0 && (int.length - i) % 3 === 0 ? sep : '') + int[i];
+  return `${amount < 0 ? '-' : ''}${out}${dec}${frac}`;
+}
+
+const moveRecord = (move: Move) => w.sandbox.records('account.move').find((m) => m['id'] === move.id)!;
+
+describe('what the customer receives', () => {
+  it("Message-ID is <ic-<installation>.<invoice>@<sender's domain>> with no escapes, and Date is local time in the installation's zone", async () => {
+    const pl = polishInvoice();
+    const inst = await install({ attachments: { pln: 'none', foreign: 'none' }, timezone: 'Asia/Tokyo' });
+    const before = Date.now();
+    const { run: r, messages } = await run(inst, [pl.id]);
+    expect(r.counts.sent).toBe(1);
+    const msg = world.messageFor(messages, pl);
+    const headers = rawHeaders(msg);
+    // The installation id is a UUID, the sandbox invoice id an integer: both go in as they are.
+    expect(headers).toMatch(new RegExp(`^Message-ID: <ic-${inst.id}\\.${pl.id}@spike\\.example>$`, 'im'));
+    expect(headers).not.toMatch(/^Message-ID:.*(=2D|\.local>)/im);
+    // Tokyo has no daylight saving time: always +0900.
+    const date = /^Date: (.+)$/im.exec(headers)?.[1] ?? '';
+    expect(date).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0900$/);
+    expect(Math.abs(Date.parse(date) - before)).toBeLessThan(120_000);
+    // The ledger and the log carry the same id (the evidence search looks for it after a crash).
+    const [entry] = (await world.ledger(w, inst)).filter((e) => e.invoiceId === String(pl.id));
+    expect(entry.messageId).toBe(msg.parsed.messageId);
+  });
+
+  it('the connector template words a credit note as "faktura korygująca" naming the corrected invoice, with Polish amounts and dates', async () => {
+    const credit = pick('credit note of a Polish customer correcting an invoice', (m) => m.type === 'out_refund' && m.lang === 'pl_PL' && m.corrects !== null && m.currency === 'PLN');
+    const inst = await install({ emailTemplate: 'connector:invoice', attachments: { pln: 'none', foreign: 'none' } });
+    const { run: r, messages } = await run(inst, [credit.id]);
+    expect(r.counts.sent).toBe(1);
+    const msg = world.messageFor(messages, credit);
+    expect(msg.parsed.subject).toBe(`Spike Sp. z o.o.: faktura korygująca ${credit.name}`);
+    const html = msg.parsed.html || '';
+    expect(html).toContain(`fakturę korygującą <strong>${credit.name}</strong>`);
+    expect(html).toContain(`do faktury ${credit.corrects}`);
+    const [y, mo, d] = credit.issueDate.split('-');
+    expect(html).toContain(`z dnia ${d}.${mo}.${y}`);
+    const total = Number(moveRecord(credit)['amount_total']);
+    expect(html).toContain(`${grouped(total, '\u00a0', ',')}\u00a0PLN`);
+    expect(html).not.toContain('..');
+  });
+
+  it('the connector template speaks English to an en_US customer: "invoice", amounts as 1,234.56 and dates as 9 December 2026', async () => {
+    const en = englishInvoice();
+    const inst = await install({ emailTemplate: 'connector:invoice', attachments: { pln: 'none', foreign: 'none' } });
+    const { run: r, messages } = await run(inst, [en.id]);
+    expect(r.counts.sent).toBe(1);
+    const msg = world.messageFor(messages, en);
+    expect(msg.parsed.subject).toBe(`Spike Sp. z o.o.: invoice ${en.name}`);
+    const rec = moveRecord(en);
+    const html = msg.parsed.html || '';
+    expect(html).toContain(`${grouped(Number(rec['amount_total']), ',', '.')}\u00a0${en.currency}`);
+    const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+    const [y, mo, d] = en.issueDate.split('-').map(Number) as [number, number, number];
+    expect(html).toContain(`of ${d} ${months[mo - 1]} ${y}`);
+    expect(html).not.toMatch(/\d{4}-\d{2}-\d{2}/);
+  });
+
+  it("the host's template prints amounts and dates as the customer's language does, and no double dot after the company name", async () => {
+    const pl = polishInvoice();
+    const inst = await install({ attachments: { pln: 'none', foreign: 'none' } });
+    const { run: r, messages } = await run(inst, [pl.id]);
+    expect(r.counts.sent).toBe(1);
+    const rec = moveRecord(pl);
+    const html = world.messageFor(messages, pl).parsed.html || '';
+    expect(html).toContain(`<strong>${grouped(Number(rec['amount_total']), '\u00a0', ',')} PLN</strong>`);
+    const due = String(rec['invoice_date_due']).split('-');
+    expect(html).toContain(`do dnia ${due[2]}.${due[1]}.${due[0]}`);
+    expect(html).not.toContain('o.o..');
+  });
+});

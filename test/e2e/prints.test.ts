@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PDFDocument } from 'pdf-lib';
-import { decodeQr, pdfPages, pdfText, rasterPage, squash } from '../render/pdf-tools.ts';
+import { decodeQr, emptyBottom, pdfPages, pdfText, rasterPage, squash } from '../render/pdf-tools.ts';
 import * as world from './prints-world.ts';
 import type { Inst, Move, Rec, World } from './prints-world.ts';
+const { m2o } = world;
 
 let w: World;
 let sandbox: World['sandbox'];
@@ -32,10 +33,11 @@ const run = (inst: Inst, due: number[]) => world.run(w, inst, due);
 const logs = (inst: Inst) => world.logs(w, inst);
 const ledger = (inst: Inst) => world.ledger(w, inst);
 const { messageFor, safeName } = world;
+const postedMovesWithEmail = () => world.postedMoves(w).filter((m) => m.email !== null);
 
 describe('standard prints in a run', () => {
-  it('a foreign-currency invoice shows its VAT in PLN with the host\'s rate, its date and its source', async () => {
-    // A Polish customer billed in EUR at 23%: VAT that is not zero, converted to PLN.
+  it('a foreign-currency invoice: "Faktura VAT" with its currency beside it, the VAT in PLN the host booked, the host\'s rate and its source', async () => {
+    // A customer billed in EUR at 23%: VAT that is not zero, booked in PLN by the host.
     const eur = pick('EUR invoice with VAT', (m) => m.type === 'out_invoice' && m.currency === 'EUR' && m.amountTax > 0);
     const inst = await install({ attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
     const { run: r, messages } = await run(inst, [eur.id]);
@@ -44,27 +46,32 @@ describe('standard prints in a run', () => {
     expect(msg.parsed.attachments).toHaveLength(1);
     const att = msg.parsed.attachments[0]!;
     expect(att.filename).toBe(safeName(eur.name));
-    const text = squash(await pdfText(att.content));
-    expect(text).toContain('waluta obca');
+    const pages = await pdfPages(att.content);
+    expect(squash(pages[0]!.split('\n')[0]!)).toMatch(/^Faktura VAT( \/ VAT invoice)? waluta( \/ currency)?: EUR /);
+    const text = squash(pages.join('\n'));
+    const flat = text.replace(/\s+/g, ' ');
+    expect(text).not.toContain('waluta obca');
     expect(text).toContain(eur.name);
     expect(text).toContain('Kwota VAT w');
 
-    // "… po kursie 1 EUR = 4,2729 PLN z dnia 28.09.2026 (Odoo res.currency.rate)": the host's rate of that day.
-    const m = /po kursie 1 EUR = (\d+,\d{4}) PLN z dnia (\d{2})\.(\d{2})\.(\d{4}) \(([^)]+)\)/.exec(text);
-    expect(m, text).not.toBeNull();
-    const [, printedRate, dd, mm, yyyy, source] = m!;
-    const rateDate = `${yyyy}-${mm}-${dd}`;
-    expect(rateDate <= eur.issueDate).toBe(true);
-    expect(source).toBe('Odoo res.currency.rate');
-    const hostRate = sandbox.records('res.currency.rate').find((x) => x['name'] === rateDate && Array.isArray(x['currency_id']) && x['currency_id'][1] === 'EUR');
-    expect(hostRate).toBeDefined();
-    expect(printedRate).toBe(Number(hostRate!['inverse_company_rate']).toFixed(4).replace('.', ','));
-
-    // The VAT in PLN: the invoice's VAT times the rate, to the grosz (per-rate rounding: allow ±2 gr).
-    const expected = Math.round(eur.amountTax * 100 * Number(hostRate!['inverse_company_rate']));
+    // The VAT in PLN printed is what the host booked for the invoice (amount_tax_signed), to the grosz.
+    const move = sandbox.records('account.move').find((x) => x['id'] === eur.id)!;
+    const booked = Math.round(Math.abs(Number(move['amount_tax_signed'])) * 100);
     const pln = (minor: number) => `${Math.floor(minor / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ' ')},${String(minor % 100).padStart(2, '0')}`;
-    const candidates = [-2, -1, 0, 1, 2].map((d) => pln(expected + d));
-    expect(candidates.some((c) => text.includes(c)), `${candidates.join(' | ')} in\n${text}`).toBe(true);
+    expect(text).toContain(pln(booked));
+
+    // "… kurs 4,2729 PLN/EUR[ z dnia 28.09.2026], źródło: …": the rate the invoice used (its invoice_currency_rate),
+    // with that rate's date when the print gives one.
+    const m = /Kwoty VAT w PLN [^;]+; kurs (\d+,\d{4}) PLN\/EUR(?: z dnia (\d{2})\.(\d{2})\.(\d{4}))?, źródło: ([^.]+)\./.exec(flat);
+    expect(m, flat).not.toBeNull();
+    const [, printedRate, dd, mm, yyyy, source] = m!;
+    const used = sandbox
+      .records('res.currency.rate')
+      .find((x) => Array.isArray(x['currency_id']) && x['currency_id'][1] === 'EUR' && Number(x['rate']) === Number(move['invoice_currency_rate']));
+    expect(used).toBeDefined();
+    expect(printedRate).toBe(Number(used!['inverse_company_rate']).toFixed(4).replace('.', ','));
+    if (yyyy !== undefined) expect(`${yyyy}-${mm}-${dd}`).toBe(used!['name']);
+    expect(source!.trim()).not.toBe('');
   });
 
   it('a credit note says "Faktura korygująca" and names the invoice it corrects', async () => {
@@ -77,7 +84,14 @@ describe('standard prints in a run', () => {
     const text = squash(await pdfText(att.content));
     expect(text).toContain('Faktura korygująca');
     expect(text).toContain(refund.name);
-    expect(text).toContain(refund.corrects!);
+    expect(text).toContain(`Dotyczy faktury: ${refund.corrects!}`);
+    // the refund goes to the buyer: none of the seller's own accounts is printed next to "Do zwrotu"
+    expect(text).toMatch(/Do zwrotu( \/ To be refunded)?: \d/);
+    expect(text).not.toMatch(/Płatność|Numer rachunku|Tytuł przelewu/);
+    const companyPartner = m2o(sandbox.records('res.company')[0]!['partner_id']);
+    const sellerAccounts = sandbox.records('res.partner.bank').filter((b) => m2o(b['partner_id']) === companyPartner);
+    expect(sellerAccounts.length).toBeGreaterThan(0);
+    for (const b of sellerAccounts) expect(text).not.toContain(String(b['acc_number']));
   });
 
   it('an accepted KSeF invoice carries the KOD I QR code (test environment) with the KSeF number under it', async () => {
@@ -115,6 +129,80 @@ describe('standard prints in a run', () => {
     expect(waits).toHaveLength(1);
     expect(waits[0].message).toMatch(/KSeF/);
     expect(await ledger(inst)).toEqual([]);
+  });
+});
+
+describe('the layout of the host\'s longer invoices, as a run sends them', () => {
+  it('a two-page invoice leaves page 1 at most a quarter empty (a third for the bilingual foreign layout) and keeps the VAT summary with at least two lines', async () => {
+    const productLines = (id: number) => sandbox.records('account.move.line').filter((l) => m2o(l['move_id']) === id && l['display_type'] === 'product').length;
+    const moves = postedMovesWithEmail().filter((m) => m.type === 'out_invoice' && m.ksef === null && productLines(m.id) >= 18 && productLines(m.id) <= 45).slice(0, 8);
+    expect(moves.length, 'the seed has invoices of 18 to 45 lines').toBeGreaterThanOrEqual(3);
+    const inst = await install({ attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
+    const { run: r, messages } = await run(inst, moves.map((m) => m.id));
+    expect(r.counts.sent).toBe(moves.length);
+    let twoPage = 0;
+    for (const move of moves) {
+      const pdf = messageFor(messages, move).parsed.attachments[0]!.content;
+      const pages = await pdfPages(pdf);
+      if (pages.length !== 2) continue;
+      twoPage++;
+      const summaryPage = pages.findIndex((p) => p.includes('Podsumowanie VAT')) + 1;
+      expect(summaryPage, move.name).toBeGreaterThan(0);
+      // the rows of the lines table on that page: numbered lines after the table head
+      const body = pages[summaryPage - 1]!.split('Podsumowanie VAT')[0]!;
+      const afterHead = body.slice(Math.max(0, body.indexOf('Nazwa towaru lub usługi')));
+      const rows = afterHead.split('\n').filter((l) => /^\s*\d+ \S/.test(l)).length;
+      expect(rows, `${move.name}: lines on the summary's page ${summaryPage}`).toBeGreaterThanOrEqual(2);
+      expect(pages[summaryPage - 1], `${move.name}: the amount due with the summary`).toMatch(/Do zapłaty/);
+      const bilingualForeign = move.currency !== 'PLN' && pages[0]!.includes(' / ');
+      const empty = emptyBottom(await rasterPage(pdf, 1, 50), 841.89, 841.89 - 44);
+      expect(empty, `${move.name}: empty bottom of page 1`).toBeLessThan(bilingualForeign ? 1 / 3 : 0.25);
+    }
+    expect(twoPage, 'some of them print on two pages').toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('the product-code print option (setting stripProductCodes)', () => {
+  /** The host's product lines of an invoice: Odoo names them "[default_code] name". */
+  const codedLines = (id: number) =>
+    sandbox
+      .records('account.move.line')
+      .filter((l) => m2o(l['move_id']) === id && l['display_type'] === 'product')
+      .map((l) => /^(\[[^\]]+\]) (.+)$/.exec(String(l['name'])))
+      .filter((x): x is RegExpExecArray => x !== null)
+      .map(([, code, name]) => ({ code: code!, name: name! }));
+
+  it('is on for a new installation: the print leaves out the host\'s "[code]" and keeps the name', async () => {
+    const pln = pick('PLN invoice with coded lines', (m) => m.type === 'out_invoice' && m.currency === 'PLN' && m.ksef === null && codedLines(m.id).length > 0);
+    const inst = await install({ attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
+    const settings = await connector.api('GET', `/api/installations/${inst.id}/settings`, { token: inst.token });
+    expect(settings.body.stripProductCodes).toBe(true);
+    const { messages } = await run(inst, [pln.id]);
+    const text = squash(await pdfText(messageFor(messages, pln).parsed.attachments[0]!.content)).replace(/\s+/g, ' ');
+    for (const l of codedLines(pln.id)) {
+      expect(text).not.toContain(l.code);
+      expect(text).toContain(l.name.split(' ').slice(0, 3).join(' '));
+    }
+    // an invoice with a seller's account to pay into states the payment method
+    expect(text).toContain('Sposób płatności: przelew');
+  });
+
+  it('turned off, the print keeps the codes as the host wrote them', async () => {
+    const pln = pick('PLN invoice with coded lines', (m) => m.type === 'out_invoice' && m.currency === 'PLN' && m.ksef === null && codedLines(m.id).length > 0);
+    const inst = await install({ attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' }, stripProductCodes: false });
+    const settings = await connector.api('GET', `/api/installations/${inst.id}/settings`, { token: inst.token });
+    expect(settings.body.stripProductCodes).toBe(false);
+    const { messages } = await run(inst, [pln.id]);
+    const text = squash(await pdfText(messageFor(messages, pln).parsed.attachments[0]!.content));
+    for (const l of codedLines(pln.id)) expect(text).toContain(l.code);
+  });
+
+  it('refuses a value that is not a boolean with 4xx naming the field', async () => {
+    const inst = await install({});
+    const res = await connector.api('PUT', `/api/installations/${inst.id}/settings`, { token: inst.token, body: { stripProductCodes: 'yes' } });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(JSON.stringify(res.body.error)).toContain('stripProductCodes');
   });
 });
 
@@ -176,7 +264,8 @@ describe('print choices', () => {
       expect(r.counts.failed).toBe(1);
       expect(r.counts.sent).toBe(0);
       expect(messages).toHaveLength(0);
-      expect(smtp.messages.length).toBe(before);
+      // Nothing went to the customer (the operator's failure digest is the only message).
+      expect(smtp.messages.slice(before).filter((m) => !/^Invoice Courier:/.test(m.parsed.subject ?? ''))).toHaveLength(0);
       const [entry] = await ledger(inst);
       expect(entry).toMatchObject({ invoiceId: String(pln.id), state: 'failed', reason: 'print_unavailable' });
       expect(entry.detail).toMatch(new RegExp(`no invoice print (user:)?${report['id']}\\b`));

@@ -2,7 +2,7 @@
  * Selection end to end: settings changed through the API, then runs against the sandbox host and a
  * real SMTP server. Each run must send exactly the invoices the rules select from the sandbox's seed
  * data, to exactly the right addresses. The expected set is computed here from the sandbox records
- * with a plain statement of DESIGN §2 and issue 3 (not with src/jobs/rules.ts):
+ * with a plain statement of docs/design.md §2–3 and issue 3 (not with src/jobs/rules.ts):
  *
  *   a customer invoice or credit note; posted, or also a draft when documents = all (cancelled never);
  *   its date (sale_date: the delivery date, else the invoice date; issue_date: the invoice date) is on
@@ -207,6 +207,18 @@ describe('the next run sends exactly what the rules select from the sandbox', ()
     for (const invoice of want.noConsent) expect(await logsFor(invoice, 'invoice.skipped.no_consent')).toHaveLength(1);
   });
 
+  it('an invoice the host itself is sending (sending_data) is logged once as skipped, "the host is sending it", over several runs', async () => {
+    const basis = (m: Rec) => text(m['delivery_date']) ?? text(m['invoice_date']);
+    const beingSent = sandbox.records('account.move').filter((m) => m['sending_data'] && m['state'] === 'posted' && m['is_move_sent'] !== true && (basis(m) ?? '') >= fromDate);
+    expect(beingSent.length).toBeGreaterThan(0);
+    await runOnce();
+    for (const m of beingSent) {
+      const logs = await logsFor(m['id'] as number, 'invoice.skipped.host_is_sending');
+      expect(logs, `host_is_sending log of ${String(m['id'])}`).toHaveLength(1);
+      expect(logs[0].message).toBe('Skipped: the host is sending it');
+    }
+  });
+
   it('an invoice without a recipient is sent on a later run once its customer has an address', async () => {
     const waiting = expected(settings).noRecipient.filter((i) => m2o(sandbox.records('account.move').find((m) => m['id'] === i)!['commercial_partner_id']) === silentCustomer);
     expect(waiting.length).toBeGreaterThan(0);
@@ -220,22 +232,40 @@ describe('the next run sends exactly what the rules select from the sandbox', ()
     for (const invoice of waiting) expect(await logsFor(invoice, 'invoice.skipped.no_recipient')).toHaveLength(1);
   });
 
-  it('a draft sent under documents = all is not sent again once posted', async () => {
+  it('a draft e-mailed under documents = all is e-mailed again once, as the confirmed invoice, when it is posted: logged, and a new version in the ledger', async () => {
     expect(sentDraft).toBeDefined();
+    const draftMessages = smtp.messages.filter((m) => Number(m.parsed.headers.get('x-invoice-courier-invoice')) === sentDraft);
+    expect(draftMessages).toHaveLength(1);
     sandbox.write('account.move', sentDraft, { state: 'posted' });
     const posted = sandbox.records('account.move').find((m) => m['id'] === sentDraft)!;
     expect(posted['state']).toBe('posted');
     expect(String(posted['name'])).toMatch(/^R?FV\//);
     const { got } = await runOnce();
-    expect(got.has(sentDraft)).toBe(false);
+    expect([...got.keys()]).toEqual([sentDraft]);
+    const all = smtp.messages.filter((m) => Number(m.parsed.headers.get('x-invoice-courier-invoice')) === sentDraft);
+    expect(all).toHaveLength(2);
+    expect(all[1]!.parsed.messageId).not.toBe(all[0]!.parsed.messageId);
+    expect(all[1]!.parsed.headers.get('x-invoice-courier-number')).toBe(posted['name']);
+    const logged = await logsFor(sentDraft, 'invoice.new_version');
+    expect(logged).toHaveLength(1);
+    expect(logged[0].message).toContain(String(posted['name']));
+    const ledger = await connector.api('GET', `/api/installations/${id}/ledger?limit=1000`, { token });
+    expect(ledger.status).toBe(200);
+    const entry = (ledger.body.entries as any[]).find((e) => e.invoiceId === String(sentDraft));
+    expect(entry).toMatchObject({ state: 'sent', version: 2, invoiceNumber: posted['name'], messageId: all[1]!.parsed.messageId });
   });
 
-  it('… and the log says, once, that its content changed since it was sent', async () => {
+  it('… and never a third time; an edit after that is logged once as a change since it was sent', async () => {
     expect(sentDraft).toBeDefined();
-    await runOnce();
+    const { got } = await runOnce();
+    expect(got.has(sentDraft)).toBe(false);
+    sandbox.write('account.move', sentDraft, { narration: 'Poprawiony opis po wysłaniu' });
+    for (let i = 0; i < 2; i++) {
+      const again = await runOnce();
+      expect(again.got.has(sentDraft)).toBe(false);
+    }
     expect(await logsFor(sentDraft, 'invoice.changed_after_sending')).toHaveLength(1);
-    await runOnce();
-    expect(await logsFor(sentDraft, 'invoice.changed_after_sending')).toHaveLength(1);
+    expect(await logsFor(sentDraft, 'invoice.new_version')).toHaveLength(1);
   });
 
   it('switching to confirmed only and issue date changes the selection accordingly', async () => {

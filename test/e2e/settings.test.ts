@@ -200,6 +200,19 @@ describe('settings are refused with the field and the reason, and nothing is sav
   it('refuses the whole change when one part is wrong, even if the rest is fine', async () => {
     await expectRefused({ documents: 'all', dateBasis: 'sale_date', timezone: 'Mars/Olympus' }, 'timezone');
   });
+
+  it('names every problem at once: schema (time, unknown field), rules (impossible day) and host (Drafts without IMAP), each with its code', async () => {
+    const res = await expectRefused({ schedule: { startAt: '8:00' }, fromDate: '2026-02-30', delivery: 'save_draft', colour: 'red', documents: 'all' }, 'schedule.startAt');
+    expect(res.status).toBe(400);
+    const codes = Object.fromEntries((res.body.error.fields as { field: string; code: string }[]).map((f) => [f.field, f.code]));
+    expect(codes).toEqual({ 'schedule.startAt': 'settings.time_format', colour: 'validation.unknown_field', fromDate: 'settings.date_invalid', delivery: 'settings.drafts_need_imap' });
+  });
+
+  it('a body the schema cannot salvage (not an object) is refused as before', async () => {
+    const res = await put([1, 2]);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation');
+  });
 });
 
 describe('the operator password is write-only', () => {

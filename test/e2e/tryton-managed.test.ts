@@ -1,5 +1,5 @@
 /**
- * Connector-managed e-mail accounts and templates through the API (DESIGN §6), with a real Tryton (which
+ * Connector-managed e-mail accounts and templates through the API (docs/design.md §6), with a real Tryton (which
  * has neither), a real SMTP server and the whole connector: write-only passwords, validation naming the
  * field, merges, refusals while the settings use a record, a stored template rendered in a run in the
  * customer's language. Also: an Odoo-style host (the sandbox) offers managed accounts after its own.

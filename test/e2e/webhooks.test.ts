@@ -182,17 +182,39 @@ describe('incoming webhooks from the host', () => {
   });
 
   it('extension.disabled switches the automation off (no scheduled job); extension.enabled switches it on again', async () => {
-    const off = await hostWebhook(id, { type: 'extension.disabled' });
+    const off = await hostWebhook(id, { id: 'evt-off-1', type: 'extension.disabled' });
     expect(off.body).toMatchObject({ received: true, action: 'disabled' });
     expect((await connector.api('GET', `/api/installations/${id}/settings`, { token })).body.enabled).toBe(false);
     expect(await connector.scheduler.nextRunAt(id)).toBeNull();
-    expect((await hostWebhook(id, { type: 'extension.disabled' })).body.action).toBe('unchanged');
+    expect((await hostWebhook(id, { id: 'evt-off-2', type: 'extension.disabled' })).body.action).toBe('unchanged');
 
-    const on = await hostWebhook(id, { type: 'extension.enabled' });
+    const on = await hostWebhook(id, { id: 'evt-on-1', type: 'extension.enabled' });
     expect(on.status, JSON.stringify(on.body)).toBe(200);
     expect(on.body.action).toBe('enabled');
     expect((await connector.api('GET', `/api/installations/${id}/settings`, { token })).body.enabled).toBe(true);
     expect(await connector.scheduler.nextRunAt(id)).not.toBeNull();
+  });
+
+  it('a valid webhook replayed inside the signature window is acted on once (by event id, or by signature without one)', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const first = await hostWebhook(id, { id: 'evt-replay-1', type: 'extension.disabled' }, { timestamp: t });
+    expect(first.body.action).toBe('disabled');
+    await connector.api('PUT', `/api/installations/${id}/settings`, { token, body: { enabled: true } });
+    // The same request again (an attacker or a retrying proxy), and the same id re-signed later: nothing happens.
+    const replay = await hostWebhook(id, { id: 'evt-replay-1', type: 'extension.disabled' }, { timestamp: t });
+    expect(replay.status).toBe(200);
+    expect(replay.body.action).toBe('duplicate');
+    const resigned = await hostWebhook(id, { id: 'evt-replay-1', type: 'extension.disabled' }, { timestamp: t + 5 });
+    expect(resigned.body.action).toBe('duplicate');
+    expect((await connector.api('GET', `/api/installations/${id}/settings`, { token })).body.enabled).toBe(true);
+    // Without an id, the signature (timestamp and body) identifies the request.
+    const noId = { type: 'extension.disabled' as const };
+    expect((await hostWebhook(id, noId, { timestamp: t + 7 })).body.action).toBe('disabled');
+    await connector.api('PUT', `/api/installations/${id}/settings`, { token, body: { enabled: true } });
+    expect((await hostWebhook(id, noId, { timestamp: t + 7 })).body.action).toBe('duplicate');
+    expect((await connector.api('GET', `/api/installations/${id}/settings`, { token })).body.enabled).toBe(true);
+    // The memory is the store's (shared by every process), not this process's.
+    expect(await connector.store.rememberIncomingEvent(id, 'id:evt-replay-1', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString())).toBe(false);
   });
 
   it('a burst of invoice.posted hints makes one run with trigger "hint"', async () => {

@@ -77,7 +77,7 @@ function ledger(over: Partial<LedgerEntry> = {}): LedgerEntry {
     owner: null,
     leaseUntil: null,
     attempts: 0,
-    messageId: messageIdFor('inst-1', '101'),
+    messageId: messageIdFor('inst-1', '101', 'faktury@piekarnia.pl'),
     contentHash: null,
     reason: null,
     detail: null,
@@ -341,18 +341,36 @@ describe('content hash', () => {
 });
 
 describe('Message-ID', () => {
-  it('is deterministic per installation and invoice', () => {
-    expect(messageIdFor('inst-1', '101')).toBe(messageIdFor('inst-1', '101'));
-    expect(messageIdFor('abc', '101')).toBe('<ic-abc-101@invoice-courier.local>');
+  it('is deterministic per installation, invoice and sender domain', () => {
+    expect(messageIdFor('inst-1', '101', 'faktury@piekarnia.pl')).toBe(messageIdFor('inst-1', '101', 'FAKTURY@Piekarnia.PL'));
+    expect(messageIdFor('9a260b0c-94fd-4c1e-8d7e-0e3f9b1a2c3d', '101', 'faktury@piekarnia.pl')).toBe('<ic-9a260b0c-94fd-4c1e-8d7e-0e3f9b1a2c3d.101@piekarnia.pl>');
   });
 
-  it('differs between invoices and between installations, also when ids contain the separator', () => {
-    const ids = new Set([messageIdFor('a-b', 'c'), messageIdFor('a', 'b-c'), messageIdFor('a', 'b'), messageIdFor('b', 'a')]);
-    expect(ids.size).toBe(4);
+  it("is on the sender's domain, never .local, and only falls back to a reserved .invalid domain without one", () => {
+    expect(messageIdFor('a', '1', 'anna@biuro.spike.example')).toMatch(/@biuro\.spike\.example>$/);
+    expect(messageIdFor('a', '1', 'anna@żółć.pl')).toMatch(/@xn--/);
+    expect(messageIdFor('a', '1', null)).toBe('<ic-a.1@invoice-courier.invalid>');
+    expect(messageIdFor('a', '1', 'demo')).toBe('<ic-a.1@invoice-courier.invalid>');
+    expect(messageIdFor('a', '1', 'x@bad domain')).toBe('<ic-a.1@invoice-courier.invalid>');
   });
 
-  it('is a syntactically valid Message-ID whatever the ids hold', () => {
-    const id = messageIdFor('inst 1/ż', 'FV/2026 <x>@y');
-    expect(id).toMatch(/^<[A-Za-z0-9_=-]+@invoice-courier\.local>$/);
+  it('differs between invoices and between installations, also when ids contain the separators', () => {
+    const ids = new Set([
+      messageIdFor('a-b', 'c', 'x@y.pl'),
+      messageIdFor('a', 'b-c', 'x@y.pl'),
+      messageIdFor('a', 'b', 'x@y.pl'),
+      messageIdFor('b', 'a', 'x@y.pl'),
+      messageIdFor('a.b', 'c', 'x@y.pl'),
+      messageIdFor('a', 'b.c', 'x@y.pl'),
+      messageIdFor('_61', 'b', 'x@y.pl'),
+      messageIdFor('a', 'b', 'x@z.pl'),
+    ]);
+    expect(ids.size).toBe(8);
+  });
+
+  it('holds only characters no mail library escapes, whatever the ids hold', () => {
+    const id = messageIdFor('inst 1/ż', 'FV/2026 <x>@y', 'faktury@piekarnia.pl');
+    expect(id).toMatch(/^<ic-[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+@piekarnia\.pl>$/);
+    expect(id).not.toContain('=');
   });
 });

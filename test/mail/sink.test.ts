@@ -1,7 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
+import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmailAccount } from '../../src/domain.ts';
 import { createMailDelivery } from '../../src/mail/delivery.ts';
@@ -33,7 +35,7 @@ afterEach(async () => {
 });
 
 describe('demo SMTP sink', () => {
-  it('stores each accepted message as an .eml file with its envelope and lists them newest first on its page', async () => {
+  it('stores each accepted message once, named by its Message-ID, with its envelope, and lists them newest first on its page', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ic-sink-'));
     sink = await startSmtpSink({ host: '127.0.0.1', port: 0, webPort: 0, dir });
     const account: EmailAccount = {
@@ -55,7 +57,8 @@ describe('demo SMTP sink', () => {
 
     const files = readdirSync(dir);
     expect(files.filter((f) => f.endsWith('.eml'))).toHaveLength(2);
-    expect(files.every((f) => /^\d{13}-\d{6}\.eml$/.test(f))).toBe(true);
+    expect(files.filter((f) => f.endsWith('.eml')).sort()).toEqual(['ic.demo.inv1@invoice-courier.eml', 'ic.demo.inv2@invoice-courier.eml']);
+    expect(files.filter((f) => f.startsWith('.'))).toEqual([]);
 
     const list = await sink.list();
     expect(list.map((m) => m.messageId)).toEqual(['<ic.demo.inv2@invoice-courier>', '<ic.demo.inv1@invoice-courier>']);
@@ -73,10 +76,11 @@ describe('demo SMTP sink', () => {
     expect(page).toContain('Faktura &lt;FV/2&gt; &amp; &quot;Żółć&quot;');
     expect(page).not.toContain('<FV/2>');
     expect(page).toContain('FV_1&lt;x&gt;.pdf');
+    expect(page).toContain(`src="/messages/${encodeURIComponent(list[0]!.file)}/html"`);
     expect(page.indexOf('FV/2')).toBeLessThan(page.indexOf('FV/1'));
-    expect(page).toContain(`href="/messages/${list[0]!.file}"`);
+    expect(page).toContain(`href="/messages/${encodeURIComponent(list[0]!.file)}"`);
 
-    const download = await fetch(`${base}/messages/${list[0]!.file}`);
+    const download = await fetch(`${base}/messages/${encodeURIComponent(list[0]!.file)}`);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-type')).toBe('message/rfc822');
     expect((await simpleParser(Buffer.from(await download.arrayBuffer()))).messageId).toBe('<ic.demo.inv2@invoice-courier>');
@@ -85,6 +89,107 @@ describe('demo SMTP sink', () => {
     const api = (await (await fetch(`${base}/api/messages`)).json()) as { file: string }[];
     expect(api.map((m) => m.file)).toEqual(list.map((m) => m.file));
   });
+
+  it("shows each message's HTML and text on its page and opens its PDF attachment in the browser", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ic-sink-'));
+    sink = await startSmtpSink({ host: '127.0.0.1', port: 0, webPort: 0, dir });
+    const pdfBytes = new TextEncoder().encode('%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n');
+    const delivery = createMailDelivery({ poolSize: 1 });
+    try {
+      const account: EmailAccount = { id: 'd', name: 'd', active: true, fromAddress: null, fromFilter: null, smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', user: null, password: null }, imap: null };
+      await delivery.deliver(
+        account,
+        { ...message(7), html: '<p>Dzień dobry, <strong>faktura FV/7</strong></p><script>alert(1)</script>', text: 'Dzień dobry, faktura FV/7', attachments: [{ filename: 'FV_7.pdf', contentType: 'application/pdf', content: pdfBytes }] },
+        'send_now',
+      );
+    } finally {
+      await delivery.close();
+    }
+    const [m] = await sink.list();
+    const base = `http://127.0.0.1:${sink.webPort}/messages/${encodeURIComponent(m!.file)}`;
+    const page = await (await fetch(`http://127.0.0.1:${sink.webPort}/`)).text();
+    expect(page).toContain('<pre>Dzień dobry, faktura FV/7</pre>');
+    expect(page).toContain(`src="/messages/${encodeURIComponent(m!.file)}/html"`);
+    expect(page).toContain(`href="/messages/${encodeURIComponent(m!.file)}/attachments/0"`);
+    expect(page).toContain('>FV_7.pdf</a>');
+
+    const html = await fetch(`${base}/html`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    // The message's HTML is shown as sent, but in a sandbox: no script runs, nothing is fetched.
+    expect(html.headers.get('content-security-policy')).toMatch(/^sandbox;.*default-src 'none'/);
+    expect(await html.text()).toContain('<strong>faktura FV/7</strong>');
+
+    const pdf = await fetch(`${base}/attachments/0`);
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    expect(pdf.headers.get('content-disposition')).toMatch(/^inline; filename="FV_7\.pdf"/);
+    expect(Buffer.from(await pdf.arrayBuffer()).equals(Buffer.from(pdfBytes))).toBe(true);
+    expect((await fetch(`${base}/attachments/1`)).status).toBe(404);
+  });
+
+  it('keeps a second message with a Message-ID already stored as a visible copy (~2), never overwriting the first', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ic-sink-'));
+    sink = await startSmtpSink({ host: '127.0.0.1', port: 0, webPort: 0, dir });
+    const delivery = createMailDelivery({ poolSize: 1 });
+    try {
+      const account: EmailAccount = { id: 'd', name: 'd', active: true, fromAddress: null, fromFilter: null, smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', user: null, password: null }, imap: null };
+      await delivery.deliver(account, { ...message(5), subject: 'first' }, 'send_now');
+      await delivery.deliver(account, { ...message(5), subject: 'second' }, 'send_now');
+    } finally {
+      await delivery.close();
+    }
+    expect(readdirSync(dir).sort()).toEqual(['ic.demo.inv5@invoice-courier.eml', 'ic.demo.inv5@invoice-courier~2.eml']);
+    expect((await simpleParser(readFileSync(path.join(dir, 'ic.demo.inv5@invoice-courier.eml')))).subject).toBe('first');
+    expect((await simpleParser(readFileSync(path.join(dir, 'ic.demo.inv5@invoice-courier~2.eml')))).subject).toBe('second');
+  });
+
+  it('stores 500 messages sent over 20 parallel SMTP connections as 500 distinct, complete files', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ic-sink-'));
+    sink = await startSmtpSink({ host: '127.0.0.1', port: 0, webPort: 0, dir });
+    const CONNECTIONS = 20;
+    const PER_CONNECTION = 25;
+    // Each message carries a different PDF-sized attachment, so a file holding another message's bytes is caught.
+    const body = (n: number) => Buffer.from(`%PDF-1.4\n% invoice ${n}\n${'x'.repeat(20_000 + n)}\n%%EOF\n`);
+    const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const port = sink.port;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async (_, c) => {
+        // One connection each (no pool): every message of this worker goes over the same SMTP session.
+        const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1 });
+        try {
+          for (let i = 0; i < PER_CONNECTION; i++) {
+            const n = c * PER_CONNECTION + i;
+            await transport.sendMail({
+              messageId: `<ic-load-${n}@sprzedawca.test>`,
+              from: 'faktury@sprzedawca.test',
+              to: 'klient@nabywca.test',
+              subject: `FV/${n}`,
+              text: `Faktura ${n}`,
+              attachments: [{ filename: `FV_${n}.pdf`, contentType: 'application/pdf', content: body(n) }],
+            });
+          }
+        } finally {
+          transport.close();
+        }
+      }),
+    );
+    const files = readdirSync(dir);
+    expect(files.filter((f) => f.startsWith('.'))).toEqual([]);
+    expect(files).toHaveLength(CONNECTIONS * PER_CONNECTION);
+    const seen = new Set<number>();
+    for (const f of files) {
+      const parsed = await simpleParser(readFileSync(path.join(dir, f)));
+      const n = Number(/^<ic-load-(\d+)@sprzedawca\.test>$/.exec(parsed.messageId ?? '')?.[1]);
+      expect(f).toBe(`ic-load-${n}@sprzedawca.test.eml`);
+      expect(parsed.subject).toBe(`FV/${n}`);
+      expect(parsed.attachments).toHaveLength(1);
+      expect(digest(parsed.attachments[0]!.content)).toBe(digest(body(n)));
+      seen.add(n);
+    }
+    expect(seen.size).toBe(CONNECTIONS * PER_CONNECTION);
+    expect((await sink.list()).map((m) => m.file).sort()).toEqual([...files].sort());
+  }, 60_000);
 
   it('refuses a message over the size limit (mail_permanent) and stores nothing', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ic-sink-'));

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isConnectorError, type ConnectorError } from '../../src/errors.ts';
 import { createMailDelivery } from '../../src/mail/delivery.ts';
-import type { MailDelivery, OutgoingMessage } from '../../src/mail/port.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+import { deliveryPhaseOf, type MailDelivery, type OutgoingMessage, type SmtpPhase } from '../../src/mail/port.ts';
+import { classify } from '../../src/jobs/delivery/classify.ts';
+import { startTestSmtpServer, type TestSmtpFaults, type TestSmtpServer } from '../support/smtp.ts';
 
 const PDF = new TextEncoder().encode('%PDF-1.4\n% zażółć\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
 
@@ -224,5 +225,97 @@ describe('SMTP delivery (send_now)', () => {
     const err = await failure(delivery.deliver(smtp.account(), message(), 'save_draft'));
     expect(err.code).toBe('mail_config');
     expect(await delivery.findByMessageId(smtp.account(), '<ic.inst1.inv42@invoice-courier>')).toBe('unknown');
+  });
+});
+
+describe('SMTP phases: only a connection lost after the final "." of DATA can have delivered the message', () => {
+  // A message big enough that the client is still writing its body when the server drops mid-data.
+  const BIG = new Uint8Array(12 * 1024 * 1024).fill(0x41);
+  const cases: { dropAt: NonNullable<TestSmtpFaults['dropAt']>; phase: SmtpPhase; auth?: boolean; big?: boolean }[] = [
+    { dropAt: 'connect', phase: 'connect' },
+    { dropAt: 'auth', phase: 'connect', auth: true },
+    { dropAt: 'mail_from', phase: 'envelope' },
+    { dropAt: 'rcpt_to', phase: 'envelope' },
+    { dropAt: 'data_start', phase: 'envelope' },
+    { dropAt: 'data', phase: 'data', big: true },
+  ];
+  for (const c of cases) {
+    it(`a connection dropped at ${c.dropAt} is mail_temporary in phase ${c.phase}, nothing stored, and classified as an automatic retry`, async () => {
+      smtp = await startTestSmtpServer({ faults: { dropAt: c.dropAt }, ...(c.auth ? { auth: { user: 'jan', password: 'tajne' } } : {}) });
+      delivery = createMailDelivery({ poolSize: 1, timeoutMs: 5000 });
+      const msg = message(c.big ? { attachments: [{ filename: 'big.pdf', contentType: 'application/pdf', content: BIG }] } : {});
+      const err = await failure(delivery.deliver(smtp.account(), msg, 'send_now'));
+      expect(err.code).toBe('mail_temporary');
+      expect(deliveryPhaseOf(err)).toBe(c.phase);
+      expect(err.detail?.['unknownOutcome']).toBeUndefined();
+      expect(smtp.messages).toHaveLength(0);
+      const verdict = classify({ kind: 'mail', error: err }, null, { mode: 'send_now', attempts: 1, maxAttempts: 5, now: new Date(), recipients: msg.to });
+      expect(verdict.outcome.state).toBe('retry');
+      expect(verdict.needsEvidence).toBe(false);
+      // The account works again once the server does.
+      smtp.faults.dropAt = null;
+      await delivery.deliver(smtp.account(), message(), 'send_now');
+      expect(smtp.messages).toHaveLength(1);
+    }, 30_000);
+  }
+
+  it('a connection dropped after the final "." (before the reply) is phase awaiting_reply with unknownOutcome, never re-sent by the adapter, and classified as needing evidence', async () => {
+    smtp = await startTestSmtpServer({ faults: { dropAfterData: true } });
+    delivery = createMailDelivery({ poolSize: 1 });
+    const err = await failure(delivery.deliver(smtp.account(), message(), 'send_now'));
+    expect(deliveryPhaseOf(err)).toBe('awaiting_reply');
+    expect(err.detail?.['unknownOutcome']).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(smtp.messages).toHaveLength(1);
+    const ctx = { mode: 'send_now' as const, attempts: 1, maxAttempts: 5, now: new Date(), recipients: ['klient@nabywca.test'] };
+    expect(classify({ kind: 'mail', error: err }, null, ctx).needsEvidence).toBe(true);
+    expect(classify({ kind: 'mail', error: err }, 'unknown', ctx).outcome.state).toBe('uncertain');
+  });
+
+  it('beforeHandover is awaited with the message at the server but before its final ".": the server has nothing until it resolves', async () => {
+    smtp = await startTestSmtpServer();
+    delivery = createMailDelivery({ poolSize: 1 });
+    const seen: number[] = [];
+    const result = await delivery.deliver(smtp.account(), message(), 'send_now', {
+      beforeHandover: async () => {
+        seen.push(smtp!.messages.length);
+        await new Promise((r) => setTimeout(r, 150));
+        seen.push(smtp!.messages.length);
+      },
+    });
+    expect(result.response).toMatch(/^250/);
+    expect(seen).toEqual([0, 0]);
+    await smtp.waitForMessages(1);
+    expect(smtp.messages).toHaveLength(1);
+  });
+
+  it('a beforeHandover that rejects stops the delivery before the final ".": nothing stored, mail_temporary (handover refused, phase data), no retry by the adapter', async () => {
+    smtp = await startTestSmtpServer();
+    delivery = createMailDelivery({ poolSize: 1 });
+    let calls = 0;
+    const err = await failure(
+      delivery.deliver(smtp.account(), message(), 'send_now', {
+        beforeHandover: async () => {
+          calls += 1;
+          throw new Error('the claim is no longer ours');
+        },
+      }),
+    );
+    expect(err.code).toBe('mail_temporary');
+    expect(err.detail).toMatchObject({ phase: 'data', handover: 'refused' });
+    expect(err.message).toContain('the claim is no longer ours');
+    expect(calls).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(smtp.messages).toHaveLength(0);
+    await delivery.deliver(smtp.account(), message(), 'send_now');
+    expect(smtp.messages).toHaveLength(1);
+  });
+
+  it('a reply refusing the message after the final "." is phase final_reply: a known outcome', async () => {
+    smtp = await startTestSmtpServer({ faults: { data: { code: 554, message: 'rejected' } } });
+    delivery = createMailDelivery({ poolSize: 1 });
+    const err = await failure(delivery.deliver(smtp.account(), message(), 'send_now'));
+    expect(deliveryPhaseOf(err)).toBe('final_reply');
+    expect(err.detail?.['unknownOutcome']).toBeUndefined();
   });
 });

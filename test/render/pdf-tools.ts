@@ -66,3 +66,38 @@ const jsQR: JsQr = ((jsQRModule as unknown as { default?: JsQr }).default ?? jsQ
 export function decodeQr(r: Raster): string | null {
   return jsQR(new Uint8ClampedArray(r.data.buffer, r.data.byteOffset, r.data.byteLength), r.width, r.height)?.data ?? null;
 }
+
+/** For each pixel row of `r`: true when any pixel in it is darker than `threshold` (0–255, on red). */
+export function inkRows(r: Raster, threshold = 200): boolean[] {
+  const rows: boolean[] = [];
+  for (let y = 0; y < r.height; y++) {
+    let ink = false;
+    for (let x = 0; x < r.width && !ink; x++) ink = r.data[(y * r.width + x) * 4]! < threshold;
+    rows.push(ink);
+  }
+  return rows;
+}
+
+/**
+ * The empty band at the bottom of a page's content area, as a fraction of the page height: from the
+ * last row with ink above `bottomPt` (points from the top, e.g. just above the footer) down to it.
+ */
+export function emptyBottom(r: Raster, pageHeightPt: number, bottomPt: number): number {
+  const limit = Math.floor((bottomPt / pageHeightPt) * r.height);
+  const ink = inkRows(r).slice(0, limit);
+  const last = ink.lastIndexOf(true);
+  return (limit - (last + 1)) / r.height;
+}
+
+/** Pixel rows (as points from the top) where the pixel at `xPt` has exactly the grey `grey` (±tol): filled bands. */
+export function bandsAt(r: Raster, pageHeightPt: number, xPt: number, grey: number, tol = 3): number[] {
+  const scale = r.height / pageHeightPt;
+  const x = Math.round(xPt * scale);
+  const out: number[] = [];
+  for (let y = 0; y < r.height; y++) {
+    const o = (y * r.width + x) * 4;
+    const [red, green, blue] = [r.data[o]!, r.data[o + 1]!, r.data[o + 2]!];
+    if (Math.abs(red - grey) <= tol && Math.abs(green - grey) <= tol && Math.abs(blue - grey) <= tol) out.push(y / scale);
+  }
+  return out;
+}

@@ -2,10 +2,16 @@ import { PDFDocument } from 'pdf-lib';
 import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../src/errors.ts';
 import { ksefVerificationUrl } from '../../src/render/ksef.ts';
-import { listStandardPrints, renderStandardPrint } from '../../src/render/print.ts';
+import { listStandardPrints, renderStandardPrint, stripProductCode } from '../../src/render/print.ts';
 import {
+  BUYER_PL,
   CREDIT_NOTE,
+  CREDIT_NOTE_KSEF,
   DRAFT_INVOICE,
+  EUR_BOOKED_INVOICE,
+  PRODUCT_CODE_INVOICE,
+  SELLER,
+  SELLER_WITH_CONTACTS,
   EUR_INVOICE,
   EUR_NO_RATE_INVOICE,
   EXEMPT_INVOICE,
@@ -18,6 +24,8 @@ import {
 import { decodeQr, pdfPages, pdfText, rasterPage, squash } from './pdf-tools.ts';
 
 const POLISH = 'ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ';
+/** The text as one line: sentences the layout wrapped read whole. */
+const flat = (s: string) => s.replace(/\s+/g, ' ');
 
 describe('standard print "Faktura VAT" (PLN)', () => {
   it('carries every element art. 106e requires', async () => {
@@ -80,7 +88,7 @@ describe('standard print "Faktura VAT" (PLN)', () => {
     await renderStandardPrint({ ...PLN_INVOICE, id: 'warm' }, 'invoice-pl');
     const text = squash(await pdfText((await renderStandardPrint(EUR_INVOICE, 'invoice')).pdf));
     expect(text).toContain('Consulting services');
-    expect(text).toContain('Waluta / Currency: EUR');
+    expect(text).toContain('waluta / currency: EUR');
     expect(text).toContain('DE811115368');
   });
 
@@ -141,15 +149,19 @@ describe('print choice and language', () => {
   });
 });
 
-describe('standard print "Faktura VAT — waluta obca"', () => {
-  it('shows amounts in the invoice currency and VAT per rate and in total in PLN with the rate, date and source', async () => {
-    const text = squash(await pdfText((await renderStandardPrint(EUR_INVOICE, 'invoice-pl')).pdf));
-    expect(text).toContain('Faktura VAT — waluta obca');
+describe('standard print "Faktura VAT" in a foreign currency', () => {
+  it('without booked PLN amounts: converts each rate\'s VAT at the host\'s rate, and says so, with the rate, its date and source', async () => {
+    const { pdf, warnings } = await renderStandardPrint(EUR_INVOICE, 'invoice-pl');
+    const text = squash(await pdfText(pdf));
     expect(text).toContain('Kwota VAT w');
     // 517,27 EUR × 4,2893 = 2 218,73 PLN, once for the 23% rate and once in total
     expect(text).toContain('23% 2 249,00 517,27 2 766,27 2 218,73');
     expect(text).toContain('Razem 2 249,00 517,27 2 766,27 2 218,73');
-    expect(text).toContain('1 EUR = 4,2893 PLN z dnia 30.01.2026 (NBP tabela 021/A/NBP/2026)');
+    expect(flat(text)).toContain(
+      'Kwoty VAT w PLN przeliczone przy wydruku (system nie podał kwot zaksięgowanych w PLN); kurs 4,2893 PLN/EUR z dnia 30.01.2026, źródło: NBP tabela 021/A/NBP/2026.',
+    );
+    expect(text).not.toContain('zaksięgowane na fakturze');
+    expect(warnings.some((w) => /no booked PLN amounts/.test(w))).toBe(true);
     expect(text).toContain('Do zapłaty: 2 766,27 EUR');
     expect(text).toContain('Słownie: dwa tysiące siedemset sześćdziesiąt sześć euro dwadzieścia siedem eurocentów');
   });
@@ -164,6 +176,147 @@ describe('standard print "Faktura VAT — waluta obca"', () => {
   });
 });
 
+describe('VAT in PLN on a foreign-currency print is what the invoice booked', () => {
+  it('prints the booked VAT in PLN per rate and in total, never a conversion at a rate table', async () => {
+    const { pdf, warnings } = await renderStandardPrint(EUR_BOOKED_INVOICE, 'invoice-pl');
+    expect(warnings).toEqual([]);
+    const text = squash(await pdfText(pdf));
+    expect(text).toContain('23% 2 249,00 517,27 2 766,27 2 221,52');
+    expect(text).toContain('8% 200,00 16,00 216,00 68,72');
+    expect(text).toContain('Razem 2 449,00 533,27 2 982,27 2 290,24');
+    // what a conversion at the rate table's 4,2893 would give
+    expect(text).not.toContain('2 218,73');
+    expect(text).not.toContain('68,63');
+  });
+
+  it('states the rate the invoice used and its source, without a date when the host does not know it', async () => {
+    const text = flat(await pdfText((await renderStandardPrint(EUR_BOOKED_INVOICE, 'invoice-pl')).pdf));
+    expect(text).toContain('Kwoty VAT w PLN zaksięgowane na fakturze; kurs 4,2947 PLN/EUR, źródło: Odoo.');
+    expect(text).not.toContain('z dnia');
+    const dated = { ...EUR_BOOKED_INVOICE, exchangeRate: { rate: '4.2947', date: '2026-01-30', source: 'NBP tabela 021/A/NBP/2026' } };
+    expect(flat(await pdfText((await renderStandardPrint(dated, 'invoice-pl')).pdf))).toContain(
+      'Kwoty VAT w PLN zaksięgowane na fakturze; kurs 4,2947 PLN/EUR z dnia 30.01.2026, źródło: NBP tabela 021/A/NBP/2026.',
+    );
+  });
+
+  it('keeps the booked figures whatever rate the host reports later (a re-sent print does not change)', async () => {
+    const later = { ...EUR_BOOKED_INVOICE, exchangeRate: { rate: '4.3600', date: '2026-03-02', source: 'Odoo res.currency.rate' } };
+    const text = squash(await pdfText((await renderStandardPrint(later, 'invoice-pl')).pdf));
+    expect(text).toContain('Razem 2 449,00 533,27 2 982,27 2 290,24');
+    expect(text).toContain('23% 2 249,00 517,27 2 766,27 2 221,52');
+  });
+
+  it('prints the booked VAT in PLN when the host gave no rate, and says it gave none', async () => {
+    const { pdf, warnings } = await renderStandardPrint({ ...EUR_BOOKED_INVOICE, exchangeRate: null }, 'invoice-pl');
+    const text = flat(squash(await pdfText(pdf)));
+    expect(text).toContain('Razem 2 449,00 533,27 2 982,27 2 290,24');
+    expect(text).toContain('Kwoty VAT w PLN zaksięgowane na fakturze; system, z którego pochodzi faktura, nie podał kursu przeliczenia.');
+    expect(warnings).toEqual([]);
+  });
+
+  it('shows no figure, and warns, for a rate the booking lacks; the total is still the booked VAT', async () => {
+    const partial = { ...EUR_BOOKED_INVOICE, booked: { ...EUR_BOOKED_INVOICE.booked!, taxByRate: [EUR_BOOKED_INVOICE.booked!.taxByRate[0]!] } };
+    const { pdf, warnings } = await renderStandardPrint(partial, 'invoice-pl');
+    const text = squash(await pdfText(pdf));
+    expect(text).toContain('8% 200,00 16,00 216,00 —');
+    expect(text).toContain('Razem 2 449,00 533,27 2 982,27 2 290,24');
+    expect(warnings.some((w) => /no VAT in PLN for the rate 8%/.test(w))).toBe(true);
+    expect(warnings.some((w) => /adds up to 2 221,52 PLN but its booked VAT is 2 290,24 PLN/.test(w))).toBe(true);
+  });
+
+  it('falls back to converting at the host\'s rate, and warns, when the booking is not in PLN', async () => {
+    const eurBooked = { ...EUR_BOOKED_INVOICE, booked: { ...EUR_BOOKED_INVOICE.booked!, currency: 'EUR' } };
+    const { pdf, warnings } = await renderStandardPrint(eurBooked, 'invoice-pl');
+    const text = flat(squash(await pdfText(pdf)));
+    // 517,27 × 4,2947 = 2 221,52; 16,00 × 4,2947 = 68,72 (here the same as booked, by construction of the rate)
+    expect(text).toContain('Kwoty VAT w PLN przeliczone przy wydruku');
+    expect(warnings.some((w) => /booked it in EUR, not PLN/.test(w))).toBe(true);
+  });
+
+  it('credit notes show the booked VAT in PLN as a negative correction', async () => {
+    const credit = {
+      ...EUR_BOOKED_INVOICE,
+      kind: 'credit_note' as const,
+      number: 'KOR/2026/0011/EUR',
+      corrects: { number: 'FV/2026/0010/EUR', date: '2026-01-30' },
+      exchangeRate: { rate: '4.3600', date: null, source: 'Odoo' },
+    };
+    const text = squash(await pdfText((await renderStandardPrint(credit, 'invoice-pl')).pdf));
+    expect(text).toContain('Razem -2 449,00 -533,27 -2 982,27 -2 290,24');
+  });
+});
+
+describe('title', () => {
+  it('reads "Faktura VAT" with the currency stated beside it, on the same line', async () => {
+    const pages = await pdfPages((await renderStandardPrint(EUR_BOOKED_INVOICE, 'invoice-pl')).pdf);
+    const first = squash(pages[0]!.split('\n')[0]!);
+    expect(first).toMatch(/^Faktura VAT waluta: EUR /);
+    expect(pages.join('\n')).not.toContain('waluta obca');
+    const bi = squash((await pdfPages((await renderStandardPrint(EUR_INVOICE, 'invoice')).pdf))[0]!.split('\n')[0]!);
+    expect(bi).toMatch(/^Faktura VAT \/ VAT invoice waluta \/ currency: EUR /);
+  });
+
+  it('states no currency beside the title of a PLN invoice', async () => {
+    const text = await pdfText((await renderStandardPrint(PLN_INVOICE, 'invoice')).pdf);
+    expect(text).not.toContain('waluta');
+  });
+});
+
+describe('product codes in line names', () => {
+  it('leaves out a leading "[code] " by default, and nothing else', async () => {
+    const text = squash(await pdfText((await renderStandardPrint(PRODUCT_CODE_INVOICE, 'invoice')).pdf));
+    expect(text).toContain('1 Usługa gastronomiczna – catering (osoba) szt. 40 89,00 3 560,00 8%');
+    expect(text).toContain('2 Papier ksero A4 80 g/m² (ryza 500 ark.)');
+    expect(text).not.toContain('[CATER]');
+    expect(text).not.toContain('[PAP-A4]');
+    // a bracket inside the name, and a name that is only a code, stay as they are
+    expect(text).toContain('Zestaw [PROMO] bez kodu na początku');
+    expect(text).toContain('4 [BEZ-NAZWY]');
+  });
+
+  it('keeps the codes when the installation turned the option off', async () => {
+    const text = squash(await pdfText((await renderStandardPrint(PRODUCT_CODE_INVOICE, 'invoice', { stripProductCodes: false })).pdf));
+    expect(text).toContain('1 [CATER] Usługa gastronomiczna – catering (osoba)');
+    expect(text).toContain('2 [PAP-A4] Papier ksero A4');
+  });
+
+  it('stripProductCode takes only one bracketed code followed by a space and more text', () => {
+    expect(stripProductCode('[CATER] Catering')).toBe('Catering');
+    expect(stripProductCode('[E-COM 11]   Biurko')).toBe('Biurko');
+    expect(stripProductCode('[CATER]Catering')).toBe('[CATER]Catering');
+    expect(stripProductCode('[CATER] ')).toBe('[CATER] ');
+    expect(stripProductCode('Biurko [E-COM11]')).toBe('Biurko [E-COM11]');
+    expect(stripProductCode(`[${'X'.repeat(41)}] Nazwa`)).toBe(`[${'X'.repeat(41)}] Nazwa`);
+  });
+});
+
+describe('payment method and seller contacts', () => {
+  it('prints the host\'s payment method as given', async () => {
+    const text = squash(await pdfText((await renderStandardPrint({ ...PLN_INVOICE, paymentMethod: 'gotówka' }, 'invoice-pl')).pdf));
+    expect(text).toContain('Sposób płatności: gotówka');
+  });
+
+  it('names a bank transfer when the host names no method and the print gives the account to pay into', async () => {
+    const text = squash(await pdfText((await renderStandardPrint({ ...PLN_INVOICE, paymentMethod: null }, 'invoice-pl')).pdf));
+    expect(text).toContain('Sposób płatności: przelew');
+    expect(text).toContain('Numer rachunku: PL61 1090 1014 0000 0712 1981 2874');
+    const noAccount = { ...PLN_INVOICE, paymentMethod: null, seller: { ...SELLER, bankAccount: null } };
+    expect(await pdfText((await renderStandardPrint(noAccount, 'invoice-pl')).pdf)).not.toContain('Sposób płatności');
+  });
+
+  it('prints the seller\'s phone, e-mail and web site in the seller\'s block when the host has them', async () => {
+    const pages = await pdfPages((await renderStandardPrint({ ...PLN_INVOICE, seller: SELLER_WITH_CONTACTS }, 'invoice-pl')).pdf);
+    const lines = pages[0]!.split('\n').map((l) => squash(l).trim());
+    const nip = lines.findIndex((l) => l.startsWith('NIP: 5260250995'));
+    // under the seller's NIP, in the left column (the buyer's column is on the same text lines, to the right)
+    expect(lines[nip + 1]).toMatch(/^Tel\.: \+48 42 555 01 00\b/);
+    expect(lines[nip + 2]).toMatch(/^E-mail: faktury@zolc-los\.example\.pl\b/);
+    expect(lines[nip + 3]).toMatch(/^www: www\.zolc-los\.example\.pl\b/);
+    const bare = await pdfText((await renderStandardPrint({ ...PLN_INVOICE, seller: { ...SELLER, email: null } }, 'invoice-pl')).pdf);
+    expect(bare).not.toMatch(/Tel\.|E-mail:|www:/);
+  });
+});
+
 describe('standard print "Faktura korygująca"', () => {
   it('refers to the corrected invoice and shows the correction amounts', async () => {
     const text = squash(await pdfText((await renderStandardPrint(CREDIT_NOTE, 'invoice')).pdf));
@@ -174,6 +327,32 @@ describe('standard print "Faktura korygująca"', () => {
     expect(text).toContain('Korekta kwoty VAT: -248,50 PLN');
     expect(text).toContain('Do zwrotu: 1 328,95 PLN');
     expect(text).toContain('Słownie: jeden tysiąc trzysta dwadzieścia osiem złotych dziewięćdziesiąt pięć groszy');
+  });
+
+  it('prints the corrected invoice\'s number, date and KSeF number, and the reason of the correction', async () => {
+    const { pdf, warnings } = await renderStandardPrint(CREDIT_NOTE_KSEF, 'invoice-pl');
+    expect(warnings).toEqual([]);
+    const text = flat(squash(await pdfText(pdf)));
+    expect(text).toContain('Dotyczy faktury: FV/2026/0001 z dnia 02.02.2026');
+    expect(text).toContain('Numer KSeF faktury korygowanej: 5260250995-20260202-0A1B2C3D4E5F-3C');
+    expect(text).toContain('Przyczyna korekty: Zwrot jednej licencji (reklamacja z 05.02.2026)');
+    const none = flat(await pdfText((await renderStandardPrint({ ...CREDIT_NOTE_KSEF, corrects: { number: 'FV/2026/0001', date: null }, correctionReason: null }, 'invoice-pl')).pdf));
+    expect(none).toContain('Dotyczy faktury: FV/2026/0001');
+    expect(none).not.toMatch(/Numer KSeF|Przyczyna korekty|z dnia/);
+  });
+
+  it('refunds to the buyer\'s account under "Zwrot", never shows the seller\'s account next to "Do zwrotu"', async () => {
+    const text = flat(squash(await pdfText((await renderStandardPrint(CREDIT_NOTE_KSEF, 'invoice-pl')).pdf)));
+    expect(text).toContain('Do zwrotu: 1 328,95 PLN');
+    expect(text).toContain('Zwrot Sposób zwrotu: przelew Termin zwrotu: 16.02.2026 Rachunek nabywcy do zwrotu: PL27 1140 2004 0000 3002 0135 5387');
+    expect(text).not.toContain(SELLER.bankAccount!);
+    expect(text).not.toContain('Płatność');
+    expect(text).not.toContain('Tytuł przelewu');
+    // no buyer's account known: no account at all (and no method the print cannot back up)
+    const unknown = flat(await pdfText((await renderStandardPrint({ ...CREDIT_NOTE_KSEF, customer: BUYER_PL }, 'invoice-pl')).pdf));
+    expect(unknown).not.toContain(SELLER.bankAccount!);
+    expect(unknown).not.toMatch(/Rachunek|Sposób zwrotu|Płatność/);
+    expect(unknown).toContain('Termin zwrotu: 16.02.2026');
   });
 
   it('warns when the host gave no corrected invoice', async () => {

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { applyEnableDefaults, checkSettings, isCalendarDate } from '../../src/settings/check.ts';
+import { applyEnableDefaults, checkSettings, isCalendarDate, settingsWarnings, todayIn } from '../../src/settings/check.ts';
+import { render } from '../../src/messages/catalogue.ts';
 import { defaultSettings, type Settings } from '../../src/settings/schema.ts';
 
 const STANDARD = ['invoice', 'invoice-pl', 'invoice-bilingual'] as const;
@@ -21,14 +22,16 @@ describe('settings checks without the host', () => {
   });
 
   it('a time zone must be a real IANA zone', () => {
-    expect(check(good({ timezone: 'Europe/Warszawa' }))).toEqual([{ field: 'timezone', message: '"Europe/Warszawa" is not an IANA time zone (e.g. Europe/Warsaw)' }]);
+    expect(check(good({ timezone: 'Europe/Warszawa' }))).toEqual([
+      { field: 'timezone', code: 'settings.timezone_unknown', params: { value: 'Europe/Warszawa' }, message: '"Europe/Warszawa" is not an IANA time zone (e.g. Europe/Warsaw).' },
+    ]);
     expect(check(good({ timezone: 'America/New_York' }))).toEqual([]);
   });
 
   it('the window may not end before it starts', () => {
-    expect(check(good({ schedule: { startAt: '10:00', until: '09:59', repeatEvery: '1h' } }))).toEqual([
-      { field: 'schedule.until', message: 'must not be earlier than the start time 10:00' },
-    ]);
+    const [p] = check(good({ schedule: { startAt: '10:00', until: '09:59', repeatEvery: '1h' } }));
+    expect(p).toMatchObject({ field: 'schedule.until', code: 'settings.until_before_start', params: { startAt: '10:00' } });
+    expect(render('pl', p!.code, p!.params)).toBe('Godzina „Do godziny” nie może być wcześniejsza niż godzina rozpoczęcia 10:00.');
   });
 
   it('a window that ends when it starts is allowed (one run a day)', () => {
@@ -38,10 +41,15 @@ describe('settings checks without the host', () => {
   it('malformed times are named by their path', () => {
     const fields = check(good({ schedule: { startAt: '24:00', until: '8:00', repeatEvery: '1h' } })).map((p) => p.field);
     expect(fields).toEqual(['schedule.startAt', 'schedule.until']);
+    const [p] = check(good({ schedule: { startAt: '25:00', until: '18:00', repeatEvery: '1h' } }));
+    expect(p!.code).toBe('settings.time_format');
+    expect(render('pl', p!.code)).toBe('Podaj godzinę w formacie GG:MM (00:00–23:59).');
   });
 
   it('fromDate must be a real calendar date (2026-02-30 refused)', () => {
-    expect(check(good({ fromDate: '2026-02-30' }))).toEqual([{ field: 'fromDate', message: '"2026-02-30" is not a calendar date (YYYY-MM-DD)' }]);
+    expect(check(good({ fromDate: '2026-02-30' }))).toMatchObject([{ field: 'fromDate', code: 'settings.date_invalid', params: { value: '2026-02-30' } }]);
+    expect(check(good({ fromDate: '2026-02-31' })).map((p) => p.code)).toEqual(['settings.date_invalid']);
+    expect(check(good({ fromDate: '31.02.2026' })).map((p) => p.code)).toEqual(['settings.date_format']);
     expect(check(good({ fromDate: '2028-02-29' }))).toEqual([]);
     expect(check(good({ fromDate: '2027-02-29' })).map((p) => p.field)).toEqual(['fromDate']);
     expect(isCalendarDate('2026-1-01')).toBe(false);
@@ -54,7 +62,12 @@ describe('settings checks without the host', () => {
 
   it('a standard print must be one the connector has', () => {
     expect(check(good({ attachments: { pln: 'standard:invoice-pl', foreign: 'standard:fancy' } }))).toEqual([
-      { field: 'attachments.foreign', message: 'unknown standard print "fancy" (known: invoice, invoice-pl, invoice-bilingual)' },
+      {
+        field: 'attachments.foreign',
+        code: 'settings.print_unknown',
+        params: { id: 'fancy', known: ['invoice', 'invoice-pl', 'invoice-bilingual'] },
+        message: 'There is no standard print "fancy" (known: invoice, invoice-pl, invoice-bilingual).',
+      },
     ]);
   });
 
@@ -73,6 +86,16 @@ describe('settings checks without the host', () => {
   it('reports every problem at once', () => {
     const all = check(good({ timezone: 'Nowhere', fromDate: '2026-13-01', emailAccount: '', schedule: { startAt: '12:00', until: '11:00', repeatEvery: '2h' } }));
     expect(all.map((p) => p.field).sort()).toEqual(['emailAccount', 'fromDate', 'schedule.until', 'timezone']);
+  });
+});
+
+describe('warnings that do not stop a save', () => {
+  it('a from date after today (in the installation zone) is a warning, today or earlier is not', () => {
+    const now = new Date('2026-05-12T23:30:00Z'); // already 13 May in Warsaw
+    expect(todayIn(good(), now)).toBe('2026-05-13');
+    expect(settingsWarnings(good({ fromDate: '2026-05-14' }), todayIn(good(), now))).toMatchObject([{ field: 'fromDate', code: 'settings.from_date_future', params: { date: '2026-05-14' } }]);
+    expect(settingsWarnings(good({ fromDate: '2026-05-13' }), '2026-05-13')).toEqual([]);
+    expect(settingsWarnings(good({ fromDate: null }), '2026-05-13')).toEqual([]);
   });
 });
 

@@ -330,6 +330,54 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         const again = await store.claim(claimReq(inst, inv, 'other', at(1), { invoiceNumber: null }));
         expect(again).toMatchObject({ state: 'claimed', owner: 'other', invoiceNumber: entry.invoiceNumber });
       });
+
+      it('markSending starts not handed over; markHandedOver flags the owner\'s sending entry only', async () => {
+        const { inst, inv, owner } = await entryIn('claimed');
+        expect(await store.markHandedOver(inst, inv, owner)).toBe(false); // not sending yet
+        expect(await store.markSending(inst, inv, owner, 'h', at(10))).toBe(true);
+        expect((await store.getLedger(inst, [inv]))[0]).toMatchObject({ state: 'sending', handedOver: false });
+        expect(await store.markHandedOver(inst, inv, 'someone-else')).toBe(false);
+        expect((await store.getLedger(inst, [inv]))[0]?.handedOver).toBe(false);
+        expect(await store.markHandedOver(inst, inv, owner)).toBe(true);
+        expect(await store.markHandedOver(inst, inv, owner)).toBe(true);
+        const [entry] = await store.listExpiredSending(inst, at(11));
+        expect(entry).toMatchObject({ invoiceId: inv, handedOver: true });
+      });
+
+      /** Writes back every owed outcome of an installation, as the flusher does (taken under a lease, then cleared). */
+      async function writtenBack(inst: string, now: string): Promise<void> {
+        const taken = await store.claimWriteBacks(inst, { owner: 'flusher', now, leaseUntil: new Date(Date.parse(now) + 60_000).toISOString(), limit: 100 });
+        await store.markWrittenBack(inst, 'flusher', taken.map((e) => ({ invoiceId: e.invoiceId, outcomeVersion: e.outcomeVersion ?? 0 })));
+      }
+
+      it('a sent draft whose write-back is done is claimed once more as the next version (claimNewVersion), exactly once, and only a sent draft', async () => {
+        const inst = uid();
+        const inv = uid();
+        expect(await store.claim(claimReq(inst, inv, 'w1', at(0), { invoiceNumber: null, draft: true }))).toMatchObject({ version: 1, draft: true });
+        expect(await store.markSending(inst, inv, 'w1', 'draft-hash', at(10))).toBe(true);
+        expect(await store.recordOutcome(inst, inv, 'w1', outcome('sent'), { writeBack: true, nextAttemptAt: null })).toBe(true);
+        const posted = claimReq(inst, inv, 'w2', at(20), { invoiceNumber: 'FV/2026/11/0017', messageId: '<v2@t>', draft: false });
+        // Not while the draft's write-back is still owed.
+        expect(await store.claimNewVersion(posted)).toBeNull();
+        await writtenBack(inst, at(21));
+        const results = await Promise.all([store.claimNewVersion(posted), store.claimNewVersion({ ...posted, owner: 'w3' })]);
+        const won = results.filter((r) => r !== null);
+        expect(won).toHaveLength(1);
+        expect(won[0]).toMatchObject({ state: 'claimed', version: 2, draft: false, attempts: 0, contentHash: null, recipients: [], messageId: '<v2@t>', invoiceNumber: 'FV/2026/11/0017', writeBackPending: false });
+        const owner = won[0]!.owner!;
+        expect(await store.markSending(inst, inv, owner, 'posted-hash', at(30))).toBe(true);
+        expect(await store.recordOutcome(inst, inv, owner, outcome('sent'), { writeBack: true, nextAttemptAt: null })).toBe(true);
+        await writtenBack(inst, at(31));
+        expect(await store.getLedger(inst, [inv])).toEqual([expect.objectContaining({ state: 'sent', version: 2, draft: false, attempts: 1, contentHash: 'posted-hash' })]);
+        // The posted version is final: no third one.
+        expect(await store.claimNewVersion({ ...posted, owner: 'w4' })).toBeNull();
+        // A posted invoice that was sent (not a draft) has no new version; nor has an entry that is not final.
+        const { inst: i2, inv: v2 } = await entryIn('sent');
+        expect(await store.claimNewVersion(claimReq(i2, v2, 'w5', at(40)))).toBeNull();
+        const d3 = uid();
+        expect(await store.claim(claimReq(inst, d3, 'w1', at(0), { draft: true }))).not.toBeNull();
+        expect(await store.claimNewVersion(claimReq(inst, d3, 'w6', at(40)))).toBeNull();
+      });
     });
 
     describe('ledger: sending and outcomes', () => {
@@ -484,7 +532,7 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         expect(await store.listLedger(inst, { limit: 3 })).toHaveLength(3);
       });
 
-      it('pending write-backs are listed until marked written back', async () => {
+      it('pending write-backs are listed until marked written back (by invoice and outcome version)', async () => {
         const inst = uid();
         for (const id of ['1', '2', '3']) await store.claim(claimReq(inst, id, 'w', at(0)));
         await store.recordOutcome(inst, '1', 'w', outcome('sent'), { writeBack: true, nextAttemptAt: null });
@@ -492,11 +540,114 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         await store.recordOutcome(inst, '3', 'w', outcome('skipped'), { writeBack: false, nextAttemptAt: null });
         expect((await store.listPendingWriteBacks(inst, 10)).map((e) => e.invoiceId).sort()).toEqual(['1', '2']);
         expect(await store.listPendingWriteBacks(inst, 1)).toHaveLength(1);
-        await store.markWrittenBack(inst, ['1']);
+        const taken = await store.claimWriteBacks(inst, { owner: 'f', now: at(1), leaseUntil: at(6), limit: 10 });
+        const one = taken.find((e) => e.invoiceId === '1')!;
+        await store.markWrittenBack(inst, 'f', [{ invoiceId: '1', outcomeVersion: one.outcomeVersion ?? 0 }]);
         expect((await store.listPendingWriteBacks(inst, 10)).map((e) => e.invoiceId)).toEqual(['2']);
-        await store.markWrittenBack(inst, ['2']);
+        // A stale version (an outcome recorded after it was taken) does not clear the owed write-back.
+        await store.markWrittenBack(inst, 'f', [{ invoiceId: '2', outcomeVersion: (taken.find((e) => e.invoiceId === '2')!.outcomeVersion ?? 0) + 1 }]);
+        expect((await store.listPendingWriteBacks(inst, 10)).map((e) => e.invoiceId)).toEqual(['2']);
+        await store.markWrittenBack(inst, 'f', [{ invoiceId: '2', outcomeVersion: taken.find((e) => e.invoiceId === '2')!.outcomeVersion ?? 0 }]);
         expect(await store.listPendingWriteBacks(inst, 10)).toEqual([]);
         expect((await store.getLedger(inst, ['1']))[0]?.writeBackPending).toBe(false);
+      });
+
+      it('every recorded outcome bumps the outcome version of the entry (not its document version)', async () => {
+        const { inst, inv, owner, entry } = await entryIn('claimed');
+        expect(await store.recordOutcome(inst, inv, owner, outcome('retry'), { writeBack: true, nextAttemptAt: null })).toBe(true);
+        const v1 = (await store.getLedger(inst, [inv]))[0]!.outcomeVersion ?? 0;
+        expect(v1).toBeGreaterThan(entry.outcomeVersion ?? 0);
+        await store.claim(claimReq(inst, inv, owner, at(0)));
+        await store.recordOutcome(inst, inv, owner, outcome('sent'), { writeBack: true, nextAttemptAt: null });
+        const after = (await store.getLedger(inst, [inv]))[0]!;
+        expect(after.outcomeVersion ?? 0).toBeGreaterThan(v1);
+        expect(after.version).toBe(1);
+      });
+
+      it('an owed write-back is taken by one flusher at a time; given back or expired, it is taken again', async () => {
+        const inst = uid();
+        for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) {
+          await store.claim(claimReq(inst, id, 'w', at(0)));
+          await store.recordOutcome(inst, id, 'w', outcome('sent'), { writeBack: true, nextAttemptAt: null });
+        }
+        const [x, y, z] = await Promise.all(['p1', 'p2', 'p3'].map((owner) => store.claimWriteBacks(inst, { owner, now: at(1), leaseUntil: at(6), limit: 10 })));
+        const all = [...x!, ...y!, ...z!].map((e) => e.invoiceId).sort();
+        expect(all).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+        expect(await store.claimWriteBacks(inst, { owner: 'p4', now: at(2), leaseUntil: at(7), limit: 10 })).toEqual([]);
+        // Given back: taken again at once. Expired: taken by another.
+        await store.releaseWriteBacks(inst, 'p1', x!.map((e) => e.invoiceId));
+        expect((await store.claimWriteBacks(inst, { owner: 'p4', now: at(2), leaseUntil: at(7), limit: 10 })).map((e) => e.invoiceId).sort()).toEqual(x!.map((e) => e.invoiceId).sort());
+        expect((await store.claimWriteBacks(inst, { owner: 'p5', now: at(8), leaseUntil: at(13), limit: 10 })).length).toBe(6);
+        // Only the holder clears it.
+        await store.markWrittenBack(inst, 'p1', [{ invoiceId: 'a', outcomeVersion: 1 }]);
+        expect(await store.listPendingWriteBacks(inst, 10)).toHaveLength(6);
+      });
+
+      it('no write-back is taken while the entry is claimed or sending', async () => {
+        const { inst, inv, owner } = await entryIn('claimed');
+        await store.recordOutcome(inst, inv, owner, outcome('retry'), { writeBack: true, nextAttemptAt: null });
+        await store.claim(claimReq(inst, inv, owner, at(0)));
+        expect(await store.claimWriteBacks(inst, { owner: 'f', now: at(1), leaseUntil: at(6), limit: 10 })).toEqual([]);
+      });
+
+      it('listLedger pages by invoice id with a cursor: every entry once, also within states and by owner', async () => {
+        const inst = uid();
+        const ids = Array.from({ length: 23 }, (_, i) => `inv-${String(i).padStart(3, '0')}`);
+        for (const id of ids) await store.claim(claimReq(inst, id, id < 'inv-010' ? 'w1' : 'w2', at(0)));
+        for (const id of ids.filter((_, i) => i % 3 === 0)) await store.recordOutcome(inst, id, id < 'inv-010' ? 'w1' : 'w2', outcome('sent'), { writeBack: false, nextAttemptAt: null });
+        const pageAll = async (filter: { states?: LedgerState[]; owner?: string }) => {
+          const seen: string[] = [];
+          let after: string | undefined;
+          for (;;) {
+            const page = await store.listLedger(inst, { ...filter, limit: 5, ...(after !== undefined ? { after } : {}) });
+            seen.push(...page.map((e) => e.invoiceId));
+            if (page.length < 5) return seen;
+            after = page[page.length - 1]!.invoiceId;
+          }
+        };
+        expect(await pageAll({})).toEqual(ids);
+        expect(await pageAll({ states: ['sent'] })).toEqual(ids.filter((_, i) => i % 3 === 0));
+        expect(await pageAll({ states: ['claimed'], owner: 'w1' })).toEqual(ids.filter((id, i) => i % 3 !== 0 && id < 'inv-010'));
+      });
+
+      it('recipients stored without `accepted` read back as refused, with a null reply when none was stored', async () => {
+        const { inst, inv, owner } = await entryIn('claimed');
+        const legacy = [{ address: 'zly@example.pl', reply: '550 no such user' }, { address: 'x@example.pl' }] as unknown as Outcome['recipients'];
+        await store.recordOutcome(inst, inv, owner, outcome('failed', { reason: 'smtp_permanent', recipients: legacy }), { writeBack: false, nextAttemptAt: null });
+        expect((await store.getLedger(inst, [inv]))[0]!.recipients).toEqual([
+          { address: 'zly@example.pl', accepted: false, reply: '550 no such user' },
+          { address: 'x@example.pl', accepted: false, reply: null },
+        ]);
+      });
+    });
+
+    describe('ledger: dead owners', () => {
+      it("a dead owner's claimed entries are given back and its sending entries expire now; a live owner's stay", async () => {
+        const inst = uid();
+        await store.claim(claimReq(inst, 'c', 'dead', at(0)));
+        await store.claim(claimReq(inst, 's', 'dead', at(0)));
+        await store.markSending(inst, 's', 'dead', 'h', at(10));
+        await store.claim(claimReq(inst, 'l', 'live', at(0)));
+        expect(await store.releaseDeadOwners(inst, ['dead'], at(1))).toEqual({ released: 1, expired: 1 });
+        const byId = new Map((await store.getLedger(inst, ['c', 's', 'l'])).map((e) => [e.invoiceId, e]));
+        expect(byId.get('c')).toMatchObject({ state: 'skipped', owner: null });
+        expect(byId.get('l')).toMatchObject({ state: 'claimed', owner: 'live' });
+        expect((await store.listExpiredSending(inst, at(1))).map((e) => e.invoiceId)).toEqual(['s']);
+        // The dead owner can no longer send what was given back.
+        expect(await store.markSending(inst, 'c', 'dead', 'h', at(10))).toBe(false);
+        expect(await store.releaseDeadOwners(inst, [], at(1))).toEqual({ released: 0, expired: 0 });
+      });
+    });
+
+    describe('incoming webhook event ids', () => {
+      it('an event id is accepted once per installation until it is forgotten after keepUntil', async () => {
+        const inst = uid();
+        expect(await store.rememberIncomingEvent(inst, 'evt_1', at(0), at(5))).toBe(true);
+        expect(await store.rememberIncomingEvent(inst, 'evt_1', at(1), at(6))).toBe(false);
+        expect(await store.rememberIncomingEvent(uid(), 'evt_1', at(1), at(6))).toBe(true);
+        expect(await store.rememberIncomingEvent(inst, 'evt_1', at(10), at(15))).toBe(true);
+        const [a, b] = await Promise.all([store.rememberIncomingEvent(inst, 'evt_2', at(0), at(5)), store.rememberIncomingEvent(inst, 'evt_2', at(0), at(5))]);
+        expect([a, b].sort()).toEqual([false, true]);
       });
     });
 
@@ -712,6 +863,23 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         await store.startRun({ installationId: uid(), trigger: 'manual', startedAt: at(90) });
         expect((await store.listRuns(inst, 10)).map((r) => r.startedAt)).toEqual([at(60), at(30), at(0)]);
         expect(await store.listRuns(inst, 2)).toHaveLength(2);
+      });
+
+      it('a run carries its owner and lease; heartbeats renew it; interruptRun closes only a running run', async () => {
+        const inst = uid();
+        const run = await store.startRun({ installationId: inst, trigger: 'schedule', startedAt: at(0), owner: 'host:1:a', leaseUntil: at(1) });
+        expect(run).toMatchObject({ owner: 'host:1:a', leaseUntil: at(1), status: 'running' });
+        expect(await store.heartbeatRun(run.id, at(2))).toBe(true);
+        expect((await store.getRun(run.id))!.leaseUntil).toBe(at(2));
+        expect((await store.listRuns(inst, 10, { status: 'running' })).map((r) => r.id)).toEqual([run.id]);
+        const closed = await store.interruptRun(run.id, 'process died', at(3));
+        expect(closed).toMatchObject({ status: 'interrupted', error: 'process died', finishedAt: at(3) });
+        expect(await store.interruptRun(run.id, 'again', at(4))).toBeNull();
+        expect(await store.heartbeatRun(run.id, at(5))).toBe(false);
+        expect(await store.listRuns(inst, 10, { status: 'running' })).toEqual([]);
+        const done = await store.startRun({ installationId: inst, trigger: 'manual', startedAt: at(6) });
+        await store.finishRun(done.id, 'completed', emptyCounts(), null, at(7));
+        expect(await store.interruptRun(done.id, 'late', at(8))).toBeNull();
       });
 
       it('an unknown run reads as null, and finishing it is not_found', async () => {

@@ -1,6 +1,6 @@
 /**
  * The store contract against a real MongoDB, when one is given with MONGODB_URL (none can be installed
- * on the build machines; research/persistence.md). Each suite run uses its own database, dropped after.
+ * on the build machines; docs/decisions.md). Each suite run uses its own database, dropped after.
  */
 import crypto from 'node:crypto';
 import { MongoClient } from 'mongodb';

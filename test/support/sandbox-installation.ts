@@ -5,6 +5,16 @@
  */
 import { expect } from 'vitest';
 import type { SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { SELLER_DOMAIN } from '../../src/connector/sandbox/seed.ts';
+import { messageIdFor } from '../../src/jobs/rules.ts';
+
+/** The sender of these installations: the "Sandbox SMTP" account has no From address, so the operator ksiegowa's e-mail. */
+export const SANDBOX_SENDER = `anna.nowak@${SELLER_DOMAIN}`;
+
+/** The Message-ID a run of such an installation gives an invoice (on the sender's domain). */
+export function sandboxMessageId(installationId: string, invoiceId: string): string {
+  return messageIdFor(installationId, invoiceId, SANDBOX_SENDER);
+}
 
 export type ApiClient = (method: string, path: string, options?: { token?: string; body?: unknown }) => Promise<{ status: number; body: any }>;
 

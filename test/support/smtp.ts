@@ -38,6 +38,12 @@ export interface TestSmtpFaults {
   dropAfterData: boolean;
   /** Refuse every AUTH with 535. */
   rejectAuth: boolean;
+  /**
+   * Drop the connection without a reply at this point of the transaction: on connect (before the
+   * greeting), at AUTH, MAIL FROM, RCPT TO, the DATA command (before 354), or during the message data
+   * (after its first chunk, before the final "."). Nothing is stored. `dropAfterData` is the phase after.
+   */
+  dropAt: 'connect' | 'auth' | 'mail_from' | 'rcpt_to' | 'data_start' | 'data' | null;
 }
 
 export interface TestSmtpOptions {
@@ -103,7 +109,7 @@ function replyError(reply: SmtpReply): Error {
 export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const tlsMode = options.tls ?? 'none';
   const cert = tlsMode === 'none' ? null : selfSignedCert();
-  const faults: TestSmtpFaults = { rcpt: {}, mailFrom: null, data: null, dropAfterData: false, rejectAuth: false, ...options.faults };
+  const faults: TestSmtpFaults = { rcpt: {}, mailFrom: null, data: null, dropAfterData: false, rejectAuth: false, dropAt: null, ...options.faults };
   const messages: ReceivedMessage[] = [];
   const waiters: (() => void)[] = [];
   let connectionCount = 0;
@@ -118,25 +124,51 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     disableReverseLookup: true,
     size: options.size ?? 25 * 1024 * 1024,
     logger: false,
-    onConnect(_session, callback) {
+    onConnect(session, callback) {
       connectionCount += 1;
+      if (faults.dropAt === 'connect') {
+        dropConnection(server, session);
+        return;
+      }
       callback();
     },
-    onAuth(auth, _session, callback) {
+    onAuth(auth, session, callback) {
+      if (faults.dropAt === 'auth') {
+        dropConnection(server, session);
+        return;
+      }
       if (faults.rejectAuth || !options.auth || auth.username !== options.auth.user || auth.password !== options.auth.password) {
         callback(Object.assign(new Error('Authentication credentials invalid'), { responseCode: 535 }));
         return;
       }
       callback(null, { user: auth.username });
     },
-    onMailFrom(_address, _session, callback) {
+    onMailFrom(_address, session, callback) {
+      if (faults.dropAt === 'mail_from') {
+        dropConnection(server, session);
+        return;
+      }
       callback(faults.mailFrom ? replyError(faults.mailFrom) : undefined);
     },
-    onRcptTo(address, _session, callback) {
+    onRcptTo(address, session, callback) {
+      if (faults.dropAt === 'rcpt_to') {
+        dropConnection(server, session);
+        return;
+      }
       const fault = faults.rcpt[address.address.toLowerCase()];
       callback(fault ? replyError(fault) : undefined);
     },
     onData(stream, session, callback) {
+      if (faults.dropAt === 'data_start') {
+        // onData runs before smtp-server answers DATA with 354: the client never starts the message.
+        dropConnection(server, session);
+        return;
+      }
+      if (faults.dropAt === 'data') {
+        stream.once('data', () => dropConnection(server, session));
+        stream.resume();
+        return;
+      }
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {

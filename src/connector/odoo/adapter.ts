@@ -19,10 +19,10 @@ import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { EmailAccount, EmailTemplateRef, Invoice, Operator, PrintRef, RenderedTemplate, TlsMode } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { DueInvoiceQuery, HostConnection, HostErp, HostInfo, WriteBack } from '../port.ts';
+import type { DueInvoiceQuery, ExtensionLinks, HostConnection, HostErp, HostInfo, InvoiceMatch, RightsCheck, RunSummary, WriteBack } from '../port.ts';
 import { OdooClient, type OdooRecord, type OdooSession } from './client.ts';
 import type { CallDescription } from './errors.ts';
-import { escapeHtml, htmlToText, idList, isoDate, m2oId, m2oName, mapInvoice, str, type PageData } from './mapping.ts';
+import { escapeHtml, htmlToText, idList, isoDate, m2oId, m2oName, mapInvoice, str, type PageData, type PageFailures } from './mapping.ts';
 
 export interface OdooAdapterOptions {
   /** Observer of every RPC/HTTP call (tests count calls per page). */
@@ -34,6 +34,8 @@ export interface OdooAdapterOptions {
   tz?: string;
   /** Invoices rendered concurrently by `renderTemplate` (default 4). */
   renderConcurrency?: number;
+  /** 'auto' (default): JSON-2 on Odoo 19+, JSON-RPC on 17/18. */
+  protocol?: 'auto' | 'jsonrpc' | 'json2';
 }
 
 interface Schema {
@@ -48,10 +50,22 @@ interface Company {
   partnerId: number;
   currencyId: number | null;
   currency: string;
+  /** KSeF registration (`l10n_pl_edi_register`): null when the host has no such field. */
+  ksefRegistered: boolean | null;
 }
 
 const INVOICE_TYPES = ['out_invoice', 'out_refund'];
-const INVOICE_TEMPLATE_XMLID = { module: 'account', name: 'email_template_edi_invoice' };
+/** The xmlids the adapter needs, looked up once with the integration credential (ir.model.data is admin-only). */
+const XMLIDS = {
+  invoiceTemplate: ['account', 'email_template_edi_invoice'],
+  creditNoteTemplate: ['account', 'email_template_edi_credit_note'],
+  noteSubtype: ['mail', 'mt_note'],
+  invoicingMenu: ['account', 'menu_finance'],
+} as const;
+type XmlidKey = keyof typeof XMLIDS;
+/** Menu entries of the connector carry this name; its ir.logging records LOG_NAME. */
+const EXTENSION_NAME = 'Invoice Courier';
+const LOG_NAME = 'invoice-courier';
 
 const MOVE_FIELDS = [
   'id',
@@ -78,6 +92,10 @@ const MOVE_FIELDS = [
 ];
 const MOVE_OPTIONAL = [
   'is_move_sent',
+  'amount_untaxed_signed',
+  'amount_tax_signed',
+  'amount_total_signed',
+  'tax_totals',
   'delivery_date',
   'sending_data',
   'send_and_print_values',
@@ -112,10 +130,21 @@ export class OdooAdapter implements HostErp {
   private readonly connection: HostConnection;
   private readonly client: OdooClient;
   private readonly options: OdooAdapterOptions;
-  private schemaPromise: Promise<Schema> | null = null;
+  /** Fields each user sees (field-level access differs between users), by login. */
+  private readonly schemas = new Map<string, Promise<Schema>>();
   private readonly companies = new Map<string, Promise<Company>>();
-  private readonly webSessions = new Map<string, string>();
+  private readonly users = new Map<string, Promise<OdooRecord>>();
   private readonly wizardFieldSets = new Map<string, Promise<Set<string>>>();
+  private xmlidPromise: Promise<Partial<Record<XmlidKey, number>>> | null = null;
+  private readonly templateChecks = new Map<string, Promise<number>>();
+  private readonly reports = new Map<number, Promise<OdooRecord | null>>();
+  /** Records that do not change within a run, read once per adapter (one adapter per run). */
+  private readonly cache = {
+    currencies: new Map<number, OdooRecord>(),
+    taxes: new Map<number, OdooRecord>(),
+    countries: new Map<number, OdooRecord>(),
+    banks: new Map<number, OdooRecord>(),
+  };
 
   constructor(connection: HostConnection, options: OdooAdapterOptions = {}) {
     if (connection.kind !== 'odoo' && connection.kind !== 'sandbox') {
@@ -138,6 +167,7 @@ export class OdooAdapter implements HostErp {
       ...(options.readAttempts !== undefined ? { readAttempts: options.readAttempts } : {}),
       ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
       ...(options.onCall ? { onCall: options.onCall } : {}),
+      ...(options.protocol ? { protocol: options.protocol } : {}),
     });
   }
 
@@ -166,7 +196,9 @@ export class OdooAdapter implements HostErp {
   }
 
   private schema(s: OdooSession): Promise<Schema> {
-    this.schemaPromise ??= (async () => {
+    let p = this.schemas.get(s.login);
+    if (p) return p;
+    p = (async () => {
       const kw = { attributes: ['type'] };
       const [move, partner, tax] = await Promise.all([
         s.executeKw<Record<string, { type?: string }>>('account.move', 'fields_get', [], kw),
@@ -179,8 +211,24 @@ export class OdooAdapter implements HostErp {
         tax: new Map(Object.entries(tax).map(([k, v]) => [k, String(v?.type ?? '')])),
       };
     })();
-    this.schemaPromise.catch(() => (this.schemaPromise = null));
-    return this.schemaPromise;
+    this.schemas.set(s.login, p);
+    p.catch(() => this.schemas.delete(s.login));
+    return p;
+  }
+
+  /** The session user's partner (author of notes), read once. */
+  private user(s: OdooSession): Promise<OdooRecord> {
+    let p = this.users.get(s.login);
+    if (!p) {
+      p = (async () => {
+        const [user] = await s.read('res.users', [await s.uid()], ['partner_id']);
+        if (!user) throw new ConnectorError('host_not_found', `Odoo user "${s.login}" does not exist`);
+        return user;
+      })();
+      this.users.set(s.login, p);
+      p.catch(() => this.users.delete(s.login));
+    }
+    return p;
   }
 
   /** The company served: `connection.companyId`, else the session user's main company. */
@@ -194,7 +242,14 @@ export class OdooAdapter implements HostErp {
           id = m2oId(user?.company_id);
           if (id === null) throw new ConnectorError('host_not_found', `Odoo user "${s.login}" has no company`);
         }
-        const [c] = await s.read('res.company', [id], ['id', 'name', 'partner_id', 'currency_id']);
+        // KSeF: only a host with Odoo's l10n_pl_edi fields says whether the company issues through KSeF.
+        const schema = await this.schema(s);
+        let ksefField = false;
+        if (schema.move.has('l10n_pl_edi_number')) {
+          const companyFields = await s.executeKw<Record<string, unknown>>('res.company', 'fields_get', [], { attributes: ['type'] });
+          ksefField = 'l10n_pl_edi_register' in companyFields;
+        }
+        const [c] = await s.read('res.company', [id], ['id', 'name', 'partner_id', 'currency_id', ...(ksefField ? ['l10n_pl_edi_register'] : [])]);
         if (!c) throw new ConnectorError('host_not_found', `Odoo company ${id} does not exist`);
         return {
           id: c.id,
@@ -202,6 +257,7 @@ export class OdooAdapter implements HostErp {
           partnerId: m2oId(c.partner_id) ?? 0,
           currencyId: m2oId(c.currency_id),
           currency: m2oName(c.currency_id) ?? 'PLN',
+          ksefRegistered: ksefField ? c.l10n_pl_edi_register === true : null,
         };
       })();
       this.companies.set(s.login, p);
@@ -268,8 +324,9 @@ export class OdooAdapter implements HostErp {
           { order: 'id' },
         )
         .catch((e: unknown) => {
-          // No fetchmail module (KeyError: unknown model): accounts simply have no IMAP.
-          if (e instanceof ConnectorError && e.code === 'host_validation' && /KeyError/.test(String(e.detail?.odooError))) return [];
+          // No fetchmail model (real Odoo: UserError "Object fetchmail.server doesn't exist", translated by
+          // lang; older hosts: KeyError): accounts simply have no IMAP.
+          if (e instanceof ConnectorError && e.code === 'host_validation' && /(KeyError|UserError)$/.test(String(e.detail?.odooError)) && e.message.includes('fetchmail.server')) return [];
           throw e;
         }),
     ]);
@@ -311,20 +368,37 @@ export class OdooAdapter implements HostErp {
     const s = this.reader();
     const [templates, xmlids] = await Promise.all([
       s.searchRead('mail.template', [['model', '=', 'account.move']], ['id', 'name', 'model'], { order: 'name, id' }),
-      s.searchRead(
-        'ir.model.data',
-        [
-          ['module', '=', INVOICE_TEMPLATE_XMLID.module],
-          ['name', '=', INVOICE_TEMPLATE_XMLID.name],
-          ['model', '=', 'mail.template'],
-        ],
-        ['res_id'],
-        { limit: 1 },
-      ),
+      this.xmlids().catch(() => ({}) as Partial<Record<XmlidKey, number>>),
     ]);
-    const first = typeof xmlids[0]?.res_id === 'number' ? xmlids[0].res_id : null;
+    const first = xmlids.invoiceTemplate ?? null;
     const refs = templates.map((t) => ({ id: String(t.id), name: str(t.name) ?? `mail.template ${t.id}`, model: 'account.move', renderedByHost: true }));
     return [...refs.filter((r) => Number(r.id) === first), ...refs.filter((r) => Number(r.id) !== first)];
+  }
+
+  /**
+   * The record ids of the xmlids the adapter needs, in one `ir.model.data` read with the integration
+   * credential (an ordinary user may not read ir.model.data: Administration/Access Rights). Cached.
+   */
+  private xmlids(): Promise<Partial<Record<XmlidKey, number>>> {
+    this.xmlidPromise ??= (async () => {
+      const entries = Object.entries(XMLIDS) as [XmlidKey, readonly [string, string]][];
+      const rows = await this.integration().searchRead(
+        'ir.model.data',
+        [
+          ['module', 'in', uniqStrings(entries.map(([, x]) => x[0]))],
+          ['name', 'in', entries.map(([, x]) => x[1])],
+        ],
+        ['module', 'name', 'model', 'res_id'],
+      );
+      const out: Partial<Record<XmlidKey, number>> = {};
+      for (const [key, [module, name]] of entries) {
+        const row = rows.find((r) => r.module === module && r.name === name);
+        if (row && typeof row.res_id === 'number') out[key] = row.res_id;
+      }
+      return out;
+    })();
+    this.xmlidPromise.catch(() => (this.xmlidPromise = null));
+    return this.xmlidPromise;
   }
 
   async listUserPrints(): Promise<PrintRef[]> {
@@ -386,7 +460,27 @@ export class OdooAdapter implements HostErp {
     return wanted.map((id) => byId.get(String(id))).filter((x): x is Invoice => x !== undefined);
   }
 
-  /** A page of moves -> invoices, with a fixed number of batched reads (at most 10) whatever the page size. */
+  async searchInvoices(text: string, limit: number): Promise<InvoiceMatch[]> {
+    const s = this.operator();
+    const company = await this.company(s);
+    const moves = await s.searchRead(
+      'account.move',
+      [
+        ['move_type', 'in', INVOICE_TYPES],
+        ['company_id', '=', company.id],
+        ['name', 'ilike', text],
+      ],
+      ['id', 'name', 'partner_id', 'invoice_date'],
+      { order: 'invoice_date desc, id desc', limit: Math.max(1, Math.min(50, Math.floor(limit))) },
+    );
+    return moves.map((m) => ({ id: String(m.id), number: str(m.name), customer: m2oName(m.partner_id), date: isoDate(m.invoice_date) }));
+  }
+
+  /**
+   * A page of moves -> invoices, with a fixed number of batched reads (at most 10) whatever the page
+   * size; currencies, taxes and countries are read once per adapter. A read that only some invoices
+   * need (rates, bank accounts, corrected invoices, KSeF XML) fails only those: they carry `readError`.
+   */
   private async enrich(s: OdooSession, moves: OdooRecord[], schema: Schema, company: Company): Promise<Invoice[]> {
     const ids = moves.map((m) => m.id);
     const partnerIds = uniq(moves.flatMap((m) => [m2oId(m.partner_id), m2oId(m.commercial_partner_id)]));
@@ -396,9 +490,22 @@ export class OdooAdapter implements HostErp {
     const correctedIds = uniq(moves.map((m) => m2oId(m.reversed_entry_id)));
     const ksefIds = uniq(moves.map((m) => m2oId(m.l10n_pl_edi_attachment_id)));
     const partnerFields = [...PARTNER_FIELDS, ...(schema.partner.has('invoice_sending_method') ? ['invoice_sending_method'] : [])];
+    const failures: PageFailures = {};
+    const partial = <T,>(what: keyof PageFailures, p: Promise<T[]>): Promise<T[]> =>
+      p.catch((e: unknown) => {
+        if (!(e instanceof ConnectorError)) throw e;
+        failures[what] = { what: WHAT[what], detail: e.message, retryable: e.retryable };
+        return [];
+      });
+    const cachedRead = async (key: keyof OdooAdapter['cache'], model: string, wanted: number[], fields: string[]): Promise<OdooRecord[]> => {
+      const store = this.cache[key];
+      const fresh = wanted.filter((id) => !store.has(id));
+      for (const r of await s.read(model, fresh, fields)) store.set(r.id, r);
+      return wanted.map((id) => store.get(id)).filter((r): r is OdooRecord => r !== undefined);
+    };
 
     // Round 1: everything keyed by the moves themselves.
-    const [lines, partners, contacts, currencies, rates, banks, corrected, ksef] = await Promise.all([
+    const [lines, people, currencies, rates, banks, corrected, ksef] = await Promise.all([
       s.searchRead(
         'account.move.line',
         [
@@ -408,24 +515,24 @@ export class OdooAdapter implements HostErp {
         LINE_FIELDS,
         { order: 'move_id, sequence, id' },
       ),
-      s.read('res.partner', uniq([...partnerIds, company.partnerId]), partnerFields),
-      partnerIds.length
-        ? s.searchRead(
-            'res.partner',
-            [
-              ['parent_id', 'in', partnerIds],
-              ['type', '=', 'invoice'],
-            ],
-            ['id', 'name', 'email', 'parent_id'],
-            { order: 'id' },
-          )
-        : Promise.resolve([]),
-      s.read('res.currency', uniq([...currencyIds, company.currencyId]), ['id', 'name', 'decimal_places']),
-      foreignIds.length ? this.readRates(s, moves, foreignIds, company) : Promise.resolve([]),
-      s.read('res.partner.bank', bankIds, ['id', 'acc_number', 'bank_id']),
-      s.read('account.move', correctedIds, ['id', 'name', 'invoice_date']),
-      s.read('ir.attachment', ksefIds, ['id', 'datas']),
+      // The page's partners and their invoice-type contacts in one call (archived partners too, as read() would).
+      s.searchRead(
+        'res.partner',
+        ['|', ['id', 'in', uniq([...partnerIds, company.partnerId])], '&', ['parent_id', 'in', partnerIds], ['type', '=', 'invoice']],
+        [...partnerFields, 'active'],
+        { order: 'id', context: { active_test: false } },
+      ),
+      cachedRead('currencies', 'res.currency', uniq([...currencyIds, company.currencyId]), ['id', 'name', 'decimal_places']),
+      foreignIds.length ? partial('rates', this.readRates(s, moves, foreignIds, company)) : Promise.resolve([]),
+      partial('banks', cachedRead('banks', 'res.partner.bank', bankIds, ['id', 'acc_number', 'bank_id'])),
+      partial('corrected', s.read('account.move', correctedIds, ['id', 'name', 'invoice_date', ...(schema.move.has('l10n_pl_edi_number') ? ['l10n_pl_edi_number'] : [])])),
+      partial('ksef', s.read('ir.attachment', ksefIds, ['id', 'datas'])),
     ]);
+
+    const wantedPartners = new Set([...partnerIds, company.partnerId]);
+    const partners = people.filter((p) => wantedPartners.has(p.id));
+    const partnerSet = new Set(partnerIds);
+    const contacts = people.filter((p) => p.type === 'invoice' && p.active !== false && partnerSet.has(m2oId(p.parent_id) ?? 0));
 
     // Round 2: what the first round pointed at.
     const taxIds = uniq(lines.flatMap((l) => idList(l.tax_ids)));
@@ -433,7 +540,10 @@ export class OdooAdapter implements HostErp {
     const taxFields = ['id', 'name', 'amount', 'amount_type'];
     if (schema.tax.has('invoice_label')) taxFields.push('invoice_label');
     else if (schema.tax.get('description') === 'char') taxFields.push('description');
-    const [taxes, countries] = await Promise.all([s.read('account.tax', taxIds, taxFields), s.read('res.country', countryIds, ['id', 'name', 'code'])]);
+    const [taxes, countries] = await Promise.all([
+      cachedRead('taxes', 'account.tax', taxIds, taxFields),
+      cachedRead('countries', 'res.country', countryIds, ['id', 'name', 'code']),
+    ]);
 
     const data: PageData = {
       partners: byId(partners),
@@ -451,7 +561,13 @@ export class OdooAdapter implements HostErp {
           .map((a) => [a.id, createHash('sha256').update(Buffer.from(a.datas as string, 'base64')).digest('base64url')]),
       ),
       company: { id: company.id, partnerId: company.partnerId, name: company.name, currencyId: company.currencyId, currency: company.currency },
-      has: { partnerSendingMethod: schema.partner.has('invoice_sending_method'), taxInvoiceLabel: taxFields.length > 4 },
+      has: {
+        partnerSendingMethod: schema.partner.has('invoice_sending_method'),
+        taxInvoiceLabel: taxFields.length > 4,
+        ksef: schema.move.has('l10n_pl_edi_number') || schema.move.has('l10n_pl_edi_status'),
+      },
+      ksefRegistered: company.ksefRegistered,
+      failures,
     };
     return moves.map((m) => mapInvoice(m, data));
   }
@@ -478,41 +594,71 @@ export class OdooAdapter implements HostErp {
     const ids = [...new Set(invoiceIds.map(Number).filter((n) => Number.isSafeInteger(n) && n > 0))];
     const out = new Map<string, RenderedTemplate>();
     if (ids.length === 0) return out;
-    const version = await this.client.version();
-    const v17 = version.major > 0 && version.major < 18;
-    const model = v17 ? 'account.move.send' : 'account.move.send.wizard';
-    const wizardFields = await this.wizardFields(s, model);
-    const langField = v17 ? 'mail_lang' : 'lang';
-    const hasLang = wizardFields.has(langField);
-    const moves = await s.read('account.move', ids, ['id', 'partner_id']);
+    const wizard = await this.sendWizard(s);
+    const [moves, xmlids] = await Promise.all([
+      s.read('account.move', ids, ['id', 'partner_id', 'move_type']),
+      this.xmlids().catch(() => ({}) as Partial<Record<XmlidKey, number>>),
+    ]);
+    // A credit note gets the host's credit-note template when the chosen one is the host's invoice default.
+    const templateFor = (m: OdooRecord): number =>
+      m.move_type === 'out_refund' && tid === xmlids.invoiceTemplate && xmlids.creditNoteTemplate !== undefined ? xmlids.creditNoteTemplate : tid;
     // The language the host renders in is the customer's; read it only when the wizard does not say.
-    const partners = hasLang ? new Map<number, OdooRecord>() : byId(await s.read('res.partner', uniq(moves.map((m) => m2oId(m.partner_id))), ['id', 'lang']));
+    const partners = wizard.lang
+      ? new Map<number, OdooRecord>()
+      : byId(await s.read('res.partner', uniq(moves.map((m) => m2oId(m.partner_id))), ['id', 'lang']));
     const langOf = new Map(moves.map((m) => [m.id, str(partners.get(m2oId(m.partner_id) ?? 0)?.lang)]));
-    const readFields = v17 ? ['mail_subject', 'mail_body'] : ['subject', 'body'];
-    if (hasLang) readFields.push(langField);
 
-    const renderOne = async (id: number): Promise<void> => {
-      const ctx = { active_model: 'account.move', active_ids: [id], active_id: id };
-      const vals = v17 ? { move_ids: [[6, 0, [id]]], mail_template_id: tid } : { move_id: id, template_id: tid };
-      const created = await s.executeKw<number | number[]>(model, 'create', [[vals]], { context: ctx });
-      const wid = Array.isArray(created) ? created[0]! : created;
-      try {
-        const [w] = await s.read(model, [wid], readFields);
-        out.set(String(id), {
-          subject: str(w?.[readFields[0]!]) ?? '',
-          html: str(w?.[readFields[1]!]) ?? '',
-          lang: (hasLang ? str(w?.[langField]) : null) ?? langOf.get(id) ?? null,
+    // One wizard per invoice (Odoo 18 raises "Expected singleton" for a list), then one read and one unlink for all.
+    const wizardOf = new Map<number, number>();
+    try {
+      await inBatches(moves, this.options.renderConcurrency ?? 4, async (m) => {
+        const ctx = { active_model: 'account.move', active_ids: [m.id], active_id: m.id };
+        const vals = wizard.multi
+          ? { move_ids: [[6, 0, [m.id]]], [wizard.template]: templateFor(m) }
+          : { move_id: m.id, [wizard.template]: templateFor(m) };
+        const created = await s.executeKw<number | number[]>(wizard.model, 'create', [[vals]], { context: ctx });
+        const wid = Array.isArray(created) ? created[0] : created;
+        if (typeof wid !== 'number') throw new ConnectorError('host_validation', `Odoo's ${wizard.model}.create answered no id`);
+        wizardOf.set(m.id, wid);
+      });
+      const wids = [...wizardOf.values()];
+      const fields = [wizard.subject, wizard.body, ...(wizard.lang ? [wizard.lang] : [])];
+      const rows = byId(await s.read(wizard.model, wids, fields));
+      for (const [moveId, wid] of wizardOf) {
+        const w = rows.get(wid);
+        out.set(String(moveId), {
+          subject: str(w?.[wizard.subject]) ?? '',
+          html: str(w?.[wizard.body]) ?? '',
+          lang: (wizard.lang ? str(w?.[wizard.lang]) : null) ?? langOf.get(moveId) ?? null,
         });
-      } finally {
-        await s.executeKw(model, 'unlink', [[wid]]).catch(() => undefined);
       }
-    };
-    await inBatches(
-      moves.map((m) => m.id),
-      this.options.renderConcurrency ?? 4,
-      renderOne,
-    );
+    } finally {
+      if (wizardOf.size > 0) await s.executeKw(wizard.model, 'unlink', [[...wizardOf.values()]]).catch(() => undefined);
+    }
     return out;
+  }
+
+  /**
+   * The send wizard and its field names, by version and field presence: Odoo 17 `account.move.send`
+   * (`move_ids`, `mail_template_id`, `mail_subject`, `mail_body`, `mail_lang`); Odoo 18+
+   * `account.move.send.wizard` (`move_id`, `mail_template_id`, `mail_subject`, ...); hosts that name them
+   * `template_id` / `subject` / `body` / `lang` are served by those names.
+   */
+  private async sendWizard(s: OdooSession): Promise<{ model: string; multi: boolean; template: string; subject: string; body: string; lang: string | null }> {
+    const version = await this.client.version();
+    const model = version.major > 0 && version.major < 18 ? 'account.move.send' : 'account.move.send.wizard';
+    const f = await this.wizardFields(s, model);
+    const pick = (...names: string[]): string | null => names.find((n) => f.has(n)) ?? null;
+    const template = pick('mail_template_id', 'template_id');
+    const subject = pick('mail_subject', 'subject');
+    const body = pick('mail_body', 'body');
+    const multi = !f.has('move_id') && f.has('move_ids');
+    if (!template || !subject || !body || (!multi && !f.has('move_id'))) {
+      throw new ConnectorError('host_validation', `Odoo's ${model} has no template/subject/body fields this connector knows (Odoo ${version.serverVersion})`, {
+        detail: { model },
+      });
+    }
+    return { model, multi, template, subject, body, lang: pick('mail_lang', 'lang') };
   }
 
   private wizardFields(s: OdooSession, model: string): Promise<Set<string>> {
@@ -525,13 +671,26 @@ export class OdooAdapter implements HostErp {
     return p;
   }
 
-  /** Template id (or xmlid "module.name") -> id of a `mail.template` on `account.move`; host_not_found otherwise. */
-  private async resolveTemplate(s: OdooSession, templateId: string): Promise<number> {
+  /** Template id (or xmlid "module.name") -> id of a `mail.template` on `account.move`; host_not_found otherwise. Cached. */
+  private resolveTemplate(s: OdooSession, templateId: string): Promise<number> {
+    let p = this.templateChecks.get(templateId);
+    if (!p) {
+      p = this.checkTemplate(s, templateId);
+      this.templateChecks.set(templateId, p);
+      p.catch(() => this.templateChecks.delete(templateId));
+    }
+    return p;
+  }
+
+  private async checkTemplate(s: OdooSession, templateId: string): Promise<number> {
     let id = Number(templateId);
     if (!Number.isSafeInteger(id) || id <= 0) {
       const m = /^([\w.-]+?)\.([\w-]+)$/.exec(templateId);
-      if (!m) throw new ConnectorError('host_not_found', `E-mail template "${templateId}" does not exist`);
-      const [x] = await s.searchRead(
+      if (!m) throw new ConnectorError('host_not_found', `E-mail template "${templateId}" does not exist`, { field: 'emailTemplate' });
+      const known = (Object.entries(XMLIDS) as [XmlidKey, readonly [string, string]][]).find(([, x]) => x[0] === m[1] && x[1] === m[2]);
+      const cached = known ? (await this.xmlids().catch(() => ({}) as Partial<Record<XmlidKey, number>>))[known[0]] : undefined;
+      // xmlids are admin-only data: looked up with the integration credential.
+      const [x] = cached !== undefined ? [{ id: 0, res_id: cached }] : await this.integration().searchRead(
         'ir.model.data',
         [
           ['module', '=', m[1]],
@@ -541,15 +700,16 @@ export class OdooAdapter implements HostErp {
         ['res_id'],
         { limit: 1 },
       );
-      if (!x || typeof x.res_id !== 'number') throw new ConnectorError('host_not_found', `E-mail template "${templateId}" does not exist`);
+      if (!x || typeof x.res_id !== 'number') throw new ConnectorError('host_not_found', `E-mail template "${templateId}" does not exist`, { field: 'emailTemplate' });
       id = x.res_id;
     }
+    // Odoo's read of a missing id answers [{id}] without error: a template without a model is missing.
     const found = await s.read('mail.template', [id], ['id', 'name', 'model']).catch((e: unknown) => {
       if (e instanceof ConnectorError && e.code === 'host_not_found') return [];
       throw e;
     });
     const t = found[0];
-    if (!t) throw new ConnectorError('host_not_found', `E-mail template ${templateId} does not exist in Odoo`, { field: 'emailTemplate' });
+    if (!t || t.model === undefined) throw new ConnectorError('host_not_found', `E-mail template ${templateId} does not exist in Odoo`, { field: 'emailTemplate' });
     if (t.model !== 'account.move') {
       throw new ConnectorError(
         'host_not_found',
@@ -560,6 +720,22 @@ export class OdooAdapter implements HostErp {
     return id;
   }
 
+  private report(s: OdooSession, reportId: number): Promise<OdooRecord | null> {
+    let p = this.reports.get(reportId);
+    if (!p) {
+      p = s
+        .read('ir.actions.report', [reportId], ['id', 'report_name', 'model', 'report_type'])
+        .then((rows) => rows[0] ?? null)
+        .catch((e: unknown) => {
+          if (e instanceof ConnectorError && e.code === 'host_not_found') return null;
+          throw e;
+        });
+      this.reports.set(reportId, p);
+      p.catch(() => this.reports.delete(reportId));
+    }
+    return p;
+  }
+
   async getUserPrint(printId: string, invoiceId: string): Promise<Uint8Array> {
     const s = this.operator();
     const reportId = Number(printId.replace(/^user:/, ''));
@@ -567,10 +743,7 @@ export class OdooAdapter implements HostErp {
     if (!Number.isSafeInteger(reportId) || !Number.isSafeInteger(moveId)) {
       throw new ConnectorError('print_unavailable', `No print "${printId}" for invoice "${invoiceId}"`);
     }
-    const [report] = await s.read('ir.actions.report', [reportId], ['id', 'report_name', 'model', 'report_type']).catch((e: unknown) => {
-      if (e instanceof ConnectorError && e.code === 'host_not_found') return [];
-      throw e;
-    });
+    const report = await this.report(s, reportId);
     if (!report || report.model !== 'account.move' || !str(report.report_name)) {
       throw new ConnectorError('print_unavailable', `Odoo has no invoice print ${printId}`);
     }
@@ -588,37 +761,46 @@ export class OdooAdapter implements HostErp {
       }
     }
 
-    const cred = this.connection.operator!;
     const path = `/report/pdf/${encodeURIComponent(reportName)}/${moveId}`;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      let sid = this.webSessions.get(cred.login);
-      if (!sid) {
-        sid = await this.client.webLogin(cred);
-        this.webSessions.set(cred.login, sid);
+    const operator = this.connection.operator!;
+    let res;
+    try {
+      res = await this.client.webGet(operator, path);
+    } catch (e) {
+      // An API key opens no web session (AccessDenied): the print comes with the integration credential.
+      const integration = this.connection.integration;
+      if (!(e instanceof ConnectorError && e.code === 'host_auth') || integration.login === operator.login && integration.secret === operator.secret) {
+        throw printError(e, printId, invoiceId);
       }
-      const res = await this.client.getWithSession(path, sid);
-      if (res.status === 200 && isPdf(res.body)) return new Uint8Array(res.body);
-      if (res.status >= 300 && res.status < 400 && attempt === 0) {
-        this.webSessions.delete(cred.login); // session expired: log in again once
-        continue;
+      try {
+        res = await this.client.webGet(integration, path);
+      } catch (e2) {
+        throw printError(e2, printId, invoiceId);
       }
-      const reason =
-        res.status >= 300 && res.status < 400
-          ? 'Odoo refused the web session'
-          : res.status === 200
-            ? `Odoo answered ${res.contentType || 'something'} instead of a PDF`
-            : `Odoo answered HTTP ${res.status}`;
-      throw new ConnectorError('print_unavailable', `Print ${printId} of invoice ${invoiceId} is unavailable: ${reason}`, {
-        retryable: res.status >= 500,
-        detail: { reason, status: res.status },
-      });
     }
-    throw new ConnectorError('print_unavailable', `Print ${printId} of invoice ${invoiceId} is unavailable`);
+    if (res.status === 200 && isPdf(res.body)) return new Uint8Array(res.body);
+    const login = res.status >= 300 && res.status < 400;
+    const reason = login
+      ? `Odoo sent the request to ${res.location ?? 'another page'} (the web session was refused)`
+      : res.status === 200
+        ? `Odoo answered ${res.contentType || 'something'} instead of a PDF`
+        : `Odoo answered HTTP ${res.status}`;
+    // A host that cannot produce the print right now (5xx, no PDF, a session it keeps refusing) may later.
+    const retryable = res.status >= 500 || res.status === 200 || res.status === 429 || login;
+    throw new ConnectorError('print_unavailable', `Print ${printId} of invoice ${invoiceId} is unavailable: ${reason}`, {
+      retryable,
+      detail: { reason, status: res.status },
+    });
   }
 
   // -------------------------------------------------------------------------------------------------
   // Write-back
 
+  /**
+   * The sent flag in one `write`, the idempotence read in one `search_read`, and the notes of a page in
+   * one `mail.message.create` (model, res_id, comment, subtype mail.mt_note, HTML body as given) —
+   * falling back to one `message_post` per invoice when the host refuses the batch.
+   */
   async writeBack(items: WriteBack[]): Promise<void> {
     if (items.length === 0) return;
     const s = this.operator();
@@ -632,7 +814,7 @@ export class OdooAdapter implements HostErp {
 
     const withNotes = items.filter((i) => i.note.trim() !== '');
     if (withNotes.length === 0) return;
-    // Idempotence: a note already on the invoice (same text) is not posted again.
+    // Idempotence: a note already on the invoice (same Message-ID, or the same text) is not posted again.
     const existing = await s.searchRead(
       'mail.message',
       [
@@ -643,22 +825,182 @@ export class OdooAdapter implements HostErp {
       ['id', 'res_id', 'body'],
       { order: 'id desc' },
     );
-    const posted = new Set(existing.map((m) => `${m.res_id}\u0000${normalize(htmlToText(m.body) ?? '')}`));
-    for (const item of withNotes) {
+    const texts = existing.map((m) => ({ resId: Number(m.res_id), text: normalize(htmlToText(m.body) ?? '') }));
+    const already = (item: WriteBack): boolean => {
       const id = idOf(item);
-      const key = `${id}\u0000${normalize(item.note)}`;
-      if (posted.has(key)) continue;
-      await s.executeKw('account.move', 'message_post', [[id]], {
-        body: `<p>${escapeHtml(item.note.trim())}</p>`,
+      const note = normalize(item.note);
+      return texts.some((t) => t.resId === id && (t.text === note || (item.messageId !== null && t.text.includes(item.messageId))));
+    };
+    const seen = new Set<string>();
+    const todo = withNotes.filter((item) => {
+      const key = `${idOf(item)}\u0000${normalize(item.note)}`;
+      if (seen.has(key) || already(item)) return false;
+      seen.add(key);
+      return true;
+    });
+    if (todo.length === 0) return;
+    const body = (item: WriteBack): string => `<p>${escapeHtml(item.note.trim())}</p>`;
+
+    const subtype = (await this.xmlids().catch(() => ({}) as Partial<Record<XmlidKey, number>>)).noteSubtype;
+    if (subtype !== undefined && todo.length > 1) {
+      try {
+        // The author is the operator, as message_post would make it.
+        const author = m2oId((await this.user(s)).partner_id);
+        await s.executeKw('mail.message', 'create', [
+          todo.map((item) => ({
+            model: 'account.move',
+            res_id: idOf(item),
+            message_type: 'comment',
+            subtype_id: subtype,
+            body: body(item),
+            ...(author !== null ? { author_id: author } : {}),
+          })),
+        ]);
+        return;
+      } catch (e) {
+        // Refused (rights, a host that validates differently): nothing was created (one transaction).
+        if (!(e instanceof ConnectorError) || e.code === 'host_unavailable') throw e;
+      }
+    }
+    for (const item of todo) {
+      await s.executeKw('account.move', 'message_post', [[idOf(item)]], {
+        body: body(item),
         message_type: 'comment',
         subtype_xmlid: 'mail.mt_note',
         body_is_html: true,
         context: { no_new_invoice: true },
       });
-      posted.add(key);
     }
   }
+
+  // -------------------------------------------------------------------------------------------------
+  // Registration in Odoo: run log, menu entry, rights
+
+  /** One `ir.logging` record per run, as the integration user (name, level, counts in the message). */
+  async recordRun(summary: RunSummary): Promise<void> {
+    const c = summary.counts;
+    const level = summary.status === 'failed' ? 'ERROR' : c.failed > 0 || c.uncertain > 0 || summary.status === 'interrupted' ? 'WARNING' : 'INFO';
+    const message =
+      `Invoice Courier run ${summary.runId} (${summary.trigger}) ${summary.status}: ` +
+      `due ${c.due}, sent ${c.sent}, drafted ${c.drafted}, skipped ${c.skipped}, failed ${c.failed}, retry ${c.retry}, uncertain ${c.uncertain}; ` +
+      `${summary.startedAt} - ${summary.finishedAt}` +
+      (summary.error ? `; error: ${summary.error.slice(0, 500)}` : '');
+    await this.integration().executeKw('ir.logging', 'create', [
+      [{ name: LOG_NAME, type: 'server', level, message, path: LOG_NAME, func: 'run', line: '0' }],
+    ]);
+  }
+
+  /**
+   * The menu entries under Invoicing that open the connector's pages (`ir.actions.act_url` +
+   * `ir.ui.menu`, with the integration credential). Idempotent: entries already there (same URL) are
+   * kept, missing ones created — so it also repairs a deleted entry. One read when nothing is missing.
+   */
+  async ensureExtension(links: ExtensionLinks): Promise<void> {
+    const s = this.integration();
+    const wanted = links.entries;
+    const actions = await s.searchRead('ir.actions.act_url', [['url', 'in', wanted.map((w) => w.url)]], ['id', 'url']);
+    const menus = actions.length
+      ? await s.searchRead('ir.ui.menu', [['action', 'in', actions.map((a) => `ir.actions.act_url,${a.id}`)]], ['id', 'action'])
+      : [];
+    const missing = wanted.filter((w) => {
+      const action = actions.find((a) => a.url === w.url);
+      return !action || !menus.some((m) => m.action === `ir.actions.act_url,${action.id}`);
+    });
+    if (missing.length === 0) return;
+    const root = await this.invoicingRoot(s);
+    for (const w of missing) {
+      let action = actions.find((a) => a.url === w.url)?.id;
+      if (action === undefined) {
+        const created = await s.executeKw<number | number[]>('ir.actions.act_url', 'create', [[{ name: `${EXTENSION_NAME}: ${w.name}`, url: w.url, target: 'new' }]]);
+        action = Array.isArray(created) ? created[0]! : created;
+      }
+      await s.executeKw('ir.ui.menu', 'create', [[{ name: `${EXTENSION_NAME}: ${w.name}`, parent_id: root, action: `ir.actions.act_url,${action}`, sequence: w.sequence }]]);
+    }
+  }
+
+  /** Removes the connector's menu entries and their URL actions (those whose URL starts with `urlPrefix`). */
+  async removeExtension(urlPrefix: string): Promise<void> {
+    const s = this.integration();
+    const actions = await s.searchRead('ir.actions.act_url', [['url', '=like', `${urlPrefix}%`]], ['id', 'url']);
+    if (actions.length === 0) return;
+    const menus = await s.searchRead('ir.ui.menu', [['action', 'in', actions.map((a) => `ir.actions.act_url,${a.id}`)]], ['id']);
+    if (menus.length) await s.executeKw('ir.ui.menu', 'unlink', [menus.map((m) => m.id)]);
+    await s.executeKw('ir.actions.act_url', 'unlink', [actions.map((a) => a.id)]);
+  }
+
+  private async invoicingRoot(s: OdooSession): Promise<number> {
+    const x = await this.xmlids().catch(() => ({}) as Partial<Record<XmlidKey, number>>);
+    if (x.invoicingMenu !== undefined) return x.invoicingMenu;
+    const [root] = await s.searchRead(
+      'ir.ui.menu',
+      [
+        ['parent_id', '=', false],
+        ['name', 'in', ['Invoicing', 'Fakturowanie', 'Księgowość', 'Accounting']],
+      ],
+      ['id', 'name'],
+      { limit: 1, context: { lang: 'en_US' } },
+    );
+    if (!root) throw new ConnectorError('host_not_found', 'Odoo has no Invoicing menu to put the connector under');
+    return root.id;
+  }
+
+  /**
+   * Which of the given rights the integration user lacks: reading by a one-row `search_read` of the fields
+   * the adapter needs; create/write/unlink by `check_access_rights(op, raise_exception=False)` (19+:
+   * `has_access`). Models the host does not have are left out (no fetchmail, the other version's wizard).
+   */
+  async checkRights(rights: RightsCheck[]): Promise<{ model: string; access: string }[]> {
+    const s = this.integration();
+    const version = await this.client.version();
+    const v17 = version.major > 0 && version.major < 18;
+    const missing: { model: string; access: string }[] = [];
+    await inBatches(
+      rights.flatMap((r) => r.access.map((access) => ({ model: v17 && r.model === 'account.move.send.wizard' ? 'account.move.send' : r.model, access, asked: r.model }))),
+      4,
+      async ({ model, access, asked }) => {
+        try {
+          // Reading is probed by the read itself (what the adapter does; field-level rules included).
+          const ok =
+            access === 'read'
+              ? Array.isArray(await s.searchRead(model, [], READ_PROBE[model] ?? ['id'], { limit: 1 }))
+              : version.major >= 19
+                ? await s.executeKw<boolean>(model, 'has_access', [access])
+                : await s.executeKw<boolean>(model, 'check_access_rights', [access], { raise_exception: false });
+          if (ok !== true) missing.push({ model: asked, access });
+        } catch (e) {
+          if (e instanceof ConnectorError && e.code === 'host_access') missing.push({ model: asked, access });
+          else if (!(e instanceof ConnectorError && e.code === 'host_validation')) throw e; // unknown model: not on this host
+        }
+      },
+    );
+    return missing;
+  }
 }
+
+function printError(e: unknown, printId: string, invoiceId: string): unknown {
+  if (!(e instanceof ConnectorError)) return e;
+  if (e.code === 'host_unavailable') return e; // retryable as is
+  if (e.code === 'host_auth') {
+    return new ConnectorError('print_unavailable', `Print ${printId} of invoice ${invoiceId} is unavailable: Odoo opens no web session for this user (${e.message})`, {
+      retryable: false,
+      detail: { reason: 'web_login_refused', ...(e.detail ?? {}) },
+    });
+  }
+  return e;
+}
+
+/** Fields the read-rights probe reads where a model guards some of them (mail-server credentials are admin-only fields). */
+const READ_PROBE: Record<string, string[]> = {
+  'ir.mail_server': ['id', 'smtp_user', 'smtp_pass'],
+  'fetchmail.server': ['id', 'user', 'password'],
+};
+
+const WHAT: Record<keyof PageFailures, string> = {
+  rates: 'res.currency.rate',
+  banks: 'res.partner.bank',
+  corrected: 'account.move (corrected invoice)',
+  ksef: 'ir.attachment (KSeF XML)',
+};
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers (exported for tests)
@@ -721,6 +1063,10 @@ function normalize(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+function uniqStrings(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
 function uniq(values: (number | null | undefined)[]): number[] {
   return [...new Set(values.filter((v): v is number => typeof v === 'number' && v > 0))];
 }
@@ -751,10 +1097,19 @@ function sortRates(rates: OdooRecord[], companyId: number): OdooRecord[] {
   });
 }
 
+/** Runs `fn` over the items, `size` at a time; on a failure no new item starts, the running ones finish, then it throws. */
 async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | null = null;
   const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
+    while (failure === null && next < items.length) {
+      try {
+        await fn(items[next++]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
 }

@@ -9,14 +9,16 @@
 import { compile } from 'html-to-text';
 import { DateTime } from 'luxon';
 import { ConnectorError } from '../../errors.ts';
-import { formatScaled, parseExact as parseDecimalExact, scaleRound, type Exact } from '../../decimal.ts';
+import { divRound, formatScaled, parseExact as parseDecimalExact, pow10, scaleRound, type Exact } from '../../decimal.ts';
 import type {
   Address,
+  BookedAmounts,
   Decimal,
   ExchangeRate,
   Invoice,
   InvoiceContact,
   InvoiceLine,
+  InvoiceReadError,
   IsoDate,
   KsefInfo,
   Minor,
@@ -158,7 +160,19 @@ export interface PageData {
   ksefXmlSha: Map<number, string>;
   company: { id: number; partnerId: number; name: string; currencyId: number | null; currency: string };
   /** Which optional fields the host has (from fields_get). */
-  has: { partnerSendingMethod: boolean; taxInvoiceLabel: boolean };
+  has: { partnerSendingMethod: boolean; taxInvoiceLabel: boolean; ksef?: boolean };
+  /** The company's `l10n_pl_edi_register`; null when the host has no such field. */
+  ksefRegistered?: boolean | null;
+  /** Reads of this page that failed; only the invoices that need them carry `readError`. */
+  failures?: PageFailures;
+}
+
+/** Failed page reads that only some invoices need. */
+export interface PageFailures {
+  rates?: InvoiceReadError;
+  banks?: InvoiceReadError;
+  corrected?: InvoiceReadError;
+  ksef?: InvoiceReadError;
 }
 
 export function mapAddress(p: OdooRecord | undefined, countries: Map<number, OdooRecord>): Address {
@@ -228,11 +242,11 @@ export function mapLines(records: OdooRecord[], taxes: Map<number, OdooRecord>, 
  * or before the invoice's rate date; PLN per unit = `inverse_company_rate` (else 1 / `rate`, exactly as
  * text is impossible, so only when the host gives the inverse). Null when the host has none.
  */
-export function pickExchangeRate(rates: OdooRecord[] | undefined, onDate: IsoDate | null): ExchangeRate | null {
+export function pickExchangeRate(rates: OdooRecord[] | undefined, onDate: IsoDate | null, strictlyBefore = false): ExchangeRate | null {
   if (!rates || rates.length === 0) return null;
   const candidate = rates.find((r) => {
     const d = isoDate(r.name);
-    return d !== null && (onDate === null || d <= onDate);
+    return d !== null && (onDate === null || (strictlyBefore ? d < onDate : d <= onDate));
   });
   if (!candidate) return null;
   const inverse = candidate.inverse_company_rate;
@@ -241,13 +255,109 @@ export function pickExchangeRate(rates: OdooRecord[] | undefined, onDate: IsoDat
   return { rate: toDecimal(inverse, 6), date: isoDate(candidate.name)!, source: 'Odoo res.currency.rate' };
 }
 
-function ksefInfo(move: OdooRecord, data: PageData): KsefInfo | null {
+/**
+ * KSeF facts, only where the host has Odoo's `l10n_pl_edi_*` fields (nothing is invented elsewhere): a
+ * company registered for KSeF (`l10n_pl_edi_register`) gets KSeF info on every invoice, so an invoice
+ * without its number is held; an unregistered company's invoices get none.
+ */
+export function ksefInfo(move: OdooRecord, data: Pick<PageData, 'ksefXmlSha' | 'has' | 'ksefRegistered'>): KsefInfo | null {
+  if (data.ksefRegistered === false) return null;
   const number = str(move.l10n_pl_edi_number);
   const status = str(move.l10n_pl_edi_status);
   const attId = m2oId(move.l10n_pl_edi_attachment_id);
   const xmlSha256 = attId !== null ? data.ksefXmlSha.get(attId) ?? null : null;
+  if (data.ksefRegistered === true && data.has.ksef) return { number, status, xmlSha256 };
   if (number === null && status === null && xmlSha256 === null) return null;
   return { number, status, xmlSha256 };
+}
+
+/** |value| in minor units, or null when Odoo did not send it. */
+function absMinor(v: unknown, decimals: number): Minor | null {
+  if (typeof v !== 'number' && typeof v !== 'string') return null;
+  return Math.abs(toMinor(v, decimals));
+}
+
+/**
+ * What a foreign-currency invoice booked in the company currency: `amount_*_signed` (negative for
+ * credit notes, so taken absolute) and the per-rate split of `tax_totals` — Odoo 18 `subtotals[].tax_groups[]`
+ * (`base_amount`, `tax_amount`), Odoo 17 `groups_by_subtotal` (`tax_group_*_company_currency`). Null
+ * when the host sent neither.
+ */
+export function bookedAmounts(move: OdooRecord, companyCurrency: string, taxes: Map<number, OdooRecord>, decimals = 2): BookedAmounts | null {
+  const totals = move.tax_totals && typeof move.tax_totals === 'object' ? (move.tax_totals as Record<string, unknown>) : null;
+  const taxByRate: BookedAmounts['taxByRate'] = [];
+  let tUntaxed: Minor | null = null;
+  let tTax: Minor | null = null;
+  let tTotal: Minor | null = null;
+  if (totals && Array.isArray(totals.subtotals) && 'total_amount' in totals) {
+    // Odoo 18+
+    for (const sub of totals.subtotals as Record<string, unknown>[]) {
+      for (const g of (Array.isArray(sub.tax_groups) ? sub.tax_groups : []) as Record<string, unknown>[]) {
+        const labels = idList(g.involved_tax_ids)
+          .map((id) => taxes.get(id))
+          .filter((t): t is OdooRecord => t !== undefined)
+          .map((t) => mapTax(t).label);
+        taxByRate.push({
+          label: labels.length ? [...new Set(labels)].join(', ') : (str(g.group_name) ?? ''),
+          base: absMinor(g.base_amount, decimals) ?? 0,
+          tax: absMinor(g.tax_amount, decimals) ?? 0,
+        });
+      }
+    }
+    tUntaxed = absMinor(totals.base_amount, decimals);
+    tTax = absMinor(totals.tax_amount, decimals);
+    tTotal = absMinor(totals.total_amount, decimals);
+  } else if (totals && totals.groups_by_subtotal && typeof totals.groups_by_subtotal === 'object') {
+    // Odoo 17
+    const order = Array.isArray(totals.subtotals_order) ? (totals.subtotals_order as string[]) : Object.keys(totals.groups_by_subtotal);
+    const groups = totals.groups_by_subtotal as Record<string, Record<string, unknown>[]>;
+    let sumTax = 0;
+    for (const key of order) {
+      for (const g of groups[key] ?? []) {
+        const tax = absMinor(g.tax_group_amount_company_currency, decimals);
+        const base = absMinor(g.tax_group_base_amount_company_currency, decimals);
+        if (tax === null || base === null) continue;
+        taxByRate.push({ label: str(g.tax_group_name) ?? '', base, tax });
+        sumTax += tax;
+      }
+    }
+    const subs = Array.isArray(totals.subtotals) ? (totals.subtotals as Record<string, unknown>[]) : [];
+    tUntaxed = subs.length && subs.every((x) => x.amount_company_currency !== undefined) ? absMinor(subs[0]!.amount_company_currency, decimals) : null;
+    tTotal = absMinor(totals.amount_total_company_currency, decimals);
+    tTax = taxByRate.length ? sumTax : null;
+  }
+  const untaxed = absMinor(move.amount_untaxed_signed, decimals) ?? tUntaxed;
+  const tax = absMinor(move.amount_tax_signed, decimals) ?? tTax;
+  const total = absMinor(move.amount_total_signed, decimals) ?? tTotal;
+  if (untaxed === null || tax === null || total === null) return null;
+  return { currency: companyCurrency, untaxed, tax, total, taxByRate };
+}
+
+/**
+ * The rate the invoice itself used, as PLN per unit: Odoo 18+ `invoice_currency_rate` (invoice currency
+ * per company unit, inverted exactly to 6 places); Odoo 17 derived from the booked and the document
+ * untaxed amount (the fewest decimals, up to 6, that reproduce the booked amount). Null when neither.
+ */
+export function invoiceRate(move: OdooRecord, booked: BookedAmounts | null, decimals = 2): Decimal | null {
+  const r = move.invoice_currency_rate;
+  if ((typeof r === 'number' || typeof r === 'string') && Number(r) > 0) {
+    const x = parseExact(r);
+    // 1 / (m × 10^e) × 10^6 = 10^(6-e) / m
+    const places = 6;
+    const scaled = x.e <= places ? divRound(pow10(places - x.e), x.m) : divRound(1n, x.m * pow10(x.e - places));
+    if (scaled > 0n) return formatScaled(scaled, places);
+  }
+  const docUntaxed = toMinor(move.amount_untaxed as number, decimals);
+  if (booked && docUntaxed !== 0 && booked.untaxed !== 0) {
+    const doc = BigInt(Math.abs(docUntaxed));
+    const book = BigInt(booked.untaxed);
+    for (let p = 0; p <= 6; p++) {
+      const rate = divRound(book * pow10(p), doc); // rate × 10^p
+      if (divRound(doc * rate, pow10(p)) === book) return formatScaled(rate, p);
+    }
+    return formatScaled(divRound(book * pow10(6), doc), 6);
+  }
+  return null;
 }
 
 /** One `account.move` plus the page's related records -> `Invoice`. */
@@ -294,6 +404,7 @@ export function mapInvoice(move: OdooRecord, data: PageData): Invoice {
   };
 
   const state = move.state === 'cancel' ? 'cancelled' : move.state === 'posted' ? 'posted' : 'draft';
+  const booked = currency !== companyCurrency ? bookedAmounts(move, companyCurrency, data.taxes) : null;
   const issueDate = isoDate(move.invoice_date);
   const foreign = currency !== companyCurrency;
   const rateDate = issueDate ?? isoDate(move.date);
@@ -314,7 +425,9 @@ export function mapInvoice(move: OdooRecord, data: PageData): Invoice {
     amountUntaxed: toMinor(move.amount_untaxed as number, decimals),
     amountTax: toMinor(move.amount_tax as number, decimals),
     amountTotal: toMinor(move.amount_total as number, decimals),
-    exchangeRate: foreign && currencyId !== null ? pickExchangeRate(data.rates.get(currencyId), rateDate) : null,
+    exchangeRate: foreign && currencyId !== null ? exchangeRateOf(move, booked, data.rates.get(currencyId), rateDate, isoDate(move.delivery_date) ?? issueDate, decimals) : null,
+    booked,
+    readError: readErrorOf(move, foreign, data.failures),
     seller,
     customer,
     invoiceContacts,
@@ -330,13 +443,49 @@ export function mapInvoice(move: OdooRecord, data: PageData): Invoice {
     },
     corrects:
       correctedId !== null
-        ? { number: str(corrected?.name) ?? m2oName(move.reversed_entry_id) ?? '', date: isoDate(corrected?.invoice_date) }
+          ? {
+            number: str(corrected?.name) ?? m2oName(move.reversed_entry_id) ?? '',
+            date: isoDate(corrected?.invoice_date),
+            ...(corrected && 'l10n_pl_edi_number' in corrected ? { ksefNumber: str(corrected.l10n_pl_edi_number) } : {}),
+          }
         : null,
     ksef: ksefInfo(move, data),
     hostMarkedSent: move.is_move_sent === true,
     hostIsSending: isSet(move.sending_data) || isSet(move.send_and_print_values),
     updatedAt: isoInstant(move.write_date),
   };
+}
+
+/**
+ * The rate the invoice used (`invoiceRate`) with the date of the rate-table entry in force on the
+ * invoice date when it equals it (null when none does: the host does not say which day's rate it was).
+ * A host that keeps no rate on the invoice: the connector chooses the rate itself, by art. 31a — the
+ * newest table rate dated before the tax point (sale date, else issue date), i.e. the last business day's.
+ */
+function exchangeRateOf(
+  move: OdooRecord,
+  booked: BookedAmounts | null,
+  rates: OdooRecord[] | undefined,
+  onDate: IsoDate | null,
+  taxPoint: IsoDate | null,
+  decimals: number,
+): ExchangeRate | null {
+  const own = invoiceRate(move, booked, decimals);
+  if (own === null) return pickExchangeRate(rates, taxPoint, true);
+  const table = pickExchangeRate(rates, onDate);
+  // The invoice used the table's rate of that day: say so, with its date.
+  if (table !== null && toDecimal(table.rate, 4) === toDecimal(own, 4)) return { rate: own, date: table.date, source: table.source };
+  const field = typeof move.invoice_currency_rate === 'number' || typeof move.invoice_currency_rate === 'string' ? 'invoice_currency_rate' : 'amount_untaxed_signed';
+  return { rate: own, date: null, source: `Odoo ${field}` };
+}
+
+function readErrorOf(move: OdooRecord, foreign: boolean, failures: PageFailures | undefined): InvoiceReadError | null {
+  if (!failures) return null;
+  if (foreign && failures.rates) return failures.rates;
+  if (m2oId(move.partner_bank_id) !== null && failures.banks) return failures.banks;
+  if (m2oId(move.reversed_entry_id) !== null && failures.corrected) return failures.corrected;
+  if (m2oId(move.l10n_pl_edi_attachment_id) !== null && failures.ksef) return failures.ksef;
+  return null;
 }
 
 /** Odoo JSON field set: not false/null/empty text/empty object. */

@@ -200,3 +200,78 @@ export function linesChanged(orm: Orm, env: Env, moveIds: Iterable<unknown>): vo
     move.write_date = nowUtc(orm.clock());
   }
 }
+
+function formatAmount(orm: Orm, currencyId: unknown, amount: number, lang: string): string {
+  const cur = typeof currencyId === 'number' ? orm.get('res.currency', currencyId) : undefined;
+  const symbol = String(cur?.symbol ?? '');
+  const pl = lang.startsWith('pl');
+  const [int, frac] = Math.abs(amount).toFixed(2).split('.') as [string, string];
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, pl ? '\u00a0' : ',');
+  const text = `${amount < 0 ? '-' : ''}${grouped}${pl ? ',' : '.'}${frac}`;
+  return cur?.position === 'before' ? `${symbol}\u00a0${text}` : `${text}\u00a0${symbol}`;
+}
+
+/**
+ * account.move.tax_totals as Odoo computes it (type binary, a JSON dict): 18+ shape
+ * (`subtotals[].tax_groups[]`, `*_amount_currency` / `*_amount`) or 17's (`groups_by_subtotal`, `formatted_*`).
+ * Document-currency amounts from the lines, company-currency ones from their balances.
+ */
+export function taxTotals(orm: Orm, move: Raw, env: Env, major: number): Record<string, unknown> | false {
+  if (!['out_invoice', 'out_refund', 'in_invoice', 'in_refund', 'out_receipt', 'in_receipt'].includes(move.move_type as string)) return false;
+  const lines = orm.childrenOf('account.move.line', 'move_id', move.id);
+  const groups = new Map<number, { id: number; name: string; taxIds: Set<number>; base: bigint; baseCo: bigint; tax: bigint; taxCo: bigint }>();
+  const abs = (v: unknown): bigint => { const x = toScaled(typeof v === 'number' ? v : 0, 2); return x < 0n ? -x : x; };
+  let base = 0n, baseCo = 0n;
+  for (const l of lines) {
+    if (l.display_type === 'product') {
+      base += abs(l.price_subtotal);
+      baseCo += abs(l.balance);
+      for (const taxId of (l.tax_ids as number[] | undefined) ?? []) {
+        const tax = orm.get('account.tax', taxId);
+        const gid = (tax?.tax_group_id as number | undefined) ?? 0;
+        const group = orm.get('account.tax.group', gid);
+        const g = groups.get(gid) ?? { id: gid, name: String(group?.name ?? ''), taxIds: new Set<number>(), base: 0n, baseCo: 0n, tax: 0n, taxCo: 0n };
+        g.base += abs(l.price_subtotal);
+        g.baseCo += abs(l.balance);
+        g.taxIds.add(taxId);
+        groups.set(gid, g);
+      }
+    }
+  }
+  let tax = 0n, taxCo = 0n;
+  for (const l of lines) {
+    if (l.display_type !== 'tax') continue;
+    const t = orm.get('account.tax', l.tax_line_id as number);
+    const g = groups.get((t?.tax_group_id as number | undefined) ?? 0);
+    if (!g) continue;
+    g.tax += abs(l.amount_currency);
+    g.taxCo += abs(l.balance);
+    tax += abs(l.amount_currency);
+    taxCo += abs(l.balance);
+  }
+  const n = (x: bigint): number => minorToNumber(x);
+  const lang = typeof env.context.lang === 'string' ? env.context.lang : 'en_US';
+  const subtotalName = lang.startsWith('pl') ? 'Kwota bez podatku' : 'Untaxed Amount';
+  const list = [...groups.values()].sort((a, b) => a.id - b.id);
+  if (major === 17) {
+    const fmt = (x: bigint): string => formatAmount(orm, move.currency_id, n(x), lang);
+    return {
+      amount_untaxed: n(base), amount_total: n(base + tax), formatted_amount_total: fmt(base + tax), formatted_amount_untaxed: fmt(base),
+      groups_by_subtotal: { [subtotalName]: list.map((g) => ({ group_key: g.id, tax_group_id: g.id, tax_group_name: g.name, tax_group_amount: n(g.tax), tax_group_base_amount: n(g.base), formatted_tax_group_amount: fmt(g.tax), formatted_tax_group_base_amount: fmt(g.base), hide_base_amount: false })) },
+      subtotals: [{ name: subtotalName, amount: n(base), formatted_amount: fmt(base) }],
+      subtotals_order: [subtotalName],
+      display_tax_base: false,
+    };
+  }
+  const foreign = move.currency_id !== move.company_currency_id;
+  return {
+    currency_id: move.currency_id, currency_pd: 0.01, company_currency_id: move.company_currency_id, company_currency_pd: 0.01,
+    has_tax_groups: list.length > 0,
+    subtotals: [{
+      tax_groups: list.map((g) => ({ id: g.id, involved_tax_ids: [...g.taxIds].sort((a, b) => a - b), tax_amount_currency: n(g.tax), tax_amount: n(g.taxCo), base_amount_currency: n(g.base), base_amount: n(g.baseCo), display_base_amount_currency: n(g.base), display_base_amount: n(g.baseCo), group_name: g.name, group_label: false })),
+      tax_amount_currency: n(tax), tax_amount: n(taxCo), base_amount_currency: n(base), base_amount: n(baseCo), name: subtotalName,
+    }],
+    base_amount_currency: n(base), base_amount: n(baseCo), tax_amount_currency: n(tax), tax_amount: n(taxCo),
+    same_tax_base: true, total_amount_currency: n(base + tax), total_amount: n(baseCo + taxCo), display_in_company_currency: foreign,
+  };
+}

@@ -34,12 +34,5 @@ export class OdooError extends Error {
 
 export const accessDenied = (): OdooError => new OdooError('odoo.exceptions.AccessDenied', 'Access Denied');
 
-export function accessError(modelDescription: string, model: string, groups: string[]): OdooError {
-  const groupLines = groups.map((g) => `\t- ${g}`).join('\n');
-  return new OdooError(
-    'odoo.exceptions.AccessError',
-    `You are not allowed to access '${modelDescription}' (${model}) records.\n\nThis operation is allowed for the following groups:\n${groupLines}\n\nContact your administrator to request access if necessary.`,
-  );
-}
 
 export const userError = (message: string): OdooError => new OdooError('odoo.exceptions.UserError', message);

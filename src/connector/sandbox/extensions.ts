@@ -157,8 +157,10 @@ export function registerExtensions(http: SandboxHttp, orm: Orm, sandbox: { url: 
       const m = await manifest();
       let state = L('niezainstalowane', 'not installed');
       let frames = '';
+      let sendingOn = false;
       if (installed) {
         const s = await call('GET', `/api/installations/${installed.id}/settings`, undefined, installed.apiToken);
+        sendingOn = s.status === 200 && s.body.enabled === true;
         state = s.status === 200 ? (s.body.enabled ? L('zainstalowane, wysyłka włączona', 'installed, sending on') : L('zainstalowane, wysyłka wyłączona', 'installed, sending off')) : `${L('błąd', 'error')}: ${errorText(s)}`;
         const links = await call('POST', `/api/installations/${installed.id}/page-links`, { lang }, installed.apiToken);
         if (links.status === 200) {
@@ -175,8 +177,8 @@ export function registerExtensions(http: SandboxHttp, orm: Orm, sandbox: { url: 
 <h2>${esc(m.name[lang])} <small>${esc(m.version)}</small></h2>
 <p>${esc(m.description[lang])}</p>
 <p>${L('Stan', 'State')}: <strong id="ext-state">${esc(state)}</strong></p>
-<form method="post" action="/extensions/${id}/enable${lang === 'en' ? '?lang=en' : ''}"><button id="ext-enable" type="submit">${L('Włącz', 'Enable')}</button></form>
-${installed ? `<form method="post" action="/extensions/${id}/disable${lang === 'en' ? '?lang=en' : ''}"><button id="ext-disable" type="submit">${L('Wyłącz', 'Disable')}</button></form>` : ''}
+${!sendingOn ? `<form method="post" action="/extensions/${id}/enable${lang === 'en' ? '?lang=en' : ''}"><button id="ext-enable" type="submit">${L('Włącz', 'Enable')}</button></form>` : ''}
+${sendingOn ? `<form method="post" action="/extensions/${id}/disable${lang === 'en' ? '?lang=en' : ''}"><button id="ext-disable" type="submit">${L('Wyłącz', 'Disable')}</button></form>` : ''}
 ${frames}
 </article>`;
     } catch (e) {

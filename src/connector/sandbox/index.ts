@@ -1,6 +1,8 @@
 /**
- * The sandbox host: an Odoo 18-compatible JSON-RPC server with deterministic, realistic Polish seed
- * data, used by `npm start` (the demo) and by the tests. See docs/odoo-contract.md for its surface.
+ * The sandbox host: a server that answers like real Odoo 17.0 / 18.0 (default) / 19.0 (JSON-RPC, the web
+ * routes the connector uses, JSON-2 on 19), with deterministic, realistic Polish seed data, used by
+ * `npm start` (the demo) and by the tests. docs/odoo-differences.md says how it follows the recorded real
+ * Odoo (test/fixtures/odoo-real) and how to pick the version and modules.
  *
  * `startSandboxHost` seeds (or loads `stateFile`), binds `host:port` (default 127.0.0.1, port 0 =
  * any free port) and returns direct accessors for tests and the demo.
@@ -11,13 +13,16 @@ import { DateTime } from 'luxon';
 import { applyManualField, buildModels } from './models.ts';
 import { Orm } from './orm.ts';
 import type { Env, OrmState } from './orm.ts';
+import { makeProfile } from './profile.ts';
+import type { OdooVersion, Profile, SandboxModules } from './profile.ts';
 import { RpcServices } from './rpc.ts';
-import { seedSandbox } from './seed.ts';
+import { seedSandbox, upgradeState } from './seed.ts';
 import { SandboxHttp } from './server.ts';
 import { registerExtensions, type ExtensionsOptions, type ExtensionsScreen } from './extensions.ts';
 
 export { USERS as SANDBOX_USERS, SELLER_DOMAIN as SANDBOX_SELLER_DOMAIN } from './seed.ts';
 export { SandboxHttp } from './server.ts';
+export type { OdooVersion, SandboxModules } from './profile.ts';
 export type { RouteContext } from './server.ts';
 
 export interface SandboxOptions {
@@ -39,6 +44,15 @@ export interface SandboxOptions {
   invoiceCount?: number;
   /** When given: the "Extensions" screen at /extensions for the connector at `connectorUrl` (extensions.ts). */
   extensions?: ExtensionsOptions | null;
+  /** Which real Odoo the sandbox answers like: '17.0', '18.0' (default) or '19.0' (JSON-2 on top of JSON-RPC). */
+  version?: OdooVersion;
+  /**
+   * Modules beyond `account` + `l10n_pl` (default: both true, so the demo and the print tests have KSeF
+   * numbers and split-payment data; real 18.0 community has neither: pass false for both to answer like it).
+   */
+  modules?: SandboxModules;
+  /** The database's default language; default as the recorded servers: 18/19 en_US, 17 pl_PL. */
+  defaultLang?: string;
 }
 
 export interface SandboxHost {
@@ -53,6 +67,8 @@ export interface SandboxHost {
   create(model: string, values: Record<string, unknown>): number;
   /** The HTTP router, for later screens that add routes. */
   http: SandboxHttp;
+  /** The version, modules and default language the sandbox answers with. */
+  profile: Profile;
   /** The Extensions screen, when `options.extensions` was given. */
   extensions: ExtensionsScreen | null;
   stop(): Promise<void>;
@@ -65,18 +81,19 @@ export function warsawToday(): string {
 }
 
 /** Builds the seeded ORM without any server (used by startSandboxHost and by determinism tests). */
-export function buildSandboxOrm(options: Pick<SandboxOptions, 'today' | 'smtp' | 'imap' | 'invoiceCount'>): Orm {
+export function buildSandboxOrm(options: Pick<SandboxOptions, 'today' | 'smtp' | 'imap' | 'invoiceCount' | 'version' | 'modules' | 'defaultLang'>, profile: Profile = makeProfile(options)): Orm {
   const today = options.today ?? warsawToday();
-  const orm = new Orm(buildModels(), today);
-  seedSandbox(orm, { today, smtp: options.smtp, imap: options.imap ?? null, invoiceCount: options.invoiceCount ?? DEFAULT_INVOICE_COUNT });
+  const orm = new Orm(buildModels(profile), today);
+  seedSandbox(orm, { today, smtp: options.smtp, imap: options.imap ?? null, invoiceCount: options.invoiceCount ?? DEFAULT_INVOICE_COUNT, profile });
   return orm;
 }
 
-function loadState(file: string): Orm {
+function loadState(file: string, profile: Profile): Orm {
   const state = JSON.parse(readFileSync(file, 'utf8')) as OrmState;
-  const orm = new Orm(buildModels(), state.today);
+  const orm = new Orm(buildModels(profile), state.today);
   orm.importState(state);
   for (const r of orm.table('ir.model.fields').values()) applyManualField(orm, r);
+  upgradeState(orm);
   return orm;
 }
 
@@ -102,10 +119,11 @@ export async function startSandboxHost(options: SandboxOptions): Promise<Sandbox
   if (options.today !== undefined && !DateTime.fromISO(options.today).isValid) {
     throw new Error(`startSandboxHost: options.today must be an ISO date, got ${JSON.stringify(options.today)}`);
   }
+  const profile = makeProfile(options);
   const database = options.database ?? 'sandbox';
   const stateFile = options.stateFile ?? null;
   const loaded = stateFile !== null && existsSync(stateFile);
-  const orm = loaded ? loadState(stateFile) : buildSandboxOrm(options);
+  const orm = loaded ? loadState(stateFile, profile) : buildSandboxOrm(options, profile);
   let dirty = stateFile !== null;
   if (loaded) pointMailServersAt(orm, options.smtp);
   orm.onChange = () => { dirty = true; };
@@ -116,7 +134,7 @@ export async function startSandboxHost(options: SandboxOptions): Promise<Sandbox
   };
   persist();
 
-  const services = new RpcServices(orm, database);
+  const services = new RpcServices(orm, database, profile);
   const http = new SandboxHttp(orm, services, persist);
   const host = options.host ?? '127.0.0.1';
   const port = await http.listen(host, options.port ?? 0);
@@ -128,6 +146,7 @@ export async function startSandboxHost(options: SandboxOptions): Promise<Sandbox
     database,
     port,
     http,
+    profile,
     extensions: options.extensions ? registerExtensions(http, orm, { url: () => `http://${urlHost}:${port}`, database }, options.extensions) : null,
     records(model) {
       const ids = [...orm.table(model).keys()].sort((a, b) => a - b);

@@ -2,9 +2,12 @@
  * The sandbox host's models: the subset of Odoo 18's data model the connector reads and writes
  * (docs/odoo-contract.md), with Odoo's field names, types and selection values.
  */
-import { afterMoveCreate, afterMoveWrite, linesChanged, PRODUCT_LINE_TYPES } from './accounting.ts';
+import { afterMoveCreate, afterMoveWrite, linesChanged, PRODUCT_LINE_TYPES, taxTotals } from './accounting.ts';
 import { OdooError, userError } from './errors.ts';
+import { MAGIC_FIELDS } from './orm.ts';
 import type { Env, FieldDef, FieldType, ModelDef, Orm, Raw } from './orm.ts';
+import { G, MODULE_FIELDS, makeProfile } from './profile.ts';
+import type { Profile } from './profile.ts';
 import { renderTemplate } from './templates.ts';
 
 const f = (type: FieldType, string: string, extra: Partial<FieldDef> = {}): FieldDef => ({ type, string, ...extra });
@@ -89,28 +92,123 @@ function moveDisplayName(orm: Orm, rec: Raw): string {
   return `${kind} (* ${rec.id})`;
 }
 
-function renderWizard(orm: Orm, env: Env, ids: number[]): void {
+function wizardTemplate(orm: Orm, move: Raw, templateId: unknown): Raw | undefined {
+  const id = typeof templateId === 'number' ? templateId : null;
+  const template = id !== null ? orm.get('mail.template', id) : undefined;
+  if (id !== null && !template) return undefined;
+  if (template && template.model !== 'account.move') throw userError(`The template "${String(template.name)}" is not a template for invoices.`);
+  return template;
+}
+
+function defaultTemplateId(orm: Orm, move: Raw): number | false {
+  return xmlidToResId(orm, move.move_type === 'out_refund' ? 'account.email_template_edi_credit_note' : 'account.email_template_edi_invoice') ?? false;
+}
+
+/** Odoo 18's account.move.send.wizard: one move, the template picked automatically (credit-note template for refunds). */
+function renderWizard18(orm: Orm, env: Env, ids: number[]): void {
   for (const id of ids) {
     const wiz = orm.get('account.move.send.wizard', id);
     if (!wiz) continue;
     const move = typeof wiz.move_id === 'number' ? orm.get('account.move', wiz.move_id) : undefined;
-    if (!move) throw userError('You can only send invoices.');
-    if (!wiz.template_id) {
-      wiz.template_id = xmlidToResId(orm, move.move_type === 'out_refund' ? 'account.email_template_edi_credit_note' : 'account.email_template_edi_invoice') ?? false;
-    }
-    const template = typeof wiz.template_id === 'number' ? orm.get('mail.template', wiz.template_id) : undefined;
-    if (!template) throw userError('No mail template selected.');
-    if (template.model !== 'account.move') throw userError(`The template "${String(template.name)}" is not a template for invoices.`);
-    const r = renderTemplate(orm, env, template, 'account.move', move);
+    if (!move) continue;
+    if (!wiz.mail_template_id) wiz.mail_template_id = defaultTemplateId(orm, move);
+    const template = wizardTemplate(orm, move, wiz.mail_template_id);
+    const r = template ? renderTemplate(orm, env, template, 'account.move', move) : null;
+    const partner = typeof move.partner_id === 'number' ? orm.get('res.partner', move.partner_id) : undefined;
     orm.withoutHooks(() => {
-      wiz.subject = r.subject;
-      wiz.body = r.body;
-      wiz.lang = r.lang;
+      wiz.mail_subject = r?.subject ?? false;
+      wiz.mail_body = r?.body ?? false;
+      wiz.mail_lang = r?.lang ?? (partner?.lang || 'en_US');
       wiz.company_id = move.company_id;
       wiz.mail_partner_ids = typeof move.partner_id === 'number' ? [move.partner_id] : [];
       wiz.sending_methods = ['email'];
+      if (!wiz.pdf_report_id) wiz.pdf_report_id = xmlidToResId(orm, 'account.account_invoices') ?? false;
     });
   }
+}
+
+/** Odoo 17's account.move.send: move_ids; subject/body rendered only when a template is given. */
+function renderWizard17(orm: Orm, env: Env, ids: number[]): void {
+  for (const id of ids) {
+    const wiz = orm.get('account.move.send', id);
+    if (!wiz) continue;
+    const moveIds = (wiz.move_ids as number[] | undefined) ?? [];
+    const move = typeof moveIds[0] === 'number' ? orm.get('account.move', moveIds[0]) : undefined;
+    if (!move) throw userError('You can only send invoices.');
+    const template = wizardTemplate(orm, move, wiz.mail_template_id);
+    const r = template && moveIds.length === 1 ? renderTemplate(orm, env, template, 'account.move', move) : null;
+    const partner = typeof move.partner_id === 'number' ? orm.get('res.partner', move.partner_id) : undefined;
+    const file = `${String(move.name && move.name !== '/' ? move.name : `draft_${move.id}`).replaceAll('/', '_')}.pdf`;
+    orm.withoutHooks(() => {
+      wiz.mode = moveIds.length === 1 ? 'invoice_single' : 'invoice_multi';
+      wiz.mail_subject = r?.subject ?? false;
+      wiz.mail_body = r?.body ?? false;
+      wiz.mail_lang = r?.lang ?? (partner?.lang || 'en_US');
+      wiz.company_id = move.company_id;
+      wiz.mail_partner_ids = r && typeof move.partner_id === 'number' ? [move.partner_id] : [];
+      wiz.enable_send_mail = true;
+      wiz.display_mail_composer = moveIds.length === 1;
+      wiz.mail_attachments_widget = [{ id: `placeholder_${file}`, name: file, mimetype: 'application/pdf', placeholder: true }];
+    });
+  }
+}
+
+function requireMove(field: string) {
+  return (_orm: Orm, _env: Env, vals: Record<string, unknown>): void => {
+    const v = vals[field];
+    if (v === undefined || v === false || v === null || (Array.isArray(v) && v.length === 0)) {
+      throw new OdooError('odoo.exceptions.ValidationError', `The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n- Delete: another model requires the record being deleted. If possible, archive it instead.\n\nModel: Account Move Send Wizard (account.move.send.wizard)\nField: Move (${field})`);
+    }
+  };
+}
+
+function wizardModels(profile: Profile): ModelDef[] {
+  const invoicing = { read: [G.invoice], write: [G.invoice], create: [G.invoice], unlink: [G.invoice] };
+  if (profile.major === 17) {
+    return [{
+      name: 'account.move.send', description: 'Account Move Send', access: invoicing,
+      beforeCreate: requireMove('move_ids'),
+      afterCreate: renderWizard17,
+      afterWrite: (orm, env, ids, vals) => { if ('mail_template_id' in vals || 'move_ids' in vals) renderWizard17(orm, env, ids); },
+      fields: {
+        move_ids: m2m('account.move', 'Move'),
+        company_id: m2o('res.company', 'Company', { readonly: true }),
+        mode: sel([['invoice_single', 'Invoice Single'], ['invoice_multi', 'Invoice Multi'], ['done', 'Done']], 'Mode'),
+        mail_template_id: m2o('mail.template', 'Email template'),
+        mail_lang: char('Lang', { readonly: true }),
+        mail_subject: char('Subject'),
+        mail_body: f('html', 'Contents'),
+        mail_partner_ids: m2m('res.partner', 'Recipients'),
+        checkbox_send_mail: bool('Email', { default: true }),
+        checkbox_download: bool('Download', { default: true }),
+        enable_send_mail: bool('Enable Send Mail', { readonly: true }),
+        send_mail_readonly: bool('Send Mail Readonly', { readonly: true }),
+        display_mail_composer: bool('Display Mail Composer', { readonly: true }),
+        mail_attachments_widget: f('json', 'Mail Attachments Widget'),
+      },
+    }];
+  }
+  return [
+    {
+      name: 'account.move.send.wizard', description: 'Account Move Send Wizard', access: invoicing, singletonCreate: true,
+      beforeCreate: requireMove('move_id'),
+      afterCreate: renderWizard18,
+      afterWrite: (orm, env, ids, vals) => { if ('mail_template_id' in vals || 'move_id' in vals) renderWizard18(orm, env, ids); },
+      fields: {
+        move_id: m2o('account.move', 'Move', { required: true }),
+        company_id: m2o('res.company', 'Company', { readonly: true }),
+        mail_template_id: m2o('mail.template', 'Email template'),
+        mail_lang: char('Lang', { readonly: true }),
+        mail_subject: char('Subject'),
+        mail_body: f('html', 'Contents'),
+        mail_partner_ids: m2m('res.partner', 'Recipients'),
+        sending_methods: f('json', 'Sending Methods'),
+        pdf_report_id: m2o('ir.actions.report', 'Invoice report'),
+      },
+    },
+    // 18 keeps 17's model name as an abstract mixin: fields_get {} and no group may create it.
+    { name: 'account.move.send', description: 'Account Move Send', abstract: true, access: { read: [], write: [], create: [], unlink: [] }, fields: {} },
+  ];
 }
 
 /** ir.model.fields with state 'manual' adds a real field to its model (custom x_ fields). */
@@ -131,7 +229,15 @@ export function applyManualField(orm: Orm, rec: Raw): void {
   }
 }
 
-export function buildModels(): ModelDef[] {
+export function buildModels(profile: Profile = makeProfile()): ModelDef[] {
+  return applyProfile([...baseModels(profile), ...wizardModels(profile)], profile);
+}
+
+const ACCOUNTING = { read: [G.accountManager, G.invoice, G.accountReadonly, G.portal], write: [G.accountManager, G.invoice], create: [G.accountManager, G.invoice], unlink: [G.accountManager, G.invoice] };
+const ONLY = (groups: string[]) => ({ read: groups, write: groups, create: groups, unlink: groups });
+const WRITE_ONLY = (groups: string[]) => ({ write: groups, create: groups, unlink: groups });
+
+function baseModels(profile: Profile): ModelDef[] {
   return [
     { name: 'res.country', description: 'Country', order: 'name', fields: { name: char('Country Name'), code: char('Country Code') } },
     {
@@ -183,7 +289,7 @@ export function buildModels(): ModelDef[] {
       },
     },
     {
-      name: 'res.users', description: 'User', order: 'name, login', writeGroups: [GROUP_SYSTEM],
+      name: 'res.users', description: 'User', order: 'name, login', access: WRITE_ONLY([G.system]),
       fields: {
         login: char('Login', { required: true }), name: char('Name'), email: char('Email'), partner_id: m2o('res.partner', 'Related Partner'),
         company_id: m2o('res.company', 'Company'), company_ids: m2m('res.company', 'Companies'), lang: sel(LANGS, 'Language'), tz: char('Timezone'),
@@ -231,7 +337,7 @@ export function buildModels(): ModelDef[] {
       },
     },
     {
-      name: 'account.move', description: 'Journal Entry', order: 'date desc, name desc, id desc', mailThread: true,
+      name: 'account.move', description: 'Journal Entry', order: 'date desc, name desc, id desc', mailThread: true, access: ACCOUNTING,
       displayName: (orm, r) => moveDisplayName(orm, r),
       afterCreate: afterMoveCreate,
       afterWrite: afterMoveWrite,
@@ -276,7 +382,7 @@ export function buildModels(): ModelDef[] {
       },
     },
     {
-      name: 'account.move.line', description: 'Journal Item', order: 'date desc, move_name desc, id',
+      name: 'account.move.line', description: 'Journal Item', order: 'date desc, move_name desc, id', access: ACCOUNTING,
       displayName: (orm, r) => {
         const move = typeof r.move_id === 'number' ? orm.get('account.move', r.move_id) : undefined;
         return [move ? moveDisplayName(orm, move) : '', typeof r.name === 'string' ? r.name : ''].filter(Boolean).join(' ');
@@ -308,21 +414,6 @@ export function buildModels(): ModelDef[] {
         date_maturity: f('date', 'Due Date'),
       },
     },
-    {
-      name: 'account.move.send.wizard', description: 'Account Move Send Wizard',
-      afterCreate: renderWizard,
-      afterWrite: (orm, env, ids, vals) => { if ('template_id' in vals || 'move_id' in vals) renderWizard(orm, env, ids); },
-      fields: {
-        move_id: m2o('account.move', 'Move', { default: (_o: Orm, env: Env) => activeId(env, 'account.move') }),
-        company_id: m2o('res.company', 'Company', { readonly: true }),
-        template_id: m2o('mail.template', 'Email template'),
-        lang: char('Lang', { readonly: true }),
-        subject: char('Subject'),
-        body: f('html', 'Contents'),
-        mail_partner_ids: m2m('res.partner', 'To'),
-        sending_methods: f('json', 'Sending Methods'),
-      },
-    },
     { name: 'ir.model', description: 'Models', order: 'model', fields: { model: char('Model'), name: char('Model Description') } },
     {
       name: 'ir.model.fields', description: 'Fields', order: 'name', writeGroups: [GROUP_SYSTEM],
@@ -335,24 +426,43 @@ export function buildModels(): ModelDef[] {
       },
     },
     {
-      name: 'ir.model.data', description: 'Model Data', order: 'module, model, name',
+      name: 'ir.model.data', description: 'Model Data', order: 'module, model, name', access: ONLY([G.accessRights]),
       displayName: (_o, r) => `${String(r.module)}.${String(r.name)}`,
       fields: { name: char('External Identifier'), complete_name: char('Complete ID'), module: char('Module'), model: char('Model Name'), res_id: f('many2one_reference', 'Record ID', { modelField: 'model' }), noupdate: bool('Non Updatable') },
     },
     {
-      name: 'ir.actions.report', description: 'Report Action', order: 'name', writeGroups: [GROUP_SYSTEM],
+      name: 'ir.actions.report', description: 'Report Action', order: 'name', access: WRITE_ONLY([G.system]),
       fields: {
-        name: char('Action Name'), type: char('Action Type', { default: 'ir.actions.report' }), report_name: char('Template Name'), model: char('Model Name'),
+        name: char('Action Name', { translate: true }), type: char('Action Type', { default: 'ir.actions.report' }), report_name: char('Template Name'), model: char('Model Name'),
         report_type: sel([['qweb-html', 'HTML'], ['qweb-pdf', 'PDF'], ['qweb-text', 'Text']], 'Report Type', { default: 'qweb-pdf' }), print_report_name: char('Printed Report Name'),
       },
     },
     {
-      name: 'ir.actions.act_url', description: 'Action URL', writeGroups: [GROUP_SYSTEM],
-      fields: { name: char('Action Name'), type: char('Action Type', { default: 'ir.actions.act_url' }), url: f('text', 'Action URL'), target: sel([['new', 'New Window'], ['self', 'This Window'], ['download', 'Download']], 'Action Target', { default: 'new' }) },
+      name: 'ir.actions.act_url', description: 'Action URL', access: ONLY([G.system]),
+      fields: { name: char('Action Name', { translate: true }), type: char('Action Type', { default: 'ir.actions.act_url' }), url: f('text', 'Action URL'), target: sel([['new', 'New Window'], ['self', 'This Window'], ['download', 'Download']], 'Action Target', { default: 'new' }) },
     },
     {
-      name: 'ir.ui.menu', description: 'Menu', order: 'sequence, id', writeGroups: [GROUP_SYSTEM],
-      fields: { name: char('Menu'), parent_id: m2o('ir.ui.menu', 'Parent Menu'), action: char('Action'), sequence: f('integer', 'Sequence', { default: 10 }), groups_id: m2m('res.groups', 'Groups'), active: active() },
+      name: 'ir.ui.menu', description: 'Menu', order: 'sequence, id', access: WRITE_ONLY([G.system]),
+      displayName: (orm, r, env) => menuPath(orm, r, env),
+      fields: {
+        name: char('Menu', { translate: true }), parent_id: m2o('ir.ui.menu', 'Parent Menu'), child_id: o2m('ir.ui.menu', 'parent_id', 'Child IDs'),
+        action: f('reference', 'Action'), sequence: f('integer', 'Sequence', { default: 10 }), groups_id: m2m('res.groups', 'Groups'), active: active(),
+        complete_name: char('Full Path', { readonly: true, compute: (orm, r, env) => menuPath(orm, r, env) }),
+        web_icon: char('Web Icon File'),
+      },
+    },
+    {
+      name: 'ir.config_parameter', description: 'System Parameter', order: 'key', access: ONLY([G.system]),
+      displayName: (_o, r) => String(r.key),
+      methods: {
+        get_param: ({ orm, env, model, args, kwargs }) => {
+          orm.accessCheck?.(env, model, 'read');
+          const key = kwargs.key ?? args[0];
+          const rec = [...orm.table('ir.config_parameter').values()].find((r) => r.key === key);
+          return rec ? rec.value : (kwargs.default ?? args[1] ?? false);
+        },
+      },
+      fields: { key: char('Key', { required: true }), value: f('text', 'Value', { required: true }) },
     },
     {
       name: 'ir.attachment', description: 'Attachment', order: 'id desc',
@@ -363,7 +473,7 @@ export function buildModels(): ModelDef[] {
       },
     },
     {
-      name: 'ir.mail_server', description: 'Mail Server', order: 'sequence, id', groups: [GROUP_SYSTEM],
+      name: 'ir.mail_server', description: 'Mail Server', order: 'sequence, id', access: ONLY([G.system]),
       fields: {
         name: char('Name', { required: true }), from_filter: char('FROM Filtering'), smtp_host: char('SMTP Server'), smtp_port: f('integer', 'SMTP Port', { default: 25 }),
         smtp_authentication: sel([['login', 'Username'], ['certificate', 'SSL Certificate'], ['cli', 'Command Line Interface']], 'Authenticate with', { default: 'login' }),
@@ -373,7 +483,7 @@ export function buildModels(): ModelDef[] {
       },
     },
     {
-      name: 'fetchmail.server', description: 'Incoming Mail Server', order: 'priority', groups: [GROUP_SYSTEM],
+      name: 'fetchmail.server', description: 'Incoming Mail Server', order: 'priority', access: ONLY([G.system]),
       fields: {
         name: char('Name'), active: active(), state: sel([['draft', 'Not Confirmed'], ['done', 'Confirmed']], 'Status', { default: 'draft' }),
         server: char('Server Name'), port: f('integer', 'Port'), server_type: sel([['imap', 'IMAP Server'], ['pop', 'POP Server'], ['local', 'Local Server']], 'Server Type', { default: 'imap' }),
@@ -381,7 +491,8 @@ export function buildModels(): ModelDef[] {
       },
     },
     {
-      name: 'mail.template', description: 'Email Templates', order: 'name',
+      // 17's account module lets Invoicing users edit templates; 18 does not (Mail Template Editor only)
+      name: 'mail.template', description: 'Email Templates', order: 'name', access: WRITE_ONLY(profile.major === 17 ? [G.templateEditor, G.system, G.invoice] : [G.templateEditor, G.system]), secretOps: ['write', 'create', 'unlink'],
       fields: {
         name: char('Name'), description: f('text', 'Template description'), model_id: m2o('ir.model', 'Applies to'), model: char('Related Document Model'),
         subject: char('Subject', { translate: true }), body_html: f('html', 'Body', { translate: true }),
@@ -391,7 +502,7 @@ export function buildModels(): ModelDef[] {
         mail_server_id: m2o('ir.mail_server', 'Outgoing Mail Server'), auto_delete: bool('Auto Delete', { default: true }), active: active(),
       },
     },
-    { name: 'mail.message.subtype', description: 'Message subtypes', order: 'sequence, id', fields: { name: char('Message Type'), description: f('text', 'Description'), internal: bool('Internal Only'), sequence: f('integer', 'Sequence', { default: 1 }) } },
+    { name: 'mail.message.subtype', description: 'Message subtypes', order: 'sequence, id', fields: { name: char('Message Type', { translate: true }), description: f('text', 'Description'), internal: bool('Internal Only'), sequence: f('integer', 'Sequence', { default: 1 }) } },
     {
       name: 'mail.message', description: 'Message', order: 'id desc',
       displayName: (_o, r) => String(r.subject || r.record_name || `mail.message,${r.id}`),
@@ -404,7 +515,7 @@ export function buildModels(): ModelDef[] {
       },
     },
     {
-      name: 'ir.logging', description: 'Logging', order: 'id desc', groups: [GROUP_SYSTEM],
+      name: 'ir.logging', description: 'Logging', order: 'id desc', access: ONLY([G.accessRights]),
       fields: {
         name: char('Name'), type: sel([['client', 'Client'], ['server', 'Server']], 'Type'), dbname: char('Database Name'), level: char('Level'),
         message: f('text', 'Message'), path: char('Path'), func: char('Function'), line: char('Line'),
@@ -413,10 +524,80 @@ export function buildModels(): ModelDef[] {
   ];
 }
 
-function activeId(env: Env, model: string): number | false {
-  const ctx = env.context;
-  if (ctx.active_model !== undefined && ctx.active_model !== model) return false;
-  const ids = ctx.active_ids;
-  if (Array.isArray(ids) && typeof ids[0] === 'number') return ids[0];
-  return typeof ctx.active_id === 'number' ? ctx.active_id : false;
+function menuPath(orm: Orm, rec: Raw, env: Env): string {
+  const names: string[] = [];
+  const seen = new Set<number>();
+  let cur: Raw | undefined = rec;
+  while (cur && !seen.has(cur.id)) {
+    seen.add(cur.id);
+    const n = orm.translated(orm.model('ir.ui.menu').fields.name, cur.name, env);
+    names.unshift(typeof n === 'string' ? n : '');
+    cur = typeof cur.parent_id === 'number' ? orm.get('ir.ui.menu', cur.parent_id) : undefined;
+  }
+  return names.join('/');
 }
+
+
+function humanize(name: string): string {
+  const s = name.replace(/_id$/, '').replace(/_ids$/, 's').replaceAll('_', ' ').trim();
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * Gives the models real Odoo's fields for the profile's version: every recorded field exists with its
+ * recorded type, relation, selection and flags (Polish labels kept for context lang pl_PL); fields
+ * real Odoo does not have are dropped, except module fields the profile installs.
+ */
+export function applyProfile(models: ModelDef[], profile: Profile): ModelDef[] {
+  for (const model of models) {
+    const recorded = profile.schema[model.name];
+    if (!recorded) {
+      for (const fname of Object.keys(model.fields)) {
+        const mod = MODULE_FIELDS[`${model.name}.${fname}`];
+        if (mod && !profile.modules[mod]) delete model.fields[fname];
+      }
+      continue;
+    }
+    if (Object.keys(recorded).length === 0) { model.abstract = true; model.fields = {}; continue; }
+    const next: Record<string, FieldDef> = {};
+    for (const [fname, sf] of Object.entries(recorded)) {
+      const magic = MAGIC_FIELDS[fname];
+      if (magic) {
+        if (magic.type !== sf.t) (model.magic ??= {})[fname] = { type: sf.t as FieldType, string: magic.string, stringPl: sf.s, readonly: true };
+        continue;
+      }
+      const own = model.fields[fname];
+      const def: FieldDef = own ? { ...own } : { type: sf.t as FieldType, string: humanize(fname) };
+      def.type = sf.t as FieldType;
+      if (sf.r) def.relation = sf.r;
+      def.stringPl = sf.s;
+      def.required = sf.req === 1;
+      def.readonly = sf.ro === 1;
+      if (sf.sel) {
+        const en = new Map(own?.selection ?? []);
+        def.selection = sf.sel.map(([k, l]) => [k, en.get(k) ?? l]);
+        def.selectionPl = Object.fromEntries(sf.sel);
+      }
+      if (sf.adminOnly) def.adminOnly = true;
+      if (sf.invoicingOnly) def.invoicingOnly = true;
+      if (def.type === 'many2many' && def.default === undefined) def.default = () => [];
+      next[fname] = def;
+    }
+    for (const [fname, own] of Object.entries(model.fields)) {
+      if (fname in next) continue;
+      const mod = MODULE_FIELDS[`${model.name}.${fname}`];
+      if (mod && profile.modules[mod]) next[fname] = own;
+    }
+    model.fields = next;
+  }
+  const users = models.find((m) => m.name === 'res.users');
+  if (profile.major >= 19 && users?.fields.groups_id) {
+    // 19 renamed res.users.groups_id to group_ids (the sandbox keeps storing it under groups_id)
+    users.fields.group_ids = { ...users.fields.groups_id, readonly: true, compute: (_orm, rec) => (rec.groups_id as number[] | undefined) ?? [] };
+    delete users.fields.groups_id;
+  }
+  const move = models.find((m) => m.name === 'account.move');
+  if (move?.fields.tax_totals) move.fields.tax_totals.compute = (orm, rec, env) => taxTotals(orm, rec, env, profile.major);
+  return models;
+}
+

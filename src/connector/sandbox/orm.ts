@@ -10,7 +10,7 @@ import { OdooError } from './errors.ts';
 
 export type FieldType =
   | 'char' | 'text' | 'html' | 'integer' | 'float' | 'monetary' | 'boolean' | 'date' | 'datetime'
-  | 'selection' | 'many2one' | 'one2many' | 'many2many' | 'binary' | 'json' | 'many2one_reference';
+  | 'selection' | 'many2one' | 'one2many' | 'many2many' | 'binary' | 'json' | 'many2one_reference' | 'reference';
 
 export interface FieldDef {
   type: FieldType;
@@ -33,6 +33,16 @@ export interface FieldDef {
   currencyField?: string;
   /** many2one_reference: the char field holding the model name. */
   modelField?: string;
+  /** The label in Polish (from the recorded real fields_get); `string` is the English one. */
+  stringPl?: string;
+  /** Selection labels in Polish, by key. */
+  selectionPl?: Record<string, string>;
+  /** A computed (not stored) value, read as Odoo serialises it. */
+  compute?: (orm: Orm, rec: Raw, env: Env) => unknown;
+  /** Readable only by Administration/Settings (Odoo's field `groups="base.group_system"`). */
+  adminOnly?: boolean;
+  /** Readable only with an invoicing group (Odoo's `groups="account.group_account_invoice,…"`). */
+  invoicingOnly?: boolean;
 }
 
 export type Raw = Record<string, unknown> & { id: number };
@@ -67,6 +77,18 @@ export interface ModelDef {
   afterUnlink?: (orm: Orm, env: Env, removed: Raw[]) => void;
   /** Groups allowed to create/write/unlink (reading stays open unless `groups` says otherwise). */
   writeGroups?: string[];
+  /** Per-operation groups (override `groups`/`writeGroups`); an empty list = no group allows it. */
+  access?: Partial<Record<'read' | 'write' | 'create' | 'unlink', string[]>>;
+  /** Refusals that Odoo words as its "top-secret records" message (ACL without any line for the user). */
+  secretOps?: ('read' | 'write' | 'create' | 'unlink')[];
+  /** Called before create inserts anything; throws to refuse (required fields). */
+  beforeCreate?: (orm: Orm, env: Env, vals: Record<string, unknown>) => void;
+  /** create() takes one record per call (computes that call ensure_one). */
+  singletonCreate?: boolean;
+  /** Abstract in this version (account.move.send on 18): fields_get is `{}` and nothing can be created. */
+  abstract?: boolean;
+  /** Magic fields with another type on this model (ir.logging's create_uid is an integer). */
+  magic?: Record<string, FieldDef>;
 }
 
 export interface MethodCall {
@@ -85,6 +107,8 @@ export interface OrmState {
   sequences: Record<string, number>;
   /** Private per-user secrets (login passwords), never a readable field. */
   passwords: Record<string, string>;
+  /** Per-user API keys (res.users.apikeys), never a readable field. */
+  apiKeys?: Record<string, string[]>;
 }
 
 export const MAGIC_FIELDS: Record<string, FieldDef> = {
@@ -133,6 +157,7 @@ export class Orm {
   private tables = new Map<string, Map<number, Raw>>();
   private sequences = new Map<string, number>();
   passwords = new Map<number, string>();
+  apiKeys = new Map<number, string[]>();
   today: string;
   /** Called after every change (persistence). */
   onChange: (() => void) | null = null;
@@ -157,6 +182,7 @@ export class Orm {
       tables,
       sequences: Object.fromEntries(this.sequences),
       passwords: Object.fromEntries([...this.passwords].map(([k, v]) => [String(k), v])),
+      apiKeys: Object.fromEntries([...this.apiKeys].map(([k, v]) => [String(k), v])),
     };
   }
 
@@ -171,6 +197,7 @@ export class Orm {
     }
     this.sequences = new Map(Object.entries(state.sequences));
     this.passwords = new Map(Object.entries(state.passwords).map(([k, v]) => [Number(k), v]));
+    this.apiKeys = new Map(Object.entries(state.apiKeys ?? {}).map(([k, v]) => [Number(k), v]));
   }
 
   changed(): void {
@@ -192,8 +219,19 @@ export class Orm {
   }
 
   field(model: ModelDef, name: string): FieldDef | undefined {
-    return model.fields[name] ?? MAGIC_FIELDS[name];
+    return model.fields[name] ?? model.magic?.[name] ?? MAGIC_FIELDS[name];
   }
+
+  /** Odoo's MissingError, worded in the caller's language. */
+  missing(model: string, ids: number[], env: Env): OdooError {
+    return missingError(model, ids, env.uid, this.messages?.missing(model, ids, env));
+  }
+
+  /** Odoo's ACL as the RPC layer implements it (set by rpc.ts), for custom methods. */
+  accessCheck: ((env: Env, model: ModelDef, operation: 'read' | 'write' | 'create' | 'unlink') => void) | null = null;
+
+  /** Version-specific wording of messages (set by the host's profile). */
+  messages: { missing: (model: string, ids: number[], env: Env) => string } | null = null;
 
   fieldOrThrow(model: ModelDef, name: string): FieldDef {
     const f = this.field(model, name);
@@ -219,7 +257,7 @@ export class Orm {
   /** Raw record or MissingError, as Odoo reports it. */
   getOrMissing(model: string, id: number, env: Env): Raw {
     const rec = this.table(model).get(id);
-    if (!rec) throw missingError(model, [id], env.uid);
+    if (!rec) throw this.missing(model, [id], env);
     return rec;
   }
 
@@ -281,6 +319,7 @@ export class Orm {
   x2manyIds(model: ModelDef, fname: string, rec: Raw, env: Env): number[] {
     const field = this.fieldOrThrow(model, fname);
     const relation = field.relation as string;
+    if (!this.models.has(relation)) return field.type === 'many2many' ? ((rec[fname] as number[] | undefined) ?? []) : [];
     const related = this.model(relation);
     const activeTest = env.context.active_test !== false && 'active' in related.fields;
     if (field.type === 'many2many') {
@@ -290,10 +329,10 @@ export class Orm {
         return r !== undefined && (!activeTest || r.active !== false);
       });
     }
-    const inverse = field.inverse as string;
+    if (!field.inverse) return [];
+    const inverse = field.inverse;
     const out: { id: number; seq: number }[] = [];
-    for (const r of this.table(relation).values()) {
-      if (r[inverse] !== rec.id) continue;
+    for (const r of this.childrenOf(relation, inverse, rec.id)) {
       if (field.filter && !field.filter(r)) continue;
       if (activeTest && r.active === false) continue;
       out.push({ id: r.id, seq: typeof r.sequence === 'number' ? r.sequence : 0 });
@@ -302,11 +341,32 @@ export class Orm {
     return out.map((x) => x.id);
   }
 
+  /** While a read() runs: records of a relation grouped by an inverse many2one (built once per read). */
+  private readIndex: Map<string, Map<unknown, Raw[]>> | null = null;
+
+  /** Records of `relation` whose `inverse` is `id` (indexed during a read, scanned otherwise). */
+  childrenOf(relation: string, inverse: string, id: number): Raw[] {
+    if (!this.readIndex) return [...this.table(relation).values()].filter((r) => r[inverse] === id);
+    const key = `${relation}\u0000${inverse}`;
+    let index = this.readIndex.get(key);
+    if (!index) {
+      index = new Map();
+      for (const r of this.table(relation).values()) {
+        const list = index.get(r[inverse]);
+        if (list) list.push(r);
+        else index.set(r[inverse], [r]);
+      }
+      this.readIndex.set(key, index);
+    }
+    return index.get(id) ?? [];
+  }
+
   /** The read value of one field, exactly as Odoo serialises it. */
   readValue(model: ModelDef, fname: string, rec: Raw, env: Env): unknown {
     const field = this.fieldOrThrow(model, fname);
     if (fname === 'id') return rec.id;
     if (fname === 'display_name') return this.displayName(model.name, rec, env);
+    if (field.compute) return field.compute(this, rec, env);
     const raw = this.translated(field, rec[fname], env);
     switch (field.type) {
       case 'integer':
@@ -318,7 +378,7 @@ export class Orm {
       case 'boolean':
         return raw === true;
       case 'many2one': {
-        if (typeof raw !== 'number') return false;
+        if (typeof raw !== 'number' || !this.models.has(field.relation as string)) return false;
         const related = this.get(field.relation as string, raw);
         if (!related) return false;
         // Odoo computes the display name as superuser: visibility follows the reading record.
@@ -599,14 +659,21 @@ export class Orm {
     const model = this.model(modelName);
     const names = fields && fields.length > 0 ? fields : ['id', ...Object.keys(model.fields), ...Object.keys(MAGIC_FIELDS).filter((k) => k !== 'id')];
     for (const n of names) this.fieldOrThrow(model, n);
-    const missing = ids.filter((id) => !this.table(modelName).has(id));
-    if (missing.length > 0) throw missingError(modelName, missing, env.uid);
-    return ids.map((id) => {
-      const rec = this.table(modelName).get(id) as Raw;
-      const out: Record<string, unknown> = { id };
-      for (const n of names) out[n] = this.readValue(model, n, rec, env);
-      return out;
-    });
+    // Odoo: a missing record reads as `{id}` when only `id` is asked (nothing is fetched), otherwise it is left out.
+    const onlyId = names.every((n) => n === 'id');
+    const outer = this.readIndex === null;
+    if (outer) this.readIndex = new Map();
+    try {
+      return ids.filter((id) => onlyId || this.table(modelName).has(id)).map((id) => {
+        if (!this.table(modelName).has(id)) return { id };
+        const rec = this.table(modelName).get(id) as Raw;
+        const out: Record<string, unknown> = { id };
+        for (const n of names) out[n] = this.readValue(model, n, rec, env);
+        return out;
+      });
+    } finally {
+      if (outer) this.readIndex = null;
+    }
   }
 
   /** Converts a written value to its raw stored form (Odoo convert_to_cache), x2many commands applied. */
@@ -627,6 +694,9 @@ export class Orm {
       case 'char': case 'text': case 'html': case 'binary':
         if (value === false || value === null) return false;
         return typeof value === 'string' ? value : bad();
+      case 'reference':
+        if (value === false || value === null) return false;
+        return typeof value === 'string' && /^[a-z_][a-z0-9_.]*,\d+$/.test(value) ? value : bad();
       case 'selection':
         if (value === false || value === null) return false;
         if (!field.selection?.some(([k]) => k === value)) bad();
@@ -749,6 +819,7 @@ export class Orm {
     for (const fname of Object.keys(vals)) {
       if (!model.fields[fname]) throw new OdooError('builtins.ValueError', `Invalid field '${fname}' on model '${modelName}'`);
     }
+    if (this.hooksOff === 0) model.beforeCreate?.(this, env, vals);
     const id = this.nextId(modelName);
     const rec: Raw = { id };
     const pending: (() => void)[] = [];
@@ -790,7 +861,7 @@ export class Orm {
       if (!model.fields[fname]) throw new OdooError('builtins.ValueError', `Invalid field '${fname}' on model '${modelName}'`);
     }
     const missing = ids.filter((id) => !this.table(modelName).has(id));
-    if (missing.length > 0) throw missingError(modelName, missing, env.uid);
+    if (missing.length > 0) throw this.missing(modelName, missing, env);
     if (this.hooksOff === 0) model.beforeWrite?.(this, env, ids, vals);
     const now = nowUtc(this.clock());
     for (const id of ids) {
@@ -816,12 +887,12 @@ export class Orm {
   unlink(modelName: string, ids: number[], env: Env): true {
     const model = this.model(modelName);
     const missing = ids.filter((id) => !this.table(modelName).has(id));
-    if (missing.length > 0) throw missingError(modelName, missing, env.uid);
+    if (missing.length > 0) throw this.missing(modelName, missing, env);
     const removed = ids.map((id) => this.table(modelName).get(id) as Raw);
     for (const id of ids) this.table(modelName).delete(id);
     // cascade one2many children whose inverse points at the removed records
     for (const [fname, field] of Object.entries(model.fields)) {
-      if (field.type !== 'one2many' || fname === 'child_ids') continue;
+      if (field.type !== 'one2many' || fname === 'child_ids' || !field.inverse || !this.models.has(field.relation as string)) continue;
       const rel = this.table(field.relation as string);
       for (const r of [...rel.values()]) if (ids.includes(r[field.inverse as string] as number)) rel.delete(r.id);
     }
@@ -830,17 +901,19 @@ export class Orm {
     return true;
   }
 
-  fieldsGet(modelName: string, allfields: string[] | null, attributes: string[] | null): Record<string, Record<string, unknown>> {
+  fieldsGet(modelName: string, allfields: string[] | null, attributes: string[] | null, env?: Env, sees: (f: FieldDef) => boolean = () => true): Record<string, Record<string, unknown>> {
     const model = this.model(modelName);
-    const all: Record<string, FieldDef> = { ...MAGIC_FIELDS, ...model.fields };
+    const all: Record<string, FieldDef> = model.abstract ? {} : { ...MAGIC_FIELDS, ...model.magic, ...model.fields };
     const out: Record<string, Record<string, unknown>> = {};
+    const pl = typeof env?.context.lang === 'string' && env.context.lang.startsWith('pl');
     for (const [fname, f] of Object.entries(all)) {
       if (allfields && allfields.length > 0 && !allfields.includes(fname)) continue;
+      if (!sees(f)) continue;
       const stored = !COMPUTED_MAGIC.has(fname);
       const desc: Record<string, unknown> = {
         name: fname,
         type: f.type,
-        string: f.string,
+        string: (pl && f.stringPl) || f.string,
         required: f.required ?? false,
         readonly: f.readonly ?? false,
         store: stored,
@@ -856,7 +929,7 @@ export class Orm {
         translate: f.translate ?? false,
       };
       if (f.help) desc.help = f.help;
-      if (f.type === 'selection') desc.selection = f.selection ?? [];
+      if (f.type === 'selection') desc.selection = (f.selection ?? []).map(([k, l]) => [k, (pl && f.selectionPl?.[k]) || l]);
       if (f.relation) {
         desc.relation = f.relation;
         desc.domain = [];
@@ -905,11 +978,11 @@ function leafText(leaf: DomainLeaf): string {
   return `('${leaf[0]}', '${leaf[1]}', ${JSON.stringify(leaf[2])})`;
 }
 
-export function missingError(model: string, ids: number[], uid: number): OdooError {
+export function missingError(model: string, ids: number[], uid: number, message?: string): OdooError {
   const idText = ids.length === 1 ? `${ids[0]},` : ids.join(', ');
   return new OdooError(
     'odoo.exceptions.MissingError',
-    `Record does not exist or has been deleted.\n(Record: ${model}(${idText}), User: ${uid})`,
+    message ?? `Record does not exist or has been deleted.\n(Record: ${model}(${idText}), User: ${uid})`,
   );
 }
 

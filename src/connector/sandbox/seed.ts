@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { recomputeMove } from './accounting.ts';
 import type { Env, Orm, Raw } from './orm.ts';
+import { G, makeProfile } from './profile.ts';
+import type { Profile } from './profile.ts';
 import { minimalPdf } from './report.ts';
 import { CUSTOMERS, EXEMPTION_BASIS, PRODUCTS, UOMS } from './seed-data.ts';
 import type { CustomerSpec, ProductSpec, TaxKey } from './seed-data.ts';
@@ -17,16 +19,23 @@ export interface SeedOptions {
   smtp: { host: string; port: number; user?: string | null; password?: string | null; encryption?: 'none' | 'starttls' | 'ssl' };
   imap?: { host: string; port: number; user: string; password: string; ssl: boolean } | null;
   invoiceCount: number;
+  profile?: Profile;
 }
 
 export const SELLER_DOMAIN = 'spike.example';
 const ZONE = 'Europe/Warsaw';
 const SEED = 0x5eed2026;
 
+/**
+ * The seeded users, as a real company runs Odoo: `admin` (the integration user: Settings, Access Rights,
+ * Invoicing administrator, en_US), `ksiegowa` (the operator: Internal User + Invoicing/Billing only, pl_PL)
+ * and `handlowiec` (Internal User only, no invoicing rights, en_US). `apiKey` works in place of the
+ * password over RPC and JSON-2 from 18 on (never for the web login).
+ */
 export const USERS = {
-  admin: { id: 2, login: 'admin', password: 'admin', name: 'Administrator', email: `admin@${SELLER_DOMAIN}` },
-  ksiegowa: { id: 6, login: 'ksiegowa', password: 'ksiegowa', name: 'Anna Nowak', email: `anna.nowak@${SELLER_DOMAIN}` },
-  handlowiec: { id: 7, login: 'handlowiec', password: 'handlowiec', name: 'Piotr Wiśniewski', email: 'piotr.wisniewski@inny-dostawca.example' },
+  admin: { id: 2, login: 'admin', password: 'admin', apiKey: 'sandbox-api-key-admin-7f3c9a2e41d8', name: 'Administrator', email: `admin@${SELLER_DOMAIN}`, lang: 'en_US' },
+  ksiegowa: { id: 6, login: 'ksiegowa', password: 'ksiegowa', apiKey: 'sandbox-api-key-ksiegowa-5b1e8d0c93a4', name: 'Anna Nowak', email: `anna.nowak@${SELLER_DOMAIN}`, lang: 'pl_PL' },
+  handlowiec: { id: 7, login: 'handlowiec', password: 'handlowiec', apiKey: 'sandbox-api-key-handlowiec-2d6f4b8a0e17', name: 'Piotr Wiśniewski', email: 'piotr.wisniewski@inny-dostawca.example', lang: 'en_US' },
 } as const;
 
 const TEMPLATE_INVOICE = {
@@ -35,8 +44,8 @@ const TEMPLATE_INVOICE = {
     pl_PL: '{{ object.company_id.name }} Faktura (nr {{ object.name or \'n/a\' }})',
   },
   body: {
-    en_US: '<div style="margin: 0px; padding: 0px;"><p>Dear {{ object.partner_id.name }},</p><p>Here is your invoice <strong>{{ object.name }}</strong> amounting in <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong> from {{ object.company_id.name }}.</p><p>Please remit payment by {{ object.invoice_date_due }} to account {{ object.partner_bank_id.acc_number }}, reference {{ object.payment_reference }}.</p><p>Do not hesitate to contact us if you have any questions.</p><p>Best regards,<br/>{{ object.company_id.name }}</p></div>',
-    pl_PL: '<div style="margin: 0px; padding: 0px;"><p>Dzień dobry {{ object.partner_id.name }},</p><p>w załączeniu przesyłamy fakturę <strong>{{ object.name }}</strong> na kwotę <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong> od {{ object.company_id.name }}.</p><p>Prosimy o zapłatę do dnia {{ object.invoice_date_due }} na rachunek {{ object.partner_bank_id.acc_number }}, tytułem {{ object.payment_reference }}.</p><p>W razie pytań pozostajemy do dyspozycji.</p><p>Z poważaniem<br/>{{ object.company_id.name }}</p></div>',
+    en_US: '<div style="margin: 0px; padding: 0px;"><p>Dear {{ object.partner_id.name }},</p><p>Here is your invoice <strong>{{ object.name }}</strong> amounting in <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong>.</p><p>Please remit payment by {{ object.invoice_date_due }} to account {{ object.partner_bank_id.acc_number }}, reference {{ object.payment_reference }}.</p><p>Do not hesitate to contact us if you have any questions.</p><p>Best regards,<br/>{{ object.company_id.name }}</p></div>',
+    pl_PL: '<div style="margin: 0px; padding: 0px;"><p>Dzień dobry {{ object.partner_id.name }},</p><p>w załączeniu przesyłamy fakturę <strong>{{ object.name }}</strong> na kwotę <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong>.</p><p>Prosimy o zapłatę do dnia {{ object.invoice_date_due }} na rachunek {{ object.partner_bank_id.acc_number }}, tytułem {{ object.payment_reference }}.</p><p>W razie pytań pozostajemy do dyspozycji.</p><p>Z poważaniem<br/>{{ object.company_id.name }}</p></div>',
   },
 };
 const TEMPLATE_CREDIT = {
@@ -45,8 +54,8 @@ const TEMPLATE_CREDIT = {
     pl_PL: '{{ object.company_id.name }} Faktura korygująca (nr {{ object.name or \'n/a\' }})',
   },
   body: {
-    en_US: '<div style="margin: 0px; padding: 0px;"><p>Dear {{ object.partner_id.name }},</p><p>Here is your credit note <strong>{{ object.name }}</strong> amounting in <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong> from {{ object.company_id.name }}.</p><p>It corrects invoice {{ object.reversed_entry_id.name }}.</p><p>Best regards,<br/>{{ object.company_id.name }}</p></div>',
-    pl_PL: '<div style="margin: 0px; padding: 0px;"><p>Dzień dobry {{ object.partner_id.name }},</p><p>w załączeniu przesyłamy fakturę korygującą <strong>{{ object.name }}</strong> na kwotę <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong> od {{ object.company_id.name }}.</p><p>Koryguje ona fakturę {{ object.reversed_entry_id.name }}.</p><p>Z poważaniem<br/>{{ object.company_id.name }}</p></div>',
+    en_US: '<div style="margin: 0px; padding: 0px;"><p>Dear {{ object.partner_id.name }},</p><p>Here is your credit note <strong>{{ object.name }}</strong> amounting in <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong>.</p><p>It corrects invoice {{ object.reversed_entry_id.name }}.</p><p>Best regards,<br/>{{ object.company_id.name }}</p></div>',
+    pl_PL: '<div style="margin: 0px; padding: 0px;"><p>Dzień dobry {{ object.partner_id.name }},</p><p>w załączeniu przesyłamy fakturę korygującą <strong>{{ object.name }}</strong> na kwotę <strong>{{ object.amount_total }} {{ object.currency_id.name }}</strong>.</p><p>Koryguje ona fakturę {{ object.reversed_entry_id.name }}.</p><p>Z poważaniem<br/>{{ object.company_id.name }}</p></div>',
   },
 };
 
@@ -56,6 +65,7 @@ interface Ctx {
   rng: Prng;
   today: DateTime;
   xmlid: (module: string, name: string, model: string, resId: number) => void;
+  profile: Profile;
 }
 
 function isoDaysAgo(today: DateTime, days: number): string {
@@ -76,7 +86,7 @@ export function seedSandbox(orm: Orm, options: SeedOptions): void {
   orm.clock = () => fixedClock;
   const env: Env = { uid: 1, context: {}, su: true };
   const ctx: Ctx = {
-    orm, env, rng: new Prng(SEED), today,
+    orm, env, rng: new Prng(SEED), today, profile: options.profile ?? makeProfile(),
     xmlid: (module, name, model, resId) => {
       orm.insert('ir.model.data', { module, name, complete_name: `${module}.${name}`, model, res_id: resId, noupdate: true }, env);
     },
@@ -112,10 +122,14 @@ function seedBase(ctx: Ctx, options: SeedOptions): Base {
   // groups
   const groups: Record<string, number> = {};
   for (const [x, name, full] of [
-    ['base.group_user', 'Internal User', 'User types / Internal User'],
-    ['base.group_system', 'Settings', 'Administration / Settings'],
-    ['account.group_account_invoice', 'Billing', 'Accounting / Billing'],
-    ['account.group_account_manager', 'Administrator', 'Accounting / Administrator'],
+    [G.user, 'Internal User', 'User types / Internal User'],
+    [G.system, 'Settings', 'Administration / Settings'],
+    [G.accessRights, 'Access Rights', 'Administration / Access Rights'],
+    [G.portal, 'Portal', 'User types / Portal'],
+    [G.invoice, 'Billing', 'Accounting / Billing'],
+    [G.accountManager, 'Administrator', 'Accounting / Administrator'],
+    [G.accountReadonly, 'Read-only', 'Technical / Read-only'],
+    [G.templateEditor, 'Mail Template Editor', 'Technical / Mail Template Editor'],
   ] as const) {
     groups[x] = ins('res.groups', { name, full_name: full });
     const [mod, n] = x.split('.') as [string, string];
@@ -164,16 +178,21 @@ function seedBase(ctx: Ctx, options: SeedOptions): Base {
 
   // users (1 = superuser, inactive as in Odoo)
   const botPartner = ins('res.partner', { id: 2, name: 'OdooBot', email: `odoobot@${SELLER_DOMAIN}`, active: false });
-  ins('res.users', { id: 1, login: '__system__', name: 'OdooBot', partner_id: botPartner, company_id: companyId, company_ids: [companyId], active: false, groups_id: [groups['base.group_user'], groups['base.group_system']] });
+  // group membership is stored raw under groups_id (19 exposes it as group_ids)
+  const setGroups = (uid: number, ids: (number | undefined)[]): void => { orm.table('res.users').get(uid)!.groups_id = ids.filter((x): x is number => x !== undefined); };
+  ins('res.users', { id: 1, login: '__system__', name: 'OdooBot', partner_id: botPartner, company_id: companyId, company_ids: [companyId], active: false });
+  setGroups(1, [groups['base.group_user'], groups['base.group_system']]);
   const userSpecs = [
-    { ...USERS.admin, groups: ['base.group_user', 'base.group_system', 'account.group_account_invoice', 'account.group_account_manager'], lang: 'pl_PL', partnerId: 3 },
-    { ...USERS.ksiegowa, groups: ['base.group_user', 'account.group_account_invoice'], lang: 'pl_PL', partnerId: 8 },
-    { ...USERS.handlowiec, groups: ['base.group_user'], lang: 'pl_PL', partnerId: 9 },
+    { ...USERS.admin, groups: [G.user, G.system, G.accessRights, G.invoice, G.accountManager, G.templateEditor], partnerId: 3 },
+    { ...USERS.ksiegowa, groups: [G.user, G.invoice], partnerId: 8 },
+    { ...USERS.handlowiec, groups: [G.user], partnerId: 9 },
   ];
   for (const u of userSpecs) {
     const pid = ins('res.partner', { id: u.partnerId, name: u.name, email: u.email, lang: u.lang, tz: ZONE, company_id: companyId, country_id: countries.PL });
-    ins('res.users', { id: u.id, login: u.login, name: u.name, email: u.email, partner_id: pid, company_id: companyId, company_ids: [companyId], lang: u.lang, tz: ZONE, share: false, groups_id: u.groups.map((g) => groups[g]) });
+    ins('res.users', { id: u.id, login: u.login, name: u.name, email: u.email, partner_id: pid, company_id: companyId, company_ids: [companyId], lang: u.lang, tz: ZONE, share: false });
+    setGroups(u.id, u.groups.map((g) => groups[g]));
     orm.passwords.set(u.id, u.password);
+    orm.apiKeys.set(u.id, [u.apiKey]);
   }
   xmlid('base', 'user_root', 'res.users', 1);
   xmlid('base', 'user_admin', 'res.users', USERS.admin.id);
@@ -246,11 +265,14 @@ function seedBase(ctx: Ctx, options: SeedOptions): Base {
   void mainServer;
 
   // reports and templates
-  const report = ins('ir.actions.report', { name: 'Invoices without Payment', report_name: 'account.report_invoice', model: 'account.move', report_type: 'qweb-pdf', print_report_name: "(object._get_report_base_filename())" });
-  const reportWithPayments = ins('ir.actions.report', { name: 'Invoices', report_name: 'account.report_invoice_with_payments', model: 'account.move', report_type: 'qweb-pdf', print_report_name: "(object._get_report_base_filename())" });
-  const saleReport = ins('ir.actions.report', { name: 'Quotation / Order', report_name: 'sale.report_saleorder', model: 'sale.order', report_type: 'qweb-pdf' });
+  // the three invoice reports of real Odoo (ids as recorded on 18.0)
+  const reportWithPayments = ins('ir.actions.report', { id: 222, name: { en_US: 'Invoices', pl_PL: 'PDF faktury' }, report_name: 'account.report_invoice_with_payments', model: 'account.move', report_type: 'qweb-pdf', print_report_name: "(object._get_report_base_filename())" });
+  const originalBills = ins('ir.actions.report', { id: 223, name: { en_US: 'Original Bills', pl_PL: 'Oryginalne rachunki' }, report_name: 'account.report_original_vendor_bill', model: 'account.move', report_type: 'qweb-pdf' });
+  const report = ins('ir.actions.report', { id: 224, name: { en_US: 'Invoices without Payment', pl_PL: 'PDF bez płatności' }, report_name: 'account.report_invoice', model: 'account.move', report_type: 'qweb-pdf', print_report_name: "(object._get_report_base_filename())" });
+  const saleReport = ins('ir.actions.report', { name: { en_US: 'Quotation / Order', pl_PL: 'Oferta / Zamówienie' }, report_name: 'sale.report_saleorder', model: 'sale.order', report_type: 'qweb-pdf' });
   xmlid('account', 'account_invoices_without_payment', 'ir.actions.report', report);
   xmlid('account', 'account_invoices', 'ir.actions.report', reportWithPayments);
+  xmlid('account', 'action_account_original_vendor_bill', 'ir.actions.report', originalBills);
   xmlid('sale', 'action_report_saleorder', 'ir.actions.report', saleReport);
 
   const common = { model_id: modelIds['account.move'], model: 'account.move', email_from: '{{ object.company_id.email }}', partner_to: '{{ object.partner_id.id }}', lang: '{{ object.partner_id.lang }}', use_default_to: false, auto_delete: true };
@@ -272,13 +294,29 @@ function seedBase(ctx: Ctx, options: SeedOptions): Base {
   xmlid('sale', 'email_template_edi_sale', 'mail.template', tSale);
   void tReminder;
 
-  const comment = ins('mail.message.subtype', { name: 'Discussions', internal: false, sequence: 0 });
-  const note = ins('mail.message.subtype', { name: 'Note', internal: true, sequence: 100 });
+  const comment = ins('mail.message.subtype', { name: { en_US: 'Discussions', pl_PL: 'Dyskusje' }, internal: false, sequence: 0 });
+  const note = ins('mail.message.subtype', { name: { en_US: 'Note', pl_PL: 'Notatka' }, internal: true, sequence: 100 });
   xmlid('mail', 'mt_comment', 'mail.message.subtype', comment);
   xmlid('mail', 'mt_note', 'mail.message.subtype', note);
 
+  // menus and URL actions (real Odoo's roots; the Invoicing root is where an extension adds its entry)
+  const tr = (en: string, pl: string): Record<string, string> => ({ en_US: en, pl_PL: pl });
+  const menuSettings = ins('ir.ui.menu', { id: 1, name: tr('Settings', 'Ustawienia'), sequence: 550, groups_id: [groups[G.system]] });
+  const menuApps = ins('ir.ui.menu', { id: 15, name: tr('Apps', 'Aplikacje'), sequence: 500, groups_id: [groups[G.system]] });
+  ins('ir.ui.menu', { id: 77, name: tr('Discuss', 'Dyskusje'), sequence: 5, action: 'ir.actions.client,122' });
+  const invoicing = ins('ir.ui.menu', { id: 119, name: tr('Invoicing', 'Fakturowanie'), sequence: 55, groups_id: [groups[G.invoice], groups[G.accountManager], groups[G.accountReadonly]] });
+  ins('ir.ui.menu', { id: 120, name: tr('Customers', 'Klienci'), parent_id: invoicing, sequence: 2 });
+  ins('ir.ui.menu', { id: 121, name: tr('Configuration', 'Konfiguracja'), parent_id: invoicing, sequence: 35, groups_id: [groups[G.accountManager]] });
+  xmlid('base', 'menu_administration', 'ir.ui.menu', menuSettings);
+  xmlid('base', 'menu_management', 'ir.ui.menu', menuApps);
+  xmlid('account', 'menu_finance', 'ir.ui.menu', invoicing);
+  ins('ir.actions.act_url', { id: 3, name: tr('Main menu', 'Menu główne'), url: '/web', target: 'self' });
+  ins('ir.actions.act_url', { id: 40, name: tr('Third-Party Apps', 'Aplikacje firm trzecich'), url: 'https://apps.odoo.com/apps/modules', target: 'new' });
+  ins('ir.config_parameter', { key: 'web.base.url', value: 'http://127.0.0.1:8069' });
+  ins('ir.config_parameter', { key: 'database.uuid', value: '5eed2026-0000-4000-8000-000000000001' });
+
   // the custom x_ fields exist as manual fields, as if created once through ir.model.fields
-  for (const [name, ttype, label] of [['x_split_payment', 'boolean', 'Mechanizm podzielonej płatności'], ['x_reverse_charge', 'boolean', 'Odwrotne obciążenie'], ['x_exemption_basis', 'char', 'Podstawa zwolnienia z VAT']] as const) {
+  if (ctx.profile.modules.customFields) for (const [name, ttype, label] of [['x_split_payment', 'boolean', 'Mechanizm podzielonej płatności'], ['x_reverse_charge', 'boolean', 'Odwrotne obciążenie'], ['x_exemption_basis', 'char', 'Podstawa zwolnienia z VAT']] as const) {
     ins('ir.model.fields', { name, model: 'account.move', model_id: modelIds['account.move'], field_description: label, ttype, state: 'manual' });
   }
 
@@ -434,9 +472,12 @@ function seedInvoices(ctx: Ctx, base: Base, customers: SeededCustomer[], count: 
   }
   const unsentRecent = postedAll.filter((m) => !m.is_move_sent && (m.invoice_date as string) >= isoDaysAgo(today, 6) && m.move_type === 'out_invoice');
   for (const m of unsentRecent.slice(0, 2)) {
-    m.sending_data = { author_user_id: USERS.ksiegowa.id, author_partner_id: 8, sending_methods: ['email'] };
+    // Odoo itself is sending these: 18+ `sending_data`, 17 `send_and_print_values`
+    if (ctx.profile.major === 17) m.send_and_print_values = { sp_partner_id: 8, mail: true, download: false };
+    else m.sending_data = { author_user_id: USERS.ksiegowa.id, author_partner_id: 8, sending_methods: ['email'] };
   }
-  const ksefCandidates = postedAll.filter((m) => m.currency_id === base.pln && m.move_type === 'out_invoice' && !m.sending_data);
+  if (!ctx.profile.modules.l10nPlEdi) return;
+  const ksefCandidates = postedAll.filter((m) => m.currency_id === base.pln && m.move_type === 'out_invoice' && !m.sending_data && !m.send_and_print_values);
   const ksefPicked = new Set<Raw>();
   while (ksefPicked.size < Math.min(8, ksefCandidates.length)) ksefPicked.add(rng.pick(ksefCandidates));
   let k = 0;
@@ -617,4 +658,35 @@ function createRefund(ctx: Ctx, base: Base, original: Raw): Raw {
   if (full && state === 'posted') original.payment_state = 'reversed';
   void base;
   return refund;
+}
+
+/**
+ * A state file saved by an older sandbox (before it answered like real Odoo) gets what the rights and the
+ * registration need: the Access Rights / Mail Template Editor groups for admin, API keys, the Invoicing menu.
+ * Idempotent; the data itself is kept.
+ */
+export function upgradeState(orm: Orm): void {
+  const env: Env = { uid: 1, context: {}, su: true };
+  const xmlids = orm.table('ir.model.data');
+  const find = (module: string, name: string): number | null => {
+    for (const r of xmlids.values()) if (r.module === module && r.name === name) return r.res_id as number;
+    return null;
+  };
+  orm.withoutHooks(() => {
+    for (const [x, name, full] of [[G.accessRights, 'Access Rights', 'Administration / Access Rights'], [G.templateEditor, 'Mail Template Editor', 'Technical / Mail Template Editor'], [G.portal, 'Portal', 'User types / Portal'], [G.accountReadonly, 'Read-only', 'Technical / Read-only']] as const) {
+      const [module, n] = x.split('.') as [string, string];
+      if (find(module, n) !== null) continue;
+      const id = orm.insert('res.groups', { name, full_name: full }, env);
+      orm.insert('ir.model.data', { module, name: n, complete_name: x, model: 'res.groups', res_id: id, noupdate: true }, env);
+      if (x === G.accessRights || x === G.templateEditor) {
+        const admin = orm.get('res.users', USERS.admin.id);
+        if (admin) admin.groups_id = [...((admin.groups_id as number[] | undefined) ?? []), id];
+      }
+    }
+    for (const u of Object.values(USERS)) if (!orm.apiKeys.has(u.id)) orm.apiKeys.set(u.id, [u.apiKey]);
+    if (find('account', 'menu_finance') === null && !orm.table('ir.ui.menu').has(119)) {
+      const invoicing = orm.insert('ir.ui.menu', { id: 119, name: { en_US: 'Invoicing', pl_PL: 'Fakturowanie' }, sequence: 55 }, env);
+      orm.insert('ir.model.data', { module: 'account', name: 'menu_finance', complete_name: 'account.menu_finance', model: 'ir.ui.menu', res_id: invoicing, noupdate: true }, env);
+    }
+  });
 }

@@ -48,12 +48,28 @@ function resolvePath(orm: Orm, env: Env, modelName: string, rec: Raw, path: stri
     if (v === false || v === null || v === undefined) return '';
     if (field.type === 'monetary' || field.type === 'float') {
       const decimals = field.type === 'monetary' ? currencyDecimals(orm, current, field.currencyField ?? 'currency_id') : 2;
-      return (v as number).toFixed(decimals);
+      return formatNumber(v as number, decimals, env.context.lang);
     }
+    if (field.type === 'date' && typeof v === 'string') return formatDate(v, env.context.lang);
     if (Array.isArray(v)) return v.join(',');
     return String(v);
   }
   return '';
+}
+
+/** As the installed languages print numbers (res.lang): pl_PL "17 662,14" (U+00A0 grouping), en_US "17,662.14". */
+function formatNumber(value: number, decimals: number, lang: unknown): string {
+  const [int, frac] = Math.abs(value).toFixed(decimals).split('.') as [string, string | undefined];
+  const pl = lang === 'pl_PL';
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, pl ? '\u00a0' : ',');
+  return `${value < 0 ? '-' : ''}${grouped}${frac ? (pl ? ',' : '.') + frac : ''}`;
+}
+
+/** As the installed languages print dates (res.lang date_format): pl_PL "09.12.2026" (%d.%m.%Y), en_US "12/09/2026" (%m/%d/%Y). */
+function formatDate(iso: string, lang: unknown): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  if (!m) return iso;
+  return lang === 'pl_PL' ? `${m[3]}.${m[2]}.${m[1]}` : `${m[2]}/${m[3]}/${m[1]}`;
 }
 
 function currencyDecimals(orm: Orm, rec: Raw, currencyField: string): number {

@@ -4,7 +4,7 @@
  * Credentials: `describe` and `listOperators` run with the integration credential; everything else runs
  * as the operator (falls back to the integration credential while settings name no operator).
  *
- * What Tryton 6.0 lacks and how the adapter fills it (DESIGN §6):
+ * What Tryton 6.0 lacks and how the adapter fills it (docs/design.md §6):
  *  - No SMTP/IMAP account model and no e-mail templates: the connector keeps its own per installation;
  *    the adapter returns what the injected `connectorAccounts` / `connectorTemplates` providers give
  *    (templates have `renderedByHost: false`; `renderTemplate` therefore always answers host_not_found).

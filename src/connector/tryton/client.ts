@@ -2,7 +2,7 @@
  * A small Tryton 6.0 JSON-RPC client: login, session header, user context, tagged values, timeouts,
  * one re-login on an expired session, and error classification (errors.ts).
  *
- * Protocol (measured, research/real-services.md):
+ * Protocol (measured against Tryton 6.0 from Debian):
  *  - `POST <baseUrl>/<db>/` with `{id, method, params}`; `common.server.version` goes to `<baseUrl>/`.
  *  - `common.db.login [login, {password}]` -> `[uid, session]`; later calls carry
  *    `Authorization: Session base64("<login>:<uid>:<session>")`.

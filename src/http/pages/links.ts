@@ -50,6 +50,11 @@ export function peekPageToken(token: string): PageClaims | null {
 
 export type PageTokenProblem = 'malformed' | 'forged' | 'expired' | 'wrong_installation' | 'wrong_kind';
 
+/** How long a token of each kind may live; a token claiming more (minted elsewhere with the key) is refused. */
+export const PAGE_TOKEN_TTL_SECONDS: Record<PageTokenKind, number> = { link: LINK_TTL_SECONDS, session: SESSION_TTL_SECONDS };
+/** Clock skew between the process that signed a token and the one checking it. */
+const SKEW_SECONDS = 60;
+
 /** Verifies signature, expiry, installation and kind; returns the claims or the reason it fails. */
 export function verifyPageToken(
   key: Buffer,
@@ -65,5 +70,7 @@ export function verifyPageToken(
   if (claims.i !== expect.installationId) return { ok: false, problem: 'wrong_installation' };
   if (claims.kind !== expect.kind) return { ok: false, problem: 'wrong_kind' };
   if (claims.exp * 1000 <= expect.now.getTime()) return { ok: false, problem: 'expired' };
+  // Expiry capped at the kind's TTL: a link valid for days is not one this connector hands out.
+  if (claims.exp * 1000 > expect.now.getTime() + (PAGE_TOKEN_TTL_SECONDS[claims.kind] + SKEW_SECONDS) * 1000) return { ok: false, problem: 'expired' };
   return { ok: true, claims };
 }

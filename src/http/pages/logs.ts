@@ -1,5 +1,6 @@
 /** The logs page: filters, run summaries (with progress of a running run) and the automation's entries. */
 import { LOG_ONCE_REASONS } from '../../jobs/rules.ts';
+import { render, skipReasonText } from '../../messages/catalogue.ts';
 import { esc } from './html.ts';
 import { t } from './i18n.ts';
 import type { PageLang } from './links.ts';
@@ -13,11 +14,22 @@ export function invoiceLinkBase(hostKind: string, hostUrl: string): string | nul
 
 export function logsBody(lang: PageLang): string {
   const s = (k: Parameters<typeof t>[1]) => esc(t(lang, k));
+  const opt = (value: string, label: string) => `<option value="${esc(value)}">${esc(label)}</option>`;
+  const events = [
+    ...(['invoice.sent', 'invoice.drafted', 'invoice.failed', 'invoice.retry', 'invoice.uncertain'] as const).map((e) => opt(`event:${e}`, render(lang, `filter.event.${e}`))),
+    ...[...LOG_ONCE_REASONS].map((r) => opt(`event:invoice.skipped.${r}`, render(lang, 'filter.skipped', { reason: skipReasonText(lang, r) }))),
+    opt('event:run.completed', render(lang, 'filter.event.run.completed')),
+  ].join('');
   return `<main class="logs">
 <h1>${s('logsTitle')}</h1>
+<section id="current-run" class="current-run" data-state="none" aria-live="polite">
+<h2 id="current-run-title">${s('currentRun')}</h2>
+<div class="run-progress-row"><progress id="run-progress" max="1" value="0"></progress><span id="run-progress-text"></span></div>
+<p id="run-progress-detail" class="help"></p>
+</section>
 <section>
 <h2>${s('runs')}</h2>
-<table id="runs"><thead><tr><th>${s('started')}</th><th>${s('trigger')}</th><th>${s('status')}</th><th>${s('progress')}</th><th>${s('counts')}</th><th>${s('duration')}</th></tr></thead><tbody></tbody></table>
+<table id="runs"><thead><tr><th class="time">${s('started')}</th><th>${s('trigger')}</th><th>${s('status')}</th><th>${s('progress')}</th><th>${s('counts')}</th><th>${s('duration')}</th></tr></thead><tbody></tbody></table>
 </section>
 <section>
 <h2>${s('logs')}</h2>
@@ -26,17 +38,14 @@ export function logsBody(lang: PageLang): string {
   <label>${s('dateTo')} <input type="date" name="to" id="filter-to"></label>
   <label>${s('level')} <select name="level" id="filter-level">
     <option value="">${s('any')}</option>
-    <option value="level:info">info</option><option value="level:warning">warning</option><option value="level:error">error</option>
-    <option value="event:invoice.sent">invoice.sent</option><option value="event:invoice.drafted">invoice.drafted</option>
-    ${[...LOG_ONCE_REASONS].map((r) => `<option value="event:invoice.skipped.${esc(r)}">invoice.skipped.${esc(r)}</option>`).join('')}<option value="event:invoice.failed">invoice.failed</option>
-    <option value="event:invoice.retry">invoice.retry</option><option value="event:invoice.uncertain">invoice.uncertain</option>
-    <option value="event:run.completed">run.completed</option>
+    ${opt('level:info', render(lang, 'level.info'))}${opt('level:warning', render(lang, 'level.warning'))}${opt('level:error', render(lang, 'level.error'))}
+    ${events}
   </select></label>
-  <label>${s('invoiceNumber')} <input type="text" name="invoiceNumber" id="filter-invoice" size="14"></label>
+  <label>${s('invoiceNumber')} <input type="text" name="invoiceNumber" id="filter-invoice" size="16"></label>
   <button type="submit">${s('apply')}</button>
   <p class="field-error" id="filter-error" role="alert" hidden></p>
 </form>
-<table id="entries"><thead><tr><th>${s('time')}</th><th>${s('level')}</th><th>${s('event')}</th><th>${s('invoice')}</th><th>${s('message')}</th></tr></thead><tbody></tbody></table>
+<table id="entries"><thead><tr><th class="time">${s('time')}</th><th>${s('levelOnly')}</th><th>${s('invoice')}</th><th>${s('message')}</th></tr></thead><tbody></tbody></table>
 <button type="button" id="more" hidden>${s('more')}</button>
 </section>
 </main>`;

@@ -18,6 +18,7 @@ export type FieldWidget =
   | { kind: 'choice'; choices: { value: string; label: I18n }[] }
   | { kind: 'options'; endpoint: string }
   | { kind: 'date'; nullable: boolean }
+  | { kind: 'timezone' }
   | { kind: 'time' }
   | { kind: 'password' }
   | { kind: 'text' };
@@ -56,7 +57,9 @@ function widgetFor(node: Node): FieldWidget {
 export function formFields(): FormField[] {
   return settingsFields().map((f) => {
     const node = nodeAt(f.path);
-    return { path: f.path, group: f.group, label: node['x-label'] as I18n, help: node['x-help'] as I18n, widget: widgetFor(node) };
+    // The time zone is chosen from the IANA zones the browser knows (a searchable list), still free to type.
+    const widget: FieldWidget = f.path === 'timezone' ? { kind: 'timezone' } : widgetFor(node);
+    return { path: f.path, group: f.group, label: node['x-label'] as I18n, help: node['x-help'] as I18n, widget };
   });
 }
 
@@ -79,9 +82,13 @@ function control(field: FormField, lang: PageLang): string {
     case 'options':
       return `<select ${common} data-options="${esc(w.endpoint)}"><option value="">${esc(t(lang, 'loading'))}</option></select>`;
     case 'date':
-      return `<input type="date" ${common}${w.nullable ? ' data-nullable="true"' : ''}>`;
+      // Text, not type=date: a browser's date control turns an impossible day (02/31) into an empty
+      // value, which would silently keep the old date. The page checks the day and shows the error here.
+      return `<input type="text" ${common}${w.nullable ? ' data-nullable="true"' : ''} data-kind="date" inputmode="numeric" placeholder="${esc(t(lang, 'datePlaceholder'))}" maxlength="10">`;
+    case 'timezone':
+      return `<input type="text" ${common} list="timezones" data-kind="timezone" autocomplete="off" spellcheck="false"><datalist id="timezones"></datalist>`;
     case 'time':
-      return `<input type="text" ${common} inputmode="numeric" placeholder="HH:MM" maxlength="5" size="6" data-kind="time">`;
+      return `<input type="text" ${common} inputmode="numeric" placeholder="${esc(t(lang, 'timePlaceholder'))}" maxlength="5" data-kind="time">`;
     case 'password':
       return `<input type="password" ${common} autocomplete="new-password" data-write-only="true" placeholder="">`;
     case 'text':
@@ -103,6 +110,7 @@ export function settingsBody(lang: PageLang): string {
   ${control(f, lang)}
   <p class="help" id="${id}-help">${esc(f.help[lang])}</p>
   <p class="field-error" id="${id}-error" data-error-for="${esc(f.path)}" role="alert" hidden></p>
+  <p class="field-warning" data-warning-for="${esc(f.path)}" role="status" hidden></p>
 </div>`;
         })
         .join('\n');
@@ -116,15 +124,21 @@ export function settingsBody(lang: PageLang): string {
 ${sections}
 <div class="actions">
   <button type="submit" id="save">${esc(t(lang, 'save'))}</button>
+  <span class="form-status" id="save-status" role="status" aria-live="polite"></span>
+</div>
+<div class="actions">
   <button type="button" id="run-now">${esc(t(lang, 'runNow'))}</button>
-  <span id="run-status" role="status"></span>
+  <span class="form-status" id="run-status" role="status" aria-live="polite"></span>
 </div>
 </form>
 <section class="preview">
 <h2>${esc(t(lang, 'preview'))}</h2>
-<form id="preview-form" novalidate>
-  <label for="preview-invoice">${esc(t(lang, 'invoiceId'))}</label>
-  <input type="text" id="preview-invoice" name="invoiceId" size="10">
+<form id="preview-form" novalidate autocomplete="off">
+  <label for="preview-invoice">${esc(t(lang, 'invoiceNumber'))}</label>
+  <div class="combo">
+    <input type="text" id="preview-invoice" name="invoice" role="combobox" aria-autocomplete="list" aria-expanded="false" aria-controls="preview-matches" placeholder="${esc(t(lang, 'invoiceSearch'))}">
+    <ul id="preview-matches" role="listbox" hidden></ul>
+  </div>
   <button type="submit" id="preview-message">${esc(t(lang, 'previewMessage'))}</button>
   <button type="button" id="preview-pdf">${esc(t(lang, 'previewPdf'))}</button>
   <p class="field-error" id="preview-error" role="alert" hidden></p>

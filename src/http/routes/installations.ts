@@ -9,7 +9,11 @@ import { Type } from 'typebox';
 import { SettingsInputSchema, SettingsViewSchema } from '../../settings/schema.ts';
 import type { LedgerEntry, LogEntry, Run } from '../../store/port.ts';
 import { errorResponses, InstallationParams, InvoiceParams } from '../schemas/common.ts';
-import { InstallBody, InstallResponse, LedgerEntrySchema, LogEntrySchema, LogQuerySchema, RunSchema, logTimeRange } from '../schemas/installations.ts';
+import { settingsInputOf } from '../pages/settings-input.ts';
+import { render, type Lang } from '../../messages/catalogue.ts';
+import { requestLang } from '../../messages/http.ts';
+import { logMessage, statusCode, triggerCode } from '../../messages/logs.ts';
+import { InstallBody, InstallResponse, LedgerEntrySchema, LedgerQuerySchema, LogEntrySchema, LogQuerySchema, RunSchema, logTimeRange } from '../schemas/installations.ts';
 
 const security = [{ installationToken: [] }];
 
@@ -72,10 +76,13 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
         security,
         response: { 200: SettingsViewSchema, ...errorResponses },
       },
+      // Schema errors are answered together with every other problem of the change (one 400/422).
+      attachValidation: true,
     },
     async (request) => {
       installationOf(request);
-      return service.updateSettings(request.params.id, request.body);
+      const { input, shapeProblems } = settingsInputOf(request);
+      return service.updateSettings(request.params.id, input, { shapeProblems });
     },
   );
 
@@ -120,7 +127,8 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
     async (request) => {
       installationOf(request);
       const runs = await store.listRuns(request.params.id, request.query.limit ?? 50);
-      return { runs: runs.map(runView) };
+      const lang = requestLang(request);
+      return { runs: runs.map((r) => runView(r, lang)) };
     },
   );
 
@@ -142,7 +150,8 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
       const limit = q.limit ?? 100;
       const { from: _from, to: _to, ...rest } = q;
       const entries = await store.listLogs({ installationId: request.params.id, ...rest, ...logTimeRange(q), limit });
-      return { entries: entries.map(logView), next: entries.length === limit ? (entries[entries.length - 1]?.id ?? null) : null };
+      const lang = requestLang(request);
+      return { entries: entries.map((e) => logView(e, lang)), next: entries.length === limit ? (entries[entries.length - 1]?.id ?? null) : null };
     },
   );
 
@@ -151,23 +160,24 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
     {
       schema: {
         tags: ['runs'],
-        summary: 'Per-invoice delivery record',
+        summary: 'Per-invoice delivery record, in invoice-id order, paged by cursor',
+        description: 'Pass `next` of an answer as `after` to read on; `next` is null on the last page.',
         params: InstallationParams,
-        querystring: Type.Object(
-          {
-            state: Type.Optional(Type.Union(['claimed', 'sending', 'sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain'].map((s) => Type.Literal(s)))),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 500 })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: LedgerQuerySchema,
         security,
-        response: { 200: Type.Object({ entries: Type.Array(LedgerEntrySchema) }), ...errorResponses },
+        response: { 200: Type.Object({ entries: Type.Array(LedgerEntrySchema), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
       },
     },
     async (request) => {
       installationOf(request);
-      const entries = await store.listLedger(request.params.id, { ...(request.query.state ? { states: [request.query.state as LedgerEntry['state']] } : {}), limit: request.query.limit ?? 500 });
-      return { entries: entries.map(ledgerView) };
+      const q = request.query;
+      const limit = q.limit ?? 500;
+      const entries = await store.listLedger(request.params.id, {
+        ...(q.state ? { states: [q.state as LedgerEntry['state']] } : {}),
+        ...(q.after !== undefined ? { after: q.after } : {}),
+        limit,
+      });
+      return { entries: entries.map(ledgerView), next: entries.length === limit ? (entries[entries.length - 1]?.invoiceId ?? null) : null };
     },
   );
 
@@ -182,14 +192,21 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
   );
 }
 
-function runView(r: Run) {
-  return { id: r.id, trigger: r.trigger, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, counts: { ...r.counts }, processed: r.processed, total: r.total, error: r.error };
+function runView(r: Run, lang: Lang) {
+  return {
+    id: r.id, trigger: r.trigger, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, counts: { ...r.counts }, processed: r.processed, total: r.total, error: r.error,
+    statusText: render(lang, statusCode(r.status)),
+    triggerText: render(lang, triggerCode(r.trigger)),
+  };
 }
 
-function logView(e: LogEntry) {
-  return { id: e.id, runId: e.runId, at: e.at, level: e.level, event: e.event, invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, message: e.message, data: e.data };
+function logView(e: LogEntry, lang: Lang) {
+  const m = logMessage(lang, e);
+  return { id: e.id, runId: e.runId, at: e.at, level: e.level, event: e.event, invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, message: e.message, data: e.data, code: m.code, params: m.params, text: m.text };
 }
 
 function ledgerView(e: LedgerEntry) {
-  return { invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, state: e.state, attempts: e.attempts, messageId: e.messageId, reason: e.reason, detail: e.detail, recipients: e.recipients, writeBackPending: e.writeBackPending, updatedAt: e.updatedAt };
+  // Recipients as the schema has them whatever an older version stored (a refusal without `accepted`).
+  const recipients = e.recipients.map((r) => ({ address: String(r.address), accepted: r.accepted === true, reply: typeof r.reply === 'string' ? r.reply : null }));
+  return { invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, state: e.state, attempts: e.attempts, messageId: e.messageId, reason: e.reason, detail: e.detail, recipients, writeBackPending: e.writeBackPending, updatedAt: e.updatedAt, version: e.version ?? 1 };
 }

@@ -1,5 +1,5 @@
 /**
- * Connector-managed e-mail accounts and templates of an installation (DESIGN §6), with the installation's
+ * Connector-managed e-mail accounts and templates of an installation (docs/design.md §6), with the installation's
  * token. They appear in the settings' option lists next to the host's own (Tryton: instead of them).
  *   GET/POST   /installations/:id/managed/email-accounts        PUT/DELETE .../email-accounts/:accountId
  *   GET/POST   /installations/:id/managed/templates             PUT/DELETE .../templates/:templateId

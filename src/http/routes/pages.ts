@@ -24,6 +24,16 @@ import { strings, t } from '../pages/i18n.ts';
 import { LINK_TTL_SECONDS, SESSION_TTL_SECONDS, pageKey, peekPageToken, signPageToken, verifyPageToken, type PageLang } from '../pages/links.ts';
 import { invoiceLinkBase, logsBody } from '../pages/logs.ts';
 import { settingsBody } from '../pages/settings.ts';
+import { settingsInputOf } from '../pages/settings-input.ts';
+import { CATALOGUE, render, type Lang } from '../../messages/catalogue.ts';
+import { setRequestLang } from '../../messages/http.ts';
+import { decisionMessage, logMessage, statusCode, triggerCode } from '../../messages/logs.ts';
+import { settingsWarnings, todayIn } from '../../settings/check.ts';
+import type { Run } from '../../store/port.ts';
+
+function catalogueIn(lang: Lang): Record<string, string> {
+  return Object.fromEntries(Object.entries(CATALOGUE).map(([code, t]) => [code, t[lang]]));
+}
 
 export interface PageDeps {
   secrets: SecretBox;
@@ -32,6 +42,7 @@ export interface PageDeps {
 
 /** What the pages need from the previews (src/installations/previews.ts), structurally. */
 interface PreviewSource {
+  searchInvoices(installationId: string, text: string, limit?: number): Promise<{ id: string; number: string | null; customer: string | null; date: string | null }[]>;
   previewInvoice(installationId: string, invoiceId: string): Promise<{
     decision: { send: boolean; reason?: string; detail?: string };
     print: string;
@@ -122,6 +133,8 @@ export function pageRoutes(deps: PageDeps) {
         invoiceLinkBase: invoiceLinkBase(installation.hostKind, installation.hostUrl),
         previews: previews !== undefined,
         strings: strings(lang),
+        // The catalogue's sentences in the page's language: the page checks fields as they are typed.
+        messages: catalogueIn(lang),
       };
       const title = t(lang, page === 'settings' ? 'settingsTitle' : 'logsTitle');
       const body = page === 'settings' ? settingsBody(lang) : logsBody(lang);
@@ -139,13 +152,44 @@ export function pageRoutes(deps: PageDeps) {
     });
 
     // ---- the pages' API (page session token) ----
+    // Messages in the page's language, also for requests refused before their handler (schema errors):
+    // the language is read from the session token before validation (verified in the handler).
+    app.addHook('onRequest', async (request) => {
+      if (!request.url.startsWith('/ui/api/')) return;
+      const lang = peekPageToken(bearerToken(request))?.lang;
+      if (lang) setRequestLang(request, lang);
+    });
+
     async function session(request: { headers: FastifyRequest['headers']; params: { id: string } }): Promise<Installation> {
       const token = bearerToken(request);
       if (!token) throw new ConnectorError('unauthorized', 'Missing page session', { field: 'authorization' });
       const k = await keyOf(request.params.id);
       const v = k ? verifyPageToken(k.key, token, { installationId: request.params.id, kind: 'session', now: deps.clock() }) : null;
       if (!k || !v || !v.ok) throw new ConnectorError('unauthorized', 'The page session is not valid or has expired', { field: 'authorization' });
+      setRequestLang(request, v.claims.lang);
+      sessionLang.set(request, v.claims.lang);
       return k.installation;
+    }
+    const sessionLang = new WeakMap<object, Lang>();
+    const langOfSession = (request: object): Lang => sessionLang.get(request) ?? 'pl';
+
+    /** A run as the pages show it: the record plus its sentences and, while it goes, an estimate. */
+    function runPageView(run: Run, lang: Lang) {
+      const { installationId: _i, ...r } = run;
+      const now = deps.clock().getTime();
+      const elapsed = (run.finishedAt ? Date.parse(run.finishedAt) : now) - Date.parse(run.startedAt);
+      const remainingMs = run.status === 'running' && run.processed > 0 && run.total > run.processed ? Math.round((elapsed / run.processed) * (run.total - run.processed)) : null;
+      return {
+        ...r,
+        statusCode: statusCode(run.status),
+        statusText: render(lang, statusCode(run.status)),
+        triggerCode: triggerCode(run.trigger),
+        triggerText: render(lang, triggerCode(run.trigger)),
+        countsText: render(lang, 'run.counts', { ...run.counts }),
+        progressText: run.status === 'running' && run.total === 0 ? render(lang, 'run.counting') : render(lang, 'run.progress', { processed: run.processed, total: run.total }),
+        elapsedMs: elapsed,
+        remainingMs,
+      };
     }
 
     const ui = '/ui/api/installations/:id';
@@ -153,9 +197,15 @@ export function pageRoutes(deps: PageDeps) {
 
     app.get(`${ui}/settings`, { schema: { hide, params: InstallationParams } }, async (request) => service.view(await session(request)));
 
-    app.put(`${ui}/settings`, { schema: { hide, params: InstallationParams, body: SettingsInputSchema } }, async (request) => {
+    app.put(`${ui}/settings`, { schema: { hide, params: InstallationParams, body: SettingsInputSchema }, attachValidation: true }, async (request) => {
       await session(request);
-      return service.updateSettings(request.params.id, request.body);
+      const lang = langOfSession(request);
+      const { input, shapeProblems } = settingsInputOf(request);
+      const saved = await service.updateSettings(request.params.id, input, { shapeProblems });
+      // Saved, with what a person should know (a from date in the future).
+      const { operatorPassword: _p, ...settings } = saved;
+      const warnings = settingsWarnings(settings, todayIn(settings, deps.clock())).map((w) => ({ field: w.field, code: w.code, params: w.params, message: render(lang, w.code, w.params) }));
+      return { ...saved, warnings };
     });
 
     app.get(
@@ -185,9 +235,17 @@ export function pageRoutes(deps: PageDeps) {
       async (request) => {
         await session(request);
         const runs = await store.listRuns(request.params.id, request.query.limit ?? 10);
-        return { runs: runs.map(({ installationId: _i, ...run }) => run) };
+        const lang = langOfSession(request);
+        return { runs: runs.map((run) => runPageView(run, lang)) };
       },
     );
+
+    // The cheap endpoint the logs page polls while a run goes: the newest run only (one indexed read).
+    app.get(`${ui}/runs/current`, { schema: { hide, params: InstallationParams }, logLevel: 'warn' }, async (request) => {
+      await session(request);
+      const [run] = await store.listRuns(request.params.id, 1);
+      return { run: run ? runPageView(run, langOfSession(request)) : null };
+    });
 
     const PageLogQuery = Type.Object(
       {
@@ -212,8 +270,12 @@ export function pageRoutes(deps: PageDeps) {
       const limit = q.limit ?? 100;
       const { from: _from, to: _to, ...rest } = q;
       const entries = await store.listLogs({ ...rest, installationId: installation.id, ...range, limit });
+      const lang = langOfSession(request);
       return {
-        entries: entries.map(({ installationId: _i, ...e }) => e),
+        entries: entries.map(({ installationId: _i, ...e }) => {
+          const m = logMessage(lang, e);
+          return { ...e, code: m.code, params: m.params, text: m.text, levelText: render(lang, e.level === 'error' ? 'level.error' : e.level === 'warning' ? 'level.warning' : 'level.info') };
+        }),
         next: entries.length === limit ? (entries[entries.length - 1]?.id ?? null) : null,
       };
     });
@@ -223,12 +285,23 @@ export function pageRoutes(deps: PageDeps) {
       return previews;
     }
 
+    app.get(
+      `${ui}/invoices/search`,
+      { schema: { hide, params: InstallationParams, querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 64 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 })) }, { additionalProperties: false }) } },
+      async (request) => {
+        await session(request);
+        // `q` is optional so that a caller without a session hears 401, not about its query.
+        return { invoices: await previewsOrFail().searchInvoices(request.params.id, request.query.q ?? '', request.query.limit ?? 10) };
+      },
+    );
+
     app.get(`${ui}/invoices/:invoiceId/preview`, { schema: { hide, params: InvoiceParams } }, async (request) => {
       await session(request);
       const p = await previewsOrFail().previewInvoice(request.params.id, request.params.invoiceId);
       const m = p.message;
+      const said = decisionMessage(langOfSession(request), p.decision);
       return {
-        decision: p.decision,
+        decision: { ...p.decision, code: said.code, params: said.params, text: said.text },
         print: p.print,
         message: { from: m.from, to: m.to, subject: m.subject, html: m.html, text: m.text },
         attachment: p.attachment ? { filename: p.attachment.filename, size: p.attachment.pdf.byteLength, warnings: p.attachment.warnings } : null,

@@ -6,9 +6,10 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
   app.get('/health', { schema: { tags: ['system'], summary: 'Liveness and store reachability' } }, async (_request, reply) => {
     try {
       await app.deps.store.listInstallations({ status: 'active' });
-      return { status: 'ok', version: app.deps.version };
+      return { status: 'ok', version: app.deps.version, store: 'up' };
     } catch {
-      return reply.status(503).send({ status: 'unavailable', version: app.deps.version });
+      // The process stays up while the database is away (restart, failover) and reconnects by itself.
+      return reply.status(503).send({ status: 'unavailable', version: app.deps.version, store: 'down' });
     }
   });
   app.get('/manifest', { schema: { tags: ['system'], summary: 'The extension manifest the host reads' } }, async () =>

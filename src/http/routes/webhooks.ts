@@ -66,7 +66,7 @@ export async function webhookRoutes(appBase: FastifyInstance, opts: WebhookRoute
     async (request) => {
       const installation = verified.get(request);
       if (!installation) throw new ConnectorError('internal', 'webhook handler reached without a verified signature');
-      const action = await incoming.handle(installation, request.body);
+      const action = await incoming.handle(installation, request.body, request.headers[SIGNATURE_HEADER.toLowerCase()]);
       return { received: true, type: request.body.type, action };
     },
   );

@@ -7,7 +7,16 @@ export const ErrorBody = Type.Object(
       code: Type.String({ description: 'stable error code (see src/errors.ts)' }),
       message: Type.String(),
       field: Type.Optional(Type.String({ description: 'the offending field, as a path in the request' })),
-      fields: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+      fields: Type.Optional(
+        Type.Array(
+          Type.Object({
+            field: Type.String(),
+            code: Type.Optional(Type.String({ description: 'message code (src/messages/catalogue.ts), e.g. settings.time_format' })),
+            params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the parameters of the message' })),
+            message: Type.String({ description: "the sentence, in the language of Accept-Language (pl or en; default en)" }),
+          }),
+        ),
+      ),
     }),
   },
   { $id: 'ErrorBody' },

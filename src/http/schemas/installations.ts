@@ -38,6 +38,8 @@ export const RunSchema = Type.Object({
   processed: Type.Integer(),
   total: Type.Integer(),
   error: Type.Union([Type.String(), Type.Null()]),
+  statusText: Type.Optional(Type.String({ description: 'the status as a sentence, in the language of Accept-Language (pl or en)' })),
+  triggerText: Type.Optional(Type.String({ description: 'the trigger as a sentence, in the language of Accept-Language' })),
 });
 
 export const LogEntrySchema = Type.Object({
@@ -50,6 +52,9 @@ export const LogEntrySchema = Type.Object({
   invoiceNumber: Type.Union([Type.String(), Type.Null()]),
   message: Type.String(),
   data: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  code: Type.Optional(Type.String({ description: 'message code of the entry (src/messages/catalogue.ts), made from event and data' })),
+  params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  text: Type.Optional(Type.String({ description: 'the entry as a sentence, in the language of Accept-Language (pl or en; default en)' })),
 });
 
 export const LogQuerySchema = Type.Object(
@@ -66,6 +71,16 @@ export const LogQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const LedgerQuerySchema = Type.Object(
+  {
+    state: Type.Optional(Type.Union((['claimed', 'sending', 'sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain'] as const).map((s) => Type.Literal(s)))),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 500 })),
+    /** Cursor: the `next` of the previous page (an invoice id). */
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
 export const LedgerEntrySchema = Type.Object({
   invoiceId: Type.String(),
   invoiceNumber: Type.Union([Type.String(), Type.Null()]),
@@ -77,6 +92,8 @@ export const LedgerEntrySchema = Type.Object({
   recipients: Type.Array(Type.Object({ address: Type.String(), accepted: Type.Boolean(), reply: Type.Union([Type.String(), Type.Null()]) })),
   writeBackPending: Type.Boolean(),
   updatedAt: Type.String(),
+  /** 1 for the first delivery; 2 when a draft e-mailed under "all documents" was e-mailed again as the posted invoice. */
+  version: Type.Integer({ minimum: 1 }),
 });
 
 /**
@@ -88,11 +105,11 @@ export function logTimeRange(range: { from?: string | undefined; to?: string | u
   const instant = (value: string, field: string): string => {
     const ms = Date.parse(value);
     const year = new Date(ms).getUTCFullYear();
-    if (Number.isNaN(ms) || year < 1 || year > 9999) throw new ConnectorError('validation', `${field}: not an instant between the years 1 and 9999`, { field });
+    if (Number.isNaN(ms) || year < 1 || year > 9999) throw new ConnectorError('validation', `${field}: not an instant between the years 1 and 9999`, { field, say: { code: 'validation.date_range' } });
     return new Date(ms).toISOString();
   };
   const from = range.from === undefined ? undefined : instant(range.from, fields.from);
   const to = range.to === undefined ? undefined : instant(range.to, fields.to);
-  if (from !== undefined && to !== undefined && from > to) throw new ConnectorError('validation', `"${fields.from}" is after "${fields.to}"`, { field: fields.from });
+  if (from !== undefined && to !== undefined && from > to) throw new ConnectorError('validation', `"${fields.from}" is after "${fields.to}"`, { field: fields.from, say: { code: 'validation.range_reversed' } });
   return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
 }

@@ -21,6 +21,15 @@ const ServerInput = Type.Object(
   { additionalProperties: false },
 );
 
+const DkimInput = Type.Object(
+  {
+    domain: Type.Optional(Type.String({ maxLength: 253, description: "signing domain (d=): the sender's domain or a parent of it" })),
+    selector: Type.Optional(Type.String({ maxLength: 63, description: 'selector (s=): the record is <selector>._domainkey.<domain>' })),
+    privateKey: Type.Optional(Type.String({ maxLength: 20_000, writeOnly: true, description: 'PEM, RSA ≥ 1024 bits (2048 recommended); write-only, left out = keep the stored one' })),
+  },
+  { additionalProperties: false },
+);
+
 export const AccountBody = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: 200 })),
@@ -28,6 +37,7 @@ export const AccountBody = Type.Object(
     fromAddress: Type.Optional(Type.String({ maxLength: 320 })),
     smtp: Type.Optional(ServerInput),
     imap: Type.Optional(Type.Union([ServerInput, Type.Null()], { description: 'null removes IMAP (no Drafts, no Sent copy)' })),
+    dkim: Type.Optional(Type.Union([DkimInput, Type.Null()], { description: 'DKIM signing of every message from this account; null removes it' })),
   },
   { additionalProperties: false },
 );
@@ -47,6 +57,15 @@ export const AccountView = Type.Object({
   fromAddress: Type.String(),
   smtp: ServerView,
   imap: Type.Union([ServerView, Type.Null()]),
+  dkim: Type.Union([
+    Type.Object({
+      domain: Type.String(),
+      selector: Type.String(),
+      privateKey: Type.Object({ set: Type.Boolean() }),
+      dnsRecord: Type.Object({ name: Type.String(), type: Type.Literal('TXT'), value: Type.String() }, { description: 'publish this TXT record in DNS' }),
+    }),
+    Type.Null(),
+  ]),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });

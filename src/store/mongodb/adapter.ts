@@ -13,7 +13,9 @@ import { MongoClient, MongoServerError, type Collection, type Db, type Document,
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { ClaimRequest, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import { recipientsOf } from '../recipients.ts';
+import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
+import type { ClaimRequest, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 
 export interface MongoStoreOptions {
   url: string;
@@ -111,10 +113,14 @@ function toLedger(d: Document): LedgerEntry {
     contentHash: orNull(d['contentHash']),
     reason: orNull(d['reason']),
     detail: orNull(d['detail']),
-    recipients: d['recipients'] ?? [],
+    recipients: recipientsOf(d['recipients']),
     writeBackPending: d['writeBackPending'] ?? false,
+    outcomeVersion: d['outcomeVersion'] ?? 0,
     nextAttemptAt: isoOrNull(d['nextAttemptAt']),
     updatedAt: iso(d['updatedAt']),
+    version: d['version'] ?? 1,
+    draft: d['draft'] ?? false,
+    handedOver: d['handedOver'] ?? true,
   };
 }
 
@@ -145,8 +151,64 @@ function toRun(d: Document): Run {
     processed: d['processed'] ?? 0,
     total: d['total'] ?? 0,
     error: orNull(d['error']),
+    owner: orNull(d['owner']),
+    leaseUntil: isoOrNull(d['leaseUntil']),
   };
 }
+
+
+interface GuardValues {
+  now?: Date;
+  maxAttempts?: number;
+  owner?: string;
+  deadOwners?: string[];
+  expectedLease?: Date;
+}
+
+function need<K extends keyof GuardValues>(v: GuardValues, key: K): NonNullable<GuardValues[K]> {
+  const x = v[key];
+  if (x === undefined) throw new Error(`ledger guard needs ${key}`);
+  return x as NonNullable<GuardValues[K]>;
+}
+
+/** The filter for one guard of the transition table (src/store/ledger-states.ts). */
+function mongoGuard(g: LedgerGuard, v: GuardValues): Filter<Document> {
+  switch (g) {
+    case 'always':
+      return {};
+    case 'due':
+      return { attempts: { $lt: need(v, 'maxAttempts') }, $or: [{ nextAttemptAt: null }, { nextAttemptAt: { $lte: need(v, 'now') } }] };
+    case 'lease_expired':
+      return { $or: [{ leaseUntil: null }, { leaseUntil: { $lt: need(v, 'now') } }] };
+    case 'owner':
+      return { owner: need(v, 'owner') };
+    case 'dead_owner':
+      return { owner: { $in: need(v, 'deadOwners') } };
+    case 'expected_lease':
+      return { leaseUntil: need(v, 'expectedLease') };
+  }
+}
+
+/** An operation's condition, derived from the transition table: one `$or` term per state it may start from. */
+export function mongoCondition(op: LedgerOperation, v: GuardValues): Filter<Document> {
+  return { $or: guardsOf(op).map(([state, guards]) => ({ $and: [{ state }, ...guards.map((g) => mongoGuard(g, v))] })) };
+}
+
+/** States in which an entry is owned by a delivery (no write-back is taken for it then). */
+const OWNED_STATES: readonly LedgerState[] = [...new Set([...fromStates('markSending'), ...fromStates('recordOutcome')])];
+
+/** `release`'s update: back to the state before the claim when the table allows it, else skipped. */
+const RELEASE_UPDATE = (now: Date): Document[] => [
+  {
+    $set: {
+      state: { $cond: [{ $in: [{ $ifNull: ['$prevState', null] }, { $literal: RELEASE_RESTORES }] }, '$prevState', { $literal: 'skipped' }] },
+      prevState: null,
+      owner: null,
+      leaseUntil: null,
+      updatedAt: { $literal: now },
+    },
+  },
+];
 
 function toWebhookDelivery(d: Document): WebhookDelivery {
   return {
@@ -213,6 +275,9 @@ export class MongoStore implements Store {
   private get webhookDeliveries(): Collection<Document> {
     return this.db.collection('webhook_deliveries');
   }
+  private get incomingEvents(): Collection<Document> {
+    return this.db.collection('incoming_events');
+  }
   private get counters(): Collection<{ _id: string; seq: number }> {
     return this.db.collection<{ _id: string; seq: number }>('counters');
   }
@@ -232,6 +297,10 @@ export class MongoStore implements Store {
       await this.installations.createIndex({ status: 1, createdAt: 1 }, { name: 'status_created' });
       await this.ledger.createIndex({ installationId: 1, invoiceId: 1 }, { name: 'ledger_key', unique: true });
       await this.ledger.createIndex({ installationId: 1, state: 1 }, { name: 'ledger_state' });
+      await this.ledger.createIndex({ installationId: 1, state: 1, invoiceId: 1 }, { name: 'ledger_state_cursor' });
+      await this.runs.createIndex({ installationId: 1, status: 1 }, { name: 'runs_status' });
+      await this.incomingEvents.createIndex({ installationId: 1, eventId: 1 }, { name: 'incoming_event_key', unique: true });
+      await this.incomingEvents.createIndex({ keepUntil: 1 }, { name: 'incoming_event_expiry' });
       await this.ledger.createIndex(
         { installationId: 1, updatedAt: 1 },
         { name: 'ledger_write_back', partialFilterExpression: { writeBackPending: true } },
@@ -322,6 +391,7 @@ export class MongoStore implements Store {
       await this.runs.deleteMany({ installationId: id });
       await this.webhookDeliveries.deleteMany({ installationId: id });
       await this.managed.deleteMany({ installationId: id });
+      await this.incomingEvents.deleteMany({ installationId: id });
       await this.installations.deleteOne({ _id: id as unknown as Document['_id'] });
     });
   }
@@ -333,11 +403,7 @@ export class MongoStore implements Store {
     const filter: Filter<Document> = {
       installationId: req.installationId,
       invoiceId: req.invoiceId,
-      $or: [
-        { state: 'skipped' },
-        { state: 'retry', attempts: { $lt: req.maxAttempts }, $or: [{ nextAttemptAt: null }, { nextAttemptAt: { $lte: now } }] },
-        { state: 'claimed', $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] },
-      ],
+      ...mongoCondition('claim', { now, maxAttempts: req.maxAttempts }),
     };
     // Pipeline update: expressions read the document as it was (missing fields on insert), and every
     // caller-supplied value is wrapped in $literal so a leading '$' is never read as a field path.
@@ -358,6 +424,8 @@ export class MongoStore implements Store {
           recipients: { $ifNull: ['$recipients', { $literal: [] }] },
           writeBackPending: { $ifNull: ['$writeBackPending', false] },
           nextAttemptAt: { $ifNull: ['$nextAttemptAt', null] },
+          version: { $ifNull: ['$version', 1] },
+          draft: { $literal: req.draft ?? false },
         },
       },
     ];
@@ -370,12 +438,47 @@ export class MongoStore implements Store {
     }
   }
 
+  async claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null> {
+    const filter: Filter<Document> = { installationId: req.installationId, invoiceId: req.invoiceId, state: { $in: ['sent', 'drafted'] }, draft: true, writeBackPending: false };
+    const update: Document[] = [
+      {
+        $set: {
+          prevState: '$state',
+          state: { $literal: 'claimed' },
+          owner: { $literal: req.owner },
+          leaseUntil: { $literal: toDate(req.leaseUntil) },
+          messageId: { $literal: req.messageId },
+          invoiceNumber: req.invoiceNumber === null ? { $ifNull: ['$invoiceNumber', null] } : { $literal: req.invoiceNumber },
+          attempts: { $literal: 0 },
+          contentHash: { $literal: null },
+          reason: { $literal: null },
+          detail: { $literal: null },
+          recipients: { $literal: [] },
+          writeBackPending: { $literal: false },
+          nextAttemptAt: { $literal: null },
+          version: { $add: [{ $ifNull: ['$version', 1] }, 1] },
+          draft: { $literal: req.draft ?? false },
+          updatedAt: { $literal: toDate(req.now) },
+        },
+      },
+    ];
+    const d = await this.op('claimNewVersion', () => this.ledger.findOneAndUpdate(filter, update, { returnDocument: 'after' }));
+    return d ? toLedger(d) : null;
+  }
+
   async markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean> {
     const r = await this.op('markSending', () =>
       this.ledger.updateOne(
-        { installationId, invoiceId, owner, state: 'claimed' },
-        { $set: { state: 'sending', contentHash, leaseUntil: toDate(leaseUntil), updatedAt: new Date() }, $inc: { attempts: 1 } },
+        { installationId, invoiceId, ...mongoCondition('markSending', { owner }) },
+        { $set: { state: 'sending', contentHash, leaseUntil: toDate(leaseUntil), handedOver: false, updatedAt: new Date() }, $inc: { attempts: 1 } },
       ),
+    );
+    return r.matchedCount === 1;
+  }
+
+  async markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean> {
+    const r = await this.op('markHandedOver', () =>
+      this.ledger.updateOne({ installationId, invoiceId, owner, state: 'sending' }, { $set: { handedOver: true, updatedAt: new Date() } }),
     );
     return r.matchedCount === 1;
   }
@@ -389,8 +492,9 @@ export class MongoStore implements Store {
   ): Promise<boolean> {
     const r = await this.op('recordOutcome', () =>
       this.ledger.updateOne(
-        { installationId, invoiceId, owner, state: { $in: ['claimed', 'sending'] } },
+        { installationId, invoiceId, ...mongoCondition('recordOutcome', { owner }) },
         {
+          $inc: { outcomeVersion: 1 },
           $set: {
             state: outcome.state,
             prevState: null,
@@ -411,17 +515,7 @@ export class MongoStore implements Store {
 
   async release(installationId: string, invoiceId: string, owner: string): Promise<void> {
     await this.op('release', () =>
-      this.ledger.updateOne({ installationId, invoiceId, owner, state: 'claimed' }, [
-        {
-          $set: {
-            state: { $cond: [{ $in: [{ $ifNull: ['$prevState', null] }, { $literal: ['skipped', 'retry'] }] }, '$prevState', { $literal: 'skipped' }] },
-            prevState: null,
-            owner: null,
-            leaseUntil: null,
-            updatedAt: { $literal: new Date() },
-          },
-        },
-      ]),
+      this.ledger.updateOne({ installationId, invoiceId, ...mongoCondition('release', { owner }) }, RELEASE_UPDATE(new Date())),
     );
   }
 
@@ -431,11 +525,29 @@ export class MongoStore implements Store {
     return docs.map(toLedger);
   }
 
-  async listLedger(installationId: string, filter: { states?: LedgerState[]; limit: number }): Promise<LedgerEntry[]> {
+  async listLedger(installationId: string, filter: { states?: LedgerState[]; owner?: string; after?: string; limit: number }): Promise<LedgerEntry[]> {
+    // Invoice-id order on the ledger_key / ledger_state_cursor index; the cursor is stable while entries change.
     const q: Filter<Document> = { installationId };
     if (filter.states !== undefined) q['state'] = { $in: filter.states };
-    const docs = await this.op('listLedger', () => this.ledger.find(q).sort({ updatedAt: -1, invoiceId: 1 }).limit(filter.limit).toArray());
+    if (filter.owner !== undefined) q['owner'] = filter.owner;
+    if (filter.after !== undefined) q['invoiceId'] = { $gt: filter.after };
+    const docs = await this.op('listLedger', () => this.ledger.find(q).sort({ invoiceId: 1 }).limit(filter.limit).toArray());
     return docs.map(toLedger);
+  }
+
+  async releaseDeadOwners(installationId: string, owners: string[], now: string): Promise<{ released: number; expired: number }> {
+    if (owners.length === 0) return { released: 0, expired: 0 };
+    const at = toDate(now);
+    const released = await this.op('releaseDeadOwners', () =>
+      this.ledger.updateMany({ installationId, ...mongoCondition('releaseDead', { deadOwners: owners }) }, RELEASE_UPDATE(new Date())),
+    );
+    const expired = await this.op('releaseDeadOwners', () =>
+      this.ledger.updateMany(
+        { installationId, ...mongoCondition('expireDead', { deadOwners: owners }) },
+        { $set: { leaseUntil: new Date(at.getTime() - 1), updatedAt: new Date() } },
+      ),
+    );
+    return { released: released.modifiedCount, expired: expired.modifiedCount };
   }
 
   async listExpiredSending(installationId: string, now: string): Promise<LedgerEntry[]> {
@@ -457,8 +569,9 @@ export class MongoStore implements Store {
   ): Promise<boolean> {
     const r = await this.op('resolveInterrupted', () =>
       this.ledger.updateOne(
-        { installationId, invoiceId, state: 'sending', leaseUntil: toDate(expectedLeaseUntil) },
+        { installationId, invoiceId, ...mongoCondition('resolveInterrupted', { expectedLease: toDate(expectedLeaseUntil) }) },
         {
+          $inc: { outcomeVersion: 1 },
           $set: {
             state: outcome.state,
             prevState: null,
@@ -480,7 +593,7 @@ export class MongoStore implements Store {
   async allowResend(installationId: string, invoiceId: string): Promise<boolean> {
     const r = await this.op('allowResend', () =>
       this.ledger.updateOne(
-        { installationId, invoiceId, state: { $in: ['uncertain', 'failed'] } },
+        { installationId, invoiceId, ...mongoCondition('allowResend', {}) },
         { $set: { state: 'retry', prevState: null, attempts: 0, nextAttemptAt: null, owner: null, leaseUntil: null, updatedAt: new Date() } },
       ),
     );
@@ -490,7 +603,7 @@ export class MongoStore implements Store {
   async listPendingWriteBacks(installationId: string, limit: number): Promise<LedgerEntry[]> {
     const docs = await this.op('listPendingWriteBacks', () =>
       this.ledger
-        .find({ installationId, writeBackPending: true, state: { $nin: ['claimed', 'sending'] } })
+        .find({ installationId, writeBackPending: true, state: { $nin: [...OWNED_STATES] } })
         .sort({ updatedAt: 1, invoiceId: 1 })
         .limit(limit)
         .toArray(),
@@ -498,11 +611,61 @@ export class MongoStore implements Store {
     return docs.map(toLedger);
   }
 
-  async markWrittenBack(installationId: string, invoiceIds: string[]): Promise<void> {
-    if (invoiceIds.length === 0) return;
+  async claimWriteBacks(installationId: string, req: { owner: string; leaseUntil: string; now: string; limit: number }): Promise<LedgerEntry[]> {
+    // One conditional write per entry: of two processes taking the same one, exactly one matches.
+    const now = toDate(req.now);
+    const free: Filter<Document> = {
+      installationId,
+      writeBackPending: true,
+      state: { $nin: [...OWNED_STATES] },
+      $or: [{ writeBackLeaseUntil: null }, { writeBackLeaseUntil: { $lt: now } }],
+    };
+    const candidates = await this.op('claimWriteBacks', () => this.ledger.find(free, { projection: { invoiceId: 1 } }).sort({ updatedAt: 1, invoiceId: 1 }).limit(req.limit).toArray());
+    const taken: LedgerEntry[] = [];
+    for (const c of candidates) {
+      const d = await this.op('claimWriteBacks', () =>
+        this.ledger.findOneAndUpdate(
+          { ...free, invoiceId: c['invoiceId'] },
+          { $set: { writeBackOwner: req.owner, writeBackLeaseUntil: toDate(req.leaseUntil) } },
+          { returnDocument: 'after' },
+        ),
+      );
+      if (d) taken.push(toLedger(d));
+    }
+    return taken;
+  }
+
+  async markWrittenBack(installationId: string, owner: string, done: WriteBackDone[]): Promise<void> {
+    if (done.length === 0) return;
     await this.op('markWrittenBack', () =>
-      this.ledger.updateMany({ installationId, invoiceId: { $in: invoiceIds } }, { $set: { writeBackPending: false } }),
+      this.ledger.bulkWrite(
+        done.map((d) => ({
+          updateOne: {
+            filter: { installationId, invoiceId: d.invoiceId, writeBackOwner: owner, ...(d.outcomeVersion === 0 ? { $or: [{ outcomeVersion: 0 }, { outcomeVersion: null }] } : { outcomeVersion: d.outcomeVersion }) },
+            update: { $set: { writeBackPending: false, writeBackOwner: null, writeBackLeaseUntil: null } },
+          },
+        })),
+        { ordered: false },
+      ),
     );
+  }
+
+  async releaseWriteBacks(installationId: string, owner: string, invoiceIds: string[]): Promise<void> {
+    if (invoiceIds.length === 0) return;
+    await this.op('releaseWriteBacks', () =>
+      this.ledger.updateMany({ installationId, writeBackOwner: owner, invoiceId: { $in: invoiceIds } }, { $set: { writeBackOwner: null, writeBackLeaseUntil: null } }),
+    );
+  }
+
+  async rememberIncomingEvent(installationId: string, eventId: string, now: string, keepUntil: string): Promise<boolean> {
+    await this.op('rememberIncomingEvent', () => this.incomingEvents.deleteMany({ keepUntil: { $lt: toDate(now) } }));
+    try {
+      await this.incomingEvents.insertOne({ installationId, eventId, keepUntil: toDate(keepUntil) });
+      return true;
+    } catch (e) {
+      if (isDuplicateKey(e)) return false;
+      throw mapMongoError(e, 'rememberIncomingEvent');
+    }
   }
 
   // ---- logs ----
@@ -558,7 +721,7 @@ export class MongoStore implements Store {
 
   // ---- runs ----
 
-  async startRun(run: Pick<Run, 'installationId' | 'trigger' | 'startedAt'>): Promise<Run> {
+  async startRun(run: Pick<Run, 'installationId' | 'trigger' | 'startedAt'> & Partial<Pick<Run, 'owner' | 'leaseUntil'>>): Promise<Run> {
     const doc: Document = {
       _id: crypto.randomUUID(),
       installationId: run.installationId,
@@ -570,9 +733,29 @@ export class MongoStore implements Store {
       processed: 0,
       total: 0,
       error: null,
+      owner: run.owner ?? null,
+      leaseUntil: run.leaseUntil ? toDate(run.leaseUntil) : null,
     };
     await this.op('startRun', () => this.runs.insertOne(doc));
     return toRun(doc);
+  }
+
+  async heartbeatRun(runId: string, leaseUntil: string): Promise<boolean> {
+    const r = await this.op('heartbeatRun', () =>
+      this.runs.updateOne({ _id: runId as unknown as Document['_id'], status: 'running' }, { $set: { leaseUntil: toDate(leaseUntil) } }),
+    );
+    return r.matchedCount === 1;
+  }
+
+  async interruptRun(runId: string, error: string, finishedAt: string): Promise<Run | null> {
+    const d = await this.op('interruptRun', () =>
+      this.runs.findOneAndUpdate(
+        { _id: runId as unknown as Document['_id'], status: 'running' },
+        { $set: { status: 'interrupted', error, finishedAt: toDate(finishedAt), leaseUntil: null } },
+        { returnDocument: 'after' },
+      ),
+    );
+    return d ? toRun(d) : null;
   }
 
   async updateRunProgress(runId: string, processed: number, total: number, counts: RunCounts): Promise<void> {
@@ -585,7 +768,7 @@ export class MongoStore implements Store {
     const d = await this.op('finishRun', () =>
       this.runs.findOneAndUpdate(
         { _id: runId as unknown as Document['_id'] },
-        { $set: { status, counts, error, finishedAt: toDate(finishedAt) } },
+        { $set: { status, counts, error, finishedAt: toDate(finishedAt), leaseUntil: null } },
         { returnDocument: 'after' },
       ),
     );
@@ -593,8 +776,8 @@ export class MongoStore implements Store {
     return toRun(d);
   }
 
-  async listRuns(installationId: string, limit: number): Promise<Run[]> {
-    const docs = await this.op('listRuns', () => this.runs.find({ installationId }).sort({ startedAt: -1, _id: 1 }).limit(limit).toArray());
+  async listRuns(installationId: string, limit: number, filter: { status?: RunStatus } = {}): Promise<Run[]> {
+    const docs = await this.op('listRuns', () => this.runs.find({ installationId, ...(filter.status ? { status: filter.status } : {}) }).sort({ startedAt: -1, _id: 1 }).limit(limit).toArray());
     return docs.map(toRun);
   }
 

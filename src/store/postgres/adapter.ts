@@ -7,8 +7,10 @@ import pg from 'pg';
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { ClaimRequest, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { ClaimRequest, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { migrate } from './schema.ts';
+import { recipientsOf } from '../recipients.ts';
+import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -93,10 +95,14 @@ function toLedger(r: Row): LedgerEntry {
     contentHash: str(r['content_hash']),
     reason: (r['reason'] ?? null) as LedgerEntry['reason'],
     detail: str(r['detail']),
-    recipients: (r['recipients'] ?? []) as LedgerEntry['recipients'],
+    recipients: recipientsOf(r['recipients']),
     writeBackPending: r['write_back_pending'] as boolean,
+    outcomeVersion: (r['outcome_version'] as number | undefined) ?? 0,
     nextAttemptAt: isoOrNull(r['next_attempt_at']),
     updatedAt: iso(r['updated_at']),
+    version: (r['version'] as number | undefined) ?? 1,
+    draft: (r['draft'] as boolean | undefined) ?? false,
+    handedOver: (r['handed_over'] as boolean | undefined) ?? true,
   };
 }
 
@@ -127,8 +133,50 @@ function toRun(r: Row): Run {
     processed: r['processed'] as number,
     total: r['total'] as number,
     error: str(r['error']),
+    owner: str(r['owner']),
+    leaseUntil: isoOrNull(r['lease_until']),
   };
 }
+
+
+/** Placeholders an operation's guards read (`$n` of the statement). */
+type GuardParams = Partial<Record<'now' | 'maxAttempts' | 'owner' | 'deadOwners' | 'expectedLease', string>>;
+
+function need(p: GuardParams, key: keyof GuardParams): string {
+  const v = p[key];
+  if (!v) throw new Error(`ledger guard needs ${key}`);
+  return v;
+}
+
+/** SQL for one guard of the transition table (src/store/ledger-states.ts) on the ledger row `a`. */
+function pgGuard(g: LedgerGuard, p: GuardParams, a: string): string {
+  switch (g) {
+    case 'always':
+      return 'true';
+    case 'due':
+      return `${a}.attempts < ${need(p, 'maxAttempts')} AND (${a}.next_attempt_at IS NULL OR ${a}.next_attempt_at <= ${need(p, 'now')}::timestamptz)`;
+    case 'lease_expired':
+      return `(${a}.lease_until IS NULL OR ${a}.lease_until < ${need(p, 'now')}::timestamptz)`;
+    case 'owner':
+      return `${a}.owner = ${need(p, 'owner')}`;
+    case 'dead_owner':
+      return `${a}.owner = ANY(${need(p, 'deadOwners')}::text[])`;
+    case 'expected_lease':
+      return `${a}.lease_until = ${need(p, 'expectedLease')}::timestamptz`;
+  }
+}
+
+/** The WHERE of an operation, derived from the transition table: one term per state it may start from. */
+export function pgCondition(op: LedgerOperation, p: GuardParams, a = 'ledger'): string {
+  return guardsOf(op)
+    .map(([state, guards]) => `(${[`${a}.state = '${state}'`, ...guards.filter((g) => g !== 'always').map((g) => pgGuard(g, p, a))].join(' AND ')})`)
+    .join(' OR ');
+}
+
+/** States in which an entry is owned by a delivery (no write-back is taken for it then). */
+const OWNED_STATES: readonly LedgerState[] = [...new Set([...fromStates('markSending'), ...fromStates('recordOutcome')])];
+
+const sqlList = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
 
 function toWebhookDelivery(r: Row): WebhookDelivery {
   return {
@@ -168,6 +216,8 @@ const INSTALLATION_COLUMNS: Record<keyof InstallationPatch, { column: string; js
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
+  /** A checked-out client whose connection dies between statements (the next statement reports it). */
+  private readonly clientError: (err: Error) => void;
 
   constructor(opts: PostgresStoreOptions) {
     this.pool = new pg.Pool({
@@ -181,6 +231,7 @@ export class PostgresStore implements Store {
     const log = opts.log ?? (() => undefined);
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.pool.on('error', (err) => log(`store: idle database connection failed: ${err.message}`));
+    this.clientError = (err) => log(`store: database connection failed: ${err.message}`);
   }
 
   private async q(what: string, sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -198,11 +249,13 @@ export class PostgresStore implements Store {
     } catch (e) {
       throw mapPgError(e, 'migrate');
     }
+    client.on('error', this.clientError);
     try {
       await migrate(client);
     } catch (e) {
       throw mapPgError(e, 'migrate');
     } finally {
+      client.off('error', this.clientError);
       client.release();
     }
   }
@@ -291,9 +344,10 @@ export class PostgresStore implements Store {
     } catch (e) {
       throw mapPgError(e, 'purgeInstallation');
     }
+    client.on('error', this.clientError);
     try {
       await client.query('BEGIN');
-      for (const table of ['ledger', 'logs', 'runs', 'managed_records', 'webhook_deliveries']) {
+      for (const table of ['ledger', 'logs', 'runs', 'managed_records', 'webhook_deliveries', 'incoming_events']) {
         await client.query(`DELETE FROM ${table} WHERE installation_id = $1`, [id]);
       }
       await client.query('DELETE FROM installations WHERE id = $1', [id]);
@@ -302,6 +356,7 @@ export class PostgresStore implements Store {
       await client.query('ROLLBACK').catch(() => undefined);
       throw mapPgError(e, 'purgeInstallation');
     } finally {
+      client.off('error', this.clientError);
       client.release();
     }
   }
@@ -315,21 +370,33 @@ export class PostgresStore implements Store {
     const rows = await this.q(
       'claim',
       `INSERT INTO ledger AS l (installation_id, invoice_id, invoice_number, state, prev_state, owner, lease_until, attempts,
-         message_id, recipients, write_back_pending, updated_at)
-       VALUES ($1, $2, $3, 'claimed', NULL, $4, $5, 0, $6, '[]', false, $7)
+         message_id, recipients, write_back_pending, updated_at, draft)
+       VALUES ($1, $2, $3, 'claimed', NULL, $4, $5, 0, $6, '[]', false, $7, $9)
        ON CONFLICT (installation_id, invoice_id) DO UPDATE SET
          state = 'claimed',
+         draft = EXCLUDED.draft,
          prev_state = l.state,
          owner = EXCLUDED.owner,
          lease_until = EXCLUDED.lease_until,
          message_id = EXCLUDED.message_id,
          invoice_number = COALESCE(EXCLUDED.invoice_number, l.invoice_number),
          updated_at = EXCLUDED.updated_at
-       WHERE l.state = 'skipped'
-          OR (l.state = 'retry' AND l.attempts < $8 AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= $7::timestamptz))
-          OR (l.state = 'claimed' AND (l.lease_until IS NULL OR l.lease_until < $7::timestamptz))
+       WHERE ${pgCondition('claim', { now: '$7', maxAttempts: '$8' }, 'l')}
        RETURNING l.*`,
-      [req.installationId, req.invoiceId, req.invoiceNumber, req.owner, req.leaseUntil, req.messageId, req.now, req.maxAttempts],
+      [req.installationId, req.invoiceId, req.invoiceNumber, req.owner, req.leaseUntil, req.messageId, req.now, req.maxAttempts, req.draft ?? false],
+    );
+    return rows[0] ? toLedger(rows[0]) : null;
+  }
+
+  async claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null> {
+    const rows = await this.q(
+      'claimNewVersion',
+      `UPDATE ledger SET state = 'claimed', prev_state = state, owner = $3, lease_until = $4, message_id = $5,
+         invoice_number = COALESCE($6, invoice_number), attempts = 0, content_hash = NULL, reason = NULL, detail = NULL,
+         recipients = '[]', write_back_pending = false, next_attempt_at = NULL, version = version + 1, draft = $7, updated_at = $8
+       WHERE installation_id = $1 AND invoice_id = $2 AND state IN ('sent', 'drafted') AND draft AND NOT write_back_pending
+       RETURNING *`,
+      [req.installationId, req.invoiceId, req.owner, req.leaseUntil, req.messageId, req.invoiceNumber, req.draft ?? false, req.now],
     );
     return rows[0] ? toLedger(rows[0]) : null;
   }
@@ -337,9 +404,19 @@ export class PostgresStore implements Store {
   async markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean> {
     const rows = await this.q(
       'markSending',
-      `UPDATE ledger SET state = 'sending', attempts = attempts + 1, content_hash = $4, lease_until = $5, updated_at = now()
-       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'claimed' RETURNING 1`,
+      `UPDATE ledger SET state = 'sending', attempts = attempts + 1, content_hash = $4, lease_until = $5, handed_over = false, updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('markSending', { owner: '$3' })}) RETURNING 1`,
       [installationId, invoiceId, owner, contentHash, leaseUntil],
+    );
+    return rows.length === 1;
+  }
+
+  async markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean> {
+    const rows = await this.q(
+      'markHandedOver',
+      `UPDATE ledger SET handed_over = true, updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'sending' RETURNING 1`,
+      [installationId, invoiceId, owner],
     );
     return rows.length === 1;
   }
@@ -354,8 +431,8 @@ export class PostgresStore implements Store {
     const rows = await this.q(
       'recordOutcome',
       `UPDATE ledger SET state = $4, prev_state = NULL, reason = $5, detail = $6, recipients = $7, write_back_pending = $8,
-         next_attempt_at = $9, owner = NULL, lease_until = NULL, updated_at = now()
-       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state IN ('claimed', 'sending') RETURNING 1`,
+         next_attempt_at = $9, owner = NULL, lease_until = NULL, outcome_version = outcome_version + 1, updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('recordOutcome', { owner: '$3' })}) RETURNING 1`,
       [installationId, invoiceId, owner, outcome.state, outcome.reason, outcome.detail, json(outcome.recipients), opts.writeBack, opts.nextAttemptAt],
     );
     return rows.length === 1;
@@ -365,9 +442,9 @@ export class PostgresStore implements Store {
     // Back to the state before the claim; a crashed claimer's `claimed` (or none) becomes `skipped`.
     await this.q(
       'release',
-      `UPDATE ledger SET state = CASE WHEN prev_state IN ('skipped', 'retry') THEN prev_state ELSE 'skipped' END,
+      `UPDATE ledger SET state = CASE WHEN prev_state IN (${sqlList(RELEASE_RESTORES)}) THEN prev_state ELSE 'skipped' END,
          prev_state = NULL, owner = NULL, lease_until = NULL, updated_at = now()
-       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'claimed'`,
+       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('release', { owner: '$3' })})`,
       [installationId, invoiceId, owner],
     );
   }
@@ -381,19 +458,40 @@ export class PostgresStore implements Store {
     return rows.map(toLedger);
   }
 
-  async listLedger(installationId: string, filter: { states?: LedgerState[]; limit: number }): Promise<LedgerEntry[]> {
-    const rows =
-      filter.states === undefined
-        ? await this.q('listLedger', 'SELECT * FROM ledger WHERE installation_id = $1 ORDER BY updated_at DESC, invoice_id LIMIT $2', [
-            installationId,
-            filter.limit,
-          ])
-        : await this.q(
-            'listLedger',
-            'SELECT * FROM ledger WHERE installation_id = $1 AND state = ANY($2::text[]) ORDER BY updated_at DESC, invoice_id LIMIT $3',
-            [installationId, filter.states, filter.limit],
-          );
+  async listLedger(installationId: string, filter: { states?: LedgerState[]; owner?: string; after?: string; limit: number }): Promise<LedgerEntry[]> {
+    // Invoice-id order: the primary key (or ledger_state_cursor within states) serves it, and the
+    // cursor is stable while entries change.
+    const where = ['installation_id = $1'];
+    const params: unknown[] = [installationId];
+    const add = (cond: (n: string) => string, value: unknown): void => {
+      params.push(value);
+      where.push(cond(`$${params.length}`));
+    };
+    if (filter.states !== undefined) add((p) => `state = ANY(${p}::text[])`, filter.states);
+    if (filter.owner !== undefined) add((p) => `owner = ${p}`, filter.owner);
+    if (filter.after !== undefined) add((p) => `invoice_id > ${p}`, filter.after);
+    params.push(filter.limit);
+    const rows = await this.q('listLedger', `SELECT * FROM ledger WHERE ${where.join(' AND ')} ORDER BY invoice_id LIMIT $${params.length}`, params);
     return rows.map(toLedger);
+  }
+
+  async releaseDeadOwners(installationId: string, owners: string[], now: string): Promise<{ released: number; expired: number }> {
+    if (owners.length === 0) return { released: 0, expired: 0 };
+    const released = await this.q(
+      'releaseDeadOwners',
+      `UPDATE ledger SET state = CASE WHEN prev_state IN (${sqlList(RELEASE_RESTORES)}) THEN prev_state ELSE 'skipped' END,
+         prev_state = NULL, owner = NULL, lease_until = NULL, updated_at = now()
+       WHERE installation_id = $1 AND (${pgCondition('releaseDead', { deadOwners: '$2' })}) RETURNING 1`,
+      [installationId, owners],
+    );
+    // Just before now, so a `lease_until < now` check sees it expired.
+    const expired = await this.q(
+      'releaseDeadOwners',
+      `UPDATE ledger SET lease_until = $3::timestamptz - interval '1 millisecond', updated_at = now()
+       WHERE installation_id = $1 AND (${pgCondition('expireDead', { deadOwners: '$2' })}) RETURNING 1`,
+      [installationId, owners, now],
+    );
+    return { released: released.length, expired: expired.length };
   }
 
   async listExpiredSending(installationId: string, now: string): Promise<LedgerEntry[]> {
@@ -415,8 +513,8 @@ export class PostgresStore implements Store {
     const rows = await this.q(
       'resolveInterrupted',
       `UPDATE ledger SET state = $4, prev_state = NULL, reason = $5, detail = $6, recipients = $7, write_back_pending = $8,
-         next_attempt_at = NULL, owner = NULL, lease_until = NULL, updated_at = now()
-       WHERE installation_id = $1 AND invoice_id = $2 AND state = 'sending' AND lease_until = $3::timestamptz RETURNING 1`,
+         next_attempt_at = NULL, owner = NULL, lease_until = NULL, outcome_version = outcome_version + 1, updated_at = now()
+       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('resolveInterrupted', { expectedLease: '$3' })}) RETURNING 1`,
       [installationId, invoiceId, expectedLeaseUntil, outcome.state, outcome.reason, outcome.detail, json(outcome.recipients), writeBack],
     );
     return rows.length === 1;
@@ -428,7 +526,7 @@ export class PostgresStore implements Store {
       'allowResend',
       `UPDATE ledger SET state = 'retry', prev_state = NULL, attempts = 0, next_attempt_at = NULL, owner = NULL, lease_until = NULL,
          updated_at = now()
-       WHERE installation_id = $1 AND invoice_id = $2 AND state IN ('uncertain', 'failed') RETURNING 1`,
+       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('allowResend', {})}) RETURNING 1`,
       [installationId, invoiceId],
     );
     return rows.length === 1;
@@ -437,19 +535,61 @@ export class PostgresStore implements Store {
   async listPendingWriteBacks(installationId: string, limit: number): Promise<LedgerEntry[]> {
     const rows = await this.q(
       'listPendingWriteBacks',
-      `SELECT * FROM ledger WHERE installation_id = $1 AND write_back_pending AND state NOT IN ('claimed', 'sending')
+      `SELECT * FROM ledger WHERE installation_id = $1 AND write_back_pending AND state NOT IN (${sqlList(OWNED_STATES)})
        ORDER BY updated_at, invoice_id LIMIT $2`,
       [installationId, limit],
     );
     return rows.map(toLedger);
   }
 
-  async markWrittenBack(installationId: string, invoiceIds: string[]): Promise<void> {
+  async claimWriteBacks(installationId: string, req: { owner: string; leaseUntil: string; now: string; limit: number }): Promise<LedgerEntry[]> {
+    // SKIP LOCKED: concurrent flushers take different rows; the outer WHERE re-checks the lease.
+    const free = `write_back_pending AND state NOT IN (${sqlList(OWNED_STATES)})
+         AND (write_back_lease_until IS NULL OR write_back_lease_until < $3::timestamptz)`;
+    const rows = await this.q(
+      'claimWriteBacks',
+      `UPDATE ledger SET write_back_owner = $2, write_back_lease_until = $4
+       WHERE installation_id = $1 AND invoice_id IN (
+         SELECT invoice_id FROM ledger WHERE installation_id = $1 AND ${free}
+         ORDER BY updated_at, invoice_id LIMIT $5 FOR UPDATE SKIP LOCKED)
+       AND ${free}
+       RETURNING *`,
+      [installationId, req.owner, req.now, req.leaseUntil, req.limit],
+    );
+    return rows.map(toLedger).sort((a, b) => a.updatedAt.localeCompare(b.updatedAt) || a.invoiceId.localeCompare(b.invoiceId));
+  }
+
+  async markWrittenBack(installationId: string, owner: string, done: WriteBackDone[]): Promise<void> {
+    if (done.length === 0) return;
+    await this.q(
+      'markWrittenBack',
+      `UPDATE ledger l SET write_back_pending = false, write_back_owner = NULL, write_back_lease_until = NULL
+       FROM unnest($3::text[], $4::int[]) AS d(invoice_id, outcome_version)
+       WHERE l.installation_id = $1 AND l.invoice_id = d.invoice_id AND l.outcome_version = d.outcome_version AND l.write_back_owner = $2`,
+      [installationId, owner, done.map((d) => d.invoiceId), done.map((d) => d.outcomeVersion)],
+    );
+  }
+
+  async releaseWriteBacks(installationId: string, owner: string, invoiceIds: string[]): Promise<void> {
     if (invoiceIds.length === 0) return;
-    await this.q('markWrittenBack', 'UPDATE ledger SET write_back_pending = false WHERE installation_id = $1 AND invoice_id = ANY($2::text[])', [
-      installationId,
-      invoiceIds,
-    ]);
+    await this.q(
+      'releaseWriteBacks',
+      'UPDATE ledger SET write_back_owner = NULL, write_back_lease_until = NULL WHERE installation_id = $1 AND write_back_owner = $2 AND invoice_id = ANY($3::text[])',
+      [installationId, owner, invoiceIds],
+    );
+  }
+
+  // ---- incoming webhook event ids ----
+
+  async rememberIncomingEvent(installationId: string, eventId: string, now: string, keepUntil: string): Promise<boolean> {
+    await this.q('rememberIncomingEvent', 'DELETE FROM incoming_events WHERE keep_until < $1::timestamptz', [now]);
+    const rows = await this.q(
+      'rememberIncomingEvent',
+      `INSERT INTO incoming_events (installation_id, event_id, keep_until) VALUES ($1, $2, $3)
+       ON CONFLICT (installation_id, event_id) DO NOTHING RETURNING 1`,
+      [installationId, eventId, keepUntil],
+    );
+    return rows.length === 1;
   }
 
   // ---- logs ----
@@ -511,14 +651,28 @@ export class PostgresStore implements Store {
 
   // ---- runs ----
 
-  async startRun(run: Pick<Run, 'installationId' | 'trigger' | 'startedAt'>): Promise<Run> {
+  async startRun(run: Pick<Run, 'installationId' | 'trigger' | 'startedAt'> & Partial<Pick<Run, 'owner' | 'leaseUntil'>>): Promise<Run> {
     const rows = await this.q(
       'startRun',
-      `INSERT INTO runs (id, installation_id, trigger, status, started_at, counts, processed, total)
-       VALUES ($1, $2, $3, 'running', $4, $5, 0, 0) RETURNING *`,
-      [crypto.randomUUID(), run.installationId, run.trigger, run.startedAt, json(emptyCounts())],
+      `INSERT INTO runs (id, installation_id, trigger, status, started_at, counts, processed, total, owner, lease_until)
+       VALUES ($1, $2, $3, 'running', $4, $5, 0, 0, $6, $7) RETURNING *`,
+      [crypto.randomUUID(), run.installationId, run.trigger, run.startedAt, json(emptyCounts()), run.owner ?? null, run.leaseUntil ?? null],
     );
     return toRun(rows[0]!);
+  }
+
+  async heartbeatRun(runId: string, leaseUntil: string): Promise<boolean> {
+    const rows = await this.q('heartbeatRun', `UPDATE runs SET lease_until = $2 WHERE id = $1 AND status = 'running' RETURNING 1`, [runId, leaseUntil]);
+    return rows.length === 1;
+  }
+
+  async interruptRun(runId: string, error: string, finishedAt: string): Promise<Run | null> {
+    const rows = await this.q(
+      'interruptRun',
+      `UPDATE runs SET status = 'interrupted', error = $2, finished_at = $3, lease_until = NULL WHERE id = $1 AND status = 'running' RETURNING *`,
+      [runId, error, finishedAt],
+    );
+    return rows[0] ? toRun(rows[0]) : null;
   }
 
   async updateRunProgress(runId: string, processed: number, total: number, counts: RunCounts): Promise<void> {
@@ -533,15 +687,19 @@ export class PostgresStore implements Store {
   async finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run> {
     const rows = await this.q(
       'finishRun',
-      'UPDATE runs SET status = $2, counts = $3, error = $4, finished_at = $5 WHERE id = $1 RETURNING *',
+      'UPDATE runs SET status = $2, counts = $3, error = $4, finished_at = $5, lease_until = NULL WHERE id = $1 RETURNING *',
       [runId, status, json(counts), error, finishedAt],
     );
     if (!rows[0]) throw new ConnectorError('not_found', `Run ${runId} does not exist`);
     return toRun(rows[0]);
   }
 
-  async listRuns(installationId: string, limit: number): Promise<Run[]> {
-    const rows = await this.q('listRuns', 'SELECT * FROM runs WHERE installation_id = $1 ORDER BY started_at DESC, id LIMIT $2', [installationId, limit]);
+  async listRuns(installationId: string, limit: number, filter: { status?: RunStatus } = {}): Promise<Run[]> {
+    const rows = await this.q(
+      'listRuns',
+      'SELECT * FROM runs WHERE installation_id = $1 AND ($3::text IS NULL OR status = $3) ORDER BY started_at DESC, id LIMIT $2',
+      [installationId, limit, filter.status ?? null],
+    );
     return rows.map(toRun);
   }
 

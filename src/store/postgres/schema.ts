@@ -130,6 +130,42 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_newest ON webhook_deliveries (installation_id, created_at DESC, id);
     `,
   },
+  {
+    version: 4,
+    name: 'ledger versions and hand-over',
+    sql: `
+      -- a draft e-mailed under "all documents" is e-mailed again once as the posted invoice: version 2
+      ALTER TABLE ledger ADD COLUMN version integer NOT NULL DEFAULT 1;
+      ALTER TABLE ledger ADD COLUMN draft boolean NOT NULL DEFAULT false;
+      -- markSending sets it false, markHandedOver true just before the final "."; rows from before: true (safe side)
+      ALTER TABLE ledger ADD COLUMN handed_over boolean NOT NULL DEFAULT true;
+    `,
+  },
+  {
+    version: 5,
+    name: 'ledger cursor and write-back leases, run heartbeats, incoming event ids',
+    sql: `
+      -- every recorded outcome bumps outcome_version; a write-back is cleared for the one it wrote
+      ALTER TABLE ledger ADD COLUMN outcome_version integer NOT NULL DEFAULT 0;
+      ALTER TABLE ledger ADD COLUMN write_back_owner text;
+      ALTER TABLE ledger ADD COLUMN write_back_lease_until timestamptz;
+      -- the ledger API pages by invoice id, also within one state
+      CREATE INDEX ledger_state_cursor ON ledger (installation_id, state, invoice_id);
+      CREATE INDEX ledger_owner ON ledger (installation_id, owner) WHERE owner IS NOT NULL;
+      -- a running run renews lease_until; one past it belongs to a dead process
+      ALTER TABLE runs ADD COLUMN owner text;
+      ALTER TABLE runs ADD COLUMN lease_until timestamptz;
+      CREATE INDEX runs_running ON runs (installation_id) WHERE status = 'running';
+      -- incoming webhook event ids, kept for the signature window (replays are refused)
+      CREATE TABLE incoming_events (
+        installation_id     text NOT NULL,
+        event_id            text NOT NULL,
+        keep_until          timestamptz NOT NULL,
+        PRIMARY KEY (installation_id, event_id)
+      );
+      CREATE INDEX incoming_events_expiry ON incoming_events (keep_until);
+    `,
+  },
 ];
 
 /** Arbitrary constant key of the advisory lock that serialises migrations (per database). */

@@ -1,0 +1,414 @@
+/**
+ * The whole product, end to end (host → ledger → PDF → SMTP → write-back), measured on this machine:
+ *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--quick]
+ *
+ * The parent process runs the far side: the sandbox host seeded with N invoices (behind a proxy that
+ * counts host calls by model.method), a real SMTP server on loopback (which timestamps every accepted
+ * Message-ID) and one embedded PostgreSQL. For each RENDER_WORKERS value a child process runs the
+ * connector composed exactly as `src/main.ts` composes it, installs the sandbox through the HTTP API,
+ * runs it once and reports. So the child's peak RSS (VmHWM) is the connector's own.
+ *
+ * Per configuration it prints: invoices/s, peak and idle RSS, host calls per 100 invoices (by method),
+ * SQL statements per invoice, the share of the run with no e-mail leaving (100 ms buckets without an
+ * accepted message), and — in the same child, on invoices of the same host — the render+send ceiling
+ * (PDF render + message composition + SMTP delivery with the same in-flight bound, no ledger and no
+ * host) and the ratio end-to-end / ceiling. Then the steady state: a second run with nothing new, and
+ * a run after 20 new invoices were posted. Targets (issue 12) are printed beside each figure; they are
+ * never asserted in tests.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
+
+const argv = process.argv.slice(2);
+const arg = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const quick = argv.includes('--quick');
+
+/** The parts of the connector's API answers the bench reads. */
+interface ApiBody {
+  id?: string;
+  apiToken?: string;
+  options?: { value: string; label: string }[];
+  runs?: { id: string; status: string; counts: Record<string, number> }[];
+}
+
+interface ChildReport {
+  workers: number;
+  idleRssMb: number;
+  peakRssMb: number;
+  run: { ms: number; startedAt: number; finishedAt: number; sent: number; skipped: number; failed: number; sql: number };
+  ceiling: { invoices: number; ms: number };
+  steady: { ms: number; sql: number; startedAt: number; finishedAt: number };
+  fresh: { ms: number; sent: number; sql: number; startedAt: number; finishedAt: number };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Child: the connector as main.ts builds it.
+// ---------------------------------------------------------------------------------------------------
+async function child(): Promise<void> {
+  const { loadConfig } = await import('../src/config.ts');
+  const { composeConnector } = await import('../src/compose.ts');
+  const { createLogger } = await import('../src/logger.ts');
+  const { createSecretBox, generateSecretKey } = await import('../src/secrets.ts');
+
+  // Count SQL statements: every query of every pool (the store's and Agenda's) goes through Client#query.
+  let sql = 0;
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]) {
+    sql++;
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+
+  const workers = Number(arg('workers') ?? '0');
+  const hostUrl = arg('host')!;
+  const config = loadConfig({ DATABASE_URL: arg('db')!, PORT: '0', DEMO: 'false', LOG_LEVEL: 'warn', RENDER_WORKERS: String(workers) });
+  const connector = await composeConnector({ config, logger: createLogger('warn'), secrets: createSecretBox([generateSecretKey('bench')]), version: 'bench' });
+  const api = async (method: string, p: string, token?: string, body?: unknown): Promise<ApiBody> => {
+    const res = await fetch(`${connector.url}${p}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    const parsed = (text ? JSON.parse(text) : {}) as ApiBody;
+    if (res.status >= 400) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+    return parsed;
+  };
+  const installed = await api('POST', '/api/installations', undefined, {
+    hostKind: arg('kind') ?? 'sandbox',
+    hostUrl,
+    database: arg('database') ?? 'sandbox',
+    integration: { login: 'admin', secret: 'admin' },
+  });
+  const id = installed.id!;
+  const token = installed.apiToken!;
+  const accounts = await api('GET', `/api/installations/${id}/options/email-accounts?operator=ksiegowa`, token);
+  const account = (accounts.options ?? []).find((a) => a.label === 'Sandbox SMTP');
+  if (!account) throw new Error(`no Sandbox SMTP account: ${JSON.stringify(accounts)}`);
+  await api('PUT', `/api/installations/${id}/settings`, token, {
+    operator: 'ksiegowa',
+    operatorPassword: 'ksiegowa',
+    emailAccount: account.value,
+    emailTemplate: 'connector:invoice',
+    delivery: 'send_now',
+    documents: 'confirmed_only',
+    dateBasis: 'issue_date',
+    fromDate: '2000-01-01',
+  });
+  const idleRssMb = vm('VmRSS');
+
+  const runOnce = async () => {
+    const before = (await api('GET', `/api/installations/${id}/runs?limit=1`, token)).runs?.[0]?.id ?? null;
+    const sql0 = sql;
+    const startedAt = Date.now();
+    await api('POST', `/api/installations/${id}/runs`, token);
+    for (;;) {
+      await sleep(100);
+      const last = (await api('GET', `/api/installations/${id}/runs?limit=1`, token)).runs?.[0];
+      if (last && last.id !== before && last.status !== 'running') {
+        const finishedAt = Date.now();
+        return { ms: finishedAt - startedAt, startedAt, finishedAt, sql: sql - sql0, counts: last.counts, status: last.status };
+      }
+    }
+  };
+
+  const first = await runOnce();
+  if (first.status !== 'completed') throw new Error(`the run ended ${first.status}: ${JSON.stringify(first)}`);
+  const peakRssMb = vm('VmHWM');
+  const steady = await runOnce();
+  process.stdout.write('BENCH-POST-20\n');
+  await waitForLine('BENCH-POSTED');
+  const fresh = await runOnce();
+
+  // The ceiling, in this same process: render + compose + deliver the invoices of the host's first page,
+  // repeated, with the pipeline's own in-flight bound, renderer and mail delivery; nothing recorded.
+  const { createHost } = await import('../src/connector/registry.ts');
+  const { composeMessage } = await import('../src/jobs/message.ts');
+  const host = createHost({ kind: (arg('kind') ?? 'sandbox') as 'sandbox', baseUrl: hostUrl, database: arg('database') ?? 'sandbox', companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
+  const operator = await host.checkOperator();
+  const acc = (await host.listEmailAccounts(operator)).find((a) => a.id === account.value)!;
+  const page: import('../src/domain.ts').Invoice[] = [];
+  for await (const p of host.listDueInvoices({ documents: 'confirmed_only', dateBasis: 'issue_date', fromDate: '2000-01-01', pageSize: 200, excludeHostMarkedSent: false })) {
+    page.push(...p.filter((i) => i.state === 'posted' && /^[^@\s,;]+@[^@\s,;]+\.[a-z]{2,}$/i.test(i.customer.email ?? '')));
+    break;
+  }
+  await host.close?.();
+  const total = Math.min(first.counts['sent'] ?? 0, quick ? 400 : 1500);
+  const { pipeline } = connector;
+  const template = { subject: 'Faktura', html: '<p>Dzień dobry, w załączeniu faktura.</p>', lang: 'pl_PL' };
+  let next = 0;
+  const t0 = Date.now();
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      const invoice = page[i % page.length]!;
+      const { pdf } = await pipeline.prints.render(invoice, 'invoice');
+      // A Message-ID of its own per message: the ceiling's messages never count as the run's.
+      const message = composeMessage({ installationId: `ceiling-${i}`, invoice, template, recipients: [invoice.customer.email!], account: acc, operator, attachment: pdf, timeZone: 'Europe/Warsaw', date: new Date() });
+      await pipeline.mail.deliver(acc, message, 'send_now');
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, config.delivery.maxInFlight) }, worker));
+  const ceilingMs = Date.now() - t0;
+
+  const report: ChildReport = {
+    workers,
+    idleRssMb,
+    peakRssMb,
+    run: { ms: first.ms, startedAt: first.startedAt, finishedAt: first.finishedAt, sent: first.counts['sent'] ?? 0, skipped: first.counts['skipped'] ?? 0, failed: first.counts['failed'] ?? 0, sql: first.sql },
+    ceiling: { invoices: total, ms: ceilingMs },
+    steady: { ms: steady.ms, sql: steady.sql, startedAt: steady.startedAt, finishedAt: steady.finishedAt },
+    fresh: { ms: fresh.ms, sent: fresh.counts['sent'] ?? 0, sql: fresh.sql, startedAt: fresh.startedAt, finishedAt: fresh.finishedAt },
+  };
+  process.stdout.write(`BENCH-REPORT ${JSON.stringify(report)}\n`);
+  await connector.close();
+  process.exit(0);
+}
+
+/** Resident memory of this process in MB, from /proc (VmHWM = the peak since the process started). */
+function vm(field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function waitForLine(line: string): Promise<void> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      if (buf.split('\n').includes(line)) {
+        process.stdin.off('data', onData);
+        process.stdin.pause();
+        resolve();
+      }
+    };
+    process.stdin.on('data', onData);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Parent: the far side, and the table.
+// ---------------------------------------------------------------------------------------------------
+interface Accepted {
+  at: number;
+  messageId: string;
+}
+
+async function startSmtp(): Promise<{ port: number; accepted: Accepted[]; stop: () => Promise<void> }> {
+  const accepted: Accepted[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    disableReverseLookup: true,
+    logger: false,
+    onAuth(auth, _s, cb) {
+      cb(null, { user: auth.username });
+    },
+    onData(stream, _s, cb) {
+      let head = '';
+      stream.on('data', (d: Buffer) => {
+        if (head.length < 8192) head += d.toString('latin1');
+      });
+      stream.on('end', () => {
+        const m = /^message-id:\s*(\S+)/im.exec(head);
+        accepted.push({ at: Date.now(), messageId: m ? m[1]! : '' });
+        cb();
+      });
+    },
+  });
+  // The sink's own server drops the greeting pause; this one answers at once too.
+  (server.options as { greetingDelay?: number }).greetingDelay = 0;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.server.address() as { port: number }).port;
+  return { port, accepted, stop: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** An HTTP proxy in front of the host that counts JSON-RPC calls by model.method (and web routes). */
+async function startCountingProxy(target: string): Promise<{ url: string; calls: Map<string, { at: number }[]>; stop: () => Promise<void> }> {
+  const calls = new Map<string, { at: number }[]>();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const t = new URL(target);
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      let key = `${req.method} ${(req.url ?? '').replace(/\d+/g, ':n').split('?')[0]}`;
+      try {
+        const rpc = JSON.parse(body.toString('utf8'));
+        const a = rpc?.params?.args;
+        if (rpc?.params?.method === 'execute_kw' && Array.isArray(a)) key = `${a[3]}.${a[4]}`;
+        else if (rpc?.params?.service) key = `${rpc.params.service}.${rpc.params.method}`;
+      } catch {
+        /* not JSON: keep the route */
+      }
+      const list = calls.get(key) ?? [];
+      list.push({ at: Date.now() });
+      calls.set(key, list);
+      const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    stop: async () => {
+      agent.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function callsBetween(calls: Map<string, { at: number }[]>, from: number, to: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, list] of calls) {
+    const n = list.filter((c) => c.at >= from && c.at <= to).length;
+    if (n) out.set(k, n);
+  }
+  return out;
+}
+
+function quietShare(accepted: Accepted[], from: number, to: number): number {
+  const bucket = 100;
+  const buckets = Math.max(1, Math.ceil((to - from) / bucket));
+  const busy = new Set<number>();
+  for (const a of accepted) if (a.at >= from && a.at <= to) busy.add(Math.floor((a.at - from) / bucket));
+  return 1 - busy.size / buckets;
+}
+
+async function parent(): Promise<void> {
+  const n = Number(arg('n') ?? (quick ? '1000' : '5000'));
+  const workerSets = (arg('workers') ?? '0,2').split(',').map(Number);
+  const { startEmbeddedPostgres } = await import('../src/store/embedded.ts');
+  const { startSandboxHost } = await import('../src/connector/sandbox/index.ts');
+  const { freePort } = await import('../test/support/ports.ts');
+
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'invoice-courier-bench-e2e-'));
+  await fs.chmod(dir, 0o755);
+  const pgServer = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: await freePort(), database: 'bench', log: () => undefined, postgresFlags: ['-c', 'max_connections=300'] });
+  const self = fileURLToPath(import.meta.url);
+  console.log(`end-to-end bench: N=${n} seeded invoices, RENDER_WORKERS ${workerSets.join(' and ')}, ${os.cpus().length} cores, node ${process.version}`);
+  const rows: string[] = [];
+  try {
+    for (const workers of workerSets) {
+      const smtp = await startSmtp();
+      const seededAt = Date.now();
+      const sandbox = await startSandboxHost({ smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: n });
+      const seedMs = Date.now() - seededAt;
+      const proxy = await startCountingProxy(sandbox.url);
+      const dbName = `bench_${workers}_${Date.now().toString(36)}`;
+      const admin = new pg.Client({ connectionString: pgServer.url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${dbName} TEMPLATE template0`);
+      await admin.end();
+      const dbUrl = new URL(pgServer.url);
+      dbUrl.pathname = `/${dbName}`;
+
+      const proc = spawn(process.execPath, ['--import', 'tsx', self, '--child', '--workers', String(workers), '--db', dbUrl.toString(), '--host', proxy.url, '--database', sandbox.database, ...(quick ? ['--quick'] : [])], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      let out = '';
+      const report = await new Promise<ChildReport>((resolve, reject) => {
+        proc.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('BENCH-POST-20\n') && !out.includes('#posted')) {
+            out += '#posted';
+            void postTwentyDrafts(sandbox).then(
+              () => proc.stdin.write('BENCH-POSTED\n'),
+              (e: unknown) => reject(e as Error),
+            );
+          }
+          const m = /BENCH-REPORT (.+)\n/.exec(out);
+          if (m) resolve(JSON.parse(m[1]!) as ChildReport);
+        });
+        proc.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`bench child exited ${code}: ${out.slice(-2000)}`))));
+      });
+      await new Promise((r) => proc.once('exit', r));
+
+      const { run, ceiling, steady, fresh } = report;
+      const duplicates = smtp.accepted.length - new Set(smtp.accepted.map((a) => a.messageId)).size;
+      const e2eRate = (run.sent / run.ms) * 1000;
+      const ceilingRate = (ceiling.invoices / ceiling.ms) * 1000;
+      const runCalls = callsBetween(proxy.calls, run.startedAt, run.finishedAt);
+      const totalCalls = [...runCalls.values()].reduce((a, b) => a + b, 0);
+      const steadyCalls = [...callsBetween(proxy.calls, steady.startedAt, steady.finishedAt).values()].reduce((a, b) => a + b, 0);
+      const freshCalls = [...callsBetween(proxy.calls, fresh.startedAt, fresh.finishedAt).values()].reduce((a, b) => a + b, 0);
+      const quiet = quietShare(smtp.accepted, run.startedAt, run.finishedAt);
+      const fmt = (x: number, d = 1) => x.toFixed(d);
+      rows.push(
+        [
+          `RENDER_WORKERS=${workers}: seeded ${n} (${fmt(seedMs / 1000)} s), sent ${run.sent}, skipped ${run.skipped}, failed ${run.failed}, duplicates at the SMTP server ${duplicates}`,
+          `  end-to-end          ${fmt(e2eRate)} inv/s   ceiling (render+send, same run) ${fmt(ceilingRate)} inv/s   ratio ${fmt((e2eRate / ceilingRate) * 100, 0)} %   (target ≥ 85 %)`,
+          `  no e-mail leaving   ${fmt(quiet * 100, 1)} % of the run                                     (target ≤ 5 %)`,
+          `  peak RSS (VmHWM)    ${fmt(report.peakRssMb, 0)} MB   idle after install ${fmt(report.idleRssMb, 0)} MB                  (targets ≤ 300 MB, idle ≤ 150 MB)`,
+          `  host calls          ${fmt((totalCalls / Math.max(1, run.sent)) * 100, 1)} per 100 invoices                            (target ≤ 10, connector template)`,
+          `    by method: ${[...runCalls.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+          `  SQL statements      ${fmt(run.sql / Math.max(1, run.sent), 1)} per invoice`,
+          `  steady, nothing new ${fmt(steady.ms / 1000, 2)} s, ${steadyCalls} host calls, ${steady.sql} SQL         (target ≤ 0.5 s, ≤ 10 host calls)`,
+          `  steady, 20 new      ${fmt(fresh.ms / 1000, 2)} s, sent ${fresh.sent}, ${freshCalls} host calls, ${fresh.sql} SQL`,
+        ].join('\n'),
+      );
+      console.log(rows[rows.length - 1]);
+      await proxy.stop();
+      await sandbox.stop();
+      await smtp.stop();
+    }
+  } finally {
+    await pgServer.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Posts 20 draft invoices whose customer has an e-mail address: the "20 new" of the steady state.
+ * Found over the host's own JSON-RPC (search_read), posted as the superuser (numbering hooks run).
+ */
+async function postTwentyDrafts(sandbox: import('../src/connector/sandbox/index.ts').SandboxHost): Promise<number> {
+  const rpc = async (model: string, method: string, args: unknown[], kwargs: Record<string, unknown>) => {
+    const res = await fetch(`${sandbox.url}/jsonrpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [sandbox.database, 2, 'admin', model, method, args, kwargs] } }),
+    });
+    const body = (await res.json()) as { result?: unknown; error?: unknown };
+    if (body.error) throw new Error(`${model}.${method}: ${JSON.stringify(body.error)}`);
+    return body.result as never;
+  };
+  const drafts: { id: number; partner_id: [number, string] | false }[] = await rpc('account.move', 'search_read', [[['state', '=', 'draft'], ['move_type', '=', 'out_invoice']]], { fields: ['partner_id'], limit: 500 });
+  const partnerIds = [...new Set(drafts.flatMap((d) => (d.partner_id ? [d.partner_id[0]] : [])))];
+  const partners: { id: number; email: string | false }[] = await rpc('res.partner', 'read', [partnerIds, ['email']], {});
+  const withEmail = new Set(partners.filter((p) => p.email).map((p) => p.id));
+  let posted = 0;
+  for (const d of drafts) {
+    if (posted >= 20) break;
+    if (!d.partner_id || !withEmail.has(d.partner_id[0])) continue;
+    sandbox.write('account.move', d.id, { state: 'posted' });
+    posted++;
+  }
+  return posted;
+}
+
+if (argv.includes('--child')) await child();
+else await parent();
