@@ -26,7 +26,7 @@ describe.runIf(process.env['CI'] || process.env['CI_LONG'])('two connector proce
   // once (list pending, look for the note, post), so one invoice gets two identical "sent" notes (19-49 of
   // 193 invoices in 5 of 6 local runs with 10 invoices a page). Messages are not duplicated.
   // Flip to `it(...)` once write-backs are claimed like invoices.
-  it.fails('0 duplicate messages and 0 duplicate notes over several concurrent runs; ledger = SMTP log = host flags', async () => {
+  it('0 duplicate messages and 0 duplicate notes over several concurrent runs; ledger = SMTP log = host flags', async () => {
     const rounds: string[] = [];
     for (let round = 0; round < 3; round++) {
       const runs = await Promise.all([w.child!, second!].map((c) => c.runDirect(w.installationId, 120_000).catch((e: unknown) => String(e))));

@@ -64,6 +64,8 @@ export interface FaultSmtp {
   droppedAfterData(): Set<string>;
   /** Message-IDs whose complete data arrived at all (whatever the answer). */
   dataArrived(): Set<string>;
+  /** Message-IDs whose DATA phase started at the server (complete or cut short). */
+  dataStarted(): Set<string>;
   /** Resolves once `count` messages were accepted (rejects after timeoutMs). */
   waitForAccepted(count: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -173,6 +175,7 @@ export async function startFaultSmtp(): Promise<FaultSmtp> {
     },
     droppedAfterData: () => new Set(log.filter((t) => t.outcome === 'dropped_after_data' && t.messageId).map((t) => t.messageId!)),
     dataArrived: () => new Set(log.filter((t) => t.phase === 'data' && t.outcome !== 'aborted_during_data' && t.messageId).map((t) => t.messageId!)),
+    dataStarted: () => new Set(log.filter((t) => t.phase === 'data' && t.messageId).map((t) => t.messageId!)),
     async waitForAccepted(count, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (accepted.length < count) {

@@ -14,7 +14,7 @@
  */
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../../src/connector/sandbox/index.ts';
-import { messageIdFor } from '../../../src/jobs/rules.ts';
+import { sandboxMessageId } from '../sandbox-installation.ts';
 import { generateSecretKey } from '../../../src/secrets.ts';
 import { openStore } from '../../../src/store/index.ts';
 import type { LedgerEntry, LogEntry, Run, Store } from '../../../src/store/port.ts';
@@ -270,14 +270,14 @@ function judge(input: {
   const acceptedBy = new Map<string, number>();
   for (const t of smtp.accepted) if (t.messageId) acceptedBy.set(t.messageId, (acceptedBy.get(t.messageId) ?? 0) + 1);
   const due = movesAtStart.filter((m) => m['state'] === 'posted' && ['out_invoice', 'out_refund'].includes(String(m['move_type'])) && String(m['invoice_date']) >= fromDate && !m['sending_data']);
-  const dueMessageIds = new Set(due.map((m) => messageIdFor(id, String(m['id']))));
+  const dueMessageIds = new Set(due.map((m) => sandboxMessageId(id, String(m['id']))));
   const problems: string[] = [];
   const duplicates = smtp.duplicates();
   for (const d of duplicates) problems.push(`Message-ID ${d.messageId} received ${d.at.length} times at the SMTP server (${d.at.join(', ')})`);
   const v = { sent: 0, uncertain: 0, failed: 0, retry: 0, skipped: 0, sentNotes: 0 };
   for (const m of due) {
     const inv = String(m['id']);
-    const mid = messageIdFor(id, inv);
+    const mid = sandboxMessageId(id, inv);
     const entry = ledger.get(inv);
     const delivered = smtp.delivered(mid);
     const accepted = acceptedBy.get(mid) ?? 0;
