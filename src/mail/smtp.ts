@@ -87,6 +87,18 @@ export function smtpSettingsHash(account: EmailAccount): string {
   return createHash('sha256').update(JSON.stringify([s.host, s.port, s.tls, s.user, s.password, d?.domain, d?.selector, d?.privateKey])).digest('hex').slice(0, 16);
 }
 
+/** Resolves once a stream's readable buffer has been taken by its destination (checked each tick, bounded). */
+function drained(stream: Transform): Promise<void> {
+  return new Promise((resolve) => {
+    let ticks = 0;
+    const check = () => {
+      if (stream.readableLength === 0 || ticks++ > 10_000) return resolve();
+      setImmediate(check);
+    };
+    check();
+  });
+}
+
 export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const pools = new Map<string, { hash: string; transporter: Transporter }>();
@@ -134,6 +146,9 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
           tracker.phase = 'envelope';
           // The message passes unchanged; its end (after which the DATA stream writes the final ".") waits
           // for `beforeHandover`. A rejection fails the stream instead: the "." is never written.
+          // Resolved once the server answered DATA with 354 and the connection piped us into its DATA stream.
+          let piped!: () => void;
+          const dataStarted = new Promise<void>((resolve) => (piped = resolve));
           const output = new Transform({
             transform(chunk: Buffer, _encoding, callback) {
               callback(null, chunk);
@@ -141,7 +156,12 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
             flush(callback) {
               const hook = tracker.beforeHandover;
               if (!hook) return callback();
-              hook().then(
+              // A small message is read in full long before the server takes it (at RCPT TO, say): the
+              // hand-over is only near once DATA has started and every body byte went on to the DATA stream.
+              dataStarted
+                .then(() => drained(output))
+                .then(hook)
+                .then(
                 () => callback(),
                 (e: unknown) => {
                   tracker.refused = e ?? new Error('refused');
@@ -160,7 +180,9 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
             (destination as unknown as NodeJS.EventEmitter).once('end', () => {
               tracker.phase = 'awaiting_reply';
             });
-            return pipe(destination, opts);
+            const piping = pipe(destination, opts);
+            piped();
+            return piping;
           };
           return output;
         });
