@@ -26,12 +26,13 @@ export const BOUNCED_EVENT = 'invoice.bounced';
 export const DELAYED_EVENT = 'invoice.delivery_delayed';
 export const BOUNCE_NOTE_FAILED_EVENT = 'invoice.bounce_note_failed';
 export const BOUNCE_CHECK_FAILED_EVENT = 'run.bounce_check_failed';
+export const BOUNCES_CHECKED_EVENT = 'run.bounces_checked';
 
 /** Reports read per IMAP round trip. */
 const BATCH = 100;
 
 export interface BounceCheckDeps {
-  store: Pick<Store, 'getMailboxCursor' | 'putMailboxCursor' | 'findLedgerByMessageId' | 'recordBounces' | 'appendLogs'>;
+  store: Pick<Store, 'getMailboxCursor' | 'putMailboxCursor' | 'findLedgerByMessageId' | 'recordBounces' | 'appendLogs' | 'hasLog'>;
   mail: Pick<MailDelivery, 'listDeliveryReports'>;
   clock: () => Date;
   logger: Logger;
@@ -86,6 +87,9 @@ export async function checkBounces(deps: BounceCheckDeps, target: BounceCheckTar
       await deps.store.putMailboxCursor(installationId, account.id, { uidValidity: page.uidValidity, lastUid: after });
       if (page.reports.length < BATCH) break;
     }
+    if (result.read > 0) {
+      await log(deps, target, 'info', BOUNCES_CHECKED_EVENT, `Read ${result.read} delivery report(s): ${result.bounced} bounce(s) recorded, ${result.ignored} not about this installation's messages`, null, { ...result, account: account.id });
+    }
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
     deps.logger.warn({ err: e, installationId }, 'delivery reports not read');
@@ -103,7 +107,10 @@ async function handleReport(deps: BounceCheckDeps, target: BounceCheckTarget, re
   }
   const at = deps.clock().toISOString();
   const failed: BounceRecord[] = report.recipients.filter((r) => r.action === 'failed').map((r) => ({ address: r.address, status: r.status, diagnostic: r.diagnostic, at }));
-  for (const r of report.recipients.filter((x) => x.action === 'delayed')) {
+  // A delay is said once per invoice (servers repeat "still trying" notices); it is no bounce.
+  const delayed = report.recipients.filter((x) => x.action === 'delayed');
+  if (delayed.length && (await deps.store.hasLog(target.installationId, entry.invoiceId, DELAYED_EVENT))) delayed.length = 0;
+  for (const r of delayed) {
     await log(deps, target, 'info', DELAYED_EVENT, `Delivery to ${r.address} is delayed (the server keeps trying): ${r.diagnostic ?? r.status ?? ''}`.trim(), entry, {
       address: r.address,
       status: r.status,

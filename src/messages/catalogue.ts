@@ -236,6 +236,10 @@ export const CATALOGUE = {
     pl: 'Nie udało się odczytać raportów o niedoręczeniu ze skrzynki: „{detail}”.',
     en: 'Delivery reports could not be read from the mailbox: "{detail}".',
   },
+  'log.run.bounces_checked': {
+    pl: 'Odczytano raporty o doręczeniu: {read}; zapisane zwroty: {bounced}; niedotyczące wysłanych stąd wiadomości: {ignored}.',
+    en: 'Delivery reports read: {read}; bounces recorded: {bounced}; not about messages sent from here: {ignored}.',
+  },
   'filter.event.invoice.bounced': { pl: 'Niedoręczone (zwroty)', en: 'Bounced' },
   'log.invoice.resend_allowed': {
     pl: 'Zezwolono na ponowną wysyłkę; następny przebieg ją wyśle.',

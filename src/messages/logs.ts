@@ -94,6 +94,7 @@ export const LOG_EVENTS: Record<string, Builder> = {
   'invoice.delivery_delayed': (d) => ({ code: 'log.invoice.delivery_delayed', params: { address: String(d['address'] ?? ''), diagnostic: String(d['diagnostic'] ?? d['status'] ?? '') } }),
   'invoice.bounce_note_failed': (d, e) => ({ code: 'log.invoice.bounce_note_failed', params: { address: String(d['address'] ?? ''), detail: detailOf(e) } }),
   'run.bounce_check_failed': (_d, e) => ({ code: 'log.run.bounce_check_failed', params: { detail: detailOf(e) } }),
+  'run.bounces_checked': (d) => ({ code: 'log.run.bounces_checked', params: { read: Number(d['read'] ?? 0), bounced: Number(d['bounced'] ?? 0), ignored: Number(d['ignored'] ?? 0) } }),
   'webhook.received': (d) => ({ code: 'log.webhook.received', params: { type: d['type'] ?? '', action: String(d['action'] ?? '').replace(/_/g, ' ') } }),
 };
 

@@ -36,6 +36,7 @@ let connector: TestConnector;
 let rx: WebhookReceiver;
 let id: string;
 let token: string;
+let accountId: string;
 /** Invoice ids: A bounces (Postfix), B bounces twice (Exchange, Gmail), C is only delayed. */
 let A: string, B: string, C: string;
 
@@ -76,6 +77,7 @@ beforeAll(async () => {
   const accounts = await connector.api('GET', `/api/installations/${id}/options/email-accounts?operator=ksiegowa`, { token });
   const account = accounts.body.options.find((a: any) => a.label === 'Sandbox SMTP');
   expect(account?.imap, JSON.stringify(accounts.body)).toBe(true);
+  accountId = account.value;
   const saved = await connector.api('PUT', `/api/installations/${id}/settings`, {
     token,
     body: {
@@ -181,8 +183,9 @@ describe.skipIf(!dovecot)('bounces come back to the invoice', () => {
       dsnFixture('delayed', mid(C)),
     ]);
 
-    // 3. The next run (its bounce check) records them.
-    await runNow();
+    // 3. The next run (its bounce check) records them; the auto-reply is not even read as a report.
+    const check = await runNow();
+    expect((await logs('run.bounces_checked')).filter((l) => l.runId === check.id).map((l) => l.data)).toEqual([{ read: 5, bounced: 3, ignored: 1, account: accountId }]);
     const after = await ledger();
     expect(bounceRecords(after.get(A))).toEqual([[POSTFIX_RCPT, '5.1.1']]);
     expect(bounceRecords(after.get(B)).sort()).toEqual([[EXCHANGE_RCPT, '5.1.10'], [GMAIL_RCPT, '5.1.1']]);
@@ -223,6 +226,16 @@ describe.skipIf(!dovecot)('bounces come back to the invoice', () => {
     expect((await logs('invoice.bounced')).length).toBe(3);
     expect(hostNotes(A).length).toBe(notesBefore.A + 1);
     expect(bounceRecords((await ledger()).get(B)).length).toBe(2);
+    // Even when the whole INBOX is read again (the mailbox reports a new UIDVALIDITY: UIDs start over).
+    const cursor = await connector.store.getMailboxCursor(id, accountId);
+    expect(cursor?.lastUid).toBeGreaterThanOrEqual(6);
+    await connector.store.putMailboxCursor(id, accountId, { uidValidity: `${cursor!.uidValidity}0`, lastUid: cursor!.lastUid });
+    const reread = await runNow();
+    expect((await logs('run.bounces_checked')).filter((l) => l.runId === reread.id).map((l) => l.data)).toEqual([{ read: 5, bounced: 0, ignored: 1, account: accountId }]);
+    expect((await logs('invoice.bounced')).length).toBe(3);
+    expect((await logs('invoice.delivery_delayed')).length).toBe(1);
+    expect(hostNotes(B).length).toBe(notesBefore.B + 2);
+    expect(await connector.store.getMailboxCursor(id, accountId)).toEqual(cursor);
 
     // 5. Only a bounced (or failed/uncertain) invoice may be re-sent: C was delivered and is refused.
     const refused = await connector.api('POST', `/api/installations/${id}/invoices/${C}/resend`, { token });
