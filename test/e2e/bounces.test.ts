@@ -8,6 +8,7 @@
  * twice. After the customer's address is corrected in the host, a person's re-send sends the invoice
  * once more, to the new address, under a new Message-ID. Skipped (with the install command) without Dovecot.
  */
+import net from 'node:net';
 import { ImapFlow } from 'imapflow';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -266,4 +267,52 @@ describe.skipIf(!dovecot)('bounces come back to the invoice', () => {
     expect(bounceRecords((await ledger()).get(A))).toEqual([]);
     expect(smtp.messages.length).toBe(before + 1);
   }, 180_000);
+});
+
+describe.skipIf(!dovecot)('a mailbox that cannot be read', () => {
+  it('leaves the run completed and its deliveries recorded, with one warning in the log', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as net.AddressInfo;
+        srv.close(() => resolve(port));
+      });
+    });
+    const host = await startSandboxHost({
+      port: 0,
+      smtp: { host: smtp.host, port: smtp.port, user: MAILBOX.user, password: MAILBOX.password },
+      imap: { host: '127.0.0.1', port: closedPort, user: MAILBOX.user, password: MAILBOX.password, ssl: false },
+      invoiceCount: 5,
+    });
+    try {
+      const moves = host.records('account.move');
+      const installed = await connector.api('POST', '/api/installations', {
+        body: { hostKind: 'sandbox', hostUrl: host.url, database: host.database, integration: { login: 'admin', secret: 'admin' } },
+      });
+      const otherId: string = installed.body.id;
+      const otherToken: string = installed.body.apiToken;
+      const accounts = await connector.api('GET', `/api/installations/${otherId}/options/email-accounts?operator=ksiegowa`, { token: otherToken });
+      const account = accounts.body.options.find((a: any) => a.label === 'Sandbox SMTP');
+      const saved = await connector.api('PUT', `/api/installations/${otherId}/settings`, {
+        token: otherToken,
+        body: {
+          enabled: false, operator: 'ksiegowa', operatorPassword: 'ksiegowa', emailAccount: account.value, delivery: 'send_now', documents: 'confirmed_only', dateBasis: 'issue_date',
+          fromDate: DateTime.fromISO(String(moves[0]!['invoice_date'])).minus({ years: 1 }).toISODate(), attachments: { pln: 'none', foreign: 'none' },
+        },
+      });
+      expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+      const since = Date.now();
+      expect((await connector.api('POST', `/api/installations/${otherId}/runs`, { token: otherToken })).status).toBe(202);
+      const run = await connector.waitForRun(otherId, otherToken, { trigger: 'manual', since });
+      expect(run.status, JSON.stringify(run)).toBe('completed');
+      expect(run.counts.sent).toBeGreaterThan(0);
+      const sentEntries = ((await connector.api('GET', `/api/installations/${otherId}/ledger?limit=100`, { token: otherToken })).body.entries as any[]).filter((e) => e.state === 'sent');
+      expect(sentEntries).toHaveLength(run.counts.sent);
+      const warnings = (await connector.api('GET', `/api/installations/${otherId}/logs?limit=100&event=run.bounce_check_failed`, { token: otherToken })).body.entries as any[];
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 'warning', runId: run.id });
+      expect(await connector.store.getMailboxCursor(otherId, account.value)).toBeNull();
+    } finally {
+      await host.stop();
+    }
+  }, 120_000);
 });
