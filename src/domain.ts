@@ -306,6 +306,18 @@ export interface RecipientResult {
   accepted: boolean;
   /** Server reply for a refused recipient. */
   reply: string | null;
+  /**
+   * The message was accepted but a delivery status notification (RFC 3464, action `failed`) came back
+   * for this recipient later: the enhanced status code, the remote server's diagnostic, when it was read.
+   */
+  bounce?: RecipientBounce;
+}
+
+export interface RecipientBounce {
+  /** Enhanced status code, e.g. "5.1.1"; null when the report gave none. */
+  status: string | null;
+  diagnostic: string | null;
+  at: string;
 }
 
 export interface Outcome {

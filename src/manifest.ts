@@ -193,6 +193,7 @@ const WEBHOOKS = {
     { event: 'invoice.sent', description: 'An invoice was e-mailed (or saved as a draft).' },
     { event: 'invoice.failed', description: 'An invoice could not be e-mailed.' },
     { event: 'invoice.uncertain', description: 'A delivery was interrupted and its outcome is unknown: a person decides.' },
+    { event: 'invoice.bounced', description: 'A delivery report came back for a recipient of a sent invoice (address, status code, diagnostic); a person may correct the address and re-send.' },
     { event: 'delivery.auth_failed', description: "The e-mail account's or operator's credentials stopped working; the run stopped." },
   ],
   accepted: [

@@ -176,7 +176,7 @@ describe('the extension manifest', () => {
       ]),
     );
     expect(m.pages).toMatchObject({ settings: '/ui/installations/{id}/settings', logs: '/ui/installations/{id}/logs' });
-    expect(m.webhooks.emitted.map((w) => w.event)).toEqual(['run.completed', 'invoice.sent', 'invoice.failed', 'invoice.uncertain', 'delivery.auth_failed']);
+    expect(m.webhooks.emitted.map((w) => w.event)).toEqual(['run.completed', 'invoice.sent', 'invoice.failed', 'invoice.uncertain', 'invoice.bounced', 'delivery.auth_failed']);
     expect(m.webhooks.accepted.map((w) => w.event)).toEqual(['settings.changed', 'extension.disabled', 'extension.enabled', 'invoice.posted']);
   });
 

@@ -9,6 +9,7 @@ import type { EmailAccount, EmailTemplateRef, HostKind, Operator, PrintRef } fro
 import { parsePrintChoice } from '../domain.ts';
 import { ConnectorError, ValidationFailure, isConnectorError, type FieldError } from '../errors.ts';
 import { problem } from '../messages/validation.ts';
+import { nextVersionMessageId } from '../jobs/bounces.ts';
 import { hostConnectionFor } from '../jobs/installation-host.ts';
 import { CONNECTOR_TEMPLATE_PREFIX } from '../jobs/message.ts';
 import type { Scheduler } from '../jobs/scheduler.ts';
@@ -420,10 +421,24 @@ export class InstallationService {
 
   async allowResend(id: string, invoiceId: string): Promise<void> {
     await this.get(id);
-    const ok = await this.deps.store.allowResend(id, invoiceId);
-    if (!ok) throw new ConnectorError('conflict', `Invoice ${invoiceId} is not uncertain or failed; nothing to re-send`, { field: 'invoiceId' });
+    // A sent invoice that bounced goes out again as its next version, with a Message-ID of its own.
+    const [entry] = await this.deps.store.getLedger(id, [invoiceId]);
+    const bounced = entry?.state === 'sent' && entry.recipients.some((r) => r.bounce);
+    const next = bounced ? { messageId: nextVersionMessageId(entry) } : undefined;
+    const ok = await this.deps.store.allowResend(id, invoiceId, next);
+    if (!ok) throw new ConnectorError('conflict', `Invoice ${invoiceId} is not uncertain, failed or bounced; nothing to re-send`, { field: 'invoiceId' });
     await this.deps.store.appendLogs([
-      { installationId: id, runId: null, at: this.deps.clock().toISOString(), level: 'info', event: 'invoice.resend_allowed', invoiceId, invoiceNumber: null, message: 'A person allowed this invoice to be sent again; the next run sends it', data: null },
+      {
+        installationId: id,
+        runId: null,
+        at: this.deps.clock().toISOString(),
+        level: 'info',
+        event: 'invoice.resend_allowed',
+        invoiceId,
+        invoiceNumber: entry?.invoiceNumber ?? null,
+        message: 'A person allowed this invoice to be sent again; the next run sends it',
+        data: next ? { afterBounce: true, messageId: next.messageId, version: (entry!.version ?? 1) + 1 } : null,
+      },
     ]);
   }
 }

@@ -35,6 +35,7 @@ import { composeMessage, senderAddress } from './message.ts';
 import { renderTemplates } from './templates.ts';
 import { contentHash, messageIdFor } from './rules.ts';
 import { flushWriteBacks } from './writeback.ts';
+import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, RUN_HEARTBEAT_MS, RUN_LEASE_MS } from './run-lease.ts';
 
 export type { PipelineEvent } from './delivery/settle.ts';
@@ -244,6 +245,9 @@ class RunContext {
       await this.flushWriteBacks();
       await this.progress(true);
     }
+    // Later versions a person allowed (a bounced invoice re-sent), then the delivery reports (./bounces.ts).
+    for await (const page of resendPages(deps.store, this.host, installation.id)) await this.processPage(page).then(() => this.flushWriteBacks());
+    await checkBounces(deps, { installationId: installation.id, runId: this.run.id, host: this.host, account: this.account });
   }
 
   /** The run's progress for the logs page: after every settled invoice at most once per `progressEveryMs`, and at each page's end. */
@@ -587,7 +591,7 @@ class RunContext {
       date: deps.clock(),
     });
     // A later version carries its own Message-ID (the one its claim recorded for the evidence search).
-    const message = item.newVersion ? { ...composed, messageId: item.entry.messageId } : composed;
+    const message = item.newVersion || (item.entry.version ?? 1) > 1 ? { ...composed, messageId: item.entry.messageId } : composed;
     const leaseUntil = new Date(deps.clock().getTime() + deps.delivery.leaseSeconds * 1000).toISOString();
     if (!(await deps.store.markSending(installation.id, invoice.id, deps.owner, contentHash(invoice), leaseUntil))) {
       deps.logger.warn({ installationId: installation.id, invoiceId: invoice.id }, 'lost the claim before sending; left to its new owner');

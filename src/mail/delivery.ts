@@ -14,6 +14,7 @@ import type { DeliveryMode, EmailAccount } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import { composeMime, envelopeOf } from './compose.ts';
 import { createImapAccess } from './imap.ts';
+import { parseDeliveryReport } from './bounces.ts';
 import type { DeliverOptions, DeliveryResult, Evidence, MailDelivery, OutgoingMessage } from './port.ts';
 import { createSmtpSender } from './smtp.ts';
 
@@ -89,6 +90,16 @@ export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
     async findByMessageId(account: EmailAccount, messageId: string): Promise<Evidence> {
       if (!account.imap) return 'unknown';
       return imap.searchMessageId(account, messageId);
+    },
+
+    async listDeliveryReports(account: EmailAccount, afterUid: number, limit: number) {
+      const found = await imap.listDeliveryReports(account, afterUid, limit);
+      const reports = [];
+      for (const r of found.reports) {
+        // A message that cannot be parsed is no report we can act on (and must not stop the others).
+        reports.push({ uid: r.uid, report: await parseDeliveryReport(r.raw).catch(() => null) });
+      }
+      return { uidValidity: found.uidValidity, reports };
     },
 
     async close(): Promise<void> {

@@ -13,6 +13,7 @@
  */
 import type { DeliveryMode, EmailAccount, RecipientResult } from '../domain.ts';
 import { isConnectorError } from '../errors.ts';
+import type { DeliveryReport } from './bounces.ts';
 
 /**
  * Where an SMTP transaction stood when it failed:
@@ -81,6 +82,13 @@ export interface MailDelivery {
   deliver(account: EmailAccount, message: OutgoingMessage, mode: DeliveryMode, options?: DeliverOptions): Promise<DeliveryResult>;
   /** Searches Sent and Drafts for the Message-ID; `unknown` when the account has no IMAP. */
   findByMessageId(account: EmailAccount, messageId: string): Promise<Evidence>;
+  /**
+   * Delivery reports (RFC 3464) in the account's INBOX after `afterUid`, oldest first, at most `limit`, each
+   * parsed (null: a report that names no message of ours to look up, e.g. another report type), with the
+   * INBOX's UIDVALIDITY (a new one means the UIDs start over). `mail_config` when the account has no IMAP.
+   * Optional: deliveries that cannot read a mailbox leave it out (then no bounces are read).
+   */
+  listDeliveryReports?(account: EmailAccount, afterUid: number, limit: number): Promise<{ uidValidity: string; reports: { uid: number; report: DeliveryReport | null }[] }>;
   /** Closes pooled connections of every account. */
   close(): Promise<void>;
 }

@@ -221,6 +221,27 @@ export const CATALOGUE = {
   },
   'log.invoice.invalid_recipients': { pl: 'Pominięto nieprawidłowe adresy e-mail: {addresses}.', en: 'Invalid e-mail addresses left out: {addresses}.' },
   'log.invoice.print_warning': { pl: 'Uwaga do wydruku: „{detail}”.', en: 'Print warning: "{detail}".' },
+  'log.invoice.bounced': {
+    pl: 'Wiadomość do {address} wróciła jako niedoręczona ({status}): „{diagnostic}”. Popraw adres u nabywcy i wyślij ponownie.',
+    en: 'The message to {address} bounced ({status}): "{diagnostic}". Correct the customer\'s address and re-send.',
+  },
+  'log.invoice.delivery_delayed': {
+    pl: 'Doręczenie do {address} opóźnia się (serwer ponawia): „{diagnostic}”.',
+    en: 'Delivery to {address} is delayed (the server keeps trying): "{diagnostic}".',
+  },
+  'log.invoice.bounce_note_failed': {
+    pl: 'Nie udało się dopisać w systemie notatki o niedoręczeniu do {address}: „{detail}”.',
+    en: 'The note about the bounce of {address} could not be written in the host: "{detail}".',
+  },
+  'log.run.bounce_check_failed': {
+    pl: 'Nie udało się odczytać raportów o niedoręczeniu ze skrzynki: „{detail}”.',
+    en: 'Delivery reports could not be read from the mailbox: "{detail}".',
+  },
+  'log.run.bounces_checked': {
+    pl: 'Odczytano raporty o doręczeniu: {read}; zapisane zwroty: {bounced}; niedotyczące wysłanych stąd wiadomości: {ignored}.',
+    en: 'Delivery reports read: {read}; bounces recorded: {bounced}; not about messages sent from here: {ignored}.',
+  },
+  'filter.event.invoice.bounced': { pl: 'Niedoręczone (zwroty)', en: 'Bounced' },
   'log.invoice.resend_allowed': {
     pl: 'Zezwolono na ponowną wysyłkę; następny przebieg ją wyśle.',
     en: 'A person allowed this invoice to be sent again; the next run sends it.',

@@ -88,6 +88,14 @@ export const LOG_EVENTS: Record<string, Builder> = {
   }),
   'invoice.print_warning': (_d, e) => ({ code: 'log.invoice.print_warning', params: { detail: e.message } }),
   'invoice.resend_allowed': () => ({ code: 'log.invoice.resend_allowed', params: {} }),
+  'invoice.bounced': (d) => ({
+    code: 'log.invoice.bounced',
+    params: { address: String(d['address'] ?? ''), status: String(d['status'] ?? '?'), diagnostic: String(d['diagnostic'] ?? '') },
+  }),
+  'invoice.delivery_delayed': (d) => ({ code: 'log.invoice.delivery_delayed', params: { address: String(d['address'] ?? ''), diagnostic: String(d['diagnostic'] ?? d['status'] ?? '') } }),
+  'invoice.bounce_note_failed': (d, e) => ({ code: 'log.invoice.bounce_note_failed', params: { address: String(d['address'] ?? ''), detail: detailOf(e) } }),
+  'run.bounce_check_failed': (_d, e) => ({ code: 'log.run.bounce_check_failed', params: { detail: detailOf(e) } }),
+  'run.bounces_checked': (d) => ({ code: 'log.run.bounces_checked', params: { read: Number(d['read'] ?? 0), bounced: Number(d['bounced'] ?? 0), ignored: Number(d['ignored'] ?? 0) } }),
   'webhook.received': (d) => ({ code: 'log.webhook.received', params: { type: d['type'] ?? '', action: String(d['action'] ?? '').replace(/_/g, ' ') } }),
 };
 

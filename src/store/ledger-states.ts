@@ -12,7 +12,8 @@
  * - `lease_expired`  leaseUntil unset or < now (the owner stopped renewing: dead or stalled);
  * - `owner`          the caller owns the entry (owner = caller);
  * - `dead_owner`     the entry's owner is one the caller proved dead (its run was closed interrupted);
- * - `expected_lease` leaseUntil equals the value the caller read (nobody moved it meanwhile).
+ * - `expected_lease` leaseUntil equals the value the caller read (nobody moved it meanwhile);
+ * - `bounced`        a recipient of the entry carries a bounce (a delivery report came back for it).
  */
 import type { LedgerState } from '../domain.ts';
 
@@ -31,10 +32,10 @@ export type LedgerOperation =
   | 'expireDead'
   /** An interrupted delivery (`sending`, lease expired) resolved by evidence. */
   | 'resolveInterrupted'
-  /** A person allows an `uncertain` or `failed` invoice to go out again. */
+  /** A person allows an `uncertain` or `failed` invoice, or a `sent` one that bounced, to go out again. */
   | 'allowResend';
 
-export type LedgerGuard = 'always' | 'due' | 'lease_expired' | 'owner' | 'dead_owner' | 'expected_lease';
+export type LedgerGuard = 'always' | 'due' | 'lease_expired' | 'owner' | 'dead_owner' | 'expected_lease' | 'bounced';
 
 export interface LedgerTransition {
   /** States the entry may be in, each with the guard that must also hold. */
@@ -46,7 +47,7 @@ export interface LedgerTransition {
 /** Outcome states: what `recordOutcome` / `resolveInterrupted` may write. */
 export const OUTCOME_STATES = ['sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain'] as const satisfies readonly LedgerState[];
 
-/** States no operation but `allowResend` (for failed/uncertain) ever leaves: the invoice is settled. */
+/** States no operation but `allowResend` (failed/uncertain, a bounced sent) ever leaves: the invoice is settled. */
 export const FINAL_STATES = ['sent', 'drafted', 'failed', 'uncertain'] as const satisfies readonly LedgerState[];
 
 export const LEDGER_TRANSITIONS: Record<LedgerOperation, LedgerTransition> = {
@@ -62,7 +63,8 @@ export const LEDGER_TRANSITIONS: Record<LedgerOperation, LedgerTransition> = {
   // The caller read the entry with an expired lease (listExpiredSending, by its clock); the write holds only
   // while that lease is unchanged, i.e. nobody renewed, recorded or resolved it since.
   resolveInterrupted: { from: { sending: ['expected_lease'] }, to: OUTCOME_STATES },
-  allowResend: { from: { uncertain: ['always'], failed: ['always'] }, to: ['retry'] },
+  // A bounced `sent` entry goes out again as its next version (new Message-ID), to the host's current address.
+  allowResend: { from: { uncertain: ['always'], failed: ['always'], sent: ['bounced'] }, to: ['retry'] },
 };
 
 /** The existing states an operation may start from (`none` left out). */

@@ -6,7 +6,7 @@
  * Secrets arrive here already encrypted (`EncryptedSecret`); the store never sees plaintext.
  * No pg row or Mongo document crosses this port.
  */
-import type { HostKind, LedgerState, LogLevel, Outcome, OutcomeReason, RecipientResult, RunCounts, RunTrigger, Settings, TlsMode } from '../domain.ts';
+import type { HostKind, LedgerState, LogLevel, Outcome, OutcomeReason, RecipientBounce, RecipientResult, RunCounts, RunTrigger, Settings, TlsMode } from '../domain.ts';
 
 /** AES-256-GCM ciphertext with the id of the key that made it (for rotation). */
 export interface EncryptedSecret {
@@ -144,6 +144,17 @@ export interface Run {
   owner?: string | null;
   /** Heartbeat: the run is alive while this is in the future; renewed while it works (set by the adapters). */
   leaseUntil?: string | null;
+}
+
+/** A mailbox's read position: the IMAP UIDVALIDITY and the last UID read under it. */
+export interface MailboxCursor {
+  uidValidity: string;
+  lastUid: number;
+}
+
+/** A bounce for one recipient of a ledger entry (`RecipientResult.bounce` with its address). */
+export interface BounceRecord extends RecipientBounce {
+  address: string;
 }
 
 /** An owed write-back taken by one process (`claimWriteBacks`), cleared by (invoice, outcome version). */
@@ -296,8 +307,23 @@ export interface Store {
    * the entry changed meanwhile.
    */
   resolveInterrupted(installationId: string, invoiceId: string, expectedLeaseUntil: string, outcome: Outcome, writeBack: boolean): Promise<boolean>;
-  /** A person asked to re-send an `uncertain` or `failed` invoice: the entry becomes claimable again. */
-  allowResend(installationId: string, invoiceId: string): Promise<boolean>;
+  /**
+   * A person asked to re-send an `uncertain` or `failed` invoice, or a `sent` one with a bounced recipient:
+   * the entry becomes claimable again. A bounced `sent` entry also becomes its next `version` and, when
+   * `next.messageId` is given, carries that Message-ID (a later claim keeps the id of a version > 1).
+   */
+  allowResend(installationId: string, invoiceId: string, next?: { messageId: string }): Promise<boolean>;
+  /** The entry whose current delivery carries this Message-ID (exact, with brackets), or null. */
+  findLedgerByMessageId(installationId: string, messageId: string): Promise<LedgerEntry | null>;
+  /**
+   * Records bounces on a `sent` entry while it still carries `messageId`: each bounce on the recipient with
+   * that address (case-insensitive) that has none yet. Returns the addresses newly recorded (none twice).
+   */
+  recordBounces(installationId: string, invoiceId: string, messageId: string, bounces: BounceRecord[]): Promise<string[]>;
+  /** How far the delivery reports of an installation's e-mail account were read (null: never). */
+  getMailboxCursor(installationId: string, accountId: string): Promise<MailboxCursor | null>;
+  /** Moves the cursor (replaces it; a new UIDVALIDITY starts over). */
+  putMailboxCursor(installationId: string, accountId: string, cursor: MailboxCursor): Promise<void>;
   /** Owed write-backs (settled entries with writeBackPending), whoever holds them; read-only. */
   listPendingWriteBacks(installationId: string, limit: number): Promise<LedgerEntry[]>;
   /**

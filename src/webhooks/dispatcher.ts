@@ -20,7 +20,7 @@ import type { Store, WebhookAttempt, WebhookDelivery } from '../store/port.ts';
 import { ConnectorError } from '../errors.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.ts';
 
-export const OUTGOING_EVENT_TYPES = ['run.completed', 'invoice.sent', 'invoice.failed', 'invoice.uncertain', 'delivery.auth_failed'] as const;
+export const OUTGOING_EVENT_TYPES = ['run.completed', 'invoice.sent', 'invoice.failed', 'invoice.uncertain', 'invoice.bounced', 'delivery.auth_failed'] as const;
 export type OutgoingEventType = (typeof OUTGOING_EVENT_TYPES)[number];
 
 /** The body every outgoing webhook carries. */
@@ -80,6 +80,8 @@ export function eventData(event: PipelineEvent): Record<string, unknown> {
     case 'invoice.failed':
     case 'invoice.uncertain':
       return { invoiceId: event.invoiceId, invoiceNumber: event.invoiceNumber, detail: event.detail };
+    case 'invoice.bounced':
+      return { invoiceId: event.invoiceId, invoiceNumber: event.invoiceNumber, address: event.address, status: event.status, diagnostic: event.diagnostic, messageId: event.messageId };
     case 'delivery.auth_failed':
       return { emailAccount: event.account, detail: event.detail };
   }

@@ -482,6 +482,54 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('ledger: bounces and mailbox cursors', () => {
+      const bounce = (address: string, status = '5.1.1') => ({ address, status, diagnostic: `smtp; 550 ${status} ${address} unknown`, at: at(5) });
+
+      it('an entry is found by the exact Message-ID of its current delivery, only in its installation', async () => {
+        const { inst, inv, entry } = await entryIn('sent');
+        expect((await store.findLedgerByMessageId(inst, entry.messageId))?.invoiceId).toBe(inv);
+        expect(await store.findLedgerByMessageId(inst, entry.messageId.replace('@', '.v2@'))).toBeNull();
+        expect(await store.findLedgerByMessageId(uid(), entry.messageId)).toBeNull();
+      });
+
+      it('a bounce is recorded once per recipient of a sent entry with that Message-ID; the state stays sent', async () => {
+        const { inst, inv, entry } = await entryIn('sent');
+        expect(await store.recordBounces(inst, inv, '<other@x>', [bounce('biuro@example.pl')])).toEqual([]);
+        expect(await store.recordBounces(inst, inv, entry.messageId, [bounce('BIURO@example.pl'), bounce('nobody@example.pl')])).toEqual(['biuro@example.pl']);
+        const [e] = await store.getLedger(inst, [inv]);
+        expect(e).toMatchObject({ state: 'sent', recipients: [{ address: 'biuro@example.pl', accepted: true, bounce: { status: '5.1.1', diagnostic: 'smtp; 550 5.1.1 BIURO@example.pl unknown', at: at(5) } }] });
+        expect(await store.recordBounces(inst, inv, entry.messageId, [bounce('biuro@example.pl', '5.2.2')])).toEqual([]);
+        expect((await store.getLedger(inst, [inv]))[0]?.recipients[0]?.bounce?.status).toBe('5.1.1');
+        // Concurrent readers of the same report: recorded once in all.
+        const other = await entryIn('sent');
+        const results = await Promise.all(Array.from({ length: 5 }, () => store.recordBounces(other.inst, other.inv, other.entry.messageId, [bounce('biuro@example.pl')])));
+        expect(results.flat()).toEqual(['biuro@example.pl']);
+      });
+
+      it('a bounced sent entry may be re-sent: the next version with the new Message-ID, kept by the claim', async () => {
+        const { inst, inv, entry } = await entryIn('sent');
+        expect(await store.allowResend(inst, inv)).toBe(false);
+        await store.recordBounces(inst, inv, entry.messageId, [bounce('biuro@example.pl')]);
+        const next = entry.messageId.replace('@', '.v2@');
+        expect(await store.allowResend(inst, inv, { messageId: next })).toBe(true);
+        expect((await store.getLedger(inst, [inv]))[0]).toMatchObject({ state: 'retry', version: 2, messageId: next, attempts: 0 });
+        expect(await store.claim(claimReq(inst, inv, 'x', at(60)))).toMatchObject({ state: 'claimed', messageId: next, version: 2 });
+        expect(await store.findLedgerByMessageId(inst, next)).not.toBeNull();
+        expect(await store.findLedgerByMessageId(inst, entry.messageId)).toBeNull();
+      });
+
+      it('a mailbox cursor is kept per installation and account and replaced', async () => {
+        const inst = uid();
+        expect(await store.getMailboxCursor(inst, 'a1')).toBeNull();
+        await store.putMailboxCursor(inst, 'a1', { uidValidity: '17', lastUid: 4 });
+        await store.putMailboxCursor(inst, 'a2', { uidValidity: '9', lastUid: 1 });
+        await store.putMailboxCursor(inst, 'a1', { uidValidity: '18', lastUid: 2 });
+        expect(await store.getMailboxCursor(inst, 'a1')).toEqual({ uidValidity: '18', lastUid: 2 });
+        expect(await store.getMailboxCursor(inst, 'a2')).toEqual({ uidValidity: '9', lastUid: 1 });
+        expect(await store.getMailboxCursor(uid(), 'a1')).toBeNull();
+      });
+    });
+
     describe('ledger: interrupted deliveries', () => {
       it('listExpiredSending lists only sending entries whose lease ended before now', async () => {
         const inst = uid();

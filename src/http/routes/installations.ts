@@ -207,6 +207,6 @@ function logView(e: LogEntry, lang: Lang) {
 
 function ledgerView(e: LedgerEntry) {
   // Recipients as the schema has them whatever an older version stored (a refusal without `accepted`).
-  const recipients = e.recipients.map((r) => ({ address: String(r.address), accepted: r.accepted === true, reply: typeof r.reply === 'string' ? r.reply : null }));
+  const recipients = e.recipients.map((r) => ({ address: String(r.address), accepted: r.accepted === true, reply: typeof r.reply === 'string' ? r.reply : null, ...(r.bounce ? { bounce: r.bounce } : {}) }));
   return { invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, state: e.state, attempts: e.attempts, messageId: e.messageId, reason: e.reason, detail: e.detail, recipients, writeBackPending: e.writeBackPending, updatedAt: e.updatedAt, version: e.version ?? 1 };
 }

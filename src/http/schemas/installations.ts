@@ -89,7 +89,19 @@ export const LedgerEntrySchema = Type.Object({
   messageId: Type.String(),
   reason: Type.Union([Type.String(), Type.Null()]),
   detail: Type.Union([Type.String(), Type.Null()]),
-  recipients: Type.Array(Type.Object({ address: Type.String(), accepted: Type.Boolean(), reply: Type.Union([Type.String(), Type.Null()]) })),
+  recipients: Type.Array(
+    Type.Object({
+      address: Type.String(),
+      accepted: Type.Boolean(),
+      reply: Type.Union([Type.String(), Type.Null()]),
+      bounce: Type.Optional(
+        Type.Object(
+          { status: Type.Union([Type.String(), Type.Null()], { description: 'enhanced status code, e.g. 5.1.1' }), diagnostic: Type.Union([Type.String(), Type.Null()]), at: Type.String({ format: 'date-time' }) },
+          { description: 'a delivery report came back for this recipient after the server accepted the message (the entry stays sent)' },
+        ),
+      ),
+    }),
+  ),
   writeBackPending: Type.Boolean(),
   updatedAt: Type.String(),
   /** 1 for the first delivery; 2 when a draft e-mailed under "all documents" was e-mailed again as the posted invoice. */

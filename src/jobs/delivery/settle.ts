@@ -19,7 +19,9 @@ import type { Classified } from './classify.ts';
 export type PipelineEvent =
   | { type: 'run.completed'; installationId: string; run: Run }
   | { type: 'invoice.sent' | 'invoice.failed' | 'invoice.uncertain'; installationId: string; invoiceId: string; invoiceNumber: string | null; detail: string | null }
-  | { type: 'delivery.auth_failed'; installationId: string; account: string; detail: string };
+  | { type: 'delivery.auth_failed'; installationId: string; account: string; detail: string }
+  /** A delivery report came back for one recipient of a sent invoice (src/jobs/bounces.ts). */
+  | { type: 'invoice.bounced'; installationId: string; invoiceId: string; invoiceNumber: string | null; address: string; status: string | null; diagnostic: string | null; messageId: string };
 
 export interface SettleDeps {
   store: Pick<Store, 'recordOutcome' | 'resolveInterrupted' | 'appendLogs'>;

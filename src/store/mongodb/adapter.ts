@@ -13,9 +13,9 @@ import { MongoClient, MongoServerError, type Collection, type Db, type Document,
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import { recipientsOf } from '../recipients.ts';
+import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
-import type { ClaimRequest, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { BounceRecord, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 
 export interface MongoStoreOptions {
   url: string;
@@ -186,6 +186,8 @@ function mongoGuard(g: LedgerGuard, v: GuardValues): Filter<Document> {
       return { owner: { $in: need(v, 'deadOwners') } };
     case 'expected_lease':
       return { leaseUntil: need(v, 'expectedLease') };
+    case 'bounced':
+      return { recipients: { $elemMatch: { bounce: { $type: 'object' } } } };
   }
 }
 
@@ -278,6 +280,9 @@ export class MongoStore implements Store {
   private get incomingEvents(): Collection<Document> {
     return this.db.collection('incoming_events');
   }
+  private get mailboxCursors(): Collection<Document> {
+    return this.db.collection('mailbox_cursors');
+  }
   private get counters(): Collection<{ _id: string; seq: number }> {
     return this.db.collection<{ _id: string; seq: number }>('counters');
   }
@@ -298,6 +303,8 @@ export class MongoStore implements Store {
       await this.ledger.createIndex({ installationId: 1, invoiceId: 1 }, { name: 'ledger_key', unique: true });
       await this.ledger.createIndex({ installationId: 1, state: 1 }, { name: 'ledger_state' });
       await this.ledger.createIndex({ installationId: 1, state: 1, invoiceId: 1 }, { name: 'ledger_state_cursor' });
+      await this.ledger.createIndex({ installationId: 1, messageId: 1 }, { name: 'ledger_message_id' });
+      await this.mailboxCursors.createIndex({ installationId: 1, accountId: 1 }, { name: 'mailbox_cursor_key', unique: true });
       await this.runs.createIndex({ installationId: 1, status: 1 }, { name: 'runs_status' });
       await this.incomingEvents.createIndex({ installationId: 1, eventId: 1 }, { name: 'incoming_event_key', unique: true });
       await this.incomingEvents.createIndex({ keepUntil: 1 }, { name: 'incoming_event_expiry' });
@@ -392,6 +399,7 @@ export class MongoStore implements Store {
       await this.webhookDeliveries.deleteMany({ installationId: id });
       await this.managed.deleteMany({ installationId: id });
       await this.incomingEvents.deleteMany({ installationId: id });
+      await this.mailboxCursors.deleteMany({ installationId: id });
       await this.installations.deleteOne({ _id: id as unknown as Document['_id'] });
     });
   }
@@ -414,7 +422,8 @@ export class MongoStore implements Store {
           prevState: { $ifNull: ['$state', null] },
           owner: { $literal: req.owner },
           leaseUntil: { $literal: toDate(req.leaseUntil) },
-          messageId: { $literal: req.messageId },
+          // a later version (a posted draft, a re-send after a bounce) keeps the Message-ID it was taken with
+          messageId: { $cond: [{ $gt: [{ $ifNull: ['$version', 1] }, 1] }, '$messageId', { $literal: req.messageId }] },
           invoiceNumber: req.invoiceNumber === null ? { $ifNull: ['$invoiceNumber', null] } : { $literal: req.invoiceNumber },
           updatedAt: { $literal: now },
           attempts: { $ifNull: ['$attempts', 0] },
@@ -590,14 +599,53 @@ export class MongoStore implements Store {
     return r.matchedCount === 1;
   }
 
-  async allowResend(installationId: string, invoiceId: string): Promise<boolean> {
+  async allowResend(installationId: string, invoiceId: string, next?: { messageId: string }): Promise<boolean> {
+    // A bounced `sent` entry becomes its next version (with the new Message-ID when given).
+    const wasSent = { $eq: ['$state', 'sent'] };
     const r = await this.op('allowResend', () =>
-      this.ledger.updateOne(
-        { installationId, invoiceId, ...mongoCondition('allowResend', {}) },
-        { $set: { state: 'retry', prevState: null, attempts: 0, nextAttemptAt: null, owner: null, leaseUntil: null, updatedAt: new Date() } },
-      ),
+      this.ledger.updateOne({ installationId, invoiceId, ...mongoCondition('allowResend', {}) }, [
+        {
+          $set: {
+            version: { $cond: [wasSent, { $add: [{ $ifNull: ['$version', 1] }, 1] }, { $ifNull: ['$version', 1] }] },
+            messageId: next ? { $cond: [wasSent, { $literal: next.messageId }, '$messageId'] } : '$messageId',
+          },
+        },
+        { $set: { state: 'retry', prevState: null, attempts: 0, nextAttemptAt: null, owner: null, leaseUntil: null, updatedAt: { $literal: new Date() } } },
+      ]),
     );
     return r.matchedCount === 1;
+  }
+
+  async findLedgerByMessageId(installationId: string, messageId: string): Promise<LedgerEntry | null> {
+    const d = await this.op('findLedgerByMessageId', () => this.ledger.findOne({ installationId, messageId }));
+    return d ? toLedger(d) : null;
+  }
+
+  async recordBounces(installationId: string, invoiceId: string, messageId: string, bounces: BounceRecord[]): Promise<string[]> {
+    // Read, merge, write only while the recipients are unchanged (another reader records nothing twice).
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const d = await this.op('recordBounces', () => this.ledger.findOne({ installationId, invoiceId, messageId, state: 'sent' }));
+      if (!d) return [];
+      const stored: unknown = d['recipients'] ?? [];
+      const { recipients, added } = mergeBounces(recipientsOf(stored), bounces);
+      if (added.length === 0) return [];
+      const r = await this.op('recordBounces', () =>
+        this.ledger.updateOne({ installationId, invoiceId, messageId, state: 'sent', recipients: stored }, { $set: { recipients, updatedAt: new Date() } }),
+      );
+      if (r.matchedCount === 1) return added;
+    }
+    throw new ConnectorError('conflict', `The ledger entry of invoice ${invoiceId} kept changing while its bounces were recorded`);
+  }
+
+  async getMailboxCursor(installationId: string, accountId: string): Promise<MailboxCursor | null> {
+    const d = await this.op('getMailboxCursor', () => this.mailboxCursors.findOne({ installationId, accountId }));
+    return d ? { uidValidity: String(d['uidValidity']), lastUid: Number(d['lastUid']) } : null;
+  }
+
+  async putMailboxCursor(installationId: string, accountId: string, cursor: MailboxCursor): Promise<void> {
+    await this.op('putMailboxCursor', () =>
+      this.mailboxCursors.updateOne({ installationId, accountId }, { $set: { uidValidity: cursor.uidValidity, lastUid: cursor.lastUid, updatedAt: new Date() } }, { upsert: true }),
+    );
   }
 
   async listPendingWriteBacks(installationId: string, limit: number): Promise<LedgerEntry[]> {

@@ -7,9 +7,9 @@ import pg from 'pg';
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { ClaimRequest, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { BounceRecord, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { migrate } from './schema.ts';
-import { recipientsOf } from '../recipients.ts';
+import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 
 export interface PostgresStoreOptions {
@@ -163,6 +163,8 @@ function pgGuard(g: LedgerGuard, p: GuardParams, a: string): string {
       return `${a}.owner = ANY(${need(p, 'deadOwners')}::text[])`;
     case 'expected_lease':
       return `${a}.lease_until = ${need(p, 'expectedLease')}::timestamptz`;
+    case 'bounced':
+      return `EXISTS (SELECT 1 FROM jsonb_array_elements(${a}.recipients) AS rcpt WHERE jsonb_typeof(rcpt->'bounce') = 'object')`;
   }
 }
 
@@ -347,7 +349,7 @@ export class PostgresStore implements Store {
     client.on('error', this.clientError);
     try {
       await client.query('BEGIN');
-      for (const table of ['ledger', 'logs', 'runs', 'managed_records', 'webhook_deliveries', 'incoming_events']) {
+      for (const table of ['ledger', 'logs', 'runs', 'managed_records', 'webhook_deliveries', 'incoming_events', 'mailbox_cursors']) {
         await client.query(`DELETE FROM ${table} WHERE installation_id = $1`, [id]);
       }
       await client.query('DELETE FROM installations WHERE id = $1', [id]);
@@ -378,7 +380,8 @@ export class PostgresStore implements Store {
          prev_state = l.state,
          owner = EXCLUDED.owner,
          lease_until = EXCLUDED.lease_until,
-         message_id = EXCLUDED.message_id,
+         -- a later version (a posted draft, a re-send after a bounce) keeps the Message-ID it was taken with
+         message_id = CASE WHEN l.version > 1 THEN l.message_id ELSE EXCLUDED.message_id END,
          invoice_number = COALESCE(EXCLUDED.invoice_number, l.invoice_number),
          updated_at = EXCLUDED.updated_at
        WHERE ${pgCondition('claim', { now: '$7', maxAttempts: '$8' }, 'l')}
@@ -520,16 +523,57 @@ export class PostgresStore implements Store {
     return rows.length === 1;
   }
 
-  async allowResend(installationId: string, invoiceId: string): Promise<boolean> {
+  async allowResend(installationId: string, invoiceId: string, next?: { messageId: string }): Promise<boolean> {
     // `retry` with no attempts and no wait: claimable at the next run, with the full attempt budget.
+    // A bounced `sent` entry becomes its next version (with the new Message-ID when given).
     const rows = await this.q(
       'allowResend',
       `UPDATE ledger SET state = 'retry', prev_state = NULL, attempts = 0, next_attempt_at = NULL, owner = NULL, lease_until = NULL,
+         version = CASE WHEN state = 'sent' THEN version + 1 ELSE version END,
+         message_id = CASE WHEN state = 'sent' AND $3::text IS NOT NULL THEN $3::text ELSE message_id END,
          updated_at = now()
        WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('allowResend', {})}) RETURNING 1`,
-      [installationId, invoiceId],
+      [installationId, invoiceId, next?.messageId ?? null],
     );
     return rows.length === 1;
+  }
+
+  async findLedgerByMessageId(installationId: string, messageId: string): Promise<LedgerEntry | null> {
+    const rows = await this.q('findLedgerByMessageId', 'SELECT * FROM ledger WHERE installation_id = $1 AND message_id = $2 LIMIT 1', [installationId, messageId]);
+    return rows[0] ? toLedger(rows[0]) : null;
+  }
+
+  async recordBounces(installationId: string, invoiceId: string, messageId: string, bounces: BounceRecord[]): Promise<string[]> {
+    // Read, merge, write only while the recipients are unchanged (another reader records nothing twice).
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const rows = await this.q('recordBounces', `SELECT recipients FROM ledger WHERE installation_id = $1 AND invoice_id = $2 AND message_id = $3 AND state = 'sent'`, [installationId, invoiceId, messageId]);
+      if (!rows[0]) return [];
+      const stored = rows[0]['recipients'];
+      const { recipients, added } = mergeBounces(recipientsOf(stored), bounces);
+      if (added.length === 0) return [];
+      const done = await this.q(
+        'recordBounces',
+        `UPDATE ledger SET recipients = $5::jsonb, updated_at = now()
+         WHERE installation_id = $1 AND invoice_id = $2 AND message_id = $3 AND state = 'sent' AND recipients = $4::jsonb RETURNING 1`,
+        [installationId, invoiceId, messageId, json(stored), json(recipients)],
+      );
+      if (done.length === 1) return added;
+    }
+    throw new ConnectorError('conflict', `The ledger entry of invoice ${invoiceId} kept changing while its bounces were recorded`);
+  }
+
+  async getMailboxCursor(installationId: string, accountId: string): Promise<MailboxCursor | null> {
+    const rows = await this.q('getMailboxCursor', 'SELECT uid_validity, last_uid FROM mailbox_cursors WHERE installation_id = $1 AND account_id = $2', [installationId, accountId]);
+    return rows[0] ? { uidValidity: rows[0]['uid_validity'] as string, lastUid: Number(rows[0]['last_uid']) } : null;
+  }
+
+  async putMailboxCursor(installationId: string, accountId: string, cursor: MailboxCursor): Promise<void> {
+    await this.q(
+      'putMailboxCursor',
+      `INSERT INTO mailbox_cursors (installation_id, account_id, uid_validity, last_uid, updated_at) VALUES ($1, $2, $3, $4, now())
+       ON CONFLICT (installation_id, account_id) DO UPDATE SET uid_validity = EXCLUDED.uid_validity, last_uid = EXCLUDED.last_uid, updated_at = now()`,
+      [installationId, accountId, cursor.uidValidity, cursor.lastUid],
+    );
   }
 
   async listPendingWriteBacks(installationId: string, limit: number): Promise<LedgerEntry[]> {

@@ -166,6 +166,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX incoming_events_expiry ON incoming_events (keep_until);
     `,
   },
+  {
+    version: 6,
+    name: 'delivery reports: ledger by Message-ID, mailbox cursors',
+    sql: `
+      -- a delivery report names the Message-ID of the message that bounced
+      CREATE INDEX ledger_message_id ON ledger (installation_id, message_id);
+      -- how far each installation's e-mail account's INBOX was read for delivery reports
+      CREATE TABLE mailbox_cursors (
+        installation_id     text NOT NULL,
+        account_id          text NOT NULL,
+        uid_validity        text NOT NULL,
+        last_uid            bigint NOT NULL,
+        updated_at          timestamptz NOT NULL,
+        PRIMARY KEY (installation_id, account_id)
+      );
+    `,
+  },
 ];
 
 /** Arbitrary constant key of the advisory lock that serialises migrations (per database). */
