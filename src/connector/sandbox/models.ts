@@ -373,7 +373,7 @@ function baseModels(profile: Profile): ModelDef[] {
         fiscal_position_id: m2o('account.fiscal.position', 'Fiscal Position'),
         invoice_line_ids: o2m('account.move.line', 'move_id', 'Invoice lines', { filter: (r) => PRODUCT_LINE_TYPES.includes(r.display_type as string) }),
         line_ids: o2m('account.move.line', 'move_id', 'Journal Items'),
-        l10n_pl_edi_status: sel([['sent', 'Sent'], ['accepted', 'Accepted'], ['rejected', 'Rejected']], 'KSeF Status', { readonly: true }),
+        l10n_pl_edi_status: sel([['sent', 'Sent'], ['offline', 'Offline'], ['accepted', 'Accepted'], ['rejected', 'Rejected']], 'KSeF Status', { readonly: true }),
         l10n_pl_edi_number: char('KSeF Number', { readonly: true }),
         l10n_pl_edi_attachment_id: m2o('ir.attachment', 'KSeF XML', { readonly: true }),
         x_split_payment: bool('Mechanizm podzielonej płatności', { manual: true }),
