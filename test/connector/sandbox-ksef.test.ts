@@ -29,7 +29,7 @@ describe('sandbox KSeF FA(3) XML (modules.l10nPlEdi)', () => {
   const company = orm.get('res.partner', 1) as Raw;
   const sellerNip = String(company.vat).replace(/^PL/, '');
 
-  it('KSeF invoices carry an ir.attachment on the move named FA3-<name>.xml, its checksum and size of exactly the stored bytes', () => {
+  it('KSeF invoices carry an ir.attachment on the move named FA3-<name>.xml; its checksum, size and the move\'s KSeF hash (SHA-256, Base64URL) are of exactly the stored bytes', () => {
     expect(moves.length).toBeGreaterThanOrEqual(7);
     for (const m of moves) {
       const a = orm.get('ir.attachment', m.l10n_pl_edi_attachment_id as number) as Raw;
@@ -40,6 +40,9 @@ describe('sandbox KSeF FA(3) XML (modules.l10nPlEdi)', () => {
       const bytes = Buffer.from(a.datas as string, 'base64');
       expect(a.file_size).toBe(bytes.length);
       expect(a.checksum).toBe(createHash('sha1').update(bytes).digest('hex'));
+      // the KSeF hash the move stores is of exactly these bytes
+      expect(m.l10n_pl_edi_hash).toBe(createHash('sha256').update(bytes).digest('base64url'));
+      expect(m.l10n_pl_edi_hash).toMatch(/^[A-Za-z0-9_-]{43}$/);
     }
   });
 

@@ -376,6 +376,7 @@ function baseModels(profile: Profile): ModelDef[] {
         l10n_pl_edi_status: sel([['sent', 'Sent'], ['offline', 'Offline'], ['accepted', 'Accepted'], ['rejected', 'Rejected']], 'KSeF Status', { readonly: true }),
         l10n_pl_edi_number: char('KSeF Number', { readonly: true }),
         l10n_pl_edi_attachment_id: m2o('ir.attachment', 'KSeF XML', { readonly: true }),
+        l10n_pl_edi_hash: char('KSeF XML hash', { readonly: true }),
         x_split_payment: bool('Mechanizm podzielonej płatności', { manual: true }),
         x_reverse_charge: bool('Odwrotne obciążenie', { manual: true }),
         x_exemption_basis: char('Podstawa zwolnienia z VAT', { manual: true }),

@@ -491,6 +491,7 @@ function seedInvoices(ctx: Ctx, base: Base, customers: SeededCustomer[], count: 
     }
     const xml = Buffer.from(ksefXml(orm, m, base), 'utf8');
     m.l10n_pl_edi_attachment_id = attach(ctx, m, ksefXmlName(m), 'application/xml', xml);
+    m.l10n_pl_edi_hash = ksefHash(xml);
     if (n === 1) {
       // issued in KSeF's offline mode: the XML exists (and its KOD I), the KSeF number not yet
       m.l10n_pl_edi_status = 'offline';
@@ -501,10 +502,17 @@ function seedInvoices(ctx: Ctx, base: Base, customers: SeededCustomer[], count: 
     m.l10n_pl_edi_number = ksefNumber(base.sellerNip, accepted, rng.hex(12));
   }
   if (eurWithVat) {
-    eurWithVat.l10n_pl_edi_attachment_id = attach(ctx, eurWithVat, ksefXmlName(eurWithVat), 'application/xml', Buffer.from(ksefXml(orm, eurWithVat, base), 'utf8'));
+    const xml = Buffer.from(ksefXml(orm, eurWithVat, base), 'utf8');
+    eurWithVat.l10n_pl_edi_attachment_id = attach(ctx, eurWithVat, ksefXmlName(eurWithVat), 'application/xml', xml);
+    eurWithVat.l10n_pl_edi_hash = ksefHash(xml);
     eurWithVat.l10n_pl_edi_status = 'accepted';
     eurWithVat.l10n_pl_edi_number = ksefNumber(base.sellerNip, eurWithVat.invoice_date as string, rng.hex(12));
   }
+}
+
+/** The KSeF hash of an FA(3) document: SHA-256 of exactly its bytes, Base64URL (what KOD I carries). */
+export function ksefHash(xml: Uint8Array): string {
+  return createHash('sha256').update(xml).digest('base64url');
 }
 
 /** `FA3-<name>.xml`, as Odoo's l10n_pl_edi names the FA(3) attachment (the number's slashes made file-safe). */
@@ -661,7 +669,7 @@ function createInvoice(ctx: Ctx, base: Base, plan: InvoicePlan): Raw {
     payment_state: paymentState, is_move_sent: false, sending_data: false,
     partner_bank_id: currency === base.pln ? base.bankPln : base.bankEur,
     fiscal_position_id: foreignCustomer ? base.fiscal.eu : base.fiscal.domestic,
-    l10n_pl_edi_status: false, l10n_pl_edi_number: false, l10n_pl_edi_attachment_id: false,
+    l10n_pl_edi_status: false, l10n_pl_edi_number: false, l10n_pl_edi_attachment_id: false, l10n_pl_edi_hash: false,
     x_split_payment: false, x_reverse_charge: false, x_exemption_basis: false,
     create_date: created, write_date: created, create_uid: USERS.ksiegowa.id, write_uid: USERS.ksiegowa.id,
   }, env);
