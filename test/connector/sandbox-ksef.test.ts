@@ -20,6 +20,7 @@ function minor(v: unknown): bigint {
   const m = BigInt(i) * 100n + BigInt(f);
   return neg ? -m : m;
 }
+const FA3_ORDER = ['P_13_1', 'P_14_1', 'P_14_1W', 'P_13_2', 'P_14_2', 'P_14_2W', 'P_13_3', 'P_14_3', 'P_14_3W', 'P_13_6_1', 'P_13_6_2', 'P_13_6_3', 'P_13_7', 'P_13_8', 'P_13_9'];
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 const sumOf = (fa: XmlElement, re: RegExp): bigint => fa.children.filter((c) => re.test(c.name)).reduce((a, c) => a + minor(c.text), 0n);
 
@@ -72,6 +73,11 @@ describe('sandbox KSeF FA(3) XML (modules.l10nPlEdi)', () => {
       const order = fa.children.map((c) => c.name);
       expect(order.slice(0, 3)).toEqual(['KodWaluty', 'P_1', 'P_2']);
       expect(order.indexOf('P_15')).toBeGreaterThan(order.findLastIndex((n) => /^P_1[34]_/.test(n)));
+      // per rate in the schema's order: P_13_1, P_14_1, P_14_1W, P_13_2, …, P_13_6_1, P_13_6_2, P_13_7, …
+      const sums = order.filter((n) => /^P_1[34]_/.test(n));
+      const rank = (n: string): number => FA3_ORDER.indexOf(n);
+      for (const n of sums) expect(rank(n), n).toBeGreaterThanOrEqual(0);
+      expect(sums.map(rank)).toEqual([...sums.map(rank)].sort((a, b) => a - b));
       const rows = fa.children.filter((c) => c.name === 'FaWiersz');
       expect(rows.length).toBeGreaterThan(0);
       if (currency.name !== 'PLN') {

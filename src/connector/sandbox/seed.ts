@@ -548,15 +548,15 @@ function xmlEscape(s: string): string {
 }
 
 /** FA(3) field suffix of each sale tax: P_13_<x> (net) and, for the taxed rates, P_14_<x> (VAT) / P_14_<x>W (VAT in PLN). */
-const FA3_RATE: Record<string, { suffix: string; taxed: boolean }> = {
-  '23': { suffix: '1', taxed: true },
-  '8': { suffix: '2', taxed: true },
-  '5': { suffix: '3', taxed: true },
-  '0': { suffix: '6_1', taxed: false },
-  wdt: { suffix: '6_2', taxed: false },
-  zw: { suffix: '7', taxed: false },
-  np: { suffix: '9', taxed: false },
-};
+const FA3_RATE: readonly { key: string; suffix: string; taxed: boolean }[] = [
+  { key: '23', suffix: '1', taxed: true },
+  { key: '8', suffix: '2', taxed: true },
+  { key: '5', suffix: '3', taxed: true },
+  { key: '0', suffix: '6_1', taxed: false },
+  { key: 'wdt', suffix: '6_2', taxed: false },
+  { key: 'zw', suffix: '7', taxed: false },
+  { key: 'np', suffix: '9', taxed: false },
+];
 
 const money = (minor: bigint): string => {
   const neg = minor < 0n;
@@ -580,7 +580,7 @@ export function ksefXml(orm: Orm, m: Raw, base: Pick<Base, 'sellerNip' | 'taxes'
   const rates = new Map<string, { net: bigint; vat: bigint; vatPln: bigint }>();
   const rateOf = (taxId: unknown): { net: bigint; vat: bigint; vatPln: bigint } | null => {
     const key = keyOf.get(taxId as number);
-    if (!key || !FA3_RATE[key]) return null;
+    if (!key || !FA3_RATE.some((x) => x.key === key)) return null;
     const r = rates.get(key) ?? { net: 0n, vat: 0n, vatPln: 0n };
     rates.set(key, r);
     return r;
@@ -600,8 +600,8 @@ export function ksefXml(orm: Orm, m: Raw, base: Pick<Base, 'sellerNip' | 'taxes'
     }
   }
   const sums: string[] = [];
-  for (const [key, spec] of Object.entries(FA3_RATE)) {
-    const r = rates.get(key);
+  for (const spec of FA3_RATE) {
+    const r = rates.get(spec.key);
     if (!r) continue;
     sums.push(`<P_13_${spec.suffix}>${money(r.net)}</P_13_${spec.suffix}>`);
     if (spec.taxed) {
