@@ -270,10 +270,11 @@ export function ksefInfo(move: OdooRecord, data: Pick<PageData, 'ksefXmlSha' | '
   // The hash KSeF registered (the host's l10n_pl_edi_hash) when the host keeps one, else that of the stored XML;
   // the print checks the XML's bytes against it.
   const xmlSha256 = str(move.l10n_pl_edi_hash) ?? (attId !== null ? data.ksefXmlSha.get(attId) ?? null : null);
-  const xml = attId !== null ? data.ksefXml?.get(attId) ?? null : null;
-  if (data.ksefRegistered === true && data.has.ksef) return { number, status, xmlSha256, xml };
+  const xml = attId !== null ? data.ksefXml?.get(attId) : undefined;
+  const info: KsefInfo = { number, status, xmlSha256, ...(xml ? { xml } : {}) };
+  if (data.ksefRegistered === true && data.has.ksef) return info;
   if (number === null && status === null && xmlSha256 === null) return null;
-  return { number, status, xmlSha256, xml };
+  return info;
 }
 
 /** |value| in minor units, or null when Odoo did not send it. */
