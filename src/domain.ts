@@ -122,8 +122,13 @@ export interface KsefInfo {
   number: string | null;
   /** SHA-256 of the FA(3) XML, Base64URL, when known. */
   xmlSha256: string | null;
-  /** Host's KSeF status, e.g. "accepted". */
+  /** Host's KSeF status, e.g. "accepted"; "offline" for an invoice issued in KSeF's offline mode (no number yet). */
   status: string | null;
+  /**
+   * The FA(3) XML the host holds (Odoo's l10n_pl_edi attachment, `FA3-<name>.xml`), its bytes unchanged:
+   * `xmlSha256` is of exactly these bytes. Absent/null when the host has none or gave none.
+   */
+  xml?: { filename: string; content: Uint8Array } | null;
 }
 
 /** Amounts an invoice booked in the company currency (minor units, positive for credit notes too). */

@@ -114,6 +114,7 @@ describe('the extension manifest', () => {
       'attachments.pln',
       'attachments.foreign',
       'stripProductCodes',
+      'attachKsefXml',
       'schedule.startAt',
       'schedule.repeatEvery',
       'schedule.until',

@@ -24,7 +24,7 @@ import { printFor, resolveRecipients, type SkipReason } from '../jobs/rules.ts';
 import type { OutgoingMessage } from '../mail/port.ts';
 import { attachmentFileName } from '../render/filename.ts';
 import type { SecretBox } from '../secrets.ts';
-import { stripsProductCodes } from '../settings/schema.ts';
+import { attachesKsefXml, stripsProductCodes } from '../settings/schema.ts';
 import type { Installation, Store } from '../store/port.ts';
 
 export interface PreviewDeps {
@@ -84,6 +84,7 @@ export class InvoicePreviews {
         account,
         operator,
         attachment: attachment?.pdf ?? null,
+        ksefXml: attachesKsefXml(installation.settings) ? invoice.ksef?.xml ?? null : null,
         timeZone: installation.settings.timezone,
         date: this.deps.clock(),
       });

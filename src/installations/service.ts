@@ -16,7 +16,7 @@ import type { Scheduler } from '../jobs/scheduler.ts';
 import { permissionReason, requiredHostRights } from '../manifest.ts';
 import { randomToken, safeEqual, sha256Hex, type SecretBox } from '../secrets.ts';
 import { applyEnableDefaults, checkSettings } from '../settings/check.ts';
-import { defaultSettings, stripsProductCodes, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
+import { attachesKsefXml, defaultSettings, stripsProductCodes, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
 import type { Installation, Store } from '../store/port.ts';
 
 export interface InstallInput {
@@ -229,7 +229,7 @@ export class InstallationService {
 
   view(installation: Installation): SettingsView {
     const s = installation.settings;
-    return { ...s, stripProductCodes: stripsProductCodes(s), operatorPassword: { set: installation.operatorSecret !== null } };
+    return { ...s, stripProductCodes: stripsProductCodes(s), attachKsefXml: attachesKsefXml(s), operatorPassword: { set: installation.operatorSecret !== null } };
   }
 
   /**

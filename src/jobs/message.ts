@@ -50,6 +50,8 @@ export interface ComposeInput {
   account: EmailAccount;
   operator: Operator;
   attachment: Uint8Array | null;
+  /** The host's KSeF FA(3) XML, attached unchanged after the PDF (setting `attachKsefXml`); absent/null = none. */
+  ksefXml?: { filename: string; content: Uint8Array } | null;
   /** The installation's IANA time zone (settings `timezone`): the Date header is local time there. */
   timeZone: string;
   /** When the message is composed (the run's clock). */
@@ -83,9 +85,10 @@ export function composeMessage(input: ComposeInput): OutgoingMessage {
     subject: oneLineSubject(template.subject),
     html: template.html,
     text: toPlainText(template.html),
-    attachments: input.attachment
-      ? [{ filename: attachmentFileName(invoice), contentType: 'application/pdf', content: input.attachment }]
-      : [],
+    attachments: [
+      ...(input.attachment ? [{ filename: attachmentFileName(invoice), contentType: 'application/pdf', content: input.attachment }] : []),
+      ...(input.ksefXml ? [{ filename: input.ksefXml.filename, contentType: 'application/xml', content: input.ksefXml.content }] : []),
+    ],
     headers: {
       // composeMime keeps a Date given here (nodemailer only adds one, in UTC, when there is none).
       Date: mailDate(input.date, input.timeZone),

@@ -25,7 +25,7 @@ import { isConnectorError, type ConnectorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Evidence, MailDelivery } from '../mail/port.ts';
 import type { SecretBox } from '../secrets.ts';
-import { stripsProductCodes } from '../settings/schema.ts';
+import { attachesKsefXml, stripsProductCodes } from '../settings/schema.ts';
 import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../store/port.ts';
 import { classify, type Classified, type ClassifyContext, type Fault } from './delivery/classify.ts';
 import { planDelivery, requireCompleteSettings, resolveSender, versionedMessageId } from './delivery/plan.ts';
@@ -587,6 +587,7 @@ class RunContext {
       account: this.account,
       operator: this.operator,
       attachment,
+      ksefXml: attachesKsefXml(settings) ? invoice.ksef?.xml ?? null : null,
       timeZone: settings.timezone,
       date: deps.clock(),
     });

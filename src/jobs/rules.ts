@@ -338,7 +338,8 @@ export function contentHash(invoice: Invoice): string {
     paymentMethod: invoice.paymentMethod,
     notes: invoice.notes,
     corrects: invoice.corrects,
-    ksef: invoice.ksef,
+    // the XML's bytes are covered by its hash (xmlSha256)
+    ksef: invoice.ksef ? { number: invoice.ksef.number, xmlSha256: invoice.ksef.xmlSha256, status: invoice.ksef.status } : null,
   };
   return createHash('sha256').update(canonicalJson(seen), 'utf8').digest('hex');
 }

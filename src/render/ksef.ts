@@ -4,9 +4,13 @@
  *
  *   https://qr.ksef.mf.gov.pl/invoice/{sellerNIP}/{DD-MM-YYYY issue date}/{SHA-256 of the XML, Base64URL}
  *
- * Test and demo environments use the hosts qr-test. and qr-demo.
+ * Test and demo environments use the hosts qr-test. and qr-demo. The hash must be of exactly the XML the
+ * host holds (`ksefQrHash` checks it); an invoice issued offline has no KSeF number yet and its KOD I is
+ * labelled OFFLINE.
  */
+import { createHash } from 'node:crypto';
 import QRCode from 'qrcode';
+import type { Invoice } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 
 export type KsefEnvironment = 'prod' | 'test' | 'demo';
@@ -22,6 +26,25 @@ export function normalizeNip(vat: string | null | undefined): string | null {
   if (!vat) return null;
   const s = vat.replace(/[\s-]/g, '').replace(/^PL/i, '');
   return /^\d{10}$/.test(s) ? s : null;
+}
+
+/**
+ * The hash KOD I may carry: the host's KSeF hash, checked against the FA(3) XML's bytes when the host
+ * gave them (SHA-256, Base64URL, of exactly those bytes). A mismatch gives no hash (so no QR, never a
+ * wrong one) and a problem to warn of.
+ */
+export function ksefQrHash(inv: Pick<Invoice, 'ksef'>): { hash: string | null; problem: string | null } {
+  const k = inv.ksef;
+  if (!k) return { hash: null, problem: null };
+  const xml = k.xml ?? null;
+  if (xml) {
+    const actual = createHash('sha256').update(xml.content).digest('base64url');
+    if (k.xmlSha256 && k.xmlSha256.replace(/=+$/, '') !== actual) {
+      return { hash: null, problem: `the KSeF hash ${k.xmlSha256} does not match the SHA-256 of the attached XML ${xml.filename} (${actual}); no KSeF QR code printed.` };
+    }
+    return { hash: actual, problem: null };
+  }
+  return { hash: k.xmlSha256, problem: null };
 }
 
 export function ksefVerificationUrl(input: {

@@ -39,7 +39,7 @@ import { DateTime } from 'luxon';
 import type { Invoice, InvoiceLine, Minor, Party, PrintRef, Seller } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import { FONT_BOLD, FONT_REGULAR, loadFonts } from './fonts.ts';
-import { drawQr, ksefVerificationUrl, normalizeNip, type KsefEnvironment } from './ksef.ts';
+import { drawQr, ksefQrHash, ksefVerificationUrl, normalizeNip, type KsefEnvironment } from './ksef.ts';
 import { convertToPln, formatAmount, formatDecimal, reconcileTotals, type VatRateSummary } from './money.ts';
 import { amountInWordsPl } from './words.ts';
 
@@ -634,7 +634,7 @@ function notesBlock(ctx: Ctx): Block | null {
   if (n.reverseCharge) pairs.push([t('Adnotacja', 'Note'), t('odwrotne obciążenie', 'reverse charge')]);
   if (n.exemptionBasis) pairs.push([t('Podstawa zwolnienia z VAT', 'Legal basis of the VAT exemption'), n.exemptionBasis]);
   if (n.narration) pairs.push([t('Uwagi', 'Remarks'), n.narration]);
-  if (inv.ksef?.number && !inv.ksef.xmlSha256) pairs.push([t('Numer KSeF', 'KSeF number'), inv.ksef.number]);
+  if (inv.ksef?.number && ksefQrHash(inv).hash === null) pairs.push([t('Numer KSeF', 'KSeF number'), inv.ksef.number]);
   return kvBlock(ctx, t('Adnotacje i uwagi', 'Notes'), pairs);
 }
 
@@ -643,8 +643,15 @@ const QR_W = 120;
 function ksefBlock(ctx: Ctx, env: KsefEnvironment): Block | null {
   const { doc, inv, t } = ctx;
   const k = inv.ksef;
-  if (!k?.number) return null;
-  if (!k.xmlSha256) {
+  if (!k) return null;
+  const { hash, problem } = ksefQrHash(inv);
+  if (problem) {
+    ctx.warnings.push(`Invoice ${inv.number ?? inv.id}: ${problem}`);
+    return null;
+  }
+  // An invoice issued offline (its XML exists, its KSeF number not yet): KOD I labelled OFFLINE.
+  if (!k.number && !k.xml) return null;
+  if (!hash) {
     ctx.warnings.push(`Invoice ${inv.number ?? inv.id}: KSeF number known but no XML hash; no KSeF QR code printed.`);
     return null;
   }
@@ -655,19 +662,19 @@ function ksefBlock(ctx: Ctx, env: KsefEnvironment): Block | null {
   }
   let url: string;
   try {
-    url = ksefVerificationUrl({ sellerNip: nip, issueDate: inv.issueDate, xmlSha256Base64Url: k.xmlSha256, environment: env });
+    url = ksefVerificationUrl({ sellerNip: nip, issueDate: inv.issueDate, xmlSha256Base64Url: hash, environment: env });
   } catch (e) {
     ctx.warnings.push(`Invoice ${inv.number ?? inv.id}: ${(e as Error).message} No KSeF QR code printed.`);
     return null;
   }
-  const number = k.number;
+  const label = k.number ?? 'OFFLINE';
   const caption = t('Kod weryfikacyjny KSeF (KOD I)', 'KSeF verification code');
   return {
     height: QR_W + 40,
     draw(y) {
       put(doc, caption, MARGIN, y, QR_W + 100, { bold: true, size: 8 });
       drawQr(doc, url, MARGIN, y + 12, QR_W);
-      put(doc, number, MARGIN, y + 12 + QR_W, QR_W + 100, { size: 7.5 });
+      put(doc, label, MARGIN, y + 12 + QR_W, QR_W + 100, { size: 7.5 });
     },
   };
 }

@@ -279,6 +279,20 @@ export const SettingsSchema = Type.Object(
         }),
       }),
     ),
+    // Optional so settings stored before it existed stay valid; absent means off (see attachesKsefXml).
+    attachKsefXml: Type.Optional(
+      Type.Boolean({
+        ...ui({
+          label: { pl: 'Dołącz XML KSeF (FA(3))', en: 'Attach the KSeF XML (FA(3))' },
+          help: {
+            pl: 'Obok PDF wysyłany jest plik XML faktury FA(3), który system przechowuje (np. „FA3-FV_2026_00001.xml”), bez zmian. Kod QR KSeF na wydruku odpowiada dokładnie temu plikowi.',
+            en: 'The invoice\'s FA(3) XML file the host keeps (e.g. "FA3-FV_2026_00001.xml") is sent unchanged next to the PDF. The KSeF QR code on the print matches exactly that file.',
+          },
+          order: 96,
+          group: 'attachments',
+        }),
+      }),
+    ),
     schedule: ScheduleSchema,
     timezone: Type.String({
       minLength: 1,
@@ -341,6 +355,11 @@ export function stripsProductCodes(settings: Pick<Settings, 'stripProductCodes'>
   return settings.stripProductCodes ?? true;
 }
 
+/** Whether the host's KSeF FA(3) XML goes out next to the PDF: off unless the installation turned it on. */
+export function attachesKsefXml(settings: Pick<Settings, 'attachKsefXml'>): boolean {
+  return settings.attachKsefXml ?? false;
+}
+
 /** Defaults of a new installation (docs/design.md §2, issue 3). `emailTemplate`/`emailAccount` come from the host. */
 export function defaultSettings(): Settings {
   return {
@@ -355,6 +374,7 @@ export function defaultSettings(): Settings {
     fromDate: null,
     attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' },
     stripProductCodes: true,
+    attachKsefXml: false,
     schedule: { startAt: '08:00', repeatEvery: '1h', until: '16:00', days: 'every_day' },
     timezone: 'Europe/Warsaw',
   };

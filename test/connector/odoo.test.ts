@@ -514,6 +514,8 @@ describe('a failing read fails only the invoices that need it', () => {
   let relayUrl: string;
   /** The relay answers HTTP 503 for calls on this model, and forwards everything else to the sandbox. */
   let failing: string | null = null;
+  /** `model.method` of every execute_kw call the relay saw. */
+  const calls: string[] = [];
   beforeAll(async () => {
     sb = await sandbox();
     relay = http.createServer((req, res) => {
@@ -522,6 +524,7 @@ describe('a failing read fails only the invoices that need it', () => {
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         const parsed = body.length ? (JSON.parse(body.toString('utf8')) as { params?: { args?: unknown[] } }) : {};
+        if (typeof parsed.params?.args?.[3] === 'string') calls.push(`${parsed.params.args[3]}.${String(parsed.params.args[4])}`);
         if (failing && parsed.params?.args?.[3] === failing) {
           res.writeHead(503, { 'content-type': 'text/html' }).end('<html>Service Unavailable</html>');
           return;
@@ -556,6 +559,49 @@ describe('a failing read fails only the invoices that need it', () => {
       expect(invoices.length).toBeGreaterThan(foreign.length);
       for (const inv of foreign) expect(inv.readError).toMatchObject({ what: 'res.currency.rate', retryable: true });
       for (const inv of invoices.filter((i) => i.currency === i.companyCurrency)) expect(inv.readError ?? null).toBeNull();
+    } finally {
+      failing = null;
+      host.close();
+    }
+  });
+
+  it('the KSeF invoices carry their FA(3) XML (name and bytes as stored) from one ir.attachment read per page, its SHA-256 the host\'s KSeF hash', async () => {
+    const host = new OdooAdapter(connection(sb, { baseUrl: relayUrl }), { readAttempts: 1, backoffMs: 1 });
+    try {
+      calls.length = 0;
+      const invoices = await all(host, baseQuery);
+      const pages = calls.filter((c) => c === 'account.move.search_read' || c === 'account.move.web_search_read').length;
+      expect(pages).toBeGreaterThan(0);
+      expect(calls.filter((c) => c.startsWith('ir.attachment.')).length).toBeLessThanOrEqual(pages);
+      const stored = new Map(sb.records('ir.attachment').map((a) => [a['id'] as number, a]));
+      const moves = new Map(sb.records('account.move').map((m) => [String(m['id']), m]));
+      const withXml = invoices.filter((i) => i.ksef?.xml);
+      expect(withXml.length).toBeGreaterThanOrEqual(3);
+      for (const inv of withXml) {
+        const move = moves.get(inv.id)!;
+        const a = stored.get((move['l10n_pl_edi_attachment_id'] as [number, string])[0])!;
+        expect(inv.ksef!.xml!.filename).toBe(a['name']);
+        expect(Buffer.compare(Buffer.from(inv.ksef!.xml!.content), Buffer.from(String(a['datas']), 'base64'))).toBe(0);
+        expect(inv.ksef!.xmlSha256).toBe(createHash('sha256').update(inv.ksef!.xml!.content).digest('base64url'));
+        expect(inv.ksef!.xmlSha256).toBe(move['l10n_pl_edi_hash']);
+      }
+      for (const inv of invoices.filter((i) => !moves.get(i.id)?.['l10n_pl_edi_attachment_id'])) expect(inv.ksef?.xml ?? null).toBeNull();
+    } finally {
+      host.close();
+    }
+  });
+
+  it('ir.attachment (KSeF XML) failing: only the invoices with a KSeF XML carry a retryable readError', async () => {
+    failing = 'ir.attachment';
+    const host = new OdooAdapter(connection(sb, { baseUrl: relayUrl }), { readAttempts: 1, backoffMs: 1 });
+    try {
+      const invoices = await all(host, baseQuery);
+      const moves = new Map(sb.records('account.move').map((m) => [String(m['id']), m]));
+      const withXml = invoices.filter((i) => moves.get(i.id)?.['l10n_pl_edi_attachment_id']);
+      expect(withXml.length).toBeGreaterThan(0);
+      for (const inv of withXml) expect(inv.readError).toMatchObject({ what: 'ir.attachment (KSeF XML)', retryable: true });
+      // (a foreign invoice's rates are read fine here, so every other invoice reads cleanly)
+      for (const inv of invoices.filter((i) => !withXml.includes(i))) expect(inv.readError ?? null).toBeNull();
     } finally {
       failing = null;
       host.close();

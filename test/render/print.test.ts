@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PDFDocument } from 'pdf-lib';
 import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../src/errors.ts';
@@ -443,5 +444,36 @@ describe('KSeF', () => {
     const { pdf, warnings } = await renderStandardPrint({ ...KSEF_INVOICE, ksef: { ...KSEF_INVOICE.ksef!, xmlSha256: null } }, 'invoice');
     expect(squash(await pdfText(pdf))).toContain('Numer KSeF: 1111111111-20260201-ABCDEF123456-7B');
     expect(warnings.some((w) => /no XML hash/.test(w))).toBe(true);
+  });
+
+  const XML = new TextEncoder().encode('<?xml version="1.0" encoding="UTF-8"?>\n<Faktura><Fa><P_2>FV/2026/02/0001</P_2></Fa></Faktura>\n');
+  const XML_HASH = createHash('sha256').update(XML).digest('base64url');
+
+  it('prints the QR with the SHA-256 of the attached XML bytes when the host\'s hash matches them', async () => {
+    const inv = { ...KSEF_INVOICE, ksef: { ...KSEF_INVOICE.ksef!, xmlSha256: XML_HASH, xml: { filename: 'FA3-FV_2026_02_0001.xml', content: XML } } };
+    const { pdf, warnings } = await renderStandardPrint(inv, 'invoice', { ksefEnvironment: 'test' });
+    expect(warnings).toEqual([]);
+    expect(decodeQr(await rasterPage(pdf, 1, 150))).toBe(`https://qr-test.ksef.mf.gov.pl/invoice/1111111111/01-02-2026/${XML_HASH}`);
+  });
+
+  it('refuses a QR whose hash does not match the attached XML: no code, the number in the notes, a warning', async () => {
+    const tampered = new TextEncoder().encode(new TextDecoder().decode(XML).replace('0001', '0002'));
+    const inv = { ...KSEF_INVOICE, ksef: { ...KSEF_INVOICE.ksef!, xmlSha256: XML_HASH, xml: { filename: 'FA3-FV_2026_02_0001.xml', content: tampered } } };
+    const { pdf, warnings } = await renderStandardPrint(inv, 'invoice', { ksefEnvironment: 'test' });
+    expect(decodeQr(await rasterPage(pdf, 1, 150))).toBeNull();
+    const text = squash(await pdfText(pdf));
+    expect(text).not.toContain('Kod weryfikacyjny KSeF');
+    expect(text).toContain('Numer KSeF: 1111111111-20260201-ABCDEF123456-7B');
+    expect(warnings.some((w) => w.includes('does not match the SHA-256 of the attached XML FA3-FV_2026_02_0001.xml'))).toBe(true);
+  });
+
+  it('labels KOD I OFFLINE for an invoice with its XML but no KSeF number yet', async () => {
+    const inv = { ...KSEF_INVOICE, ksef: { number: null, status: 'offline', xmlSha256: XML_HASH, xml: { filename: 'FA3-FV_2026_02_0001.xml', content: XML } } };
+    const { pdf, warnings } = await renderStandardPrint(inv, 'invoice', { ksefEnvironment: 'test' });
+    expect(warnings).toEqual([]);
+    expect(decodeQr(await rasterPage(pdf, 1, 150))).toBe(`https://qr-test.ksef.mf.gov.pl/invoice/1111111111/01-02-2026/${XML_HASH}`);
+    const text = squash(await pdfText(pdf));
+    expect(text.indexOf('OFFLINE')).toBeGreaterThan(text.indexOf('Kod weryfikacyjny KSeF'));
+    expect(text).not.toContain('Numer KSeF');
   });
 });

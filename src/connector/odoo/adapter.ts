@@ -104,6 +104,7 @@ const MOVE_OPTIONAL = [
   'l10n_pl_edi_status',
   'l10n_pl_edi_number',
   'l10n_pl_edi_attachment_id',
+  'l10n_pl_edi_hash',
   'x_split_payment',
   'x_reverse_charge',
   'x_exemption_basis',
@@ -526,7 +527,7 @@ export class OdooAdapter implements HostErp {
       foreignIds.length ? partial('rates', this.readRates(s, moves, foreignIds, company)) : Promise.resolve([]),
       partial('banks', cachedRead('banks', 'res.partner.bank', bankIds, ['id', 'acc_number', 'bank_id'])),
       partial('corrected', s.read('account.move', correctedIds, ['id', 'name', 'invoice_date', ...(schema.move.has('l10n_pl_edi_number') ? ['l10n_pl_edi_number'] : [])])),
-      partial('ksef', s.read('ir.attachment', ksefIds, ['id', 'datas'])),
+      partial('ksef', s.read('ir.attachment', ksefIds, ['id', 'name', 'datas'])),
     ]);
 
     const wantedPartners = new Set([...partnerIds, company.partnerId]);
@@ -545,6 +546,12 @@ export class OdooAdapter implements HostErp {
       cachedRead('countries', 'res.country', countryIds, ['id', 'name', 'code']),
     ]);
 
+    // The KSeF XML as the host stores it: its bytes unchanged (the KOD I hash is of exactly these), its name.
+    const ksefXml = new Map(
+      ksef
+        .filter((a) => typeof a.datas === 'string' && a.datas !== '')
+        .map((a) => [a.id, { filename: typeof a.name === 'string' && a.name !== '' ? a.name : `FA3-${a.id}.xml`, content: new Uint8Array(Buffer.from(a.datas as string, 'base64')) }]),
+    );
     const data: PageData = {
       partners: byId(partners),
       countries: byId(countries),
@@ -555,11 +562,8 @@ export class OdooAdapter implements HostErp {
       rates: groupBy(sortRates(rates, company.id), (r) => m2oId(r.currency_id)),
       banks: byId(banks),
       corrected: byId(corrected),
-      ksefXmlSha: new Map(
-        ksef
-          .filter((a) => typeof a.datas === 'string' && a.datas !== '')
-          .map((a) => [a.id, createHash('sha256').update(Buffer.from(a.datas as string, 'base64')).digest('base64url')]),
-      ),
+      ksefXmlSha: new Map([...ksefXml].map(([id, x]) => [id, createHash('sha256').update(x.content).digest('base64url')])),
+      ksefXml,
       company: { id: company.id, partnerId: company.partnerId, name: company.name, currencyId: company.currencyId, currency: company.currency },
       has: {
         partnerSendingMethod: schema.partner.has('invoice_sending_method'),

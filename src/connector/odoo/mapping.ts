@@ -158,6 +158,8 @@ export interface PageData {
   corrected: Map<number, OdooRecord>;
   /** SHA-256 (Base64URL) of KSeF XML attachments by attachment id. */
   ksefXmlSha: Map<number, string>;
+  /** The KSeF XML attachments themselves (name and bytes) by attachment id. */
+  ksefXml?: Map<number, { filename: string; content: Uint8Array }>;
   company: { id: number; partnerId: number; name: string; currencyId: number | null; currency: string };
   /** Which optional fields the host has (from fields_get). */
   has: { partnerSendingMethod: boolean; taxInvoiceLabel: boolean; ksef?: boolean };
@@ -260,15 +262,19 @@ export function pickExchangeRate(rates: OdooRecord[] | undefined, onDate: IsoDat
  * company registered for KSeF (`l10n_pl_edi_register`) gets KSeF info on every invoice, so an invoice
  * without its number is held; an unregistered company's invoices get none.
  */
-export function ksefInfo(move: OdooRecord, data: Pick<PageData, 'ksefXmlSha' | 'has' | 'ksefRegistered'>): KsefInfo | null {
+export function ksefInfo(move: OdooRecord, data: Pick<PageData, 'ksefXmlSha' | 'ksefXml' | 'has' | 'ksefRegistered'>): KsefInfo | null {
   if (data.ksefRegistered === false) return null;
   const number = str(move.l10n_pl_edi_number);
   const status = str(move.l10n_pl_edi_status);
   const attId = m2oId(move.l10n_pl_edi_attachment_id);
-  const xmlSha256 = attId !== null ? data.ksefXmlSha.get(attId) ?? null : null;
-  if (data.ksefRegistered === true && data.has.ksef) return { number, status, xmlSha256 };
+  // The hash KSeF registered (the host's l10n_pl_edi_hash) when the host keeps one, else that of the stored XML;
+  // the print checks the XML's bytes against it.
+  const xmlSha256 = str(move.l10n_pl_edi_hash) ?? (attId !== null ? data.ksefXmlSha.get(attId) ?? null : null);
+  const xml = attId !== null ? data.ksefXml?.get(attId) : undefined;
+  const info: KsefInfo = { number, status, xmlSha256, ...(xml ? { xml } : {}) };
+  if (data.ksefRegistered === true && data.has.ksef) return info;
   if (number === null && status === null && xmlSha256 === null) return null;
-  return { number, status, xmlSha256 };
+  return info;
 }
 
 /** |value| in minor units, or null when Odoo did not send it. */

@@ -11,7 +11,7 @@ export type OdooVersion = '17.0' | '18.0' | '19.0';
 export const ODOO_VERSIONS: readonly OdooVersion[] = ['17.0', '18.0', '19.0'];
 
 export interface SandboxModules {
-  /** Odoo's Polish KSeF module: account.move.l10n_pl_edi_status / _number / _attachment_id. Real 18.0 community has none. */
+  /** Odoo's Polish KSeF module: account.move.l10n_pl_edi_status / _number / _attachment_id / _hash (SHA-256, Base64URL, of the FA(3) XML as issued). Real 18.0 community has none. */
   l10nPlEdi?: boolean;
   /** The company's custom fields on account.move (x_split_payment, x_reverse_charge, x_exemption_basis). */
   customFields?: boolean;
@@ -71,6 +71,7 @@ export const MODULE_FIELDS: Record<string, keyof SandboxModules> = {
   'account.move.l10n_pl_edi_status': 'l10nPlEdi',
   'account.move.l10n_pl_edi_number': 'l10nPlEdi',
   'account.move.l10n_pl_edi_attachment_id': 'l10nPlEdi',
+  'account.move.l10n_pl_edi_hash': 'l10nPlEdi',
   'account.move.x_split_payment': 'customFields',
   'account.move.x_reverse_charge': 'customFields',
   'account.move.x_exemption_basis': 'customFields',

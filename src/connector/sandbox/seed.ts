@@ -5,14 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
-import { recomputeMove } from './accounting.ts';
+import { rateOn, recomputeMove } from './accounting.ts';
 import type { Env, Orm, Raw } from './orm.ts';
 import { G, makeProfile } from './profile.ts';
 import type { Profile } from './profile.ts';
 import { minimalPdf } from './report.ts';
 import { CUSTOMERS, EXEMPTION_BASIS, PRODUCTS, UOMS } from './seed-data.ts';
 import type { CustomerSpec, ProductSpec, TaxKey } from './seed-data.ts';
-import { ksefNumber, polishIban, Prng, randomCzechVat, randomFrenchVat, randomGermanVat, randomNip } from './util.ts';
+import { ksefNumber, polishIban, Prng, randomCzechVat, randomFrenchVat, randomGermanVat, randomNip, toScaled } from './util.ts';
 
 export interface SeedOptions {
   today: string;
@@ -477,22 +477,47 @@ function seedInvoices(ctx: Ctx, base: Base, customers: SeededCustomer[], count: 
     else m.sending_data = { author_user_id: USERS.ksiegowa.id, author_partner_id: 8, sending_methods: ['email'] };
   }
   if (!ctx.profile.modules.l10nPlEdi) return;
+  // KSeF (Odoo's l10n_pl_edi): domestic invoices, PLN and one EUR invoice with VAT (its P_14_xW and KursWaluty).
   const ksefCandidates = postedAll.filter((m) => m.currency_id === base.pln && m.move_type === 'out_invoice' && !m.sending_data && !m.send_and_print_values);
   const ksefPicked = new Set<Raw>();
   while (ksefPicked.size < Math.min(8, ksefCandidates.length)) ksefPicked.add(rng.pick(ksefCandidates));
+  const eurWithVat = postedAll.find((m) => m.currency_id === base.eur && m.move_type === 'out_invoice' && m.fiscal_position_id === base.fiscal.domestic && (m.amount_tax as number) > 0 && !m.sending_data && !m.send_and_print_values);
   let k = 0;
   for (const m of [...ksefPicked].sort((a, b) => a.id - b.id)) {
-    if (k++ === 0) {
-      m.l10n_pl_edi_status = 'sent'; // sent to KSeF, not yet accepted: no number
+    const n = k++;
+    if (n === 0) {
+      m.l10n_pl_edi_status = 'sent'; // sent to KSeF, not yet accepted: no number, no XML stored yet
+      continue;
+    }
+    const xml = Buffer.from(ksefXml(orm, m, base), 'utf8');
+    m.l10n_pl_edi_attachment_id = attach(ctx, m, ksefXmlName(m), 'application/xml', xml);
+    m.l10n_pl_edi_hash = ksefHash(xml);
+    if (n === 1) {
+      // issued in KSeF's offline mode: the XML exists (and its KOD I), the KSeF number not yet
+      m.l10n_pl_edi_status = 'offline';
       continue;
     }
     const accepted = DateTime.fromISO(m.invoice_date as string).plus({ days: rng.int(0, 1) }).toISODate() as string;
-    const number = ksefNumber(base.sellerNip, accepted, rng.hex(12));
     m.l10n_pl_edi_status = 'accepted';
-    m.l10n_pl_edi_number = number;
-    const xml = ksefXml(orm, m, base.sellerNip);
-    m.l10n_pl_edi_attachment_id = attach(ctx, m, `${number}.xml`, 'application/xml', Buffer.from(xml, 'utf8'));
+    m.l10n_pl_edi_number = ksefNumber(base.sellerNip, accepted, rng.hex(12));
   }
+  if (eurWithVat) {
+    const xml = Buffer.from(ksefXml(orm, eurWithVat, base), 'utf8');
+    eurWithVat.l10n_pl_edi_attachment_id = attach(ctx, eurWithVat, ksefXmlName(eurWithVat), 'application/xml', xml);
+    eurWithVat.l10n_pl_edi_hash = ksefHash(xml);
+    eurWithVat.l10n_pl_edi_status = 'accepted';
+    eurWithVat.l10n_pl_edi_number = ksefNumber(base.sellerNip, eurWithVat.invoice_date as string, rng.hex(12));
+  }
+}
+
+/** The KSeF hash of an FA(3) document: SHA-256 of exactly its bytes, Base64URL (what KOD I carries). */
+export function ksefHash(xml: Uint8Array): string {
+  return createHash('sha256').update(xml).digest('base64url');
+}
+
+/** `FA3-<name>.xml`, as Odoo's l10n_pl_edi names the FA(3) attachment (the number's slashes made file-safe). */
+export function ksefXmlName(m: Raw): string {
+  return `FA3-${String(m.name).replaceAll('/', '_')}.xml`;
 }
 
 function markSent(ctx: Ctx, m: Raw): void {
@@ -522,18 +547,93 @@ function xmlEscape(s: string): string {
   return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 }
 
-function ksefXml(orm: Orm, m: Raw, sellerNip: string): string {
+/** FA(3) field suffix of each sale tax: P_13_<x> (net) and, for the taxed rates, P_14_<x> (VAT) / P_14_<x>W (VAT in PLN). */
+const FA3_RATE: readonly { key: string; suffix: string; taxed: boolean }[] = [
+  { key: '23', suffix: '1', taxed: true },
+  { key: '8', suffix: '2', taxed: true },
+  { key: '5', suffix: '3', taxed: true },
+  { key: '0', suffix: '6_1', taxed: false },
+  { key: 'wdt', suffix: '6_2', taxed: false },
+  { key: 'zw', suffix: '7', taxed: false },
+  { key: 'np', suffix: '9', taxed: false },
+];
+
+const money = (minor: bigint): string => {
+  const neg = minor < 0n;
+  const a = neg ? -minor : minor;
+  return `${neg ? '-' : ''}${a / 100n}.${String(a % 100n).padStart(2, '0')}`;
+};
+
+/**
+ * The invoice as a KSeF FA(3) document (schema http://crd.gov.pl/wzor/2025/06/25/13775/), with the
+ * elements a print needs, in the schema's order: Naglowek, Podmiot1/Podmiot2 with NIP, Fa with KodWaluty,
+ * P_1 (issue date), P_2 (number), P_13_x/P_14_x per rate (P_14_xW, the VAT in PLN, for a foreign
+ * currency), P_15 (total), Adnotacje, RodzajFaktury, FaWiersz rows (KursWaluty on each for a foreign currency).
+ */
+export function ksefXml(orm: Orm, m: Raw, base: Pick<Base, 'sellerNip' | 'taxes' | 'pln'>): string {
   const customer = orm.get('res.partner', m.commercial_partner_id as number) as Raw;
+  const currency = orm.get('res.currency', m.currency_id as number) as Raw;
+  const foreign = m.currency_id !== base.pln;
+  const minor = (v: unknown): bigint => { const x = toScaled(typeof v === 'number' ? v : 0, 2); return x < 0n ? -x : x; };
+  const keyOf = new Map<number, string>(Object.entries(base.taxes).map(([key, id]) => [id, key]));
+  const lines = orm.childrenOf('account.move.line', 'move_id', m.id);
+  const rates = new Map<string, { net: bigint; vat: bigint; vatPln: bigint }>();
+  const rateOf = (taxId: unknown): { net: bigint; vat: bigint; vatPln: bigint } | null => {
+    const key = keyOf.get(taxId as number);
+    if (!key || !FA3_RATE.some((x) => x.key === key)) return null;
+    const r = rates.get(key) ?? { net: 0n, vat: 0n, vatPln: 0n };
+    rates.set(key, r);
+    return r;
+  };
+  const rows: string[] = [];
+  for (const l of lines) {
+    if (l.display_type === 'product') {
+      const taxId = ((l.tax_ids as number[] | undefined) ?? [])[0];
+      const r = rateOf(taxId);
+      if (r) r.net += minor(l.price_subtotal);
+      const key = keyOf.get(taxId as number) ?? '';
+      const rate = ['23', '8', '5', '0'].includes(key) ? key : key === 'wdt' ? '0 WDT' : key;
+      rows.push(`    <FaWiersz><NrWierszaFa>${rows.length + 1}</NrWierszaFa><P_7>${xmlEscape(String(l.name ?? ''))}</P_7><P_8B>${String(l.quantity)}</P_8B><P_9A>${money(toScaled(typeof l.price_unit === 'number' ? l.price_unit : 0, 2))}</P_9A><P_11>${money(minor(l.price_subtotal))}</P_11><P_12>${rate}</P_12>${foreign ? `<KursWaluty>${kurs(orm, m)}</KursWaluty>` : ''}</FaWiersz>`);
+    } else if (l.display_type === 'tax') {
+      const r = rateOf(l.tax_line_id);
+      if (r) { r.vat += minor(l.amount_currency); r.vatPln += minor(l.balance); }
+    }
+  }
+  const sums: string[] = [];
+  for (const spec of FA3_RATE) {
+    const r = rates.get(spec.key);
+    if (!r) continue;
+    sums.push(`<P_13_${spec.suffix}>${money(r.net)}</P_13_${spec.suffix}>`);
+    if (spec.taxed) {
+      sums.push(`<P_14_${spec.suffix}>${money(r.vat)}</P_14_${spec.suffix}>`);
+      if (foreign) sums.push(`<P_14_${spec.suffix}W>${money(r.vatPln)}</P_14_${spec.suffix}W>`);
+    }
+  }
+  const refund = m.move_type === 'out_refund';
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/">',
-    '  <Naglowek><KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza><WariantFormularza>3</WariantFormularza></Naglowek>',
-    `  <Podmiot1><DaneIdentyfikacyjne><NIP>${sellerNip}</NIP><Nazwa>Spike Sp. z o.o.</Nazwa></DaneIdentyfikacyjne></Podmiot1>`,
-    `  <Podmiot2><DaneIdentyfikacyjne><NIP>${xmlEscape(String(customer.vat || ''))}</NIP><Nazwa>${xmlEscape(String(customer.name))}</Nazwa></DaneIdentyfikacyjne></Podmiot2>`,
-    `  <Fa><KodWaluty>PLN</KodWaluty><P_1>${String(m.invoice_date)}</P_1><P_2>${xmlEscape(String(m.name))}</P_2><P_15>${(m.amount_total as number).toFixed(2)}</P_15></Fa>`,
+    '  <Naglowek><KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza><WariantFormularza>3</WariantFormularza>' +
+      `<DataWytworzeniaFa>${String(m.invoice_date)}T10:00:00Z</DataWytworzeniaFa><SystemInfo>Odoo</SystemInfo></Naglowek>`,
+    `  <Podmiot1><DaneIdentyfikacyjne><NIP>${base.sellerNip}</NIP><Nazwa>Spike Sp. z o.o.</Nazwa></DaneIdentyfikacyjne></Podmiot1>`,
+    `  <Podmiot2><DaneIdentyfikacyjne><NIP>${xmlEscape(String(customer.vat || '').replace(/^PL/i, ''))}</NIP><Nazwa>${xmlEscape(String(customer.name))}</Nazwa></DaneIdentyfikacyjne></Podmiot2>`,
+    '  <Fa>',
+    `    <KodWaluty>${xmlEscape(String(currency.name))}</KodWaluty><P_1>${String(m.invoice_date)}</P_1><P_2>${xmlEscape(String(m.name))}</P_2>`,
+    `    ${sums.join('')}<P_15>${money(minor(m.amount_total))}</P_15>`,
+    '    <Adnotacje><P_16>2</P_16><P_17>2</P_17><P_18>2</P_18><P_18A>' + (m.x_split_payment ? '1' : '2') + '</P_18A></Adnotacje>',
+    `    <RodzajFaktury>${refund ? 'KOR' : 'VAT'}</RodzajFaktury>`,
+    ...rows,
+    '  </Fa>',
     '</Faktura>',
     '',
   ].join('\n');
+}
+
+/** KursWaluty: PLN per unit of the invoice's currency on its date (the rate Odoo used), 6 decimals at most. */
+function kurs(orm: Orm, m: Raw): string {
+  const r = rateOn(orm, m.currency_id as number, (m.invoice_date || m.date) as string);
+  const v = toScaled(typeof r?.inverse_company_rate === 'number' ? r.inverse_company_rate : 0, 6);
+  return `${v / 1_000_000n}.${String(v % 1_000_000n).padStart(6, '0')}`.replace(/0+$/, '').replace(/\.$/, '');
 }
 
 function quantity(rng: Prng, spec: ProductSpec): number {
@@ -569,7 +669,7 @@ function createInvoice(ctx: Ctx, base: Base, plan: InvoicePlan): Raw {
     payment_state: paymentState, is_move_sent: false, sending_data: false,
     partner_bank_id: currency === base.pln ? base.bankPln : base.bankEur,
     fiscal_position_id: foreignCustomer ? base.fiscal.eu : base.fiscal.domestic,
-    l10n_pl_edi_status: false, l10n_pl_edi_number: false, l10n_pl_edi_attachment_id: false,
+    l10n_pl_edi_status: false, l10n_pl_edi_number: false, l10n_pl_edi_attachment_id: false, l10n_pl_edi_hash: false,
     x_split_payment: false, x_reverse_charge: false, x_exemption_basis: false,
     create_date: created, write_date: created, create_uid: USERS.ksiegowa.id, write_uid: USERS.ksiegowa.id,
   }, env);

@@ -2,10 +2,12 @@
  * Previews of one invoice: the PDF and the message a run would send, nothing sent, claimed, recorded
  * or logged. Token-protected like every installation route.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { installationOf } from '../guard.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ConnectorError } from '../../errors.ts';
+import type { OutgoingMessage } from '../../mail/port.ts';
 import { errorResponses, InvoiceParams } from '../schemas/common.ts';
 import { PdfResponse, PreviewResponse } from '../schemas/previews.ts';
 
@@ -19,6 +21,13 @@ export async function previewRoutes(appBase: FastifyInstance): Promise<void> {
     if (!previews) throw new ConnectorError('internal', 'previews are not wired in this process');
     return previews;
   }
+
+  /** The message's KSeF XML attachment (composeMessage puts it after the PDF, as application/xml). */
+  const xmlOf = (m: OutgoingMessage): { filename: string; size: number; sha256: string } | null => {
+    const x = m.attachments.find((a) => a.contentType === 'application/xml');
+    if (!x) return null;
+    return { filename: x.filename, size: x.content.byteLength, sha256: createHash('sha256').update(x.content).digest('base64url') };
+  };
 
   app.get(
     '/installations/:id/invoices/:invoiceId/preview',
@@ -48,6 +57,7 @@ export async function previewRoutes(appBase: FastifyInstance): Promise<void> {
           text: m.text,
           headers: m.headers,
           attachment: p.attachment ? { filename: p.attachment.filename, size: p.attachment.pdf.byteLength, warnings: p.attachment.warnings } : null,
+          ksefXml: xmlOf(m),
         },
       };
     },

@@ -25,6 +25,17 @@ export const PreviewResponse = Type.Object({
       }),
       Type.Null(),
     ]),
+    ksefXml: Type.Union(
+      [
+        Type.Object({
+          filename: Type.String(),
+          size: Type.Integer({ description: 'bytes' }),
+          sha256: Type.String({ description: 'SHA-256 of the XML bytes, Base64URL (what the KSeF QR code carries)' }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'the KSeF FA(3) XML a run attaches next to the PDF (setting attachKsefXml), unchanged from the host' },
+    ),
   }),
 });
 
