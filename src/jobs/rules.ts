@@ -25,7 +25,6 @@
  *                            visualisation (docs/design.md §5); it goes out once the number exists.
  *      ksef_rejected         KSeF rejected it (status `rejected`): it will never get a number as it is, so
  *                            it is not a wait but a refusal a person must act on (correct it in the host).
->>>>>>> odoo-adapter
  *
  * `logOnce` is true for the reasons a person can act on or should know of and that would otherwise repeat
  * every run (missing_date, no_consent, no_recipient, waiting_for_ksef, host_is_sending): the pipeline
