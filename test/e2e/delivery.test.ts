@@ -129,7 +129,9 @@ async function scenario(o: { targets: number; imap?: boolean; delivery?: 'send_n
   const candidates = moves.filter((m) => {
     const partner = partners.get((m['partner_id'] as [number, string])[0]);
     const email = partner?.['email'];
-    return m['state'] === 'posted' && m['move_type'] === 'out_invoice' && m['is_move_sent'] === false && typeof email === 'string' && /^[^,; ]+@[^,; ]+\.example$/.test(email);
+    // Not one KSeF still holds (sent to KSeF or OFFLINE, no number yet): those wait, by rule.
+    const waitingForKsef = Boolean(m['l10n_pl_edi_status']) && m['l10n_pl_edi_status'] !== 'accepted';
+    return m['state'] === 'posted' && m['move_type'] === 'out_invoice' && m['is_move_sent'] === false && !waitingForKsef && typeof email === 'string' && /^[^,; ]+@[^,; ]+\.example$/.test(email);
   });
   const targets = candidates.slice(0, o.targets).map((m) => String(m['id']));
   expect(targets).toHaveLength(o.targets);
