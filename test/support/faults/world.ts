@@ -269,7 +269,9 @@ function judge(input: {
   const uncertainLog = new Set(logs.filter((l) => l.event === 'invoice.uncertain' && l.invoiceId).map((l) => l.invoiceId!));
   const acceptedBy = new Map<string, number>();
   for (const t of smtp.accepted) if (t.messageId) acceptedBy.set(t.messageId, (acceptedBy.get(t.messageId) ?? 0) + 1);
-  const due = movesAtStart.filter((m) => m['state'] === 'posted' && ['out_invoice', 'out_refund'].includes(String(m['move_type'])) && String(m['invoice_date']) >= fromDate && !m['sending_data']);
+  // Due by rule; an invoice KSeF still holds (sent to KSeF or OFFLINE, no number yet) waits, by rule.
+  const waitingForKsef = (m: Record<string, unknown>) => Boolean(m['l10n_pl_edi_status']) && m['l10n_pl_edi_status'] !== 'accepted';
+  const due = movesAtStart.filter((m) => m['state'] === 'posted' && ['out_invoice', 'out_refund'].includes(String(m['move_type'])) && String(m['invoice_date']) >= fromDate && !m['sending_data'] && !waitingForKsef(m));
   const dueMessageIds = new Set(due.map((m) => sandboxMessageId(id, String(m['id']))));
   const problems: string[] = [];
   const duplicates = smtp.duplicates();
@@ -317,7 +319,9 @@ function judge(input: {
   for (const [inv, h] of hostMoves) {
     if (h.isMoveSent && ledger.get(inv)?.state !== 'sent' && due.some((m) => String(m['id']) === inv)) problems.push(`${inv}: marked sent on the host, ledger ${ledger.get(inv)?.state ?? 'none'}`);
   }
-  for (const t of smtp.log) if (t.messageId && !dueMessageIds.has(t.messageId)) problems.push(`unexpected message ${t.messageId} at the SMTP server`);
+  // The operator's failure digest (one per run with failures, src/jobs/digest.ts) is not an invoice.
+  const isDigest = (mid: string) => /^<ic-digest-/.test(mid);
+  for (const t of smtp.log) if (t.messageId && !dueMessageIds.has(t.messageId) && !isDigest(t.messageId)) problems.push(`unexpected message ${t.messageId} at the SMTP server`);
   const summary = `${due.length} due: ${v.sent} sent once, ${v.uncertain} uncertain, ${v.failed} failed, ${v.retry} retry, ${v.skipped} skipped by rule; ${v.sentNotes} with a "sent" note on the host; SMTP log ${smtp.log.length} transactions, ${smtp.accepted.length} accepted, ${duplicates.length} duplicated Message-IDs`;
   const { sentNotes: _notes, ...counts } = v;
   return { due: due.length, ...counts, problems, duplicates, summary };
