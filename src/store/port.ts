@@ -96,6 +96,14 @@ export interface ClaimRequest {
   draft?: boolean;
 }
 
+/** One invoice of a batched claim (`Store.claimMany`); the rest of the request is shared by the batch. */
+export interface ClaimItem {
+  invoiceId: string;
+  invoiceNumber: string | null;
+  messageId: string;
+  draft?: boolean;
+}
+
 export interface LogEntry {
   id: string;
   installationId: string;
@@ -254,6 +262,13 @@ export interface Store {
    * Returns the claimed entry (state `claimed`) or null when someone else owns it / it is final.
    */
   claim(req: ClaimRequest): Promise<LedgerEntry | null>;
+  /**
+   * `claim` for many invoices of one installation at once (a run's page: one statement on PostgreSQL),
+   * each under exactly the rules of `claim`, with the same owner, lease, now and maxAttempts. Returns the
+   * entries won (in no particular order); an invoice not returned is someone else's or not claimable.
+   * Concurrent batches over the same invoices: each invoice has one winner.
+   */
+  claimMany(req: Omit<ClaimRequest, 'invoiceId' | 'invoiceNumber' | 'messageId' | 'draft'>, items: ClaimItem[]): Promise<LedgerEntry[]>;
   /**
    * A draft e-mailed under "all documents" was posted: its `sent`/`drafted` entry claimed while a draft
    * (`draft` true), whose write-back is done, becomes a fresh claim of the next version (attempts 0, no

@@ -15,7 +15,7 @@ import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import { recipientsOf } from '../recipients.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
-import type { ClaimRequest, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { ClaimItem, ClaimRequest, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 
 export interface MongoStoreOptions {
   url: string;
@@ -436,6 +436,18 @@ export class MongoStore implements Store {
       if (isDuplicateKey(e)) return null; // the entry exists and is not claimable
       throw mapMongoError(e, 'claim');
     }
+  }
+
+  async claimMany(req: Omit<ClaimRequest, 'invoiceId' | 'invoiceNumber' | 'messageId' | 'draft'>, items: ClaimItem[]): Promise<LedgerEntry[]> {
+    // MongoDB has no multi-document upsert with a per-document condition that returns the documents won:
+    // each invoice is claimed by `claim`'s own atomic findOneAndUpdate, a few at a time.
+    const unique = [...new Map(items.map((i) => [i.invoiceId, i])).values()];
+    const won: LedgerEntry[] = [];
+    for (let i = 0; i < unique.length; i += 16) {
+      const part = await Promise.all(unique.slice(i, i + 16).map((item) => this.claim({ ...req, ...item })));
+      for (const e of part) if (e) won.push(e);
+    }
+    return won;
   }
 
   async claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null> {
