@@ -329,6 +329,11 @@ export interface Store {
   listLogs(query: LogQuery): Promise<LogEntry[]>;
   /** True when a log entry with this event exists for the invoice (log-once rules). */
   hasLog(installationId: string, invoiceId: string, event: string): Promise<boolean>;
+  /**
+   * `hasLog` for many invoices and events at once (a run's page: one statement): the (invoice, event)
+   * pairs logged, as `loggedKey(invoiceId, event)`.
+   */
+  loggedEvents(installationId: string, invoiceIds: string[], events: string[]): Promise<Set<string>>;
 
   startRun(run: Pick<Run, 'installationId' | 'trigger' | 'startedAt'> & Partial<Pick<Run, 'owner' | 'leaseUntil'>>): Promise<Run>;
   updateRunProgress(runId: string, processed: number, total: number, counts: RunCounts): Promise<void>;
@@ -380,3 +385,8 @@ export interface Store {
 
 /** The ledger's transitions, declared once (both adapters build their conditions from it). */
 export { LEDGER_TRANSITIONS, type LedgerOperation, type LedgerTransition, type LedgerGuard } from './ledger-states.ts';
+
+/** The key of an (invoice, event) pair in `Store.loggedEvents`' answer. */
+export function loggedKey(invoiceId: string, event: string): string {
+  return `${invoiceId}\u0000${event}`;
+}

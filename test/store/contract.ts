@@ -9,6 +9,7 @@ import { emptyCounts } from '../../src/domain.ts';
 import type { LedgerState, Outcome } from '../../src/domain.ts';
 import { isConnectorError } from '../../src/errors.ts';
 import { defaultSettings } from '../../src/settings/schema.ts';
+import { loggedKey } from '../../src/store/port.ts';
 import type { ClaimItem, ClaimRequest, ManagedEmailAccount, ManagedTemplate, NewInstallation, NewLogEntry, NewWebhookDelivery, Store, WebhookAttempt } from '../../src/store/port.ts';
 
 /** Returns a store on a fresh, empty database (not yet migrated). */
@@ -788,6 +789,17 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         expect(await store.hasLog(inst, '2', 'invoice.skipped')).toBe(true);
         expect(await store.hasLog(inst, '2', 'invoice.sent')).toBe(false);
         expect(await store.hasLog(uid(), '2', 'invoice.skipped')).toBe(false);
+      });
+
+      it('loggedEvents answers hasLog for many invoices and events in one call', async () => {
+        const got = await store.loggedEvents(inst, ['2', '3', '99', '2'], ['invoice.skipped', 'invoice.sent', 'run.started']);
+        const expected = new Set<string>();
+        for (const id of ['2', '3', '99']) for (const ev of ['invoice.skipped', 'invoice.sent', 'run.started']) if (await store.hasLog(inst, id, ev)) expected.add(loggedKey(id, ev));
+        expect(got).toEqual(expected);
+        expect(got.has(loggedKey('2', 'invoice.skipped'))).toBe(true);
+        expect(got.has(loggedKey('99', 'invoice.skipped'))).toBe(false);
+        expect(await store.loggedEvents(uid(), ['2'], ['invoice.skipped'])).toEqual(new Set());
+        expect(await store.loggedEvents(inst, [], ['invoice.skipped'])).toEqual(new Set());
       });
 
       it('log ids keep increasing across appends (paging stays stable while runs write)', async () => {

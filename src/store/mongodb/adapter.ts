@@ -16,6 +16,7 @@ import { ConnectorError } from '../../errors.ts';
 import { recipientsOf } from '../recipients.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 import type { ClaimItem, ClaimRequest, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import { loggedKey } from '../port.ts';
 
 export interface MongoStoreOptions {
   url: string;
@@ -729,6 +730,14 @@ export class MongoStore implements Store {
   async hasLog(installationId: string, invoiceId: string, event: string): Promise<boolean> {
     const d = await this.op('hasLog', () => this.logs.findOne({ installationId, invoiceId, event }, { projection: { _id: 1 } }));
     return d !== null;
+  }
+
+  async loggedEvents(installationId: string, invoiceIds: string[], events: string[]): Promise<Set<string>> {
+    if (invoiceIds.length === 0 || events.length === 0) return new Set();
+    const docs = await this.op('loggedEvents', () =>
+      this.logs.find({ installationId, invoiceId: { $in: [...new Set(invoiceIds)] }, event: { $in: [...new Set(events)] } }, { projection: { _id: 0, invoiceId: 1, event: 1 } }).toArray(),
+    );
+    return new Set(docs.map((d) => loggedKey(d['invoiceId'] as string, d['event'] as string)));
   }
 
   // ---- runs ----

@@ -8,6 +8,7 @@ import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import type { ClaimItem, ClaimRequest, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import { loggedKey } from '../port.ts';
 import { migrate } from './schema.ts';
 import { recipientsOf } from '../recipients.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
@@ -687,6 +688,16 @@ export class PostgresStore implements Store {
       event,
     ]);
     return rows.length > 0;
+  }
+
+  async loggedEvents(installationId: string, invoiceIds: string[], events: string[]): Promise<Set<string>> {
+    if (invoiceIds.length === 0 || events.length === 0) return new Set();
+    const rows = await this.q('loggedEvents', 'SELECT DISTINCT invoice_id, event FROM logs WHERE installation_id = $1 AND invoice_id = ANY($2::text[]) AND event = ANY($3::text[])', [
+      installationId,
+      [...new Set(invoiceIds)],
+      [...new Set(events)],
+    ]);
+    return new Set(rows.map((r) => loggedKey(r['invoice_id'] as string, r['event'] as string)));
   }
 
   // ---- runs ----
