@@ -39,7 +39,7 @@ export async function rpcProxy(target: string): Promise<RpcProxy> {
         const args: unknown[] = call?.params?.args ?? [];
         const model = args[3];
         const method = args[4];
-        if (state.refuseNotes && method === 'message_post') {
+        if (state.refuseNotes && (method === 'message_post' || (model === 'mail.message' && method === 'create'))) {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: 200, message: 'Odoo Server Error', data: { name: 'odoo.exceptions.UserError', message: 'The chatter is unavailable' } } }));
           return;
