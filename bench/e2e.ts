@@ -356,6 +356,19 @@ async function parent(): Promise<void> {
       const steadyCalls = [...callsBetween(proxy.calls, steady.startedAt, steady.finishedAt).values()].reduce((a, b) => a + b, 0);
       const freshCalls = [...callsBetween(proxy.calls, fresh.startedAt, fresh.finishedAt).values()].reduce((a, b) => a + b, 0);
       const quiet = quietShare(smtp.accepted, run.startedAt, run.finishedAt);
+      const trace = arg('trace');
+      if (trace) {
+        // Per 100 ms of the run: e-mails accepted, and host calls (to see where the gaps are).
+        const buckets = Math.ceil((run.finishedAt - run.startedAt) / 100);
+        const lines: string[] = [];
+        for (let b = 0; b < buckets; b++) {
+          const from = run.startedAt + b * 100;
+          const mails = smtp.accepted.filter((a) => a.at >= from && a.at < from + 100).length;
+          const calls = [...callsBetween(proxy.calls, from, from + 99.999).entries()].map(([k, v]) => `${k}×${v}`).join(' ');
+          lines.push(`${(b / 10).toFixed(1)}s ${'#'.repeat(mails)} ${calls}`);
+        }
+        await fs.writeFile(`${trace}.${workers}.txt`, lines.join('\n') + '\n');
+      }
       const fmt = (x: number, d = 1) => x.toFixed(d);
       rows.push(
         [

@@ -12,9 +12,12 @@
  * afterwards delays the record, never causes a second delivery. Nothing is written back to the host as
  * sent unless the SMTP server accepted the message or the IMAP server stored the draft.
  *
- * A page is delivered in growing batches (1, 4, 16, 64, ...), each claimed and its templates rendered
- * while the one before is delivered, so the first e-mail leaves within seconds; progress is written
- * after settled invoices at most once per second and at each page's end.
+ * The run is a pipeline without page barriers: the next page is listed while this one is planned,
+ * claimed (one `claimMany` statement per page), rendered (templates in growing batches 1, 4, 16, 64, so
+ * the first e-mail leaves within seconds) and delivered; owed write-backs are flushed beside the
+ * deliveries after each page. One bound holds it all: at most `maxInFlight` deliveries run at once, and a
+ * full pool holds the producer (back-pressure). A run ends only after every delivery it started settled.
+ * Progress is written after settled invoices at most once per second and at the run's end.
  */
 import type { Config } from '../config.ts';
 import type { HostErp, RunSummary } from '../connector/port.ts';
@@ -27,6 +30,7 @@ import type { Evidence, MailDelivery } from '../mail/port.ts';
 import type { SecretBox } from '../secrets.ts';
 import { attachesKsefXml, stripsProductCodes } from '../settings/schema.ts';
 import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../store/port.ts';
+import { loggedKey } from '../store/port.ts';
 import { classify, type Classified, type ClassifyContext, type Fault } from './delivery/classify.ts';
 import { planDelivery, requireCompleteSettings, resolveSender, versionedMessageId } from './delivery/plan.ts';
 import { settle, type PipelineEvent, type SettleDeps, type Settled } from './delivery/settle.ts';
@@ -240,14 +244,122 @@ class RunContext {
       // was e-mailed and later confirmed or edited must be compared with what was sent (content hash).
       excludeHostMarkedSent: settings.documents !== 'all',
     });
-    for await (const page of pages) {
-      await this.processPage(page);
-      await this.flushWriteBacks();
-      await this.progress(true);
+    // The next page is listed while this one is claimed, rendered and sent; owed write-backs are flushed
+    // in the background after each page. Deliveries of one page go on while the next is prepared: the
+    // only bound is `maxInFlight` (back-pressure), there is no barrier between pages.
+    const iterator = pages[Symbol.asyncIterator]();
+    let failure: { error: unknown } | null = null;
+    try {
+      let next = iterator.next();
+      for (;;) {
+        const current = await next;
+        if (current.done) break;
+        if (this.stop) break;
+        next = iterator.next();
+        // An unhandled rejection of the prefetch must not crash the process when the run stops first.
+        next.catch(() => undefined);
+        await this.processPage(current.value);
+        if (this.stop) break;
+        this.flushInBackground();
+        await this.progress();
+      }
+    } catch (e) {
+      failure = { error: e };
+      this.stopWith({ fatal: e });
+    } finally {
+      // Nothing is left running behind the run: every delivery settles before the run ends.
+      await Promise.all([...this.inFlight]);
+      await this.backgroundFlush;
     }
+    if (failure) throw failure.error;
+    await this.throwIfStopped();
+    await iterator.return?.();
     // Later versions a person allowed (a bounced invoice re-sent), then the delivery reports (./bounces.ts).
-    for await (const page of resendPages(deps.store, this.host, installation.id)) await this.processPage(page).then(() => this.flushWriteBacks());
+    for await (const page of resendPages(deps.store, this.host, installation.id)) await this.processPage(page);
+    await Promise.all([...this.inFlight]);
+    await this.throwIfStopped();
+    await this.flushWriteBacks();
+    if (this.flushError) throw this.flushError.error;
     await checkBounces(deps, { installationId: installation.id, runId: this.run.id, host: this.host, account: this.account });
+    await this.progress(true);
+  }
+
+  /** Deliveries running now (at most `maxInFlight`). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Producers waiting for a free delivery slot. */
+  private slotWaiters: (() => void)[] = [];
+  /** What stopped the run's deliveries: the e-mail account, or any other error (thrown once all settled). */
+  private stop: { account: ConnectorError } | { fatal: unknown } | null = null;
+  private backgroundFlush: Promise<void> = Promise.resolve();
+  private flushing = false;
+  private flushError: { error: unknown } | null = null;
+
+  private stopWith(stop: { account: ConnectorError } | { fatal: unknown }): void {
+    this.stop ??= stop;
+    if ('account' in stop) this.accountStop ??= stop.account;
+  }
+
+  /** One write-back flush at a time, beside the deliveries; a failing store is the run's error at its end. */
+  private flushInBackground(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    this.backgroundFlush = this.flushWriteBacks().then(
+      () => {
+        this.flushing = false;
+      },
+      (error: unknown) => {
+        this.flushing = false;
+        this.flushError ??= { error };
+      },
+    );
+  }
+
+  /** Waits for a free delivery slot (back-pressure), then runs the delivery beside the others. */
+  private async launch(item: Claimed, template: RenderedTemplate | null): Promise<void> {
+    const limit = Math.max(1, this.deps.delivery.maxInFlight);
+    while (this.inFlight.size >= limit) await new Promise<void>((r) => this.slotWaiters.push(r));
+    if (this.stop) {
+      await this.giveBack(item);
+      return;
+    }
+    const task: Promise<void> = this.deliverSettled(item, template).finally(() => {
+      this.inFlight.delete(task);
+      this.slotWaiters.shift()?.();
+    });
+    this.inFlight.add(task);
+  }
+
+  /** One delivery in the pool; never rejects (what stops the run is kept in `stop`). */
+  private async deliverSettled(item: Claimed, template: RenderedTemplate | null): Promise<void> {
+    const { deps, installation } = this;
+    try {
+      const stop = await this.deliverOne(item, template);
+      if (stop) this.stopWith({ account: stop });
+    } catch (e) {
+      this.stopWith({ fatal: e });
+      // Only a claim that never reached `sending` is given back (release matches `claimed` only);
+      // a delivery that may have started stays `sending` for the evidence check.
+      await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
+      return;
+    }
+    this.processed += 1;
+    await this.progress();
+  }
+
+  /** After every delivery settled: what stopped them, as the run's error (logged and announced once). */
+  private async throwIfStopped(): Promise<void> {
+    const { deps, installation } = this;
+    const stopped = this.stop;
+    if (!stopped) return;
+    if ('fatal' in stopped) throw stopped.fatal;
+    const stop = stopped.account;
+    if (stop.code === 'mail_config') {
+      await this.log('error', 'delivery.account_unusable', `The e-mail account "${this.account.name}" cannot be used as configured; the run stopped (no invoice was failed or marked as sent): ${stop.message}`, null, { account: this.account.id });
+      throw new AccountAuthFailed(stop.message);
+    }
+    await this.log('error', 'delivery.auth_failed', `The e-mail account "${this.account.name}" refused its credentials; the run stopped (no invoice was marked as sent): ${stop.message}`, null, { account: this.account.id });
+    deps.events?.({ type: 'delivery.auth_failed', installationId: installation.id, account: this.account.id, detail: stop.message });
+    throw new AccountAuthFailed(stop.message);
   }
 
   /** The run's progress for the logs page: after every settled invoice at most once per `progressEveryMs`, and at each page's end. */
@@ -340,10 +452,17 @@ class RunContext {
     const { deps, installation, settings } = this;
     const now = deps.clock();
     const ledger = new Map((await deps.store.getLedger(installation.id, page.map((i) => i.id))).map((e) => [e.invoiceId, e]));
-    const toSend: Candidate[] = [];
-    for (const invoice of page) {
+    const plans = page.map((invoice) => {
       const entry = ledger.get(invoice.id) ?? null;
-      const plan = planDelivery(invoice, settings, entry, { maxAttempts: deps.delivery.maxAttempts, now });
+      return { invoice, entry, plan: planDelivery(invoice, settings, entry, { maxAttempts: deps.delivery.maxAttempts, now }) };
+    });
+    // Log-once rules of the whole page in one query (not one per skipped invoice), and their new entries
+    // appended in one statement.
+    const events = new Set<string>(['invoice.changed_after_sending', 'invoice.invalid_recipients']);
+    for (const { plan } of plans) if (plan.kind === 'skip') events.add(`invoice.skipped.${plan.reason}`);
+    this.pageLogged = await deps.store.loggedEvents(installation.id, page.map((i) => i.id), [...events]);
+    const toSend: Candidate[] = [];
+    for (const { invoice, entry, plan } of plans) {
       switch (plan.kind) {
         case 'exhausted':
           await this.closeExhausted(invoice, plan.entry, now);
@@ -353,7 +472,7 @@ class RunContext {
           break;
         case 'skip':
           if (plan.changedAfterSending && entry) {
-            await this.logOnce(invoice, 'invoice.changed_after_sending', 'warning',
+            this.logOncePerPage(invoice, 'invoice.changed_after_sending', 'warning',
               'The invoice changed after it was e-mailed (content differs from what was sent); it is not sent again automatically.',
               { sentContentHash: entry.contentHash, currentContentHash: contentHash(invoice) });
           }
@@ -361,7 +480,7 @@ class RunContext {
             this.counts.due += 1;
             this.counts.skipped += 1;
             this.processed += 1;
-            await this.logOnce(invoice, `invoice.skipped.${plan.reason}`, plan.reason === 'host_is_sending' ? 'info' : 'warning', `Skipped: ${plan.detail}`, { reason: plan.reason, invalidRecipients: plan.invalidRecipients });
+            this.logOncePerPage(invoice, `invoice.skipped.${plan.reason}`, plan.reason === 'host_is_sending' ? 'info' : 'warning', `Skipped: ${plan.detail}`, { reason: plan.reason, invalidRecipients: plan.invalidRecipients });
           }
           break;
         case 'send':
@@ -370,108 +489,81 @@ class RunContext {
           break;
       }
     }
+    await this.appendPageLogs();
     if (toSend.length === 0) return;
 
-    // The first e-mail leaves within seconds: invoices are claimed and their templates rendered in growing
-    // batches (the host renders a batch in one call), the next batch while the current one is delivered.
-    const batches: Candidate[][] = [];
-    for (let start = 0, size = FIRST_BATCH; start < toSend.length; start += size, size = Math.min(size * 4, MAX_BATCH)) {
-      batches.push(toSend.slice(start, start + size));
+    // The page's claimable invoices are claimed in one statement (the exactly-once gate); a posted draft's
+    // new version one by one. Claims of invoices this run will not deliver are given back.
+    const claimed = await this.claimPage(toSend);
+    // Templates in growing batches (a host template: one host call per batch), the next batch rendered
+    // while the current one is handed to the deliveries, so the first e-mail of a run leaves at once.
+    const batches: Claimed[][] = [];
+    for (let start = 0, size = FIRST_BATCH; start < claimed.length; start += size, size = Math.min(size * 4, MAX_BATCH)) {
+      batches.push(claimed.slice(start, start + size));
     }
-    let next: Promise<Prepared> | null = this.prepare(batches[0]!);
+    let rendering = batches.length ? this.renderBatch(batches[0]!) : null;
     for (let i = 0; i < batches.length; i++) {
-      const ready = await next!;
-      if ('error' in ready) throw ready.error;
-      const following = i + 1 < batches.length ? this.prepare(batches[i + 1]!) : null;
-      let stop: unknown = null;
-      try {
-        await this.deliverBatch(ready);
-      } catch (e) {
-        stop = e;
+      const ready = await rendering!;
+      rendering = i + 1 < batches.length ? this.renderBatch(batches[i + 1]!) : null;
+      if ('error' in ready) {
+        // Nothing left for these (and the following batches): their claims go back, a later run takes them.
+        const rest = batches.slice(i).flat();
+        if (rendering) await rendering;
+        for (const item of rest) await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
+        throw ready.error;
       }
-      if (stop !== null) {
-        // Nothing of the next batch goes out behind a run that stops: its claims are given back (or wait
-        // for the account like the rest, when the account stopped the run).
-        if (following) {
-          const more = await following;
-          if (!('error' in more)) for (const item of more.items) await this.giveBack(item);
+      for (let j = 0; j < batches[i]!.length; j++) {
+        const item = batches[i]![j]!;
+        if (this.stop) {
+          // Nothing more goes out behind a run that stops.
+          const rest = [...batches[i]!.slice(j), ...batches.slice(i + 1).flat()];
+          if (rendering) await rendering;
+          for (const r of rest) await this.giveBack(r);
+          return;
         }
-        throw stop;
+        await this.launch(item, ready.rendered.get(item.invoice.id) ?? null);
       }
-      next = following;
     }
   }
 
-  /** Claims a batch (the exactly-once gate) and renders its templates; gives the claims back when rendering fails. Never rejects. */
-  private async prepare(batch: Candidate[]): Promise<Prepared> {
-    const { deps, installation, settings } = this;
-    const items: Claimed[] = [];
-    try {
-      for (const c of batch) {
-        const now = deps.clock();
-        const claimed = c.newVersion ? await this.claimNewVersion(c.invoice, now, c.newVersion) : await this.claim(c.invoice, now, deps.delivery.maxAttempts);
-        if (!claimed) {
-          this.counts.due -= 1; // someone else owns it
-          continue;
-        }
-        items.push({ ...c, entry: claimed, leaseUntil: claimed.leaseUntil ?? new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString() });
-        if (c.invalidRecipients.length) {
-          await this.logOnce(c.invoice, 'invoice.invalid_recipients', 'warning', `Invalid e-mail address(es) left out: ${c.invalidRecipients.join(', ')}`);
-        }
-      }
-      const rendered = await renderTemplates(this.host, deps.store, installation.id, settings.emailTemplate, items.map((s) => s.invoice));
-      return { items, rendered };
-    } catch (error) {
-      // Nothing left: give the claims back so a later run takes them.
-      for (const s of items) await deps.store.release(installation.id, s.invoice.id, deps.owner).catch(() => undefined);
-      return { error };
-    }
-  }
-
-  /** Delivers a prepared batch with up to `maxInFlight` deliveries at a time; throws what stops the run. */
-  private async deliverBatch({ items, rendered }: { items: Claimed[]; rendered: Map<string, RenderedTemplate> }): Promise<void> {
+  /** Claims the page's candidates: one `claimMany` for new claims, `claimNewVersion` for posted drafts. */
+  private async claimPage(toSend: Candidate[]): Promise<Claimed[]> {
     const { deps, installation } = this;
-    const limit = Math.max(1, deps.delivery.maxInFlight);
-    let next = 0;
-    let accountStop: ConnectorError | null = null;
-    // Any other error stops the run too, but only after every worker has stopped: no delivery goes on
-    // behind a run that has ended (and closed its host), and no claim is left to wait out its lease.
-    let fatal: { error: unknown } | null = null;
-    const worker = async () => {
-      while (next < items.length) {
-        const item = items[next++]!;
-        if (accountStop || fatal) {
-          await this.giveBack(item);
-          continue;
-        }
-        try {
-          const stop = await this.deliverOne(item, rendered.get(item.invoice.id) ?? null);
-          if (stop) {
-            accountStop ??= stop;
-            this.accountStop ??= stop;
-          }
-        } catch (e) {
-          fatal ??= { error: e };
-          // Only a claim that never reached `sending` is given back (release matches `claimed` only);
-          // a delivery that may have started stays `sending` for the evidence check.
-          await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
-          continue;
-        }
-        this.processed += 1;
-        await this.progress();
+    const now = deps.clock();
+    const leaseUntil = new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString();
+    const plain = toSend.filter((c) => !c.newVersion);
+    const sender = senderAddress(this.account, this.operator);
+    const won = new Map(
+      (
+        await deps.store.claimMany(
+          { installationId: installation.id, owner: deps.owner, leaseUntil, now: now.toISOString(), maxAttempts: deps.delivery.maxAttempts },
+          plain.map((c) => ({ invoiceId: c.invoice.id, invoiceNumber: c.invoice.number, messageId: messageIdFor(installation.id, c.invoice.id, sender), draft: c.invoice.state === 'draft' })),
+        )
+      ).map((e) => [e.invoiceId, e]),
+    );
+    const items: Claimed[] = [];
+    for (const c of toSend) {
+      const entry = c.newVersion ? await this.claimNewVersion(c.invoice, now, c.newVersion) : (won.get(c.invoice.id) ?? null);
+      if (!entry) {
+        this.counts.due -= 1; // someone else owns it
+        continue;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    if (fatal) throw (fatal as { error: unknown }).error;
-    const stop = accountStop as ConnectorError | null;
-    if (stop?.code === 'mail_config') {
-      await this.log('error', 'delivery.account_unusable', `The e-mail account "${this.account.name}" cannot be used as configured; the run stopped (no invoice was failed or marked as sent): ${stop.message}`, null, { account: this.account.id });
-      throw new AccountAuthFailed(stop.message);
+      items.push({ ...c, entry, leaseUntil: entry.leaseUntil ?? leaseUntil });
+      if (c.invalidRecipients.length) {
+        this.logOncePerPage(c.invoice, 'invoice.invalid_recipients', 'warning', `Invalid e-mail address(es) left out: ${c.invalidRecipients.join(', ')}`);
+      }
     }
-    if (stop) {
-      await this.log('error', 'delivery.auth_failed', `The e-mail account "${this.account.name}" refused its credentials; the run stopped (no invoice was marked as sent): ${stop.message}`, null, { account: this.account.id });
-      deps.events?.({ type: 'delivery.auth_failed', installationId: installation.id, account: this.account.id, detail: stop.message });
-      throw new AccountAuthFailed(stop.message);
+    await this.appendPageLogs();
+    return items;
+  }
+
+  /** The templates of a batch of claimed invoices. Never rejects. */
+  private async renderBatch(batch: Claimed[]): Promise<{ rendered: Map<string, RenderedTemplate> } | { error: unknown }> {
+    const { deps, installation, settings } = this;
+    try {
+      return { rendered: await renderTemplates(this.host, deps.store, installation.id, settings.emailTemplate, batch.map((s) => s.invoice)) };
+    } catch (error) {
+      return { error };
     }
   }
 
@@ -635,9 +727,23 @@ class RunContext {
     return verdict.stopRun && fault.kind === 'mail' && isConnectorError(fault.error) ? fault.error : null;
   }
 
-  private async logOnce(invoice: Invoice, event: string, level: NewLogEntry['level'], message: string, data: Record<string, unknown> | null = null) {
-    if (await this.deps.store.hasLog(this.installation.id, invoice.id, event)) return;
-    await this.log(level, event, message, invoice, data);
+  /** The page's logged (invoice, event) pairs (`Store.loggedEvents`), and its log entries not yet appended. */
+  private pageLogged = new Set<string>();
+  private pageLogs: NewLogEntry[] = [];
+
+  /** A log-once entry of the page being planned: checked against `pageLogged`, appended by `appendPageLogs`. */
+  private logOncePerPage(invoice: Invoice, event: string, level: NewLogEntry['level'], message: string, data: Record<string, unknown> | null = null): void {
+    const key = loggedKey(invoice.id, event);
+    if (this.pageLogged.has(key)) return;
+    this.pageLogged.add(key);
+    this.pageLogs.push({ installationId: this.installation.id, runId: this.run.id, at: this.deps.clock().toISOString(), level, event, invoiceId: invoice.id, invoiceNumber: invoice.number, message, data });
+  }
+
+  private async appendPageLogs(): Promise<void> {
+    if (this.pageLogs.length === 0) return;
+    const entries = this.pageLogs;
+    this.pageLogs = [];
+    await this.deps.store.appendLogs(entries);
   }
 }
 
@@ -655,8 +761,6 @@ interface Claimed extends Candidate {
   /** The claim's lease: outcomes recorded before `sending` are retried until then. */
   leaseUntil: string;
 }
-
-type Prepared = { items: Claimed[]; rendered: Map<string, RenderedTemplate> } | { error: unknown };
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -5,7 +5,7 @@
  * one line by `oneLineSubject`. An unknown placeholder renders as nothing and is reported by
  * `validateTemplate` when a template is saved.
  */
-import { convert } from 'html-to-text';
+import { compile } from 'html-to-text';
 import { DateTime } from 'luxon';
 import type { Invoice } from '../domain.ts';
 import { formatAmount, NBSP } from './money.ts';
@@ -147,15 +147,19 @@ export function defaultInvoiceTemplate(
   };
 }
 
+/** html-to-text's converter, its selectors compiled once per process on first use (not per message). */
+let htmlToText: ((html: string) => string) | null = null;
+
 /** The plain-text alternative of an HTML body. */
 export function toPlainText(html: string): string {
-  return convert(html, {
+  htmlToText ??= compile({
     wordwrap: 78,
     selectors: [
       { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
       { selector: 'img', format: 'skip' },
     ],
-  })
+  });
+  return htmlToText(html)
     .replace(/\u00a0/g, ' ')
     .trim();
 }

@@ -96,6 +96,14 @@ export interface ClaimRequest {
   draft?: boolean;
 }
 
+/** One invoice of a batched claim (`Store.claimMany`); the rest of the request is shared by the batch. */
+export interface ClaimItem {
+  invoiceId: string;
+  invoiceNumber: string | null;
+  messageId: string;
+  draft?: boolean;
+}
+
 export interface LogEntry {
   id: string;
   installationId: string;
@@ -266,6 +274,13 @@ export interface Store {
    */
   claim(req: ClaimRequest): Promise<LedgerEntry | null>;
   /**
+   * `claim` for many invoices of one installation at once (a run's page: one statement on PostgreSQL),
+   * each under exactly the rules of `claim`, with the same owner, lease, now and maxAttempts. Returns the
+   * entries won (in no particular order); an invoice not returned is someone else's or not claimable.
+   * Concurrent batches over the same invoices: each invoice has one winner.
+   */
+  claimMany(req: Omit<ClaimRequest, 'invoiceId' | 'invoiceNumber' | 'messageId' | 'draft'>, items: ClaimItem[]): Promise<LedgerEntry[]>;
+  /**
    * A draft e-mailed under "all documents" was posted: its `sent`/`drafted` entry claimed while a draft
    * (`draft` true), whose write-back is done, becomes a fresh claim of the next version (attempts 0, no
    * content hash, reason, detail or recipients; `draft` and `messageId` from the request). Atomic like
@@ -340,6 +355,11 @@ export interface Store {
   listLogs(query: LogQuery): Promise<LogEntry[]>;
   /** True when a log entry with this event exists for the invoice (log-once rules). */
   hasLog(installationId: string, invoiceId: string, event: string): Promise<boolean>;
+  /**
+   * `hasLog` for many invoices and events at once (a run's page: one statement): the (invoice, event)
+   * pairs logged, as `loggedKey(invoiceId, event)`.
+   */
+  loggedEvents(installationId: string, invoiceIds: string[], events: string[]): Promise<Set<string>>;
 
   startRun(run: Pick<Run, 'installationId' | 'trigger' | 'startedAt'> & Partial<Pick<Run, 'owner' | 'leaseUntil'>>): Promise<Run>;
   updateRunProgress(runId: string, processed: number, total: number, counts: RunCounts): Promise<void>;
@@ -391,3 +411,8 @@ export interface Store {
 
 /** The ledger's transitions, declared once (both adapters build their conditions from it). */
 export { LEDGER_TRANSITIONS, type LedgerOperation, type LedgerTransition, type LedgerGuard } from './ledger-states.ts';
+
+/** The key of an (invoice, event) pair in `Store.loggedEvents`' answer. */
+export function loggedKey(invoiceId: string, event: string): string {
+  return `${invoiceId}\u0000${event}`;
+}

@@ -93,6 +93,9 @@ export function backoffDelay(failedAttempts: number, tuning: Pick<DispatcherTuni
   return Math.round(exp * (0.9 + 0.2 * random()));
 }
 
+/** How long "this installation has no webhook URL" is reused before the installation is read again. */
+export const NO_WEBHOOK_TTL_MS = 30_000;
+
 export class WebhookDispatcher {
   private readonly tuning: DispatcherTuning;
   private readonly now: () => Date;
@@ -101,6 +104,8 @@ export class WebhookDispatcher {
   private polling: Promise<void> | null = null;
   private again = false;
   private running = false;
+  /** Installations found without a webhook URL (or not active), until when that answer is reused. */
+  private readonly noWebhook = new Map<string, number>();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.tuning = { ...DEFAULT_TUNING, ...deps.tuning };
@@ -117,8 +122,17 @@ export class WebhookDispatcher {
 
   /** Persists an event for delivery; null when the installation has no callback URL (nothing to deliver). */
   async enqueue(type: OutgoingEventType, installationId: string, data: Record<string, unknown>): Promise<WebhookDelivery | null> {
+    // An installation without a webhook URL is not read again for every event of a run: the URL is given
+    // at install time, so "none" is remembered (for NO_WEBHOOK_TTL_MS, which bounds a re-created one).
+    const noneUntil = this.noWebhook.get(installationId);
+    if (noneUntil !== undefined && noneUntil > Date.now()) return null;
     const installation = await this.deps.store.getInstallation(installationId);
-    if (!installation || installation.status !== 'active' || !installation.callbackUrl || !installation.webhookSecret) return null;
+    if (!installation || installation.status !== 'active' || !installation.callbackUrl || !installation.webhookSecret) {
+      if (this.noWebhook.size >= 10_000) this.noWebhook.clear();
+      this.noWebhook.set(installationId, Date.now() + NO_WEBHOOK_TTL_MS);
+      return null;
+    }
+    this.noWebhook.delete(installationId);
     const now = this.now();
     const body: WebhookEvent = { id: randomUUID(), type, createdAt: now.toISOString(), installationId, data };
     const delivery = await this.deps.store.createWebhookDelivery({

@@ -9,7 +9,8 @@ import { emptyCounts } from '../../src/domain.ts';
 import type { LedgerState, Outcome } from '../../src/domain.ts';
 import { isConnectorError } from '../../src/errors.ts';
 import { defaultSettings } from '../../src/settings/schema.ts';
-import type { ClaimRequest, ManagedEmailAccount, ManagedTemplate, NewInstallation, NewLogEntry, NewWebhookDelivery, Store, WebhookAttempt } from '../../src/store/port.ts';
+import { loggedKey } from '../../src/store/port.ts';
+import type { ClaimItem, ClaimRequest, ManagedEmailAccount, ManagedTemplate, NewInstallation, NewLogEntry, NewWebhookDelivery, Store, WebhookAttempt } from '../../src/store/port.ts';
 
 /** Returns a store on a fresh, empty database (not yet migrated). */
 export type StoreFactory = () => Promise<Store>;
@@ -284,6 +285,76 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         const entries = await store.getLedger(inst, invoices);
         expect(entries).toHaveLength(50);
         for (const e of entries) expect(e.owner).toBe(winners.get(e.invoiceId));
+      });
+
+      it('claimMany claims a batch under claim\'s rules: new and skipped invoices won, live, final and sending ones not', async () => {
+        const inst = uid();
+        const common = { installationId: inst, owner: 'a', leaseUntil: at(10), now: at(0), maxAttempts: 3 };
+        const item = (id: string): ClaimItem => ({ invoiceId: id, invoiceNumber: `FV/${id}`, messageId: `<${inst}.${id}@invoice-courier>` });
+        // live claim of someone else, a sent entry, a sending entry, a skipped entry
+        expect(await store.claim(claimReq(inst, 'live', 'b', at(0)))).not.toBeNull();
+        expect(await store.claim(claimReq(inst, 'sent', 'b', at(0)))).not.toBeNull();
+        expect(await store.recordOutcome(inst, 'sent', 'b', outcome('sent'), { writeBack: false, nextAttemptAt: null })).toBe(true);
+        expect(await store.claim(claimReq(inst, 'sending', 'b', at(0)))).not.toBeNull();
+        expect(await store.markSending(inst, 'sending', 'b', 'h', at(-1))).toBe(true);
+        expect(await store.claim(claimReq(inst, 'skipped', 'b', at(0), { invoiceNumber: 'FV/old' }))).not.toBeNull();
+        await store.release(inst, 'skipped', 'b');
+
+        const won = await store.claimMany({ ...common, now: at(5), leaseUntil: at(15) }, [item('new-1'), item('live'), item('sent'), item('sending'), { ...item('skipped'), invoiceNumber: null }, { ...item('new-2'), invoiceNumber: null, draft: true }, item('new-1')]);
+        expect(won.map((e) => e.invoiceId).sort()).toEqual(['new-1', 'new-2', 'skipped']);
+        for (const e of won) {
+          expect(e.state).toBe('claimed');
+          expect(e.owner).toBe('a');
+          expect(e.leaseUntil).toBe(at(15));
+          expect(e.messageId).toBe(`<${inst}.${e.invoiceId}@invoice-courier>`);
+        }
+        expect(won.find((e) => e.invoiceId === 'new-2')!.draft).toBe(true);
+        expect(won.find((e) => e.invoiceId === 'skipped')!.invoiceNumber).toBe('FV/old');
+        const ledger = new Map((await store.getLedger(inst, ['live', 'sent', 'sending'])).map((e) => [e.invoiceId, e]));
+        expect(ledger.get('live')!.owner).toBe('b');
+        expect(ledger.get('sent')!.state).toBe('sent');
+        expect(ledger.get('sending')!.state).toBe('sending');
+        expect(ledger.get('sending')!.owner).toBe('b');
+        expect(await store.claimMany(common, [])).toEqual([]);
+      });
+
+      it('claimMany does not take a live claim, nor a retry before its time or past its attempts', async () => {
+        const inst = uid();
+        expect(await store.claim(claimReq(inst, 'live', 'b', at(0)))).not.toBeNull();
+        expect(await store.claim(claimReq(inst, 'later', 'b', at(0)))).not.toBeNull();
+        expect(await store.markSending(inst, 'later', 'b', 'h', at(10))).toBe(true);
+        expect(await store.recordOutcome(inst, 'later', 'b', outcome('retry'), { writeBack: false, nextAttemptAt: at(30) })).toBe(true);
+        const won = await store.claimMany({ installationId: inst, owner: 'a', leaseUntil: at(15), now: at(5), maxAttempts: 3 }, ['live', 'later', 'fresh'].map((id) => ({ invoiceId: id, invoiceNumber: null, messageId: `<${id}@x>` })));
+        expect(won.map((e) => e.invoiceId)).toEqual(['fresh']);
+        const exhausted = await store.claimMany({ installationId: inst, owner: 'a', leaseUntil: at(45), now: at(35), maxAttempts: 1 }, [{ invoiceId: 'later', invoiceNumber: null, messageId: '<later@x>' }]);
+        expect(exhausted).toEqual([]);
+        const due = await store.claimMany({ installationId: inst, owner: 'a', leaseUntil: at(45), now: at(35), maxAttempts: 3 }, [{ invoiceId: 'later', invoiceNumber: null, messageId: '<later@x>' }]);
+        expect(due.map((e) => [e.invoiceId, e.attempts])).toEqual([['later', 1]]);
+        expect((await store.getLedger(inst, ['live']))[0]!.owner).toBe('b');
+      });
+
+      it('20 owners claim the same invoices at once with claimMany: each invoice has one winner', async () => {
+        const inst = uid();
+        const invoices = Array.from({ length: 60 }, (_, i) => `inv-${String(i).padStart(2, '0')}`);
+        // each owner asks for the invoices in its own order, and some owners for a part only
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, o) => {
+            const mine = invoices.filter((_, i) => o % 3 !== 0 || i % 2 === 0);
+            const order = o % 2 ? [...mine].reverse() : mine;
+            return store.claimMany({ installationId: inst, owner: `owner-${o}`, leaseUntil: at(10), now: at(0), maxAttempts: 3 }, order.map((id) => ({ invoiceId: id, invoiceNumber: null, messageId: `<${id}@x>` })));
+          }),
+        );
+        const winners = new Map<string, string[]>();
+        results.forEach((won, o) => {
+          for (const e of won) {
+            expect(e.owner).toBe(`owner-${o}`);
+            winners.set(e.invoiceId, [...(winners.get(e.invoiceId) ?? []), e.owner!]);
+          }
+        });
+        expect([...winners.keys()].sort()).toEqual(invoices);
+        for (const [inv, owners] of winners) expect(owners, inv).toHaveLength(1);
+        const entries = await store.getLedger(inst, invoices);
+        for (const e of entries) expect(e.owner).toBe(winners.get(e.invoiceId)![0]);
       });
 
       it('concurrent takeover of an expired claim: exactly one new owner wins', async () => {
@@ -766,6 +837,17 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         expect(await store.hasLog(inst, '2', 'invoice.skipped')).toBe(true);
         expect(await store.hasLog(inst, '2', 'invoice.sent')).toBe(false);
         expect(await store.hasLog(uid(), '2', 'invoice.skipped')).toBe(false);
+      });
+
+      it('loggedEvents answers hasLog for many invoices and events in one call', async () => {
+        const got = await store.loggedEvents(inst, ['2', '3', '99', '2'], ['invoice.skipped', 'invoice.sent', 'run.started']);
+        const expected = new Set<string>();
+        for (const id of ['2', '3', '99']) for (const ev of ['invoice.skipped', 'invoice.sent', 'run.started']) if (await store.hasLog(inst, id, ev)) expected.add(loggedKey(id, ev));
+        expect(got).toEqual(expected);
+        expect(got.has(loggedKey('2', 'invoice.skipped'))).toBe(true);
+        expect(got.has(loggedKey('99', 'invoice.skipped'))).toBe(false);
+        expect(await store.loggedEvents(uid(), ['2'], ['invoice.skipped'])).toEqual(new Set());
+        expect(await store.loggedEvents(inst, [], ['invoice.skipped'])).toEqual(new Set());
       });
 
       it('log ids keep increasing across appends (paging stays stable while runs write)', async () => {

@@ -238,6 +238,28 @@ describe('outgoing webhooks', () => {
     expect(await store.listWebhookDeliveries(inst.id, { limit: 10 })).toEqual([]);
   });
 
+  it('an installation without a callback URL is read once for a run\'s many events, not once per event', async () => {
+    const inst = await installation(null);
+    let reads = 0;
+    // The real store, with its installation reads counted.
+    const counting = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'getInstallation') return (id: string) => (reads++, target.getInstallation(id));
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const d = new WebhookDispatcher({ store: counting, secrets, logger, owner: 'test:count', version: 'test', tuning: FAST });
+    dispatchers.push(d);
+    for (let i = 0; i < 50; i++) expect(await d.enqueue('invoice.sent', inst.id, { invoiceId: String(i), invoiceNumber: null, recipients: [] })).toBeNull();
+    expect(reads).toBe(1);
+    // An installation with a URL is still read (and delivered to) per event.
+    const withUrl = await installation();
+    expect(await d.enqueue('run.completed', withUrl.id, {})).not.toBeNull();
+    expect(await d.enqueue('run.completed', withUrl.id, {})).not.toBeNull();
+    expect(reads).toBe(3);
+  });
+
   it('after uninstall (secret gone) a pending delivery fails at its next attempt without a POST', async () => {
     const inst = await installation();
     const d = dispatcher();

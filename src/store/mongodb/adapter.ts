@@ -15,7 +15,8 @@ import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
-import type { BounceRecord, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import { loggedKey } from '../port.ts';
 
 export interface MongoStoreOptions {
   url: string;
@@ -447,6 +448,18 @@ export class MongoStore implements Store {
     }
   }
 
+  async claimMany(req: Omit<ClaimRequest, 'invoiceId' | 'invoiceNumber' | 'messageId' | 'draft'>, items: ClaimItem[]): Promise<LedgerEntry[]> {
+    // MongoDB has no multi-document upsert with a per-document condition that returns the documents won:
+    // each invoice is claimed by `claim`'s own atomic findOneAndUpdate, a few at a time.
+    const unique = [...new Map(items.map((i) => [i.invoiceId, i])).values()];
+    const won: LedgerEntry[] = [];
+    for (let i = 0; i < unique.length; i += 16) {
+      const part = await Promise.all(unique.slice(i, i + 16).map((item) => this.claim({ ...req, ...item })));
+      for (const e of part) if (e) won.push(e);
+    }
+    return won;
+  }
+
   async claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null> {
     const filter: Filter<Document> = { installationId: req.installationId, invoiceId: req.invoiceId, state: { $in: ['sent', 'drafted'] }, draft: true, writeBackPending: false };
     const update: Document[] = [
@@ -765,6 +778,14 @@ export class MongoStore implements Store {
   async hasLog(installationId: string, invoiceId: string, event: string): Promise<boolean> {
     const d = await this.op('hasLog', () => this.logs.findOne({ installationId, invoiceId, event }, { projection: { _id: 1 } }));
     return d !== null;
+  }
+
+  async loggedEvents(installationId: string, invoiceIds: string[], events: string[]): Promise<Set<string>> {
+    if (invoiceIds.length === 0 || events.length === 0) return new Set();
+    const docs = await this.op('loggedEvents', () =>
+      this.logs.find({ installationId, invoiceId: { $in: [...new Set(invoiceIds)] }, event: { $in: [...new Set(events)] } }, { projection: { _id: 0, invoiceId: 1, event: 1 } }).toArray(),
+    );
+    return new Set(docs.map((d) => loggedKey(d['invoiceId'] as string, d['event'] as string)));
   }
 
   // ---- runs ----

@@ -7,7 +7,8 @@ import pg from 'pg';
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { BounceRecord, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import { loggedKey } from '../port.ts';
 import { migrate } from './schema.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
@@ -391,6 +392,46 @@ export class PostgresStore implements Store {
     return rows[0] ? toLedger(rows[0]) : null;
   }
 
+  async claimMany(req: Omit<ClaimRequest, 'invoiceId' | 'invoiceNumber' | 'messageId' | 'draft'>, items: ClaimItem[]): Promise<LedgerEntry[]> {
+    // One statement for the whole batch, under `claim`'s rules. Rows are taken in invoice-id order (and
+    // each invoice once), so two batches over the same invoices lock them in the same order: one waits
+    // for the other instead of deadlocking, and re-checks the WHERE against the committed row.
+    const byId = new Map(items.map((i) => [i.invoiceId, i]));
+    if (byId.size === 0) return [];
+    const sorted = [...byId.values()].sort((a, b) => (a.invoiceId < b.invoiceId ? -1 : a.invoiceId > b.invoiceId ? 1 : 0));
+    const rows = await this.q(
+      'claimMany',
+      `INSERT INTO ledger AS l (installation_id, invoice_id, invoice_number, state, prev_state, owner, lease_until, attempts,
+         message_id, recipients, write_back_pending, updated_at, draft)
+       SELECT $1, t.invoice_id, t.invoice_number, 'claimed', NULL, $2, $3::timestamptz, 0, t.message_id, '[]', false, $4::timestamptz, t.draft
+         FROM unnest($6::text[], $7::text[], $8::text[], $9::boolean[]) WITH ORDINALITY AS t(invoice_id, invoice_number, message_id, draft, n)
+        ORDER BY t.n
+       ON CONFLICT (installation_id, invoice_id) DO UPDATE SET
+         state = 'claimed',
+         draft = EXCLUDED.draft,
+         prev_state = l.state,
+         owner = EXCLUDED.owner,
+         lease_until = EXCLUDED.lease_until,
+         message_id = CASE WHEN l.version > 1 THEN l.message_id ELSE EXCLUDED.message_id END,
+         invoice_number = COALESCE(EXCLUDED.invoice_number, l.invoice_number),
+         updated_at = EXCLUDED.updated_at
+       WHERE ${pgCondition('claim', { now: '$4::timestamptz', maxAttempts: '$5' }, 'l')}
+       RETURNING l.*`,
+      [
+        req.installationId,
+        req.owner,
+        req.leaseUntil,
+        req.now,
+        req.maxAttempts,
+        sorted.map((i) => i.invoiceId),
+        sorted.map((i) => i.invoiceNumber),
+        sorted.map((i) => i.messageId),
+        sorted.map((i) => i.draft ?? false),
+      ],
+    );
+    return rows.map(toLedger);
+  }
+
   async claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null> {
     const rows = await this.q(
       'claimNewVersion',
@@ -691,6 +732,16 @@ export class PostgresStore implements Store {
       event,
     ]);
     return rows.length > 0;
+  }
+
+  async loggedEvents(installationId: string, invoiceIds: string[], events: string[]): Promise<Set<string>> {
+    if (invoiceIds.length === 0 || events.length === 0) return new Set();
+    const rows = await this.q('loggedEvents', 'SELECT DISTINCT invoice_id, event FROM logs WHERE installation_id = $1 AND invoice_id = ANY($2::text[]) AND event = ANY($3::text[])', [
+      installationId,
+      [...new Set(invoiceIds)],
+      [...new Set(events)],
+    ]);
+    return new Set(rows.map((r) => loggedKey(r['invoice_id'] as string, r['event'] as string)));
   }
 
   // ---- runs ----
