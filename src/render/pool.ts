@@ -13,9 +13,7 @@
  * pdfkit, fontkit and the parsed fonts, about 55 MB before its first render and 80–110 MB after a few
  * hundred. So workers start on the first render, not with the pool, and stop again after `idleMs`
  * without a render (between scheduled runs the process holds none); the next render starts them again.
- * Each worker's young generation is capped (`WORKER_YOUNG_GENERATION_MB`): renders make short-lived
- * garbage, and V8's default semi-spaces (16 MB each, per isolate) kept ~25 MB per worker resident
- * for no speed gain. In this thread (`workers: 0`) the fonts are parsed on the first render too.
+ * In this thread (`workers: 0`) the fonts are parsed on the first render too.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -59,13 +57,6 @@ export interface PdfRendererOptions {
   idleMs?: number;
 }
 
-/**
- * Young-generation cap of each render worker's V8 heap, in MB. Measured with 2 workers and 600 renders:
- * default (32 MB of semi-spaces) 302–311 MB process RSS, 8 MB 251–257 MB, at the same render speed;
- * 4 MB was worse (a document's working set no longer fits, so it is promoted to the old generation).
- */
-export const WORKER_YOUNG_GENERATION_MB = 8;
-
 interface Pending {
   resolve(r: RenderResult): void;
   reject(e: unknown): void;
@@ -83,14 +74,13 @@ interface Slot {
  */
 function startWorker(): Worker {
   const self = import.meta.url;
-  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
-  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', self), { resourceLimits });
+  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', self));
   // tsx's ESM api entry (the `import` condition of its "./esm/api" export)
   const api = new URL('./dist/esm/api/index.mjs', pathToFileURL(createRequire(self).resolve('tsx/package.json'))).href;
   const entry = new URL('./worker.ts', self).href;
   const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })
   .catch((e) => { setImmediate(() => { throw e; }); });`;
-  return new Worker(code, { eval: true, resourceLimits });
+  return new Worker(code, { eval: true });
 }
 
 export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
