@@ -180,8 +180,9 @@ async function child(): Promise<void> {
   };
   await Promise.all(Array.from({ length: Math.max(1, config.delivery.maxInFlight) }, worker));
   const ceilingMs = Date.now() - t0;
-  // the render workers stop after 30 s without renders (src/render/pool.ts): idle again
-  await sleep(32_000);
+  // the render workers stop after DEFAULT_WORKER_IDLE_MS without renders (src/render/pool.ts): idle again
+  const { DEFAULT_WORKER_IDLE_MS } = await import('../src/render/pool.ts');
+  await sleep(DEFAULT_WORKER_IDLE_MS + 2_000);
   const afterRssMb = vm('VmRSS');
 
   const report: ChildReport = {

@@ -52,10 +52,16 @@ export interface PdfRendererOptions {
   timeoutMs?: number;
   /**
    * Workers stop after this long without a pending render and start again on the next one. Default
-   * 30 s (a scheduled run keeps them busy; between runs they would only hold memory).
+   * `DEFAULT_WORKER_IDLE_MS` (a scheduled run keeps them busy; between runs they would only hold memory).
    */
   idleMs?: number;
 }
+
+/**
+ * 60 s: well above a gap between two pages of a run on a loaded machine (restarting a worker costs a
+ * second or more of CPU), far below the 30 min between scheduled slots.
+ */
+export const DEFAULT_WORKER_IDLE_MS = 60_000;
 
 interface Pending {
   resolve(r: RenderResult): void;
@@ -87,7 +93,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
   const workers = Math.floor(options.workers);
   const maxInFlight = Math.floor(options.maxInFlight);
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const idleMs = options.idleMs ?? 30_000;
+  const idleMs = options.idleMs ?? DEFAULT_WORKER_IDLE_MS;
   if (!(workers >= 0)) throw new ConnectorError('validation', 'createPdfRenderer: workers must be 0 or more', { field: 'workers' });
   if (!(maxInFlight >= 1)) throw new ConnectorError('validation', 'createPdfRenderer: maxInFlight must be 1 or more', { field: 'maxInFlight' });
 
