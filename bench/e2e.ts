@@ -8,7 +8,9 @@
  * connector composed exactly as `src/main.ts` composes it, installs the sandbox through the HTTP API,
  * runs it once and reports. So the child's peak RSS (VmHWM) is the connector's own.
  *
- * Per configuration it prints: invoices/s, peak and idle RSS, host calls per 100 invoices (by method),
+ * Per configuration it prints: invoices/s, peak RSS, idle RSS after install and after the runs (once the
+ * render workers stopped), the main thread's heap/external breakdown at the peak and live after the run
+ * (the child runs with --expose-gc for that one full GC; nothing else calls it), host calls per 100 invoices (by method),
  * SQL statements per invoice, the share of the run with no e-mail leaving (100 ms buckets without an
  * accepted message), and — in the same child, on invoices of the same host — the render+send ceiling
  * (PDF render + message composition + SMTP delivery with the same in-flight bound, no ledger and no
@@ -45,6 +47,12 @@ interface ChildReport {
   workers: number;
   idleRssMb: number;
   peakRssMb: number;
+  /** This process's main-thread breakdown at the highest RSS sampled during the first run (MB). */
+  atPeak: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  /** The main thread's live heap right after the first run, after a full GC (MB): what the run retains. */
+  liveAfterRun: { heapUsed: number; external: number; arrayBuffers: number };
+  /** VmRSS after the runs and the ceiling, once the render workers' idle time has passed. */
+  afterRssMb: number;
   run: { ms: number; startedAt: number; finishedAt: number; sent: number; skipped: number; failed: number; sql: number };
   ceiling: { invoices: number; ms: number };
   steady: { ms: number; sql: number; startedAt: number; finishedAt: number };
@@ -121,7 +129,20 @@ async function child(): Promise<void> {
     }
   };
 
+  const atPeak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    const mb = (x: number) => x / 1048576;
+    if (mb(m.rss) > atPeak.rss) Object.assign(atPeak, { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) });
+  }, 200);
   const first = await runOnce();
+  clearInterval(sampler);
+  // twice, with a pause: ArrayBuffer backing stores are freed by V8's concurrent sweeper after a GC
+  (globalThis as { gc?: () => void }).gc?.();
+  await sleep(500);
+  (globalThis as { gc?: () => void }).gc?.();
+  const m1 = process.memoryUsage();
+  const liveAfterRun = { heapUsed: m1.heapUsed / 1048576, external: m1.external / 1048576, arrayBuffers: m1.arrayBuffers / 1048576 };
   if (first.status !== 'completed') throw new Error(`the run ended ${first.status}: ${JSON.stringify(first)}`);
   const peakRssMb = vm('VmHWM');
   const steady = await runOnce();
@@ -159,11 +180,18 @@ async function child(): Promise<void> {
   };
   await Promise.all(Array.from({ length: Math.max(1, config.delivery.maxInFlight) }, worker));
   const ceilingMs = Date.now() - t0;
+  // the render workers stop after DEFAULT_WORKER_IDLE_MS without renders (src/render/pool.ts): idle again
+  const { DEFAULT_WORKER_IDLE_MS } = await import('../src/render/pool.ts');
+  await sleep(DEFAULT_WORKER_IDLE_MS + 2_000);
+  const afterRssMb = vm('VmRSS');
 
   const report: ChildReport = {
     workers,
     idleRssMb,
     peakRssMb,
+    atPeak,
+    liveAfterRun,
+    afterRssMb,
     run: { ms: first.ms, startedAt: first.startedAt, finishedAt: first.finishedAt, sent: first.counts['sent'] ?? 0, skipped: first.counts['skipped'] ?? 0, failed: first.counts['failed'] ?? 0, sql: first.sql },
     ceiling: { invoices: total, ms: ceilingMs },
     steady: { ms: steady.ms, sql: steady.sql, startedAt: steady.startedAt, finishedAt: steady.finishedAt },
@@ -326,7 +354,7 @@ async function parent(): Promise<void> {
       const dbUrl = new URL(pgServer.url);
       dbUrl.pathname = `/${dbName}`;
 
-      const proc = spawn(process.execPath, ['--import', 'tsx', self, '--child', '--workers', String(workers), '--db', dbUrl.toString(), '--host', proxy.url, '--database', sandbox.database, ...(quick ? ['--quick'] : [])], {
+      const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--child', '--workers', String(workers), '--db', dbUrl.toString(), '--host', proxy.url, '--database', sandbox.database, ...(quick ? ['--quick'] : [])], {
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       let out = '';
@@ -375,7 +403,9 @@ async function parent(): Promise<void> {
           `RENDER_WORKERS=${workers}: seeded ${n} (${fmt(seedMs / 1000)} s), sent ${run.sent}, skipped ${run.skipped}, failed ${run.failed}, duplicates at the SMTP server ${duplicates}`,
           `  end-to-end          ${fmt(e2eRate)} inv/s   ceiling (render+send, same run) ${fmt(ceilingRate)} inv/s   ratio ${fmt((e2eRate / ceilingRate) * 100, 0)} %   (target ≥ 85 %)`,
           `  no e-mail leaving   ${fmt(quiet * 100, 1)} % of the run                                     (target ≤ 5 %)`,
-          `  peak RSS (VmHWM)    ${fmt(report.peakRssMb, 0)} MB   idle after install ${fmt(report.idleRssMb, 0)} MB                  (targets ≤ 300 MB, idle ≤ 150 MB)`,
+          `  peak RSS (VmHWM)    ${fmt(report.peakRssMb, 0)} MB   idle after install ${fmt(report.idleRssMb, 0)} MB   idle after the runs ${fmt(report.afterRssMb, 0)} MB   (targets ≤ 300 MB, idle ≤ 150 MB)`,
+          `    main thread at the highest sampled RSS (${fmt(report.atPeak.rss, 0)} MB): heap used ${fmt(report.atPeak.heapUsed, 0)} of ${fmt(report.atPeak.heapTotal, 0)} MB, external ${fmt(report.atPeak.external, 0)} MB (array buffers ${fmt(report.atPeak.arrayBuffers, 0)}); the rest is code, worker isolates and native`,
+          `    main thread live after the run (full GC): heap ${fmt(report.liveAfterRun.heapUsed, 0)} MB, external ${fmt(report.liveAfterRun.external, 0)} MB (array buffers ${fmt(report.liveAfterRun.arrayBuffers, 0)})`,
           `  host calls          ${fmt((totalCalls / Math.max(1, run.sent)) * 100, 1)} per 100 invoices                            (target ≤ 10, connector template)`,
           `    by method: ${[...runCalls.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
           `  SQL statements      ${fmt(run.sql / Math.max(1, run.sent), 1)} per invoice`,

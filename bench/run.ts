@@ -1,14 +1,14 @@
 /**
  * `npm run bench` — runs every benchmark in one go and prints their tables: the whole product end to
  * end (bench/e2e.ts: host → ledger → PDF → SMTP → write-back, beside its render+send ceiling), PDF rendering (single thread, two workers, Helvetica lower bound), SMTP (pooled vs one connection
- * per message), and the store's claim throughput. Pass `--quick` for short runs.
+ * per message), the store's claim throughput, and where the resident memory goes (bench/memory.ts). Pass `--quick` for short runs.
  * Speed targets live here, never in tests.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
-const benches = ['e2e.ts', 'render.ts', 'smtp.ts', 'store.ts'];
+const benches = ['e2e.ts', 'render.ts', 'smtp.ts', 'store.ts', 'memory.ts'];
 let failed = 0;
 for (const bench of benches) {
   const file = fileURLToPath(new URL(`./${bench}`, import.meta.url));

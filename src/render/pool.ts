@@ -8,13 +8,18 @@
  * `tsx src/main.ts`), or the compiled `worker.js` next to the compiled `pool.js` (see `startWorker`).
  *
  * A worker that dies fails only the renders it held (`render_failed`, retryable) and is replaced.
+ *
+ * Memory (docs/performance.md, issue 12): a worker thread is a V8 isolate of its own with its own copy of
+ * pdfkit, fontkit and the parsed fonts, about 55 MB before its first render and 80–110 MB after a few
+ * hundred. So workers start on the first render, not with the pool, and stop again after `idleMs`
+ * without a render (between scheduled runs the process holds none); the next render starts them again.
+ * In this thread (`workers: 0`) the fonts are parsed on the first render too.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Invoice } from '../domain.ts';
 import { ConnectorError, type ErrorCode } from '../errors.ts';
-import { loadFonts } from './fonts.ts';
 import { renderStandardPrint, type RenderOptions, type RenderResult } from './print.ts';
 
 export interface WorkerRequest {
@@ -30,7 +35,7 @@ export type WorkerResponse =
 
 export interface PdfRenderer {
   render(invoice: Invoice, printId: string, options?: RenderOptions): Promise<RenderResult>;
-  /** Renders running now, and `render()` calls waiting for a free slot. */
+  /** Renders running now, `render()` calls waiting for a free slot, and worker threads running now. */
   stats(): { inFlight: number; waiting: number; workers: number };
   /** Waits for pending renders, then stops the workers. Later `render()` calls fail. */
   close(): Promise<void>;
@@ -45,7 +50,18 @@ export interface PdfRendererOptions {
    * without blocking the whole thread anyway).
    */
   timeoutMs?: number;
+  /**
+   * Workers stop after this long without a pending render and start again on the next one. Default
+   * `DEFAULT_WORKER_IDLE_MS` (a scheduled run keeps them busy; between runs they would only hold memory).
+   */
+  idleMs?: number;
 }
+
+/**
+ * 60 s: well above a gap between two pages of a run on a loaded machine (restarting a worker costs a
+ * second or more of CPU), far below the 30 min between scheduled slots.
+ */
+export const DEFAULT_WORKER_IDLE_MS = 60_000;
 
 interface Pending {
   resolve(r: RenderResult): void;
@@ -77,6 +93,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
   const workers = Math.floor(options.workers);
   const maxInFlight = Math.floor(options.maxInFlight);
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const idleMs = options.idleMs ?? DEFAULT_WORKER_IDLE_MS;
   if (!(workers >= 0)) throw new ConnectorError('validation', 'createPdfRenderer: workers must be 0 or more', { field: 'workers' });
   if (!(maxInFlight >= 1)) throw new ConnectorError('validation', 'createPdfRenderer: maxInFlight must be 1 or more', { field: 'maxInFlight' });
 
@@ -92,9 +109,29 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
   const release = () => {
     inFlight--;
     waiters.shift()?.();
+    if (inFlight === 0 && waiters.length === 0 && !closed) scheduleIdleStop();
   };
 
-  const slots: Slot[] = [];
+  /** Running workers by index; null = not started (or stopped while idle). */
+  const slots: (Slot | null)[] = Array.from({ length: workers }, () => null);
+  let idleTimer: NodeJS.Timeout | null = null;
+  const scheduleIdleStop = () => {
+    if (workers === 0 || idleTimer) return;
+    idleTimer = setTimeout(() => {
+      idleTimer = null;
+      if (inFlight > 0 || waiters.length > 0) return;
+      for (const [i, s] of slots.entries()) {
+        if (!s || s.pending.size > 0) continue;
+        slots[i] = null; // first, so its 'exit' does not respawn it
+        void s.worker.terminate();
+      }
+    }, idleMs);
+    idleTimer.unref();
+  };
+  const cancelIdleStop = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
+  };
   let nextId = 1;
 
   const spawn = (index: number): Slot => {
@@ -117,13 +154,13 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
     worker.unref();
     return slot;
   };
-  for (let i = 0; i < workers; i++) slots.push(spawn(i));
-  if (workers === 0) loadFonts();
 
   const viaWorker = (invoice: Invoice, printId: string, opts: RenderOptions): Promise<RenderResult> => {
-    // the least busy worker
-    let slot = slots[0]!;
-    for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
+    // start the workers not running, then take the least busy one
+    for (let i = 0; i < workers; i++) slots[i] ??= spawn(i);
+    const running = slots as Slot[];
+    let slot = running[0]!;
+    for (const s of running) if (s.pending.size < slot.pending.size) slot = s;
     const id = nextId++;
     return new Promise<RenderResult>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -154,6 +191,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
   return {
     render(invoice, printId, opts = {}) {
       if (closed) return Promise.reject(new ConnectorError('internal', 'The PDF renderer is closed.'));
+      cancelIdleStop();
       const run = async () => {
         await acquire();
         try {
@@ -169,12 +207,13 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
       return p;
     },
     stats() {
-      return { inFlight, waiting: waiters.length, workers: slots.length };
+      return { inFlight, waiting: waiters.length, workers: slots.filter((s) => s !== null).length };
     },
     async close() {
       closed = true;
+      cancelIdleStop();
       await Promise.all([...settled]);
-      await Promise.all(slots.map((s) => s.worker.terminate()));
+      await Promise.all(slots.map((s) => s?.worker.terminate()));
     },
   };
 }

@@ -75,6 +75,36 @@ describe('PDF renderer pool', () => {
     }
   });
 
+  it('starts no worker thread before the first render and stops them after idleMs without renders', async () => {
+    const pool = createPdfRenderer({ workers: 2, maxInFlight: 4, idleMs: 300 });
+    try {
+      expect(pool.stats().workers).toBe(0);
+      const first = await pool.render(PLN_INVOICE, 'invoice');
+      expect(pool.stats().workers).toBe(2);
+      await new Promise((r) => setTimeout(r, 800));
+      expect(pool.stats().workers).toBe(0);
+      // started again on demand, printing the same bytes
+      const again = await pool.render(PLN_INVOICE, 'invoice');
+      expect(pool.stats().workers).toBe(2);
+      expect(Buffer.from(again.pdf).equals(Buffer.from(first.pdf))).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('keeps its workers while renders keep coming within idleMs', async () => {
+    const pool = createPdfRenderer({ workers: 1, maxInFlight: 1, idleMs: 400 });
+    try {
+      for (let i = 0; i < 4; i++) {
+        await pool.render(CREDIT_NOTE, 'invoice');
+        await new Promise((r) => setTimeout(r, 150));
+        expect(pool.stats().workers).toBe(1);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses nonsense options', () => {
     expect(() => createPdfRenderer({ workers: -1, maxInFlight: 1 })).toThrow(/workers/);
     expect(() => createPdfRenderer({ workers: 0, maxInFlight: 0 })).toThrow(/maxInFlight/);
