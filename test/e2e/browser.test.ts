@@ -4,7 +4,8 @@
  * pages (640 px high iframes, as the host shows them); a person enters a wrong time, an impossible day
  * and "save to Drafts" for an account without IMAP and sees every error at once, in Polish, at its
  * field; fixes them and sees the confirmation next to the Save button inside the iframe's viewport;
- * presses "run now" and watches the progress bar move; filters the logs by an invoice number; previews
+ * picks business days only and sees when the next run starts (and which days off come first), in Polish,
+ * under the schedule fields; presses "run now" and watches the progress bar move about once a second; filters the logs by an invoice number; previews
  * an invoice picked by its number. Screenshots go to test-artifacts/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,8 +22,11 @@ if (!hasChromium) console.warn(`[skipped] browser test: chromium is not installe
 
 const fromDate = DateTime.now().setZone('Europe/Warsaw').minus({ days: 30 }).toISODate()!;
 const UI_TIMEOUT = 60_000;
-/** Many invoices in small pages, so the run's progress is recorded several times while it goes. */
-const INVOICES = 200;
+/**
+ * Many invoices in small pages: the pipeline records progress after an invoice at most once a second,
+ * so the run must last well over five seconds for the bar to be seen moving five times.
+ */
+const INVOICES = 320;
 const PAGE_SIZE = 20;
 
 let smtp: TestSmtpServer;
@@ -121,6 +125,7 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     await settings.locator('[name="schedule.until"]').fill('18:00');
     await settings.locator('[name="fromDate"]').fill(fromDate);
     await settings.locator('[name="delivery"]').selectOption('send_now');
+    await settings.locator('[name="schedule.days"]').selectOption('business_days');
     await settings.locator('#save').click();
     await expect.poll(() => settings.locator('#save-status').textContent(), { timeout: UI_TIMEOUT }).toBe('Zapisano.');
     expect(await inFrameViewport(frameNamed('settings'), '#save-status')).toBe(true);
@@ -128,7 +133,18 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     expect(await dateError.isHidden()).toBe(true);
     expect(await settings.locator('[name="operatorPassword"]').inputValue()).toBe('');
     const saved = await connector.api('GET', `/api/installations/${installed.id}/settings`, { token: installed.apiToken });
-    expect(saved.body).toMatchObject({ enabled: true, operator: 'ksiegowa', fromDate, delivery: 'send_now', schedule: { startAt: '08:00', until: '18:00' }, operatorPassword: { set: true } });
+    expect(saved.body).toMatchObject({ enabled: true, operator: 'ksiegowa', fromDate, delivery: 'send_now', schedule: { startAt: '08:00', until: '18:00', days: 'business_days' }, operatorPassword: { set: true } });
+    // The schedule preview under the schedule fields, refreshed by the save: the next business day at 08:00, in Polish.
+    const schedulePreview = settings.locator('#schedule-preview');
+    await expect.poll(() => schedulePreview.getAttribute('data-days'), { timeout: UI_TIMEOUT }).toBe('business_days');
+    const schedule = await connector.api('GET', `/api/installations/${installed.id}/schedule`, { token: installed.apiToken });
+    expect(schedule.body.days).toBe('business_days');
+    expect(await schedulePreview.isVisible()).toBe(true);
+    expect(await schedulePreview.textContent()).toBe(schedule.body.message.pl);
+    expect(await schedulePreview.textContent()).toMatch(/^Następna wysyłka: (poniedziałek|wtorek|środa|czwartek|piątek) \d{2}\.\d{2} 08:00/);
+    expect(await schedulePreview.getAttribute('data-next-run-at')).toBe(schedule.body.nextRunAt);
+    // It sits in the schedule's fieldset, after its last field.
+    expect(await settings.locator('fieldset:has([name="schedule.startAt"]) #schedule-preview').count()).toBe(1);
     await shot('2-saved', '#settings-frame');
 
     // 5. Run now: the logs page's progress bar shows the run while it goes and moves.
@@ -144,8 +160,9 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     expect(run.status, JSON.stringify(run)).toBe('completed');
     expect(run.counts.sent).toBeGreaterThan(PAGE_SIZE * 2);
     await expect.poll(() => current.getAttribute('data-state'), { timeout: UI_TIMEOUT }).toBe('completed');
-    // Progress is recorded per page of 20 here; the page saw it change at least twice while running.
-    expect(Number(await current.getAttribute('data-updates'))).toBeGreaterThanOrEqual(2);
+    // Progress is recorded after an invoice, at most once a second; the page (polling each second) saw it move at least five times.
+    const seconds = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
+    expect(Number(await current.getAttribute('data-updates')), `progress seen moving during a ${seconds} s run`).toBeGreaterThanOrEqual(5);
     expect(await logs.locator('#run-progress-text').textContent()).toBe(`${run.processed} z ${run.total} · zakończony`);
 
     // The runs table and the entries speak Polish.
