@@ -1,13 +1,16 @@
 /**
  * The whole embedded experience in a real browser (playwright-core driving Debian's chromium), in
  * Polish: the sandbox host's Extensions screen enables the connector and embeds its settings and logs
- * pages (640 px high iframes, as the host shows them); a person enters a wrong time, an impossible day
+ * pages (640 px high iframes, as the host shows them); a connector-managed account with DKIM, chosen,
+ * shows the DNS TXT record to publish; a person enters a wrong time, an impossible day
  * and "save to Drafts" for an account without IMAP and sees every error at once, in Polish, at its
  * field; fixes them and sees the confirmation next to the Save button inside the iframe's viewport;
- * presses "run now" and watches the progress bar move; filters the logs by an invoice number; previews
- * an invoice picked by its number. Screenshots go to test-artifacts/.
+ * picks business days only and sees when the next run starts (and which days off come first), in Polish,
+ * under the schedule fields; presses "run now" and watches the progress bar move about once a second;
+ * filters the logs by an invoice number; previews an invoice picked by its number. Screenshots go to test-artifacts/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import type { Frame, Page } from 'playwright-core';
@@ -21,8 +24,11 @@ if (!hasChromium) console.warn(`[skipped] browser test: chromium is not installe
 
 const fromDate = DateTime.now().setZone('Europe/Warsaw').minus({ days: 30 }).toISODate()!;
 const UI_TIMEOUT = 60_000;
-/** Many invoices in small pages, so the run's progress is recorded several times while it goes. */
-const INVOICES = 200;
+/**
+ * Many invoices in small pages: the pipeline records progress after an invoice at most once a second,
+ * so the run must last well over five seconds for the bar to be seen moving five times.
+ */
+const INVOICES = 320;
 const PAGE_SIZE = 20;
 
 let smtp: TestSmtpServer;
@@ -84,10 +90,32 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     expect(await settings.locator('html').getAttribute('lang')).toBe('pl');
     expect(await settings.locator('[name="timezone"]').inputValue()).toBe('Europe/Warsaw');
     expect(await settings.locator('#timezones option').count()).toBeGreaterThan(300);
+    // A connector-managed account that signs with DKIM (offered after the host's own; the list reloads with the operator).
+    const privateKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const managed = await connector.api('POST', `/api/installations/${installed.id}/managed/email-accounts`, {
+      token: installed.apiToken,
+      body: { name: 'Faktury (DKIM)', fromAddress: 'faktury@firma.example', smtp: { host: '127.0.0.1', port: smtp.port, tls: 'none', user: null, password: null }, dkim: { domain: 'firma.example', selector: 'courier', privateKey } },
+    });
+    expect(managed.status, JSON.stringify(managed.body)).toBe(201);
     await settings.locator('[name="operator"]').selectOption('ksiegowa');
+    // Chosen, it shows the DNS TXT record to publish, in Polish, copyable.
+    const managedOption = settings.locator(`select[name="emailAccount"] option[value="${managed.body.id}"]`);
+    await managedOption.waitFor({ state: 'attached' });
+    await settings.locator('[name="emailAccount"]').selectOption(managed.body.id);
+    const dkim = settings.locator('#dkim-record');
+    await dkim.waitFor({ state: 'visible' });
+    expect(await dkim.locator('h3').textContent()).toBe('Rekord DNS do opublikowania');
+    expect(await settings.locator('#dkim-name').inputValue()).toBe('courier._domainkey.firma.example');
+    expect(await settings.locator('#dkim-type').textContent()).toBe('TXT');
+    expect(await settings.locator('#dkim-value').inputValue()).toBe(managed.body.dkim.dnsRecord.value);
+    await settings.locator('#dkim-record button[data-copy="dkim-value"]').click();
+    await expect.poll(() => settings.locator('#dkim-copied').textContent()).toBe('Skopiowano.');
+    await shot('0-dkim-record', '#settings-frame');
     const sandboxSmtp = settings.locator('select[name="emailAccount"] option', { hasText: 'Sandbox SMTP' });
     await sandboxSmtp.first().waitFor({ state: 'attached' });
     await settings.locator('[name="emailAccount"]').selectOption((await sandboxSmtp.first().getAttribute('value'))!);
+    // The host's own account: no DKIM record of ours to publish.
+    await dkim.waitFor({ state: 'hidden' });
     await settings.locator('[name="enabled"]').check();
     await settings.locator('[name="operatorPassword"]').fill('ksiegowa');
     // A wrong time, an impossible day and Drafts for an account without IMAP.
@@ -121,6 +149,7 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     await settings.locator('[name="schedule.until"]').fill('18:00');
     await settings.locator('[name="fromDate"]').fill(fromDate);
     await settings.locator('[name="delivery"]').selectOption('send_now');
+    await settings.locator('[name="schedule.days"]').selectOption('business_days');
     await settings.locator('#save').click();
     await expect.poll(() => settings.locator('#save-status').textContent(), { timeout: UI_TIMEOUT }).toBe('Zapisano.');
     expect(await inFrameViewport(frameNamed('settings'), '#save-status')).toBe(true);
@@ -128,7 +157,18 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     expect(await dateError.isHidden()).toBe(true);
     expect(await settings.locator('[name="operatorPassword"]').inputValue()).toBe('');
     const saved = await connector.api('GET', `/api/installations/${installed.id}/settings`, { token: installed.apiToken });
-    expect(saved.body).toMatchObject({ enabled: true, operator: 'ksiegowa', fromDate, delivery: 'send_now', schedule: { startAt: '08:00', until: '18:00' }, operatorPassword: { set: true } });
+    expect(saved.body).toMatchObject({ enabled: true, operator: 'ksiegowa', fromDate, delivery: 'send_now', schedule: { startAt: '08:00', until: '18:00', days: 'business_days' }, operatorPassword: { set: true } });
+    // The schedule preview under the schedule fields, refreshed by the save: the next business day's window, in Polish.
+    const schedulePreview = settings.locator('#schedule-preview');
+    await expect.poll(() => schedulePreview.getAttribute('data-days'), { timeout: UI_TIMEOUT }).toBe('business_days');
+    const schedule = await connector.api('GET', `/api/installations/${installed.id}/schedule`, { token: installed.apiToken });
+    expect(schedule.body.days).toBe('business_days');
+    expect(await schedulePreview.isVisible()).toBe(true);
+    expect(await schedulePreview.textContent()).toBe(schedule.body.message.pl);
+    expect(await schedulePreview.textContent()).toMatch(/^Następna wysyłka: (poniedziałek|wtorek|środa|czwartek|piątek) \d{2}\.\d{2} \d{2}:\d{2}/);
+    expect(await schedulePreview.getAttribute('data-next-run-at')).toBe(schedule.body.nextRunAt);
+    // It sits in the schedule's fieldset, after its last field.
+    expect(await settings.locator('fieldset:has([name="schedule.startAt"]) #schedule-preview').count()).toBe(1);
     await shot('2-saved', '#settings-frame');
 
     // 5. Run now: the logs page's progress bar shows the run while it goes and moves.
@@ -144,8 +184,9 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     expect(run.status, JSON.stringify(run)).toBe('completed');
     expect(run.counts.sent).toBeGreaterThan(PAGE_SIZE * 2);
     await expect.poll(() => current.getAttribute('data-state'), { timeout: UI_TIMEOUT }).toBe('completed');
-    // Progress is recorded per page of 20 here; the page saw it change at least twice while running.
-    expect(Number(await current.getAttribute('data-updates'))).toBeGreaterThanOrEqual(2);
+    // Progress is recorded after an invoice, at most once a second; the page (polling each second) saw it move at least five times.
+    const seconds = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
+    expect(Number(await current.getAttribute('data-updates')), `progress seen moving during a ${seconds} s run`).toBeGreaterThanOrEqual(5);
     expect(await logs.locator('#run-progress-text').textContent()).toBe(`${run.processed} z ${run.total} · zakończony`);
 
     // The runs table and the entries speak Polish.

@@ -4,6 +4,7 @@
  * the operators' surface (Agendash, /metrics) behind ADMIN_TOKEN.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
 import { settingsFields } from '../../src/manifest.ts';
@@ -288,6 +289,93 @@ describe('the settings page', () => {
     expect(reversed.body.error.field).toBe('fromDate');
     expect(reversed.body.error.fields[0]).toMatchObject({ code: 'validation.range_reversed', message: 'Początek zakresu jest późniejszy niż koniec.' });
     expect(data.invoiceLinkBase).toBe(`${sandbox.url}/odoo/action-account.action_move_out_invoice_type/`);
+  });
+});
+
+describe('the settings page: schedule preview, DKIM record, the new log events', () => {
+  it('answers the schedule preview of a business-day schedule as the installation API does, only with a page session', async () => {
+    const a = await install(other);
+    const put = await connector.api('PUT', `/api/installations/${a.id}/settings`, { token: a.token, body: { schedule: { days: 'business_days', startAt: '07:30' } } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const { data, html } = await open((await links(a, 'pl')).settingsUrl);
+    expect(html).toContain('id="schedule-preview"');
+    const page = await pageApi(a, data.session, 'GET', '/schedule');
+    expect(page.status, JSON.stringify(page.body)).toBe(200);
+    const api = await connector.api('GET', `/api/installations/${a.id}/schedule`, { token: a.token });
+    expect(page.body).toEqual(api.body);
+    expect(page.body).toMatchObject({ days: 'business_days', local: { time: '07:30', timezone: 'Europe/Warsaw' } });
+    expect(page.body.message.pl).toMatch(/^Następna wysyłka: \S+ \d{2}\.\d{2} 07:30/);
+    expect(page.body.message.en).toMatch(/^Next run: \S+ \d{2}\.\d{2} 07:30/);
+    // A business day: never a Saturday or Sunday in Warsaw.
+    expect([6, 7]).not.toContain(DateTime.fromISO(page.body.nextRunAt).setZone('Europe/Warsaw').weekday);
+    // Without a session, with the link token or with the installation's API token: refused.
+    const url = `${connector.url}/ui/api/installations/${a.id}/schedule`;
+    expect((await fetch(url)).status).toBe(401);
+    expect((await pageApi(a, a.token, 'GET', '/schedule')).status).toBe(401);
+    expect((await pageApi(a, new URL((await links(a)).settingsUrl).searchParams.get('t')!, 'GET', '/schedule')).status).toBe(401);
+    expect((await pageApi(installs[0]!, data.session, 'GET', '/schedule')).status).toBe(401);
+  });
+
+  it('answers the managed accounts with the DKIM record to publish (never a password or key), only with a page session', async () => {
+    const a = await install(other);
+    const privateKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const created = await connector.api('POST', `/api/installations/${a.id}/managed/email-accounts`, {
+      token: a.token,
+      body: { name: 'Faktury (DKIM)', fromAddress: 'faktury@firma.example', smtp: { host: '127.0.0.1', port: smtp.port, tls: 'none', user: 'u', password: 'smtp-secret' }, dkim: { domain: 'firma.example', selector: 'courier', privateKey } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const { data, html } = await open((await links(a, 'pl')).settingsUrl);
+    expect(html).toContain('Rekord DNS do opublikowania');
+    expect((await open((await links(a, 'en')).settingsUrl)).html).toContain('DNS record to publish');
+    const page = await pageApi(a, data.session, 'GET', '/managed/email-accounts');
+    expect(page.status, JSON.stringify(page.body)).toBe(200);
+    const account = page.body.accounts.find((x: { id: string }) => x.id === created.body.id);
+    expect(account.dkim.dnsRecord).toEqual(created.body.dkim.dnsRecord);
+    expect(account.dkim.dnsRecord).toMatchObject({ name: 'courier._domainkey.firma.example', type: 'TXT' });
+    expect(account.dkim.dnsRecord.value).toMatch(/^v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]+$/);
+    const text = JSON.stringify(page.body);
+    expect(text).not.toContain('smtp-secret');
+    expect(text).not.toContain('PRIVATE KEY');
+    expect((await fetch(`${connector.url}/ui/api/installations/${a.id}/managed/email-accounts`)).status).toBe(401);
+    expect((await pageApi(a, a.token, 'GET', '/managed/email-accounts')).status).toBe(401);
+    expect((await pageApi(installs[0]!, data.session, 'GET', '/managed/email-accounts')).status).toBe(401);
+  });
+
+  it('shows a failure digest and a bounce as sentences in the page language, and the Bounced filter keeps bounces only', async () => {
+    const a = await install(other);
+    const at = new Date().toISOString();
+    const base = { installationId: a.id, runId: null, at, invoiceId: null, invoiceNumber: null, data: null };
+    await connector.store.appendLogs([
+      { ...base, level: 'info', event: 'run.digest_sent', message: 'Failure digest sent to szef@firma.example (2 invoice(s))', data: { to: 'szef@firma.example', invoices: 2 } },
+      {
+        ...base,
+        level: 'warning',
+        event: 'invoice.bounced',
+        invoiceId: '41',
+        invoiceNumber: 'FV/2026/00041',
+        message: 'The message to nikt@klient.example bounced: 5.1.1 user unknown',
+        data: { address: 'nikt@klient.example', status: '5.1.1', diagnostic: 'user unknown', messageId: '<x@y>' },
+      },
+      { ...base, level: 'info', event: 'invoice.sent', invoiceId: '42', invoiceNumber: 'FV/2026/00042', message: 'Sent to a@b.example', data: { to: ['a@b.example'] } },
+    ]);
+    const pl = await open((await links(a, 'pl')).logsUrl);
+    expect(pl.html).toContain('value="event:invoice.bounced"');
+    const all = await pageApi(a, pl.data.session, 'GET', '/logs');
+    const digest = all.body.entries.find((e: { event: string }) => e.event === 'run.digest_sent');
+    expect(digest).toMatchObject({ code: 'log.run.digest_sent', text: 'Wysłano zestawienie błędów na adres szef@firma.example (2 faktur).' });
+    const bounced = await pageApi(a, pl.data.session, 'GET', '/logs?event=invoice.bounced');
+    expect(bounced.body.entries.map((e: { event: string }) => e.event)).toEqual(['invoice.bounced']);
+    expect(bounced.body.entries[0]).toMatchObject({
+      code: 'log.invoice.bounced',
+      invoiceNumber: 'FV/2026/00041',
+      text: 'Wiadomość do nikt@klient.example wróciła jako niedoręczona (5.1.1): „user unknown”. Popraw adres u nabywcy i wyślij ponownie.',
+    });
+    const en = await open((await links(a, 'en')).logsUrl);
+    expect(en.html).toMatch(/<option value="event:invoice.bounced">Bounced<\/option>/);
+    const enBounced = await pageApi(a, en.data.session, 'GET', '/logs?event=invoice.bounced');
+    expect(enBounced.body.entries[0].text).toBe('The message to nikt@klient.example bounced (5.1.1): "user unknown". Correct the customer\'s address and re-send.');
+    const enAll = await pageApi(a, en.data.session, 'GET', '/logs');
+    expect(enAll.body.entries.find((e: { event: string }) => e.event === 'run.digest_sent').text).toBe('Failure digest sent to szef@firma.example (2 invoice(s)).');
   });
 });
 

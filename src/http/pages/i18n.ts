@@ -64,6 +64,16 @@ const STRINGS = {
     pl: 'Otwórz stronę ponownie z systemu, aby otrzymać nowy link.',
     en: 'Open the page again from the host to get a fresh link.',
   },
+  dnsRecord: { pl: 'Rekord DNS do opublikowania', en: 'DNS record to publish' },
+  dnsRecordHelp: {
+    pl: 'Konto podpisuje wiadomości DKIM. Opublikuj ten rekord TXT w DNS domeny, aby odbiorcy mogli sprawdzić podpis.',
+    en: 'This account signs its messages with DKIM. Publish this TXT record in the domain\'s DNS so that receivers can verify the signature.',
+  },
+  dnsName: { pl: 'Nazwa', en: 'Name' },
+  dnsType: { pl: 'Typ', en: 'Type' },
+  dnsValue: { pl: 'Wartość', en: 'Value' },
+  copy: { pl: 'Kopiuj', en: 'Copy' },
+  copied: { pl: 'Skopiowano.', en: 'Copied.' },
   sessionExpired: { pl: 'Sesja wygasła – otwórz stronę ponownie.', en: 'The session has expired – open the page again.' },
 } as const satisfies Record<string, Record<PageLang, string>>;
 

@@ -96,10 +96,33 @@ function control(field: FormField, lang: PageLang): string {
   }
 }
 
+/** Filled by the page from `GET /ui/api/.../schedule` (the sentence in the page's language), refreshed after a save. */
+function schedulePreview(): string {
+  return `\n<p class="schedule-preview" id="schedule-preview" role="status" aria-live="polite" hidden></p>`;
+}
+
+/** The TXT record of a connector-managed account that signs with DKIM; shown while such an account is chosen. */
+function dkimRecord(lang: PageLang): string {
+  const row = (key: 'name' | 'value', label: string) =>
+    `<div class="dns-row"><label for="dkim-${key}">${esc(label)}</label><input type="text" id="dkim-${key}" readonly spellcheck="false"><button type="button" class="copy" data-copy="dkim-${key}">${esc(t(lang, 'copy'))}</button></div>`;
+  return `
+<div class="dkim-record" id="dkim-record" hidden>
+  <h3>${esc(t(lang, 'dnsRecord'))}</h3>
+  <p class="help">${esc(t(lang, 'dnsRecordHelp'))}</p>
+  ${row('name', t(lang, 'dnsName'))}
+  <div class="dns-row"><span class="dns-label">${esc(t(lang, 'dnsType'))}</span><code id="dkim-type">TXT</code></div>
+  ${row('value', t(lang, 'dnsValue'))}
+  <span class="form-status" id="dkim-copied" role="status" aria-live="polite"></span>
+</div>`;
+}
+
 export function settingsBody(lang: PageLang): string {
   const titles = groupTitles();
   const groups = new Map<string, FormField[]>();
-  for (const f of formFields()) groups.set(f.group, [...(groups.get(f.group) ?? []), f]);
+  const all = formFields();
+  for (const f of all) groups.set(f.group, [...(groups.get(f.group) ?? []), f]);
+  // The schedule preview goes under the last schedule field, the DKIM record under the e-mail account.
+  const lastSchedule = all.filter((f) => f.path.startsWith('schedule.')).at(-1)?.path;
   const sections = [...groups.entries()]
     .map(([group, fields]) => {
       const rows = fields
@@ -111,7 +134,7 @@ export function settingsBody(lang: PageLang): string {
   <p class="help" id="${id}-help">${esc(f.help[lang])}</p>
   <p class="field-error" id="${id}-error" data-error-for="${esc(f.path)}" role="alert" hidden></p>
   <p class="field-warning" data-warning-for="${esc(f.path)}" role="status" hidden></p>
-</div>`;
+</div>${f.path === lastSchedule ? schedulePreview() : ''}${f.path === 'emailAccount' ? dkimRecord(lang) : ''}`;
         })
         .join('\n');
       return `<fieldset data-group="${esc(group)}"><legend>${esc(titles.get(group)?.[lang] ?? group)}</legend>\n${rows}\n</fieldset>`;

@@ -5,7 +5,7 @@
  *    link), framed only by the installation's host (`frame-ancestors`), scripts only from /ui/assets;
  *  - `/ui/api/installations/:id/...` (page session token as bearer): the page's own API calls, which go
  *    through the same service, store and previews as the installation API, so validation and error
- *    bodies (`error.fields`) are the same.
+ *    bodies (`error.fields`) are the same (the schedule preview and the managed accounts included).
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -25,6 +25,7 @@ import { LINK_TTL_SECONDS, SESSION_TTL_SECONDS, pageKey, peekPageToken, signPage
 import { invoiceLinkBase, logsBody } from '../pages/logs.ts';
 import { settingsBody } from '../pages/settings.ts';
 import { settingsInputOf } from '../pages/settings-input.ts';
+import { schedulePreviewView } from './schedule.ts';
 import { CATALOGUE, render, type Lang } from '../../messages/catalogue.ts';
 import { setRequestLang } from '../../messages/http.ts';
 import { decisionMessage, logMessage, statusCode, triggerCode } from '../../messages/logs.ts';
@@ -206,6 +207,17 @@ export function pageRoutes(deps: PageDeps) {
       const { operatorPassword: _p, ...settings } = saved;
       const warnings = settingsWarnings(settings, todayIn(settings, deps.clock())).map((w) => ({ field: w.field, code: w.code, params: w.params, message: render(lang, w.code, w.params) }));
       return { ...saved, warnings };
+    });
+
+    // The schedule preview under the schedule fields: the installation API's answer (src/http/routes/schedule.ts).
+    app.get(`${ui}/schedule`, { schema: { hide, params: InstallationParams } }, async (request) => schedulePreviewView((await session(request)).settings, service.now()));
+
+    // Connector-managed e-mail accounts (passwords never returned): the page shows a DKIM account's DNS record.
+    app.get(`${ui}/managed/email-accounts`, { schema: { hide, params: InstallationParams } }, async (request) => {
+      const installation = await session(request);
+      const managed = app.deps.managed;
+      if (!managed) throw new ConnectorError('not_found', 'This connector has no connector-managed e-mail accounts', { field: 'url' });
+      return { accounts: await managed.listAccounts(installation.id) };
     });
 
     app.get(

@@ -4,13 +4,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { ConnectorError } from '../../errors.ts';
 import { describeNextRun, previewNextRun } from '../../jobs/schedule.ts';
+import type { Settings } from '../../settings/schema.ts';
 import { installationOf } from '../guard.ts';
 import { errorResponses, InstallationParams } from '../schemas/common.ts';
 
-const ScheduleResponse = Type.Object({
+export const ScheduleResponse = Type.Object({
   enabled: Type.Boolean(),
   days: Type.Union([Type.Literal('every_day'), Type.Literal('business_days')]),
   nextRunAt: Type.String({ format: 'date-time' }),
@@ -34,22 +35,24 @@ export async function scheduleRoutes(appBase: FastifyInstance): Promise<void> {
         response: { 200: ScheduleResponse, ...errorResponses },
       },
     },
-    async (request) => {
-      const { settings } = installationOf(request);
-      let preview;
-      try {
-        preview = previewNextRun(settings, app.deps.service.now());
-      } catch (e) {
-        throw new ConnectorError('validation', `The schedule has no run time: ${(e as Error).message}`, { field: 'schedule' });
-      }
-      return {
-        enabled: settings.enabled,
-        days: settings.schedule.days ?? 'every_day',
-        nextRunAt: preview.at.toISOString(),
-        local: { date: preview.localDate, time: preview.localTime, timezone: settings.timezone },
-        daysOff: preview.daysOff.map((d) => ({ date: d.date, why: d.kind.why, ...(d.kind.why === 'holiday' ? { name: d.kind.name } : {}) })),
-        message: { pl: describeNextRun(preview, 'pl'), en: describeNextRun(preview, 'en') },
-      };
-    },
+    async (request) => schedulePreviewView(installationOf(request).settings, app.deps.service.now()),
   );
+}
+
+/** The schedule preview of these settings (also the settings page's, under `/ui/api`): 400 when the schedule has no run time. */
+export function schedulePreviewView(settings: Settings, now: Date): Static<typeof ScheduleResponse> {
+  let preview;
+  try {
+    preview = previewNextRun(settings, now);
+  } catch (e) {
+    throw new ConnectorError('validation', `The schedule has no run time: ${(e as Error).message}`, { field: 'schedule' });
+  }
+  return {
+    enabled: settings.enabled,
+    days: settings.schedule.days ?? 'every_day',
+    nextRunAt: preview.at.toISOString(),
+    local: { date: preview.localDate, time: preview.localTime, timezone: settings.timezone },
+    daysOff: preview.daysOff.map((d) => ({ date: d.date, why: d.kind.why, ...(d.kind.why === 'holiday' ? { name: d.kind.name } : {}) })),
+    message: { pl: describeNextRun(preview, 'pl'), en: describeNextRun(preview, 'en') },
+  };
 }

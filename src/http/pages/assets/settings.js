@@ -1,7 +1,8 @@
-/* global document, fetch, URL, CSS, setTimeout, clearTimeout */
+/* global document, fetch, URL, CSS, setTimeout, clearTimeout, navigator */
 // The settings page's script: loads the settings and the live option lists, checks times and dates as
 // they are typed, saves, shows every problem of the API's answer at its field (sentences from the
-// message catalogue, in the page's language), runs now, previews an invoice picked by its number.
+// message catalogue, in the page's language), runs now, previews an invoice picked by its number, says
+// when the next run starts (and which days off come first), and shows a managed DKIM account's DNS record.
 // Plain browser JavaScript, no build step; it talks only to /ui/api with the page session.
 (() => {
   'use strict';
@@ -229,6 +230,8 @@
       setStatusOf(saveStatus, warnings.length ? S.savedWithWarning : S.saved, 'ok');
       saveStatus.dataset.state = 'saved';
       updateRunNow();
+      void loadSchedulePreview();
+      void showDkim();
       return;
     }
     saveStatus.dataset.state = 'error';
@@ -242,6 +245,53 @@
     const first = list.map((f) => byPath.get(f.field)).find(Boolean);
     if (first) first.focus({ preventScroll: true });
   });
+
+  // ---- the schedule preview: when the next run starts, from the saved settings ----
+  const schedulePreview = document.getElementById('schedule-preview');
+  async function loadSchedulePreview() {
+    if (!schedulePreview) return;
+    const { status: code, body } = await api('GET', '/schedule');
+    schedulePreview.textContent = code === 200 ? body.message[data.lang] || body.message.pl : '';
+    schedulePreview.hidden = code !== 200;
+    schedulePreview.dataset.nextRunAt = code === 200 ? body.nextRunAt : '';
+    schedulePreview.dataset.days = code === 200 ? body.days : '';
+  }
+
+  // ---- a connector-managed account that signs with DKIM: the TXT record to publish ----
+  const dkimBox = document.getElementById('dkim-record');
+  let managedAccounts = null; // null: not loaded; [] when the connector has none
+  async function showDkim() {
+    const select = byPath.get('emailAccount');
+    if (!dkimBox || !select) return;
+    const chosen = select.value;
+    if (!chosen.startsWith('managed:')) { dkimBox.hidden = true; dkimBox.dataset.account = ''; return; }
+    if (managedAccounts === null) {
+      const { status: code, body } = await api('GET', '/managed/email-accounts');
+      managedAccounts = code === 200 ? body.accounts : [];
+    }
+    const account = managedAccounts.find((a) => a.id === chosen);
+    const record = account && account.dkim ? account.dkim.dnsRecord : null;
+    dkimBox.hidden = !record;
+    dkimBox.dataset.account = record ? chosen : '';
+    if (!record) return;
+    document.getElementById('dkim-name').value = record.name;
+    document.getElementById('dkim-type').textContent = record.type;
+    document.getElementById('dkim-value').value = record.value;
+  }
+  if (dkimBox) {
+    for (const button of dkimBox.querySelectorAll('button[data-copy]')) {
+      button.addEventListener('click', async () => {
+        const input = document.getElementById(button.dataset.copy);
+        input.focus();
+        input.select();
+        let ok;
+        try { await navigator.clipboard.writeText(input.value); ok = true; } catch { ok = Boolean(document.execCommand && document.execCommand('copy')); }
+        setStatusOf(document.getElementById('dkim-copied'), ok ? S.copied : '', ok ? 'ok' : '');
+      });
+    }
+  }
+  const accountSelect = byPath.get('emailAccount');
+  if (accountSelect) accountSelect.addEventListener('change', () => { managedAccounts = null; void showDkim(); });
 
   const operator = byPath.get('operator');
   if (operator) operator.addEventListener('change', () => {
@@ -379,6 +429,7 @@
     const ops = selects.filter((s) => s.name === 'operator');
     await Promise.all(ops.map(loadOptions));
     await Promise.all(selects.filter((s) => s.name !== 'operator').map(loadOptions));
+    await Promise.all([loadSchedulePreview(), showDkim()]);
     form.dataset.ready = 'true';
   })();
 })();
