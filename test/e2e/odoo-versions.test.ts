@@ -20,11 +20,13 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
   let sandbox: SandboxHost;
   let connector: TestConnector;
   let w: World;
+  /** The connector's clock runs ahead by this much (a retry's backoff passing); only ever increased. */
+  let clockOffsetMs = 0;
 
   beforeAll(async () => {
     smtp = await startTestSmtpServer();
     sandbox = await startSandboxHost({ version, smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: 80 });
-    connector = await startTestConnector({ pipeline: { retryDelayMs: 20, pageSize: 5 } });
+    connector = await startTestConnector({ pipeline: { retryDelayMs: 20, pageSize: 5 }, clock: () => new Date(Date.now() + clockOffsetMs) });
     w = { smtp, sandbox, connector, close: async () => {} };
   }, 120_000);
 
@@ -53,7 +55,7 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
   }
 
   async function runNow(inst: Inst): Promise<{ run: any; messages: ReceivedMessage[] }> {
-    const since = Date.now();
+    const since = Date.now() + clockOffsetMs; // the connector's clock
     const res = await api('POST', `/api/installations/${inst.id}/runs`, inst);
     expect(res.status).toBe(202);
     const finished = await connector.waitForRun(inst.id, inst.token, { trigger: 'manual', since, timeoutMs: 90_000 });
@@ -153,6 +155,7 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
   it('a non-admin integration user is refused at install with 422 naming the missing rights, and nothing is stored', async () => {
     const before = (await connector.store.listInstallations()).length;
     const menusBefore = sandbox.records('ir.ui.menu').length;
+    const actionsBefore = sandbox.records('ir.actions.act_url').length;
     const res = await api('POST', '/api/installations', undefined, { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'ksiegowa', secret: 'ksiegowa' } });
     expect(res.status, JSON.stringify(res.body)).toBe(422);
     expect(res.body.error.code).toBeTypeOf('string');
@@ -166,6 +169,7 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     ]));
     for (const f of missing) expect(res.body.error.message).toContain(f.model);
     expect((await connector.store.listInstallations()).length).toBe(before);
+    expect(sandbox.records('ir.actions.act_url').length).toBe(actionsBefore);
     expect(sandbox.records('ir.ui.menu').length).toBe(menusBefore);
   });
 
@@ -203,6 +207,10 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     expect(forDraft[1]!.parsed.headers.get('x-invoice-courier-number')).toBe(posted['name']);
     expect(forDraft[1]!.parsed.subject).toContain(String(posted['name']));
     expectHostShowsSent(id, notesBefore);
+    const logs = await api('GET', `/api/installations/${inst.id}/logs?limit=1000`, inst);
+    expect((logs.body.entries as any[]).filter((e) => e.invoiceId === String(id) && e.event === 'invoice.new_version')).toHaveLength(1);
+    const ledger = await api('GET', `/api/installations/${inst.id}/ledger?limit=1000`, inst);
+    expect((ledger.body.entries as any[]).find((e) => e.invoiceId === String(id))).toMatchObject({ state: 'sent', version: 2, invoiceNumber: posted['name'] });
 
     const third = await run(inst, [id]);
     expect(third.messages.filter((m) => Number(m.parsed.headers.get('x-invoice-courier-invoice')) === id)).toHaveLength(2);
@@ -223,9 +231,20 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
       expect(move(eur.id)['is_move_sent']).toBe(false);
       const ledger = await api('GET', `/api/installations/${inst.id}/ledger?limit=1000`, inst);
       const entry = (ledger.body.entries as any[]).find((e) => e.invoiceId === String(eur.id));
-      expect(entry?.state, JSON.stringify(ledger.body)).toBe('retry');
+      expect(entry, JSON.stringify(ledger.body)).toMatchObject({ state: 'retry', reason: 'host_read_failed' });
       const logs = await api('GET', `/api/installations/${inst.id}/logs?limit=1000`, inst);
-      expect((logs.body.entries as any[]).filter((e) => e.invoiceId === String(eur.id)).length).toBeGreaterThan(0);
+      const eurLogs = (logs.body.entries as any[]).filter((e) => e.invoiceId === String(eur.id));
+      expect(eurLogs.map((e) => [e.event, e.data?.what])).toEqual([['invoice.retry', 'res.currency.rate']]);
+
+      // once the rates can be read again, the first run after the retry's backoff (5 min) sends it
+      proxy.failRates = false;
+      const early = await runNow(inst);
+      expect(early.run.counts.sent).toBe(0);
+      clockOffsetMs += 6 * 60_000;
+      const again = await runNow(inst);
+      expect(again.run.counts.sent).toBe(1);
+      messageFor(again.messages, eur);
+      expect(move(eur.id)['is_move_sent']).toBe(true);
     } finally {
       await proxy.close();
     }
