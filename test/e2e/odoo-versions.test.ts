@@ -114,6 +114,13 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     const inst = await install({ emailTemplate: 'connector:invoice', attachments: { pln: `user:${String(report['id'])}`, foreign: 'none' } });
     const prints = await api('GET', `/api/installations/${inst.id}/options/prints`, inst);
     expect((prints.body.options as { value: string }[]).map((o) => o.value)).toContain(`user:${String(report['id'])}`);
+    // The premise: for the Polish operator this host's /report answers 303 → /pl/… on 18 (default en_US), 200 on 17 (default pl_PL).
+    const login = await fetch(`${sandbox.url}/web/session/authenticate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { db: sandbox.database, login: 'ksiegowa', password: 'ksiegowa' } }) });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const direct = await fetch(`${sandbox.url}/report/pdf/${String(report['report_name'])}/${String(pl.id)}`, { headers: { cookie }, redirect: 'manual' });
+    await direct.arrayBuffer();
+    if (version === '18.0') expect([direct.status, direct.headers.get('location')]).toEqual([303, `/pl/report/pdf/${String(report['report_name'])}/${String(pl.id)}`]);
+    else expect(direct.status).toBe(200);
     const notesBefore = notesOf(pl.id).length;
 
     const { run: r, messages } = await run(inst, [pl.id]);
