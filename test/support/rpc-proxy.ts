@@ -14,11 +14,13 @@ export interface RpcProxy {
   refuseNotes: boolean;
   /** Delay (ms) of `mail.message` `search_read`. */
   slowNoteLookup: number;
+  /** Answer `res.currency.rate` `search_read` with an Odoo server error (a host whose rate table cannot be read). */
+  failRates: boolean;
   close(): Promise<void>;
 }
 
 export async function rpcProxy(target: string): Promise<RpcProxy> {
-  const state = { down: false, refuseNotes: false, slowNoteLookup: 0 };
+  const state = { down: false, refuseNotes: false, slowNoteLookup: 0, failRates: false };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -43,6 +45,11 @@ export async function rpcProxy(target: string): Promise<RpcProxy> {
         if (state.refuseNotes && (method === 'message_post' || (model === 'mail.message' && method === 'create'))) {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: 200, message: 'Odoo Server Error', data: { name: 'odoo.exceptions.UserError', message: 'The chatter is unavailable' } } }));
+          return;
+        }
+        if (state.failRates && model === 'res.currency.rate' && method === 'search_read') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: 200, message: 'Odoo Server Error', data: { name: 'psycopg2.OperationalError', message: 'canceling statement due to statement timeout' } } }));
           return;
         }
         if (state.slowNoteLookup && model === 'mail.message' && method === 'search_read') await new Promise((r) => setTimeout(r, state.slowNoteLookup));
