@@ -302,7 +302,7 @@ async function parent(): Promise<void> {
   const n = Number(arg('n') ?? (quick ? '1000' : '5000'));
   const workerSets = (arg('workers') ?? '0,2').split(',').map(Number);
   const { startEmbeddedPostgres } = await import('../src/store/embedded.ts');
-  const { startSandboxHost } = await import('../src/connector/sandbox/index.ts');
+  const { startSandboxHost } = await import('../sandbox/index.ts');
   const { freePort } = await import('../test/support/ports.ts');
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'invoice-courier-bench-e2e-'));
@@ -385,7 +385,7 @@ async function parent(): Promise<void> {
  * Posts 20 draft invoices whose customer has an e-mail address: the "20 new" of the steady state.
  * Found over the host's own JSON-RPC (search_read), posted as the superuser (numbering hooks run).
  */
-async function postTwentyDrafts(sandbox: import('../src/connector/sandbox/index.ts').SandboxHost): Promise<number> {
+async function postTwentyDrafts(sandbox: import('../sandbox/index.ts').SandboxHost): Promise<number> {
   const rpc = async (model: string, method: string, args: unknown[], kwargs: Record<string, unknown>) => {
     const res = await fetch(`${sandbox.url}/jsonrpc`, {
       method: 'POST',

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startSandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost } from '../../sandbox/index.ts';
 import { OdooAdapter, OdooClient } from '../../src/connector/odoo/index.ts';
 import type { CallDescription } from '../../src/connector/odoo/errors.ts';
 import type { DueInvoiceQuery, HostConnection } from '../../src/connector/port.ts';

@@ -12,7 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DateTime } from 'luxon';
 import { ImapFlow } from 'imapflow';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { runInstallation, type PipelineEvent } from '../../src/jobs/pipeline.ts';
 import type { LedgerEntry, Store } from '../../src/store/port.ts';
 import { ConnectorError } from '../../src/errors.ts';

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 

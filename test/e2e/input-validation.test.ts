@@ -4,7 +4,7 @@
  * The whole connector over real HTTP, on a real PostgreSQL, installed against the sandbox host.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 

@@ -8,7 +8,7 @@
  */
 import { expect } from 'vitest';
 import { DateTime } from 'luxon';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 

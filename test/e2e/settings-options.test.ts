@@ -5,7 +5,7 @@
  * Expectations are computed from the sandbox's own records.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { listStandardPrints } from '../../src/render/index.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';

@@ -13,7 +13,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { DateTime } from 'luxon';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';

@@ -4,8 +4,8 @@
  * Works with any client that speaks the connector's API (`api(method, path, { token, body })`).
  */
 import { expect } from 'vitest';
-import type { SandboxHost } from '../../src/connector/sandbox/index.ts';
-import { SELLER_DOMAIN } from '../../src/connector/sandbox/seed.ts';
+import type { SandboxHost } from '../../sandbox/index.ts';
+import { SELLER_DOMAIN } from '../../sandbox/host/seed.ts';
 import { messageIdFor } from '../../src/jobs/rules.ts';
 
 /** The sender of these installations: the "Sandbox SMTP" account has no From address, so the operator ksiegowa's e-mail. */
