@@ -133,7 +133,7 @@ async function child(): Promise<void> {
   // repeated, with the pipeline's own in-flight bound, renderer and mail delivery; nothing recorded.
   const { createHost } = await import('../src/connector/registry.ts');
   const { composeMessage } = await import('../src/jobs/message.ts');
-  const host = createHost({ kind: (arg('kind') ?? 'sandbox') as 'sandbox', baseUrl: hostUrl, database: arg('database') ?? 'sandbox', companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
+  const host = createHost({ kind: (arg('kind') ?? 'odoo') as 'odoo', baseUrl: hostUrl, database: arg('database') ?? 'sandbox', companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
   const operator = await host.checkOperator();
   const acc = (await host.listEmailAccounts(operator)).find((a) => a.id === account.value)!;
   const page: import('../src/domain.ts').Invoice[] = [];

@@ -27,7 +27,7 @@ async function sandbox(): Promise<Sandbox> {
 
 function connection(sb: Sandbox, over: Partial<HostConnection> = {}): HostConnection {
   return {
-    kind: 'sandbox',
+    kind: 'odoo',
     baseUrl: sb.url,
     database: sb.database,
     companyId: null,
@@ -95,7 +95,7 @@ hostConformanceSuite('Odoo adapter on the sandbox host', async () => {
       await sb.stop();
     },
     expectations: {
-      kind: 'sandbox',
+      kind: 'odoo',
       operatorLogin: 'ksiegowa',
       badOperatorHost: bad,
       unreachableHost: down,

@@ -148,7 +148,7 @@ async function scenario(o: { targets: number; imap?: boolean; delivery?: 'send_n
     hostUrl = proxy.url;
   }
   const installed = await connector.api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+    body: { hostKind: 'odoo', hostUrl, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
   });
   expect(installed.status, JSON.stringify(installed.body)).toBe(201);
   const id: string = installed.body.id;

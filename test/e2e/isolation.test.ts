@@ -43,7 +43,7 @@ export function routesOf(tree: string): Route[] {
 
 async function install(callbackUrl: string | null) {
   const res = await connector.api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' }, callbackUrl },
+    body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' }, callbackUrl },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body;

@@ -21,7 +21,7 @@ const installs: { id: string; token: string }[] = [];
 
 async function install(host: SandboxHost): Promise<{ id: string; token: string }> {
   const res = await connector.api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl: host.url, database: host.database, integration: { login: 'admin', secret: 'admin' } },
+    body: { hostKind: 'odoo', hostUrl: host.url, database: host.database, integration: { login: 'admin', secret: 'admin' } },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return { id: res.body.id, token: res.body.apiToken };

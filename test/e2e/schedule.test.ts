@@ -57,7 +57,7 @@ async function sql(databaseUrl: string, text: string, params: unknown[]): Promis
 
 async function install(connector: TestConnector) {
   const res = await connector.api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+    body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   const id: string = res.body.id;

@@ -125,7 +125,7 @@ beforeAll(async () => {
   sandbox = await startSandboxHost({ port: 0, smtp: { host: '127.0.0.1', port: smtp.port } });
   connector = await startTestConnector();
   const res = await connector.api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+    body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   id = res.body.id;

@@ -110,7 +110,7 @@ beforeAll(async () => {
   });
   connector = await startTestConnector({ databaseUrl, env: { SECRET_KEYS: OLD_KEY }, logger: createLogger('trace', sink), clock: () => NOW });
   const res = await connector.api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl: relayUrl, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+    body: { hostKind: 'odoo', hostUrl: relayUrl, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   id = res.body.id;

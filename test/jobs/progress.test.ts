@@ -42,7 +42,7 @@ beforeAll(async () => {
   }
   expect(due).toBe(DUE);
   connector = await startTestConnector({ env: { MAX_IN_FLIGHT: '4', SMTP_POOL_SIZE: '2' } });
-  const installed = await connector.api('POST', '/api/installations', { body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } } });
+  const installed = await connector.api('POST', '/api/installations', { body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } } });
   expect(installed.status, JSON.stringify(installed.body)).toBe(201);
   id = installed.body.id;
   const token = installed.body.apiToken;

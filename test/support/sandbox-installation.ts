@@ -24,7 +24,7 @@ export async function installSandbox(
   settings: Record<string, unknown> = {},
 ): Promise<{ id: string; token: string; accountId: string }> {
   const installed = await api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+    body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
   });
   expect(installed.status, JSON.stringify(installed.body)).toBe(201);
   const id: string = installed.body.id;

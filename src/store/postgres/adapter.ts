@@ -10,6 +10,7 @@ import { ConnectorError } from '../../errors.ts';
 import type { ClaimRequest, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { migrate } from './schema.ts';
 import { recipientsOf } from '../recipients.ts';
+import { storedHostKind } from '../host-kind.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 
 export interface PostgresStoreOptions {
@@ -64,7 +65,7 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 function toInstallation(r: Row): Installation {
   return {
     id: r['id'] as string,
-    hostKind: r['host_kind'] as Installation['hostKind'],
+    hostKind: storedHostKind(r['host_kind']),
     hostUrl: r['host_url'] as string,
     hostDatabase: r['host_database'] as string,
     companyId: str(r['company_id']),
