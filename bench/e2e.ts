@@ -92,7 +92,7 @@ async function child(): Promise<void> {
     return parsed;
   };
   const installed = await api('POST', '/api/installations', undefined, {
-    hostKind: arg('kind') ?? 'sandbox',
+    hostKind: arg('kind') ?? 'odoo',
     hostUrl,
     database: arg('database') ?? 'sandbox',
     integration: { login: 'admin', secret: 'admin' },
@@ -154,7 +154,7 @@ async function child(): Promise<void> {
   // repeated, with the pipeline's own in-flight bound, renderer and mail delivery; nothing recorded.
   const { createHost } = await import('../src/connector/registry.ts');
   const { composeMessage } = await import('../src/jobs/message.ts');
-  const host = createHost({ kind: (arg('kind') ?? 'sandbox') as 'sandbox', baseUrl: hostUrl, database: arg('database') ?? 'sandbox', companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
+  const host = createHost({ kind: (arg('kind') ?? 'odoo') as 'odoo', baseUrl: hostUrl, database: arg('database') ?? 'sandbox', companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
   const operator = await host.checkOperator();
   const acc = (await host.listEmailAccounts(operator)).find((a) => a.id === account.value)!;
   const page: import('../src/domain.ts').Invoice[] = [];
@@ -330,7 +330,7 @@ async function parent(): Promise<void> {
   const n = Number(arg('n') ?? (quick ? '1000' : '5000'));
   const workerSets = (arg('workers') ?? '0,2').split(',').map(Number);
   const { startEmbeddedPostgres } = await import('../src/store/embedded.ts');
-  const { startSandboxHost } = await import('../src/connector/sandbox/index.ts');
+  const { startSandboxHost } = await import('../sandbox/index.ts');
   const { freePort } = await import('../test/support/ports.ts');
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'invoice-courier-bench-e2e-'));
@@ -428,7 +428,7 @@ async function parent(): Promise<void> {
  * Posts 20 draft invoices whose customer has an e-mail address: the "20 new" of the steady state.
  * Found over the host's own JSON-RPC (search_read), posted as the superuser (numbering hooks run).
  */
-async function postTwentyDrafts(sandbox: import('../src/connector/sandbox/index.ts').SandboxHost): Promise<number> {
+async function postTwentyDrafts(sandbox: import('../sandbox/index.ts').SandboxHost): Promise<number> {
   const rpc = async (model: string, method: string, args: unknown[], kwargs: Record<string, unknown>) => {
     const res = await fetch(`${sandbox.url}/jsonrpc`, {
       method: 'POST',

@@ -11,7 +11,7 @@ import type { EmailAccount } from '../src/domain.ts';
 import { composeMime, envelopeOf } from '../src/mail/compose.ts';
 import { createMailDelivery } from '../src/mail/delivery.ts';
 import type { OutgoingMessage } from '../src/mail/port.ts';
-import { withoutGreetingPause } from '../src/mail/sink/no-greeting-pause.ts';
+import { withoutGreetingPause } from '../sandbox/index.ts';
 import { selfSignedCert } from '../test/support/smtp.ts';
 
 const quick = process.argv.includes('--quick');

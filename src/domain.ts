@@ -351,7 +351,6 @@ export function emptyCounts(): RunCounts {
 }
 
 export type { Settings as InstallationSettings };
-export type HostKind = 'sandbox' | 'odoo' | 'tryton';
 
 /** Helper used by every rule: the date the settings compare with `fromDate`. */
 export function basisDate(invoice: Pick<Invoice, 'issueDate' | 'saleDate'>, basis: Settings['dateBasis']): IsoDate | null {

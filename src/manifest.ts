@@ -8,6 +8,8 @@
  * itself (src/settings/schema.ts), so the form the host renders validates exactly like the API.
  * Pure: no I/O, no clock, no environment.
  */
+import type { HostPermission } from './connector/descriptor.ts';
+import { HOSTS, findHostDescriptor } from './connector/registry.ts';
 import { SettingsInputSchema, defaultSettings } from './settings/schema.ts';
 import { DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER } from './webhooks/signature.ts';
 
@@ -39,102 +41,23 @@ const GROUPS: { id: string; title: I18n; order: number }[] = [
   { id: 'schedule', title: { pl: 'Harmonogram', en: 'Schedule' }, order: 5 },
 ];
 
-/** Who a permission is used with: the operator (ordinary user rights) or the integration credential (admin). */
-type Credential = 'operator' | 'integration';
-interface ModelPermission {
-  model: string;
-  access: ('read' | 'write' | 'create' | 'unlink')[];
-  credential: Credential;
-  /** Only needed for an optional feature; the connector works without it. */
-  optional?: boolean;
-  why: I18n;
-}
-
-const PERMISSIONS: ModelPermission[] = [
-  {
-    model: 'account.move',
-    access: ['read', 'write'],
-    credential: 'operator',
-    why: { pl: 'Odczyt faktur sprzedaży; zapis znacznika „wysłano”.', en: 'Read sales invoices; write the "sent" flag.' },
-  },
-  { model: 'account.move.line', access: ['read'], credential: 'operator', why: { pl: 'Pozycje faktur.', en: 'Invoice lines.' } },
-  { model: 'account.tax', access: ['read'], credential: 'operator', why: { pl: 'Stawki VAT na wydruku.', en: 'VAT rates on the print.' } },
-  { model: 'res.partner', access: ['read'], credential: 'operator', why: { pl: 'Nabywcy, kontakty do faktur i ich adresy e-mail.', en: 'Customers, invoice contacts and their e-mail addresses.' } },
-  { model: 'res.users', access: ['read'], credential: 'operator', why: { pl: 'Lista operatorów i adres nadawcy.', en: 'The operator list and the sender address.' } },
-  { model: 'res.company', access: ['read'], credential: 'operator', why: { pl: 'Dane sprzedawcy i waluta firmy.', en: "Seller data and the company's currency." } },
-  { model: 'res.currency', access: ['read'], credential: 'operator', why: { pl: 'Waluty faktur.', en: 'Invoice currencies.' } },
-  { model: 'res.currency.rate', access: ['read'], credential: 'operator', why: { pl: 'Kurs do przeliczenia VAT na PLN.', en: 'The rate for VAT in PLN.' } },
-  { model: 'mail.template', access: ['read'], credential: 'operator', why: { pl: 'Szablony wiadomości dla faktur.', en: 'Message templates for invoices.' } },
-  {
-    model: 'ir.mail_server',
-    access: ['read'],
-    credential: 'integration',
-    why: { pl: 'Konta SMTP (czytać mogą tylko administratorzy).', en: 'SMTP accounts (only administrators may read them).' },
-  },
-  {
-    model: 'ir.model.data',
-    access: ['read'],
-    credential: 'integration',
-    why: {
-      pl: 'Identyfikatory szablonów faktury i korekty oraz podtypu notatki (czytać mogą tylko administratorzy).',
-      en: "The ids of the invoice and credit-note templates and of the note subtype (only administrators may read them).",
-    },
-  },
-  {
-    model: 'fetchmail.server',
-    access: ['read'],
-    credential: 'integration',
-    why: { pl: 'Konta IMAP do zapisu w folderze Robocze (tylko administratorzy).', en: 'IMAP accounts for saving drafts (administrators only).' },
-  },
-  { model: 'ir.actions.report', access: ['read'], credential: 'operator', why: { pl: 'Wydruki użytkownika.', en: 'User prints.' } },
-  { model: 'ir.attachment', access: ['read'], credential: 'operator', why: { pl: 'Zapisane PDF faktur i XML KSeF.', en: 'Stored invoice PDFs and KSeF XML.' } },
-  {
-    model: 'mail.message',
-    access: ['create'],
-    credential: 'operator',
-    why: { pl: 'Notatka na fakturze (przez message_post).', en: 'A note on the invoice (through message_post).' },
-  },
-  {
-    model: 'account.move.send.wizard',
-    access: ['create', 'read', 'unlink'],
-    credential: 'operator',
-    why: { pl: 'Treść wiadomości i wydruk przygotowane przez system.', en: "The host's own rendering of message and print." },
-  },
-  {
-    model: 'ir.logging',
-    access: ['create'],
-    credential: 'integration',
-    optional: true,
-    why: { pl: 'Dziennik przebiegów w systemie.', en: "The run log in the host's log." },
-  },
-  {
-    model: 'ir.actions.act_url',
-    access: ['create', 'read', 'unlink'],
-    credential: 'integration',
-    optional: true,
-    why: { pl: 'Pozycja menu otwierająca ustawienia i logi.', en: 'A menu entry that opens the settings and logs.' },
-  },
-  {
-    model: 'ir.ui.menu',
-    access: ['create', 'read', 'unlink'],
-    credential: 'integration',
-    optional: true,
-    why: { pl: 'Pozycja menu otwierająca ustawienia i logi.', en: 'A menu entry that opens the settings and logs.' },
-  },
-];
-
 /**
- * The rights the integration credential must have on the host for the connector to work (the optional
- * ones left out): install refuses a credential that lacks any of them. At install the integration user
- * is also the first operator, so the operator's rights are checked on it too.
+ * The rights the integration credential must have on a host of this kind for the connector to work (the
+ * optional ones left out): install refuses a credential that lacks any of them. At install the
+ * integration user is also the first operator, so the operator's rights are checked on it too.
  */
-export function requiredHostRights(): { model: string; access: ModelPermission['access'] }[] {
-  return PERMISSIONS.filter((p) => !p.optional).map((p) => ({ model: p.model, access: [...p.access] }));
+export function requiredHostRights(kind: string): { model: string; access: HostPermission['access'] }[] {
+  return (findHostDescriptor(kind)?.permissions ?? []).filter((p) => !p.optional).map((p) => ({ model: p.model, access: [...p.access] }));
 }
 
-/** Why the connector needs a model, for refusal messages (English). */
-export function permissionReason(model: string): string | null {
-  return PERMISSIONS.find((p) => p.model === model)?.why.en ?? null;
+/** Why the connector needs a model on a host of this kind, for refusal messages (English). */
+export function permissionReason(kind: string, model: string): string | null {
+  return findHostDescriptor(kind)?.permissions.find((p) => p.model === model)?.why.en ?? null;
+}
+
+/** Every host's permissions, each naming its host kind. */
+function hostPermissions(): (HostPermission & { host: string })[] {
+  return HOSTS.flatMap((h) => h.permissions.map((p) => ({ host: h.kind, ...p })));
 }
 
 interface Endpoint {
@@ -160,6 +83,7 @@ const ENDPOINTS: Record<string, Endpoint | Endpoint[]> = {
   runs: ep('GET', `${INSTALLATION}/runs`, 'Recent runs with their counts.'),
   logs: ep('GET', `${INSTALLATION}/logs`, "The automation's log entries, filterable."),
   ledger: ep('GET', `${INSTALLATION}/ledger`, 'Per-invoice outcomes.'),
+  schedule: ep('GET', `${INSTALLATION}/schedule`, 'When the next scheduled run starts, and which days off come before it.'),
   resend: ep('POST', `${INSTALLATION}/invoices/{invoiceId}/resend`, 'A person allows an uncertain or failed invoice to be sent again.'),
   preview: [
     ep('GET', `${INSTALLATION}/invoices/{invoiceId}/preview`, 'The message a run would send for an invoice (nothing is sent or recorded).'),
@@ -169,7 +93,23 @@ const ENDPOINTS: Record<string, Endpoint | Endpoint[]> = {
   webhooksIn: ep('POST', `${INSTALLATION}/webhooks`, 'Signed webhooks from the host (see webhooks.accepted).'),
   webhookDeliveries: [
     ep('GET', `${INSTALLATION}/webhooks/deliveries`, 'Outgoing webhook deliveries with every attempt.'),
+    ep('GET', `${INSTALLATION}/webhooks/deliveries/{deliveryId}`, 'One outgoing webhook delivery with every attempt.'),
     ep('POST', `${INSTALLATION}/webhooks/deliveries/{deliveryId}/redeliver`, 'Deliver an outgoing webhook again.'),
+  ],
+  managedEmailAccounts: [
+    ep('GET', `${INSTALLATION}/managed/email-accounts`, 'Connector-managed e-mail accounts (for hosts without their own; passwords never returned).'),
+    ep('POST', `${INSTALLATION}/managed/email-accounts`, 'Add a connector-managed e-mail account (SMTP, optional IMAP).'),
+    ep('GET', `${INSTALLATION}/managed/email-accounts/{accountId}`, 'One connector-managed e-mail account.'),
+    ep('PUT', `${INSTALLATION}/managed/email-accounts/{accountId}`, 'Change a connector-managed e-mail account.'),
+    ep('DELETE', `${INSTALLATION}/managed/email-accounts/{accountId}`, 'Remove a connector-managed e-mail account (refused while the settings use it).'),
+  ],
+  managedTemplates: [
+    ep('GET', `${INSTALLATION}/managed/templates`, 'Connector-managed e-mail templates.'),
+    ep('POST', `${INSTALLATION}/managed/templates`, 'Add a connector-managed template (placeholders checked).'),
+    ep('GET', `${INSTALLATION}/managed/templates/{templateId}`, 'One connector-managed template.'),
+    ep('PUT', `${INSTALLATION}/managed/templates/{templateId}`, 'Change a connector-managed template.'),
+    ep('DELETE', `${INSTALLATION}/managed/templates/{templateId}`, 'Remove a connector-managed template (refused while the settings use it).'),
+    ep('GET', `${INSTALLATION}/managed/placeholders`, 'Placeholders a template may use.'),
   ],
   health: ep('GET', '/health', 'Liveness.'),
   manifest: ep('GET', '/manifest', 'This manifest.'),
@@ -258,7 +198,7 @@ export function buildManifest(info: ManifestInfo): Record<string, unknown> {
     version: info.version,
     vendor: { name: 'Invoice Courier' },
     ...(info.baseUrl ? { baseUrl: info.baseUrl.replace(/\/+$/, '') } : {}),
-    hosts: ['odoo', 'tryton', 'sandbox'],
+    hosts: HOSTS.map((h) => h.kind),
     settings: {
       schema: schemaWithDefaults(),
       /** Every setting of a new installation; `emailAccount` and `emailTemplate` are filled from the host at install. */
@@ -280,7 +220,7 @@ export function buildManifest(info: ManifestInfo): Record<string, unknown> {
         en: 'The operator and password from the settings: invoices are read and messages sent on their behalf.',
       },
     },
-    permissions: { models: json(PERMISSIONS) },
+    permissions: { models: json(hostPermissions()) },
     endpoints: json(ENDPOINTS),
     pages: { ...PAGES },
     webhooks: json(WEBHOOKS),

@@ -12,7 +12,6 @@
 import type {
   EmailAccount,
   EmailTemplateRef,
-  HostKind,
   Invoice,
   IsoDate,
   Operator,
@@ -29,7 +28,8 @@ export interface HostCredential {
 }
 
 export interface HostConnection {
-  kind: HostKind;
+  /** A kind of the registry (`HostKind`, src/connector/registry.ts, which sits above this port); each adapter refuses a kind it does not serve. */
+  kind: string;
   /** e.g. "http://127.0.0.1:8069" */
   baseUrl: string;
   database: string;
@@ -43,7 +43,7 @@ export interface HostConnection {
 }
 
 export interface HostInfo {
-  kind: HostKind;
+  kind: string;
   /** Host's version string, e.g. "17.0". */
   version: string;
   company: { id: string; name: string; currency: string };
@@ -82,7 +82,7 @@ export interface InvoiceMatch {
 }
 
 export interface HostErp {
-  readonly kind: HostKind;
+  readonly kind: string;
 
   /** Version and company; also proves the host is reachable with the integration credential. */
   describe(): Promise<HostInfo>;

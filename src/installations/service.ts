@@ -5,7 +5,9 @@
  */
 import type { ExtensionLinks, HostErp } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
-import type { EmailAccount, EmailTemplateRef, HostKind, Operator, PrintRef } from '../domain.ts';
+import type { HostKind } from '../connector/registry.ts';
+import { findHostDescriptor } from '../connector/registry.ts';
+import type { EmailAccount, EmailTemplateRef, Operator, PrintRef } from '../domain.ts';
 import { parsePrintChoice } from '../domain.ts';
 import { ConnectorError, ValidationFailure, isConnectorError, type FieldError } from '../errors.ts';
 import { problem } from '../messages/validation.ts';
@@ -54,7 +56,6 @@ export interface ServiceDeps {
 }
 
 /** Oldest Odoo major version the adapter serves. */
-const MIN_ODOO_MAJOR = 17;
 
 /**
  * A host fault during the install handshake as bad input naming the field (4xx, never a 500), with the
@@ -110,8 +111,9 @@ export class InstallationService {
     try {
       const info = await probe.describe();
       const major = parseInt(info.version.replace(/^saas~/, ''), 10);
-      if ((input.hostKind === 'odoo' || input.hostKind === 'sandbox') && Number.isFinite(major) && major < MIN_ODOO_MAJOR) {
-        throw new ValidationFailure([problem('hostUrl', 'install.version_unsupported', { version: info.version, minimum: MIN_ODOO_MAJOR })], 'host_validation');
+      const minimum = findHostDescriptor(input.hostKind)?.minMajorVersion;
+      if (minimum !== undefined && Number.isFinite(major) && major < minimum) {
+        throw new ValidationFailure([problem('hostUrl', 'install.version_unsupported', { version: info.version, minimum })], 'host_validation');
       }
       await probe.checkOperator();
     } catch (e) {
@@ -119,12 +121,12 @@ export class InstallationService {
     }
     // The integration user must hold every right the manifest asks for: refuse naming each missing one.
     if (probe.checkRights) {
-      const missing = await probe.checkRights(requiredHostRights()).catch((e: unknown) => {
+      const missing = await probe.checkRights(requiredHostRights(input.hostKind)).catch((e: unknown) => {
         throw installInputError(e);
       });
       if (missing.length) {
         throw new ValidationFailure(
-          missing.map((m) => problem('integration.login', 'install.missing_right', { login: input.integration.login, access: m.access, model: m.model, reason: permissionReason(m.model) ?? '' })),
+          missing.map((m) => problem('integration.login', 'install.missing_right', { login: input.integration.login, access: m.access, model: m.model, reason: permissionReason(input.hostKind, m.model) ?? '' })),
           'host_access',
         );
       }

@@ -10,7 +10,7 @@
  * URL: an e-mailed capability would let anyone holding the mail open the settings; the logs page is
  * reached through the host's menu entry, where the host authenticates the reader.
  */
-import type { InstallationHostFactory } from '../connector/registry.ts';
+import { invoiceUrlBase, type InstallationHostFactory } from '../connector/registry.ts';
 import type { Outcome } from '../domain.ts';
 import type { Logger } from '../logger.ts';
 import type { MailDelivery, OutgoingMessage } from '../mail/port.ts';
@@ -136,8 +136,8 @@ export class FailureDigest {
       }
       const info = await host.describe().catch(() => null);
       const lang = (operator.lang ?? 'pl').startsWith('pl') ? 'pl' : 'en';
-      const base = installation.hostUrl.replace(/\/+$/, '');
-      const invoiceUrl = installation.hostKind === 'tryton' ? null : (id: string) => `${base}/odoo/action-account.action_move_out_invoice_type/${encodeURIComponent(id)}`;
+      const base = invoiceUrlBase(installation.hostKind, installation.hostUrl);
+      const invoiceUrl = base === null ? null : (id: string) => `${base}${encodeURIComponent(id)}`;
       const body = digestMessage({ lang, company: info?.company.name ?? installation.hostDatabase, run, entries, invoiceUrl });
       const domain = from.split('@')[1] ?? 'invoice-courier.invalid';
       const message: OutgoingMessage = {

@@ -6,7 +6,8 @@
  * Secrets arrive here already encrypted (`EncryptedSecret`); the store never sees plaintext.
  * No pg row or Mongo document crosses this port.
  */
-import type { HostKind, LedgerState, LogLevel, Outcome, OutcomeReason, RecipientBounce, RecipientResult, RunCounts, RunTrigger, Settings, TlsMode } from '../domain.ts';
+import type { HostKind } from '../connector/registry.ts';
+import type { LedgerState, LogLevel, Outcome, OutcomeReason, RecipientBounce, RecipientResult, RunCounts, RunTrigger, Settings, TlsMode } from '../domain.ts';
 
 /** AES-256-GCM ciphertext with the id of the key that made it (for rotation). */
 export interface EncryptedSecret {

@@ -11,7 +11,8 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { HostErp, DueInvoiceQuery, WriteBack } from '../../src/connector/port.ts';
-import type { HostKind, Invoice } from '../../src/domain.ts';
+import type { HostKind } from '../../src/connector/registry.ts';
+import type { Invoice } from '../../src/domain.ts';
 import { basisDate } from '../../src/domain.ts';
 import { ConnectorError } from '../../src/errors.ts';
 

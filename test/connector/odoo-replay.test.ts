@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_USERS, startSandboxHost } from '../../src/connector/sandbox/index.ts';
-import type { SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { SANDBOX_USERS, startSandboxHost } from '../../sandbox/index.ts';
+import type { SandboxHost } from '../../sandbox/index.ts';
 import { schemaText } from './replay/build-schema.ts';
 import { comparePayload, exchangeFiles, IdMap, loadExchanges, locationShape, Replayer } from './replay/replay.ts';
 import type { Exchange } from './replay/replay.ts';
@@ -87,13 +87,13 @@ for (const version of VERSIONS) {
     beforeAll(async () => {
       sb = await startSandboxHost({ port: 0, version, modules: { l10nPlEdi: false, customFields: false }, today: '2026-12-01', invoiceCount: 60, smtp: { host: '127.0.0.1', port: 2525 } });
       ids = buildIdMap(version, sb);
-      const schema = JSON.parse(readFileSync(path.resolve('src/connector/sandbox/schema', `odoo-${version}.json`), 'utf8')) as Record<string, Record<string, { r?: string }>>;
+      const schema = JSON.parse(readFileSync(path.resolve('sandbox/host/schema', `odoo-${version}.json`), 'utf8')) as Record<string, Record<string, { r?: string }>>;
       relation = (model, field) => schema[model]?.[field]?.r ?? (field === 'subtype_id' ? 'mail.message.subtype' : field === 'author_id' ? 'res.partner' : null);
     });
     afterAll(async () => { await sb?.stop(); });
 
     it('the sandbox schema file is what build-schema.ts derives from these recordings', () => {
-      expect(readFileSync(path.resolve('src/connector/sandbox/schema', `odoo-${version}.json`), 'utf8')).toBe(schemaText(version));
+      expect(readFileSync(path.resolve('sandbox/host/schema', `odoo-${version}.json`), 'utf8')).toBe(schemaText(version));
     });
 
     for (const file of exchangeFiles(version)) {

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startSandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost } from '../../sandbox/index.ts';
 import { OdooAdapter, OdooClient } from '../../src/connector/odoo/index.ts';
 import type { CallDescription } from '../../src/connector/odoo/errors.ts';
 import type { DueInvoiceQuery, HostConnection } from '../../src/connector/port.ts';
@@ -27,7 +27,7 @@ async function sandbox(): Promise<Sandbox> {
 
 function connection(sb: Sandbox, over: Partial<HostConnection> = {}): HostConnection {
   return {
-    kind: 'sandbox',
+    kind: 'odoo',
     baseUrl: sb.url,
     database: sb.database,
     companyId: null,
@@ -95,7 +95,7 @@ hostConformanceSuite('Odoo adapter on the sandbox host', async () => {
       await sb.stop();
     },
     expectations: {
-      kind: 'sandbox',
+      kind: 'odoo',
       operatorLogin: 'ksiegowa',
       badOperatorHost: bad,
       unreachableHost: down,

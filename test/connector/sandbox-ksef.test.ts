@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildSandboxOrm } from '../../src/connector/sandbox/index.ts';
-import type { Raw } from '../../src/connector/sandbox/orm.ts';
+import { buildSandboxOrm } from '../../sandbox/host/index.ts';
+import type { Raw } from '../../sandbox/host/orm.ts';
 import { parseXml, xmlAt, type XmlElement } from '../support/xml.ts';
 
 const SMTP = { host: '127.0.0.1', port: 2525, user: null, password: null, encryption: 'none' as const };

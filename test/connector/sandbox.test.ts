@@ -10,8 +10,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSandboxOrm, SANDBOX_USERS, startSandboxHost, warsawToday } from '../../src/connector/sandbox/index.ts';
-import type { SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { buildSandboxOrm, SANDBOX_USERS, startSandboxHost, warsawToday } from '../../sandbox/index.ts';
+import type { SandboxHost } from '../../sandbox/index.ts';
 
 type Rec = Record<string, unknown>;
 interface RpcAnswer { status: number; body: { jsonrpc: string; id: unknown; result?: unknown; error?: { code: number; message: string; data: { name: string; message: string; arguments: unknown[]; context: Rec; debug: string } } } }

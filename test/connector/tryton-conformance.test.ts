@@ -2,9 +2,10 @@
  * The shared host-port conformance suite, run against a real Tryton 6.0 (its own server: the suite
  * writes back). Ground truth comes from Tryton's SQLite file and raw JSON-RPC, never from the adapter.
  */
-import type { DueInvoiceQuery, HostConnection } from '../../src/connector/port.ts';
+import type { DueInvoiceQuery, HostConnection, HostErp } from '../../src/connector/port.ts';
+import { connectorKept } from '../../src/connector/descriptor.ts';
 import type { EmailAccount } from '../../src/domain.ts';
-import { LoginGuard, RECEIPT_NAME, createTrytonHost, parseReceipt } from '../../src/connector/tryton/index.ts';
+import { LoginGuard, RECEIPT_NAME, createTrytonHost, parseReceipt, trytonHost } from '../../src/connector/tryton/index.ts';
 import { hostConformanceSuite } from './conformance.ts';
 import { startTryton, trytonInstalled, trytonRaw, trytonSql, TRYTON_INSTALL } from '../support/tryton.ts';
 import { describe, it } from 'vitest';
@@ -33,7 +34,8 @@ if (trytonInstalled()) {
       operator: { login: t.ksiegowa.login, secret: t.ksiegowa.password },
       timeoutMs: 15_000,
     };
-    const options = { loginGuard: guard, connectorAccounts: async () => [account] };
+    const options = { loginGuard: guard };
+    const kept = (h: HostErp) => connectorKept(h, trytonHost, { accounts: async () => [account], templates: async () => [] });
     const dates = Object.values(t.seed.invoices).map((i) => i.date).sort();
     const queries: DueInvoiceQuery[] = [
       { documents: 'confirmed_only', dateBasis: 'issue_date', fromDate: dates[0]!, pageSize: 2, excludeHostMarkedSent: true },
@@ -55,13 +57,13 @@ if (trytonInstalled()) {
       return marked;
     };
     return {
-      host: createTrytonHost(conn, options),
+      host: kept(createTrytonHost(conn, options)),
       teardown: () => t.stop(),
       expectations: {
         kind: 'tryton',
         operatorLogin: t.ksiegowa.login,
-        badOperatorHost: createTrytonHost({ ...conn, operator: { login: t.ksiegowa.login, secret: 'not-the-password' } }, options),
-        unreachableHost: createTrytonHost({ ...conn, baseUrl: 'http://127.0.0.1:1' }, options),
+        badOperatorHost: kept(createTrytonHost({ ...conn, operator: { login: t.ksiegowa.login, secret: 'not-the-password' } }, options)),
+        unreachableHost: kept(createTrytonHost({ ...conn, baseUrl: 'http://127.0.0.1:1' }, options)),
         queries,
         async dueIds(q) {
           const states = q.documents === 'confirmed_only' ? ['posted', 'paid'] : ['draft', 'validated', 'posted', 'paid'];

@@ -23,7 +23,7 @@ import { ConnectorError } from '../../src/errors.ts';
 import type { Seller } from '../../src/domain.ts';
 import type { HostConnection } from '../../src/connector/port.ts';
 import { createHost, supportedHostKinds } from '../../src/connector/registry.ts';
-import { TrytonHost } from '../../src/connector/tryton/index.ts';
+import { TrytonHost, createTrytonHost } from '../../src/connector/tryton/index.ts';
 
 describe('tryton tagged values', () => {
   it('decodes Decimal to the exact decimal text, never through a float', () => {
@@ -318,11 +318,13 @@ describe('tryton in the host registry', () => {
     operator: null,
   };
 
-  it('serves kind tryton with the Tryton adapter', () => {
+  it('serves kind tryton with the Tryton adapter, inside the connector-kept wrapper (Tryton has no accounts or templates of its own)', async () => {
     expect(supportedHostKinds()).toContain('tryton');
     const host = createHost(connection);
-    expect(host).toBeInstanceOf(TrytonHost);
+    expect(host).not.toBeInstanceOf(TrytonHost);
     expect(host.kind).toBe('tryton');
+    expect(createTrytonHost(connection)).toBeInstanceOf(TrytonHost);
+    expect(await host.listEmailTemplates()).toEqual([]);
   });
 
   it('refuses a company id that is no Tryton record id', () => {

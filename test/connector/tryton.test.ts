@@ -5,10 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import type { DueInvoiceQuery, HostConnection, WriteBack } from '../../src/connector/port.ts';
+import type { DueInvoiceQuery, HostConnection, HostErp, WriteBack } from '../../src/connector/port.ts';
 import type { EmailAccount, Invoice } from '../../src/domain.ts';
 import { ConnectorError } from '../../src/errors.ts';
-import { LoginGuard, RECEIPT_NAME, TrytonClient, TrytonHost } from '../../src/connector/tryton/index.ts';
+import { LoginGuard, RECEIPT_NAME, TrytonClient, TrytonHost, trytonHost } from '../../src/connector/tryton/index.ts';
+import { connectorKept } from '../../src/connector/descriptor.ts';
 import { startTryton, trytonInstalled, trytonRaw, trytonSql, TRYTON_INSTALL, type RunningTryton, type TrytonRawCall } from '../support/tryton.ts';
 
 const hasSoffice = () => ['/usr/bin/soffice', '/usr/local/bin/soffice'].some((p) => existsSync(p));
@@ -25,7 +26,7 @@ async function rejection(p: Promise<unknown>): Promise<ConnectorError> {
   throw new Error('expected a rejection');
 }
 
-async function all(host: TrytonHost, q: DueInvoiceQuery): Promise<Invoice[][]> {
+async function all(host: HostErp, q: DueInvoiceQuery): Promise<Invoice[][]> {
   const pages: Invoice[][] = [];
   for await (const p of host.listDueInvoices(q)) pages.push(p);
   return pages;
@@ -44,7 +45,7 @@ const account: EmailAccount = {
 describe.skipIf(!trytonInstalled())('tryton adapter on a real Tryton 6.0', () => {
   let t: RunningTryton;
   let raw: TrytonRawCall;
-  let host: TrytonHost;
+  let host: HostErp;
   let conn: HostConnection;
   const guard = new LoginGuard(60_000);
   const query = (over: Partial<DueInvoiceQuery> = {}): DueInvoiceQuery => ({
@@ -75,10 +76,10 @@ describe.skipIf(!trytonInstalled())('tryton adapter on a real Tryton 6.0', () =>
       operator: { login: t.ksiegowa.login, secret: t.ksiegowa.password },
       timeoutMs: 15_000,
     };
-    host = new TrytonHost(conn, {
-      loginGuard: guard,
-      connectorAccounts: async () => [account],
-      connectorTemplates: async () => [{ id: 'tpl-1', name: 'Faktura dla klienta', model: 'account.invoice', renderedByHost: true }],
+    // The connector-kept lists reach Tryton as they reach every host: through the registry's capability-driven wrapper.
+    host = connectorKept(new TrytonHost(conn, { loginGuard: guard }), trytonHost, {
+      accounts: async () => [account],
+      templates: async () => [{ id: 'tpl-1', name: 'Faktura dla klienta', model: 'account.invoice', renderedByHost: true }],
     });
   });
   afterAll(async () => {

@@ -12,7 +12,7 @@ import net from 'node:net';
 import { ImapFlow } from 'imapflow';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/host/index.ts';
 import { DOVECOT_INSTALL_HINT, startDovecot, type TestDovecot } from '../support/dovecot.ts';
 import { dsnFixture } from '../support/dsn.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
@@ -70,7 +70,7 @@ beforeAll(async () => {
   setCustomerEmail(C, DELAYED_RCPT);
 
   const installed = await connector.api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' }, callbackUrl: rx.url },
+    body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' }, callbackUrl: rx.url },
   });
   expect(installed.status, JSON.stringify(installed.body)).toBe(201);
   ({ id, apiToken: token } = installed.body);
@@ -286,7 +286,7 @@ describe.skipIf(!dovecot)('a mailbox that cannot be read', () => {
     try {
       const moves = host.records('account.move');
       const installed = await connector.api('POST', '/api/installations', {
-        body: { hostKind: 'sandbox', hostUrl: host.url, database: host.database, integration: { login: 'admin', secret: 'admin' } },
+        body: { hostKind: 'odoo', hostUrl: host.url, database: host.database, integration: { login: 'admin', secret: 'admin' } },
       });
       const otherId: string = installed.body.id;
       const otherToken: string = installed.body.apiToken;

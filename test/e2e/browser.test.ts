@@ -14,7 +14,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import type { Frame, Page } from 'playwright-core';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { ARTIFACTS_DIR, CHROMIUM_INSTALL, chromiumPath, launchBrowser, type TestBrowser } from '../support/browser.ts';

@@ -12,7 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DateTime } from 'luxon';
 import { ImapFlow } from 'imapflow';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { runInstallation, type PipelineEvent } from '../../src/jobs/pipeline.ts';
 import type { LedgerEntry, Store } from '../../src/store/port.ts';
 import { ConnectorError } from '../../src/errors.ts';
@@ -150,7 +150,7 @@ async function scenario(o: { targets: number; imap?: boolean; delivery?: 'send_n
     hostUrl = proxy.url;
   }
   const installed = await connector.api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+    body: { hostKind: 'odoo', hostUrl, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
   });
   expect(installed.status, JSON.stringify(installed.body)).toBe(201);
   const id: string = installed.body.id;

@@ -1,5 +1,5 @@
 /**
- * `npm start` as a person runs it, killed and stopped the hard ways (src/main.ts in a child process,
+ * `npm start` as a person runs it, killed and stopped the hard ways (sandbox/start.ts, what `npm start` runs, in a child process,
  * the embedded PostgreSQL, the sandbox host and the SMTP sink; only ports and the data folder moved):
  * - SIGKILLed 5 times during its first run, then started again: every due invoice is e-mailed within
  *   two minutes of the last start, and none twice (the dead runs are closed, their claims given back,
@@ -46,7 +46,7 @@ async function ports(): Promise<Record<string, string>> {
 
 async function start(dir: string, env: Record<string, string>): Promise<Started> {
   // Its own process group, so the test can send SIGINT to the group as a terminal does.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/start.ts'], {
     cwd: root,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', DATA_DIR: dir, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 /**
  * `npm start` as a newcomer runs it: no database URL, the embedded PostgreSQL, the sandbox host, the
- * SMTP sink and the demo installation, all from src/main.ts in a child process (only ports and the
+ * SMTP sink and the demo installation, all from sandbox/start.ts (what `npm start` runs) in a child process (only ports and the
  * data folder are moved so the test does not collide with anything). Every due invoice is e-mailed
  * once; a restart sends nothing again.
  */
@@ -36,7 +36,7 @@ async function start(): Promise<Started> {
     EMBEDDED_PG_PORT: String(await freePort()),
   };
   const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...ports };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/start.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   running = child;
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 
@@ -53,7 +53,7 @@ afterAll(async () => {
 describe('foundation: install, configure, run, deliver, write back', () => {
   it('installs the sandbox host and returns an id, an API token and a webhook secret once', async () => {
     const res = await connector.api('POST', '/api/installations', {
-      body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+      body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
     });
     expect(res.status).toBe(201);
     expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
@@ -70,7 +70,7 @@ describe('foundation: install, configure, run, deliver, write back', () => {
 
   it('refuses an install whose host credentials do not log in, naming the field', async () => {
     const res = await connector.api('POST', '/api/installations', {
-      body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'wrong' } },
+      body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'wrong' } },
     });
     expect(res.status).toBe(422);
     expect(res.body.error.field).toBe('integration.secret');
@@ -196,7 +196,7 @@ describe('the ledger API', () => {
   it('answers 200 for every state and recipient shape, and each entry round-trips through it', async () => {
     // Its own installation, so the entries below are all there is.
     const res = await connector.api('POST', '/api/installations', {
-      body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+      body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
     });
     const inst = res.body.id as string;
     const tok = res.body.apiToken as string;

@@ -7,7 +7,7 @@
  * invoices a case is about made due there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandboxHost, SANDBOX_USERS, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, SANDBOX_USERS, type SandboxHost } from '../../sandbox/host/index.ts';
 import { formatAmount } from '../../src/render/money.ts';
 import { startTestSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';

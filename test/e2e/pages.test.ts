@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { DateTime } from 'luxon';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { settingsFields } from '../../src/manifest.ts';
 import { SettingsInputSchema } from '../../src/settings/schema.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
@@ -22,7 +22,7 @@ const installs: { id: string; token: string }[] = [];
 
 async function install(host: SandboxHost): Promise<{ id: string; token: string }> {
   const res = await connector.api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl: host.url, database: host.database, integration: { login: 'admin', secret: 'admin' } },
+    body: { hostKind: 'odoo', hostUrl: host.url, database: host.database, integration: { login: 'admin', secret: 'admin' } },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return { id: res.body.id, token: res.body.apiToken };

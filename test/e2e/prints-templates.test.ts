@@ -84,7 +84,7 @@ describe('host templates', () => {
       body_html: '<p>Faktura <strong>{{ object.name }}</strong> w załączniku.</p>',
     });
     // The host really hands the line breaks over (so the one-line subject below is the connector's doing).
-    const host = createHost({ kind: 'sandbox', baseUrl: w.sandbox.url, database: w.sandbox.database, companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
+    const host = createHost({ kind: 'odoo', baseUrl: w.sandbox.url, database: w.sandbox.database, companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
     try {
       const rendered = (await host.renderTemplate(String(templateId), [String(pl.id)])).get(String(pl.id));
       expect(rendered?.subject).toMatch(/\r?\nBcc: intruz@evil\.example/);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { createRunConsole } from '../../src/jobs/run-console.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';

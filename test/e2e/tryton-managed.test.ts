@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTryton, trytonInstalled, TRYTON_INSTALL, type RunningTryton } from '../support/tryton.ts';
@@ -152,7 +152,7 @@ describe.skipIf(!trytonInstalled())('connector-managed accounts and templates', 
   it('answers only the installation’s own token', async () => {
     expect((await connector.api('GET', managed('/email-accounts'))).status).toBe(401);
     const other = await connector.api('POST', '/api/installations', {
-      body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+      body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
     });
     const res = await connector.api('GET', managed('/email-accounts'), { token: other.body.apiToken });
     expect(res.status).toBe(403);
@@ -160,7 +160,7 @@ describe.skipIf(!trytonInstalled())('connector-managed accounts and templates', 
 
   it('an Odoo-style host offers the managed accounts after its own, and a run may use one', async () => {
     const inst = await connector.api('POST', '/api/installations', {
-      body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+      body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
     });
     const sid = inst.body.id;
     const stoken = inst.body.apiToken;

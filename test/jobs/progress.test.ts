@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import { startSandboxHost, type SandboxHost } from '../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { runInstallation } from '../../src/jobs/pipeline.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
@@ -42,7 +42,7 @@ beforeAll(async () => {
   }
   expect(due).toBe(DUE);
   connector = await startTestConnector({ env: { MAX_IN_FLIGHT: '4', SMTP_POOL_SIZE: '2' } });
-  const installed = await connector.api('POST', '/api/installations', { body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } } });
+  const installed = await connector.api('POST', '/api/installations', { body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } } });
   expect(installed.status, JSON.stringify(installed.body)).toBe(201);
   id = installed.body.id;
   const token = installed.body.apiToken;

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EmailAccount } from '../../src/domain.ts';
 import { createMailDelivery } from '../../src/mail/delivery.ts';
 import type { OutgoingMessage } from '../../src/mail/port.ts';
-import { startSmtpSink, type SmtpSink } from '../../src/mail/sink/index.ts';
+import { startSmtpSink, type SmtpSink } from '../../sandbox/index.ts';
 
 function message(n: number): OutgoingMessage {
   return {

@@ -23,7 +23,7 @@ const uid = (): string => crypto.randomUUID();
 
 function newInstallation(over: Partial<NewInstallation> = {}): NewInstallation {
   return {
-    hostKind: 'sandbox',
+    hostKind: 'odoo',
     hostUrl: 'http://127.0.0.1:8069',
     hostDatabase: 'demo',
     companyId: '1',
@@ -141,6 +141,14 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         expect(created.id).toBe(id);
         const err = await store.createInstallation(newInstallation({ id })).catch((e: unknown) => e);
         expect(isConnectorError(err, 'conflict')).toBe(true);
+      });
+
+      it("an installation stored with the former host kind 'sandbox' (the demo's data from before) reads as 'odoo'", async () => {
+        // 'sandbox' is no longer a kind; older versions stored it, as createInstallation still writes what it is given.
+        const created = await store.createInstallation(newInstallation({ hostKind: 'sandbox' as NewInstallation['hostKind'] }));
+        expect(created.hostKind).toBe('odoo');
+        expect((await store.getInstallation(created.id))?.hostKind).toBe('odoo');
+        expect((await store.listInstallations({ status: 'active' })).find((i) => i.id === created.id)?.hostKind).toBe('odoo');
       });
 
       it('an unknown id (also a non-UUID one) reads as null', async () => {

@@ -71,7 +71,7 @@ describe('embedded PostgreSQL', () => {
     const opened = await openStore(database, { log: () => undefined });
     expect(opened.databaseUrl).toMatch(/^postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/invoice_courier$/);
     const created = await opened.store.createInstallation({
-      hostKind: 'sandbox',
+      hostKind: 'odoo',
       hostUrl: 'http://127.0.0.1:8069',
       hostDatabase: 'demo',
       companyId: null,

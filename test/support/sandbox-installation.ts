@@ -4,8 +4,8 @@
  * Works with any client that speaks the connector's API (`api(method, path, { token, body })`).
  */
 import { expect } from 'vitest';
-import type { SandboxHost } from '../../src/connector/sandbox/index.ts';
-import { SELLER_DOMAIN } from '../../src/connector/sandbox/seed.ts';
+import type { SandboxHost } from '../../sandbox/index.ts';
+import { SELLER_DOMAIN } from '../../sandbox/host/seed.ts';
 import { messageIdFor } from '../../src/jobs/rules.ts';
 
 /** The sender of these installations: the "Sandbox SMTP" account has no From address, so the operator ksiegowa's e-mail. */
@@ -24,7 +24,7 @@ export async function installSandbox(
   settings: Record<string, unknown> = {},
 ): Promise<{ id: string; token: string; accountId: string }> {
   const installed = await api('POST', '/api/installations', {
-    body: { hostKind: 'sandbox', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+    body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
   });
   expect(installed.status, JSON.stringify(installed.body)).toBe(201);
   const id: string = installed.body.id;

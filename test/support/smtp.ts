@@ -20,7 +20,7 @@ import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { EmailAccount, TlsMode } from '../../src/domain.ts';
-import { withoutGreetingPause } from '../../src/mail/sink/no-greeting-pause.ts';
+import { withoutGreetingPause } from '../../sandbox/index.ts';
 
 export interface SmtpReply {
   code: number;

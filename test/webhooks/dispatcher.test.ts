@@ -48,7 +48,7 @@ function dispatcher(tuning: Partial<DispatcherTuning> = {}, owner = 'test:1'): W
 async function installation(callbackUrl: string | null = rx.url) {
   const secret = randomToken();
   const inst = await store.createInstallation({
-    hostKind: 'sandbox',
+    hostKind: 'odoo',
     hostUrl: 'http://127.0.0.1:1',
     hostDatabase: 'x',
     companyId: null,

@@ -1,5 +1,5 @@
 /**
- * The Odoo adapter behind the `HostErp` port (kind 'odoo', and 'sandbox', which speaks Odoo's JSON-RPC).
+ * The Odoo adapter behind the `HostErp` port (kind 'odoo'; the sandbox host of `npm start` speaks the same JSON-RPC).
  *
  * Credentials: the integration credential only for what an ordinary user may not read (mail servers,
  * the list of users, `describe`); invoices, templates, prints and write-back run as the operator, so
@@ -148,7 +148,7 @@ export class OdooAdapter implements HostErp {
   };
 
   constructor(connection: HostConnection, options: OdooAdapterOptions = {}) {
-    if (connection.kind !== 'odoo' && connection.kind !== 'sandbox') {
+    if (connection.kind !== 'odoo') {
       throw new ConnectorError('validation', `The Odoo adapter does not serve host kind "${connection.kind}"`, { field: 'kind' });
     }
     const companyId = connection.companyId === null ? null : Number(connection.companyId);

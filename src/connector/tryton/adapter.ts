@@ -6,8 +6,8 @@
  *
  * What Tryton 6.0 lacks and how the adapter fills it (docs/design.md §6):
  *  - No SMTP/IMAP account model and no e-mail templates: the connector keeps its own per installation;
- *    the adapter returns what the injected `connectorAccounts` / `connectorTemplates` providers give
- *    (templates have `renderedByHost: false`; `renderTemplate` therefore always answers host_not_found).
+ *    the adapter lists none and the registry's `connectorKept` offers the connector's (descriptor
+ *    capabilities; templates have `renderedByHost: false`; `renderTemplate` always answers host_not_found).
  *  - No "sent" flag and no custom fields without a Tryton module: write-back is an `ir.note` on the
  *    invoice (human-readable) plus one attachment `invoice-courier-receipt.json` (machine-readable:
  *    outcome, reason, Message-ID, `markedSent`). The receipt drives `hostMarkedSent`. Writing the same
@@ -50,10 +50,6 @@ import {
 } from './mapping.ts';
 
 export interface TrytonHostOptions {
-  /** Connector-managed e-mail accounts (Tryton has none); default: none. */
-  connectorAccounts?: (operator: Operator) => Promise<EmailAccount[]>;
-  /** Connector-managed templates for the invoice form; default: none. */
-  connectorTemplates?: () => Promise<EmailTemplateRef[]>;
   /** Failed-login memory; default: the process-wide guard. */
   loginGuard?: LoginGuard;
   /** Timeout for a report rendering (LibreOffice can take seconds); default max(60 s, timeoutMs). */
@@ -194,13 +190,14 @@ export class TrytonHost implements HostErp {
     return users.map(toOperator);
   }
 
-  async listEmailAccounts(operator: Operator): Promise<EmailAccount[]> {
-    return this.options.connectorAccounts ? await this.options.connectorAccounts(operator) : [];
+  /** Tryton keeps no outgoing mail accounts: the connector-kept ones are added by `connectorKept` (capabilities). */
+  async listEmailAccounts(_operator: Operator): Promise<EmailAccount[]> {
+    return [];
   }
 
+  /** Tryton keeps no message templates: the connector-kept ones are added by `connectorKept` (capabilities). */
   async listEmailTemplates(): Promise<EmailTemplateRef[]> {
-    const list = this.options.connectorTemplates ? await this.options.connectorTemplates() : [];
-    return list.map((t) => ({ ...t, renderedByHost: false }));
+    return [];
   }
 
   async listUserPrints(): Promise<PrintRef[]> {
@@ -544,7 +541,7 @@ function startsWithPdf(data: Uint8Array): boolean {
   return data.length > 4 && data[0] === 0x25 && data[1] === 0x50 && data[2] === 0x44 && data[3] === 0x46;
 }
 
-/** The `HostFactory` for kind 'tryton' (options carry the connector-managed accounts/templates). */
+/** The adapter for one Tryton connection (connector-kept accounts/templates are added by the registry's `connectorKept`). */
 export function createTrytonHost(connection: HostConnection, options: TrytonHostOptions = {}): HostErp {
   return new TrytonHost(connection, options);
 }

@@ -1,15 +1,14 @@
 /** The logs page: filters, run summaries (with progress of a running run) and the automation's entries. */
+import { invoiceUrlBase } from '../../connector/registry.ts';
 import { LOG_ONCE_REASONS } from '../../jobs/rules.ts';
 import { render, skipReasonText } from '../../messages/catalogue.ts';
 import { esc } from './html.ts';
 import { t } from './i18n.ts';
 import type { PageLang } from './links.ts';
 
-/** Where an invoice opens in the host, or null when the host has no such page. */
+/** Where an invoice opens in the host (the host descriptor's `invoiceUrlBase`), or null when the host has no such page. */
 export function invoiceLinkBase(hostKind: string, hostUrl: string): string | null {
-  // Odoo-like hosts (the sandbox follows Odoo 17+ URLs): the customer-invoice action.
-  if (hostKind === 'odoo' || hostKind === 'sandbox') return `${hostUrl.replace(/\/+$/, '')}/odoo/action-account.action_move_out_invoice_type/`;
-  return null;
+  return invoiceUrlBase(hostKind, hostUrl);
 }
 
 export function logsBody(lang: PageLang): string {

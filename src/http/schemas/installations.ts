@@ -1,21 +1,15 @@
 /** Install handshake and installation-level schemas. */
 import { Type } from 'typebox';
+import { HOSTS } from '../../connector/registry.ts';
 import { ConnectorError } from '../../errors.ts';
 import { SettingsInputSchema } from '../../settings/schema.ts';
 
+/** The install handshake: the kind (one of the registry's), that kind's connection fields (its descriptor's), callback and settings. */
 export const InstallBody = Type.Object(
   {
-    hostKind: Type.Union([Type.Literal('odoo'), Type.Literal('sandbox'), Type.Literal('tryton')]),
-    hostUrl: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 500 }),
-    database: Type.String({ minLength: 1, maxLength: 100 }),
-    companyId: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Null()])),
-    integration: Type.Object(
-      {
-        login: Type.String({ minLength: 1, maxLength: 200 }),
-        secret: Type.String({ minLength: 1, maxLength: 500, writeOnly: true }),
-      },
-      { additionalProperties: false },
-    ),
+    hostKind: Type.Union(HOSTS.map((h) => Type.Literal(h.kind))),
+    // Every registered kind uses the same connection fields today (STANDARD_CONNECTION; test/connector/registry.test.ts holds them to it).
+    ...HOSTS[0].connection.properties,
     callbackUrl: Type.Optional(Type.Union([Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 500 }), Type.Null()])),
     settings: Type.Optional(SettingsInputSchema),
   },

@@ -14,6 +14,7 @@ import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
+import { storedHostKind } from '../host-kind.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { loggedKey } from '../port.ts';
@@ -83,7 +84,7 @@ const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$
 function toInstallation(d: Document): Installation {
   return {
     id: d['_id'] as string,
-    hostKind: d['hostKind'],
+    hostKind: storedHostKind(d['hostKind']),
     hostUrl: d['hostUrl'],
     hostDatabase: d['hostDatabase'],
     companyId: orNull(d['companyId']),

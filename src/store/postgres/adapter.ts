@@ -11,6 +11,7 @@ import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDon
 import { loggedKey } from '../port.ts';
 import { migrate } from './schema.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
+import { storedHostKind } from '../host-kind.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 
 export interface PostgresStoreOptions {
@@ -65,7 +66,7 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 function toInstallation(r: Row): Installation {
   return {
     id: r['id'] as string,
-    hostKind: r['host_kind'] as Installation['hostKind'],
+    hostKind: storedHostKind(r['host_kind']),
     hostUrl: r['host_url'] as string,
     hostDatabase: r['host_database'] as string,
     companyId: str(r['company_id']),

@@ -1,5 +1,5 @@
 /**
- * Builds the sandbox's model schema (src/connector/sandbox/schema/odoo-<version>.json) from the recorded
+ * Builds the sandbox's model schema (sandbox/host/schema/odoo-<version>.json) from the recorded
  * real-Odoo `fields_get` answers in test/fixtures/odoo-real/<version>/fields_get.*.json:
  * per model and field the type, relation, selection, required/readonly flags and the Polish label
  * (the recordings were made with context lang pl_PL), and which fields non-admin users do not see.
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES = path.join(ROOT, 'test/fixtures/odoo-real');
-export const SCHEMA_DIR = path.join(ROOT, 'src/connector/sandbox/schema');
+export const SCHEMA_DIR = path.join(ROOT, 'sandbox/host/schema');
 
 interface Exchange { why: string; request: { body?: { params?: { args?: unknown[] } } }; response: { body?: { result?: unknown } } }
 type Desc = { type: string; string: string; relation?: string; selection?: [string, string][]; required?: boolean; readonly?: boolean };

@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SandboxHost } from '../../../src/connector/sandbox/index.ts';
+import type { SandboxHost } from '../../../sandbox/index.ts';
 
 export const FIXTURES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../fixtures/odoo-real');
 

@@ -16,7 +16,7 @@
  *   smtp.delivered('<id@x>')   // accepted + dropped_after_data for that Message-ID
  */
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
-import { withoutGreetingPause } from '../../../src/mail/sink/no-greeting-pause.ts';
+import { withoutGreetingPause } from '../../../sandbox/mail-sink/no-greeting-pause.ts';
 
 export type SmtpPhase = 'mail' | 'rcpt' | 'data';
 export type SmtpFault = { code: number; message: string } | 'drop' | null;

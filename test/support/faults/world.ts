@@ -13,7 +13,7 @@
  *   expect(verdict.problems).toEqual([]);
  */
 import { DateTime } from 'luxon';
-import { startSandboxHost, type SandboxHost } from '../../../src/connector/sandbox/index.ts';
+import { startSandboxHost, type SandboxHost } from '../../../sandbox/host/index.ts';
 import { sandboxMessageId } from '../sandbox-installation.ts';
 import { generateSecretKey } from '../../../src/secrets.ts';
 import { openStore } from '../../../src/store/index.ts';

@@ -1,18 +1,17 @@
 /**
- * The demo that `npm start` runs with no configuration: a local SMTP sink that keeps every message as
- * an .eml file, the sandbox host (Odoo-compatible, Polish seed data) on 127.0.0.1:8069, and an
- * installation for it with demo settings enabled, so every due sandbox invoice is e-mailed once.
+ * The demo that `npm start` runs with no configuration (sandbox/start.ts boots the connector with it,
+ * exactly as src/main.ts boots it, src/boot.ts): a local SMTP sink that keeps every
+ * message as an .eml file, the sandbox host (Odoo-compatible, Polish seed data) on 127.0.0.1:8069, and
+ * an installation for it (kind `odoo`: the sandbox speaks Odoo's protocol) with demo settings enabled,
+ * so every due sandbox invoice is e-mailed once.
  */
 import path from 'node:path';
 import { DateTime } from 'luxon';
-import type { Config } from './config.ts';
-import type { InstallationService } from './installations/service.ts';
-import type { Logger } from './logger.ts';
-import type { Store } from './store/port.ts';
-import { startSandboxHost } from './connector/sandbox/index.ts';
-import { startSmtpSink } from './mail/sink/index.ts';
+import type { DemoStarter, DemoWorld } from '../src/boot.ts';
+import { startSandboxHost } from './host/index.ts';
+import { startSmtpSink } from './mail-sink/index.ts';
 
-export interface Demo {
+export interface Demo extends DemoWorld {
   sandboxUrl: string;
   smtpPort: number;
   mailWebUrl: string;
@@ -25,7 +24,7 @@ export interface Demo {
 
 export const DEMO_DATABASE = 'sandbox';
 
-export async function startDemo(opts: { config: Config; service: InstallationService; store: Store; logger: Logger }): Promise<Demo> {
+export async function startDemo(opts: Parameters<DemoStarter>[0]): Promise<Demo> {
   const { config, service, store, logger } = opts;
   const sink = await startSmtpSink({ host: '127.0.0.1', port: config.demo.smtpSinkPort, webPort: config.demo.smtpSinkWebPort, dir: config.demo.mailDir });
   const sandbox = await startSandboxHost({
@@ -46,7 +45,7 @@ export async function startDemo(opts: { config: Config; service: InstallationSer
   } else {
     const fromDate = DateTime.now().setZone('Europe/Warsaw').minus({ days: 30 }).toISODate()!;
     const installed = await service.install({
-      hostKind: 'sandbox',
+      hostKind: 'odoo',
       hostUrl: sandbox.url,
       database: DEMO_DATABASE,
       integration: { login: 'admin', secret: 'admin' },
@@ -74,6 +73,18 @@ export async function startDemo(opts: { config: Config; service: InstallationSer
     mailWebUrl: `http://127.0.0.1:${sink.webPort}/`,
     installationId,
     apiToken,
+    banner: [
+      '',
+      'Invoice Courier is running (demo: embedded database, sandbox host, local SMTP sink).',
+      `  Connector API     ${config.http.publicUrl}   (OpenAPI: ${config.http.publicUrl}/docs)`,
+      `  Sandbox host      ${sandbox.url}   (database "${DEMO_DATABASE}", login admin / admin)`,
+      `  Extensions screen ${sandbox.url}/extensions   (the connector's settings and logs pages, embedded as in the host)`,
+      `  Mail sink (SMTP)  127.0.0.1:${sink.port}; messages: http://127.0.0.1:${sink.webPort}/  (files in ${config.demo.mailDir})`,
+      `  Installation      ${installationId}`,
+      `  API token         ${apiToken}   (new at every start)`,
+      `  Logs              curl -H "Authorization: Bearer ${apiToken}" ${config.http.publicUrl}/api/installations/${installationId}/logs`,
+      '',
+    ],
     async stop() {
       await sandbox.stop();
       await sink.stop();

@@ -5,7 +5,7 @@
  * (schema/odoo-<version>.json, built by test/connector/replay/build-schema.ts), the access groups per
  * model and Odoo's messages in English and Polish.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 export type OdooVersion = '17.0' | '18.0' | '19.0';
 export const ODOO_VERSIONS: readonly OdooVersion[] = ['17.0', '18.0', '19.0'];
@@ -37,9 +37,8 @@ const schemas = new Map<string, Schema>();
 function loadSchema(version: '17.0' | '18.0'): Schema {
   let s = schemas.get(version);
   if (!s) {
-    // next to this module (src/, tsx); a `npm run build` output (dist/) reads the source tree's copy
-    const local = new URL(`./schema/odoo-${version}.json`, import.meta.url);
-    const file = existsSync(local) ? local : new URL(`../../../src/connector/sandbox/schema/odoo-${version}.json`, import.meta.url);
+    // next to this module (the sandbox is run from source with tsx, never built)
+    const file = new URL(`./schema/odoo-${version}.json`, import.meta.url);
     s = JSON.parse(readFileSync(file, 'utf8')) as Schema;
     schemas.set(version, s);
   }

@@ -104,7 +104,7 @@ export function registerExtensions(http: SandboxHttp, orm: Orm, sandbox: { url: 
     }
     const m = await manifest();
     const r = await call('POST', m.endpoints.install.path, {
-      hostKind: 'sandbox',
+      hostKind: 'odoo',
       hostUrl: sandbox.url(),
       database: sandbox.database,
       integration,
