@@ -59,7 +59,9 @@ async function inFrameViewport(frame: Frame, selector: string): Promise<boolean>
 
 describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -> settings -> run now -> logs -> preview', () => {
   beforeAll(async () => {
-    smtp = await startTestSmtpServer();
+    // 150 ms per message: the 320-invoice run lasts several seconds however fast the machine, so the page
+    // (polling each second) can see its progress move.
+    smtp = await startTestSmtpServer({ faults: { replyDelayMs: 150 } });
     connector = await startTestConnector({ pipeline: { pageSize: PAGE_SIZE } });
     sandbox = await startSandboxHost({ port: 0, smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: INVOICES, extensions: { connectorUrl: connector.url } });
     browser = await launchBrowser();

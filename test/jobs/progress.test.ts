@@ -19,7 +19,9 @@ let connector: TestConnector;
 let id: string;
 
 beforeAll(async () => {
-  smtp = await startTestSmtpServer();
+  // A server that takes 150 ms per message: with the pool's 5 connections the run lasts several seconds
+  // on any machine, long enough for progress recorded about once a second to be seen moving.
+  smtp = await startTestSmtpServer({ faults: { replyDelayMs: 150 } });
   sandbox = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 450 });
   // Exactly DUE posted invoices with a plain address are still unsent; the rest count as sent by hand.
   const partners = new Map(sandbox.records('res.partner').map((p) => [p['id'], p]));

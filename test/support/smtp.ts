@@ -44,6 +44,8 @@ export interface TestSmtpFaults {
    * (after its first chunk, before the final "."). Nothing is stored. `dropAfterData` is the phase after.
    */
   dropAt: 'connect' | 'auth' | 'mail_from' | 'rcpt_to' | 'data_start' | 'data' | null;
+  /** Wait this long before answering 250 to a message (a slow server: runs that last long enough to watch). */
+  replyDelayMs: number;
 }
 
 export interface TestSmtpOptions {
@@ -109,7 +111,7 @@ function replyError(reply: SmtpReply): Error {
 export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const tlsMode = options.tls ?? 'none';
   const cert = tlsMode === 'none' ? null : selfSignedCert();
-  const faults: TestSmtpFaults = { rcpt: {}, mailFrom: null, data: null, dropAfterData: false, rejectAuth: false, dropAt: null, ...options.faults };
+  const faults: TestSmtpFaults = { rcpt: {}, mailFrom: null, data: null, dropAfterData: false, rejectAuth: false, dropAt: null, replyDelayMs: 0, ...options.faults };
   const messages: ReceivedMessage[] = [];
   const waiters: (() => void)[] = [];
   let connectionCount = 0;
@@ -191,7 +193,9 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
             dropConnection(server, session);
             return;
           }
-          callback(null, `OK: queued as ${messages.length}`);
+          const queued = `OK: queued as ${messages.length}`;
+          if (faults.replyDelayMs > 0) setTimeout(() => callback(null, queued), faults.replyDelayMs);
+          else callback(null, queued);
         });
       });
     },
