@@ -115,7 +115,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       },
       ...options.pipeline,
     };
-    const scheduler = createAgendaScheduler({
+    const scheduler = await createAgendaScheduler({
       database: store.kind === 'mongodb' ? { kind: 'mongodb', url: opened.databaseUrl } : { kind: 'postgres', url: opened.databaseUrl },
       store,
       run: (id, trigger) => runInstallation(pipeline, id, trigger),

@@ -4,22 +4,28 @@
  *
  * The holiday table comes from `date-holidays` (a maintained library of public holidays, pinned at a
  * version that has 24 December from 2025 on; a test checks that date). Pure: no clock is read, the
- * library's data is loaded on first use, not at import time.
+ * library and its data are loaded on first use, not at import time.
  */
-import Holidays from 'date-holidays';
+import { createRequire } from 'node:module';
+import type HolidaysType from 'date-holidays';
 import { DateTime } from 'luxon';
 import type { IsoDate } from '../domain.ts';
 
 export type DayKind = { business: true } | { business: false; why: 'weekend' } | { business: false; why: 'holiday'; name: string };
 
-let poland: Holidays | null = null;
+let poland: HolidaysType | null = null;
+
+/** date-holidays (14 MB of rules once loaded) is required on first use, not when this module loads. */
+function loadHolidays(): typeof HolidaysType {
+  return createRequire(import.meta.url)('date-holidays') as typeof HolidaysType;
+}
 const byYear = new Map<number, Map<IsoDate, string>>();
 
 /** The Polish public holidays of a year, by date, with their Polish names (memoised per year). */
 export function polishHolidays(year: number): Map<IsoDate, string> {
   let days = byYear.get(year);
   if (!days) {
-    poland ??= new Holidays('PL');
+    poland ??= new (loadHolidays())('PL');
     days = new Map();
     for (const h of poland.getHolidays(year)) {
       // `public` = statutory days off; observances (e.g. Father's Day) do not close offices.

@@ -11,7 +11,6 @@
 import { Agenda, type Job } from 'agenda';
 import pg from 'pg';
 import { PostgresBackend } from '@agendajs/postgres-backend';
-import { MongoBackend } from '@agendajs/mongo-backend';
 import type { RunTrigger } from '../domain.ts';
 import type { Logger } from '../logger.ts';
 import type { Installation, Store } from '../store/port.ts';
@@ -64,7 +63,12 @@ interface JobData {
   trigger?: RunTrigger;
 }
 
-export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
+/**
+ * The Agenda scheduler on the store's database. The MongoDB backend (and its driver, ~30 MB with bson's
+ * buffers) is imported only when the store is MongoDB: a PostgreSQL process never loads it.
+ */
+export async function createAgendaScheduler(options: SchedulerOptions): Promise<Scheduler> {
+  const mongoBackend = options.database.kind === 'mongodb' ? (await import('@agendajs/mongo-backend')).MongoBackend : null;
   const { store, logger, clock } = options;
   const lockLifetime = options.lockLifetimeMs ?? 60_000;
   const retryBase = options.retryBaseMs ?? 30_000;
@@ -80,7 +84,7 @@ export function createAgendaScheduler(options: SchedulerOptions): Scheduler {
   pool?.on('connect', (client) => client.on('error', poolError('database connection failed')));
   const backend = pool
     ? new PostgresBackend({ pool, tableName: 'agenda_jobs' })
-    : new MongoBackend({ address: options.database.url, collection: 'agendaJobs' });
+    : new mongoBackend!({ address: options.database.url, collection: 'agendaJobs' });
   // The LISTEN channel reconnects by itself once its 'error' is listened to (57P01 on a restart).
   const channel = (backend as { notificationChannel?: { on(event: 'error', l: (err: unknown) => void): unknown } }).notificationChannel;
   channel?.on('error', (err: unknown) => (stopping ? logger.debug : logger.warn).call(logger, { err: err instanceof Error ? err.message : String(err) }, 'scheduler: notification channel lost; reconnecting'));

@@ -6,7 +6,6 @@
 import type { Config } from '../config.ts';
 import { ConnectorError } from '../errors.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
-import { DEFAULT_MONGO_DB, createMongoStore, mongoUrlWithDatabase } from './mongodb/index.ts';
 import type { Store } from './port.ts';
 import { createPostgresStore } from './postgres/index.ts';
 
@@ -31,10 +30,13 @@ export async function openStore(database: Config['database'], opts: { log: (msg:
       databaseUrl = database.url;
       store = createPostgresStore({ url: database.url, log: opts.log });
       break;
-    case 'mongodb':
+    case 'mongodb': {
+      // Loaded only for MongoDB: a PostgreSQL process never pays for the driver.
+      const { DEFAULT_MONGO_DB, createMongoStore, mongoUrlWithDatabase } = await import('./mongodb/index.ts');
       databaseUrl = mongoUrlWithDatabase(database.url, DEFAULT_MONGO_DB);
       store = createMongoStore({ url: database.url, log: opts.log });
       break;
+    }
     case 'embedded-postgres': {
       const embedded = await startEmbeddedPostgres({ dataDir: database.dataDir, port: database.port, log: opts.log });
       databaseUrl = embedded.url;

@@ -8,7 +8,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Agenda } from 'agenda';
-import { createFastifyPlugin } from 'agendash';
 import { safeEqual } from '../../secrets.ts';
 import type { Metrics } from '../../metrics.ts';
 
@@ -63,6 +62,8 @@ export function operatorRoutes(deps: OperatorDeps) {
             if (request.url === '/operator/agenda') return reply.redirect('/operator/agenda/');
           });
           scope.addHook('onRequest', guard);
+          // Agendash (and express under it) is loaded only when the dashboard is served (ADMIN_TOKEN set).
+          const { createFastifyPlugin } = await import('agendash');
           await scope.register(createFastifyPlugin(agenda as never));
         },
         { prefix: '/operator/agenda' },
