@@ -131,6 +131,7 @@ describe('crash test: SIGKILL at random moments during runs, restart, repeat', (
 
     const hostNow = new Map(sandbox.records('account.move').map((m) => [String(m['id']), m]));
     // Due: posted customer invoices and credit notes from fromDate on that the host is not sending itself.
+    // An invoice KSeF still holds (sent to KSeF or OFFLINE, no number yet) waits, by rule, and is logged as skipped.
     const due = moves.filter((m) => m['state'] === 'posted' && ['out_invoice', 'out_refund'].includes(String(m['move_type'])) && String(m['invoice_date']) >= fromDate && !m['sending_data']);
     let sent = 0;
     let uncertain = 0;
@@ -159,7 +160,8 @@ describe('crash test: SIGKILL at random moments during runs, restart, repeat', (
     }
     // Every message that arrived belongs to a due invoice recorded as sent or uncertain.
     const dueIds = new Set(due.map((m) => sandboxMessageId(id, String(m['id']))));
-    for (const mid of byMessageId.keys()) if (!dueIds.has(mid)) problems.push(`unexpected message ${mid}`);
+    // The operator's failure digest (after a run that left invoices uncertain) is not an invoice.
+    for (const mid of byMessageId.keys()) if (!dueIds.has(mid) && !/^<ic-digest-/.test(mid)) problems.push(`unexpected message ${mid}`);
     if (problems.length && process.env['CRASH_DEBUG']) process.stderr.write(`PROBLEMS\n${problems.join('\n')}\n`);
     expect(problems.join('\n')).toBe('');
     expect(sent + uncertain).toBeGreaterThanOrEqual(300);
