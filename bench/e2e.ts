@@ -154,12 +154,13 @@ async function child(): Promise<void> {
   // repeated, with the pipeline's own in-flight bound, renderer and mail delivery; nothing recorded.
   const { createHost } = await import('../src/connector/registry.ts');
   const { composeMessage } = await import('../src/jobs/message.ts');
+  const { isValidEmail } = await import('../src/jobs/rules.ts');
   const host = createHost({ kind: (arg('kind') ?? 'odoo') as 'odoo', baseUrl: hostUrl, database: arg('database') ?? 'sandbox', companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
   const operator = await host.checkOperator();
   const acc = (await host.listEmailAccounts(operator)).find((a) => a.id === account.value)!;
   const page: import('../src/domain.ts').Invoice[] = [];
   for await (const p of host.listDueInvoices({ documents: 'confirmed_only', dateBasis: 'issue_date', fromDate: '2000-01-01', pageSize: 200, excludeHostMarkedSent: false })) {
-    page.push(...p.filter((i) => i.state === 'posted' && /^[^@\s,;]+@[^@\s,;]+\.[a-z]{2,}$/i.test(i.customer.email ?? '')));
+    page.push(...p.filter((i) => i.state === 'posted' && isValidEmail(i.customer.email ?? '')));
     break;
   }
   await host.close?.();

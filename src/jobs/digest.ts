@@ -11,8 +11,8 @@
  * reached through the host's menu entry, where the host authenticates the reader.
  */
 import { invoiceUrlBase, type InstallationHostFactory } from '../connector/registry.ts';
-import type { Outcome } from '../domain.ts';
 import type { Logger } from '../logger.ts';
+import { isMessageCode, render } from '../messages/catalogue.ts';
 import type { MailDelivery, OutgoingMessage } from '../mail/port.ts';
 import { escapeHtml, toPlainText } from '../render/index.ts';
 import type { SecretBox } from '../secrets.ts';
@@ -28,15 +28,11 @@ const DIGESTED: Record<string, { pl: string; en: string }> = {
 };
 const MAX_LISTED = 200;
 
-const REASONS: Partial<Record<NonNullable<Outcome['reason']>, { pl: string; en: string }>> = {
-  smtp_permanent: { pl: 'serwer poczty odrzucił wiadomość', en: 'the mail server refused the message' },
-  attempts_exhausted: { pl: 'wyczerpano próby wysyłki', en: 'every attempt was used' },
-  print_unavailable: { pl: 'system nie przygotował wydruku', en: 'the host could not produce the print' },
-  render_failed: { pl: 'nie udało się przygotować wiadomości', en: 'the message could not be prepared' },
-  interrupted: { pl: 'wysyłka została przerwana po przekazaniu wiadomości serwerowi', en: 'delivery was interrupted after the message was handed over' },
-  imap_failed: { pl: 'nie udało się zapisać szkicu', en: 'the draft could not be stored' },
-  invalid_recipient: { pl: 'błędny adres odbiorcy', en: 'an invalid recipient address' },
-};
+/** The catalogue's words for an outcome reason (`reason.<code>`), or null when it has none. */
+function reasonWords(lang: 'pl' | 'en', reason: string | null): string | null {
+  const code = `reason.${reason}`;
+  return reason && isMessageCode(code) ? render(lang, code) : null;
+}
 
 export interface DigestDeps {
   store: Store;
@@ -81,7 +77,7 @@ export function digestMessage(input: { lang: 'pl' | 'en'; company: string; run: 
     : `The run of ${run.startedAt.slice(0, 16).replace('T', ' ')} (UTC) ended: ${run.counts.sent} sent, ${run.counts.drafted} drafted, ${failed} not sent, ${uncertain} uncertain. The invoices below need a decision.`;
   const rows = entries.slice(0, MAX_LISTED).map((e) => {
     const what = DIGESTED[e.event]![lang];
-    const why = (e.reason && REASONS[e.reason as keyof typeof REASONS]?.[lang]) ?? null;
+    const why = reasonWords(lang, e.reason);
     const number = e.invoiceNumber ?? (pl ? '(bez numeru)' : '(no number)');
     const link = e.invoiceId && input.invoiceUrl ? input.invoiceUrl(e.invoiceId) : null;
     const name = link ? `<a href="${escapeHtml(link)}">${escapeHtml(number)}</a>` : escapeHtml(number);

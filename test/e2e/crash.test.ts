@@ -131,7 +131,6 @@ describe('crash test: SIGKILL at random moments during runs, restart, repeat', (
 
     const hostNow = new Map(sandbox.records('account.move').map((m) => [String(m['id']), m]));
     // Due: posted customer invoices and credit notes from fromDate on that the host is not sending itself.
-    // An invoice KSeF still holds (sent to KSeF or OFFLINE, no number yet) waits, by rule, and is logged as skipped.
     const due = moves.filter((m) => m['state'] === 'posted' && ['out_invoice', 'out_refund'].includes(String(m['move_type'])) && String(m['invoice_date']) >= fromDate && !m['sending_data']);
     let sent = 0;
     let uncertain = 0;

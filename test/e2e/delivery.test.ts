@@ -22,7 +22,7 @@ import type { Invoice } from '../../src/domain.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { DOVECOT_INSTALL_HINT, dovecotAvailable, startDovecot, type TestDovecot } from '../support/dovecot.ts';
-import { sandboxMessageId as midFor } from '../support/sandbox-installation.ts';
+import { sandboxMessageId as midFor, waitsForKsef } from '../support/sandbox-installation.ts';
 
 // The SMTP server requires AUTH with the same credentials as the Dovecot mailbox, so the sandbox pairs
 // its "Sandbox SMTP" account with the IMAP server (Odoo has no link; the adapter pairs by user).
@@ -129,9 +129,7 @@ async function scenario(o: { targets: number; imap?: boolean; delivery?: 'send_n
   const candidates = moves.filter((m) => {
     const partner = partners.get((m['partner_id'] as [number, string])[0]);
     const email = partner?.['email'];
-    // Not one KSeF still holds (sent to KSeF or OFFLINE, no number yet): those wait, by rule.
-    const waitingForKsef = Boolean(m['l10n_pl_edi_status']) && m['l10n_pl_edi_status'] !== 'accepted';
-    return m['state'] === 'posted' && m['move_type'] === 'out_invoice' && m['is_move_sent'] === false && !waitingForKsef && typeof email === 'string' && /^[^,; ]+@[^,; ]+\.example$/.test(email);
+    return m['state'] === 'posted' && m['move_type'] === 'out_invoice' && m['is_move_sent'] === false && !waitsForKsef(m) && typeof email === 'string' && /^[^,; ]+@[^,; ]+\.example$/.test(email);
   });
   const targets = candidates.slice(0, o.targets).map((m) => String(m['id']));
   expect(targets).toHaveLength(o.targets);

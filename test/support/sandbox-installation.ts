@@ -12,6 +12,11 @@ import { messageIdFor } from '../../src/jobs/rules.ts';
 export const SANDBOX_SENDER = `anna.nowak@${SELLER_DOMAIN}`;
 
 /** The Message-ID a run of such an installation gives an invoice (on the sender's domain). */
+/** A sandbox move KSeF still holds (sent to KSeF or OFFLINE, no number yet): it waits, by rule, and is not due. */
+export function waitsForKsef(move: Record<string, unknown>): boolean {
+  return Boolean(move['l10n_pl_edi_status']) && move['l10n_pl_edi_status'] !== 'accepted';
+}
+
 export function sandboxMessageId(installationId: string, invoiceId: string): string {
   return messageIdFor(installationId, invoiceId, SANDBOX_SENDER);
 }

@@ -14,7 +14,7 @@
  */
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../../sandbox/host/index.ts';
-import { sandboxMessageId } from '../sandbox-installation.ts';
+import { sandboxMessageId, waitsForKsef } from '../sandbox-installation.ts';
 import { generateSecretKey } from '../../../src/secrets.ts';
 import { openStore } from '../../../src/store/index.ts';
 import type { LedgerEntry, LogEntry, Run, Store } from '../../../src/store/port.ts';
@@ -269,9 +269,7 @@ function judge(input: {
   const uncertainLog = new Set(logs.filter((l) => l.event === 'invoice.uncertain' && l.invoiceId).map((l) => l.invoiceId!));
   const acceptedBy = new Map<string, number>();
   for (const t of smtp.accepted) if (t.messageId) acceptedBy.set(t.messageId, (acceptedBy.get(t.messageId) ?? 0) + 1);
-  // Due by rule; an invoice KSeF still holds (sent to KSeF or OFFLINE, no number yet) waits, by rule.
-  const waitingForKsef = (m: Record<string, unknown>) => Boolean(m['l10n_pl_edi_status']) && m['l10n_pl_edi_status'] !== 'accepted';
-  const due = movesAtStart.filter((m) => m['state'] === 'posted' && ['out_invoice', 'out_refund'].includes(String(m['move_type'])) && String(m['invoice_date']) >= fromDate && !m['sending_data'] && !waitingForKsef(m));
+  const due = movesAtStart.filter((m) => m['state'] === 'posted' && ['out_invoice', 'out_refund'].includes(String(m['move_type'])) && String(m['invoice_date']) >= fromDate && !m['sending_data'] && !waitsForKsef(m));
   const dueMessageIds = new Set(due.map((m) => sandboxMessageId(id, String(m['id']))));
   const problems: string[] = [];
   const duplicates = smtp.duplicates();
