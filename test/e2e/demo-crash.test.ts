@@ -193,9 +193,10 @@ describe('npm start, killed', () => {
       if (e.state === 'skipped' && n !== 0) problems.push(`${e.invoiceNumber}: skipped, arrived ${n}×`);
     }
     expect(problems.join('\n')).toBe('');
-    // Every message that arrived is one the ledger knows.
+    // Every message that arrived is one the ledger knows (the operator's failure digest, sent after a run
+    // that left invoices uncertain, is not an invoice).
     const known = new Set(entries.map((e) => e.messageId));
-    expect([...mail.keys()].filter((id) => !known.has(id))).toEqual([]);
+    expect([...mail.keys()].filter((id) => !known.has(id) && !/^<ic-digest-/.test(id))).toEqual([]);
     expect(byState['sent'] ?? 0).toBeGreaterThan(20);
     expect(resumedIn).toBeLessThan(120_000);
     // The killed runs were closed as interrupted.
