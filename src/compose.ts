@@ -15,6 +15,7 @@ import { createMailDelivery } from './mail/delivery.ts';
 import { createPdfRenderer, listStandardPrints } from './render/index.ts';
 import { createAgendaScheduler, type Scheduler, type SchedulerOptions } from './jobs/scheduler.ts';
 import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
+import { HeldWriteBacks } from './jobs/writeback.ts';
 import { createRunConsole } from './jobs/run-console.ts';
 import { InstallationService } from './installations/service.ts';
 import { WebhookDispatcher, type DispatcherTuning } from './webhooks/dispatcher.ts';
@@ -104,6 +105,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       secrets,
       clock,
       owner,
+      heldWriteBacks: new HeldWriteBacks(),
       delivery: config.delivery,
       logger,
       events: (event: PipelineEvent) => {

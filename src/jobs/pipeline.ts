@@ -38,7 +38,7 @@ import { hostConnectionFor } from './installation-host.ts';
 import { composeMessage, senderAddress } from './message.ts';
 import { renderTemplates } from './templates.ts';
 import { contentHash, messageIdFor } from './rules.ts';
-import { flushWriteBacks } from './writeback.ts';
+import { flushWriteBacks, type HeldWriteBacks } from './writeback.ts';
 import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, RUN_HEARTBEAT_MS, RUN_LEASE_MS } from './run-lease.ts';
 
@@ -77,6 +77,8 @@ export interface PipelineDeps {
   recordPauseMs?: number;
   /** Least time between two progress writes of a run (ms; default 1000). */
   progressEveryMs?: number;
+  /** Write-backs this process took and could not give back while the store failed (./writeback.ts). */
+  heldWriteBacks?: HeldWriteBacks;
 }
 
 /** Stops the whole run: the account refused its credentials or cannot be used as configured. */

@@ -5,10 +5,16 @@
  * The note carries the Message-ID, and host adapters look for a note before posting it (HostErp.writeBack
  * is idempotent), so a process that dies between posting and clearing does not post it twice either.
  * A host that is down delays the write-back, never the ledger.
+ *
+ * A store that fails after the take (a dropped connection, a failover) must not leave the taken
+ * write-backs leased to nobody for the whole lease: clearing or giving them back is retried for a while,
+ * and what still cannot be given back is remembered by this process (`HeldWriteBacks`) and given back
+ * before its next flush of that installation takes anything.
  */
 import type { HostErp, WriteBack } from '../connector/port.ts';
 import type { NewLogEntry, LedgerEntry, Store } from '../store/port.ts';
 import type { Outcome } from '../domain.ts';
+import { isConnectorError } from '../errors.ts';
 import { noteFor } from './notes.ts';
 
 /** Write-backs taken per host call. */
@@ -16,11 +22,45 @@ export const WRITE_BACK_BATCH = 100;
 /** How long a taken write-back is ours: far longer than one host call, short enough to be taken over after a crash. */
 export const WRITE_BACK_LEASE_MS = 5 * 60_000;
 
+/** How long clearing or giving back taken write-backs is retried while the store fails. */
+export const WRITE_BACK_SETTLE_MS = 30_000;
+
 export interface WriteBackDeps {
   store: Store;
   /** Identity of this process (the ledger owner). */
   owner: string;
   clock: () => Date;
+  /** Write-backs this process took and could not give back yet (one per process, from the composition root). */
+  heldWriteBacks?: HeldWriteBacks | undefined;
+  /** First pause between attempts while the store fails (ms, doubled up to 5 s); default 250. */
+  recordPauseMs?: number | undefined;
+}
+
+/**
+ * Write-backs this process took and could not give back while the store failed: nobody is working on
+ * them (the flush that took them has ended), so the next flush of the installation gives them back first.
+ */
+export class HeldWriteBacks {
+  private readonly held = new Map<string, Set<string>>();
+
+  add(installationId: string, invoiceIds: string[]): void {
+    const set = this.held.get(installationId) ?? new Set<string>();
+    for (const id of invoiceIds) set.add(id);
+    this.held.set(installationId, set);
+  }
+
+  /** Gives back what is held for the installation; throws (and keeps holding) while the store fails. */
+  async giveBack(store: Pick<Store, 'releaseWriteBacks'>, installationId: string, owner: string): Promise<void> {
+    const set = this.held.get(installationId);
+    if (!set?.size) return;
+    const ids = [...set];
+    await store.releaseWriteBacks(installationId, owner, ids);
+    for (const id of ids) set.delete(id);
+  }
+
+  count(installationId: string): number {
+    return this.held.get(installationId)?.size ?? 0;
+  }
 }
 
 export type WriteBackLog = (level: NewLogEntry['level'], event: string, message: string) => Promise<void>;
@@ -28,6 +68,7 @@ export type WriteBackLog = (level: NewLogEntry['level'], event: string, message:
 /** Writes every owed outcome of the installation back to the host; returns how many were written. */
 export async function flushWriteBacks(deps: WriteBackDeps, installationId: string, host: Pick<HostErp, 'writeBack'>, log: WriteBackLog): Promise<number> {
   const { store, owner, clock } = deps;
+  await deps.heldWriteBacks?.giveBack(store, installationId, owner);
   let written = 0;
   for (;;) {
     const now = clock();
@@ -38,16 +79,40 @@ export async function flushWriteBacks(deps: WriteBackDeps, installationId: strin
       limit: WRITE_BACK_BATCH,
     });
     if (taken.length === 0) return written;
+    const ids = taken.map((t) => t.invoiceId);
     try {
       await host.writeBack(taken.map(writeBackFor));
     } catch (e) {
-      await store.releaseWriteBacks(installationId, owner, taken.map((t) => t.invoiceId)).catch(() => undefined);
+      await settleTaken(deps, installationId, ids, () => store.releaseWriteBacks(installationId, owner, ids)).catch(() => undefined);
       await log('warning', 'writeback.delayed', `Writing ${taken.length} outcome(s) back to the host failed; will retry on the next run: ${e instanceof Error ? e.message : String(e)}`);
       return written;
     }
-    await store.markWrittenBack(installationId, owner, taken.map((t) => ({ invoiceId: t.invoiceId, outcomeVersion: t.outcomeVersion ?? 0 })));
+    // Written on the host: clear them (a later flush that writes them again finds the note and posts nothing).
+    await settleTaken(deps, installationId, ids, () => store.markWrittenBack(installationId, owner, taken.map((t) => ({ invoiceId: t.invoiceId, outcomeVersion: t.outcomeVersion ?? 0 }))));
     written += taken.length;
     if (taken.length < WRITE_BACK_BATCH) return written;
+  }
+}
+
+/**
+ * Clears or gives back taken write-backs, retrying a failing store for WRITE_BACK_SETTLE_MS; if it still
+ * fails, they are held by this process (given back by its next flush) and the error is thrown.
+ */
+async function settleTaken(deps: WriteBackDeps, installationId: string, ids: string[], step: () => Promise<void>): Promise<void> {
+  const deadline = deps.clock().getTime() + WRITE_BACK_SETTLE_MS;
+  let pause = deps.recordPauseMs ?? 250;
+  for (;;) {
+    try {
+      return await step();
+    } catch (e) {
+      const retryable = !isConnectorError(e) || e.retryable;
+      if (!retryable || deps.clock().getTime() + pause >= deadline) {
+        deps.heldWriteBacks?.add(installationId, ids);
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(5000, pause * 2);
+    }
   }
 }
 
