@@ -313,7 +313,8 @@ export interface Store {
   listLedger(installationId: string, filter: { states?: LedgerState[]; owner?: string; after?: string; limit: number }): Promise<LedgerEntry[]>;
   /**
    * Closes what dead owners left: their `claimed` entries go back as by `release`, their `sending`
-   * entries' leases end now (so `listExpiredSending` hands them to the evidence check at once).
+   * entries' leases end now (so `listExpiredSending` hands them to the evidence check at once), and the
+   * write-backs they had taken are given back (the next flush writes them; host write-backs are idempotent).
    */
   releaseDeadOwners(installationId: string, owners: string[], now: string): Promise<{ released: number; expired: number }>;
   /** `sending` entries whose lease expired before `now` (interrupted deliveries). */

@@ -764,6 +764,21 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         expect(await store.markSending(inst, 'c', 'dead', 'h', at(10))).toBe(false);
         expect(await store.releaseDeadOwners(inst, [], at(1))).toEqual({ released: 0, expired: 0 });
       });
+
+      it("write-backs a dead owner had taken are given back at once; a live owner's stay taken", async () => {
+        const inst = uid();
+        for (const id of ['d1', 'd2', 'l1']) {
+          await store.claim(claimReq(inst, id, 'w', at(0)));
+          await store.recordOutcome(inst, id, 'w', outcome('sent'), { writeBack: true, nextAttemptAt: null });
+        }
+        const dead = await store.claimWriteBacks(inst, { owner: 'dead', now: at(1), leaseUntil: at(6), limit: 2 });
+        // At most `limit` are taken.
+        expect(dead).toHaveLength(2);
+        expect(await store.claimWriteBacks(inst, { owner: 'live', now: at(1), leaseUntil: at(6), limit: 10 })).toHaveLength(1);
+        await store.releaseDeadOwners(inst, ['dead'], at(2));
+        const retaken = await store.claimWriteBacks(inst, { owner: 'next', now: at(2), leaseUntil: at(7), limit: 10 });
+        expect(retaken.map((e) => e.invoiceId).sort()).toEqual(dead.map((e) => e.invoiceId).sort());
+      });
     });
 
     describe('incoming webhook event ids', () => {
@@ -932,6 +947,8 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         const taken = results.flat().filter((d) => ids.has(d.id)).map((d) => d.id);
         expect(new Set(taken).size).toBe(taken.length);
         expect(taken.length).toBe(12);
+        // Each dispatcher took at most its limit.
+        expect(Math.max(...results.map((r) => r.length))).toBeLessThanOrEqual(4);
       });
 
       it('an attempt is appended by the owner only, sets the status and releases the lease', async () => {

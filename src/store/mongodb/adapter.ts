@@ -570,6 +570,9 @@ export class MongoStore implements Store {
         { $set: { leaseUntil: new Date(at.getTime() - 1), updatedAt: new Date() } },
       ),
     );
+    await this.op('releaseDeadOwners', () =>
+      this.ledger.updateMany({ installationId, writeBackOwner: { $in: owners } }, { $set: { writeBackOwner: null, writeBackLeaseUntil: null } }),
+    );
     return { released: released.modifiedCount, expired: expired.modifiedCount };
   }
 

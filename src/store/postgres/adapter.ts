@@ -536,6 +536,11 @@ export class PostgresStore implements Store {
        WHERE installation_id = $1 AND (${pgCondition('expireDead', { deadOwners: '$2' })}) RETURNING 1`,
       [installationId, owners, now],
     );
+    await this.q(
+      'releaseDeadOwners',
+      'UPDATE ledger SET write_back_owner = NULL, write_back_lease_until = NULL WHERE installation_id = $1 AND write_back_owner = ANY($2::text[])',
+      [installationId, owners],
+    );
     return { released: released.length, expired: expired.length };
   }
 
@@ -629,17 +634,19 @@ export class PostgresStore implements Store {
   }
 
   async claimWriteBacks(installationId: string, req: { owner: string; leaseUntil: string; now: string; limit: number }): Promise<LedgerEntry[]> {
-    // SKIP LOCKED: concurrent flushers take different rows; the outer WHERE re-checks the lease.
-    const free = `write_back_pending AND state NOT IN (${sqlList(OWNED_STATES)})
-         AND (write_back_lease_until IS NULL OR write_back_lease_until < $3::timestamptz)`;
+    // SKIP LOCKED: concurrent flushers take different rows; the outer WHERE re-checks the lease. The pick
+    // is a MATERIALIZED CTE: as an `IN (subquery)` the planner may run the LIMITed subquery more than once
+    // (a semi-join rescan), and with SKIP LOCKED each run can pick other rows, so more than `limit` were taken.
+    const free = `l.write_back_pending AND l.state NOT IN (${sqlList(OWNED_STATES)})
+         AND (l.write_back_lease_until IS NULL OR l.write_back_lease_until < $3::timestamptz)`;
     const rows = await this.q(
       'claimWriteBacks',
-      `UPDATE ledger SET write_back_owner = $2, write_back_lease_until = $4
-       WHERE installation_id = $1 AND invoice_id IN (
-         SELECT invoice_id FROM ledger WHERE installation_id = $1 AND ${free}
-         ORDER BY updated_at, invoice_id LIMIT $5 FOR UPDATE SKIP LOCKED)
-       AND ${free}
-       RETURNING *`,
+      `WITH picked AS MATERIALIZED (
+         SELECT l.invoice_id FROM ledger l WHERE l.installation_id = $1 AND ${free}
+         ORDER BY l.updated_at, l.invoice_id LIMIT $5 FOR UPDATE SKIP LOCKED)
+       UPDATE ledger l SET write_back_owner = $2, write_back_lease_until = $4
+       FROM picked WHERE l.installation_id = $1 AND l.invoice_id = picked.invoice_id AND ${free}
+       RETURNING l.*`,
       [installationId, req.owner, req.now, req.leaseUntil, req.limit],
     );
     return rows.map(toLedger).sort((a, b) => a.updatedAt.localeCompare(b.updatedAt) || a.invoiceId.localeCompare(b.invoiceId));
@@ -861,16 +868,18 @@ export class PostgresStore implements Store {
   }
 
   async claimDueWebhookDeliveries(req: { now: string; owner: string; leaseUntil: string; limit: number }): Promise<WebhookDelivery[]> {
-    // SKIP LOCKED: concurrent dispatchers each take different rows; the outer WHERE re-checks the lease.
+    // SKIP LOCKED: concurrent dispatchers each take different rows; the outer WHERE re-checks the lease
+    // (a MATERIALIZED pick, for the reason given at claimWriteBacks).
     const rows = await this.q(
       'claimDueWebhookDeliveries',
-      `UPDATE webhook_deliveries SET owner = $2, lease_until = $3, updated_at = now()
-       WHERE id IN (
+      `WITH picked AS MATERIALIZED (
          SELECT id FROM webhook_deliveries
          WHERE status = 'pending' AND next_attempt_at <= $1::timestamptz AND (lease_until IS NULL OR lease_until < $1::timestamptz)
          ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
-       AND status = 'pending' AND (lease_until IS NULL OR lease_until < $1::timestamptz)
-       RETURNING *`,
+       UPDATE webhook_deliveries w SET owner = $2, lease_until = $3, updated_at = now()
+       FROM picked WHERE w.id = picked.id
+       AND w.status = 'pending' AND (w.lease_until IS NULL OR w.lease_until < $1::timestamptz)
+       RETURNING w.*`,
       [req.now, req.owner, req.leaseUntil, req.limit],
     );
     return rows.map(toWebhookDelivery).sort((a, b) => (a.nextAttemptAt ?? '').localeCompare(b.nextAttemptAt ?? ''));
