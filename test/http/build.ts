@@ -58,6 +58,8 @@ export async function build(t?: { onTestFinished(fn: () => Promise<void>): void 
     const prints = { render: (invoice: Parameters<typeof renderer.render>[0], printId: string, printOptions: Parameters<typeof renderer.render>[2]) => renderer.render(invoice, printId, printOptions) };
     const scheduler = await createAgendaScheduler({ database: { kind: 'postgres', url: opened.databaseUrl }, store, run: async () => undefined, clock, logger, name: 'http-test' });
     closers.push(() => scheduler.stop(1000));
+    // Agenda connects in the background; one read through the port waits for it, so closing never races the connect.
+    await scheduler.nextRunAt('00000000-0000-4000-8000-000000000000');
     const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints, adminToken: ADMIN_TOKEN, publicUrl: () => PUBLIC_URL });
     const dispatcher = new WebhookDispatcher({ store, secrets, logger, owner: 'http-test', version: 'test', tuning: {} });
     const incoming = new IncomingWebhooks({ store, secrets, service, scheduler, logger });
