@@ -39,7 +39,7 @@ export interface Built {
 }
 
 /** Builds the app; with a test context, closes it when that test finishes (else the caller closes it, e.g. in afterAll). */
-export async function build(t?: { onTestFinished(fn: () => Promise<void>): void } | null, options: { sandbox?: boolean; invoiceCount?: number } = {}): Promise<Built> {
+export async function build(t?: { onTestFinished(fn: () => Promise<void>): void } | null, options: { sandbox?: boolean; invoiceCount?: number; clock?: () => Date } = {}): Promise<Built> {
   const closers: (() => Promise<unknown>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -47,7 +47,7 @@ export async function build(t?: { onTestFinished(fn: () => Promise<void>): void 
   try {
     const logger = createLogger('silent');
     const secrets = createSecretBox([generateSecretKey('test')]);
-    const clock = () => new Date();
+    const clock = options.clock ?? (() => new Date());
     const opened = await openStore({ kind: 'postgres', url: await freshDatabase() }, { log: () => undefined });
     closers.push(() => opened.close());
     const { store } = opened;
