@@ -13,14 +13,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ConnectorError } from '../../errors.ts';
 import { CATALOGUE, type Lang } from '../../messages/catalogue.ts';
-import { installationOf } from '../plugins/auth.ts';
+import { installationOf, SURFACES } from '../plugins/auth.ts';
 import { errorResponses, InstallationParams } from '../schemas/common.ts';
 import { esc, newNonce, originOf, pageHeaders, pageShell } from '../pages/html.ts';
 import { strings, t } from '../pages/i18n.ts';
 import { peekPageToken, type PageLang } from '../pages/links.ts';
 import { invoiceLinkBase, logsBody } from '../pages/logs.ts';
 import { settingsBody } from '../pages/settings.ts';
-import { SURFACES } from '../plugins/auth.ts';
 
 function catalogueIn(lang: Lang): Record<string, string> {
   return Object.fromEntries(Object.entries(CATALOGUE).map(([code, t]) => [code, t[lang]]));
