@@ -22,9 +22,7 @@ import { WebhookDispatcher, type DispatcherTuning } from './webhooks/dispatcher.
 import { FailureDigest } from './jobs/digest.ts';
 import { IncomingWebhooks } from './webhooks/incoming.ts';
 import { InvoicePreviews } from './installations/previews.ts';
-import { buildApp } from './http/app.ts';
-import { pageRoutes } from './http/routes/pages.ts';
-import { operatorRoutes } from './http/routes/operator.ts';
+import { buildHttpServer } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import type { SecretBox } from './secrets.ts';
 import type { Store } from './store/port.ts';
@@ -140,11 +138,13 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     });
     closers.push(async () => incoming.close());
     const previews = new InvoicePreviews({ store, createHost, prints, secrets, clock, delivery: config.delivery });
-    const app = await buildApp({ service, store, logger, version: options.version, publicUrl: config.http.publicUrl, webhooks: { dispatcher: webhooks, incoming }, previews, managed,
-      plugins: [pageRoutes({ secrets, clock }), operatorRoutes({ adminToken: config.adminToken, agenda: scheduler.agenda, metrics })] });
+    const app = await buildHttpServer({
+      logger, version: options.version, publicUrl: config.http.publicUrl, store, service, previews, managed, webhooks: { dispatcher: webhooks, incoming }, secrets, clock,
+      operator: { adminToken: config.adminToken, agenda: scheduler.agenda, metrics },
+    });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     // Port 0 (tests): links the connector hands out must carry the port it actually got.
-    if (config.http.port === 0) app.deps.publicUrl = publicUrl = url;
+    if (config.http.port === 0) app.site.publicUrl = publicUrl = url;
     closers.push(() => app.close());
     webhooks.start();
     closers.push(() => webhooks.stop());

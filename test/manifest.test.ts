@@ -4,7 +4,8 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { buildManifest, manifestJson, settingsFields } from '../src/manifest.ts';
 import { SettingsInputSchema, defaultSettings } from '../src/settings/schema.ts';
-import { startTestConnector } from './support/connector.ts';
+import { build } from './http/build.ts';
+import { registeredRoutes, routeMatcher } from './http/routes.ts';
 
 const root = new URL('../', import.meta.url);
 const read = (p: string) => readFileSync(new URL(p, root), 'utf8');
@@ -21,28 +22,17 @@ function validator() {
 type Node = Record<string, unknown>;
 
 /**
- * Every route the app registered, as "METHOD /path" (HEAD, which Fastify adds to every GET, left out),
- * read from Fastify's own route tree (`printRoutes`): each line is one segment under its parent.
+ * Registered routes hosts may call (the installation API, health, the manifest) that the manifest does not
+ * list, and listed endpoints no route serves. Not for hosts: the OpenAPI UI (/docs), the embeddable pages'
+ * assets and their page API (/ui/), the operators' endpoints (only with ADMIN_TOKEN).
  */
-function registeredRoutes(tree: string): string[] {
-  const out: string[] = [];
-  const stack: string[] = [];
-  for (const line of tree.split('\n')) {
-    const m = /^((?:[│ ] {3})*)[├└]── (.+?) \(([A-Z, ]+)\)$/u.exec(line);
-    if (!m) continue;
-    const depth = m[1]!.length / 4;
-    stack.length = depth;
-    stack.push(m[2]!);
-    for (const method of m[3]!.split(', ')) if (method !== 'HEAD') out.push(`${method} ${stack.join('')}`);
-  }
-  return out;
+function endpointProblems(routes: string[], endpoints: string[]): { unlisted: string[]; unserved: string[] } {
+  const api = routes.filter((r) => /^[A-Z]+ \/(api\/|health$|manifest$)/.test(r));
+  return {
+    unlisted: api.filter((r) => !endpoints.some((e) => routeMatcher(r).test(e))),
+    unserved: endpoints.filter((e) => !api.some((r) => routeMatcher(r).test(e))),
+  };
 }
-
-/** A route pattern (`:id`) as a regex over manifest paths (`{id}` or a concrete segment such as `operators`). */
-const routeMatcher = (route: string): RegExp => {
-  const [method, path] = route.split(' ') as [string, string];
-  return new RegExp(`^${method} ${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '(?:\\{[A-Za-z]+\\}|[a-z-]+)')}$`);
-};
 
 describe('the extension manifest', () => {
   it('the committed manifest is what buildManifest generates', () => {
@@ -206,24 +196,20 @@ describe('the extension manifest', () => {
     expect(m.webhooks.accepted.map((w) => w.event)).toEqual(['settings.changed', 'extension.disabled', 'extension.enabled', 'invoice.posted']);
   });
 
-  it("lists exactly the app's registered API routes as endpoints (a route missing from the manifest, or an endpoint no route serves, fails), and its pages are served", async () => {
-    const connector = await startTestConnector();
-    try {
-      const routes = registeredRoutes(connector.app.printRoutes({ commonPrefix: false }));
-      expect(routes).toContain('POST /api/installations'); // the tree was read
-      const m = buildManifest({ version }) as { endpoints: Record<string, Node | Node[]>; pages: Record<string, string> };
-      const endpoints = Object.values(m.endpoints).flat().map((e) => `${String(e['method'])} ${String(e['path'])}`);
-      // What hosts call: the installation API, health and the manifest. Not for hosts: the OpenAPI UI (/docs),
-      // the embeddable pages' own assets and page API (/ui/), operator endpoints (only with ADMIN_TOKEN).
-      const api = routes.filter((r) => /^[A-Z]+ \/(api\/|health$|manifest$)/.test(r));
-      expect(api.filter((r) => !endpoints.some((e) => routeMatcher(r).test(e))), 'registered routes the manifest does not list').toEqual([]);
-      expect(endpoints.filter((e) => !api.some((r) => routeMatcher(r).test(e))), 'manifest endpoints no route serves').toEqual([]);
-      for (const page of Object.values(m.pages)) {
-        expect(routes.some((r) => routeMatcher(r).test(`GET ${page}`)), `page ${page} is served`).toBe(true);
-      }
-    } finally {
-      await connector.close();
+  it("lists exactly the app's registered API routes as endpoints (a route missing from the manifest, or an endpoint no route serves, fails), and its pages are served", async (t) => {
+    const { app } = await build(t);
+    const routes = registeredRoutes(app.printRoutes({ commonPrefix: false }));
+    expect(routes).toContain('POST /api/installations'); // the tree was read
+    expect(routes).toContain('GET /api/installations/:id/invoices/:invoiceId/preview.pdf'); // nested segments too
+    const m = buildManifest({ version }) as { endpoints: Record<string, Node | Node[]>; pages: Record<string, string> };
+    const endpoints = Object.values(m.endpoints).flat().map((e) => `${String(e['method'])} ${String(e['path'])}`);
+    expect(endpointProblems(routes, endpoints)).toEqual({ unlisted: [], unserved: [] });
+    for (const page of Object.values(m.pages)) {
+      expect(routes.some((r) => routeMatcher(r).test(`GET ${page}`)), `page ${page} is served`).toBe(true);
     }
+    // The comparison fails both ways: an endpoint taken out of the list, a route the app no longer has.
+    expect(endpointProblems(routes, endpoints.filter((e) => e !== 'GET /api/installations/{id}/runs/current')).unlisted).toEqual(['GET /api/installations/:id/runs/current']);
+    expect(endpointProblems(routes.filter((r) => r !== 'GET /api/installations/:id/ledger'), endpoints).unserved).toEqual(['GET /api/installations/{id}/ledger']);
   });
 
   it('carries the given version and base URL (without a trailing slash), and nothing else varies', () => {

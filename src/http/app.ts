@@ -1,10 +1,15 @@
 /**
- * The Fastify application as a plugin-composed unit: `buildApp(deps)` returns a ready-to-listen app;
- * `src/main.ts` only boots it. Dependencies arrive through `deps` (decorated on the instance), never
- * through imports of adapters. One error handler maps `ConnectorError` codes to HTTP statuses and
- * JSON bodies naming the offending field; 5xx details are hidden.
+ * The HTTP surface as Fastify plugins. `httpApp` is the app itself (OpenAPI, one error mapping, the
+ * auth plugin, every route); it declares the service plugins it needs (src/http/plugins/services.ts)
+ * as `dependencies`, so Fastify refuses to start when one is missing. Installation-scoped route
+ * plugins are registered twice, under `/api` (installation API token) and `/ui/api` (the embeddable
+ * pages' session): the same handlers and schemas, the credential chosen by the auth plugin.
+ * `buildHttpServer(services)` is the one way to get a ready app: the composition root listens on it,
+ * the HTTP tests call `inject` on it. One error handler maps `ConnectorError` codes to HTTP statuses
+ * and JSON bodies naming the offending field; 5xx details are hidden.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -12,46 +17,31 @@ import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.t
 import type { InstallationService } from '../installations/service.ts';
 import type { InvoicePreviews } from '../installations/previews.ts';
 import type { ManagedService } from '../connector-managed/index.ts';
+import type { SecretBox } from '../secrets.ts';
 import type { Store } from '../store/port.ts';
 import { redactUrl, type Logger } from '../logger.ts';
-import { installationRoutes } from './routes/installations.ts';
 import { requestLang } from '../messages/http.ts';
 import { fieldErrorView, joinedMessage } from '../messages/fields.ts';
 import { schemaProblems } from '../messages/validation.ts';
+import { authPlugin, SURFACES, type Surface } from './plugins/auth.ts';
+import { installationsPlugin, managedPlugin, pageSessionsPlugin, previewsPlugin, SERVICE, sitePlugin, storePlugin, webhooksPlugin, type Webhooks } from './plugins/services.ts';
+import { installationRoutes } from './routes/installations.ts';
 import { systemRoutes } from './routes/system.ts';
-import { webhookRoutes, type WebhookRouteOptions } from './routes/webhooks.ts';
-import { installationGuard } from './guard.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { previewRoutes } from './routes/previews.ts';
 import { managedRoutes } from './routes/managed.ts';
 import { scheduleRoutes } from './routes/schedule.ts';
-
-export interface AppDeps {
-  service: InstallationService;
-  store: Store;
-  logger: Logger;
-  version: string;
-  publicUrl: string;
-  /** Invoice previews (PDF and message a run would send); the preview routes answer 500 without it. */
-  previews?: InvoicePreviews;
-  /** Connector-managed e-mail accounts and templates; their routes are registered only with it. */
-  managed?: ManagedService;
-  /** Outgoing webhook dispatcher and incoming webhook handler; their routes are registered only with it. */
-  webhooks?: WebhookRouteOptions;
-  /** Extra routes (e.g. the embeddable pages) registered by the composition root. */
-  plugins?: ((app: FastifyInstance) => Promise<void>)[];
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    deps: AppDeps;
-  }
-}
+import { settingsRoutes } from './routes/settings.ts';
+import { runRoutes } from './routes/runs.ts';
+import { pageRoutes } from './routes/pages.ts';
+import { operatorRoutes, type OperatorDeps } from './routes/operator.ts';
 
 const UI_KEYWORDS = ['x-label', 'x-help', 'x-order', 'x-group', 'x-options'];
 
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: deps.logger as never,
+/** The Fastify server's own options: the logger, the body limit, Ajv with the schema's UI keywords, and 4xx bodies for URLs Fastify refuses. */
+export function httpServerOptions(logger: Logger): FastifyServerOptions {
+  return {
+    loggerInstance: logger as never,
     // One access line per request (the onResponse hook below) instead of Fastify's two.
     disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
@@ -64,8 +54,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         .status(tooLong ? 414 : 400)
         .send({ error: { code: tooLong ? 'uri_too_long' : 'bad_url', message: tooLong ? 'A part of the URL is too long' : 'The URL is not valid (it cannot be decoded)', field: 'url' } });
     },
-  }).withTypeProvider<TypeBoxTypeProvider>();
-  app.decorate('deps', deps);
+  };
+}
+
+/** Every route an installation can reach, on one surface (registered once per surface, under its prefix). */
+async function installationScoped(app: FastifyInstance, { surface }: { surface: Surface }): Promise<void> {
+  for (const routes of [settingsRoutes, runRoutes, scheduleRoutes, previewRoutes, managedRoutes]) await app.register(routes, { surface });
+}
+
+async function http(appBase: FastifyInstance): Promise<void> {
+  const app = appBase.withTypeProvider<TypeBoxTypeProvider>();
   // Endpoints polled every few seconds (the logs page, monitors, scrapers) write no access log at info.
   app.addHook('onRoute', (route) => {
     if (!route.logLevel && isPolledRoute(route.method, route.url)) route.logLevel = 'warn';
@@ -76,15 +74,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Invoice Courier', version: deps.version, description: 'E-mails the host ERP\'s sales invoices automatically, exactly once each.' },
-      servers: [{ url: deps.publicUrl }],
-      components: { securitySchemes: { installationToken: { type: 'http', scheme: 'bearer' }, adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } } },
+      info: { title: 'Invoice Courier', version: app.site.version, description: 'E-mails the host ERP\'s sales invoices automatically, exactly once each.' },
+      servers: [{ url: app.site.publicUrl }],
+      components: {
+        securitySchemes: {
+          installationToken: { type: 'http', scheme: 'bearer', description: 'the API token install handed out' },
+          pageSession: { type: 'http', scheme: 'bearer', description: 'the session an embeddable page got with it (routes under /ui/api)' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+        },
+      },
       tags: [
         { name: 'installations', description: 'Install handshake and uninstall' },
         { name: 'settings', description: 'Settings and their option lists' },
         { name: 'runs', description: 'Runs, logs and the per-invoice ledger' },
         { name: 'webhooks', description: 'Signed webhooks from the host, and the log of outgoing ones' },
         { name: 'system', description: 'Health and the extension manifest' },
+        { name: 'pages', description: 'What the embeddable pages call with their page session: the same routes as under /api' },
       ],
     },
   });
@@ -126,8 +131,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactUrl(request.url)}`, field: 'url' } }));
 
-  // Before any route: another installation's token gets 401/403 on every /api/installations/:id route.
-  app.addHook('onRequest', installationGuard);
+  // Before any route: a caller without that installation's credential gets 401/403 on every installation route.
+  await app.register(authPlugin);
   // After validation (and after a webhook's signature check): PostgreSQL text cannot hold NUL, so no input may carry one.
   app.addHook('preHandler', async (request) => {
     for (const [part, value] of [['params', request.params], ['query', request.query], ['body', request.body]] as const) {
@@ -136,13 +141,46 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
   await app.register(systemRoutes);
-  await app.register(installationRoutes, { prefix: '/api' });
-  if (deps.webhooks) await app.register(webhookRoutes, { prefix: '/api', ...deps.webhooks });
-  await app.register(previewRoutes, { prefix: '/api' });
-  await app.register(scheduleRoutes, { prefix: '/api' });
-  if (deps.managed) await app.register(managedRoutes(deps.managed), { prefix: '/api' });
-  for (const plugin of deps.plugins ?? []) await app.register(plugin);
-  return app as unknown as FastifyInstance;
+  await app.register(installationRoutes, { prefix: SURFACES.api });
+  await app.register(webhookRoutes, { prefix: SURFACES.api });
+  await app.register(installationScoped, { prefix: SURFACES.api, surface: 'api' });
+  await app.register(installationScoped, { prefix: SURFACES.page, surface: 'page' });
+  await app.register(pageRoutes);
+}
+
+/** The app: not encapsulated (its error and not-found handlers are the server's), needing every service plugin. */
+export const httpApp = fp(http, { name: 'ic-http', dependencies: Object.values(SERVICE) });
+
+/** What the HTTP surface needs, real instances (the composition root's, or a test's). */
+export interface HttpServices {
+  logger: Logger;
+  version: string;
+  publicUrl: string;
+  store: Store;
+  service: InstallationService;
+  previews: InvoicePreviews;
+  managed: ManagedService;
+  webhooks: Webhooks;
+  secrets: SecretBox;
+  clock: () => Date;
+  /** The operators' surface (Agendash, /metrics); absent or without a token = it does not exist. */
+  operator?: OperatorDeps;
+}
+
+/** A ready (not listening) server: the service plugins, then the app and the operators' surface. */
+export async function buildHttpServer(s: HttpServices): Promise<FastifyInstance> {
+  const app = Fastify(httpServerOptions(s.logger));
+  await app.register(sitePlugin, { version: s.version, publicUrl: s.publicUrl });
+  await app.register(storePlugin, { store: s.store });
+  await app.register(installationsPlugin, { service: s.service });
+  await app.register(previewsPlugin, { previews: s.previews });
+  await app.register(managedPlugin, { managed: s.managed });
+  await app.register(webhooksPlugin, s.webhooks);
+  await app.register(pageSessionsPlugin, { secrets: s.secrets, clock: s.clock });
+  await app.register(httpApp);
+  if (s.operator) await app.register(operatorRoutes(s.operator));
+  await app.ready();
+  return app;
 }
 
 /** GET routes that pages and monitors poll: run lists and progress, the log page's entries, health, metrics. */
@@ -174,4 +212,3 @@ export function fieldWithNul(value: unknown): string | null {
   return null;
 }
 
-export { ConnectorError };

@@ -83,7 +83,8 @@ describe('invoice previews', () => {
     const res = await w.connector.api('GET', previewPath(inst, pln.id), { token: inst.token });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     preview = res.body;
-    expect(preview.decision).toEqual({ send: true });
+    // The decision with its sentence in the caller's language (Accept-Language; English by default), as the settings page shows it.
+    expect(preview.decision).toEqual({ send: true, code: 'preview.send', params: {}, text: 'Would be sent.' });
     expect(preview.print).toBe('standard:invoice');
     const m = preview.message;
     // Message-ID on the sender's domain, only safe characters (no =2D escapes, never .local)

@@ -8,8 +8,9 @@ import { Type, type Static } from 'typebox';
 import { ConnectorError } from '../../errors.ts';
 import { describeNextRun, previewNextRun } from '../../jobs/schedule.ts';
 import type { Settings } from '../../settings/schema.ts';
-import { installationOf } from '../guard.ts';
+import { installationOf } from '../plugins/auth.ts';
 import { errorResponses, InstallationParams } from '../schemas/common.ts';
+import { onSurface, type SurfaceOptions } from './surface.ts';
 
 export const ScheduleResponse = Type.Object({
   enabled: Type.Boolean(),
@@ -22,24 +23,23 @@ export const ScheduleResponse = Type.Object({
   message: Type.Object({ pl: Type.String(), en: Type.String() }),
 });
 
-export async function scheduleRoutes(appBase: FastifyInstance): Promise<void> {
+export async function scheduleRoutes(appBase: FastifyInstance, { surface }: SurfaceOptions): Promise<void> {
   const app = appBase.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/installations/:id/schedule',
     {
-      schema: {
+      schema: onSurface(surface, {
         tags: ['runs'],
         summary: 'When the next scheduled run starts, and which days off (weekends, public holidays) come before it',
         params: InstallationParams,
-        security: [{ installationToken: [] }],
         response: { 200: ScheduleResponse, ...errorResponses },
-      },
+      }),
     },
-    async (request) => schedulePreviewView(installationOf(request).settings, app.deps.service.now()),
+    async (request) => schedulePreviewView(installationOf(request).settings, app.installations.now()),
   );
 }
 
-/** The schedule preview of these settings (also the settings page's, under `/ui/api`): 400 when the schedule has no run time. */
+/** The schedule preview of these settings: 400 when the schedule has no run time. */
 export function schedulePreviewView(settings: Settings, now: Date): Static<typeof ScheduleResponse> {
   let preview;
   try {

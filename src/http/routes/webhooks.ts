@@ -4,26 +4,20 @@
  * The outgoing delivery log and redelivery need the installation's token like every installation route.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { installationOf } from '../guard.ts';
+import { installationOf } from '../plugins/auth.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ConnectorError } from '../../errors.ts';
 import type { Installation, WebhookDelivery } from '../../store/port.ts';
-import type { WebhookDispatcher } from '../../webhooks/dispatcher.ts';
-import { WebhookSignatureRefused, type IncomingWebhooks } from '../../webhooks/incoming.ts';
+import { WebhookSignatureRefused } from '../../webhooks/incoming.ts';
 import { SIGNATURE_HEADER } from '../../webhooks/signature.ts';
 import { errorResponses, InstallationParams } from '../schemas/common.ts';
 import { DeliveryList, DeliveryListQuery, DeliveryParams, DeliverySchema, IncomingEventBody, IncomingEventResponse } from '../schemas/webhooks.ts';
 
-export interface WebhookRouteOptions {
-  dispatcher: WebhookDispatcher;
-  incoming: IncomingWebhooks;
-}
-
 const security = [{ installationToken: [] }];
 
-export async function webhookRoutes(appBase: FastifyInstance, opts: WebhookRouteOptions): Promise<void> {
+export async function webhookRoutes(appBase: FastifyInstance): Promise<void> {
   const app = appBase.withTypeProvider<TypeBoxTypeProvider>();
-  const { dispatcher, incoming } = opts;
+  const { dispatcher, incoming } = app.webhooks;
 
   // The signature covers the body byte for byte: keep the raw text next to the parsed JSON (this plugin only).
   const rawBodies = new WeakMap<FastifyRequest, string>();
@@ -84,8 +78,8 @@ export async function webhookRoutes(appBase: FastifyInstance, opts: WebhookRoute
       },
     },
     async (request) => {
-      installationOf(request); // the guard authenticated the caller
-      const deliveries = await app.deps.store.listWebhookDeliveries(request.params.id, {
+      installationOf(request); // the auth plugin authenticated the caller
+      const deliveries = await app.store.listWebhookDeliveries(request.params.id, {
         ...(request.query.status ? { status: request.query.status } : {}),
         limit: request.query.limit ?? 50,
       });
@@ -97,8 +91,8 @@ export async function webhookRoutes(appBase: FastifyInstance, opts: WebhookRoute
     '/installations/:id/webhooks/deliveries/:deliveryId',
     { schema: { tags: ['webhooks'], summary: 'One outgoing webhook delivery', params: DeliveryParams, security, response: { 200: DeliverySchema, ...errorResponses } } },
     async (request) => {
-      installationOf(request); // the guard authenticated the caller
-      const delivery = await app.deps.store.getWebhookDelivery(request.params.id, request.params.deliveryId);
+      installationOf(request); // the auth plugin authenticated the caller
+      const delivery = await app.store.getWebhookDelivery(request.params.id, request.params.deliveryId);
       if (!delivery) throw new ConnectorError('not_found', `Webhook delivery ${request.params.deliveryId} not found`, { field: 'deliveryId' });
       return deliveryView(delivery);
     },
@@ -116,7 +110,7 @@ export async function webhookRoutes(appBase: FastifyInstance, opts: WebhookRoute
       },
     },
     async (request) => {
-      installationOf(request); // the guard authenticated the caller
+      installationOf(request); // the auth plugin authenticated the caller
       return deliveryView(await dispatcher.redeliver(request.params.id, request.params.deliveryId));
     },
   );

@@ -2,7 +2,7 @@
 import { Type } from 'typebox';
 import { HOSTS } from '../../connector/registry.ts';
 import { ConnectorError } from '../../errors.ts';
-import { SettingsInputSchema } from '../../settings/schema.ts';
+import { SettingsInputSchema, SettingsViewSchema } from '../../settings/schema.ts';
 
 /** The install handshake: the kind (one of the registry's), that kind's connection fields (its descriptor's), callback and settings. */
 export const InstallBody = Type.Object(
@@ -32,9 +32,19 @@ export const RunSchema = Type.Object({
   processed: Type.Integer(),
   total: Type.Integer(),
   error: Type.Union([Type.String(), Type.Null()]),
-  statusText: Type.Optional(Type.String({ description: 'the status as a sentence, in the language of Accept-Language (pl or en)' })),
-  triggerText: Type.Optional(Type.String({ description: 'the trigger as a sentence, in the language of Accept-Language' })),
+  statusCode: Type.String({ description: 'message code of the status (src/messages/catalogue.ts)' }),
+  statusText: Type.String({ description: "the status as a sentence, in the caller's language (Accept-Language, or the page's)" }),
+  triggerCode: Type.String({ description: 'message code of the trigger' }),
+  triggerText: Type.String({ description: "the trigger as a sentence, in the caller's language" }),
+  countsText: Type.String({ description: 'the counts as a sentence' }),
+  progressText: Type.String({ description: 'processed of total as a sentence (or "counting" while the total is not known)' }),
+  elapsedMs: Type.Integer({ description: 'since the start; the whole run once finished' }),
+  remainingMs: Type.Union([Type.Integer(), Type.Null()], { description: 'an estimate while the run goes, from its pace so far; else null' }),
 });
+
+export const RunsQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })) }, { additionalProperties: false });
+export const RunsResponse = Type.Object({ runs: Type.Array(RunSchema) });
+export const CurrentRunResponse = Type.Object({ run: Type.Union([RunSchema, Type.Null()], { description: 'the newest run, or null before the first' }) });
 
 export const LogEntrySchema = Type.Object({
   id: Type.String(),
@@ -48,7 +58,8 @@ export const LogEntrySchema = Type.Object({
   data: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   code: Type.Optional(Type.String({ description: 'message code of the entry (src/messages/catalogue.ts), made from event and data' })),
   params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  text: Type.Optional(Type.String({ description: 'the entry as a sentence, in the language of Accept-Language (pl or en; default en)' })),
+  text: Type.Optional(Type.String({ description: 'the entry as a sentence, in the language of Accept-Language (pl or en; default en), or the page\'s' })),
+  levelText: Type.Optional(Type.String({ description: 'the level as a word, in the same language' })),
 });
 
 export const LogQuerySchema = Type.Object(
@@ -61,9 +72,40 @@ export const LogQuerySchema = Type.Object(
     runId: Type.Optional(Type.String({ maxLength: 64 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
     before: Type.Optional(Type.String({ maxLength: 32 })),
+    fromDate: Type.Optional(Type.String({ format: 'date', description: "from the start of this day in the installation's time zone (instead of from)" })),
+    toDate: Type.Optional(Type.String({ format: 'date', description: "to the end of this day in the installation's time zone (instead of to)" })),
   },
   { additionalProperties: false },
 );
+
+export const LogsResponse = Type.Object({ entries: Type.Array(LogEntrySchema), next: Type.Union([Type.String(), Type.Null()]) });
+
+export const OptionsParams = Type.Object({ id: Type.String({ format: 'uuid' }), list: Type.Union([Type.Literal('operators'), Type.Literal('email-accounts'), Type.Literal('templates'), Type.Literal('prints')]) });
+export const OptionsQuery = Type.Object({ operator: Type.Optional(Type.String({ maxLength: 200, description: 'email-accounts: of this operator instead of the stored one' })) }, { additionalProperties: false });
+export const OptionsResponse = Type.Object({
+  options: Type.Array(
+    Type.Object({
+      value: Type.String(),
+      label: Type.String(),
+      email: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: "operators: the user's e-mail" })),
+      from: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: "email-accounts: the account's From address" })),
+      imap: Type.Optional(Type.Boolean({ description: 'email-accounts: has IMAP (drafts, Sent copies, bounces)' })),
+    }),
+  ),
+});
+
+/** A saved change: the settings as stored, with what a person should know (nothing blocks the save). */
+export const SettingsSaved = Type.Object({
+  ...SettingsViewSchema.properties,
+  warnings: Type.Array(
+    Type.Object({
+      field: Type.String(),
+      code: Type.String({ description: 'message code, e.g. settings.from_date_future' }),
+      params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      message: Type.String({ description: "the sentence, in the caller's language" }),
+    }),
+  ),
+});
 
 export const LedgerQuerySchema = Type.Object(
   {

@@ -6,6 +6,12 @@ export const PreviewResponse = Type.Object({
     send: Type.Boolean({ description: 'true when a run would send this invoice now' }),
     reason: Type.Optional(Type.String({ description: 'why a run would not send it now (selection rule)' })),
     detail: Type.Optional(Type.String()),
+    code: Type.String({ description: 'message code of the decision (src/messages/catalogue.ts)' }),
+    params: Type.Record(Type.String(), Type.Unknown()),
+    text: Type.String({ description: "the decision as a sentence, in the caller's language (Accept-Language, or the page's)" }),
+  }),
+  attachment: Type.Union([Type.Object({ filename: Type.String(), size: Type.Integer({ description: 'bytes' }), warnings: Type.Array(Type.String()) }), Type.Null()], {
+    description: 'the same as message.attachment',
   }),
   print: Type.String({ description: 'the print chosen by the invoice currency: standard:<id>, user:<id> or none' }),
   message: Type.Object({
@@ -37,6 +43,19 @@ export const PreviewResponse = Type.Object({
       { description: 'the KSeF FA(3) XML a run attaches next to the PDF (setting attachKsefXml), unchanged from the host' },
     ),
   }),
+});
+
+export const InvoiceSearchQuery = Type.Object(
+  {
+    // Optional: an empty search finds nothing (an empty list, not a 400).
+    q: Type.Optional(Type.String({ maxLength: 64, description: 'number, customer or date as typed' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 })),
+  },
+  { additionalProperties: false },
+);
+
+export const InvoiceSearchResponse = Type.Object({
+  invoices: Type.Array(Type.Object({ id: Type.String(), number: Type.Union([Type.String(), Type.Null()]), customer: Type.Union([Type.String(), Type.Null()]), date: Type.Union([Type.String(), Type.Null()]) })),
 });
 
 /** OpenAPI description of the PDF answer (the body is the raw PDF, not serialised). */

@@ -1,46 +1,32 @@
 /**
  * Bad input at the HTTP surface answers 4xx JSON with a stable code naming the field, never a 5xx:
  * malformed and oversize bodies, NUL characters (PostgreSQL text cannot hold them), time ranges.
- * The whole connector over real HTTP, on a real PostgreSQL, installed against the sandbox host.
+ * The app through `app.inject` (build.ts: real PostgreSQL store and services), installed against the
+ * sandbox host.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
-import { startTestConnector, type TestConnector } from '../support/connector.ts';
+import { build, type Built } from './build.ts';
 
-let smtp: TestSmtpServer;
-let sandbox: SandboxHost;
-let connector: TestConnector;
+let b: Built;
 let id: string;
 let token: string;
 
 beforeAll(async () => {
-  smtp = await startTestSmtpServer();
-  sandbox = await startSandboxHost({ host: '127.0.0.1', port: 0, smtp: { host: '127.0.0.1', port: smtp.port } });
-  connector = await startTestConnector();
-  const res = await connector.api('POST', '/api/installations', {
-    body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
-  });
-  expect(res.status).toBe(201);
-  id = res.body.id;
-  token = res.body.apiToken;
+  b = await build(null, { sandbox: true });
+  ({ id, token } = await b.install());
 });
 
-afterAll(async () => {
-  await connector?.close();
-  await sandbox?.stop();
-  await smtp?.stop();
-});
+afterAll(async () => b?.close());
 
-/** A request with a raw body text (the test helper's api() always sends valid JSON). */
+/** A request with a raw body text (the test helper's call() always sends valid JSON). */
 async function raw(method: string, path: string, options: { body?: string; contentType?: string } = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${connector.url}${path}`, {
-    method,
+  const res = await b.app.inject({
+    method: method as never,
+    url: path,
     headers: { authorization: `Bearer ${token}`, ...(options.contentType ? { 'content-type': options.contentType } : {}) },
-    ...(options.body !== undefined ? { body: options.body } : {}),
+    ...(options.body !== undefined ? { payload: options.body } : {}),
   });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
 }
 
 describe('bodies that are not JSON objects', () => {
@@ -139,8 +125,8 @@ describe('NUL characters (which PostgreSQL text cannot store)', () => {
     });
     expect(template.status).toBe(400);
     expect(template.body.error).toMatchObject({ code: 'validation', field: 'subject.pl' });
-    expect((await connector.api('GET', `/api/installations/${id}/managed/email-accounts`, { token })).body.accounts).toEqual([]);
-    expect((await connector.api('GET', `/api/installations/${id}/managed/templates`, { token })).body.templates).toEqual([]);
+    expect((await b.call('GET', `/api/installations/${id}/managed/email-accounts`, { token })).body.accounts).toEqual([]);
+    expect((await b.call('GET', `/api/installations/${id}/managed/templates`, { token })).body.templates).toEqual([]);
   });
 });
 
