@@ -8,7 +8,7 @@
  * the HTTP tests call `inject` on it. One error handler maps `ConnectorError` codes to HTTP statuses
  * and JSON bodies naming the offending field; 5xx details are hidden.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -43,7 +43,7 @@ export function httpServerOptions(logger: Logger): FastifyServerOptions {
   return {
     loggerInstance: logger as never,
     // One access line per request (the onResponse hook below) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, keywords: UI_KEYWORDS, allErrors: true } },
     // Errors Fastify answers before any route (a URL it cannot decode, a path parameter too long) get
