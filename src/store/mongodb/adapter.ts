@@ -16,7 +16,7 @@ import { ConnectorError } from '../../errors.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
-import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { loggedKey } from '../port.ts';
 
 export interface MongoStoreOptions {
@@ -857,20 +857,20 @@ export class MongoStore implements Store {
   }
   // ---- connector-managed accounts and templates ----
 
-  async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecords[K][]> {
+  async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecordOf[K][]> {
     const docs = await this.op('listManaged', () => this.managed.find({ installationId, kind }).sort({ createdAt: 1, id: 1 }).toArray());
-    return docs.map((d) => d['record'] as ManagedRecords[K]);
+    return docs.map((d) => d['record'] as ManagedRecordOf[K]);
   }
 
-  async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecords[K] | null> {
+  async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecordOf[K] | null> {
     const d = await this.op('getManaged', () => this.managed.findOne({ installationId, kind, id }));
-    return d ? (d['record'] as ManagedRecords[K]) : null;
+    return d ? (d['record'] as ManagedRecordOf[K]) : null;
   }
 
-  async putManaged<K extends ManagedKind>(kind: K, record: ManagedRecords[K]): Promise<ManagedRecords[K]> {
+  async putManaged<K extends ManagedKind>(kind: K, record: ManagedRecordOf[K]): Promise<ManagedRecordOf[K]> {
     const key = { installationId: record.installationId, kind, id: record.id };
     const existing = await this.op('putManaged', () => this.managed.findOne(key));
-    const createdAt = existing ? (existing['record'] as ManagedRecords[K]).createdAt : record.createdAt;
+    const createdAt = existing ? (existing['record'] as ManagedRecordOf[K]).createdAt : record.createdAt;
     const saved = { ...record, createdAt };
     await this.op('putManaged', () => this.managed.updateOne(key, { $set: { record: saved, updatedAt: new Date(record.updatedAt) }, $setOnInsert: { createdAt: new Date(createdAt) } }, { upsert: true }));
     return saved;

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { loggedKey } from '../port.ts';
 import { migrate } from './schema.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
@@ -805,17 +805,17 @@ export class PostgresStore implements Store {
   }
   // ---- connector-managed accounts and templates ----
 
-  async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecords[K][]> {
+  async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecordOf[K][]> {
     const rows = await this.q('listManaged', 'SELECT record FROM managed_records WHERE installation_id = $1 AND kind = $2 ORDER BY created_at, id', [installationId, kind]);
-    return rows.map((r) => r['record'] as ManagedRecords[K]);
+    return rows.map((r) => r['record'] as ManagedRecordOf[K]);
   }
 
-  async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecords[K] | null> {
+  async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecordOf[K] | null> {
     const rows = await this.q('getManaged', 'SELECT record FROM managed_records WHERE installation_id = $1 AND kind = $2 AND id = $3', [installationId, kind, id]);
-    return rows[0] ? (rows[0]['record'] as ManagedRecords[K]) : null;
+    return rows[0] ? (rows[0]['record'] as ManagedRecordOf[K]) : null;
   }
 
-  async putManaged<K extends ManagedKind>(kind: K, record: ManagedRecords[K]): Promise<ManagedRecords[K]> {
+  async putManaged<K extends ManagedKind>(kind: K, record: ManagedRecordOf[K]): Promise<ManagedRecordOf[K]> {
     // An existing record keeps its createdAt (inside the JSON too).
     const rows = await this.q(
       'putManaged',
@@ -825,7 +825,7 @@ export class PostgresStore implements Store {
        RETURNING record`,
       [record.installationId, kind, record.id, json(record), record.createdAt, record.updatedAt],
     );
-    return rows[0]!['record'] as ManagedRecords[K];
+    return rows[0]!['record'] as ManagedRecordOf[K];
   }
 
   async deleteManaged(installationId: string, kind: ManagedKind, id: string): Promise<boolean> {
