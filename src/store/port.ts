@@ -267,8 +267,6 @@ export interface Installations {
     patch: Partial<Pick<Installation, 'settings' | 'operatorSecret' | 'callbackUrl' | 'webhookSecret' | 'apiTokenHash' | 'status' | 'integrationSecret' | 'integrationLogin'>>,
     expectedVersion?: number,
   ): Promise<Installation>;
-  /** Removes the installation, its ledger, logs, runs and webhook deliveries (audit purge). */
-  purgeInstallation(id: string): Promise<void>;
 }
 
 /**
@@ -430,14 +428,21 @@ export interface ManagedRecords {
 }
 
 /**
- * The whole store: the five ports over one database, plus its lifecycle. The composition root holds a
- * `Store`; a module that uses one aggregate depends on that port (`Ledger`, `RunLog`, …) only.
+ * The whole store: the five ports over one database, plus its lifecycle and the purge that crosses
+ * them all. The composition root holds a `Store`; a module that uses one aggregate depends on that
+ * port (`Ledger`, `RunLog`, …) only.
  */
 export interface Store extends Installations, Ledger, RunLog, WebhookOutbox, ManagedRecords {
   readonly kind: 'postgres' | 'mongodb';
   /** Creates/migrates the schema; idempotent and safe to call at every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Removes the installation and everything of it in every aggregate: its ledger and mailbox cursors,
+   * logs, runs, webhook deliveries and incoming event ids, managed records (audit purge; one transaction
+   * on PostgreSQL).
+   */
+  purgeInstallation(id: string): Promise<void>;
 }
 
 /** The ledger's transitions, declared once (both adapters build their conditions from it). */

@@ -15,6 +15,7 @@ import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
+import { readableInstallations, settingsForStore, settingsFromStore } from '../settings-on-read.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { loggedKey } from '../port.ts';
@@ -91,7 +92,7 @@ function toInstallation(d: Document): Installation {
     integrationLogin: d['integrationLogin'],
     integrationSecret: d['integrationSecret'],
     operatorSecret: orNull(d['operatorSecret']),
-    settings: d['settings'],
+    settings: settingsFromStore(String(d['_id']), d['settings'], d['settingsVersion']),
     callbackUrl: orNull(d['callbackUrl']),
     webhookSecret: orNull(d['webhookSecret']),
     apiTokenHash: orNull(d['apiTokenHash']),
@@ -232,8 +233,8 @@ function toWebhookDelivery(d: Document): WebhookDelivery {
   };
 }
 
-const PATCHABLE: readonly (keyof InstallationPatch)[] = [
-  'settings',
+/** The patchable fields but `settings` (written with its version). */
+const PATCHABLE: readonly Exclude<keyof InstallationPatch, 'settings'>[] = [
   'operatorSecret',
   'callbackUrl',
   'webhookSecret',
@@ -249,8 +250,10 @@ export class MongoStore implements Store {
   readonly kind = 'mongodb' as const;
   private readonly client: MongoClient;
   private readonly db: Db;
+  private readonly log: (msg: string) => void;
 
   constructor(opts: MongoStoreOptions) {
+    this.log = opts.log ?? (() => undefined);
     // The driver connects lazily on the first operation.
     this.client = new MongoClient(opts.url, {
       maxPoolSize: opts.maxConnections ?? 10,
@@ -337,6 +340,7 @@ export class MongoStore implements Store {
 
   async createInstallation(input: NewInstallation): Promise<Installation> {
     const now = new Date();
+    const settings = settingsForStore(input.settings);
     const doc: Document = {
       _id: input.id ?? crypto.randomUUID(),
       hostKind: input.hostKind,
@@ -346,7 +350,8 @@ export class MongoStore implements Store {
       integrationLogin: input.integrationLogin,
       integrationSecret: input.integrationSecret,
       operatorSecret: input.operatorSecret,
-      settings: input.settings,
+      settings: settings.settings,
+      settingsVersion: settings.version,
       callbackUrl: input.callbackUrl,
       webhookSecret: input.webhookSecret,
       apiTokenHash: input.apiTokenHash,
@@ -372,13 +377,18 @@ export class MongoStore implements Store {
   async listInstallations(filter: { status?: Installation['status'] } = {}): Promise<Installation[]> {
     const q: Filter<Document> = filter.status === undefined ? {} : { status: filter.status };
     const docs = await this.op('listInstallations', () => this.installations.find(q).sort({ createdAt: 1, _id: 1 }).toArray());
-    return docs.map(toInstallation);
+    return readableInstallations(docs, toInstallation, this.log);
   }
 
   async updateInstallation(id: string, patch: InstallationPatch, expectedVersion?: number): Promise<Installation> {
     const set: Document = { updatedAt: new Date() };
     for (const key of PATCHABLE) {
       if (key in patch && patch[key] !== undefined) set[key] = patch[key];
+    }
+    if (patch.settings !== undefined) {
+      const settings = settingsForStore(patch.settings);
+      set['settings'] = settings.settings;
+      set['settingsVersion'] = settings.version;
     }
     const q: Filter<Document> = { _id: id as unknown as Document['_id'] };
     if (expectedVersion !== undefined) q['version'] = expectedVersion;

@@ -12,6 +12,7 @@ import { loggedKey } from '../port.ts';
 import { migrate } from './schema.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
+import { readableInstallations, settingsForStore, settingsFromStore } from '../settings-on-read.ts';
 import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 
 export interface PostgresStoreOptions {
@@ -73,7 +74,7 @@ function toInstallation(r: Row): Installation {
     integrationLogin: r['integration_login'] as string,
     integrationSecret: r['integration_secret'] as Installation['integrationSecret'],
     operatorSecret: (r['operator_secret'] ?? null) as Installation['operatorSecret'],
-    settings: r['settings'] as Installation['settings'],
+    settings: settingsFromStore(r['id'] as string, r['settings'], r['settings_version']),
     callbackUrl: str(r['callback_url']),
     webhookSecret: (r['webhook_secret'] ?? null) as Installation['webhookSecret'],
     apiTokenHash: str(r['api_token_hash']),
@@ -206,8 +207,8 @@ const json = (v: unknown): string | null => (v === null || v === undefined ? nul
 /** Escapes LIKE wildcards so a user's text matches literally. */
 const likeLiteral = (s: string): string => s.replace(/[\\%_]/g, (c) => '\\' + c);
 
-const INSTALLATION_COLUMNS: Record<keyof InstallationPatch, { column: string; json: boolean }> = {
-  settings: { column: 'settings', json: true },
+/** The columns of the patchable fields but `settings` (written with its version). */
+const INSTALLATION_COLUMNS: Record<Exclude<keyof InstallationPatch, 'settings'>, { column: string; json: boolean }> = {
   operatorSecret: { column: 'operator_secret', json: true },
   callbackUrl: { column: 'callback_url', json: false },
   webhookSecret: { column: 'webhook_secret', json: true },
@@ -222,6 +223,7 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   /** A checked-out client whose connection dies between statements (the next statement reports it). */
   private readonly clientError: (err: Error) => void;
+  private readonly log: (msg: string) => void;
 
   constructor(opts: PostgresStoreOptions) {
     this.pool = new pg.Pool({
@@ -233,6 +235,7 @@ export class PostgresStore implements Store {
       query_timeout: (opts.statementTimeoutMs ?? 30_000) + 5_000,
     });
     const log = opts.log ?? (() => undefined);
+    this.log = log;
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.pool.on('error', (err) => log(`store: idle database connection failed: ${err.message}`));
     this.clientError = (err) => log(`store: database connection failed: ${err.message}`);
@@ -272,11 +275,12 @@ export class PostgresStore implements Store {
 
   async createInstallation(input: NewInstallation): Promise<Installation> {
     const now = new Date().toISOString();
+    const settings = settingsForStore(input.settings);
     const rows = await this.q(
       'createInstallation',
       `INSERT INTO installations (id, host_kind, host_url, host_database, company_id, integration_login, integration_secret,
-         operator_secret, settings, callback_url, webhook_secret, api_token_hash, status, created_at, updated_at, version)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,'active',$13,$13,1) RETURNING *`,
+         operator_secret, settings, settings_version, callback_url, webhook_secret, api_token_hash, status, created_at, updated_at, version)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$14,$10,$11,$12,'active',$13,$13,1) RETURNING *`,
       [
         input.id ?? crypto.randomUUID(),
         input.hostKind,
@@ -286,11 +290,12 @@ export class PostgresStore implements Store {
         input.integrationLogin,
         json(input.integrationSecret),
         json(input.operatorSecret),
-        json(input.settings),
+        json(settings.settings),
         input.callbackUrl,
         json(input.webhookSecret),
         input.apiTokenHash,
         now,
+        settings.version,
       ],
     );
     return toInstallation(rows[0]!);
@@ -311,17 +316,25 @@ export class PostgresStore implements Store {
       filter.status === undefined
         ? await this.q('listInstallations', 'SELECT * FROM installations ORDER BY created_at, id')
         : await this.q('listInstallations', 'SELECT * FROM installations WHERE status = $1 ORDER BY created_at, id', [filter.status]);
-    return rows.map(toInstallation);
+    return readableInstallations(rows, toInstallation, this.log);
   }
 
   async updateInstallation(id: string, patch: InstallationPatch, expectedVersion?: number): Promise<Installation> {
     const sets: string[] = [];
     const params: unknown[] = [id, new Date().toISOString()];
     for (const [key, value] of Object.entries(patch) as [keyof InstallationPatch, unknown][]) {
+      if (key === 'settings' || value === undefined) continue;
       const col = INSTALLATION_COLUMNS[key];
-      if (!col || value === undefined) continue;
+      if (!col) continue;
       params.push(col.json ? json(value) : value);
       sets.push(`${col.column} = $${params.length}`);
+    }
+    if (patch.settings !== undefined) {
+      const settings = settingsForStore(patch.settings);
+      params.push(json(settings.settings));
+      sets.push(`settings = $${params.length}`);
+      params.push(settings.version);
+      sets.push(`settings_version = $${params.length}`);
     }
     let where = 'id = $1';
     if (expectedVersion !== undefined) {
