@@ -16,7 +16,7 @@ import { ConnectorError } from '../../errors.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
 import { readableInstallations, settingsForStore, settingsFromStore } from '../settings-on-read.ts';
-import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
+import { guardsOf, OWNED_STATES, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { loggedKey } from '../port.ts';
 
@@ -191,6 +191,10 @@ function mongoGuard(g: LedgerGuard, v: GuardValues): Filter<Document> {
       return { leaseUntil: need(v, 'expectedLease') };
     case 'bounced':
       return { recipients: { $elemMatch: { bounce: { $type: 'object' } } } };
+    case 'was_draft':
+      return { draft: true };
+    case 'written_back':
+      return { writeBackPending: false };
   }
 }
 
@@ -199,8 +203,6 @@ export function mongoCondition(op: LedgerOperation, v: GuardValues): Filter<Docu
   return { $or: guardsOf(op).map(([state, guards]) => ({ $and: [{ state }, ...guards.map((g) => mongoGuard(g, v))] })) };
 }
 
-/** States in which an entry is owned by a delivery (no write-back is taken for it then). */
-const OWNED_STATES: readonly LedgerState[] = [...new Set([...fromStates('markSending'), ...fromStates('recordOutcome')])];
 
 /** `release`'s update: back to the state before the claim when the table allows it, else skipped. */
 const RELEASE_UPDATE = (now: Date): Document[] => [
@@ -472,7 +474,7 @@ export class MongoStore implements Store {
   }
 
   async claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null> {
-    const filter: Filter<Document> = { installationId: req.installationId, invoiceId: req.invoiceId, state: { $in: ['sent', 'drafted'] }, draft: true, writeBackPending: false };
+    const filter: Filter<Document> = { installationId: req.installationId, invoiceId: req.invoiceId, ...mongoCondition('claimNewVersion', {}) };
     const update: Document[] = [
       {
         $set: {
@@ -511,7 +513,7 @@ export class MongoStore implements Store {
 
   async markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean> {
     const r = await this.op('markHandedOver', () =>
-      this.ledger.updateOne({ installationId, invoiceId, owner, state: 'sending' }, { $set: { handedOver: true, updatedAt: new Date() } }),
+      this.ledger.updateOne({ installationId, invoiceId, ...mongoCondition('markHandedOver', { owner }) }, { $set: { handedOver: true, updatedAt: new Date() } }),
     );
     return r.matchedCount === 1;
   }

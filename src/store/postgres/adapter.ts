@@ -13,7 +13,7 @@ import { migrate } from './schema.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
 import { readableInstallations, settingsForStore, settingsFromStore } from '../settings-on-read.ts';
-import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
+import { guardsOf, OWNED_STATES, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -168,6 +168,10 @@ function pgGuard(g: LedgerGuard, p: GuardParams, a: string): string {
       return `${a}.lease_until = ${need(p, 'expectedLease')}::timestamptz`;
     case 'bounced':
       return `EXISTS (SELECT 1 FROM jsonb_array_elements(${a}.recipients) AS rcpt WHERE jsonb_typeof(rcpt->'bounce') = 'object')`;
+    case 'was_draft':
+      return `${a}.draft`;
+    case 'written_back':
+      return `NOT ${a}.write_back_pending`;
   }
 }
 
@@ -178,8 +182,6 @@ export function pgCondition(op: LedgerOperation, p: GuardParams, a = 'ledger'): 
     .join(' OR ');
 }
 
-/** States in which an entry is owned by a delivery (no write-back is taken for it then). */
-const OWNED_STATES: readonly LedgerState[] = [...new Set([...fromStates('markSending'), ...fromStates('recordOutcome')])];
 
 const sqlList = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
 
@@ -452,7 +454,7 @@ export class PostgresStore implements Store {
       `UPDATE ledger SET state = 'claimed', prev_state = state, owner = $3, lease_until = $4, message_id = $5,
          invoice_number = COALESCE($6, invoice_number), attempts = 0, content_hash = NULL, reason = NULL, detail = NULL,
          recipients = '[]', write_back_pending = false, next_attempt_at = NULL, version = version + 1, draft = $7, updated_at = $8
-       WHERE installation_id = $1 AND invoice_id = $2 AND state IN ('sent', 'drafted') AND draft AND NOT write_back_pending
+       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('claimNewVersion', {})})
        RETURNING *`,
       [req.installationId, req.invoiceId, req.owner, req.leaseUntil, req.messageId, req.invoiceNumber, req.draft ?? false, req.now],
     );
@@ -473,7 +475,7 @@ export class PostgresStore implements Store {
     const rows = await this.q(
       'markHandedOver',
       `UPDATE ledger SET handed_over = true, updated_at = now()
-       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'sending' RETURNING 1`,
+       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('markHandedOver', { owner: '$3' })}) RETURNING 1`,
       [installationId, invoiceId, owner],
     );
     return rows.length === 1;
