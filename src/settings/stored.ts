@@ -5,8 +5,13 @@
  * setting needs no migration (rows written before it read with its default), and a stored value the
  * schema refuses is reported with its field, never handed out as if it were valid. Pure.
  */
-import { Value } from 'typebox/value';
+import { Compile } from 'typebox/compile';
 import { SettingsSchema, defaultSettings, type Settings } from './schema.ts';
+
+const compileSettings = () => Compile(SettingsSchema);
+/** The schema compiled once, on first use (every read of an installation checks its settings). */
+let compiled: ReturnType<typeof compileSettings> | null = null;
+const validator = () => (compiled ??= compileSettings());
 
 /**
  * The version of the settings' shape this code writes and reads. A new optional setting does not
@@ -47,7 +52,7 @@ const fieldOf = (pointer: string): string => pointer.replace(/^\//, '').split('/
 
 /** The first problem TypeBox reports, as a field path and a sentence. */
 function firstProblem(value: unknown): { field: string; message: string } {
-  const [error] = Value.Errors(SettingsSchema, value);
+  const [error] = validator().Errors(value);
   if (!error) return { field: '', message: 'does not match the settings schema' };
   // An unknown property fails the `additionalProperties: false` of its parent.
   if (error.schemaPath.endsWith('/additionalProperties')) return { field: fieldOf(error.instancePath), message: 'is not a setting' };
@@ -73,11 +78,11 @@ export function readStoredSettings(stored: unknown, version: number): StoredSett
     current = upgrade(current);
   }
   const filled = fillOptional(SettingsSchema as unknown as ObjectSchema, current, defaultSettings() as unknown as Record<string, unknown>);
-  if (!Value.Check(SettingsSchema, filled)) return { ok: false, ...firstProblem(filled) };
+  if (!validator().Check(filled)) return { ok: false, ...firstProblem(filled) };
   return { ok: true, settings: filled as Settings };
 }
 
 /** The first problem of settings about to be stored, or null when the schema accepts them. */
 export function settingsProblem(settings: unknown): { field: string; message: string } | null {
-  return Value.Check(SettingsSchema, settings) ? null : firstProblem(settings);
+  return validator().Check(settings) ? null : firstProblem(settings);
 }

@@ -251,7 +251,7 @@ export type NewWebhookDelivery = Pick<WebhookDelivery, 'id' | 'installationId' |
 /**
  * Installations: the connection to the host, its encrypted credentials and the settings. Settings are
  * validated against the schema (src/settings/schema.ts) and filled with defaults when read, with the
- * settings version stored beside them (`storedSettings` in `settings-on-read.ts`): a stored row that
+ * settings version stored beside them (`settingsFromStore` in `settings-on-read.ts`): a stored row that
  * is invalid is refused as `internal` naming the installation and the field, never handed out as is.
  */
 export interface Installations {
