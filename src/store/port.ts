@@ -2,7 +2,7 @@
  * The store, split by aggregate the way Agenda splits its backend: five ports over one database,
  * `Installations`, `Ledger` (the exactly-once guarantee), `RunLog` (log entries and runs),
  * `WebhookOutbox` and `ManagedRecords`, and `Store`, which combines them with the lifecycle
- * (migrate, close, kind). Adapters: `postgres/` (node-postgres; also the embedded default and the
+ * (migrate, close, kind) and the purge that crosses them. Adapters: `postgres/` (node-postgres; also the embedded default and the
  * tests) and `mongodb/` (official driver); both pass each port's contract suite (`test/store/contract/`).
  *
  * Secrets arrive here already encrypted (`EncryptedSecret`); the store never sees plaintext.
@@ -255,9 +255,11 @@ export type NewWebhookDelivery = Pick<WebhookDelivery, 'id' | 'installationId' |
  * is invalid is refused as `internal` naming the installation and the field, never handed out as is.
  */
 export interface Installations {
+  /** Settings the schema refuses are `validation` (field `settings.<path>`), here and in `updateInstallation`; nothing is written. */
   createInstallation(input: NewInstallation): Promise<Installation>;
   getInstallation(id: string): Promise<Installation | null>;
   findInstallationByTokenHash(hash: string): Promise<Installation | null>;
+  /** Oldest first; an installation whose stored settings are refused is left out (and logged), so one broken row stops no other. */
   listInstallations(filter?: { status?: Installation['status'] }): Promise<Installation[]>;
   /**
    * Replaces mutable fields when `expectedVersion` matches (else `conflict`); returns the new state.
