@@ -86,8 +86,8 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     };
 
     // Filled once the scheduler exists (queue depth is read from Agenda at scrape time).
-    let queue: Scheduler['agenda'] | null = null;
-    const metrics = createMetrics({ queue: { getJobsOverview: async () => (queue ? queue.getJobsOverview() : []) } });
+    let queue: Scheduler | null = null;
+    const metrics = createMetrics({ queue: { getJobsOverview: async () => (queue ? queue.jobsOverview() : []) } });
     const owner = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     // Outgoing webhooks: pipeline events are persisted, then POSTed signed, with retries (src/webhooks).
     const webhooks = new WebhookDispatcher({ store, secrets, logger, owner, version: options.version, tuning: options.webhooks ?? {} });
@@ -125,7 +125,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       ...(options.processEvery ? { processEvery: options.processEvery } : {}),
       ...options.scheduler,
     });
-    queue = scheduler.agenda;
+    queue = scheduler;
     let publicUrl = config.http.publicUrl;
     const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints, adminToken: config.adminToken, publicUrl: () => publicUrl });
     const incoming = new IncomingWebhooks({
@@ -140,7 +140,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     const previews = new InvoicePreviews({ store, createHost, prints, secrets, clock, delivery: config.delivery });
     const app = await buildHttpServer({
       logger, version: options.version, publicUrl: config.http.publicUrl, store, service, previews, managed, webhooks: { dispatcher: webhooks, incoming }, secrets, clock,
-      operator: { adminToken: config.adminToken, agenda: scheduler.agenda, metrics },
+      operator: { adminToken: config.adminToken, dashboard: () => scheduler.dashboard(), metrics },
     });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
     // Port 0 (tests): links the connector hands out must carry the port it actually got.

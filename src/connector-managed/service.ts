@@ -22,7 +22,7 @@ import type { ConnectorTemplateTexts } from '../jobs/message.ts';
 import { isValidEmail } from '../jobs/rules.ts';
 import { validateTemplate } from '../render/template.ts';
 import type { SecretBox } from '../secrets.ts';
-import type { ManagedEmailAccount, ManagedTemplate, Store } from '../store/port.ts';
+import type { Installations, ManagedEmailAccount, ManagedRecords, ManagedTemplate } from '../store/port.ts';
 
 export const MANAGED_ACCOUNT_PREFIX = 'managed:';
 export const MANAGED_TEMPLATE_PREFIX = 'connector:managed:';
@@ -111,7 +111,7 @@ export interface ManagedProviders {
 export type ManagedTemplateSource = ConnectorTemplateTexts;
 
 export interface ManagedServiceDeps {
-  store: Store;
+  store: Installations & ManagedRecords;
   secrets: SecretBox;
   clock: () => Date;
 }
@@ -426,7 +426,7 @@ function toEmailAccount(a: ManagedEmailAccount, secrets: SecretBox): EmailAccoun
 }
 
 /** The stored texts of a managed template for a run or a preview; null for any other template id. */
-export async function managedTemplateSource(store: Store, installationId: string, templateId: string): Promise<ManagedTemplateSource | null> {
+export async function managedTemplateSource(store: ManagedRecords, installationId: string, templateId: string): Promise<ManagedTemplateSource | null> {
   if (!isManagedTemplateId(templateId)) return null;
   const t = await store.getManaged(installationId, 'template', templateId);
   return t ? { subject: t.subject, html: t.html } : null;

@@ -25,10 +25,10 @@ import type { OutgoingMessage } from '../mail/port.ts';
 import { attachmentFileName } from '../render/filename.ts';
 import type { SecretBox } from '../secrets.ts';
 import { attachesKsefXml, stripsProductCodes } from '../settings/schema.ts';
-import type { Installation, Store } from '../store/port.ts';
+import type { Installation, Installations, Ledger, ManagedRecords } from '../store/port.ts';
 
 export interface PreviewDeps {
-  store: Store;
+  store: Installations & Ledger & ManagedRecords;
   /** The host adapter for an installation (with its connector-managed accounts/templates), as the pipeline gets it. */
   createHost: InstallationHostFactory;
   /** The same bound renderer the pipeline uses (KSeF environment applied). */

@@ -18,7 +18,7 @@ import type { EmailAccount, Invoice } from '../domain.ts';
 import type { Logger } from '../logger.ts';
 import type { DeliveryReport } from '../mail/bounces.ts';
 import type { MailDelivery } from '../mail/port.ts';
-import type { BounceRecord, LedgerEntry, NewLogEntry, Store } from '../store/port.ts';
+import type { BounceRecord, Ledger, LedgerEntry, NewLogEntry, RunLog } from '../store/port.ts';
 import type { PipelineEvent } from './delivery/settle.ts';
 import { versionedMessageId } from './delivery/plan.ts';
 
@@ -32,7 +32,7 @@ export const BOUNCES_CHECKED_EVENT = 'run.bounces_checked';
 const BATCH = 100;
 
 export interface BounceCheckDeps {
-  store: Pick<Store, 'getMailboxCursor' | 'putMailboxCursor' | 'findLedgerByMessageId' | 'recordBounces' | 'appendLogs' | 'hasLog'>;
+  store: Pick<Ledger, 'getMailboxCursor' | 'putMailboxCursor' | 'findLedgerByMessageId' | 'recordBounces'> & Pick<RunLog, 'appendLogs' | 'hasLog'>;
   mail: Pick<MailDelivery, 'listDeliveryReports'>;
   clock: () => Date;
   logger: Logger;
@@ -164,7 +164,7 @@ export function nextVersionMessageId(entry: Pick<LedgerEntry, 'messageId' | 'ver
  * earlier version went out), which is why the due list leaves them out; here that flag is set aside:
  * the ledger, not the flag, says this version is owed.
  */
-export async function* resendPages(store: Pick<Store, 'listLedger'>, host: Pick<HostErp, 'getInvoices'>, installationId: string, pageSize = 200): AsyncIterable<Invoice[]> {
+export async function* resendPages(store: Pick<Ledger, 'listLedger'>, host: Pick<HostErp, 'getInvoices'>, installationId: string, pageSize = 200): AsyncIterable<Invoice[]> {
   let after: string | undefined;
   for (;;) {
     const entries = await store.listLedger(installationId, { states: ['retry'], limit: pageSize, ...(after !== undefined ? { after } : {}) });

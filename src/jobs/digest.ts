@@ -16,7 +16,7 @@ import { isMessageCode, render } from '../messages/catalogue.ts';
 import type { MailDelivery, OutgoingMessage } from '../mail/port.ts';
 import { escapeHtml, toPlainText } from '../render/index.ts';
 import type { SecretBox } from '../secrets.ts';
-import type { LogEntry, Run, Store } from '../store/port.ts';
+import type { Installations, LogEntry, Run, RunLog } from '../store/port.ts';
 import { hostConnectionFor } from './installation-host.ts';
 import { senderAddress } from './message.ts';
 
@@ -35,7 +35,7 @@ function reasonWords(lang: 'pl' | 'en', reason: string | null): string | null {
 }
 
 export interface DigestDeps {
-  store: Store;
+  store: Installations & RunLog;
   createHost: InstallationHostFactory;
   secrets: SecretBox;
   mail: MailDelivery;

@@ -13,11 +13,11 @@
  */
 import type { RunCounts } from '../domain.ts';
 import type { Logger } from '../logger.ts';
-import type { Run, Store } from '../store/port.ts';
+import type { Installations, Run, RunLog } from '../store/port.ts';
 import type { PipelineEvent } from './pipeline.ts';
 
 export interface RunConsoleDeps {
-  store: Pick<Store, 'getInstallation' | 'listRuns'>;
+  store: Pick<Installations, 'getInstallation'> & Pick<RunLog, 'listRuns'>;
   logger: Logger;
   clock?: () => Date;
   /** How often a long run reports its progress (default one minute). */

@@ -9,7 +9,7 @@
  */
 import os from 'node:os';
 import type { Logger } from '../logger.ts';
-import type { Run, Store } from '../store/port.ts';
+import type { Ledger, Run, RunLog } from '../store/port.ts';
 
 /** A running run renews its lease this often... */
 export const RUN_HEARTBEAT_MS = 5_000;
@@ -48,7 +48,7 @@ export interface Recovered {
 }
 
 /** Closes the installation's dead runs as `interrupted` and gives back their processes' claims. */
-export async function closeDeadRuns(deps: { store: Store; owner: string; clock: () => Date; logger?: Logger }, installationId: string): Promise<Recovered> {
+export async function closeDeadRuns(deps: { store: RunLog & Pick<Ledger, 'releaseDeadOwners'>; owner: string; clock: () => Date; logger?: Logger }, installationId: string): Promise<Recovered> {
   const { store, owner, clock } = deps;
   const now = clock();
   const running = await store.listRuns(installationId, 100, { status: 'running' });

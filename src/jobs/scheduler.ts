@@ -6,14 +6,16 @@
  * today is caught up once at start.
  *
  * Agenda runs a job at least once (a job outliving its lock may start again elsewhere): exactly-once
- * per invoice comes from the ledger's claim in the pipeline, never from here.
+ * per invoice comes from the ledger's claim in the pipeline, never from here. Agenda itself does not
+ * cross the port: what others need of it (queue depth, its dashboard) are methods of `Scheduler`.
  */
 import { Agenda, type Job } from 'agenda';
+import type { FastifyPluginCallback } from 'fastify';
 import pg from 'pg';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { RunTrigger } from '../domain.ts';
 import type { Logger } from '../logger.ts';
-import type { Installation, Store } from '../store/port.ts';
+import type { Installation, Installations, Ledger, RunLog } from '../store/port.ts';
 import type { Run } from '../store/port.ts';
 import { missedSlot, nextRunAfter } from './schedule.ts';
 import { closeDeadRuns, ownerIsGone } from './run-lease.ts';
@@ -30,13 +32,28 @@ export interface Scheduler {
   /** At start: catch up once on a slot missed earlier today, then make sure every job is scheduled. */
   catchUp(): Promise<void>;
   nextRunAt(installationId: string): Promise<Date | null>;
-  /** Agenda itself, for its dashboard. */
-  readonly agenda: Agenda;
+  /** The jobs by name and state (the queue depth the metrics report, read when scraped). */
+  jobsOverview(): Promise<JobsByState[]>;
+  /**
+   * The scheduler's own dashboard (Agendash) as a Fastify plugin for the operators' surface to mount
+   * under its prefix; loaded on the first call only (a process without ADMIN_TOKEN never loads it).
+   */
+  dashboard(): Promise<FastifyPluginCallback>;
+}
+
+/** One job name's jobs by state; `queued` = due and waiting for a worker. */
+export interface JobsByState {
+  name: string;
+  queued: number;
+  running: number;
+  scheduled: number;
+  failed: number;
 }
 
 export interface SchedulerOptions {
   database: { kind: 'postgres'; url: string } | { kind: 'mongodb'; url: string };
-  store: Store;
+  /** Installations (what to schedule), runs (which slot is owed), and the ledger's dead owners (closing a dead process's runs). */
+  store: Installations & RunLog & Pick<Ledger, 'releaseDeadOwners'>;
   run: (installationId: string, trigger: RunTrigger) => Promise<unknown>;
   clock: () => Date;
   logger: Logger;
@@ -252,7 +269,6 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
   }
 
   const scheduler: Scheduler = {
-    agenda,
     async start() {
       await agenda.start();
       await takeOverDeadLocks().catch((err: unknown) => logger.warn({ err }, 'could not take over the jobs of a stopped process'));
@@ -302,6 +318,14 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
     async nextRunAt(installationId) {
       const jobs = await scheduledJobs(installationId);
       return jobs[0]?.nextRunAt ?? null;
+    },
+    async jobsOverview() {
+      return (await agenda.getJobsOverview()).map((o) => ({ name: o.name, queued: o.queued, running: o.running, scheduled: o.scheduled, failed: o.failed }));
+    },
+    async dashboard() {
+      // Agendash (and express under it) is loaded only when the dashboard is served.
+      const { createFastifyPlugin } = await import('agendash');
+      return createFastifyPlugin(agenda);
     },
   };
   return scheduler;

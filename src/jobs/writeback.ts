@@ -1,6 +1,6 @@
 /**
  * Writing outcomes back to the host, once: an owed write-back is taken like an invoice (a lease on the
- * pending write-back, `Store.claimWriteBacks`), so two processes flushing at once never post the same
+ * pending write-back, `Ledger.claimWriteBacks`), so two processes flushing at once never post the same
  * note; it is cleared for the (invoice, version) it wrote, so an outcome recorded meanwhile stays owed.
  * The note carries the Message-ID, and host adapters look for a note before posting it (HostErp.writeBack
  * is idempotent), so a process that dies between posting and clearing does not post it twice either.
@@ -12,7 +12,7 @@
  * before its next flush of that installation takes anything.
  */
 import type { HostErp, WriteBack } from '../connector/port.ts';
-import type { NewLogEntry, LedgerEntry, Store } from '../store/port.ts';
+import type { Ledger, NewLogEntry, LedgerEntry } from '../store/port.ts';
 import type { Outcome } from '../domain.ts';
 import { isConnectorError } from '../errors.ts';
 import { noteFor } from './notes.ts';
@@ -26,7 +26,7 @@ export const WRITE_BACK_LEASE_MS = 5 * 60_000;
 export const WRITE_BACK_SETTLE_MS = 30_000;
 
 export interface WriteBackDeps {
-  store: Store;
+  store: Ledger;
   /** Identity of this process (the ledger owner). */
   owner: string;
   clock: () => Date;
@@ -50,7 +50,7 @@ export class HeldWriteBacks {
   }
 
   /** Gives back what is held for the installation; throws (and keeps holding) while the store fails. */
-  async giveBack(store: Pick<Store, 'releaseWriteBacks'>, installationId: string, owner: string): Promise<void> {
+  async giveBack(store: Pick<Ledger, 'releaseWriteBacks'>, installationId: string, owner: string): Promise<void> {
     const set = this.held.get(installationId);
     if (!set?.size) return;
     const ids = [...set];

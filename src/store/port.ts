@@ -1,10 +1,12 @@
 /**
- * The store port: installations, the per-invoice ledger (the exactly-once guarantee), log entries and
- * runs. Adapters: `postgres/` (node-postgres; also the embedded default and the tests) and `mongodb/`
- * (official driver). Both pass the shared contract suite in `test/store/contract.ts`.
+ * The store, split by aggregate the way Agenda splits its backend: five ports over one database,
+ * `Installations`, `Ledger` (the exactly-once guarantee), `RunLog` (log entries and runs),
+ * `WebhookOutbox` and `ManagedRecords`, and `Store`, which combines them with the lifecycle
+ * (migrate, close, kind) and the purge that crosses them. Adapters: `postgres/` (node-postgres; also the embedded default and the
+ * tests) and `mongodb/` (official driver); both pass each port's contract suite (`test/store/contract/`).
  *
  * Secrets arrive here already encrypted (`EncryptedSecret`); the store never sees plaintext.
- * No pg row or Mongo document crosses this port.
+ * No pg row or Mongo document crosses these ports.
  */
 import type { HostKind } from '../connector/registry.ts';
 import type { LedgerState, LogLevel, Outcome, OutcomeReason, RecipientBounce, RecipientResult, RunCounts, RunTrigger, Settings, TlsMode } from '../domain.ts';
@@ -201,12 +203,12 @@ export interface ManagedTemplate {
   updatedAt: string;
 }
 
-/** What the store keeps per installation for hosts that lack it, by kind. */
-export interface ManagedRecords {
+/** The record type of each kind of connector-managed record. */
+export interface ManagedRecordOf {
   email_account: ManagedEmailAccount;
   template: ManagedTemplate;
 }
-export type ManagedKind = keyof ManagedRecords;
+export type ManagedKind = keyof ManagedRecordOf;
 
 /** An outgoing webhook (connector -> host): persisted first, then delivered with retries. */
 export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -246,15 +248,18 @@ export interface WebhookDelivery {
 
 export type NewWebhookDelivery = Pick<WebhookDelivery, 'id' | 'installationId' | 'eventType' | 'url' | 'payload' | 'nextAttemptAt' | 'expiresAt' | 'createdAt'>;
 
-export interface Store {
-  readonly kind: 'postgres' | 'mongodb';
-  /** Creates/migrates the schema; idempotent and safe to call at every start. */
-  migrate(): Promise<void>;
-  close(): Promise<void>;
-
+/**
+ * Installations: the connection to the host, its encrypted credentials and the settings. Settings are
+ * validated against the schema (src/settings/schema.ts) and filled with defaults when read, with the
+ * settings version stored beside them (`settingsFromStore` in `settings-on-read.ts`): a stored row that
+ * is invalid is refused as `internal` naming the installation and the field, never handed out as is.
+ */
+export interface Installations {
+  /** Settings the schema refuses are `validation` (field `settings.<path>`), here and in `updateInstallation`; nothing is written. */
   createInstallation(input: NewInstallation): Promise<Installation>;
   getInstallation(id: string): Promise<Installation | null>;
   findInstallationByTokenHash(hash: string): Promise<Installation | null>;
+  /** Oldest first; an installation whose stored settings are refused is left out (and logged), so one broken row stops no other. */
   listInstallations(filter?: { status?: Installation['status'] }): Promise<Installation[]>;
   /**
    * Replaces mutable fields when `expectedVersion` matches (else `conflict`); returns the new state.
@@ -264,9 +269,14 @@ export interface Store {
     patch: Partial<Pick<Installation, 'settings' | 'operatorSecret' | 'callbackUrl' | 'webhookSecret' | 'apiTokenHash' | 'status' | 'integrationSecret' | 'integrationLogin'>>,
     expectedVersion?: number,
   ): Promise<Installation>;
-  /** Removes the installation, its ledger, logs, runs and webhook deliveries (audit purge). */
-  purgeInstallation(id: string): Promise<void>;
+}
 
+/**
+ * The per-invoice ledger: the exactly-once guarantee. Its state machine is declared once in
+ * `ledger-states.ts` (`LEDGER_TRANSITIONS`); both adapters build every conditional write from it.
+ * Also the owed write-backs and how far the delivery reports of each mailbox were read.
+ */
+export interface Ledger {
   /**
    * Atomically claims an invoice for one owner. Succeeds when there is no entry, or the entry is
    * `skipped`, or `retry` with attempts < maxAttempts and nextAttemptAt <= now, or `claimed` with an
@@ -352,7 +362,10 @@ export interface Store {
   markWrittenBack(installationId: string, owner: string, done: WriteBackDone[]): Promise<void>;
   /** Gives back write-backs taken by `owner` that could not be written (the next run takes them). */
   releaseWriteBacks(installationId: string, owner: string, invoiceIds: string[]): Promise<void>;
+}
 
+/** What happened: the log entries of an installation and its runs (with their heartbeats). */
+export interface RunLog {
   appendLogs(entries: NewLogEntry[]): Promise<void>;
   listLogs(query: LogQuery): Promise<LogEntry[]>;
   /** True when a log entry with this event exists for the invoice (log-once rules). */
@@ -373,7 +386,10 @@ export interface Store {
   /** Newest first; `status` filters. */
   listRuns(installationId: string, limit: number, filter?: { status?: RunStatus }): Promise<Run[]>;
   getRun(id: string): Promise<Run | null>;
+}
 
+/** Outgoing webhooks, persisted before the first attempt and retried; and the incoming events seen (replays). */
+export interface WebhookOutbox {
   createWebhookDelivery(input: NewWebhookDelivery): Promise<WebhookDelivery>;
   getWebhookDelivery(installationId: string, id: string): Promise<WebhookDelivery | null>;
   /** Newest first. */
@@ -401,14 +417,35 @@ export interface Store {
    * replay). Expired ids are forgotten.
    */
   rememberIncomingEvent(installationId: string, eventId: string, now: string, keepUntil: string): Promise<boolean>;
+}
 
+/** What the store keeps per installation for hosts that lack it (accounts, templates), by kind. */
+export interface ManagedRecords {
   /** Connector-managed records of one installation and kind, oldest first. */
-  listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecords[K][]>;
-  getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecords[K] | null>;
+  listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecordOf[K][]>;
+  getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecordOf[K] | null>;
   /** Inserts or replaces (by installation and id); `createdAt` of an existing record is kept. */
-  putManaged<K extends ManagedKind>(kind: K, record: ManagedRecords[K]): Promise<ManagedRecords[K]>;
+  putManaged<K extends ManagedKind>(kind: K, record: ManagedRecordOf[K]): Promise<ManagedRecordOf[K]>;
   /** True when a record was removed. */
   deleteManaged(installationId: string, kind: ManagedKind, id: string): Promise<boolean>;
+}
+
+/**
+ * The whole store: the five ports over one database, plus its lifecycle and the purge that crosses
+ * them all. The composition root holds a `Store`; a module that uses one aggregate depends on that
+ * port (`Ledger`, `RunLog`, …) only.
+ */
+export interface Store extends Installations, Ledger, RunLog, WebhookOutbox, ManagedRecords {
+  readonly kind: 'postgres' | 'mongodb';
+  /** Creates/migrates the schema; idempotent and safe to call at every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /**
+   * Removes the installation and everything of it in every aggregate: its ledger and mailbox cursors,
+   * logs, runs, webhook deliveries and incoming event ids, managed records (audit purge; one transaction
+   * on PostgreSQL).
+   */
+  purgeInstallation(id: string): Promise<void>;
 }
 
 /** The ledger's transitions, declared once (both adapters build their conditions from it). */

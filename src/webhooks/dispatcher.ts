@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { PipelineEvent } from '../jobs/pipeline.ts';
 import type { Logger } from '../logger.ts';
 import type { SecretBox } from '../secrets.ts';
-import type { Store, WebhookAttempt, WebhookDelivery } from '../store/port.ts';
+import type { Installations, WebhookAttempt, WebhookDelivery, WebhookOutbox } from '../store/port.ts';
 import { ConnectorError } from '../errors.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.ts';
 
@@ -56,7 +56,7 @@ export const DEFAULT_TUNING: DispatcherTuning = {
 };
 
 export interface DispatcherDeps {
-  store: Store;
+  store: Installations & WebhookOutbox;
   secrets: SecretBox;
   logger: Logger;
   /** Identity in delivery leases (`<hostname>:<pid>:<random>`). */

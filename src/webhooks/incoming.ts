@@ -13,7 +13,7 @@ import type { InstallationService } from '../installations/service.ts';
 import type { Scheduler } from '../jobs/scheduler.ts';
 import type { Logger } from '../logger.ts';
 import type { SecretBox } from '../secrets.ts';
-import type { Installation, Store } from '../store/port.ts';
+import type { Installation, Installations, RunLog, WebhookOutbox } from '../store/port.ts';
 import { createHash } from 'node:crypto';
 import { DEFAULT_TOLERANCE_SECONDS, verifySignature, type SignatureFailure } from './signature.ts';
 
@@ -42,7 +42,7 @@ export class WebhookSignatureRefused extends Error {
 }
 
 export interface IncomingDeps {
-  store: Store;
+  store: Installations & RunLog & Pick<WebhookOutbox, 'rememberIncomingEvent'>;
   secrets: SecretBox;
   service: Pick<InstallationService, 'updateSettings'>;
   scheduler: Pick<Scheduler, 'sync' | 'runNow'>;

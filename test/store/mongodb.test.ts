@@ -14,7 +14,18 @@ const dbName = `ic_test_${Date.now().toString(36)}_${crypto.randomBytes(4).toStr
 if (!url) console.log('store contract: mongodb SKIPPED (set MONGODB_URL to run it)');
 
 describe.skipIf(!url)('mongodb', () => {
-  storeContractSuite('mongodb', async () => createMongoStore({ url: url!, dbName }));
+  storeContractSuite('mongodb', async () => ({
+    store: createMongoStore({ url: url!, dbName }),
+    async writeStoredSettings(installationId, settings, version) {
+      const client = new MongoClient(url!, { serverSelectionTimeoutMS: 10_000 });
+      try {
+        const installations = client.db(dbName).collection<{ _id: string }>('installations');
+        await installations.updateOne({ _id: installationId }, version === null ? { $set: { settings }, $unset: { settingsVersion: '' } } : { $set: { settings, settingsVersion: version } });
+      } finally {
+        await client.close();
+      }
+    },
+  }));
 
   afterAll(async () => {
     const client = new MongoClient(url!, { serverSelectionTimeoutMS: 10_000 });

@@ -7,13 +7,14 @@
  * The token is compared in constant time.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Agenda } from 'agenda';
+import type { Scheduler } from '../../jobs/scheduler.ts';
 import { safeEqual } from '../../secrets.ts';
 import type { Metrics } from '../../metrics.ts';
 
 export interface OperatorDeps {
   adminToken: string | null;
-  agenda: Agenda | null;
+  /** The scheduler's dashboard (Agendash), mounted at `/operator/agenda`; null: none. */
+  dashboard: Scheduler['dashboard'] | null;
   metrics: Metrics | null;
 }
 
@@ -53,8 +54,8 @@ export function operatorRoutes(deps: OperatorDeps) {
       });
     }
 
-    if (deps.agenda) {
-      const agenda = deps.agenda;
+    if (deps.dashboard) {
+      const dashboard = deps.dashboard;
       await app.register(
         async (scope) => {
           // Agendash loads "./assets/…" relative to its index: "/operator/agenda" must end in a slash.
@@ -63,8 +64,7 @@ export function operatorRoutes(deps: OperatorDeps) {
           });
           scope.addHook('onRequest', guard);
           // Agendash (and express under it) is loaded only when the dashboard is served (ADMIN_TOKEN set).
-          const { createFastifyPlugin } = await import('agendash');
-          await scope.register(createFastifyPlugin(agenda as never));
+          await scope.register(await dashboard());
         },
         { prefix: '/operator/agenda' },
       );

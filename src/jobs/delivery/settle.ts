@@ -12,7 +12,7 @@
 import type { Outcome, RunCounts } from '../../domain.ts';
 import { isConnectorError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import type { NewLogEntry, Run, Store } from '../../store/port.ts';
+import type { Ledger, NewLogEntry, Run, RunLog } from '../../store/port.ts';
 import type { Classified } from './classify.ts';
 
 /** Outgoing events (webhooks); the pipeline only announces, the webhook module delivers. */
@@ -24,7 +24,7 @@ export type PipelineEvent =
   | { type: 'invoice.bounced'; installationId: string; invoiceId: string; invoiceNumber: string | null; address: string; status: string | null; diagnostic: string | null; messageId: string };
 
 export interface SettleDeps {
-  store: Pick<Store, 'recordOutcome' | 'resolveInterrupted' | 'appendLogs'>;
+  store: Pick<Ledger, 'recordOutcome' | 'resolveInterrupted'> & Pick<RunLog, 'appendLogs'>;
   clock: () => Date;
   logger: Logger;
   events?: ((event: PipelineEvent) => void) | undefined;

@@ -15,8 +15,9 @@ import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
-import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
-import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import { readableInstallations, settingsForStore, settingsFromStore } from '../settings-on-read.ts';
+import { guardsOf, OWNED_STATES, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
+import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { loggedKey } from '../port.ts';
 
 export interface MongoStoreOptions {
@@ -91,7 +92,7 @@ function toInstallation(d: Document): Installation {
     integrationLogin: d['integrationLogin'],
     integrationSecret: d['integrationSecret'],
     operatorSecret: orNull(d['operatorSecret']),
-    settings: d['settings'],
+    settings: settingsFromStore(String(d['_id']), d['settings'], d['settingsVersion']),
     callbackUrl: orNull(d['callbackUrl']),
     webhookSecret: orNull(d['webhookSecret']),
     apiTokenHash: orNull(d['apiTokenHash']),
@@ -190,6 +191,10 @@ function mongoGuard(g: LedgerGuard, v: GuardValues): Filter<Document> {
       return { leaseUntil: need(v, 'expectedLease') };
     case 'bounced':
       return { recipients: { $elemMatch: { bounce: { $type: 'object' } } } };
+    case 'was_draft':
+      return { draft: true };
+    case 'written_back':
+      return { writeBackPending: false };
   }
 }
 
@@ -198,8 +203,6 @@ export function mongoCondition(op: LedgerOperation, v: GuardValues): Filter<Docu
   return { $or: guardsOf(op).map(([state, guards]) => ({ $and: [{ state }, ...guards.map((g) => mongoGuard(g, v))] })) };
 }
 
-/** States in which an entry is owned by a delivery (no write-back is taken for it then). */
-const OWNED_STATES: readonly LedgerState[] = [...new Set([...fromStates('markSending'), ...fromStates('recordOutcome')])];
 
 /** `release`'s update: back to the state before the claim when the table allows it, else skipped. */
 const RELEASE_UPDATE = (now: Date): Document[] => [
@@ -232,8 +235,8 @@ function toWebhookDelivery(d: Document): WebhookDelivery {
   };
 }
 
-const PATCHABLE: readonly (keyof InstallationPatch)[] = [
-  'settings',
+/** The patchable fields but `settings` (written with its version). */
+const PATCHABLE: readonly Exclude<keyof InstallationPatch, 'settings'>[] = [
   'operatorSecret',
   'callbackUrl',
   'webhookSecret',
@@ -249,8 +252,10 @@ export class MongoStore implements Store {
   readonly kind = 'mongodb' as const;
   private readonly client: MongoClient;
   private readonly db: Db;
+  private readonly log: (msg: string) => void;
 
   constructor(opts: MongoStoreOptions) {
+    this.log = opts.log ?? (() => undefined);
     // The driver connects lazily on the first operation.
     this.client = new MongoClient(opts.url, {
       maxPoolSize: opts.maxConnections ?? 10,
@@ -337,6 +342,7 @@ export class MongoStore implements Store {
 
   async createInstallation(input: NewInstallation): Promise<Installation> {
     const now = new Date();
+    const settings = settingsForStore(input.settings);
     const doc: Document = {
       _id: input.id ?? crypto.randomUUID(),
       hostKind: input.hostKind,
@@ -346,7 +352,8 @@ export class MongoStore implements Store {
       integrationLogin: input.integrationLogin,
       integrationSecret: input.integrationSecret,
       operatorSecret: input.operatorSecret,
-      settings: input.settings,
+      settings: settings.settings,
+      settingsVersion: settings.version,
       callbackUrl: input.callbackUrl,
       webhookSecret: input.webhookSecret,
       apiTokenHash: input.apiTokenHash,
@@ -372,13 +379,18 @@ export class MongoStore implements Store {
   async listInstallations(filter: { status?: Installation['status'] } = {}): Promise<Installation[]> {
     const q: Filter<Document> = filter.status === undefined ? {} : { status: filter.status };
     const docs = await this.op('listInstallations', () => this.installations.find(q).sort({ createdAt: 1, _id: 1 }).toArray());
-    return docs.map(toInstallation);
+    return readableInstallations(docs, toInstallation, this.log);
   }
 
   async updateInstallation(id: string, patch: InstallationPatch, expectedVersion?: number): Promise<Installation> {
     const set: Document = { updatedAt: new Date() };
     for (const key of PATCHABLE) {
       if (key in patch && patch[key] !== undefined) set[key] = patch[key];
+    }
+    if (patch.settings !== undefined) {
+      const settings = settingsForStore(patch.settings);
+      set['settings'] = settings.settings;
+      set['settingsVersion'] = settings.version;
     }
     const q: Filter<Document> = { _id: id as unknown as Document['_id'] };
     if (expectedVersion !== undefined) q['version'] = expectedVersion;
@@ -462,7 +474,7 @@ export class MongoStore implements Store {
   }
 
   async claimNewVersion(req: ClaimRequest): Promise<LedgerEntry | null> {
-    const filter: Filter<Document> = { installationId: req.installationId, invoiceId: req.invoiceId, state: { $in: ['sent', 'drafted'] }, draft: true, writeBackPending: false };
+    const filter: Filter<Document> = { installationId: req.installationId, invoiceId: req.invoiceId, ...mongoCondition('claimNewVersion', {}) };
     const update: Document[] = [
       {
         $set: {
@@ -501,7 +513,7 @@ export class MongoStore implements Store {
 
   async markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean> {
     const r = await this.op('markHandedOver', () =>
-      this.ledger.updateOne({ installationId, invoiceId, owner, state: 'sending' }, { $set: { handedOver: true, updatedAt: new Date() } }),
+      this.ledger.updateOne({ installationId, invoiceId, ...mongoCondition('markHandedOver', { owner }) }, { $set: { handedOver: true, updatedAt: new Date() } }),
     );
     return r.matchedCount === 1;
   }
@@ -860,20 +872,20 @@ export class MongoStore implements Store {
   }
   // ---- connector-managed accounts and templates ----
 
-  async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecords[K][]> {
+  async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecordOf[K][]> {
     const docs = await this.op('listManaged', () => this.managed.find({ installationId, kind }).sort({ createdAt: 1, id: 1 }).toArray());
-    return docs.map((d) => d['record'] as ManagedRecords[K]);
+    return docs.map((d) => d['record'] as ManagedRecordOf[K]);
   }
 
-  async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecords[K] | null> {
+  async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecordOf[K] | null> {
     const d = await this.op('getManaged', () => this.managed.findOne({ installationId, kind, id }));
-    return d ? (d['record'] as ManagedRecords[K]) : null;
+    return d ? (d['record'] as ManagedRecordOf[K]) : null;
   }
 
-  async putManaged<K extends ManagedKind>(kind: K, record: ManagedRecords[K]): Promise<ManagedRecords[K]> {
+  async putManaged<K extends ManagedKind>(kind: K, record: ManagedRecordOf[K]): Promise<ManagedRecordOf[K]> {
     const key = { installationId: record.installationId, kind, id: record.id };
     const existing = await this.op('putManaged', () => this.managed.findOne(key));
-    const createdAt = existing ? (existing['record'] as ManagedRecords[K]).createdAt : record.createdAt;
+    const createdAt = existing ? (existing['record'] as ManagedRecordOf[K]).createdAt : record.createdAt;
     const saved = { ...record, createdAt };
     await this.op('putManaged', () => this.managed.updateOne(key, { $set: { record: saved, updatedAt: new Date(record.updatedAt) }, $setOnInsert: { createdAt: new Date(createdAt) } }, { upsert: true }));
     return saved;

@@ -7,12 +7,13 @@ import pg from 'pg';
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecords, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { loggedKey } from '../port.ts';
 import { migrate } from './schema.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
-import { fromStates, guardsOf, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
+import { readableInstallations, settingsForStore, settingsFromStore } from '../settings-on-read.ts';
+import { guardsOf, OWNED_STATES, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -73,7 +74,7 @@ function toInstallation(r: Row): Installation {
     integrationLogin: r['integration_login'] as string,
     integrationSecret: r['integration_secret'] as Installation['integrationSecret'],
     operatorSecret: (r['operator_secret'] ?? null) as Installation['operatorSecret'],
-    settings: r['settings'] as Installation['settings'],
+    settings: settingsFromStore(r['id'] as string, r['settings'], r['settings_version']),
     callbackUrl: str(r['callback_url']),
     webhookSecret: (r['webhook_secret'] ?? null) as Installation['webhookSecret'],
     apiTokenHash: str(r['api_token_hash']),
@@ -167,6 +168,10 @@ function pgGuard(g: LedgerGuard, p: GuardParams, a: string): string {
       return `${a}.lease_until = ${need(p, 'expectedLease')}::timestamptz`;
     case 'bounced':
       return `EXISTS (SELECT 1 FROM jsonb_array_elements(${a}.recipients) AS rcpt WHERE jsonb_typeof(rcpt->'bounce') = 'object')`;
+    case 'was_draft':
+      return `${a}.draft`;
+    case 'written_back':
+      return `NOT ${a}.write_back_pending`;
   }
 }
 
@@ -177,8 +182,6 @@ export function pgCondition(op: LedgerOperation, p: GuardParams, a = 'ledger'): 
     .join(' OR ');
 }
 
-/** States in which an entry is owned by a delivery (no write-back is taken for it then). */
-const OWNED_STATES: readonly LedgerState[] = [...new Set([...fromStates('markSending'), ...fromStates('recordOutcome')])];
 
 const sqlList = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
 
@@ -206,8 +209,8 @@ const json = (v: unknown): string | null => (v === null || v === undefined ? nul
 /** Escapes LIKE wildcards so a user's text matches literally. */
 const likeLiteral = (s: string): string => s.replace(/[\\%_]/g, (c) => '\\' + c);
 
-const INSTALLATION_COLUMNS: Record<keyof InstallationPatch, { column: string; json: boolean }> = {
-  settings: { column: 'settings', json: true },
+/** The columns of the patchable fields but `settings` (written with its version). */
+const INSTALLATION_COLUMNS: Record<Exclude<keyof InstallationPatch, 'settings'>, { column: string; json: boolean }> = {
   operatorSecret: { column: 'operator_secret', json: true },
   callbackUrl: { column: 'callback_url', json: false },
   webhookSecret: { column: 'webhook_secret', json: true },
@@ -222,6 +225,7 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   /** A checked-out client whose connection dies between statements (the next statement reports it). */
   private readonly clientError: (err: Error) => void;
+  private readonly log: (msg: string) => void;
 
   constructor(opts: PostgresStoreOptions) {
     this.pool = new pg.Pool({
@@ -233,6 +237,7 @@ export class PostgresStore implements Store {
       query_timeout: (opts.statementTimeoutMs ?? 30_000) + 5_000,
     });
     const log = opts.log ?? (() => undefined);
+    this.log = log;
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.pool.on('error', (err) => log(`store: idle database connection failed: ${err.message}`));
     this.clientError = (err) => log(`store: database connection failed: ${err.message}`);
@@ -272,11 +277,12 @@ export class PostgresStore implements Store {
 
   async createInstallation(input: NewInstallation): Promise<Installation> {
     const now = new Date().toISOString();
+    const settings = settingsForStore(input.settings);
     const rows = await this.q(
       'createInstallation',
       `INSERT INTO installations (id, host_kind, host_url, host_database, company_id, integration_login, integration_secret,
-         operator_secret, settings, callback_url, webhook_secret, api_token_hash, status, created_at, updated_at, version)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,'active',$13,$13,1) RETURNING *`,
+         operator_secret, settings, settings_version, callback_url, webhook_secret, api_token_hash, status, created_at, updated_at, version)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$14,$10,$11,$12,'active',$13,$13,1) RETURNING *`,
       [
         input.id ?? crypto.randomUUID(),
         input.hostKind,
@@ -286,11 +292,12 @@ export class PostgresStore implements Store {
         input.integrationLogin,
         json(input.integrationSecret),
         json(input.operatorSecret),
-        json(input.settings),
+        json(settings.settings),
         input.callbackUrl,
         json(input.webhookSecret),
         input.apiTokenHash,
         now,
+        settings.version,
       ],
     );
     return toInstallation(rows[0]!);
@@ -311,17 +318,25 @@ export class PostgresStore implements Store {
       filter.status === undefined
         ? await this.q('listInstallations', 'SELECT * FROM installations ORDER BY created_at, id')
         : await this.q('listInstallations', 'SELECT * FROM installations WHERE status = $1 ORDER BY created_at, id', [filter.status]);
-    return rows.map(toInstallation);
+    return readableInstallations(rows, toInstallation, this.log);
   }
 
   async updateInstallation(id: string, patch: InstallationPatch, expectedVersion?: number): Promise<Installation> {
     const sets: string[] = [];
     const params: unknown[] = [id, new Date().toISOString()];
     for (const [key, value] of Object.entries(patch) as [keyof InstallationPatch, unknown][]) {
+      if (key === 'settings' || value === undefined) continue;
       const col = INSTALLATION_COLUMNS[key];
-      if (!col || value === undefined) continue;
+      if (!col) continue;
       params.push(col.json ? json(value) : value);
       sets.push(`${col.column} = $${params.length}`);
+    }
+    if (patch.settings !== undefined) {
+      const settings = settingsForStore(patch.settings);
+      params.push(json(settings.settings));
+      sets.push(`settings = $${params.length}`);
+      params.push(settings.version);
+      sets.push(`settings_version = $${params.length}`);
     }
     let where = 'id = $1';
     if (expectedVersion !== undefined) {
@@ -439,7 +454,7 @@ export class PostgresStore implements Store {
       `UPDATE ledger SET state = 'claimed', prev_state = state, owner = $3, lease_until = $4, message_id = $5,
          invoice_number = COALESCE($6, invoice_number), attempts = 0, content_hash = NULL, reason = NULL, detail = NULL,
          recipients = '[]', write_back_pending = false, next_attempt_at = NULL, version = version + 1, draft = $7, updated_at = $8
-       WHERE installation_id = $1 AND invoice_id = $2 AND state IN ('sent', 'drafted') AND draft AND NOT write_back_pending
+       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('claimNewVersion', {})})
        RETURNING *`,
       [req.installationId, req.invoiceId, req.owner, req.leaseUntil, req.messageId, req.invoiceNumber, req.draft ?? false, req.now],
     );
@@ -460,7 +475,7 @@ export class PostgresStore implements Store {
     const rows = await this.q(
       'markHandedOver',
       `UPDATE ledger SET handed_over = true, updated_at = now()
-       WHERE installation_id = $1 AND invoice_id = $2 AND owner = $3 AND state = 'sending' RETURNING 1`,
+       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('markHandedOver', { owner: '$3' })}) RETURNING 1`,
       [installationId, invoiceId, owner],
     );
     return rows.length === 1;
@@ -812,17 +827,17 @@ export class PostgresStore implements Store {
   }
   // ---- connector-managed accounts and templates ----
 
-  async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecords[K][]> {
+  async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecordOf[K][]> {
     const rows = await this.q('listManaged', 'SELECT record FROM managed_records WHERE installation_id = $1 AND kind = $2 ORDER BY created_at, id', [installationId, kind]);
-    return rows.map((r) => r['record'] as ManagedRecords[K]);
+    return rows.map((r) => r['record'] as ManagedRecordOf[K]);
   }
 
-  async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecords[K] | null> {
+  async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecordOf[K] | null> {
     const rows = await this.q('getManaged', 'SELECT record FROM managed_records WHERE installation_id = $1 AND kind = $2 AND id = $3', [installationId, kind, id]);
-    return rows[0] ? (rows[0]['record'] as ManagedRecords[K]) : null;
+    return rows[0] ? (rows[0]['record'] as ManagedRecordOf[K]) : null;
   }
 
-  async putManaged<K extends ManagedKind>(kind: K, record: ManagedRecords[K]): Promise<ManagedRecords[K]> {
+  async putManaged<K extends ManagedKind>(kind: K, record: ManagedRecordOf[K]): Promise<ManagedRecordOf[K]> {
     // An existing record keeps its createdAt (inside the JSON too).
     const rows = await this.q(
       'putManaged',
@@ -832,7 +847,7 @@ export class PostgresStore implements Store {
        RETURNING record`,
       [record.installationId, kind, record.id, json(record), record.createdAt, record.updatedAt],
     );
-    return rows[0]!['record'] as ManagedRecords[K];
+    return rows[0]!['record'] as ManagedRecordOf[K];
   }
 
   async deleteManaged(installationId: string, kind: ManagedKind, id: string): Promise<boolean> {

@@ -183,6 +183,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'settings version',
+    sql: `
+      -- the settings version the settings were written under (src/settings/stored.ts); rows from before: 1
+      ALTER TABLE installations ADD COLUMN IF NOT EXISTS settings_version integer NOT NULL DEFAULT 1;
+    `,
+  },
 ];
 
 /** Arbitrary constant key of the advisory lock that serialises migrations (per database). */

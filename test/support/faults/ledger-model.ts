@@ -1,46 +1,29 @@
 /**
- * A reference model of the ledger's state machine, written against the store port as it is at af8a8be
- * (src/store/port.ts), for the property test in test/faults/ledger-property.test.ts.
+ * A reference model of the ledger's state machine, for the property test in
+ * test/faults/ledger-property.test.ts.
  *
- * LEDGER_MODEL_TRANSITIONS is the one place that says which state changes each store operation may
- * make. When src/store declares its own transition table (a `LEDGER_TRANSITIONS`-style export), swap
- * this constant for it (or assert the two equal) — nothing else in the model or the test lists
- * transitions.
+ * Which state changes each store operation may make is the store's own transition table,
+ * `LEDGER_TRANSITIONS` (src/store/ledger-states.ts), declared once; the property test checks every change
+ * the real adapter makes against it. `step` below is the model's independent account of what each
+ * operation does (the expected next entry), which the adapter must agree with after every step.
  */
 import type { LedgerState, Outcome } from '../../../src/domain.ts';
+import { LEDGER_TRANSITIONS, OUTCOME_STATES as TABLE_OUTCOME_STATES } from '../../../src/store/ledger-states.ts';
 
 export type LedgerOp = 'claim' | 'markSending' | 'recordOutcome' | 'release' | 'resolveInterrupted' | 'allowResend';
 /** `none`: no ledger entry yet. */
 export type ModelState = LedgerState | 'none';
 export type OutcomeState = Outcome['state'];
 
-export const OUTCOME_STATES: readonly OutcomeState[] = ['sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain'];
+export const OUTCOME_STATES: readonly OutcomeState[] = TABLE_OUTCOME_STATES;
 
-/** Allowed (from -> to) per operation; a call that changes nothing is not a transition. */
-export const LEDGER_MODEL_TRANSITIONS: Readonly<Record<LedgerOp, readonly (readonly [ModelState, ModelState])[]>> = {
-  // A fresh claim, a skipped one, a due retry, or a claim whose lease expired (its owner is gone).
-  claim: [
-    ['none', 'claimed'],
-    ['skipped', 'claimed'],
-    ['retry', 'claimed'],
-    ['claimed', 'claimed'],
-  ],
-  markSending: [['claimed', 'sending']],
-  // The owner settles its claim (before or after handing the message over).
-  recordOutcome: (['claimed', 'sending'] as const).flatMap((from) => OUTCOME_STATES.map((to) => [from, to] as const)),
-  // A claim that did nothing goes back (to what it was before, or `skipped`).
-  release: [
-    ['claimed', 'skipped'],
-    ['claimed', 'retry'],
-  ],
-  // Evidence settles a delivery whose owner died mid-send.
-  resolveInterrupted: OUTCOME_STATES.map((to) => ['sending', to] as const),
-  // A person re-sends an uncertain or failed invoice.
-  allowResend: [
-    ['uncertain', 'retry'],
-    ['failed', 'retry'],
-  ],
-};
+/** Allowed (from -> to) per operation, from the store's table; a call that changes nothing is not a transition. */
+export const LEDGER_MODEL_TRANSITIONS: Readonly<Record<LedgerOp, readonly (readonly [ModelState, ModelState])[]>> = Object.fromEntries(
+  (['claim', 'markSending', 'recordOutcome', 'release', 'resolveInterrupted', 'allowResend'] as const).map((op) => [
+    op,
+    (Object.keys(LEDGER_TRANSITIONS[op].from) as ModelState[]).flatMap((from) => LEDGER_TRANSITIONS[op].to.map((to) => [from, to] as const)),
+  ]),
+) as unknown as Record<LedgerOp, readonly (readonly [ModelState, ModelState])[]>;
 
 export function transitionAllowed(op: LedgerOp, from: ModelState, to: ModelState): boolean {
   return LEDGER_MODEL_TRANSITIONS[op].some(([f, t]) => f === from && t === to);

@@ -1,0 +1,59 @@
+/**
+ * The scheduler port over a real PostgreSQL (the store's database, as composed): Agenda does not cross
+ * it. What callers used Agenda for, the queue depth of the metrics and the operators' dashboard, are
+ * methods of the port, answering in the port's own shapes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgendaScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
+import { createLogger } from '../../src/logger.ts';
+import { defaultSettings } from '../../src/settings/schema.ts';
+import { createPostgresStore } from '../../src/store/postgres/index.ts';
+import type { Store } from '../../src/store/port.ts';
+import { freshDatabase } from '../setup/db.ts';
+
+let store: Store;
+let scheduler: Scheduler;
+beforeAll(async () => {
+  const url = await freshDatabase();
+  store = createPostgresStore({ url });
+  await store.migrate();
+  scheduler = await createAgendaScheduler({
+    database: { kind: 'postgres', url },
+    store,
+    run: async () => null,
+    clock: () => new Date(),
+    logger: createLogger('silent'),
+    name: 'test:1:port',
+    processEvery: 60_000,
+  });
+}, 60_000);
+afterAll(async () => {
+  await scheduler?.stop(1_000);
+  await store?.close();
+});
+
+describe('the scheduler port', () => {
+  it('exposes no Agenda: only the port methods', () => {
+    expect('agenda' in scheduler).toBe(false);
+    expect(Object.keys(scheduler).sort()).toEqual(['catchUp', 'dashboard', 'jobsOverview', 'nextRunAt', 'remove', 'runNow', 'start', 'stop', 'sync']);
+  });
+
+  it("jobsOverview counts an enabled installation's scheduled job, in the port's shape (name and four counts)", async () => {
+    const inst = await store.createInstallation({
+      hostKind: 'odoo', hostUrl: 'http://127.0.0.1:1', hostDatabase: 'x', companyId: null, integrationLogin: 'admin',
+      integrationSecret: { keyId: 'k', data: 'eA==' }, operatorSecret: null, settings: { ...defaultSettings(), enabled: true },
+      callbackUrl: null, webhookSecret: null, apiTokenHash: null,
+    });
+    expect(await scheduler.sync(inst)).not.toBeNull();
+    const overview = await scheduler.jobsOverview();
+    const scheduled = overview.find((o) => o.name === 'installation.run');
+    expect(scheduled).toEqual({ name: 'installation.run', queued: 0, running: 0, scheduled: 1, failed: 0 });
+    for (const o of overview) expect(Object.keys(o).sort()).toEqual(['failed', 'name', 'queued', 'running', 'scheduled']);
+    await scheduler.remove(inst.id);
+    expect((await scheduler.jobsOverview()).find((o) => o.name === 'installation.run')?.scheduled ?? 0).toBe(0);
+  });
+
+  it('dashboard() hands out the scheduler dashboard as a Fastify plugin', async () => {
+    expect(typeof (await scheduler.dashboard())).toBe('function');
+  });
+});

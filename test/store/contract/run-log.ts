@@ -1,0 +1,160 @@
+/** The `RunLog` port's contract: log entries (append, query, paging, log-once checks) and runs (progress, leases, interruption). */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { emptyCounts } from '../../../src/domain.ts';
+import { isConnectorError } from '../../../src/errors.ts';
+import { loggedKey } from '../../../src/store/port.ts';
+import type { RunLog, Store } from '../../../src/store/port.ts';
+import { at, log, uid } from './fixtures.ts';
+
+export function runLogContract(port: () => Store): void {
+  describe('RunLog', () => {
+    let store: RunLog;
+    beforeAll(() => {
+      store = port();
+    });
+
+    describe('logs', () => {
+      const inst = uid();
+      const run = uid();
+      beforeAll(async () => {
+        await store.appendLogs([
+          log(inst, { at: at(0), event: 'run.started', runId: run, message: 'start' }),
+          log(inst, { at: at(1), event: 'invoice.sent', runId: run, invoiceId: '1', invoiceNumber: 'FV/2026/11/0001', message: 'sent 1' }),
+          log(inst, {
+            at: at(2),
+            level: 'warning',
+            event: 'invoice.skipped',
+            runId: run,
+            invoiceId: '2',
+            invoiceNumber: 'FV/2026/11/0002',
+            message: 'no e-mail',
+            data: { reason: 'no_recipient', nested: { ok: true, list: [1, 'a'] } },
+          }),
+          log(inst, { at: at(3), level: 'error', event: 'invoice.failed', invoiceId: '3', invoiceNumber: 'KOR/2026/11/0001', message: 'failed 3' }),
+          log(inst, { at: at(4), event: 'run.completed', runId: run, message: 'done' }),
+        ]);
+        await store.appendLogs([log(uid(), { invoiceNumber: 'FV/2026/11/0001' })]);
+        await store.appendLogs([]);
+      });
+
+      it('entries come back newest first, with their data', async () => {
+        const all = await store.listLogs({ installationId: inst, limit: 10 });
+        expect(all.map((e) => e.message)).toEqual(['done', 'failed 3', 'no e-mail', 'sent 1', 'start']);
+        expect(all[2]).toMatchObject({
+          installationId: inst,
+          runId: run,
+          at: at(2),
+          level: 'warning',
+          event: 'invoice.skipped',
+          invoiceId: '2',
+          invoiceNumber: 'FV/2026/11/0002',
+          data: { reason: 'no_recipient', nested: { ok: true, list: [1, 'a'] } },
+        });
+        expect(all[0]?.data).toBeNull();
+        expect(typeof all[0]?.id).toBe('string');
+      });
+
+      it('paging with `before` continues strictly older, without gaps or repeats', async () => {
+        const first = await store.listLogs({ installationId: inst, limit: 2 });
+        const second = await store.listLogs({ installationId: inst, limit: 2, before: first[1]!.id });
+        const third = await store.listLogs({ installationId: inst, limit: 2, before: second[1]!.id });
+        expect([...first, ...second, ...third].map((e) => e.message)).toEqual(['done', 'failed 3', 'no e-mail', 'sent 1', 'start']);
+      });
+
+      it('filters: date range (inclusive), level, event, run and invoice number substring', async () => {
+        const q = async (extra: Partial<Parameters<Store['listLogs']>[0]>) =>
+          (await store.listLogs({ installationId: inst, limit: 10, ...extra })).map((e) => e.message);
+        expect(await q({ from: at(1), to: at(3) })).toEqual(['failed 3', 'no e-mail', 'sent 1']);
+        expect(await q({ from: at(3) })).toEqual(['done', 'failed 3']);
+        expect(await q({ level: 'error' })).toEqual(['failed 3']);
+        expect(await q({ event: 'invoice.sent' })).toEqual(['sent 1']);
+        expect(await q({ runId: run })).toEqual(['done', 'no e-mail', 'sent 1', 'start']);
+        expect(await q({ invoiceNumber: '2026/11/000' })).toEqual(['failed 3', 'no e-mail', 'sent 1']);
+        expect(await q({ invoiceNumber: 'kor/' })).toEqual(['failed 3']);
+        expect(await q({ invoiceNumber: '%' })).toEqual([]);
+        expect(await q({ invoiceNumber: '.*' })).toEqual([]);
+        expect(await q({ level: 'info', runId: run, from: at(1) })).toEqual(['done', 'sent 1']);
+      });
+
+      it('hasLog tells whether an event was logged for an invoice', async () => {
+        expect(await store.hasLog(inst, '2', 'invoice.skipped')).toBe(true);
+        expect(await store.hasLog(inst, '2', 'invoice.sent')).toBe(false);
+        expect(await store.hasLog(uid(), '2', 'invoice.skipped')).toBe(false);
+      });
+
+      it('loggedEvents answers hasLog for many invoices and events in one call', async () => {
+        const got = await store.loggedEvents(inst, ['2', '3', '99', '2'], ['invoice.skipped', 'invoice.sent', 'run.started']);
+        const expected = new Set<string>();
+        for (const id of ['2', '3', '99']) for (const ev of ['invoice.skipped', 'invoice.sent', 'run.started']) if (await store.hasLog(inst, id, ev)) expected.add(loggedKey(id, ev));
+        expect(got).toEqual(expected);
+        expect(got.has(loggedKey('2', 'invoice.skipped'))).toBe(true);
+        expect(got.has(loggedKey('99', 'invoice.skipped'))).toBe(false);
+        expect(await store.loggedEvents(uid(), ['2'], ['invoice.skipped'])).toEqual(new Set());
+        expect(await store.loggedEvents(inst, [], ['invoice.skipped'])).toEqual(new Set());
+      });
+
+      it('log ids keep increasing across appends (paging stays stable while runs write)', async () => {
+        const own = uid();
+        for (let i = 0; i < 5; i++) await store.appendLogs([log(own, { message: `a${i}` }), log(own, { message: `b${i}` })]);
+        const all = await store.listLogs({ installationId: own, limit: 100 });
+        expect(all.map((e) => e.message)).toEqual(['b4', 'a4', 'b3', 'a3', 'b2', 'a2', 'b1', 'a1', 'b0', 'a0']);
+      });
+    });
+
+
+    describe('runs', () => {
+      it('a run starts running with empty counts, reports progress and finishes', async () => {
+        const inst = uid();
+        const run = await store.startRun({ installationId: inst, trigger: 'schedule', startedAt: at(0) });
+        expect(run).toMatchObject({
+          installationId: inst,
+          trigger: 'schedule',
+          status: 'running',
+          startedAt: at(0),
+          finishedAt: null,
+          counts: emptyCounts(),
+          processed: 0,
+          total: 0,
+          error: null,
+        });
+        await store.updateRunProgress(run.id, 3, 10, { ...emptyCounts(), due: 10, sent: 2, skipped: 1 });
+        expect(await store.getRun(run.id)).toMatchObject({ processed: 3, total: 10, counts: { due: 10, sent: 2, skipped: 1 } });
+        const finished = await store.finishRun(run.id, 'failed', { ...emptyCounts(), due: 10, sent: 4 }, 'host went away', at(2));
+        expect(finished).toMatchObject({ status: 'failed', finishedAt: at(2), error: 'host went away', counts: { sent: 4 } });
+        expect(await store.getRun(run.id)).toEqual(finished);
+      });
+
+      it('runs are listed newest first, limited, per installation', async () => {
+        const inst = uid();
+        for (const m of [0, 30, 60]) await store.startRun({ installationId: inst, trigger: 'manual', startedAt: at(m) });
+        await store.startRun({ installationId: uid(), trigger: 'manual', startedAt: at(90) });
+        expect((await store.listRuns(inst, 10)).map((r) => r.startedAt)).toEqual([at(60), at(30), at(0)]);
+        expect(await store.listRuns(inst, 2)).toHaveLength(2);
+      });
+
+      it('a run carries its owner and lease; heartbeats renew it; interruptRun closes only a running run', async () => {
+        const inst = uid();
+        const run = await store.startRun({ installationId: inst, trigger: 'schedule', startedAt: at(0), owner: 'host:1:a', leaseUntil: at(1) });
+        expect(run).toMatchObject({ owner: 'host:1:a', leaseUntil: at(1), status: 'running' });
+        expect(await store.heartbeatRun(run.id, at(2))).toBe(true);
+        expect((await store.getRun(run.id))!.leaseUntil).toBe(at(2));
+        expect((await store.listRuns(inst, 10, { status: 'running' })).map((r) => r.id)).toEqual([run.id]);
+        const closed = await store.interruptRun(run.id, 'process died', at(3));
+        expect(closed).toMatchObject({ status: 'interrupted', error: 'process died', finishedAt: at(3) });
+        expect(await store.interruptRun(run.id, 'again', at(4))).toBeNull();
+        expect(await store.heartbeatRun(run.id, at(5))).toBe(false);
+        expect(await store.listRuns(inst, 10, { status: 'running' })).toEqual([]);
+        const done = await store.startRun({ installationId: inst, trigger: 'manual', startedAt: at(6) });
+        await store.finishRun(done.id, 'completed', emptyCounts(), null, at(7));
+        expect(await store.interruptRun(done.id, 'late', at(8))).toBeNull();
+      });
+
+      it('an unknown run reads as null, and finishing it is not_found', async () => {
+        expect(await store.getRun(uid())).toBeNull();
+        const err = await store.finishRun(uid(), 'completed', emptyCounts(), null, at(0)).catch((e: unknown) => e);
+        expect(isConnectorError(err, 'not_found')).toBe(true);
+      });
+    });
+
+  });
+}
