@@ -53,6 +53,26 @@ module.exports = {
       from: { path: '^src/store/(postgres|mongodb)/' },
       to: { path: '^src/store/(postgres|mongodb)/', pathNot: '^src/store/$1/' },
     },
+    {
+      name: 'adapters-do-not-import-use-cases',
+      comment: 'Layers point down: the adapters (host, store, mail, render) never import the use cases, the scheduler, the HTTP surface or the composition root.',
+      severity: 'error',
+      from: { path: '^src/(connector|store|mail|render)/' },
+      to: { path: '^src/(jobs|installations|webhooks|connector-managed|http)/|^src/(compose|boot|main)\\.ts$' },
+    },
+    {
+      name: 'only-the-composition-root-imports-http',
+      comment: 'The HTTP surface is the driving side: nothing below it imports it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(http/|compose\\.ts$|boot\\.ts$|main\\.ts$)' },
+      to: { path: '^src/http/' },
+    },
+    {
+      name: 'nothing-imports-the-composition-root',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(boot|main)\\.ts$' },
+      to: { path: '^src/(compose|boot|main)\\.ts$' },
+    },
     { name: 'no-circular', comment: 'No import cycles, type-only imports included.', severity: 'error', from: {}, to: { circular: true } },
   ],
   options: {
