@@ -382,8 +382,11 @@ async function parent(): Promise<void> {
       const ceilingRate = (ceiling.invoices / ceiling.ms) * 1000;
       const runCalls = callsBetween(proxy.calls, run.startedAt, run.finishedAt);
       const totalCalls = [...runCalls.values()].reduce((a, b) => a + b, 0);
-      const steadyCalls = [...callsBetween(proxy.calls, steady.startedAt, steady.finishedAt).values()].reduce((a, b) => a + b, 0);
-      const freshCalls = [...callsBetween(proxy.calls, fresh.startedAt, fresh.finishedAt).values()].reduce((a, b) => a + b, 0);
+      const steadyByMethod = callsBetween(proxy.calls, steady.startedAt, steady.finishedAt);
+      const freshByMethod = callsBetween(proxy.calls, fresh.startedAt, fresh.finishedAt);
+      const steadyCalls = [...steadyByMethod.values()].reduce((a, b) => a + b, 0);
+      const freshCalls = [...freshByMethod.values()].reduce((a, b) => a + b, 0);
+      const byMethod = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
       const quiet = quietShare(smtp.accepted, run.startedAt, run.finishedAt);
       const trace = arg('trace');
       if (trace) {
@@ -408,10 +411,12 @@ async function parent(): Promise<void> {
           `    main thread at the highest sampled RSS (${fmt(report.atPeak.rss, 0)} MB): heap used ${fmt(report.atPeak.heapUsed, 0)} of ${fmt(report.atPeak.heapTotal, 0)} MB, external ${fmt(report.atPeak.external, 0)} MB (array buffers ${fmt(report.atPeak.arrayBuffers, 0)}); the rest is code, worker isolates and native`,
           `    main thread live after the run (full GC): heap ${fmt(report.liveAfterRun.heapUsed, 0)} MB, external ${fmt(report.liveAfterRun.external, 0)} MB (array buffers ${fmt(report.liveAfterRun.arrayBuffers, 0)})`,
           `  host calls          ${fmt((totalCalls / Math.max(1, run.sent)) * 100, 1)} per 100 invoices                            (target ≤ 10, connector template)`,
-          `    by method: ${[...runCalls.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+          `    by method: ${byMethod(runCalls)}`,
           `  SQL statements      ${fmt(run.sql / Math.max(1, run.sent), 1)} per invoice`,
           `  steady, nothing new ${fmt(steady.ms / 1000, 2)} s, ${steadyCalls} host calls, ${steady.sql} SQL         (target ≤ 0.5 s, ≤ 10 host calls)`,
+          `    by method: ${byMethod(steadyByMethod)}`,
           `  steady, 20 new      ${fmt(fresh.ms / 1000, 2)} s, sent ${fresh.sent}, ${freshCalls} host calls, ${fresh.sql} SQL`,
+          `    by method: ${byMethod(freshByMethod)}`,
         ].join('\n'),
       );
       console.log(rows[rows.length - 1]);

@@ -461,6 +461,32 @@ export class OdooAdapter implements HostErp {
     return wanted.map((id) => byId.get(String(id))).filter((x): x is Invoice => x !== undefined);
   }
 
+  /**
+   * One `account.move.search` over the given ids: those whose own `write_date`, or that of the partner,
+   * the commercial partner or one of their contacts (children: invoice contacts, e-mail), is at or after
+   * `since`. A new contact is caught by its own `write_date` (set at creation).
+   */
+  async changedInvoices(ids: string[], since: string): Promise<string[]> {
+    const wanted = [...new Set(ids.map(Number).filter((n) => Number.isSafeInteger(n) && n > 0))];
+    if (wanted.length === 0) return [];
+    const at = DateTime.fromISO(since, { zone: 'utc' });
+    if (!at.isValid) throw new ConnectorError('validation', `since must be an ISO instant, got ${JSON.stringify(since)}`, { field: 'since' });
+    const t = at.toUTC().toFormat('yyyy-MM-dd HH:mm:ss');
+    const s = this.operator();
+    const found = await s.executeKw<number[]>('account.move', 'search', [
+      [
+        ['id', 'in', wanted],
+        '|', '|', '|', '|',
+        ['write_date', '>=', t],
+        ['partner_id.write_date', '>=', t],
+        ['commercial_partner_id.write_date', '>=', t],
+        ['partner_id.child_ids.write_date', '>=', t],
+        ['commercial_partner_id.child_ids.write_date', '>=', t],
+      ],
+    ]);
+    return found.map(String);
+  }
+
   async searchInvoices(text: string, limit: number): Promise<InvoiceMatch[]> {
     const s = this.operator();
     const company = await this.company(s);
@@ -1017,6 +1043,8 @@ export function dueDomain(query: DueInvoiceQuery, schema: Pick<Schema, 'move'>, 
     ['company_id', '=', company.id],
   ];
   if (query.excludeHostMarkedSent && schema.move.has('is_move_sent')) domain.push(['is_move_sent', '=', false]);
+  const excluded = [...new Set((query.excludeIds ?? []).map(Number).filter((n) => Number.isSafeInteger(n) && n > 0))];
+  if (excluded.length > 0) domain.push(['id', 'not in', excluded]);
   if (query.dateBasis === 'sale_date' && schema.move.has('delivery_date')) {
     domain.push('|', ['delivery_date', '>=', query.fromDate], '&', ['delivery_date', '=', false], ['invoice_date', '>=', query.fromDate]);
   } else {
