@@ -1,6 +1,6 @@
 /**
  * The whole product, end to end (host → ledger → PDF → SMTP → write-back), measured on this machine:
- *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--quick]
+ *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--quick] [--trace FILE]   (--help lists them)
  *
  * The parent process runs the far side: the sandbox host seeded with N invoices (behind a proxy that
  * counts host calls by model.method), a real SMTP server on loopback (which timestamps every accepted
@@ -459,5 +459,13 @@ async function postTwentyDrafts(sandbox: import('../sandbox/index.ts').SandboxHo
   return posted;
 }
 
-if (argv.includes('--child')) await child();
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(`npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--quick] [--trace FILE]
+  --n N          invoices seeded in the sandbox host (default 5000; 1000 with --quick)
+  --workers L    comma-separated RENDER_WORKERS values, one child process each (default 0,2)
+  --quick        a smaller N and a shorter render+send ceiling
+  --trace FILE   write e-mails and host calls per 100 ms of the first run to FILE.<workers>.txt
+Per configuration: the first run (all due invoices), then the steady state: a run with nothing new
+and a run after 20 new invoices were posted, each with its host calls by method and SQL statements.`);
+} else if (argv.includes('--child')) await child();
 else await parent();

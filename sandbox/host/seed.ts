@@ -101,11 +101,13 @@ export function seedSandbox(orm: Orm, options: SeedOptions): void {
     orm.clock = savedClock;
   }
   // As in a real database, nothing seeded carries a stamp after the moment it was seeded (invoices of
-  // today are stamped during the day): a record written later must always look newer than the seed.
-  const now = nowUtc(orm.clock());
+  // today are stamped during the day): the seed data is stamped at least an hour before the sandbox
+  // started, so a record written later always looks newer than the seed, also to a connector that asks
+  // for changes since some minutes before its last look.
+  const cutoff = nowUtc(new Date(orm.clock().getTime() - 3_600_000));
   for (const name of orm.models.keys()) {
     for (const rec of orm.table(name).values()) {
-      for (const k of ['create_date', 'write_date'] as const) if (typeof rec[k] === 'string' && (rec[k] as string) > now) rec[k] = now;
+      for (const k of ['create_date', 'write_date'] as const) if (typeof rec[k] === 'string' && (rec[k] as string) > cutoff) rec[k] = cutoff;
     }
   }
 }

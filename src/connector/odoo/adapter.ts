@@ -138,6 +138,8 @@ export class OdooAdapter implements HostErp {
   private readonly wizardFieldSets = new Map<string, Promise<Set<string>>>();
   private xmlidPromise: Promise<Partial<Record<XmlidKey, number>>> | null = null;
   private readonly templateChecks = new Map<string, Promise<number>>();
+  /** The main company of users whose record was read anyway (checkOperator), by login. */
+  private readonly userCompanies = new Map<string, number>();
   private readonly reports = new Map<number, Promise<OdooRecord | null>>();
   /** Records that do not change within a run, read once per adapter (one adapter per run). */
   private readonly cache = {
@@ -239,7 +241,8 @@ export class OdooAdapter implements HostErp {
       p = (async () => {
         let id = this.connection.companyId === null ? null : Number(this.connection.companyId);
         if (id === null) {
-          const [user] = await s.read('res.users', [await s.uid()], ['company_id']);
+          const known = this.userCompanies.get(s.login);
+          const [user] = known !== undefined ? [{ id: 0, company_id: known }] : await s.read('res.users', [await s.uid()], ['company_id']);
           id = m2oId(user?.company_id);
           if (id === null) throw new ConnectorError('host_not_found', `Odoo user "${s.login}" has no company`);
         }
@@ -280,14 +283,17 @@ export class OdooAdapter implements HostErp {
     const cred = this.connection.operator;
     if (!cred) throw new ConnectorError('validation', 'No operator is set for this installation', { field: 'operator' });
     const uid = await this.client.authenticate(cred);
+    if (uid !== null) this.client.rememberUid(cred, uid);
     if (uid === null) {
       throw new ConnectorError('host_auth', `Operator "${cred.login}" cannot log in to Odoo (wrong login or password/API key)`, {
         field: 'operator',
         detail: { login: cred.login },
       });
     }
-    const [u] = await this.operator().read('res.users', [uid], ['id', 'login', 'name', 'email', 'lang']);
+    const [u] = await this.operator().read('res.users', [uid], ['id', 'login', 'name', 'email', 'lang', 'company_id']);
     if (!u) throw new ConnectorError('host_not_found', `Odoo user ${uid} does not exist`);
+    // The operator's main company, for `company()` (read here once rather than again by the listing).
+    if (m2oId(u.company_id) !== null) this.userCompanies.set(cred.login, m2oId(u.company_id)!);
     return toOperator(u);
   }
 
