@@ -37,7 +37,7 @@ import { settle, type PipelineEvent, type SettleDeps, type Settled } from './del
 import { hostConnectionFor } from './installation-host.ts';
 import { composeMessage, senderAddress } from './message.ts';
 import { renderTemplates } from './templates.ts';
-import { contentHash, HOST_CHANGE_REASONS, messageIdFor, type SkipReason } from './rules.ts';
+import { contentHash, HOST_CHANGE_REASONS, LOG_ONCE_REASONS, messageIdFor, type SkipReason } from './rules.ts';
 import { flushWriteBacks, type HeldWriteBacks } from './writeback.ts';
 import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, RUN_HEARTBEAT_MS, RUN_LEASE_MS } from './run-lease.ts';
@@ -473,6 +473,7 @@ class RunContext {
    * One `changedInvoices` call per run asks which parked invoices changed since they were last known
    * unchanged (less `PARK_MARGIN_MS`); those are listed and judged again. A park also ends when its ledger
    * entry moves on (a re-send a person allows, any new outcome): `Store.listParked` forgets it.
+   * Parked invoices with a reason a person should know of count as due and skipped, as when read.
    * Returns the ids to leave out of this run's listing.
    */
   private async stillParked(): Promise<string[]> {
@@ -494,7 +495,13 @@ class RunContext {
     }
     await deps.store.checkedParked(installation.id, changed, this.parkedAt);
     const gone = new Set(changed);
-    return parks.map((p) => p.invoiceId).filter((id) => !gone.has(id));
+    const still = parks.filter((p) => !gone.has(p.invoiceId));
+    // Counted as before parking: a skip a person should know of is due and skipped in every run.
+    const counted = still.filter((p) => LOG_ONCE_REASONS.has(p.reason as SkipReason)).length;
+    this.counts.due += counted;
+    this.counts.skipped += counted;
+    this.processed += counted;
+    return still.map((p) => p.invoiceId);
   }
 
   /** When this run's parks were known unchanged (set by `stillParked`; null = the host cannot tell changes). */

@@ -469,8 +469,9 @@ export class OdooAdapter implements HostErp {
 
   /**
    * One `account.move.search` over the given ids: those whose own `write_date`, or that of the partner,
-   * the commercial partner or one of their contacts (children: invoice contacts, e-mail), is at or after
-   * `since`. A new contact is caught by its own `write_date` (set at creation).
+   * the commercial partner, one of their contacts (children: invoice contacts, e-mail) or the company
+   * (its KSeF registration), is at or after `since`. A new contact is caught by its own `write_date`
+   * (set at creation).
    */
   async changedInvoices(ids: string[], since: string): Promise<string[]> {
     const wanted = [...new Set(ids.map(Number).filter((n) => Number.isSafeInteger(n) && n > 0))];
@@ -482,8 +483,9 @@ export class OdooAdapter implements HostErp {
     const found = await s.executeKw<number[]>('account.move', 'search', [
       [
         ['id', 'in', wanted],
-        '|', '|', '|', '|',
+        '|', '|', '|', '|', '|',
         ['write_date', '>=', t],
+        ['company_id.write_date', '>=', t],
         ['partner_id.write_date', '>=', t],
         ['commercial_partner_id.write_date', '>=', t],
         ['partner_id.child_ids.write_date', '>=', t],
