@@ -1,6 +1,6 @@
 /**
  * The whole product, end to end (host → ledger → PDF → SMTP → write-back), measured on this machine:
- *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--quick]
+ *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--quick] [--trace FILE]   (--help lists them)
  *
  * The parent process runs the far side: the sandbox host seeded with N invoices (behind a proxy that
  * counts host calls by model.method), a real SMTP server on loopback (which timestamps every accepted
@@ -382,8 +382,11 @@ async function parent(): Promise<void> {
       const ceilingRate = (ceiling.invoices / ceiling.ms) * 1000;
       const runCalls = callsBetween(proxy.calls, run.startedAt, run.finishedAt);
       const totalCalls = [...runCalls.values()].reduce((a, b) => a + b, 0);
-      const steadyCalls = [...callsBetween(proxy.calls, steady.startedAt, steady.finishedAt).values()].reduce((a, b) => a + b, 0);
-      const freshCalls = [...callsBetween(proxy.calls, fresh.startedAt, fresh.finishedAt).values()].reduce((a, b) => a + b, 0);
+      const steadyByMethod = callsBetween(proxy.calls, steady.startedAt, steady.finishedAt);
+      const freshByMethod = callsBetween(proxy.calls, fresh.startedAt, fresh.finishedAt);
+      const steadyCalls = [...steadyByMethod.values()].reduce((a, b) => a + b, 0);
+      const freshCalls = [...freshByMethod.values()].reduce((a, b) => a + b, 0);
+      const byMethod = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
       const quiet = quietShare(smtp.accepted, run.startedAt, run.finishedAt);
       const trace = arg('trace');
       if (trace) {
@@ -408,10 +411,12 @@ async function parent(): Promise<void> {
           `    main thread at the highest sampled RSS (${fmt(report.atPeak.rss, 0)} MB): heap used ${fmt(report.atPeak.heapUsed, 0)} of ${fmt(report.atPeak.heapTotal, 0)} MB, external ${fmt(report.atPeak.external, 0)} MB (array buffers ${fmt(report.atPeak.arrayBuffers, 0)}); the rest is code, worker isolates and native`,
           `    main thread live after the run (full GC): heap ${fmt(report.liveAfterRun.heapUsed, 0)} MB, external ${fmt(report.liveAfterRun.external, 0)} MB (array buffers ${fmt(report.liveAfterRun.arrayBuffers, 0)})`,
           `  host calls          ${fmt((totalCalls / Math.max(1, run.sent)) * 100, 1)} per 100 invoices                            (target ≤ 10, connector template)`,
-          `    by method: ${[...runCalls.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+          `    by method: ${byMethod(runCalls)}`,
           `  SQL statements      ${fmt(run.sql / Math.max(1, run.sent), 1)} per invoice`,
           `  steady, nothing new ${fmt(steady.ms / 1000, 2)} s, ${steadyCalls} host calls, ${steady.sql} SQL         (target ≤ 0.5 s, ≤ 10 host calls)`,
+          `    by method: ${byMethod(steadyByMethod)}`,
           `  steady, 20 new      ${fmt(fresh.ms / 1000, 2)} s, sent ${fresh.sent}, ${freshCalls} host calls, ${fresh.sql} SQL`,
+          `    by method: ${byMethod(freshByMethod)}`,
         ].join('\n'),
       );
       console.log(rows[rows.length - 1]);
@@ -454,5 +459,13 @@ async function postTwentyDrafts(sandbox: import('../sandbox/index.ts').SandboxHo
   return posted;
 }
 
-if (argv.includes('--child')) await child();
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(`npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--quick] [--trace FILE]
+  --n N          invoices seeded in the sandbox host (default 5000; 1000 with --quick)
+  --workers L    comma-separated RENDER_WORKERS values, one child process each (default 0,2)
+  --quick        a smaller N and a shorter render+send ceiling
+  --trace FILE   write e-mails and host calls per 100 ms of the first run to FILE.<workers>.txt
+Per configuration: the first run (all due invoices), then the steady state: a run with nothing new
+and a run after 20 new invoices were posted, each with its host calls by method and SQL statements.`);
+} else if (argv.includes('--child')) await child();
 else await parent();

@@ -52,7 +52,7 @@ export interface ComposeOptions {
   events?: (event: PipelineEvent) => void;
   /** Agenda poll interval in ms. */
   processEvery?: number;
-  pipeline?: Partial<Pick<PipelineDeps, 'retryDelayMs' | 'inRunRetries' | 'pageSize'>>;
+  pipeline?: Partial<Pick<PipelineDeps, 'retryDelayMs' | 'inRunRetries' | 'pageSize' | 'parkMarginMs'>>;
   /** Scheduler tuning (tests: a short retry backoff for failed slot runs, a short lock lifetime). */
   scheduler?: Partial<Pick<SchedulerOptions, 'retryBaseMs' | 'lockLifetimeMs'>>;
   /** Webhook tuning (tests: short backoff, poll and hint debounce). */

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { rateOn, recomputeMove } from './accounting.ts';
-import type { Env, Orm, Raw } from './orm.ts';
+import { nowUtc, type Env, type Orm, type Raw } from './orm.ts';
 import { G, makeProfile } from './profile.ts';
 import type { Profile } from './profile.ts';
 import { minimalPdf } from './report.ts';
@@ -99,6 +99,16 @@ export function seedSandbox(orm: Orm, options: SeedOptions): void {
     });
   } finally {
     orm.clock = savedClock;
+  }
+  // As in a real database, nothing seeded carries a stamp after the moment it was seeded (invoices of
+  // today are stamped during the day): the seed data is stamped at least an hour before the sandbox
+  // started, so a record written later always looks newer than the seed, also to a connector that asks
+  // for changes since some minutes before its last look.
+  const cutoff = nowUtc(new Date(orm.clock().getTime() - 3_600_000));
+  for (const name of orm.models.keys()) {
+    for (const rec of orm.table(name).values()) {
+      for (const k of ['create_date', 'write_date'] as const) if (typeof rec[k] === 'string' && (rec[k] as string) > cutoff) rec[k] = cutoff;
+    }
   }
 }
 

@@ -98,6 +98,7 @@ export function connectorKept(host: HostErp, descriptor: Pick<HostDescriptor, 'c
     listUserPrints: () => host.listUserPrints(),
     listDueInvoices: (query) => host.listDueInvoices(query),
     getInvoices: (ids) => host.getInvoices(ids),
+    ...(host.changedInvoices ? { changedInvoices: (ids: string[], since: string) => host.changedInvoices!(ids, since) } : {}),
     ...(host.searchInvoices ? { searchInvoices: (text: string, limit: number) => host.searchInvoices!(text, limit) } : {}),
     renderTemplate: (templateId, invoiceIds) => host.renderTemplate(templateId, invoiceIds),
     getUserPrint: (printId, invoiceId) => host.getUserPrint(printId, invoiceId),

@@ -58,6 +58,11 @@ export interface DueInvoiceQuery {
   pageSize: number;
   /** Leave out invoices the host already marks as sent. */
   excludeHostMarkedSent: boolean;
+  /**
+   * Leave out these invoices (the ones the connector parked: skipped for a reason only a host change can
+   * lift, or with a final outcome); left out by the host itself, not after reading them. Absent = none.
+   */
+  excludeIds?: string[];
 }
 
 /** What is written back on the invoice after an outcome. */
@@ -110,6 +115,15 @@ export interface HostErp {
 
   /** Full invoices by id (previews, re-sends). Missing ids are left out. */
   getInvoices(ids: string[]): Promise<Invoice[]>;
+
+  /**
+   * Which of the given invoices the host changed at or after `since` (an ISO instant): the invoice itself,
+   * or a record its customer data comes from (the customer, its commercial entity, their invoice contacts
+   * or e-mail addresses: where e-mail and consent live). One host call whatever the number of ids, ids
+   * only; ids the host does not know are left out. Optional: without it the connector parks nothing and
+   * reads every listed invoice each run.
+   */
+  changedInvoices?(ids: string[], since: string): Promise<string[]>;
 
   /**
    * Customer invoices whose number contains `text` (case-insensitive), newest first, at most `limit`:

@@ -29,7 +29,7 @@ import type { Logger } from '../logger.ts';
 import type { Evidence, MailDelivery } from '../mail/port.ts';
 import type { SecretBox } from '../secrets.ts';
 import { attachesKsefXml, stripsProductCodes } from '../settings/schema.ts';
-import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../store/port.ts';
+import type { Installation, LedgerEntry, NewLogEntry, NewParkedInvoice, Run, Store } from '../store/port.ts';
 import { loggedKey } from '../store/port.ts';
 import { classify, type Classified, type ClassifyContext, type Fault } from './delivery/classify.ts';
 import { planDelivery, requireCompleteSettings, resolveSender, versionedMessageId } from './delivery/plan.ts';
@@ -37,7 +37,7 @@ import { settle, type PipelineEvent, type SettleDeps, type Settled } from './del
 import { hostConnectionFor } from './installation-host.ts';
 import { composeMessage, senderAddress } from './message.ts';
 import { renderTemplates } from './templates.ts';
-import { contentHash, messageIdFor } from './rules.ts';
+import { contentHash, HOST_CHANGE_REASONS, LOG_ONCE_REASONS, messageIdFor, type SkipReason } from './rules.ts';
 import { flushWriteBacks, type HeldWriteBacks } from './writeback.ts';
 import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, RUN_HEARTBEAT_MS, RUN_LEASE_MS } from './run-lease.ts';
@@ -79,12 +79,25 @@ export interface PipelineDeps {
   progressEveryMs?: number;
   /** Write-backs this process took and could not give back while the store failed (./writeback.ts). */
   heldWriteBacks?: HeldWriteBacks;
+  /** How far before a park's last check the host is asked for changes (ms; default `PARK_MARGIN_MS`). */
+  parkMarginMs?: number;
 }
 
 /** Stops the whole run: the account refused its credentials or cannot be used as configured. */
 class AccountAuthFailed extends Error {}
 
 const PAGE_SIZE = 200;
+/**
+ * How far before a park's last check `changedInvoices` looks: the host stamps a change with its own
+ * clock when its transaction started, so this covers the host's clock running behind the connector's
+ * and transactions still committing when the park was made. A change is read again at most twice.
+ */
+export const PARK_MARGIN_MS = 10 * 60_000;
+/** Whether a skipped invoice is parked (`RunContext.stillParked`): a host-only reason, or a final outcome the host does not mark sent. */
+function parks(reason: SkipReason, entry: LedgerEntry | null): boolean {
+  if (HOST_CHANGE_REASONS.has(reason)) return true;
+  return reason === 'already_recorded' && (entry?.state === 'failed' || entry?.state === 'uncertain');
+}
 /** Invoices claimed and rendered before the first delivery; later batches grow to MAX_BATCH. */
 const FIRST_BATCH = 1;
 const MAX_BATCH = 64;
@@ -237,6 +250,8 @@ class RunContext {
     await this.announceUncertain();
     await this.flushWriteBacks();
 
+    // Parked invoices the host did not change since they were last looked at are left out by the host.
+    const excludeIds = await this.stillParked();
     const pages = this.host.listDueInvoices({
       documents: settings.documents,
       dateBasis: settings.dateBasis,
@@ -245,6 +260,7 @@ class RunContext {
       // With drafts in scope, invoices we already e-mailed (and marked sent) are listed too: a draft that
       // was e-mailed and later confirmed or edited must be compared with what was sent (content hash).
       excludeHostMarkedSent: settings.documents !== 'all',
+      ...(excludeIds.length ? { excludeIds } : {}),
     });
     // The next page is listed while this one is claimed, rendered and sent; owed write-backs are flushed
     // in the background after each page. Deliveries of one page go on while the next is prepared: the
@@ -260,7 +276,7 @@ class RunContext {
         next = iterator.next();
         // An unhandled rejection of the prefetch must not crash the process when the run stops first.
         next.catch(() => undefined);
-        await this.processPage(current.value);
+        await this.processPage(current.value, { park: true });
         if (this.stop) break;
         this.flushInBackground();
         await this.progress();
@@ -450,7 +466,59 @@ class RunContext {
     await flushWriteBacks(this.deps, this.installation.id, this.host, (level, event, message) => this.log(level, event, message, null));
   }
 
-  private async processPage(page: Invoice[]): Promise<void> {
+  /**
+   * Parking (issue 12 item 5): an invoice skipped for a reason only a host change can lift (no recipient,
+   * no consent), or whose ledger outcome is final but not marked sent on the host (failed, uncertain), is
+   * parked: later runs leave it out of the listing until the host changes it or its customer's records.
+   * One `changedInvoices` call per run asks which parked invoices changed since they were last known
+   * unchanged (less `PARK_MARGIN_MS`); those are listed and judged again. A park also ends when its ledger
+   * entry moves on (a re-send a person allows, any new outcome): `Store.listParked` forgets it.
+   * Parked invoices with a reason a person should know of count as due and skipped, as when read.
+   * Returns the ids to leave out of this run's listing.
+   */
+  private async stillParked(): Promise<string[]> {
+    const { deps, installation } = this;
+    if (!this.host.changedInvoices) return [];
+    // Parks made by this run are known unchanged as of now: the listing reads them after this instant.
+    this.parkedAt = deps.clock().toISOString();
+    const parks = await deps.store.listParked(installation.id);
+    if (parks.length === 0) return [];
+    const oldest = parks.reduce((min, p) => Math.min(min, Date.parse(p.checkedAt)), Infinity);
+    const since = new Date(oldest - (deps.parkMarginMs ?? PARK_MARGIN_MS)).toISOString();
+    let changed: string[];
+    try {
+      changed = await this.host.changedInvoices(parks.map((p) => p.invoiceId), since);
+    } catch (err) {
+      // Without the answer nothing is left out: this run reads them all again (the parks stay).
+      deps.logger.warn({ err, installationId: installation.id, runId: this.run.id }, 'the host did not say which parked invoices changed; all are read');
+      return [];
+    }
+    await deps.store.checkedParked(installation.id, changed, this.parkedAt);
+    const gone = new Set(changed);
+    const still = parks.filter((p) => !gone.has(p.invoiceId));
+    // Counted as before parking: a skip a person should know of is due and skipped in every run.
+    const counted = still.filter((p) => LOG_ONCE_REASONS.has(p.reason as SkipReason)).length;
+    this.counts.due += counted;
+    this.counts.skipped += counted;
+    this.processed += counted;
+    return still.map((p) => p.invoiceId);
+  }
+
+  /** When this run's parks were known unchanged (set by `stillParked`; null = the host cannot tell changes). */
+  private parkedAt: string | null = null;
+
+  /** The page's invoices to park (see `stillParked`), recorded in one statement. */
+  private async parkPage(plans: { invoice: Invoice; entry: LedgerEntry | null; plan: ReturnType<typeof planDelivery> }[]): Promise<void> {
+    if (this.parkedAt === null) return;
+    const items: NewParkedInvoice[] = [];
+    for (const { invoice, entry, plan } of plans) {
+      if (plan.kind !== 'skip' || !parks(plan.reason, entry)) continue;
+      items.push({ invoiceId: invoice.id, reason: plan.reason, ledger: entry ? { state: entry.state, outcomeVersion: entry.outcomeVersion ?? 0, version: entry.version ?? 1 } : null });
+    }
+    if (items.length) await this.deps.store.park(this.installation.id, items, this.parkedAt);
+  }
+
+  private async processPage(page: Invoice[], opts: { park?: boolean } = {}): Promise<void> {
     const { deps, installation, settings } = this;
     const now = deps.clock();
     const ledger = new Map((await deps.store.getLedger(installation.id, page.map((i) => i.id))).map((e) => [e.invoiceId, e]));
@@ -492,6 +560,7 @@ class RunContext {
       }
     }
     await this.appendPageLogs();
+    if (opts.park) await this.parkPage(plans);
     if (toSend.length === 0) return;
 
     // The page's claimable invoices are claimed in one statement (the exactly-once gate); a posted draft's

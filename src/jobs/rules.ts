@@ -26,6 +26,9 @@
  *      ksef_rejected         KSeF rejected it (status `rejected`): it will never get a number as it is, so
  *                            it is not a wait but a refusal a person must act on (correct it in the host).
  *
+ * `HOST_CHANGE_REASONS` (no_consent, no_recipient, missing_date, the KSeF waits, host_is_sending) are the
+ * ones only a change on the host can lift: runs park those invoices until the host record changes.
+ *
  * `logOnce` is true for the reasons a person can act on or should know of and that would otherwise repeat
  * every run (missing_date, no_consent, no_recipient, waiting_for_ksef, host_is_sending): the pipeline
  * logs them once per invoice.
@@ -57,6 +60,15 @@ export type SkipReason =
 
 /** Reasons logged once per invoice rather than at every run. */
 export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['missing_date', 'no_consent', 'no_recipient', 'waiting_for_ksef', 'ksef_rejected', 'host_is_sending']);
+
+/**
+ * Reasons only a change on the host can lift: the customer's e-mail addresses or consent (no_recipient,
+ * no_consent), or the invoice's own fields (missing_date; waiting_for_ksef / ksef_rejected: its KSeF
+ * status and number, or its company's KSeF registration; host_is_sending: the host's own sending, which
+ * writes the invoice when done). A run parks such an invoice and does not read it again until the host
+ * changes it, its customer or its company (src/jobs/pipeline.ts).
+ */
+export const HOST_CHANGE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['no_recipient', 'no_consent', 'missing_date', 'waiting_for_ksef', 'ksef_rejected', 'host_is_sending']);
 
 export type Decision =
   | { send: true; recipients: string[]; invalidRecipients: string[]; print: PrintChoice }

@@ -362,6 +362,25 @@ export interface Ledger {
   markWrittenBack(installationId: string, owner: string, done: WriteBackDone[]): Promise<void>;
   /** Gives back write-backs taken by `owner` that could not be written (the next run takes them). */
   releaseWriteBacks(installationId: string, owner: string, invoiceIds: string[]): Promise<void>;
+
+  // Parked invoices: not read again until the host changes them (see ParkedInvoice below).
+  /**
+   * Parks invoices (insert or replace by installation and invoice): runs leave them out of the listing
+   * until the host changes them. Each remembers the ledger entry it was judged with (`ledger`, null = none)
+   * and `checkedAt`.
+   */
+  park(installationId: string, items: NewParkedInvoice[], checkedAt: string): Promise<void>;
+  /**
+   * The installation's parked invoices whose ledger entry is still the one they were parked with (same
+   * state, outcome version and version, or still none); the others are no longer parked (and forgotten):
+   * a person's re-send or any new outcome lifts a park.
+   */
+  listParked(installationId: string): Promise<ParkedInvoice[]>;
+  /**
+   * After a run asked the host which parked invoices changed: those are no longer parked, and every other
+   * park of the installation checked before `checkedAt` is known unchanged as of `checkedAt`.
+   */
+  checkedParked(installationId: string, changed: string[], checkedAt: string): Promise<void>;
 }
 
 /** What happened: the log entries of an installation and its runs (with their heartbeats). */
@@ -428,6 +447,29 @@ export interface ManagedRecords {
   putManaged<K extends ManagedKind>(kind: K, record: ManagedRecordOf[K]): Promise<ManagedRecordOf[K]>;
   /** True when a record was removed. */
   deleteManaged(installationId: string, kind: ManagedKind, id: string): Promise<boolean>;
+
+}
+
+/** The ledger entry a park was judged with: the park holds while the entry is still this one. */
+export interface ParkedLedger {
+  state: LedgerState;
+  outcomeVersion: number;
+  version: number;
+}
+
+export interface NewParkedInvoice {
+  invoiceId: string;
+  /** Why it is parked: a skip reason only a host change can lift (`no_recipient`, `no_consent`) or `already_recorded`. */
+  reason: string;
+  ledger: ParkedLedger | null;
+}
+
+/**
+ * An invoice runs do not read again until its host record changes (the invoice, or where its customer's
+ * e-mail and consent live): `checkedAt` is the instant (connector clock) as of which it is known unchanged.
+ */
+export interface ParkedInvoice extends NewParkedInvoice {
+  checkedAt: string;
 }
 
 /**

@@ -41,6 +41,10 @@ export interface ConformanceExpectations {
   invoiceTemplateId: string | null;
   /** A template id that does not exist. */
   missingTemplateId: string;
+  /** Ground truth, written in the host's own store: the invoice's customer gets this e-mail address. */
+  giveCustomerEmail(invoiceId: string, email: string): Promise<void>;
+  /** Ground truth, written in the host's own store: a draft invoice is edited (its notes). */
+  editDraft(invoiceId: string): Promise<void>;
 }
 
 export interface ConformanceSetup {
@@ -283,6 +287,32 @@ export function hostConformanceSuite(name: string, setup: () => Promise<Conforma
         const ids = (await collect(host, { ...query, pageSize: 1000 })).flat().map((i) => i.id);
         for (const t of targets) expect(ids).not.toContain(t.id);
       }
+    });
+
+    it('changedInvoices() names exactly the invoices changed since a time (the invoice, or its customer\'s e-mail), and excludeIds leaves invoices out of the listing', async () => {
+      expect(host.changedInvoices).toBeDefined();
+      const all = [...listed.values()];
+      const draft = all.find((i) => i.state === 'draft');
+      const posted = all.find((i) => i.state === 'posted' && i.customer.id !== draft?.customer.id);
+      const untouched = all.find((i) => i.customer.id !== draft?.customer.id && i.customer.id !== posted?.customer.id);
+      expect(draft && posted && untouched).toBeTruthy();
+      const ids = [draft!.id, posted!.id, untouched!.id, ex.missingInvoiceId];
+      // Host stamps may have one-second resolution: what the suite wrote before is in an earlier second.
+      await new Promise((r) => setTimeout(r, 1100));
+      const since = new Date().toISOString();
+      expect(await host.changedInvoices!(ids, since)).toEqual([]);
+      await ex.giveCustomerEmail(posted!.id, 'nowy-adres@example.com');
+      await ex.editDraft(draft!.id);
+      expect((await host.changedInvoices!(ids, since)).sort()).toEqual([draft!.id, posted!.id].sort());
+      // Nothing changed at or after a time still to come; everything since long ago (the missing id is left out).
+      expect(await host.changedInvoices!(ids, new Date(Date.now() + 86_400_000).toISOString())).toEqual([]);
+      expect((await host.changedInvoices!(ids, '2000-01-01T00:00:00Z')).sort()).toEqual(ids.slice(0, 3).sort());
+
+      const query = ex.queries[0]!;
+      const every = (await collect(host, { ...query, pageSize: 1000 })).flat().map((i) => i.id);
+      const leftOut = every.slice(0, 2);
+      const pages = await collect(host, { ...query, excludeIds: [...leftOut, ex.missingInvoiceId] });
+      expect(pages.flat().map((i) => i.id)).toEqual(every.filter((id) => !leftOut.includes(id)));
     });
 
     it('errors are ConnectorErrors with the right codes', async () => {

@@ -109,6 +109,13 @@ hostConformanceSuite('Odoo adapter on the sandbox host', async () => {
       notesOn: async (id) => notesOn(sb, id),
       invoiceTemplateId: String(templateByXmlid(sb, 'email_template_edi_invoice')),
       missingTemplateId: '987654',
+      async giveCustomerEmail(invoiceId, email) {
+        const move = sb.records('account.move').find((m) => String(m.id) === invoiceId)!;
+        sb.write('res.partner', idOf(move.partner_id)!, { email });
+      },
+      async editDraft(invoiceId) {
+        sb.write('account.move', Number(invoiceId), { narration: '<p>Poprawione warunki płatności</p>' });
+      },
     },
   };
 });

@@ -85,6 +85,13 @@ if (trytonInstalled()) {
         notesOn: async (id) => Number((await trytonSql(t, 'SELECT COUNT(*) FROM ir_note WHERE resource = ?', [`account.invoice,${id}`]))[0]![0]),
         invoiceTemplateId: null,
         missingTemplateId: 'no-such-template',
+        async giveCustomerEmail(invoiceId, email) {
+          const party = Number((await trytonSql(t, 'SELECT party FROM account_invoice WHERE id = ?', [Number(invoiceId)]))[0]![0]);
+          await raw('model.party.contact_mechanism.create', [[{ party, type: 'email', value: email }], {}]);
+        },
+        async editDraft(invoiceId) {
+          await raw('model.account.invoice.write', [[Number(invoiceId)], { comment: 'Poprawione warunki płatności' }, {}]);
+        },
       },
     };
   });

@@ -85,6 +85,13 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
         expect(await store.getWebhookDelivery(a.id, da.id)).toBeNull();
         expect(await store.getWebhookDelivery(b.id, db.id)).not.toBeNull();
       });
+
+      it('purging an installation removes its parks', async () => {
+        const created = await store.createInstallation(newInstallation());
+        await store.park(created.id, [{ invoiceId: '1', reason: 'no_recipient', ledger: null }], at(0));
+        await store.purgeInstallation(created.id);
+        expect(await store.listParked(created.id)).toEqual([]);
+      });
     });
 
     installationsContract(() => store, (...args) => under.writeStoredSettings(...args));

@@ -138,6 +138,8 @@ export class OdooAdapter implements HostErp {
   private readonly wizardFieldSets = new Map<string, Promise<Set<string>>>();
   private xmlidPromise: Promise<Partial<Record<XmlidKey, number>>> | null = null;
   private readonly templateChecks = new Map<string, Promise<number>>();
+  /** The main company of users whose record was read anyway (checkOperator), by login. */
+  private readonly userCompanies = new Map<string, number>();
   private readonly reports = new Map<number, Promise<OdooRecord | null>>();
   /** Records that do not change within a run, read once per adapter (one adapter per run). */
   private readonly cache = {
@@ -239,7 +241,8 @@ export class OdooAdapter implements HostErp {
       p = (async () => {
         let id = this.connection.companyId === null ? null : Number(this.connection.companyId);
         if (id === null) {
-          const [user] = await s.read('res.users', [await s.uid()], ['company_id']);
+          const known = this.userCompanies.get(s.login);
+          const [user] = known !== undefined ? [{ id: 0, company_id: known }] : await s.read('res.users', [await s.uid()], ['company_id']);
           id = m2oId(user?.company_id);
           if (id === null) throw new ConnectorError('host_not_found', `Odoo user "${s.login}" has no company`);
         }
@@ -280,14 +283,17 @@ export class OdooAdapter implements HostErp {
     const cred = this.connection.operator;
     if (!cred) throw new ConnectorError('validation', 'No operator is set for this installation', { field: 'operator' });
     const uid = await this.client.authenticate(cred);
+    if (uid !== null) this.client.rememberUid(cred, uid);
     if (uid === null) {
       throw new ConnectorError('host_auth', `Operator "${cred.login}" cannot log in to Odoo (wrong login or password/API key)`, {
         field: 'operator',
         detail: { login: cred.login },
       });
     }
-    const [u] = await this.operator().read('res.users', [uid], ['id', 'login', 'name', 'email', 'lang']);
+    const [u] = await this.operator().read('res.users', [uid], ['id', 'login', 'name', 'email', 'lang', 'company_id']);
     if (!u) throw new ConnectorError('host_not_found', `Odoo user ${uid} does not exist`);
+    // The operator's main company, for `company()` (read here once rather than again by the listing).
+    if (m2oId(u.company_id) !== null) this.userCompanies.set(cred.login, m2oId(u.company_id)!);
     return toOperator(u);
   }
 
@@ -459,6 +465,34 @@ export class OdooAdapter implements HostErp {
       if (moves.length > 0) for (const inv of await this.enrich(s, moves, schema, company)) byId.set(inv.id, inv);
     }
     return wanted.map((id) => byId.get(String(id))).filter((x): x is Invoice => x !== undefined);
+  }
+
+  /**
+   * One `account.move.search` over the given ids: those whose own `write_date`, or that of the partner,
+   * the commercial partner, one of their contacts (children: invoice contacts, e-mail) or the company
+   * (its KSeF registration), is at or after `since`. A new contact is caught by its own `write_date`
+   * (set at creation).
+   */
+  async changedInvoices(ids: string[], since: string): Promise<string[]> {
+    const wanted = [...new Set(ids.map(Number).filter((n) => Number.isSafeInteger(n) && n > 0))];
+    if (wanted.length === 0) return [];
+    const at = DateTime.fromISO(since, { zone: 'utc' });
+    if (!at.isValid) throw new ConnectorError('validation', `since must be an ISO instant, got ${JSON.stringify(since)}`, { field: 'since' });
+    const t = at.toUTC().toFormat('yyyy-MM-dd HH:mm:ss');
+    const s = this.operator();
+    const found = await s.executeKw<number[]>('account.move', 'search', [
+      [
+        ['id', 'in', wanted],
+        '|', '|', '|', '|', '|',
+        ['write_date', '>=', t],
+        ['company_id.write_date', '>=', t],
+        ['partner_id.write_date', '>=', t],
+        ['commercial_partner_id.write_date', '>=', t],
+        ['partner_id.child_ids.write_date', '>=', t],
+        ['commercial_partner_id.child_ids.write_date', '>=', t],
+      ],
+    ]);
+    return found.map(String);
   }
 
   async searchInvoices(text: string, limit: number): Promise<InvoiceMatch[]> {
@@ -1017,6 +1051,8 @@ export function dueDomain(query: DueInvoiceQuery, schema: Pick<Schema, 'move'>, 
     ['company_id', '=', company.id],
   ];
   if (query.excludeHostMarkedSent && schema.move.has('is_move_sent')) domain.push(['is_move_sent', '=', false]);
+  const excluded = [...new Set((query.excludeIds ?? []).map(Number).filter((n) => Number.isSafeInteger(n) && n > 0))];
+  if (excluded.length > 0) domain.push(['id', 'not in', excluded]);
   if (query.dateBasis === 'sale_date' && schema.move.has('delivery_date')) {
     domain.push('|', ['delivery_date', '>=', query.fromDate], '&', ['delivery_date', '=', false], ['invoice_date', '>=', query.fromDate]);
   } else {

@@ -234,6 +234,11 @@ export class OdooClient {
     return typeof uid === 'number' && uid > 0 ? uid : null;
   }
 
+  /** Keeps the uid an explicit `authenticate` just proved, so the credential's calls do not log in again. */
+  rememberUid(credential: HostCredential, uid: number): void {
+    this.uids.set(`${credential.login}\u0000${credential.secret}`, Promise.resolve(uid));
+  }
+
   /** uid for a credential, authenticating once; `host_auth` when the credential does not log in. */
   uid(credential: HostCredential): Promise<number> {
     const key = `${credential.login}\u0000${credential.secret}`;

@@ -23,6 +23,7 @@
  * party, address, currency, company, maturities), then one batched call each for lines, taxes, e-mail
  * contact mechanisms, receipts, and — only when needed — corrected invoices and currency rates.
  */
+import { DateTime } from 'luxon';
 import type {
   EmailAccount,
   EmailTemplateRef,
@@ -222,10 +223,12 @@ export class TrytonHost implements HostErp {
     // basis date to compare (Tryton sets invoice_date on validation at the latest).
     const dateFilter = ['invoice_date', '>=', tagged.date(query.fromDate)];
     const pageSize = Math.max(1, Math.floor(query.pageSize));
+    const excluded = ids(query.excludeIds ?? []);
+    const exclude = excluded.length > 0 ? [['id', 'not in', excluded]] : [];
     let lastId = 0;
     for (;;) {
       const headers = await client.model<Rec[]>(TRYTON_INVOICE_MODEL, 'search_read', [
-        [['type', '=', 'out'], ['company', '=', cid], ['state', 'in', states], dateFilter, ['id', '>', lastId]],
+        [['type', '=', 'out'], ['company', '=', cid], ['state', 'in', states], dateFilter, ...exclude, ['id', '>', lastId]],
         0,
         pageSize,
         [['id', 'ASC']],
@@ -253,6 +256,40 @@ export class TrytonHost implements HostErp {
       INVOICE_FIELDS,
     ]);
     return this.hydrate(client, headers);
+  }
+
+  /**
+   * One `account.invoice.search` over the given ids: those created or written at or after `since`, or whose
+   * party or one of its contact mechanisms (the e-mail addresses) was. Tryton leaves `write_date` empty
+   * until a record's first write, so `create_date` is asked too.
+   */
+  async changedInvoices(invoiceIds: string[], since: string): Promise<string[]> {
+    const wanted = ids(invoiceIds);
+    if (wanted.length === 0) return [];
+    if (!DateTime.fromISO(since, { zone: 'utc' }).isValid) throw new ConnectorError('validation', `since must be an ISO instant, got ${JSON.stringify(since)}`, { field: 'since' });
+    const t = tagged.datetime(since);
+    const client = this.client;
+    const cid = await this.companyId(client);
+    const found = await client.model<number[]>(TRYTON_INVOICE_MODEL, 'search', [
+      [
+        ['type', '=', 'out'],
+        ['company', '=', cid],
+        ['id', 'in', wanted],
+        [
+          'OR',
+          ['write_date', '>=', t],
+          ['create_date', '>=', t],
+          ['party.write_date', '>=', t],
+          ['party.create_date', '>=', t],
+          ['party.contact_mechanisms.write_date', '>=', t],
+          ['party.contact_mechanisms.create_date', '>=', t],
+        ],
+      ],
+      0,
+      null,
+      null,
+    ]);
+    return found.map(String);
   }
 
   async renderTemplate(templateId: string, _invoiceIds: string[]): Promise<Map<string, RenderedTemplate>> {

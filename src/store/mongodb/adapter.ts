@@ -17,7 +17,7 @@ import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
 import { readableInstallations, settingsForStore, settingsFromStore } from '../settings-on-read.ts';
 import { guardsOf, OWNED_STATES, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
-import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { BounceRecord, ClaimItem, NewParkedInvoice, ParkedInvoice, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { loggedKey } from '../port.ts';
 
 export interface MongoStoreOptions {
@@ -326,6 +326,7 @@ export class MongoStore implements Store {
       await this.webhookDeliveries.createIndex({ status: 1, nextAttemptAt: 1 }, { name: 'webhook_deliveries_due', partialFilterExpression: { status: 'pending' } });
       await this.webhookDeliveries.createIndex({ installationId: 1, createdAt: -1, _id: -1 }, { name: 'webhook_deliveries_newest' });
       await this.managed.createIndex({ installationId: 1, kind: 1, id: 1 }, { name: 'managed_key', unique: true });
+      await this.parked.createIndex({ installationId: 1, invoiceId: 1 }, { name: 'parked_key', unique: true });
       try {
         await this.counters.updateOne({ _id: 'logs' }, { $setOnInsert: { seq: 0 } }, { upsert: true });
       } catch (e) {
@@ -414,6 +415,7 @@ export class MongoStore implements Store {
       await this.managed.deleteMany({ installationId: id });
       await this.incomingEvents.deleteMany({ installationId: id });
       await this.mailboxCursors.deleteMany({ installationId: id });
+      await this.parked.deleteMany({ installationId: id });
       await this.installations.deleteOne({ _id: id as unknown as Document['_id'] });
     });
   }
@@ -977,5 +979,57 @@ export class MongoStore implements Store {
       ),
     );
     return d ? toWebhookDelivery(d) : null;
+  }
+
+  // ---- Parked invoices (issue 12 item 5) ----
+
+  private get parked(): Collection<Document> {
+    return this.db.collection('parked_invoices');
+  }
+
+  async park(installationId: string, items: NewParkedInvoice[], checkedAt: string): Promise<void> {
+    if (items.length === 0) return;
+    await this.op('park', () =>
+      this.parked.bulkWrite(
+        items.map((i) => ({
+          updateOne: {
+            filter: { installationId, invoiceId: i.invoiceId },
+            update: { $set: { installationId, invoiceId: i.invoiceId, reason: i.reason, ledger: i.ledger ? { ...i.ledger } : null, checkedAt: toDate(checkedAt) } },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      ),
+    );
+  }
+
+  async listParked(installationId: string): Promise<ParkedInvoice[]> {
+    return this.op('listParked', async () => {
+      const parks = await this.parked.find({ installationId }).sort({ invoiceId: 1 }).toArray();
+      if (parks.length === 0) return [];
+      const entries = new Map<string, Document>();
+      for (const d of await this.ledger.find({ installationId, invoiceId: { $in: parks.map((p) => p['invoiceId'] as string) } }, { projection: { invoiceId: 1, state: 1, outcomeVersion: 1, version: 1 } }).toArray()) {
+        entries.set(d['invoiceId'] as string, d);
+      }
+      const held: ParkedInvoice[] = [];
+      const stale: string[] = [];
+      for (const p of parks) {
+        const entry = entries.get(p['invoiceId'] as string);
+        const was = p['ledger'] as ParkedInvoice['ledger'];
+        // A park whose ledger entry moved on (a re-send allowed, a new outcome, a claim) is forgotten.
+        const holds = was === null ? entry === undefined : entry !== undefined && entry['state'] === was.state && ((entry['outcomeVersion'] as number | undefined) ?? 0) === was.outcomeVersion && ((entry['version'] as number | undefined) ?? 1) === was.version;
+        if (!holds) stale.push(p['invoiceId'] as string);
+        else held.push({ invoiceId: p['invoiceId'] as string, reason: p['reason'] as string, ledger: was, checkedAt: (p['checkedAt'] as Date).toISOString() });
+      }
+      if (stale.length) await this.parked.deleteMany({ installationId, invoiceId: { $in: stale } });
+      return held;
+    });
+  }
+
+  async checkedParked(installationId: string, changed: string[], checkedAt: string): Promise<void> {
+    await this.op('checkedParked', async () => {
+      if (changed.length) await this.parked.deleteMany({ installationId, invoiceId: { $in: changed } });
+      await this.parked.updateMany({ installationId, checkedAt: { $lt: toDate(checkedAt) } }, { $set: { checkedAt: toDate(checkedAt) } });
+    });
   }
 }

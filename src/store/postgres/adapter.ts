@@ -7,7 +7,7 @@ import pg from 'pg';
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { BounceRecord, ClaimItem, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type { BounceRecord, ClaimItem, NewParkedInvoice, ParkedInvoice, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
 import { loggedKey } from '../port.ts';
 import { migrate } from './schema.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
@@ -366,7 +366,7 @@ export class PostgresStore implements Store {
     client.on('error', this.clientError);
     try {
       await client.query('BEGIN');
-      for (const table of ['ledger', 'logs', 'runs', 'managed_records', 'webhook_deliveries', 'incoming_events', 'mailbox_cursors']) {
+      for (const table of ['ledger', 'logs', 'runs', 'managed_records', 'webhook_deliveries', 'incoming_events', 'mailbox_cursors', 'parked_invoices']) {
         await client.query(`DELETE FROM ${table} WHERE installation_id = $1`, [id]);
       }
       await client.query('DELETE FROM installations WHERE id = $1', [id]);
@@ -924,5 +924,57 @@ export class PostgresStore implements Store {
       [id, owner, JSON.stringify([attempt]), next.status, next.nextAttemptAt],
     );
     return rows[0] ? toWebhookDelivery(rows[0]) : null;
+  }
+
+  // ---- Parked invoices (issue 12 item 5) ----
+
+  async park(installationId: string, items: NewParkedInvoice[], checkedAt: string): Promise<void> {
+    if (items.length === 0) return;
+    await this.q(
+      'park',
+      `INSERT INTO parked_invoices (installation_id, invoice_id, reason, ledger_state, ledger_outcome_version, ledger_version, checked_at)
+       SELECT $1, d.invoice_id, d.reason, d.state, d.outcome_version, d.version, $7::timestamptz
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[]) AS d(invoice_id, reason, state, outcome_version, version)
+       ON CONFLICT (installation_id, invoice_id) DO UPDATE SET reason = EXCLUDED.reason, ledger_state = EXCLUDED.ledger_state,
+         ledger_outcome_version = EXCLUDED.ledger_outcome_version, ledger_version = EXCLUDED.ledger_version, checked_at = EXCLUDED.checked_at`,
+      [
+        installationId,
+        items.map((i) => i.invoiceId),
+        items.map((i) => i.reason),
+        items.map((i) => i.ledger?.state ?? null),
+        items.map((i) => i.ledger?.outcomeVersion ?? null),
+        items.map((i) => i.ledger?.version ?? null),
+        checkedAt,
+      ],
+    );
+  }
+
+  async listParked(installationId: string): Promise<ParkedInvoice[]> {
+    // A park whose ledger entry moved on (a re-send allowed, a new outcome, a claim) is forgotten.
+    const stale = `NOT EXISTS (SELECT 1 FROM ledger l WHERE l.installation_id = p.installation_id AND l.invoice_id = p.invoice_id
+                     AND l.state = p.ledger_state AND l.outcome_version = p.ledger_outcome_version AND l.version = p.ledger_version)
+                   AND (p.ledger_state IS NOT NULL OR EXISTS (SELECT 1 FROM ledger l WHERE l.installation_id = p.installation_id AND l.invoice_id = p.invoice_id))`;
+    const rows = await this.q(
+      'listParked',
+      `WITH gone AS (DELETE FROM parked_invoices p WHERE p.installation_id = $1 AND ${stale} RETURNING p.invoice_id)
+       SELECT p.* FROM parked_invoices p WHERE p.installation_id = $1 AND p.invoice_id NOT IN (SELECT invoice_id FROM gone) ORDER BY p.invoice_id`,
+      [installationId],
+    );
+    return rows.map((r) => ({
+      invoiceId: r['invoice_id'] as string,
+      reason: r['reason'] as string,
+      ledger: r['ledger_state'] === null ? null : { state: r['ledger_state'] as LedgerState, outcomeVersion: r['ledger_outcome_version'] as number, version: r['ledger_version'] as number },
+      checkedAt: iso(r['checked_at']),
+    }));
+  }
+
+  async checkedParked(installationId: string, changed: string[], checkedAt: string): Promise<void> {
+    await this.q(
+      'checkedParked',
+      `WITH gone AS (DELETE FROM parked_invoices WHERE installation_id = $1 AND invoice_id = ANY($2::text[]) RETURNING invoice_id)
+       UPDATE parked_invoices SET checked_at = $3::timestamptz
+        WHERE installation_id = $1 AND checked_at < $3::timestamptz AND invoice_id NOT IN (SELECT invoice_id FROM gone)`,
+      [installationId, changed, checkedAt],
+    );
   }
 }

@@ -191,6 +191,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE installations ADD COLUMN IF NOT EXISTS settings_version integer NOT NULL DEFAULT 1;
     `,
   },
+  {
+    version: 8,
+    name: 'parked invoices: not read again until the host changes them',
+    sql: `
+      -- an invoice skipped for a reason only a host change lifts, or with a final outcome; the ledger_*
+      -- columns are the entry it was judged with (all NULL = none): the park holds while the entry is that one
+      CREATE TABLE parked_invoices (
+        installation_id         text NOT NULL,
+        invoice_id              text NOT NULL,
+        reason                  text NOT NULL,
+        ledger_state            text,
+        ledger_outcome_version  integer,
+        ledger_version          integer,
+        checked_at              timestamptz NOT NULL,
+        PRIMARY KEY (installation_id, invoice_id)
+      );
+    `,
+  },
 ];
 
 /** Arbitrary constant key of the advisory lock that serialises migrations (per database). */

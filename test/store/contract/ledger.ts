@@ -579,5 +579,64 @@ export function ledgerContract(port: () => Store): void {
       });
     });
 
+    // ---- Parked invoices (issue 12 item 5) ----
+    describe('parked invoices', () => {
+      it('parks are kept per installation with their reason, ledger entry and check time, and replaced by invoice', async () => {
+        const inst = uid();
+        const other = uid();
+        await store.park(inst, [{ invoiceId: '2', reason: 'no_consent', ledger: null }, { invoiceId: '1', reason: 'no_recipient', ledger: null }], at(0));
+        await store.park(other, [{ invoiceId: '1', reason: 'no_consent', ledger: null }], at(0));
+        await store.park(inst, [{ invoiceId: '2', reason: 'no_recipient', ledger: null }], at(5));
+        expect(await store.listParked(inst)).toEqual([
+          { invoiceId: '1', reason: 'no_recipient', ledger: null, checkedAt: at(0) },
+          { invoiceId: '2', reason: 'no_recipient', ledger: null, checkedAt: at(5) },
+        ]);
+        expect((await store.listParked(other)).map((p) => p.invoiceId)).toEqual(['1']);
+        await store.park(inst, [], at(9)); // nothing to park: no change
+        expect(await store.listParked(inst)).toHaveLength(2);
+      });
+
+      it('a park ends when its ledger entry moves on: an entry appears, a re-send is allowed, a new outcome is recorded', async () => {
+        const inst = uid();
+        // parked with no entry; then the invoice gets one (claimed): no longer parked
+        await store.park(inst, [{ invoiceId: 'n', reason: 'no_recipient', ledger: null }], at(0));
+        await store.claim(claimReq(inst, 'n', 'a', at(1)));
+        // parked as failed; a person allows a re-send: no longer parked
+        const failed = await entryIn('failed', { attempts: 1 });
+        const asFailed = { state: failed.entry.state, outcomeVersion: failed.entry.outcomeVersion ?? 0, version: failed.entry.version ?? 1 };
+        await store.park(failed.inst, [{ invoiceId: failed.inv, reason: 'already_recorded', ledger: asFailed }], at(0));
+        expect((await store.listParked(failed.inst)).map((p) => p.invoiceId)).toEqual([failed.inv]);
+        expect(await store.allowResend(failed.inst, failed.inv)).toBe(true);
+        expect(await store.listParked(failed.inst)).toEqual([]);
+        // parked as uncertain and still uncertain: parked; parked with an outcome version that is not the entry's: not
+        const unsure = await entryIn('uncertain');
+        const asUnsure = { state: unsure.entry.state, outcomeVersion: unsure.entry.outcomeVersion ?? 0, version: unsure.entry.version ?? 1 };
+        await store.park(unsure.inst, [{ invoiceId: unsure.inv, reason: 'already_recorded', ledger: asUnsure }, { invoiceId: 'old', reason: 'already_recorded', ledger: asUnsure }], at(0));
+        const retry = await entryIn('retry', { attempts: 1 });
+        const asRetry = { state: retry.entry.state, outcomeVersion: retry.entry.outcomeVersion ?? 0, version: retry.entry.version ?? 1 };
+        await store.park(retry.inst, [{ invoiceId: retry.inv, reason: 'no_recipient', ledger: { ...asRetry, outcomeVersion: asRetry.outcomeVersion - 1 } }], at(0));
+        expect(await store.listParked(inst)).toEqual([]);
+        expect((await store.listParked(unsure.inst)).map((p) => p.invoiceId)).toEqual([unsure.inv]);
+        expect(await store.listParked(retry.inst)).toEqual([]);
+        // a forgotten park stays forgotten, also once the entry is back in the parked state
+        await store.park(retry.inst, [{ invoiceId: retry.inv, reason: 'no_recipient', ledger: asRetry }], at(0));
+        expect((await store.listParked(retry.inst)).map((p) => p.invoiceId)).toEqual([retry.inv]);
+      });
+
+      it('checkedParked forgets the changed invoices and moves the others\' check time forward, never back', async () => {
+        const inst = uid();
+        await store.park(inst, ['a', 'b', 'c'].map((invoiceId) => ({ invoiceId, reason: 'no_recipient', ledger: null })), at(0));
+        await store.park(inst, [{ invoiceId: 'late', reason: 'no_consent', ledger: null }], at(20));
+        await store.checkedParked(inst, ['b', 'unknown'], at(10));
+        expect(await store.listParked(inst)).toEqual([
+          { invoiceId: 'a', reason: 'no_recipient', ledger: null, checkedAt: at(10) },
+          { invoiceId: 'c', reason: 'no_recipient', ledger: null, checkedAt: at(10) },
+          { invoiceId: 'late', reason: 'no_consent', ledger: null, checkedAt: at(20) },
+        ]);
+        await store.checkedParked(inst, [], at(30));
+        expect((await store.listParked(inst)).map((p) => p.checkedAt)).toEqual([at(30), at(30), at(30)]);
+      });
+    });
+
   });
 }
