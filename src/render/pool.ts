@@ -13,14 +13,24 @@
  * pdfkit, fontkit and the parsed fonts, about 55 MB before its first render and 80–110 MB after a few
  * hundred. So workers start on the first render, not with the pool, and stop again after `idleMs`
  * without a render (between scheduled runs the process holds none); the next render starts them again.
- * In this thread (`workers: 0`) the fonts are parsed on the first render too.
+ * In this thread (`workers: 0`) the renderer's modules are loaded and the fonts parsed on the first render too.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Invoice } from '../domain.ts';
 import { ConnectorError, type ErrorCode } from '../errors.ts';
-import { renderStandardPrint, type RenderOptions, type RenderResult } from './print.ts';
+import type { RenderOptions, RenderResult } from './print.ts';
+
+/**
+ * Renders in this thread (`workers: 0`). print.ts (pdfkit, fontkit, qrcode: ~20 MB resident) is loaded
+ * on the first such render, not with the pool: with workers the main thread never loads it.
+ */
+let inThread: Promise<typeof import('./print.ts')> | null = null;
+async function renderInThread(invoice: Invoice, printId: string, options: RenderOptions): Promise<RenderResult> {
+  inThread ??= import('./print.ts');
+  return (await inThread).renderStandardPrint(invoice, printId, options);
+}
 
 export interface WorkerRequest {
   id: number;
@@ -195,7 +205,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
       const run = async () => {
         await acquire();
         try {
-          return await (workers === 0 ? renderStandardPrint(invoice, printId, opts) : viaWorker(invoice, printId, opts));
+          return await (workers === 0 ? renderInThread(invoice, printId, opts) : viaWorker(invoice, printId, opts));
         } finally {
           release();
         }
