@@ -1,6 +1,6 @@
 /**
  * The whole product, end to end (host → ledger → PDF → SMTP → write-back), measured on this machine:
- *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--runtime compiled,tsx] [--quick]
+ *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--runtime compiled,tsx] [--node-flags "..."] [--quick]
  *
  * The parent process runs the far side: the sandbox host seeded with N invoices (behind a proxy that
  * counts host calls by model.method), a real SMTP server on loopback (which timestamps every accepted
@@ -69,6 +69,8 @@ async function child(): Promise<void> {
   const { composeConnector } = await product<typeof import('../src/compose.ts')>('compose');
   const { createLogger } = await product<typeof import('../src/logger.ts')>('logger');
   const { createSecretBox, generateSecretKey } = await product<typeof import('../src/secrets.ts')>('secrets');
+  // the process-level tuning src/boot.ts applies first thing (main.ts boots through it)
+  (await product<typeof import('../src/boot.ts')>('boot')).tuneHeap();
 
   // Count SQL statements: every query of every pool (the store's and Agenda's) goes through Client#query.
   let sql = 0;
@@ -392,7 +394,9 @@ async function parent(): Promise<void> {
       dbUrl.pathname = `/${dbName}`;
 
       const entry = runtime === 'compiled' ? [compiled!.file, '--dist', compiled!.dist] : ['--import', 'tsx', self];
-      const proc = spawn(process.execPath, ['--expose-gc', ...entry, '--child', '--runtime', runtime, '--workers', String(workers), '--db', dbUrl.toString(), '--host', proxy.url, '--database', sandbox.database, ...(quick ? ['--quick'] : [])], {
+      // --node-flags "...": extra node/V8 flags for the child (to measure one; production passes none)
+      const nodeFlags = (arg('node-flags') ?? '').split(' ').filter(Boolean);
+      const proc = spawn(process.execPath, ['--expose-gc', ...nodeFlags, ...entry, '--child', '--runtime', runtime, '--workers', String(workers), '--db', dbUrl.toString(), '--host', proxy.url, '--database', sandbox.database, ...(quick ? ['--quick'] : [])], {
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       let out = '';
