@@ -28,7 +28,10 @@ import type { RenderOptions, RenderResult } from './print.ts';
  */
 let inThread: Promise<typeof import('./print.ts')> | null = null;
 async function renderInThread(invoice: Invoice, printId: string, options: RenderOptions): Promise<RenderResult> {
-  inThread ??= import('./print.ts');
+  inThread ??= import('./print.ts').catch((e: unknown) => {
+    inThread = null; // the next render tries again
+    throw e;
+  });
   return (await inThread).renderStandardPrint(invoice, printId, options);
 }
 
