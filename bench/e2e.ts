@@ -1,12 +1,15 @@
 /**
  * The whole product, end to end (host → ledger → PDF → SMTP → write-back), measured on this machine:
- *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--quick] [--trace FILE]   (--help lists them)
+ *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--runtime compiled,tsx] [--node-flags "..."] [--quick] [--trace FILE]   (--help lists them)
  *
  * The parent process runs the far side: the sandbox host seeded with N invoices (behind a proxy that
  * counts host calls by model.method), a real SMTP server on loopback (which timestamps every accepted
  * Message-ID) and one embedded PostgreSQL. For each RENDER_WORKERS value a child process runs the
  * connector composed exactly as `src/main.ts` composes it, installs the sandbox through the HTTP API,
- * runs it once and reports. So the child's peak RSS (VmHWM) is the connector's own.
+ * runs it once and reports. So the child's peak RSS (VmHWM) is the connector's own. Each configuration
+ * runs in both runtimes, labelled: `compiled` = `npm run build` output on plain node, as production runs
+ * (`node dist/main.js`), and `tsx` = the TypeScript sources through tsx, as `npm start` and the tests run
+ * them (tsx keeps every module's source and source map in the heap: more memory, same code).
  *
  * Per configuration it prints: invoices/s, peak RSS, idle RSS after install and after the runs (once the
  * render workers stopped), the main thread's heap/external breakdown at the peak and live after the run
@@ -18,15 +21,14 @@
  * a run after 20 new invoices were posted. Targets (issue 12) are printed beside each figure; they are
  * never asserted in tests.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { SMTPServer } from 'smtp-server';
 
 const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -63,10 +65,12 @@ interface ChildReport {
 // Child: the connector as main.ts builds it.
 // ---------------------------------------------------------------------------------------------------
 async function child(): Promise<void> {
-  const { loadConfig } = await import('../src/config.ts');
-  const { composeConnector } = await import('../src/compose.ts');
-  const { createLogger } = await import('../src/logger.ts');
-  const { createSecretBox, generateSecretKey } = await import('../src/secrets.ts');
+  const { loadConfig } = await product<typeof import('../src/config.ts')>('config');
+  const { composeConnector } = await product<typeof import('../src/compose.ts')>('compose');
+  const { createLogger } = await product<typeof import('../src/logger.ts')>('logger');
+  const { createSecretBox, generateSecretKey } = await product<typeof import('../src/secrets.ts')>('secrets');
+  // the process-level tuning src/boot.ts applies first thing (main.ts boots through it)
+  (await product<typeof import('../src/boot.ts')>('boot')).tuneHeap();
 
   // Count SQL statements: every query of every pool (the store's and Agenda's) goes through Client#query.
   let sql = 0;
@@ -152,9 +156,9 @@ async function child(): Promise<void> {
 
   // The ceiling, in this same process: render + compose + deliver the invoices of the host's first page,
   // repeated, with the pipeline's own in-flight bound, renderer and mail delivery; nothing recorded.
-  const { createHost } = await import('../src/connector/registry.ts');
-  const { composeMessage } = await import('../src/jobs/message.ts');
-  const { isValidEmail } = await import('../src/jobs/rules.ts');
+  const { createHost } = await product<typeof import('../src/connector/registry.ts')>('connector/registry');
+  const { composeMessage } = await product<typeof import('../src/jobs/message.ts')>('jobs/message');
+  const { isValidEmail } = await product<typeof import('../src/jobs/rules.ts')>('jobs/rules');
   const host = createHost({ kind: (arg('kind') ?? 'odoo') as 'odoo', baseUrl: hostUrl, database: arg('database') ?? 'sandbox', companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
   const operator = await host.checkOperator();
   const acc = (await host.listEmailAccounts(operator)).find((a) => a.id === account.value)!;
@@ -182,7 +186,7 @@ async function child(): Promise<void> {
   await Promise.all(Array.from({ length: Math.max(1, config.delivery.maxInFlight) }, worker));
   const ceilingMs = Date.now() - t0;
   // the render workers stop after DEFAULT_WORKER_IDLE_MS without renders (src/render/pool.ts): idle again
-  const { DEFAULT_WORKER_IDLE_MS } = await import('../src/render/pool.ts');
+  const { DEFAULT_WORKER_IDLE_MS } = await product<typeof import('../src/render/pool.ts')>('render/pool');
   await sleep(DEFAULT_WORKER_IDLE_MS + 2_000);
   const afterRssMb = vm('VmRSS');
 
@@ -201,6 +205,34 @@ async function child(): Promise<void> {
   process.stdout.write(`BENCH-REPORT ${JSON.stringify(report)}\n`);
   await connector.close();
   process.exit(0);
+}
+
+/**
+ * A module of the product, as this child runs it: `--runtime compiled` imports the build output
+ * (dist/, what `node dist/main.js` runs: plain node, no tsx hooks, no source maps kept), `--runtime tsx`
+ * the TypeScript sources through tsx (as `npm start` and the tests run them).
+ */
+function product<T>(module: string): Promise<T> {
+  const url = arg('runtime') === 'compiled' ? new URL(`${module}.js`, arg('dist')) : new URL(`../src/${module}.ts`, import.meta.url);
+  return import(url.href) as Promise<T>;
+}
+
+/**
+ * For `--runtime compiled`: builds dist/ (`npm run build`) and writes this file as plain JavaScript
+ * where node resolves the repository's packages from, so the child runs on plain node like
+ * `node dist/main.js`. Returns the child's file and dist/'s URL.
+ */
+async function buildCompiledChild(): Promise<{ file: string; dist: string }> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  const ts = (await import('typescript')).default;
+  const source = await fs.readFile(fileURLToPath(import.meta.url), 'utf8');
+  const js = ts.transpileModule(source, { fileName: 'e2e.ts', compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const dir = path.join(root, 'node_modules', '.cache', 'invoice-courier-bench');
+  await fs.mkdir(dir, { recursive: true });
+  const file = path.join(dir, 'e2e-child.mjs');
+  await fs.writeFile(file, js);
+  return { file, dist: pathToFileURL(path.join(root, 'dist') + path.sep).href };
 }
 
 /** Resident memory of this process in MB, from /proc (VmHWM = the peak since the process started). */
@@ -237,6 +269,8 @@ interface Accepted {
 }
 
 async function startSmtp(): Promise<{ port: number; accepted: Accepted[]; stop: () => Promise<void> }> {
+  // imported here, not at the top: the connector child never loads what only the far side uses
+  const { SMTPServer } = await import('smtp-server');
   const accepted: Accepted[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -330,6 +364,10 @@ function quietShare(accepted: Accepted[], from: number, to: number): number {
 async function parent(): Promise<void> {
   const n = Number(arg('n') ?? (quick ? '1000' : '5000'));
   const workerSets = (arg('workers') ?? '0,2').split(',').map(Number);
+  // compiled = dist/ on plain node, as production runs (`node dist/main.js`); tsx = the sources, as `npm start`
+  const runtimes = (arg('runtime') ?? 'compiled,tsx').split(',') as ('compiled' | 'tsx')[];
+  const configs = runtimes.flatMap((runtime) => workerSets.map((workers) => ({ runtime, workers })));
+  const compiled = runtimes.includes('compiled') ? await buildCompiledChild() : null;
   const { startEmbeddedPostgres } = await import('../src/store/embedded.ts');
   const { startSandboxHost } = await import('../sandbox/index.ts');
   const { freePort } = await import('../test/support/ports.ts');
@@ -338,10 +376,10 @@ async function parent(): Promise<void> {
   await fs.chmod(dir, 0o755);
   const pgServer = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: await freePort(), database: 'bench', log: () => undefined, postgresFlags: ['-c', 'max_connections=300'] });
   const self = fileURLToPath(import.meta.url);
-  console.log(`end-to-end bench: N=${n} seeded invoices, RENDER_WORKERS ${workerSets.join(' and ')}, ${os.cpus().length} cores, node ${process.version}`);
+  console.log(`end-to-end bench: N=${n} seeded invoices, RENDER_WORKERS ${workerSets.join(' and ')}, runtime ${runtimes.join(' and ')}, ${os.cpus().length} cores, node ${process.version}`);
   const rows: string[] = [];
   try {
-    for (const workers of workerSets) {
+    for (const { runtime, workers } of configs) {
       const smtp = await startSmtp();
       const seededAt = Date.now();
       const sandbox = await startSandboxHost({ smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: n });
@@ -355,7 +393,10 @@ async function parent(): Promise<void> {
       const dbUrl = new URL(pgServer.url);
       dbUrl.pathname = `/${dbName}`;
 
-      const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--child', '--workers', String(workers), '--db', dbUrl.toString(), '--host', proxy.url, '--database', sandbox.database, ...(quick ? ['--quick'] : [])], {
+      const entry = runtime === 'compiled' ? [compiled!.file, '--dist', compiled!.dist] : ['--import', 'tsx', self];
+      // --node-flags "...": extra node/V8 flags for the child (to measure one; production passes none)
+      const nodeFlags = (arg('node-flags') ?? '').split(' ').filter(Boolean);
+      const proc = spawn(process.execPath, ['--expose-gc', ...nodeFlags, ...entry, '--child', '--runtime', runtime, '--workers', String(workers), '--db', dbUrl.toString(), '--host', proxy.url, '--database', sandbox.database, ...(quick ? ['--quick'] : [])], {
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       let out = '';
@@ -399,12 +440,12 @@ async function parent(): Promise<void> {
           const calls = [...callsBetween(proxy.calls, from, from + 99.999).entries()].map(([k, v]) => `${k}×${v}`).join(' ');
           lines.push(`${(b / 10).toFixed(1)}s ${'#'.repeat(mails)} ${calls}`);
         }
-        await fs.writeFile(`${trace}.${workers}.txt`, lines.join('\n') + '\n');
+        await fs.writeFile(`${trace}.${runtime}.${workers}.txt`, lines.join('\n') + '\n');
       }
       const fmt = (x: number, d = 1) => x.toFixed(d);
       rows.push(
         [
-          `RENDER_WORKERS=${workers}: seeded ${n} (${fmt(seedMs / 1000)} s), sent ${run.sent}, skipped ${run.skipped}, failed ${run.failed}, duplicates at the SMTP server ${duplicates}`,
+          `RENDER_WORKERS=${workers}, ${runtime === 'compiled' ? 'compiled (node dist/, as production runs)' : 'tsx (the TypeScript sources, as npm start runs)'}: seeded ${n} (${fmt(seedMs / 1000)} s), sent ${run.sent}, skipped ${run.skipped}, failed ${run.failed}, duplicates at the SMTP server ${duplicates}`,
           `  end-to-end          ${fmt(e2eRate)} inv/s   ceiling (render+send, same run) ${fmt(ceilingRate)} inv/s   ratio ${fmt((e2eRate / ceilingRate) * 100, 0)} %   (target ≥ 85 %)`,
           `  no e-mail leaving   ${fmt(quiet * 100, 1)} % of the run                                     (target ≤ 5 %)`,
           `  peak RSS (VmHWM)    ${fmt(report.peakRssMb, 0)} MB   idle after install ${fmt(report.idleRssMb, 0)} MB   idle after the runs ${fmt(report.afterRssMb, 0)} MB   (targets ≤ 300 MB, idle ≤ 150 MB)`,
@@ -460,9 +501,11 @@ async function postTwentyDrafts(sandbox: import('../sandbox/index.ts').SandboxHo
 }
 
 if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(`npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--quick] [--trace FILE]
+  console.log(`npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--runtime compiled,tsx] [--node-flags "..."] [--quick] [--trace FILE]
   --n N          invoices seeded in the sandbox host (default 5000; 1000 with --quick)
   --workers L    comma-separated RENDER_WORKERS values, one child process each (default 0,2)
+  --runtime L    compiled (npm run build, plain node on dist/, as production runs) and/or tsx (the sources); default both
+  --node-flags F extra node flags for the connector child (to measure one)
   --quick        a smaller N and a shorter render+send ceiling
   --trace FILE   write e-mails and host calls per 100 ms of the first run to FILE.<workers>.txt
 Per configuration: the first run (all due invoices), then the steady state: a run with nothing new

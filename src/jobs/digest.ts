@@ -14,7 +14,7 @@ import { invoiceUrlBase, type InstallationHostFactory } from '../connector/regis
 import type { Logger } from '../logger.ts';
 import { isMessageCode, render } from '../messages/catalogue.ts';
 import type { MailDelivery, OutgoingMessage } from '../mail/port.ts';
-import { escapeHtml, toPlainText } from '../render/index.ts';
+import { escapeHtml, toPlainText } from '../render/template.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Installations, LogEntry, Run, RunLog } from '../store/port.ts';
 import { hostConnectionFor } from './installation-host.ts';

@@ -9,8 +9,8 @@ import { DateTime } from 'luxon';
 import type { EmailAccount, Invoice, Operator, RenderedTemplate } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import type { OutgoingMessage } from '../mail/port.ts';
-import { attachmentFileName, defaultInvoiceTemplate, oneLineSubject, renderConnectorTemplate, toPlainText } from '../render/index.ts';
-import { customerLang } from '../render/template.ts';
+import { attachmentFileName } from '../render/filename.ts';
+import { customerLang, defaultInvoiceTemplate, oneLineSubject, renderConnectorTemplate, toPlainText } from '../render/template.ts';
 import { messageIdFor } from './rules.ts';
 
 export const CONNECTOR_TEMPLATE_PREFIX = 'connector:';

@@ -9,7 +9,7 @@
  * Parsing is done with mailparser (keeping the delivery-status part as data, not as text). Messages
  * that are not delivery reports, and reports for messages we cannot name, give null.
  */
-import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
+import type { Attachment, ParsedMail } from 'mailparser';
 
 export type DsnAction = 'failed' | 'delayed' | 'delivered' | 'relayed' | 'expanded';
 
@@ -80,6 +80,8 @@ function isReport(mail: ParsedMail): boolean {
 /** The delivery report in a raw message, or null when it is none or names no message. */
 export async function parseDeliveryReport(raw: Buffer): Promise<DeliveryReport | null> {
   // keepDeliveryStatus: the report part stays an attachment instead of being folded into the text.
+  // mailparser is loaded on the first report, not at start: only bounce checks read mail (issue 12)
+  const { simpleParser } = await import('mailparser');
   const mail = await simpleParser(raw, { keepDeliveryStatus: true } as Parameters<typeof simpleParser>[1]);
   if (!isReport(mail)) return null;
   const part = (type: string): Attachment | undefined => mail.attachments.find((a) => a.contentType.toLowerCase() === type);

@@ -10,7 +10,7 @@
  * server advertises none). A missing Drafts/Sent folder is created in the personal namespace.
  */
 import { createHash } from 'node:crypto';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import type { EmailAccount, ImapSettings } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 
@@ -119,6 +119,8 @@ export function createImapAccess(options: ImapAccessOptions = {}): ImapAccess {
   }
 
   async function connect(settings: ImapSettings): Promise<ImapFlow> {
+    // loaded on the first IMAP connection, not at start: most installations never use IMAP (issue 12)
+    const { ImapFlow } = await import('imapflow');
     const client = new ImapFlow({
       host: settings.host,
       port: settings.port,

@@ -13,14 +13,27 @@
  * pdfkit, fontkit and the parsed fonts, about 55 MB before its first render and 80–110 MB after a few
  * hundred. So workers start on the first render, not with the pool, and stop again after `idleMs`
  * without a render (between scheduled runs the process holds none); the next render starts them again.
- * In this thread (`workers: 0`) the fonts are parsed on the first render too.
+ * In this thread (`workers: 0`) the renderer's modules are loaded and the fonts parsed on the first render too.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Invoice } from '../domain.ts';
 import { ConnectorError, type ErrorCode } from '../errors.ts';
-import { renderStandardPrint, type RenderOptions, type RenderResult } from './print.ts';
+import type { RenderOptions, RenderResult } from './print.ts';
+
+/**
+ * Renders in this thread (`workers: 0`). print.ts (pdfkit, fontkit, qrcode: ~20 MB resident) is loaded
+ * on the first such render, not with the pool: with workers the main thread never loads it.
+ */
+let inThread: Promise<typeof import('./print.ts')> | null = null;
+async function renderInThread(invoice: Invoice, printId: string, options: RenderOptions): Promise<RenderResult> {
+  inThread ??= import('./print.ts').catch((e: unknown) => {
+    inThread = null; // the next render tries again
+    throw e;
+  });
+  return (await inThread).renderStandardPrint(invoice, printId, options);
+}
 
 export interface WorkerRequest {
   id: number;
@@ -63,6 +76,17 @@ export interface PdfRendererOptions {
  */
 export const DEFAULT_WORKER_IDLE_MS = 60_000;
 
+/**
+ * A worker's young generation (V8's two semi-spaces and the new large-object space; a semi-space is a
+ * third of it): 24 MB, i.e. 8 MB semi-spaces instead of V8's 16 MB. Renders allocate ~3.7 MB of
+ * short-lived objects each and keep almost nothing, so the default lets the semi-spaces grow to 2 ×
+ * 16 MB resident per worker for no gain: measured (one worker, 400 renders one after another, plain
+ * node) 78–82 MB instead of 92–95 MB of RSS, CPU per render unchanged (10.6–11.4 vs 11.7–13.0 ms).
+ * Smaller is slower: 12 MB cost +25 % CPU per render, and 8 MB was measured mixed before
+ * (docs/performance.md).
+ */
+export const WORKER_YOUNG_GENERATION_MB = 24;
+
 interface Pending {
   resolve(r: RenderResult): void;
   reject(e: unknown): void;
@@ -80,13 +104,14 @@ interface Slot {
  */
 function startWorker(): Worker {
   const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', self));
+  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
+  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', self), { resourceLimits });
   // tsx's ESM api entry (the `import` condition of its "./esm/api" export)
   const api = new URL('./dist/esm/api/index.mjs', pathToFileURL(createRequire(self).resolve('tsx/package.json'))).href;
   const entry = new URL('./worker.ts', self).href;
   const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })
   .catch((e) => { setImmediate(() => { throw e; }); });`;
-  return new Worker(code, { eval: true });
+  return new Worker(code, { eval: true, resourceLimits });
 }
 
 export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
@@ -195,7 +220,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
       const run = async () => {
         await acquire();
         try {
-          return await (workers === 0 ? renderStandardPrint(invoice, printId, opts) : viaWorker(invoice, printId, opts));
+          return await (workers === 0 ? renderInThread(invoice, printId, opts) : viaWorker(invoice, printId, opts));
         } finally {
           release();
         }

@@ -36,16 +36,15 @@
  */
 import PDFDocument from 'pdfkit';
 import { DateTime } from 'luxon';
-import type { Invoice, InvoiceLine, Minor, Party, PrintRef, Seller } from '../domain.ts';
+import type { Invoice, InvoiceLine, Minor, Party, Seller } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import { FONT_BOLD, FONT_REGULAR, loadFonts } from './fonts.ts';
 import { drawQr, ksefQrHash, ksefVerificationUrl, normalizeNip, type KsefEnvironment } from './ksef.ts';
 import { convertToPln, formatAmount, formatDecimal, reconcileTotals, type VatRateSummary } from './money.ts';
+import { isStandardPrintId, type StandardPrintId } from './prints.ts';
 import { amountInWordsPl } from './words.ts';
 
-export type StandardPrintId = 'invoice' | 'invoice-pl' | 'invoice-bilingual';
-
-export const STANDARD_PRINT_IDS: readonly StandardPrintId[] = ['invoice', 'invoice-pl', 'invoice-bilingual'];
+export { STANDARD_PRINT_IDS, isStandardPrintId, listStandardPrints, type StandardPrintId } from './prints.ts';
 
 export interface RenderOptions {
   /** For the `invoice` print: 'pl' Polish only, 'en' bilingual PL/EN, 'auto' (default) by the customer's language. */
@@ -69,18 +68,6 @@ export interface RenderOptions {
 export interface RenderResult {
   pdf: Uint8Array;
   warnings: string[];
-}
-
-export function listStandardPrints(): PrintRef[] {
-  return [
-    { choice: 'standard:invoice', name: 'Faktura VAT (układ automatyczny: PL, a dla klientów zagranicznych PL/EN)' },
-    { choice: 'standard:invoice-pl', name: 'Faktura VAT — wydruk polski' },
-    { choice: 'standard:invoice-bilingual', name: 'Faktura VAT — wydruk dwujęzyczny PL/EN' },
-  ];
-}
-
-export function isStandardPrintId(id: string): id is StandardPrintId {
-  return (STANDARD_PRINT_IDS as readonly string[]).includes(id);
 }
 
 /** True when the print of `invoice` is bilingual for this print id and options. */
