@@ -101,11 +101,11 @@ async function http(appBase: FastifyInstance): Promise<void> {
     if ((error as FastifyError).validation) {
       const fe = error as FastifyError;
       const fields = schemaProblems(fe.validation ?? [], fe.validationContext || 'body').map((f) => fieldErrorView(f, lang));
-      return reply.status(400).send({ error: { code: 'validation', message: joinedMessage(fields), field: fields[0]?.field, fields } });
+      return reply.status(400).send({ error: { code: 'validation', message: joinedMessage(fields, lang), field: fields[0]?.field, fields } });
     }
     if (error instanceof ValidationFailure) {
       const fields = error.fields.map((f) => fieldErrorView(f, lang));
-      return reply.status(error.status).send({ error: { code: error.code, message: joinedMessage(fields), field: error.field, fields } });
+      return reply.status(error.status).send({ error: { code: error.code, message: joinedMessage(fields, lang), field: error.field, fields } });
     }
     if (isConnectorError(error)) {
       const status = error.status;

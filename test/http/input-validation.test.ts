@@ -146,3 +146,22 @@ describe('log time range', () => {
     }
   });
 });
+
+describe("an error body's message is what a host can show a person as it is", () => {
+  it('names each refused setting by its label in the caller\'s language, never by its internal path', async () => {
+    const body = { schedule: { startAt: '25:00' }, attachments: { foreign: '' }, timezone: 'Mars/Olympus' };
+    const pl = await b.call('PUT', `/api/installations/${id}/settings`, { token, body, headers: { 'accept-language': 'pl' } });
+    expect(pl.status).toBe(400);
+    expect(pl.body.error.fields.map((f: { field: string }) => f.field).sort()).toEqual(['attachments.foreign', 'schedule.startAt', 'timezone']);
+    const message: string = pl.body.error.message;
+    expect(message).toContain('Uruchom wysyłkę o godzinie: Podaj godzinę w formacie GG:MM (00:00–23:59).');
+    expect(message).toContain('Wydruk faktury w walucie obcej: ');
+    expect(message).toContain('Strefa czasowa: ');
+    expect(message).not.toMatch(/schedule\.startAt|attachments\.foreign|timezone:|\.;/);
+    const en = await b.call('PUT', `/api/installations/${id}/settings`, { token, body, headers: { 'accept-language': 'en' } });
+    expect(en.body.error.message).toContain('Start sending at: Enter a time as HH:MM (00:00–23:59).');
+    expect(en.body.error.message).toContain('Print for foreign-currency invoices: ');
+    // The field itself stays the machine's path.
+    expect(en.body.error.field).toBe(pl.body.error.field);
+  });
+});
