@@ -103,10 +103,16 @@
         none.textContent = S.noneOption;
         select.appendChild(none);
       }
+      // A person reads names, not the host's ids ("standard:invoice", "user:223", "1"): the id is added only
+      // to tell apart two options of the same name; the operator keeps the login people know them by.
+      const seen = new Map();
+      for (const o of body.options) seen.set(o.label, (seen.get(o.label) || 0) + 1);
       for (const o of body.options) {
         const opt = document.createElement('option');
         opt.value = o.value;
-        opt.textContent = o.label + (o.from ? ' <' + o.from + '>' : '') + (o.label === o.value ? '' : ' (' + o.value + ')');
+        const label = o.value === 'none' && select.name.startsWith('attachments.') ? S.noAttachment : o.label;
+        const showId = o.label !== o.value && (select.name === 'operator' || seen.get(o.label) > 1);
+        opt.textContent = label + (o.from ? ' <' + o.from + '>' : '') + (showId ? ' (' + o.value + ')' : '');
         opt.title = opt.textContent;
         select.appendChild(opt);
       }
