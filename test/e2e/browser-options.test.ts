@@ -1,7 +1,8 @@
 /**
  * The settings page's live option lists in a real browser, as a bookkeeper reads them: names, never the
  * host's internal ids ("standard:invoice", "user:223", a template's database id), the "no attachment"
- * print in the page's language; the operator keeps the login people know them by.
+ * print in the page's language; the operator keeps the login people know them by. Invoices found by
+ * number show their day as the reader writes it (18.11.2026, 18/11/2026), not in ISO form.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -66,5 +67,20 @@ describe.skipIf(!hasChromium)('the settings page option lists in a browser', () 
     const english = await optionTexts('en', 'attachments.foreign');
     expect(english).toContain('No attachment');
     expect(english.join('\n')).not.toContain('Bez załącznika');
+  });
+
+  it("lists invoices found by number with the invoice's day as the page's reader writes it", { timeout: 120_000 }, async () => {
+    const move = sandbox.records('account.move').find((m) => m['state'] === 'posted' && m['move_type'] === 'out_invoice')!;
+    const number = String(move['name']);
+    const iso = String(move['invoice_date']);
+    for (const [lang, day] of [['pl', `${iso.slice(8, 10)}.${iso.slice(5, 7)}.${iso.slice(0, 4)}`], ['en', `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}`]] as const) {
+      await optionTexts(lang, 'operator');
+      await page.locator('#preview-invoice').pressSequentially(number, { delay: 20 });
+      const option = page.locator(`#preview-matches li[data-invoice-id="${String(move['id'])}"]`);
+      await option.waitFor({ state: 'visible', timeout: 30_000 });
+      const text = (await option.locator('span').textContent()) ?? '';
+      expect(text.endsWith(` · ${day}`), text).toBe(true);
+      expect(text).not.toContain(iso);
+    }
   });
 });

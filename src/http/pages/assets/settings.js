@@ -332,6 +332,13 @@
   let searchTimer = null;
   let searchSeq = 0;
 
+  /** A day as the page's reader writes it: 18.11.2026 in Polish, 18/11/2026 in English (as the logs page). */
+  function localDay(iso) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+    if (!m) return iso;
+    return data.lang === 'en' ? m[3] + '/' + m[2] + '/' + m[1] : m[3] + '.' + m[2] + '.' + m[1];
+  }
+
   function showMatches(list) {
     found = list;
     matches.textContent = '';
@@ -343,7 +350,7 @@
       const num = document.createElement('strong');
       num.textContent = m.number || '#' + m.id;
       const rest = document.createElement('span');
-      rest.textContent = [m.customer, m.date].filter(Boolean).join(' · ');
+      rest.textContent = [m.customer, m.date && localDay(m.date)].filter(Boolean).join(' · ');
       li.append(num, rest);
       li.addEventListener('mousedown', (e) => { e.preventDefault(); choose(m); });
       matches.appendChild(li);
