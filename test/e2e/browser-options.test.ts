@@ -83,4 +83,22 @@ describe.skipIf(!hasChromium)('the settings page option lists in a browser', () 
       expect(text).not.toContain(iso);
     }
   });
+
+  it('fits the logs and settings pages into a 640 px wide frame (no sideways scrolling), runs and entries listed', { timeout: 120_000 }, async () => {
+    const run = await connector.api('POST', `/api/installations/${install.id}/runs`, { token: install.token, body: {} });
+    expect(run.status).toBe(202);
+    await expect.poll(async () => (await connector.api('GET', `/api/installations/${install.id}/runs/current`, { token: install.token })).body.run?.status, { timeout: 60_000 }).toMatch(/^(completed|failed)$/);
+    await page.setViewportSize({ width: 640, height: 800 });
+    try {
+      const links = await connector.api('POST', `/api/installations/${install.id}/page-links`, { token: install.token, body: { lang: 'pl' } });
+      for (const url of [links.body.logsUrl as string, links.body.settingsUrl as string]) {
+        await page.goto(url);
+        if (url === links.body.logsUrl) await page.locator('#runs tbody tr').first().waitFor({ timeout: 30_000 });
+        else await page.locator('select[name="attachments.pln"][data-loaded="true"]').waitFor({ state: 'attached', timeout: 30_000 });
+        expect(await page.evaluate(() => document.documentElement.scrollWidth), url.split('?')[0]).toBeLessThanOrEqual(640);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 1000 });
+    }
+  });
 });
