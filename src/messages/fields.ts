@@ -35,14 +35,14 @@ export function settingLabel(path: string, lang: Lang): string | null {
 }
 
 /**
- * The whole `message` of an error body: every field's sentence, each led by the setting's label a person
- * sees on the form (the internal path only for what is not a setting); one sentence after another.
+ * The whole `message` of an error body: every field's sentence, one after another, each led by the field's
+ * name; for a change of the settings (`settings`), by the setting's label a person sees on the form.
  */
-export function joinedMessage(fields: FieldErrorView[], lang: Lang): string {
+export function joinedMessage(fields: FieldErrorView[], lang: Lang, settings = false): string {
   return fields
     .map((f) => {
       const sentence = /[.!?]$/.test(f.message) ? f.message : `${f.message}.`;
-      return `${settingLabel(f.field, lang) ?? f.field}: ${sentence}`;
+      return `${(settings ? settingLabel(f.field, lang) : null) ?? f.field}: ${sentence}`;
     })
     .join(' ');
 }

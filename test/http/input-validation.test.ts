@@ -164,4 +164,12 @@ describe("an error body's message is what a host can show a person as it is", ()
     // The field itself stays the machine's path.
     expect(en.body.error.field).toBe(pl.body.error.field);
   });
+
+  it("does not call another route's field by a setting's label when it only shares the setting's name", async () => {
+    const res = await b.call('GET', `/api/installations/${id}/logs?fromDate=abc`, { token, headers: { 'accept-language': 'pl' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.field).toBe('fromDate');
+    // the log filter's day is not the setting "Od daty"
+    expect(res.body.error.message).not.toContain('Od daty');
+  });
 });
