@@ -95,7 +95,7 @@ describe.skipIf(!hasChromium)('the settings page option lists in a browser', () 
         await page.goto(url);
         if (url === links.body.logsUrl) await page.locator('#runs tbody tr').first().waitFor({ timeout: 30_000 });
         else await page.locator('select[name="attachments.pln"][data-loaded="true"]').waitFor({ state: 'attached', timeout: 30_000 });
-        expect(await page.evaluate(() => document.documentElement.scrollWidth), url.split('?')[0]).toBeLessThanOrEqual(640);
+        expect(await page.locator('html').evaluate((el) => el.scrollWidth), url.split('?')[0]).toBeLessThanOrEqual(640);
       }
     } finally {
       await page.setViewportSize({ width: 1280, height: 1000 });
