@@ -103,7 +103,11 @@ async function http(appBase: FastifyInstance): Promise<void> {
     const settingsChange = request.method === 'PUT' && /\/settings$/.test(request.routeOptions.url ?? '');
     if ((error as FastifyError).validation) {
       const fe = error as FastifyError;
-      const fields = schemaProblems(fe.validation ?? [], fe.validationContext || 'body').map((f) => fieldErrorView(f, lang));
+      const context = fe.validationContext || 'body';
+      const source = context === 'querystring' ? request.query : context === 'params' ? request.params : context === 'body' ? request.body : undefined;
+      const valueAt = (field: string): unknown =>
+        field.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), source);
+      const fields = schemaProblems(fe.validation ?? [], context, valueAt).map((f) => fieldErrorView(f, lang));
       return reply.status(400).send({ error: { code: 'validation', message: joinedMessage(fields, lang, settingsChange), field: fields[0]?.field, fields } });
     }
     if (error instanceof ValidationFailure) {

@@ -173,3 +173,14 @@ describe("an error body's message is what a host can show a person as it is", ()
     expect(res.body.error.message).not.toContain('Od daty');
   });
 });
+
+describe('a day that does not exist', () => {
+  it('a log filter day written as a date but not in the calendar (2026-02-31) is refused as no such day, quoting it', async () => {
+    const res = await b.call('GET', `/api/installations/${id}/logs?fromDate=2026-02-31`, { token, headers: { 'accept-language': 'pl' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields[0]).toMatchObject({ field: 'fromDate', code: 'settings.date_invalid', params: { value: '2026-02-31' } });
+    expect(res.body.error.fields[0].message).toBe('Taki dzień nie istnieje w kalendarzu: 2026-02-31.');
+    const malformed = await b.call('GET', `/api/installations/${id}/logs?fromDate=31.02.2026`, { token, headers: { 'accept-language': 'pl' } });
+    expect(malformed.body.error.fields[0]).toMatchObject({ field: 'fromDate', code: 'settings.date_format' });
+  });
+});
