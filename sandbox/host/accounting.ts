@@ -74,6 +74,10 @@ export function recomputeMove(orm: Orm, env: Env, moveId: number, moveLines?: Ra
 
     let untaxed = 0n;
     let tax = 0n;
+    // Odoo's signed (company-currency) amounts are the sums of the lines' balances, each line converted
+    // and rounded on its own: the move balances to the grosz and the VAT per rate adds up to the VAT.
+    let untaxedSigned = 0n;
+    let taxSigned = 0n;
     const perTax = new Map<number, { amount: bigint; base: bigint }>();
     for (const line of lines) {
       line.move_name = move.name;
@@ -92,6 +96,7 @@ export function recomputeMove(orm: Orm, env: Env, moveId: number, moveLines?: Ra
       line.amount_currency = minorToNumber(-sign * a.subtotal);
       line.balance = minorToNumber(-sign * toCompany(a.subtotal));
       untaxed += a.subtotal;
+      untaxedSigned += toCompany(a.subtotal);
       for (const t of a.taxes) {
         const cur = perTax.get(t.taxId) ?? { amount: 0n, base: 0n };
         cur.amount += t.amount;
@@ -107,6 +112,7 @@ export function recomputeMove(orm: Orm, env: Env, moveId: number, moveLines?: Ra
     let seq = 10_000;
     for (const [taxId, t] of [...perTax].sort((a, b) => a[0] - b[0])) {
       if (t.amount === 0n) continue;
+      taxSigned += toCompany(t.amount);
       const taxRec = taxes.get(taxId);
       orm.insert('account.move.line', {
         move_id: moveId, move_name: move.name, date: move.date, sequence: seq++, display_type: 'tax', name: (taxRec?.name as string | undefined) ?? 'VAT',
@@ -117,8 +123,6 @@ export function recomputeMove(orm: Orm, env: Env, moveId: number, moveLines?: Ra
       }, env);
     }
     const total = untaxed + tax;
-    const untaxedSigned = toCompany(untaxed);
-    const taxSigned = toCompany(tax);
     orm.insert('account.move.line', {
       move_id: moveId, move_name: move.name, date: move.date, sequence: seq, display_type: 'payment_term', name: (move.payment_reference as string) || '',
       quantity: 0, price_unit: 0, price_subtotal: 0, price_total: 0, currency_id: move.currency_id,

@@ -231,7 +231,10 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
         );
         from = addressText(parsed.from) || from;
         to = [addressText(parsed.to), addressText(parsed.cc)].filter(Boolean).join(', ') || to;
-        date = parsed.date ? parsed.date.toISOString() : date;
+        // The Date header as the sender wrote it (its own zone, e.g. "+0100"): what the customer's mail
+        // program shows, not the same instant turned into UTC.
+        const dateLine = parsed.headerLines.find((h) => h.key === 'date')?.line;
+        date = dateLine ? dateLine.replace(/^date:\s*/i, '').trim() : parsed.date ? parsed.date.toISOString() : date;
         text = parsed.text ?? '';
         hasHtml = typeof parsed.html === 'string' && parsed.html !== '';
       } catch {
@@ -245,8 +248,8 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
           `<h3>Text</h3><pre>${escapeHtml(text)}</pre></details></td></tr>`,
       );
     }
-    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Invoice Courier — demo mailbox</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}th{background:#f4f4f4}tr.body td{border-bottom:2px solid #bbb}iframe{width:100%;height:18rem;border:1px solid #ccc;background:#fff}pre{white-space:pre-wrap;background:#f8f8f8;padding:.5rem}</style></head>
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Invoice Courier — demo mailbox</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}td,summary{overflow-wrap:anywhere}th{white-space:nowrap}@media (max-width:700px){body{margin:.75rem}td,th{padding:.25rem;font-size:.85rem}}th{background:#f4f4f4}tr.body td{border-bottom:2px solid #bbb}iframe{width:100%;height:18rem;border:1px solid #ccc;background:#fff}pre{white-space:pre-wrap;background:#f8f8f8;padding:.5rem}</style></head>
 <body><h1>Demo mailbox</h1><p>${messages.length} message(s), newest first. Everything sent to the SMTP sink on port ${smtpPort} lands here, one file per message, named by its Message-ID.</p>
 <table><thead><tr><th>Date</th><th>From</th><th>To</th><th>Subject</th><th>Attachments</th><th>Raw</th></tr></thead><tbody>
 ${rows.join('\n')}

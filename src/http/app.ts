@@ -98,14 +98,21 @@ async function http(appBase: FastifyInstance): Promise<void> {
   app.setErrorHandler((error: FastifyError | ConnectorError | Error, request, reply) => {
     // Field errors carry a message code and parameters (src/messages) and the sentence in the caller's language.
     const lang = requestLang(request);
+    // Only a change of the settings names its fields by the settings' labels: elsewhere a field named like
+    // a setting (the log filter's `fromDate`) is something else.
+    const settingsChange = request.method === 'PUT' && /\/settings$/.test(request.routeOptions.url ?? '');
     if ((error as FastifyError).validation) {
       const fe = error as FastifyError;
-      const fields = schemaProblems(fe.validation ?? [], fe.validationContext || 'body').map((f) => fieldErrorView(f, lang));
-      return reply.status(400).send({ error: { code: 'validation', message: joinedMessage(fields), field: fields[0]?.field, fields } });
+      const context = fe.validationContext || 'body';
+      const source = context === 'querystring' ? request.query : context === 'params' ? request.params : context === 'body' ? request.body : undefined;
+      const valueAt = (field: string): unknown =>
+        field.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), source);
+      const fields = schemaProblems(fe.validation ?? [], context, valueAt).map((f) => fieldErrorView(f, lang));
+      return reply.status(400).send({ error: { code: 'validation', message: joinedMessage(fields, lang, settingsChange), field: fields[0]?.field, fields } });
     }
     if (error instanceof ValidationFailure) {
       const fields = error.fields.map((f) => fieldErrorView(f, lang));
-      return reply.status(error.status).send({ error: { code: error.code, message: joinedMessage(fields), field: error.field, fields } });
+      return reply.status(error.status).send({ error: { code: error.code, message: joinedMessage(fields, lang, settingsChange), field: error.field, fields } });
     }
     if (isConnectorError(error)) {
       const status = error.status;

@@ -29,7 +29,7 @@ export interface SchemaError {
 /** Specific keywords first: for one field, ajv's anyOf/type noise yields to the pattern that failed. */
 const PRIORITY = ['additionalProperties', 'required', 'pattern', 'format', 'maxLength', 'minLength', 'minimum', 'maximum', 'const', 'enum', 'type', 'anyOf'];
 
-function one(e: SchemaError, fallbackField: string): FieldProblem {
+function one(e: SchemaError, fallbackField: string, valueAt?: (field: string) => unknown): FieldProblem {
   const base = (e.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
   const p = e.params ?? {};
   const extra = (p['missingProperty'] ?? p['additionalProperty']) as string | undefined;
@@ -46,8 +46,13 @@ function one(e: SchemaError, fallbackField: string): FieldProblem {
       if (pattern === PRINT_PATTERN) return problem(field, 'settings.print_format');
       return problem(field, 'validation.format');
     }
-    case 'format':
-      return problem(field, p['format'] === 'date' ? 'settings.date_format' : 'validation.format');
+    case 'format': {
+      if (p['format'] !== 'date') return problem(field, 'validation.format');
+      // Written as a date but no such day (2026-02-31): say that, not that the form is wrong.
+      const value = valueAt?.(field);
+      if (typeof value === 'string' && new RegExp(DATE_PATTERN).test(value)) return problem(field, 'settings.date_invalid', { value });
+      return problem(field, 'settings.date_format');
+    }
     case 'maxLength':
       return problem(field, 'validation.too_long', { limit: p['limit'] });
     case 'minLength':
@@ -66,11 +71,14 @@ function one(e: SchemaError, fallbackField: string): FieldProblem {
   }
 }
 
-/** One problem per field (the most specific), in the order the fields first appear. */
-export function schemaProblems(errors: readonly SchemaError[], fallbackField = 'body'): FieldProblem[] {
+/**
+ * One problem per field (the most specific), in the order the fields first appear. `valueAt` gives the
+ * refused value of a field (dotted path) where the caller has it, for sentences that quote it.
+ */
+export function schemaProblems(errors: readonly SchemaError[], fallbackField = 'body', valueAt?: (field: string) => unknown): FieldProblem[] {
   const byField = new Map<string, { p: FieldProblem; rank: number }>();
   for (const e of errors) {
-    const p = one(e, fallbackField);
+    const p = one(e, fallbackField, valueAt);
     const rank = PRIORITY.indexOf(e.keyword) === -1 ? PRIORITY.length : PRIORITY.indexOf(e.keyword);
     const seen = byField.get(p.field);
     if (!seen || rank < seen.rank) byField.set(p.field, { p, rank });

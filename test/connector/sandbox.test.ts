@@ -559,9 +559,15 @@ describe('sandbox host: seed', () => {
         const date = String(m.invoice_date || m.date);
         const rate = rates.filter((r) => idOf(r.currency_id) === idOf(m.currency_id) && String(r.name) <= date).sort((a, b) => String(b.name).localeCompare(String(a.name)))[0] as Rec;
         const inv = scaled(rate.inverse_company_rate, 6);
-        expect(minor(m.amount_untaxed_signed)).toBe(sign * roundDiv(untaxed * inv, 1_000_000n));
-        expect(minor(m.amount_tax_signed)).toBe(sign * roundDiv((total - untaxed) * inv, 1_000_000n));
+        // As Odoo computes them: the sums of the lines' balances, each line converted and rounded on its own
+        // (so the VAT per rate, the tax lines, adds up to the booked VAT, and the move balances to the grosz).
+        const all = byMove.get(m.id as number) ?? [];
+        const balances = (kind: string) => all.filter((l) => l.display_type === kind).reduce((a, l) => a + minor(l.balance), 0n);
+        for (const l of product) expect(minor(l.balance)).toBe(-sign * roundDiv(minor(l.price_subtotal) * inv, 1_000_000n));
+        expect(minor(m.amount_untaxed_signed)).toBe(-balances('product'));
+        expect(minor(m.amount_tax_signed)).toBe(-balances('tax'));
         expect(minor(m.amount_total_signed)).toBe(minor(m.amount_untaxed_signed) + minor(m.amount_tax_signed));
+        expect(balances('product') + balances('tax') + balances('payment_term')).toBe(0n);
       }
     }
   });

@@ -239,7 +239,8 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     const option = settings.locator(`#preview-matches li[data-invoice-id="${String(move['id'])}"]`);
     await option.waitFor({ state: 'visible' });
     expect(await option.textContent()).toContain(number);
-    expect(await option.locator('span').textContent()).toMatch(/\d{4}-\d{2}-\d{2}/);
+    // the invoice's date as a Polish reader writes it, never the ISO form
+    expect(await option.locator('span').textContent()).toMatch(/ · \d{2}\.\d{2}\.\d{4}$/);
     await shot('5-preview-search', '#settings-frame');
     await option.click();
     expect(await settings.locator('#preview-invoice').inputValue()).toBe(number);

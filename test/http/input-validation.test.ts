@@ -146,3 +146,41 @@ describe('log time range', () => {
     }
   });
 });
+
+describe("an error body's message is what a host can show a person as it is", () => {
+  it('names each refused setting by its label in the caller\'s language, never by its internal path', async () => {
+    const body = { schedule: { startAt: '25:00' }, attachments: { foreign: '' }, timezone: 'Mars/Olympus' };
+    const pl = await b.call('PUT', `/api/installations/${id}/settings`, { token, body, headers: { 'accept-language': 'pl' } });
+    expect(pl.status).toBe(400);
+    expect(pl.body.error.fields.map((f: { field: string }) => f.field).sort()).toEqual(['attachments.foreign', 'schedule.startAt', 'timezone']);
+    const message: string = pl.body.error.message;
+    expect(message).toContain('Uruchom wysyłkę o godzinie: Podaj godzinę w formacie GG:MM (00:00–23:59).');
+    expect(message).toContain('Wydruk faktury w walucie obcej: ');
+    expect(message).toContain('Strefa czasowa: ');
+    expect(message).not.toMatch(/schedule\.startAt|attachments\.foreign|timezone:|\.;/);
+    const en = await b.call('PUT', `/api/installations/${id}/settings`, { token, body, headers: { 'accept-language': 'en' } });
+    expect(en.body.error.message).toContain('Start sending at: Enter a time as HH:MM (00:00–23:59).');
+    expect(en.body.error.message).toContain('Print for foreign-currency invoices: ');
+    // The field itself stays the machine's path.
+    expect(en.body.error.field).toBe(pl.body.error.field);
+  });
+
+  it("does not call another route's field by a setting's label when it only shares the setting's name", async () => {
+    const res = await b.call('GET', `/api/installations/${id}/logs?fromDate=abc`, { token, headers: { 'accept-language': 'pl' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.field).toBe('fromDate');
+    // the log filter's day is not the setting "Od daty"
+    expect(res.body.error.message).not.toContain('Od daty');
+  });
+});
+
+describe('a day that does not exist', () => {
+  it('a log filter day written as a date but not in the calendar (2026-02-31) is refused as no such day, quoting it', async () => {
+    const res = await b.call('GET', `/api/installations/${id}/logs?fromDate=2026-02-31`, { token, headers: { 'accept-language': 'pl' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields[0]).toMatchObject({ field: 'fromDate', code: 'settings.date_invalid', params: { value: '2026-02-31' } });
+    expect(res.body.error.fields[0].message).toBe('Taki dzień nie istnieje w kalendarzu: 2026-02-31.');
+    const malformed = await b.call('GET', `/api/installations/${id}/logs?fromDate=31.02.2026`, { token, headers: { 'accept-language': 'pl' } });
+    expect(malformed.body.error.fields[0]).toMatchObject({ field: 'fromDate', code: 'settings.date_format' });
+  });
+});

@@ -128,6 +128,24 @@ describe('demo SMTP sink', () => {
     expect((await fetch(`${base}/attachments/1`)).status).toBe(404);
   });
 
+  it("shows each message's Date as the sender wrote it (its zone kept, not turned into UTC) and fits a narrow window", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ic-sink-'));
+    sink = await startSmtpSink({ host: '127.0.0.1', port: 0, webPort: 0, dir });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true });
+    try {
+      const raw = ['From: a@spike.example', 'To: b@customer.example', 'Subject: FV/9', 'Date: Wed, 02 Dec 2026 01:59:53 +0100', 'Message-ID: <ic.demo.inv9@spike.example>', '', 'Dzień dobry', ''].join('\r\n');
+      await transport.sendMail({ envelope: { from: 'a@spike.example', to: ['b@customer.example'] }, raw });
+    } finally {
+      transport.close();
+    }
+    const page = await (await fetch(`http://127.0.0.1:${sink.webPort}/`)).text();
+    expect(page).toContain('<td>Wed, 02 Dec 2026 01:59:53 +0100</td>');
+    expect(page).not.toContain('2026-12-02T00:59:53');
+    // A phone-width window: the page says it is laid out for the device, long addresses and ids may break.
+    expect(page).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+    expect(page).toMatch(/td,summary\{overflow-wrap:anywhere\}/);
+  });
+
   it('keeps a second message with a Message-ID already stored as a visible copy (~2), never overwriting the first', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ic-sink-'));
     sink = await startSmtpSink({ host: '127.0.0.1', port: 0, webPort: 0, dir });

@@ -36,6 +36,7 @@ const STRINGS = {
   wouldSend: { pl: 'Zostałaby wysłana', en: 'Would be sent' },
   wouldSkip: { pl: 'Nie zostałaby wysłana', en: 'Would not be sent' },
   noneOption: { pl: '(brak)', en: '(none)' },
+  noAttachment: { pl: 'Bez załącznika', en: 'No attachment' },
   logs: { pl: 'Logi', en: 'Logs' },
   runs: { pl: 'Przebiegi', en: 'Runs' },
   filters: { pl: 'Filtry', en: 'Filters' },

@@ -103,10 +103,16 @@
         none.textContent = S.noneOption;
         select.appendChild(none);
       }
+      // A person reads names, not the host's ids ("standard:invoice", "user:223", "1"): the id is added only
+      // to tell apart two options of the same name; the operator keeps the login people know them by.
+      const seen = new Map();
+      for (const o of body.options) seen.set(o.label, (seen.get(o.label) || 0) + 1);
       for (const o of body.options) {
         const opt = document.createElement('option');
         opt.value = o.value;
-        opt.textContent = o.label + (o.from ? ' <' + o.from + '>' : '') + (o.label === o.value ? '' : ' (' + o.value + ')');
+        const label = o.value === 'none' && select.name.startsWith('attachments.') ? S.noAttachment : o.label;
+        const showId = o.label !== o.value && (select.name === 'operator' || seen.get(o.label) > 1);
+        opt.textContent = label + (o.from ? ' <' + o.from + '>' : '') + (showId ? ' (' + o.value + ')' : '');
         opt.title = opt.textContent;
         select.appendChild(opt);
       }
@@ -326,6 +332,13 @@
   let searchTimer = null;
   let searchSeq = 0;
 
+  /** A day as the page's reader writes it: 18.11.2026 in Polish, 18/11/2026 in English (as the logs page). */
+  function localDay(iso) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+    if (!m) return iso;
+    return data.lang === 'en' ? m[3] + '/' + m[2] + '/' + m[1] : m[3] + '.' + m[2] + '.' + m[1];
+  }
+
   function showMatches(list) {
     found = list;
     matches.textContent = '';
@@ -337,7 +350,7 @@
       const num = document.createElement('strong');
       num.textContent = m.number || '#' + m.id;
       const rest = document.createElement('span');
-      rest.textContent = [m.customer, m.date].filter(Boolean).join(' · ');
+      rest.textContent = [m.customer, m.date && localDay(m.date)].filter(Boolean).join(' · ');
       li.append(num, rest);
       li.addEventListener('mousedown', (e) => { e.preventDefault(); choose(m); });
       matches.appendChild(li);
