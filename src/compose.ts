@@ -68,7 +68,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     for (const c of closers.reverse()) await c().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'error while closing'));
   };
   try {
-    const opened = await openStore(config.database, { log: (m: string) => logger.info(m) });
+    const opened = await openStore(config.database, { log: (m: string) => logger.info(m), debug: (m: string) => logger.debug(m) });
     closers.push(() => opened.close());
     const { store } = opened;
     // Host adapters get their installation's connector-managed accounts/templates (docs/design.md §6).

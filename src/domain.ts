@@ -104,8 +104,11 @@ export interface ExchangeRate {
   rate: Decimal;
   /** The rate's own date (art. 31a); null when the host does not say which day's rate it used. */
   date: IsoDate | null;
-  /** e.g. "NBP tabela 228/A/NBP/2026" or "Odoo". */
-  source: string;
+  /**
+   * The rate's published source as a reader of the invoice understands it (e.g. "NBP, tabela 228/A/NBP/2026");
+   * null when the host only says it is its own rate table: the print then names no source.
+   */
+  source: string | null;
 }
 
 export interface InvoiceNotes {

@@ -190,8 +190,11 @@ export async function buildHttpServer(s: HttpServices): Promise<FastifyInstance>
   return app;
 }
 
-/** GET routes that pages and monitors poll: run lists and progress, the log page's entries, health, metrics. */
-const POLLED_ROUTE = /^(?:\/health|\/metrics|\/(?:ui\/)?api\/installations\/:id\/(?:runs(?:\/[^/]+)*|logs|progress|events))$/;
+/**
+ * GET routes that pages and monitors poll or load with every page: run lists and progress, the log page's
+ * entries, health, metrics, the pages' own assets and the browser's favicon request.
+ */
+const POLLED_ROUTE = /^(?:\/health|\/metrics|\/favicon\.ico|\/ui\/assets\/:name|\/(?:ui\/)?api\/installations\/:id\/(?:runs(?:\/[^/]+)*|logs|progress|events))$/;
 
 export function isPolledRoute(method: string | string[], url: string): boolean {
   const methods = Array.isArray(method) ? method : [method];

@@ -510,8 +510,8 @@ function plnInfoBlock(ctx: Ctx, pln: PlnVat | null): Block | null {
   const r = inv.exchangeRate;
   // the rate the invoice used; its date only when the host says which day's rate it is; its source
   const rate = r ? formatDecimal(r.rate, { minFractionDigits: 4 }) : '';
-  const ratePl = r ? `kurs ${rate} PLN/${cur}${r.date ? ` z dnia ${fmtDate(r.date)}` : ''}, źródło: ${r.source}` : '';
-  const rateEn = r ? `rate ${rate} PLN/${cur}${r.date ? ` of ${fmtDate(r.date)}` : ''}, source: ${r.source}` : '';
+  const ratePl = r ? `kurs ${rate} PLN/${cur}${r.date ? ` z dnia ${fmtDate(r.date)}` : ''}${r.source ? `, źródło: ${r.source}` : ''}` : '';
+  const rateEn = r ? `rate ${rate} PLN/${cur}${r.date ? ` of ${fmtDate(r.date)}` : ''}${r.source ? `, source: ${r.source}` : ''}` : '';
   let text: string;
   if (pln?.origin === 'booked') {
     text = r

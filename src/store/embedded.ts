@@ -22,6 +22,8 @@ export interface EmbeddedPostgresOptions {
   /** TCP port on 127.0.0.1. */
   port: number;
   log: (msg: string) => void;
+  /** The server's own log lines (initdb, checkpoints, shutdown), except its errors: detail. Default: dropped. */
+  debug?: (msg: string) => void;
   /** Extra server flags, e.g. `['-c', 'fsync=off']` for throwaway test clusters. */
   postgresFlags?: string[];
   /** Application database created when missing; default `invoice_courier`. */
@@ -193,6 +195,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const dataDir = path.resolve(opts.dataDir);
   const database = opts.database ?? 'invoice_courier';
   const log = opts.log;
+  const debug = opts.debug ?? (() => undefined);
   const root = process.getuid?.() === 0;
   const pgUser = root ? await lookupUser('postgres') : null;
 
@@ -230,7 +233,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(opts.postgresFlags ?? [])],
     onLog: (msg) => {
       remember(msg);
-      log(`embedded PostgreSQL: ${msg.trim()}`);
+      // The server's own chatter (initdb, checkpoints, shutdown) is detail; its errors are not.
+      (/\b(ERROR|FATAL|PANIC)\b/.test(msg) ? log : debug)(`embedded PostgreSQL: ${msg.trim()}`);
     },
     onError: (err) => {
       remember(String(err));

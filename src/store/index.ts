@@ -20,7 +20,7 @@ export interface OpenedStore {
   close(): Promise<void>;
 }
 
-export async function openStore(database: Config['database'], opts: { log: (msg: string) => void }): Promise<OpenedStore> {
+export async function openStore(database: Config['database'], opts: { log: (msg: string) => void; debug?: (msg: string) => void }): Promise<OpenedStore> {
   let store: Store;
   let databaseUrl: string;
   let stopEmbedded: (() => Promise<void>) | null = null;
@@ -38,7 +38,7 @@ export async function openStore(database: Config['database'], opts: { log: (msg:
       break;
     }
     case 'embedded-postgres': {
-      const embedded = await startEmbeddedPostgres({ dataDir: database.dataDir, port: database.port, log: opts.log });
+      const embedded = await startEmbeddedPostgres({ dataDir: database.dataDir, port: database.port, log: opts.log, ...(opts.debug ? { debug: opts.debug } : {}) });
       databaseUrl = embedded.url;
       stopEmbedded = embedded.stop;
       store = createPostgresStore({ url: embedded.url, log: opts.log });

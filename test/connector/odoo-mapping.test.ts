@@ -120,7 +120,7 @@ describe('mapping helpers', () => {
       { id: 3, name: '2026-11-20', inverse_company_rate: 4.2712, rate: 0.234126 },
       { id: 2, name: '2026-11-10', inverse_company_rate: 4.3001, rate: 0.232553 },
     ];
-    expect(pickExchangeRate(rates, '2026-11-15')).toEqual({ rate: '4.3001', date: '2026-11-10', source: 'Odoo res.currency.rate' });
+    expect(pickExchangeRate(rates, '2026-11-15')).toEqual({ rate: '4.3001', date: '2026-11-10', source: null });
     expect(pickExchangeRate(rates, '2026-11-01')).toBeNull();
     expect(pickExchangeRate([], '2026-11-15')).toBeNull();
   });

@@ -89,7 +89,7 @@ describe('the Odoo mapping on recorded search_read rows (17.0 and 18.0)', () => 
     const { invoice_currency_rate: _r, tax_totals: _t, ...bare } = moves.find((m) => m.id === 41)!; // invoice_date 2026-12-01
     const inv = mapInvoice(bare as OdooRecord, data);
     // The recorded table has 2026-12-01 (4.31) and 2026-11-26 (4.26): the day before the tax point is 11-26.
-    expect(inv.exchangeRate).toEqual({ rate: '4.26', date: '2026-11-26', source: 'Odoo res.currency.rate' });
+    expect(inv.exchangeRate).toEqual({ rate: '4.26', date: '2026-11-26', source: null });
     const sale = mapInvoice({ ...bare, delivery_date: '2026-11-20' } as OdooRecord, data);
     expect(sale.exchangeRate).toMatchObject({ rate: '4.2718', date: '2026-11-16' });
   });

@@ -54,10 +54,10 @@ describe('request logs', () => {
     expect(text).not.toContain('THIS-IS-A-LINK-TOKEN');
   });
 
-  it('write no access log at info for the endpoints pages and monitors poll (runs, logs, health), and still do for the others', async () => {
+  it('write no access log at info for the endpoints pages and monitors poll (runs, logs, health, the pages’ assets, the favicon), and still do for the others', async () => {
     const id = '00000000-0000-4000-8000-000000000001';
     const from = text.length;
-    for (const path of [`/api/installations/${id}/runs`, `/ui/api/installations/${id}/runs`, `/ui/api/installations/${id}/logs`, `/api/installations/${id}/logs`, '/health']) {
+    for (const path of [`/api/installations/${id}/runs`, `/ui/api/installations/${id}/runs`, `/ui/api/installations/${id}/logs`, `/api/installations/${id}/logs`, '/health', '/ui/assets/pages.css', '/favicon.ico']) {
       for (let i = 0; i < 3; i++) await fetch(`${connector.url}${path}`);
     }
     await fetch(`${connector.url}/api/installations/${id}/settings`);
@@ -65,7 +65,7 @@ describe('request logs', () => {
     const urls = linesSince(from)
       .filter((l) => l.req?.url)
       .map((l) => l.req.url as string);
-    expect(urls.filter((u) => /\/(runs|logs|health)$/.test(u))).toEqual([]);
+    expect(urls.filter((u) => /\/(runs|logs|health|pages\.css|favicon\.ico)$/.test(u))).toEqual([]);
     expect(urls).toContain(`/api/installations/${id}/settings`);
     // One line per request, with its method, URL, status and time.
     const settingsLines = linesSince(from).filter((l) => l.req?.url === `/api/installations/${id}/settings`);

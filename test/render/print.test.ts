@@ -200,8 +200,15 @@ describe('VAT in PLN on a foreign-currency print is what the invoice booked', ()
     );
   });
 
+  it('names no source when the host only has its own rate table (no "źródło: Odoo res.currency.rate" for the customer)', async () => {
+    const own = { ...EUR_BOOKED_INVOICE, exchangeRate: { rate: '4.2947', date: '2026-01-30', source: null } };
+    const text = flat(await pdfText((await renderStandardPrint(own, 'invoice-pl')).pdf));
+    expect(text).toContain('Kwoty VAT w PLN zaksięgowane na fakturze; kurs 4,2947 PLN/EUR z dnia 30.01.2026.');
+    expect(text).not.toContain('źródło');
+  });
+
   it('keeps the booked figures whatever rate the host reports later (a re-sent print does not change)', async () => {
-    const later = { ...EUR_BOOKED_INVOICE, exchangeRate: { rate: '4.3600', date: '2026-03-02', source: 'Odoo res.currency.rate' } };
+    const later = { ...EUR_BOOKED_INVOICE, exchangeRate: { rate: '4.3600', date: '2026-03-02', source: null } };
     const text = squash(await pdfText((await renderStandardPrint(later, 'invoice-pl')).pdf));
     expect(text).toContain('Razem 2 449,00 533,27 2 982,27 2 290,24');
     expect(text).toContain('23% 2 249,00 517,27 2 766,27 2 221,52');

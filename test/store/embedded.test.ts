@@ -43,6 +43,16 @@ afterAll(async () => {
 });
 
 describe('embedded PostgreSQL', () => {
+  it("keeps the server's own chatter (initdb, start, shutdown) out of the info log: it goes to debug", async () => {
+    const dataDir = path.join(await tempDir(), 'pg');
+    const info: string[] = [];
+    const debug: string[] = [];
+    const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), log: (m) => info.push(m), debug: (m) => debug.push(m) });
+    await server.stop();
+    expect(debug.length).toBeGreaterThan(0);
+    expect(info.filter((m) => !/initialising a new cluster|ready on|^embedded PostgreSQL: (stopping|stopped)/.test(m))).toEqual([]);
+  });
+
   it('starts again on a data dir whose previous server was left running, keeping the data', async () => {
     const dataDir = path.join(await tempDir(), 'pg');
     const port = await freePort();

@@ -254,7 +254,7 @@ export function pickExchangeRate(rates: OdooRecord[] | undefined, onDate: IsoDat
   const inverse = candidate.inverse_company_rate;
   if (typeof inverse !== 'number' && typeof inverse !== 'string') return null;
   if (Number(inverse) <= 0) return null;
-  return { rate: toDecimal(inverse, 6), date: isoDate(candidate.name)!, source: 'Odoo res.currency.rate' };
+  return { rate: toDecimal(inverse, 6), date: isoDate(candidate.name)!, source: null };
 }
 
 /**

@@ -551,7 +551,7 @@ export class TrytonHost implements HostErp {
         const inv = rate.get(Number(nested(h, 'currency')!.id));
         const comp = rate.get(Number(nested(nested(h, 'company')!, 'currency')!.id));
         if (!inv || !comp || /^-?0+(\.0+)?$/.test(inv)) continue;
-        out.set(Number(h.id), { rate: invertRate(comp, inv, 4), date, source: 'Tryton' });
+        out.set(Number(h.id), { rate: invertRate(comp, inv, 4), date, source: null });
       }
     }
     return out;
