@@ -137,7 +137,14 @@ async function child(): Promise<void> {
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
     const mb = (x: number) => x / 1048576;
-    if (mb(m.rss) > atPeak.rss) Object.assign(atPeak, { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) });
+    if (mb(m.rss) > atPeak.rss)
+      Object.assign(atPeak, {
+        rss: mb(m.rss),
+        heapUsed: mb(m.heapUsed),
+        heapTotal: mb(m.heapTotal),
+        external: mb(m.external),
+        arrayBuffers: mb(m.arrayBuffers),
+      });
   }, 200);
   const first = await runOnce();
   clearInterval(sampler);
@@ -159,11 +166,24 @@ async function child(): Promise<void> {
   const { createHost } = await product<typeof import('../src/connector/registry.ts')>('connector/registry');
   const { composeMessage } = await product<typeof import('../src/jobs/message.ts')>('jobs/message');
   const { isValidEmail } = await product<typeof import('../src/jobs/rules.ts')>('jobs/rules');
-  const host = createHost({ kind: (arg('kind') ?? 'odoo') as 'odoo', baseUrl: hostUrl, database: arg('database') ?? 'sandbox', companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
+  const host = createHost({
+    kind: (arg('kind') ?? 'odoo') as 'odoo',
+    baseUrl: hostUrl,
+    database: arg('database') ?? 'sandbox',
+    companyId: null,
+    integration: { login: 'admin', secret: 'admin' },
+    operator: { login: 'ksiegowa', secret: 'ksiegowa' },
+  });
   const operator = await host.checkOperator();
   const acc = (await host.listEmailAccounts(operator)).find((a) => a.id === account.value)!;
   const page: import('../src/domain.ts').Invoice[] = [];
-  for await (const p of host.listDueInvoices({ documents: 'confirmed_only', dateBasis: 'issue_date', fromDate: '2000-01-01', pageSize: 200, excludeHostMarkedSent: false })) {
+  for await (const p of host.listDueInvoices({
+    documents: 'confirmed_only',
+    dateBasis: 'issue_date',
+    fromDate: '2000-01-01',
+    pageSize: 200,
+    excludeHostMarkedSent: false,
+  })) {
     page.push(...p.filter((i) => i.state === 'posted' && isValidEmail(i.customer.email ?? '')));
     break;
   }
@@ -179,7 +199,17 @@ async function child(): Promise<void> {
       const invoice = page[i % page.length]!;
       const { pdf } = await pipeline.prints.render(invoice, 'invoice');
       // A Message-ID of its own per message: the ceiling's messages never count as the run's.
-      const message = composeMessage({ installationId: `ceiling-${i}`, invoice, template, recipients: [invoice.customer.email!], account: acc, operator, attachment: pdf, timeZone: 'Europe/Warsaw', date: new Date() });
+      const message = composeMessage({
+        installationId: `ceiling-${i}`,
+        invoice,
+        template,
+        recipients: [invoice.customer.email!],
+        account: acc,
+        operator,
+        attachment: pdf,
+        timeZone: 'Europe/Warsaw',
+        date: new Date(),
+      });
       await pipeline.mail.deliver(acc, message, 'send_now');
     }
   };
@@ -197,7 +227,15 @@ async function child(): Promise<void> {
     atPeak,
     liveAfterRun,
     afterRssMb,
-    run: { ms: first.ms, startedAt: first.startedAt, finishedAt: first.finishedAt, sent: first.counts['sent'] ?? 0, skipped: first.counts['skipped'] ?? 0, failed: first.counts['failed'] ?? 0, sql: first.sql },
+    run: {
+      ms: first.ms,
+      startedAt: first.startedAt,
+      finishedAt: first.finishedAt,
+      sent: first.counts['sent'] ?? 0,
+      skipped: first.counts['skipped'] ?? 0,
+      failed: first.counts['failed'] ?? 0,
+      sql: first.sql,
+    },
     ceiling: { invoices: total, ms: ceilingMs },
     steady: { ms: steady.ms, sql: steady.sql, startedAt: steady.startedAt, finishedAt: steady.finishedAt },
     fresh: { ms: fresh.ms, sent: fresh.counts['sent'] ?? 0, sql: fresh.sql, startedAt: fresh.startedAt, finishedAt: fresh.finishedAt },
@@ -374,9 +412,17 @@ async function parent(): Promise<void> {
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'invoice-courier-bench-e2e-'));
   await fs.chmod(dir, 0o755);
-  const pgServer = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: await freePort(), database: 'bench', log: () => undefined, postgresFlags: ['-c', 'max_connections=300'] });
+  const pgServer = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'data'),
+    port: await freePort(),
+    database: 'bench',
+    log: () => undefined,
+    postgresFlags: ['-c', 'max_connections=300'],
+  });
   const self = fileURLToPath(import.meta.url);
-  console.log(`end-to-end bench: N=${n} seeded invoices, RENDER_WORKERS ${workerSets.join(' and ')}, runtime ${runtimes.join(' and ')}, ${os.cpus().length} cores, node ${process.version}`);
+  console.log(
+    `end-to-end bench: N=${n} seeded invoices, RENDER_WORKERS ${workerSets.join(' and ')}, runtime ${runtimes.join(' and ')}, ${os.cpus().length} cores, node ${process.version}`,
+  );
   const rows: string[] = [];
   try {
     for (const { runtime, workers } of configs) {
@@ -396,9 +442,29 @@ async function parent(): Promise<void> {
       const entry = runtime === 'compiled' ? [compiled!.file, '--dist', compiled!.dist] : ['--import', 'tsx', self];
       // --node-flags "...": extra node/V8 flags for the child (to measure one; production passes none)
       const nodeFlags = (arg('node-flags') ?? '').split(' ').filter(Boolean);
-      const proc = spawn(process.execPath, ['--expose-gc', ...nodeFlags, ...entry, '--child', '--runtime', runtime, '--workers', String(workers), '--db', dbUrl.toString(), '--host', proxy.url, '--database', sandbox.database, ...(quick ? ['--quick'] : [])], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
+      const proc = spawn(
+        process.execPath,
+        [
+          '--expose-gc',
+          ...nodeFlags,
+          ...entry,
+          '--child',
+          '--runtime',
+          runtime,
+          '--workers',
+          String(workers),
+          '--db',
+          dbUrl.toString(),
+          '--host',
+          proxy.url,
+          '--database',
+          sandbox.database,
+          ...(quick ? ['--quick'] : []),
+        ],
+        {
+          stdio: ['pipe', 'pipe', 'inherit'],
+        },
+      );
       let out = '';
       const report = await new Promise<ChildReport>((resolve, reject) => {
         proc.stdout.on('data', (d: Buffer) => {
@@ -427,7 +493,11 @@ async function parent(): Promise<void> {
       const freshByMethod = callsBetween(proxy.calls, fresh.startedAt, fresh.finishedAt);
       const steadyCalls = [...steadyByMethod.values()].reduce((a, b) => a + b, 0);
       const freshCalls = [...freshByMethod.values()].reduce((a, b) => a + b, 0);
-      const byMethod = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+      const byMethod = (m: Map<string, number>) =>
+        [...m.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ');
       const quiet = quietShare(smtp.accepted, run.startedAt, run.finishedAt);
       const trace = arg('trace');
       if (trace) {
@@ -480,13 +550,28 @@ async function postTwentyDrafts(sandbox: import('../sandbox/index.ts').SandboxHo
     const res = await fetch(`${sandbox.url}/jsonrpc`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [sandbox.database, 2, 'admin', model, method, args, kwargs] } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'call',
+        id: 1,
+        params: { service: 'object', method: 'execute_kw', args: [sandbox.database, 2, 'admin', model, method, args, kwargs] },
+      }),
     });
     const body = (await res.json()) as { result?: unknown; error?: unknown };
     if (body.error) throw new Error(`${model}.${method}: ${JSON.stringify(body.error)}`);
     return body.result as never;
   };
-  const drafts: { id: number; partner_id: [number, string] | false }[] = await rpc('account.move', 'search_read', [[['state', '=', 'draft'], ['move_type', '=', 'out_invoice']]], { fields: ['partner_id'], limit: 500 });
+  const drafts: { id: number; partner_id: [number, string] | false }[] = await rpc(
+    'account.move',
+    'search_read',
+    [
+      [
+        ['state', '=', 'draft'],
+        ['move_type', '=', 'out_invoice'],
+      ],
+    ],
+    { fields: ['partner_id'], limit: 500 },
+  );
   const partnerIds = [...new Set(drafts.flatMap((d) => (d.partner_id ? [d.partner_id[0]] : [])))];
   const partners: { id: number; email: string | false }[] = await rpc('res.partner', 'read', [partnerIds, ['email']], {});
   const withEmail = new Set(partners.filter((p) => p.email).map((p) => p.id));

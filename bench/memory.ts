@@ -33,8 +33,26 @@ const mb = (x: number) => (x / 1048576).toFixed(0);
 const rss = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
 
 const PACKAGES = [
-  'luxon', 'pg', 'axios', 'fastify', 'agenda', '@agendajs/postgres-backend', '@agendajs/mongo-backend', 'agendash', 'date-holidays',
-  'fontkit', 'pdfkit', 'pdf-lib', 'qrcode', 'html-to-text', 'imapflow', 'mailparser', 'nodemailer', 'pino', 'prom-client', 'typebox',
+  'luxon',
+  'pg',
+  'axios',
+  'fastify',
+  'agenda',
+  '@agendajs/postgres-backend',
+  '@agendajs/mongo-backend',
+  'agendash',
+  'date-holidays',
+  'fontkit',
+  'pdfkit',
+  'pdf-lib',
+  'qrcode',
+  'html-to-text',
+  'imapflow',
+  'mailparser',
+  'nodemailer',
+  'pino',
+  'prom-client',
+  'typebox',
 ];
 
 /** A module of the product in this part's runtime (see bench/e2e.ts: same convention). */
@@ -58,7 +76,9 @@ async function part(name: string): Promise<void> {
     const r0 = rss();
     await product('compose');
     const m = process.memoryUsage();
-    console.log(`${label('after importing compose')}${rss().toFixed(0)} MB (+${(rss() - r0).toFixed(0)}; heap used ${mb(m.heapUsed)}, array buffers ${mb(m.arrayBuffers)})`);
+    console.log(
+      `${label('after importing compose')}${rss().toFixed(0)} MB (+${(rss() - r0).toFixed(0)}; heap used ${mb(m.heapUsed)}, array buffers ${mb(m.arrayBuffers)})`,
+    );
   } else if (name === 'packages') {
     let last = rss();
     const row: string[] = [];
@@ -108,7 +128,10 @@ async function buildCompiled(): Promise<string[]> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   const ts = (await import('typescript')).default;
-  const js = ts.transpileModule(await fs.readFile(self, 'utf8'), { fileName: 'memory.ts', compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const js = ts.transpileModule(await fs.readFile(self, 'utf8'), {
+    fileName: 'memory.ts',
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
   const dir = path.join(root, 'node_modules', '.cache', 'invoice-courier-bench');
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, 'memory.mjs'), js);
@@ -129,7 +152,11 @@ if (which) {
     for (const p of ['empty', 'compose', 'packages', 'worker', 'inprocess']) {
       const empty = `console.log('empty process'.padEnd(41) + Math.round(process.memoryUsage.rss() / 1048576) + ' MB')`;
       const args = p === 'empty' && runtime === 'compiled' ? ['-e', empty] : [...entry, p, '--runtime', runtime];
-      process.stdout.write(execFileSync(process.execPath, ['--expose-gc', ...args]).toString().replace(/^(?=.)/gm, '  '));
+      process.stdout.write(
+        execFileSync(process.execPath, ['--expose-gc', ...args])
+          .toString()
+          .replace(/^(?=.)/gm, '  '),
+      );
     }
   }
 }

@@ -82,7 +82,11 @@ results.push(await measure('DejaVu, pre-parsed, 1 thread', async (inv) => (await
   await pool.close();
 }
 results.push(
-  await measure('Helvetica built-in, 1 thread (lower bound)', async (inv) => (await renderStandardPrint(inv, 'invoice', { ...opts, builtinHelveticaForBenchmark: true })).pdf, 1),
+  await measure(
+    'Helvetica built-in, 1 thread (lower bound)',
+    async (inv) => (await renderStandardPrint(inv, 'invoice', { ...opts, builtinHelveticaForBenchmark: true })).pdf,
+    1,
+  ),
 );
 clearInterval(rssTimer);
 

@@ -36,7 +36,9 @@ function message(i: number): OutgoingMessage {
   };
 }
 
-async function startServer(opts: { starttls: boolean }): Promise<{ port: number; received: () => number; connections: () => number; stop: () => Promise<void> }> {
+async function startServer(opts: {
+  starttls: boolean;
+}): Promise<{ port: number; received: () => number; connections: () => number; stop: () => Promise<void> }> {
   let received = 0;
   let connections = 0;
   const cert = opts.starttls ? selfSignedCert() : null;
@@ -99,7 +101,11 @@ async function unpooled(concurrency: number): Promise<Row> {
     await transport.sendMail({ raw, envelope: { from, to } });
   });
   transport.close();
-  const row = { setup: `one connection per message, ${concurrency === 1 ? 'sequential' : `${concurrency} at a time`}`, seconds, connections: server.connections() };
+  const row = {
+    setup: `one connection per message, ${concurrency === 1 ? 'sequential' : `${concurrency} at a time`}`,
+    seconds,
+    connections: server.connections(),
+  };
   if (server.received() !== N) throw new Error(`server received ${server.received()} of ${N}`);
   await server.stop();
   return row;
@@ -119,7 +125,11 @@ async function pooled(starttls: boolean): Promise<Row> {
   };
   const seconds = await runConcurrent(N, IN_FLIGHT, (i) => delivery.deliver(account, message(i), 'send_now'));
   await delivery.close();
-  const row = { setup: `pooled adapter, ${POOL} connections, ${IN_FLIGHT} in flight${starttls ? ', STARTTLS + AUTH' : ''}`, seconds, connections: server.connections() };
+  const row = {
+    setup: `pooled adapter, ${POOL} connections, ${IN_FLIGHT} in flight${starttls ? ', STARTTLS + AUTH' : ''}`,
+    seconds,
+    connections: server.connections(),
+  };
   if (server.received() !== N) throw new Error(`server received ${server.received()} of ${N}`);
   await server.stop();
   return row;

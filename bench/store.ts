@@ -16,7 +16,6 @@ import { freePort } from '../test/support/ports.ts';
 const N = 1000;
 const IN_FLIGHT = 16;
 
-
 async function claimAll(store: Store, installationId: string, concurrency: number): Promise<number> {
   const now = new Date().toISOString();
   const leaseUntil = new Date(Date.now() + 600_000).toISOString();

@@ -78,7 +78,8 @@ async function run(demo: DemoStarter | undefined): Promise<void> {
     if (stopping) process.exit(130);
     stopping = true;
     process.stdout.write(`Invoice Courier: stopping (${signal})…\n`);
-    for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'error while closing'));
+    for (const close of closers.reverse())
+      await close().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'error while closing'));
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -65,7 +65,8 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
   const clock = options.clock ?? (() => new Date());
   const closers: (() => Promise<unknown>)[] = [];
   const close = async () => {
-    for (const c of closers.reverse()) await c().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'error while closing'));
+    for (const c of closers.reverse())
+      await c().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'error while closing'));
   };
   try {
     const opened = await openStore(config.database, { log: (m: string) => logger.info(m), debug: (m: string) => logger.debug(m) });
@@ -128,7 +129,16 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     });
     queue = scheduler;
     let publicUrl = config.http.publicUrl;
-    const service = new InstallationService({ store, createHost, secrets, scheduler, clock, standardPrints: listStandardPrints, adminToken: config.adminToken, publicUrl: () => publicUrl });
+    const service = new InstallationService({
+      store,
+      createHost,
+      secrets,
+      scheduler,
+      clock,
+      standardPrints: listStandardPrints,
+      adminToken: config.adminToken,
+      publicUrl: () => publicUrl,
+    });
     const incoming = new IncomingWebhooks({
       store,
       secrets,
@@ -140,7 +150,16 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     closers.push(async () => incoming.close());
     const previews = new InvoicePreviews({ store, createHost, prints, secrets, clock, delivery: config.delivery });
     const app = await buildHttpServer({
-      logger, version: options.version, publicUrl: config.http.publicUrl, store, service, previews, managed, webhooks: { dispatcher: webhooks, incoming }, secrets, clock,
+      logger,
+      version: options.version,
+      publicUrl: config.http.publicUrl,
+      store,
+      service,
+      previews,
+      managed,
+      webhooks: { dispatcher: webhooks, incoming },
+      secrets,
+      clock,
       operator: { adminToken: config.adminToken, dashboard: () => scheduler.dashboard(), metrics },
     });
     const url = await app.listen({ host: config.http.host, port: config.http.port });

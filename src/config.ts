@@ -6,9 +6,7 @@
 import path from 'node:path';
 
 export type DatabaseConfig =
-  | { kind: 'postgres'; url: string }
-  | { kind: 'mongodb'; url: string }
-  | { kind: 'embedded-postgres'; dataDir: string; port: number };
+  { kind: 'postgres'; url: string } | { kind: 'mongodb'; url: string } | { kind: 'embedded-postgres'; dataDir: string; port: number };
 
 export interface SecretKey {
   id: string;

@@ -45,7 +45,13 @@ export class ConnectorError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    options: { field?: string; retryable?: boolean; cause?: unknown; detail?: Record<string, unknown>; say?: { code: string; params?: Record<string, unknown> } } = {},
+    options: {
+      field?: string;
+      retryable?: boolean;
+      cause?: unknown;
+      detail?: Record<string, unknown>;
+      say?: { code: string; params?: Record<string, unknown> };
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ConnectorError';

@@ -71,8 +71,11 @@ const INSTALLATION = '/api/installations/{id}';
 const ENDPOINTS: Record<string, Endpoint | Endpoint[]> = {
   install: ep('POST', '/api/installations', 'Install handshake: the host enables the extension for a company.'),
   uninstall: ep('DELETE', INSTALLATION, 'Uninstall: stop the schedule and drop the secrets; the ledger and logs stay for audit.'),
-  purge: ep('DELETE', `${INSTALLATION}/data`, 'Purge an uninstalled installation\'s ledger, logs and runs (admin token).'),
-  settings: [ep('GET', `${INSTALLATION}/settings`, 'Read the settings.'), ep('PUT', `${INSTALLATION}/settings`, 'Change the settings (checked against the host).')],
+  purge: ep('DELETE', `${INSTALLATION}/data`, "Purge an uninstalled installation's ledger, logs and runs (admin token)."),
+  settings: [
+    ep('GET', `${INSTALLATION}/settings`, 'Read the settings.'),
+    ep('PUT', `${INSTALLATION}/settings`, 'Change the settings (checked against the host).'),
+  ],
   options: [
     ep('GET', `${INSTALLATION}/options/operators`, 'Users who may act as operator.'),
     ep('GET', `${INSTALLATION}/options/email-accounts`, 'E-mail accounts the operator may use.'),
@@ -80,7 +83,10 @@ const ENDPOINTS: Record<string, Endpoint | Endpoint[]> = {
     ep('GET', `${INSTALLATION}/options/prints`, 'Standard and user prints.'),
   ],
   runNow: ep('POST', `${INSTALLATION}/runs`, 'Start a run now.'),
-  runs: [ep('GET', `${INSTALLATION}/runs`, 'Recent runs with their counts.'), ep('GET', `${INSTALLATION}/runs/current`, 'The newest run with its progress (what a progress bar polls).')],
+  runs: [
+    ep('GET', `${INSTALLATION}/runs`, 'Recent runs with their counts.'),
+    ep('GET', `${INSTALLATION}/runs/current`, 'The newest run with its progress (what a progress bar polls).'),
+  ],
   logs: ep('GET', `${INSTALLATION}/logs`, "The automation's log entries, filterable."),
   ledger: ep('GET', `${INSTALLATION}/ledger`, 'Per-invoice outcomes.'),
   schedule: ep('GET', `${INSTALLATION}/schedule`, 'When the next scheduled run starts, and which days off come before it.'),
@@ -126,15 +132,18 @@ const WEBHOOKS = {
   signature: {
     algorithm: 'HMAC-SHA256',
     signed: 'timestamp and body',
-    description:
-      `Every webhook, sent or accepted, is signed with the installation's webhook secret: header \`${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">\`; timestamps more than ${DEFAULT_TOLERANCE_SECONDS} s away are refused. Outgoing deliveries are retried with backoff for up to 24 h.`,
+    description: `Every webhook, sent or accepted, is signed with the installation's webhook secret: header \`${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">\`; timestamps more than ${DEFAULT_TOLERANCE_SECONDS} s away are refused. Outgoing deliveries are retried with backoff for up to 24 h.`,
   },
   emitted: [
     { event: 'run.completed', description: 'A run finished; carries its counts.' },
     { event: 'invoice.sent', description: 'An invoice was e-mailed (or saved as a draft).' },
     { event: 'invoice.failed', description: 'An invoice could not be e-mailed.' },
     { event: 'invoice.uncertain', description: 'A delivery was interrupted and its outcome is unknown: a person decides.' },
-    { event: 'invoice.bounced', description: 'A delivery report came back for a recipient of a sent invoice (address, status code, diagnostic); a person may correct the address and re-send.' },
+    {
+      event: 'invoice.bounced',
+      description:
+        'A delivery report came back for a recipient of a sent invoice (address, status code, diagnostic); a person may correct the address and re-send.',
+    },
     { event: 'delivery.auth_failed', description: "The e-mail account's or operator's credentials stopped working; the run stopped." },
   ],
   accepted: [

@@ -22,8 +22,18 @@ export interface Metrics {
 
 export function createMetrics(opts: { queue?: QueueSource } = {}): Metrics {
   const registry = new Registry();
-  const runs = new Counter({ name: 'invoice_courier_runs_total', help: 'Finished runs by trigger and status.', labelNames: ['trigger', 'status'] as const, registers: [registry] });
-  const outcomes = new Counter({ name: 'invoice_courier_invoice_outcomes_total', help: 'Invoice outcomes of finished runs, by state.', labelNames: ['state'] as const, registers: [registry] });
+  const runs = new Counter({
+    name: 'invoice_courier_runs_total',
+    help: 'Finished runs by trigger and status.',
+    labelNames: ['trigger', 'status'] as const,
+    registers: [registry],
+  });
+  const outcomes = new Counter({
+    name: 'invoice_courier_invoice_outcomes_total',
+    help: 'Invoice outcomes of finished runs, by state.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'invoice_courier_run_duration_seconds',
     help: 'Wall time of finished runs.',
@@ -31,7 +41,12 @@ export function createMetrics(opts: { queue?: QueueSource } = {}): Metrics {
     buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
     registers: [registry],
   });
-  const events = new Counter({ name: 'invoice_courier_events_total', help: 'Pipeline events by type (invoice.sent, invoice.failed, delivery.auth_failed, ...).', labelNames: ['type'] as const, registers: [registry] });
+  const events = new Counter({
+    name: 'invoice_courier_events_total',
+    help: 'Pipeline events by type (invoice.sent, invoice.failed, delivery.auth_failed, ...).',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  });
   const queue = opts.queue;
   new Gauge({
     name: 'invoice_courier_queue_jobs',

@@ -99,7 +99,15 @@ const sources = walk(ROOT, (f) => /\.(ts|js|cjs|mjs|md|sh|py|json)$/.test(f) && 
 
 describe('the repository speaks for itself', () => {
   it('finds the documentation it checks', () => {
-    for (const doc of ['README.md', 'CONTRIBUTING.md', 'docs/design.md', 'docs/data-flow.md', 'docs/architecture.md', 'docs/decisions.md', 'docs/performance.md']) {
+    for (const doc of [
+      'README.md',
+      'CONTRIBUTING.md',
+      'docs/design.md',
+      'docs/data-flow.md',
+      'docs/architecture.md',
+      'docs/decisions.md',
+      'docs/performance.md',
+    ]) {
       expect(markdown.map(rel)).toContain(doc);
     }
   });
@@ -114,15 +122,28 @@ describe('the repository speaks for itself', () => {
 
   it('the README links to every design page', () => {
     const readme = linkTargets(readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
-    for (const page of ['docs/design.md', 'docs/data-flow.md', 'docs/architecture.md', 'docs/decisions.md', 'docs/performance.md']) expect(readme).toContain(page);
+    for (const page of ['docs/design.md', 'docs/data-flow.md', 'docs/architecture.md', 'docs/decisions.md', 'docs/performance.md'])
+      expect(readme).toContain(page);
   });
 
   it('the checks catch what they are for (a link outside, a missing file, a missing heading, a machine path)', () => {
     const probe = path.join(ROOT, 'docs', 'design.md');
-    const text = ['[a](../../elsewhere/DESIGN.md)', '[b](docs/nope.md)', '[c](data-flow.md#no-such-heading)', '[d](/etc/passwd)', '[e](https://example.com/x)', '[f](architecture.md#the-picture)'].join('\n');
+    const text = [
+      '[a](../../elsewhere/DESIGN.md)',
+      '[b](docs/nope.md)',
+      '[c](data-flow.md#no-such-heading)',
+      '[d](/etc/passwd)',
+      '[e](https://example.com/x)',
+      '[f](architecture.md#the-picture)',
+    ].join('\n');
     const problems = linkProblems(probe, text);
     expect(problems).toHaveLength(4);
-    for (const [i, bad] of ['../../elsewhere/DESIGN.md points outside', 'docs/nope.md does not exist', 'data-flow.md#no-such-heading names a heading', '/etc/passwd is not a path'].entries()) {
+    for (const [i, bad] of [
+      '../../elsewhere/DESIGN.md points outside',
+      'docs/nope.md does not exist',
+      'data-flow.md#no-such-heading names a heading',
+      '/etc/passwd is not a path',
+    ].entries()) {
       expect(problems[i]).toContain(bad);
     }
     expect(MACHINE_PATH.test(`see ${'/'}work/shared/x.md`)).toBe(true);

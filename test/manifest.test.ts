@@ -93,7 +93,13 @@ describe('the extension manifest', () => {
 
   it('every settings property, nested ones and enumerated choices included, has pl and en labels', () => {
     const missing: string[] = [];
-    const i18n = (v: unknown) => typeof v === 'object' && v !== null && typeof (v as Node)['pl'] === 'string' && typeof (v as Node)['en'] === 'string' && (v as Node)['pl'] !== '' && (v as Node)['en'] !== '';
+    const i18n = (v: unknown) =>
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as Node)['pl'] === 'string' &&
+      typeof (v as Node)['en'] === 'string' &&
+      (v as Node)['pl'] !== '' &&
+      (v as Node)['en'] !== '';
     const walk = (node: Node, path: string) => {
       for (const [key, prop] of Object.entries((node['properties'] ?? {}) as Record<string, Node>)) {
         const p = path ? `${path}.${key}` : key;
@@ -160,7 +166,18 @@ describe('the extension manifest', () => {
     expect(by.get('account.move')?.access).toEqual(['read', 'write']);
     expect(by.get('account.move.send.wizard')?.access).toEqual(['create', 'read', 'unlink']);
     expect(by.get('mail.message')?.access).toEqual(['create']);
-    for (const m of ['account.move.line', 'account.tax', 'res.partner', 'res.users', 'res.company', 'res.currency', 'res.currency.rate', 'mail.template', 'ir.actions.report', 'ir.attachment']) {
+    for (const m of [
+      'account.move.line',
+      'account.tax',
+      'res.partner',
+      'res.users',
+      'res.company',
+      'res.currency',
+      'res.currency.rate',
+      'mail.template',
+      'ir.actions.report',
+      'ir.attachment',
+    ]) {
       expect(by.get(m)?.access, m).toEqual(['read']);
     }
     expect(by.get('ir.mail_server')?.credential).toBe('integration');
@@ -173,7 +190,9 @@ describe('the extension manifest', () => {
       pages: Record<string, string>;
       webhooks: { emitted: { event: string }[]; accepted: { event: string }[] };
     };
-    const flat = Object.values(m.endpoints).flat().map((e) => `${e.method} ${e.path}`);
+    const flat = Object.values(m.endpoints)
+      .flat()
+      .map((e) => `${e.method} ${e.path}`);
     expect(flat).toEqual(
       expect.arrayContaining([
         'POST /api/installations',
@@ -192,7 +211,14 @@ describe('the extension manifest', () => {
       ]),
     );
     expect(m.pages).toMatchObject({ settings: '/ui/installations/{id}/settings', logs: '/ui/installations/{id}/logs' });
-    expect(m.webhooks.emitted.map((w) => w.event)).toEqual(['run.completed', 'invoice.sent', 'invoice.failed', 'invoice.uncertain', 'invoice.bounced', 'delivery.auth_failed']);
+    expect(m.webhooks.emitted.map((w) => w.event)).toEqual([
+      'run.completed',
+      'invoice.sent',
+      'invoice.failed',
+      'invoice.uncertain',
+      'invoice.bounced',
+      'delivery.auth_failed',
+    ]);
     expect(m.webhooks.accepted.map((w) => w.event)).toEqual(['settings.changed', 'extension.disabled', 'extension.enabled', 'invoice.posted']);
   });
 
@@ -202,14 +228,29 @@ describe('the extension manifest', () => {
     expect(routes).toContain('POST /api/installations'); // the tree was read
     expect(routes).toContain('GET /api/installations/:id/invoices/:invoiceId/preview.pdf'); // nested segments too
     const m = buildManifest({ version }) as { endpoints: Record<string, Node | Node[]>; pages: Record<string, string> };
-    const endpoints = Object.values(m.endpoints).flat().map((e) => `${String(e['method'])} ${String(e['path'])}`);
+    const endpoints = Object.values(m.endpoints)
+      .flat()
+      .map((e) => `${String(e['method'])} ${String(e['path'])}`);
     expect(endpointProblems(routes, endpoints)).toEqual({ unlisted: [], unserved: [] });
     for (const page of Object.values(m.pages)) {
-      expect(routes.some((r) => routeMatcher(r).test(`GET ${page}`)), `page ${page} is served`).toBe(true);
+      expect(
+        routes.some((r) => routeMatcher(r).test(`GET ${page}`)),
+        `page ${page} is served`,
+      ).toBe(true);
     }
     // The comparison fails both ways: an endpoint taken out of the list, a route the app no longer has.
-    expect(endpointProblems(routes, endpoints.filter((e) => e !== 'GET /api/installations/{id}/runs/current')).unlisted).toEqual(['GET /api/installations/:id/runs/current']);
-    expect(endpointProblems(routes.filter((r) => r !== 'GET /api/installations/:id/ledger'), endpoints).unserved).toEqual(['GET /api/installations/{id}/ledger']);
+    expect(
+      endpointProblems(
+        routes,
+        endpoints.filter((e) => e !== 'GET /api/installations/{id}/runs/current'),
+      ).unlisted,
+    ).toEqual(['GET /api/installations/:id/runs/current']);
+    expect(
+      endpointProblems(
+        routes.filter((r) => r !== 'GET /api/installations/:id/ledger'),
+        endpoints,
+      ).unserved,
+    ).toEqual(['GET /api/installations/{id}/ledger']);
   });
 
   it('carries the given version and base URL (without a trailing slash), and nothing else varies', () => {

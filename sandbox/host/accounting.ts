@@ -17,7 +17,10 @@ export interface LineAmounts {
 }
 
 /** price_subtotal = round(qty * price_unit * (1 - discount/100)), taxes rounded per line. */
-export function computeLine(line: { quantity: unknown; price_unit: unknown; discount: unknown; tax_ids: unknown }, taxPercent: (taxId: number) => number): LineAmounts {
+export function computeLine(
+  line: { quantity: unknown; price_unit: unknown; discount: unknown; tax_ids: unknown },
+  taxPercent: (taxId: number) => number,
+): LineAmounts {
   const qty = toScaled(numberOr0(line.quantity), 6);
   const price = toScaled(numberOr0(line.price_unit), 6);
   const disc = toScaled(numberOr0(line.discount), 4);
@@ -114,22 +117,56 @@ export function recomputeMove(orm: Orm, env: Env, moveId: number, moveLines?: Ra
       if (t.amount === 0n) continue;
       taxSigned += toCompany(t.amount);
       const taxRec = taxes.get(taxId);
-      orm.insert('account.move.line', {
-        move_id: moveId, move_name: move.name, date: move.date, sequence: seq++, display_type: 'tax', name: (taxRec?.name as string | undefined) ?? 'VAT',
-        tax_line_id: taxId, quantity: 0, price_unit: 0, price_subtotal: 0, price_total: 0,
-        currency_id: move.currency_id, company_currency_id: companyCur, partner_id: move.commercial_partner_id,
-        amount_currency: minorToNumber(-sign * t.amount), balance: minorToNumber(-sign * toCompany(t.amount)),
-        create_date: move.create_date, write_date: move.write_date,
-      }, env);
+      orm.insert(
+        'account.move.line',
+        {
+          move_id: moveId,
+          move_name: move.name,
+          date: move.date,
+          sequence: seq++,
+          display_type: 'tax',
+          name: (taxRec?.name as string | undefined) ?? 'VAT',
+          tax_line_id: taxId,
+          quantity: 0,
+          price_unit: 0,
+          price_subtotal: 0,
+          price_total: 0,
+          currency_id: move.currency_id,
+          company_currency_id: companyCur,
+          partner_id: move.commercial_partner_id,
+          amount_currency: minorToNumber(-sign * t.amount),
+          balance: minorToNumber(-sign * toCompany(t.amount)),
+          create_date: move.create_date,
+          write_date: move.write_date,
+        },
+        env,
+      );
     }
     const total = untaxed + tax;
-    orm.insert('account.move.line', {
-      move_id: moveId, move_name: move.name, date: move.date, sequence: seq, display_type: 'payment_term', name: (move.payment_reference as string) || '',
-      quantity: 0, price_unit: 0, price_subtotal: 0, price_total: 0, currency_id: move.currency_id,
-      company_currency_id: companyCur, partner_id: move.commercial_partner_id, date_maturity: move.invoice_date_due,
-      amount_currency: minorToNumber(sign * total), balance: minorToNumber(sign * (untaxedSigned + taxSigned)),
-      create_date: move.create_date, write_date: move.write_date,
-    }, env);
+    orm.insert(
+      'account.move.line',
+      {
+        move_id: moveId,
+        move_name: move.name,
+        date: move.date,
+        sequence: seq,
+        display_type: 'payment_term',
+        name: (move.payment_reference as string) || '',
+        quantity: 0,
+        price_unit: 0,
+        price_subtotal: 0,
+        price_total: 0,
+        currency_id: move.currency_id,
+        company_currency_id: companyCur,
+        partner_id: move.commercial_partner_id,
+        date_maturity: move.invoice_date_due,
+        amount_currency: minorToNumber(sign * total),
+        balance: minorToNumber(sign * (untaxedSigned + taxSigned)),
+        create_date: move.create_date,
+        write_date: move.write_date,
+      },
+      env,
+    );
 
     let residual = total;
     if (move.state === 'cancel') residual = 0n;
@@ -224,8 +261,12 @@ export function taxTotals(orm: Orm, move: Raw, env: Env, major: number): Record<
   if (!['out_invoice', 'out_refund', 'in_invoice', 'in_refund', 'out_receipt', 'in_receipt'].includes(move.move_type as string)) return false;
   const lines = orm.childrenOf('account.move.line', 'move_id', move.id);
   const groups = new Map<number, { id: number; name: string; taxIds: Set<number>; base: bigint; baseCo: bigint; tax: bigint; taxCo: bigint }>();
-  const abs = (v: unknown): bigint => { const x = toScaled(typeof v === 'number' ? v : 0, 2); return x < 0n ? -x : x; };
-  let base = 0n, baseCo = 0n;
+  const abs = (v: unknown): bigint => {
+    const x = toScaled(typeof v === 'number' ? v : 0, 2);
+    return x < 0n ? -x : x;
+  };
+  let base = 0n,
+    baseCo = 0n;
   for (const l of lines) {
     if (l.display_type === 'product') {
       base += abs(l.price_subtotal);
@@ -242,7 +283,8 @@ export function taxTotals(orm: Orm, move: Raw, env: Env, major: number): Record<
       }
     }
   }
-  let tax = 0n, taxCo = 0n;
+  let tax = 0n,
+    taxCo = 0n;
   for (const l of lines) {
     if (l.display_type !== 'tax') continue;
     const t = orm.get('account.tax', l.tax_line_id as number);
@@ -260,8 +302,22 @@ export function taxTotals(orm: Orm, move: Raw, env: Env, major: number): Record<
   if (major === 17) {
     const fmt = (x: bigint): string => formatAmount(orm, move.currency_id, n(x), lang);
     return {
-      amount_untaxed: n(base), amount_total: n(base + tax), formatted_amount_total: fmt(base + tax), formatted_amount_untaxed: fmt(base),
-      groups_by_subtotal: { [subtotalName]: list.map((g) => ({ group_key: g.id, tax_group_id: g.id, tax_group_name: g.name, tax_group_amount: n(g.tax), tax_group_base_amount: n(g.base), formatted_tax_group_amount: fmt(g.tax), formatted_tax_group_base_amount: fmt(g.base), hide_base_amount: false })) },
+      amount_untaxed: n(base),
+      amount_total: n(base + tax),
+      formatted_amount_total: fmt(base + tax),
+      formatted_amount_untaxed: fmt(base),
+      groups_by_subtotal: {
+        [subtotalName]: list.map((g) => ({
+          group_key: g.id,
+          tax_group_id: g.id,
+          tax_group_name: g.name,
+          tax_group_amount: n(g.tax),
+          tax_group_base_amount: n(g.base),
+          formatted_tax_group_amount: fmt(g.tax),
+          formatted_tax_group_base_amount: fmt(g.base),
+          hide_base_amount: false,
+        })),
+      },
       subtotals: [{ name: subtotalName, amount: n(base), formatted_amount: fmt(base) }],
       subtotals_order: [subtotalName],
       display_tax_base: false,
@@ -269,13 +325,39 @@ export function taxTotals(orm: Orm, move: Raw, env: Env, major: number): Record<
   }
   const foreign = move.currency_id !== move.company_currency_id;
   return {
-    currency_id: move.currency_id, currency_pd: 0.01, company_currency_id: move.company_currency_id, company_currency_pd: 0.01,
+    currency_id: move.currency_id,
+    currency_pd: 0.01,
+    company_currency_id: move.company_currency_id,
+    company_currency_pd: 0.01,
     has_tax_groups: list.length > 0,
-    subtotals: [{
-      tax_groups: list.map((g) => ({ id: g.id, involved_tax_ids: [...g.taxIds].sort((a, b) => a - b), tax_amount_currency: n(g.tax), tax_amount: n(g.taxCo), base_amount_currency: n(g.base), base_amount: n(g.baseCo), display_base_amount_currency: n(g.base), display_base_amount: n(g.baseCo), group_name: g.name, group_label: false })),
-      tax_amount_currency: n(tax), tax_amount: n(taxCo), base_amount_currency: n(base), base_amount: n(baseCo), name: subtotalName,
-    }],
-    base_amount_currency: n(base), base_amount: n(baseCo), tax_amount_currency: n(tax), tax_amount: n(taxCo),
-    same_tax_base: true, total_amount_currency: n(base + tax), total_amount: n(baseCo + taxCo), display_in_company_currency: foreign,
+    subtotals: [
+      {
+        tax_groups: list.map((g) => ({
+          id: g.id,
+          involved_tax_ids: [...g.taxIds].sort((a, b) => a - b),
+          tax_amount_currency: n(g.tax),
+          tax_amount: n(g.taxCo),
+          base_amount_currency: n(g.base),
+          base_amount: n(g.baseCo),
+          display_base_amount_currency: n(g.base),
+          display_base_amount: n(g.baseCo),
+          group_name: g.name,
+          group_label: false,
+        })),
+        tax_amount_currency: n(tax),
+        tax_amount: n(taxCo),
+        base_amount_currency: n(base),
+        base_amount: n(baseCo),
+        name: subtotalName,
+      },
+    ],
+    base_amount_currency: n(base),
+    base_amount: n(baseCo),
+    tax_amount_currency: n(tax),
+    tax_amount: n(taxCo),
+    same_tax_base: true,
+    total_amount_currency: n(base + tax),
+    total_amount: n(baseCo + taxCo),
+    display_in_company_currency: foreign,
   };
 }

@@ -34,5 +34,4 @@ export class OdooError extends Error {
 
 export const accessDenied = (): OdooError => new OdooError('odoo.exceptions.AccessDenied', 'Access Denied');
 
-
 export const userError = (message: string): OdooError => new OdooError('odoo.exceptions.UserError', message);

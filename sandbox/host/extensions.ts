@@ -53,7 +53,12 @@ interface Manifest {
 
 type Lang = 'pl' | 'en';
 
-export function registerExtensions(http: SandboxHttp, orm: Orm, sandbox: { url: () => string; database: string }, options: ExtensionsOptions): ExtensionsScreen {
+export function registerExtensions(
+  http: SandboxHttp,
+  orm: Orm,
+  sandbox: { url: () => string; database: string },
+  options: ExtensionsOptions,
+): ExtensionsScreen {
   const connectorUrl = options.connectorUrl.replace(/\/+$/, '');
   const integration = options.integration ?? { login: 'admin', secret: 'admin' };
   const timeoutMs = options.timeoutMs ?? 15_000;
@@ -72,7 +77,7 @@ export function registerExtensions(http: SandboxHttp, orm: Orm, sandbox: { url: 
     });
     const text = await res.text();
     try {
-      return { status: res.status, body: text ? (JSON.parse(text) as Answer["body"]) : {} };
+      return { status: res.status, body: text ? (JSON.parse(text) as Answer['body']) : {} };
     } catch {
       return { status: res.status, body: { error: { message: text.slice(0, 200) } } };
     }
@@ -81,7 +86,8 @@ export function registerExtensions(http: SandboxHttp, orm: Orm, sandbox: { url: 
   const errorText = (r: Answer) => {
     const e = r.body?.error;
     if (!e) return `HTTP ${r.status}`;
-    const fields = Array.isArray(e.fields) && e.fields.length ? e.fields.map((f: { field: string; message: string }) => `${f.field}: ${f.message}`).join('; ') : e.message;
+    const fields =
+      Array.isArray(e.fields) && e.fields.length ? e.fields.map((f: { field: string; message: string }) => `${f.field}: ${f.message}`).join('; ') : e.message;
     return `${e.code ?? r.status}: ${fields}`;
   };
 
@@ -161,7 +167,12 @@ export function registerExtensions(http: SandboxHttp, orm: Orm, sandbox: { url: 
       if (installed) {
         const s = await call('GET', `/api/installations/${installed.id}/settings`, undefined, installed.apiToken);
         sendingOn = s.status === 200 && s.body.enabled === true;
-        state = s.status === 200 ? (s.body.enabled ? L('zainstalowane, wysyłka włączona', 'installed, sending on') : L('zainstalowane, wysyłka wyłączona', 'installed, sending off')) : `${L('błąd', 'error')}: ${errorText(s)}`;
+        state =
+          s.status === 200
+            ? s.body.enabled
+              ? L('zainstalowane, wysyłka włączona', 'installed, sending on')
+              : L('zainstalowane, wysyłka wyłączona', 'installed, sending off')
+            : `${L('błąd', 'error')}: ${errorText(s)}`;
         const links = await call('POST', `/api/installations/${installed.id}/page-links`, { lang }, installed.apiToken);
         if (links.status === 200) {
           frames = `<section class="ext-frames">
@@ -187,12 +198,18 @@ ${frames}
     const message = flash ? `<p class="flash ${flash.kind}" id="flash">${esc(flash.text)}</p>` : '';
     flash = null;
     const hooks = received.length
-      ? `<details><summary>Webhooks (${received.length})</summary><ul>${received.slice(0, 20).map((w) => `<li><code>${esc(w.at)}</code> ${esc(String((w.body as { type?: string } | null)?.type ?? ''))}</li>`).join('')}</ul></details>`
+      ? `<details><summary>Webhooks (${received.length})</summary><ul>${received
+          .slice(0, 20)
+          .map((w) => `<li><code>${esc(w.at)}</code> ${esc(String((w.body as { type?: string } | null)?.type ?? ''))}</li>`)
+          .join('')}</ul></details>`
       : '';
-    sendHtml(ctx, `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${L('Rozszerzenia', 'Extensions')} | Sandbox</title>
+    sendHtml(
+      ctx,
+      `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${L('Rozszerzenia', 'Extensions')} | Sandbox</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:1rem 2rem}iframe{width:100%;height:640px;border:1px solid #ccc;border-radius:6px}.flash.ok{color:#1a7f37}.flash.error,.error{color:#b42318}form{display:inline-block;margin-right:.5rem}</style></head>
 <body><header><h1>${L('Rozszerzenia', 'Extensions')}</h1><nav><a href="/extensions?lang=pl">PL</a> · <a href="/extensions?lang=en">EN</a></nav></header>
-${message}${card}${hooks}</body></html>`);
+${message}${card}${hooks}</body></html>`,
+    );
   });
 
   // The invoice as the host shows it, at Odoo 17+'s URL for customer invoices (the logs page links here).
@@ -205,10 +222,13 @@ ${message}${card}${hooks}</body></html>`);
     }
     const partner = typeof move.partner_id === 'number' ? orm.get('res.partner', move.partner_id) : undefined;
     const row = (k: string, v: unknown) => `<tr><th>${esc(k)}</th><td>${esc(String(v ?? ''))}</td></tr>`;
-    sendHtml(ctx, `<!doctype html><html lang="pl"><head><meta charset="utf-8"><title>${esc(String(move.name))} | Sandbox</title></head><body>
+    sendHtml(
+      ctx,
+      `<!doctype html><html lang="pl"><head><meta charset="utf-8"><title>${esc(String(move.name))} | Sandbox</title></head><body>
 <h1 id="invoice-name">${esc(String(move.name))}</h1><table>
 ${row('Klient', partner?.name)}${row('Data wystawienia', move.invoice_date)}${row('Stan', move.state)}${row('Wysłana', move.is_move_sent ? 'tak' : 'nie')}${row('Kwota', move.amount_total)}
-</table></body></html>`);
+</table></body></html>`,
+    );
   });
 
   return {

@@ -81,7 +81,10 @@ export function warsawToday(): string {
 }
 
 /** Builds the seeded ORM without any server (used by startSandboxHost and by determinism tests). */
-export function buildSandboxOrm(options: Pick<SandboxOptions, 'today' | 'smtp' | 'imap' | 'invoiceCount' | 'version' | 'modules' | 'defaultLang'>, profile: Profile = makeProfile(options)): Orm {
+export function buildSandboxOrm(
+  options: Pick<SandboxOptions, 'today' | 'smtp' | 'imap' | 'invoiceCount' | 'version' | 'modules' | 'defaultLang'>,
+  profile: Profile = makeProfile(options),
+): Orm {
   const today = options.today ?? warsawToday();
   const orm = new Orm(buildModels(profile), today);
   seedSandbox(orm, { today, smtp: options.smtp, imap: options.imap ?? null, invoiceCount: options.invoiceCount ?? DEFAULT_INVOICE_COUNT, profile });
@@ -108,7 +111,13 @@ function saveState(orm: Orm, file: string): void {
 function pointMailServersAt(orm: Orm, smtp: SandboxOptions['smtp']): void {
   for (const r of orm.table('ir.mail_server').values()) {
     if (r.name !== 'Sandbox SMTP' && r.name !== 'Serwer inny-dostawca.example') continue;
-    Object.assign(r, { smtp_host: smtp.host, smtp_port: smtp.port, smtp_user: smtp.user ?? false, smtp_pass: smtp.password ?? false, smtp_encryption: smtp.encryption ?? 'none' });
+    Object.assign(r, {
+      smtp_host: smtp.host,
+      smtp_port: smtp.port,
+      smtp_user: smtp.user ?? false,
+      smtp_pass: smtp.password ?? false,
+      smtp_encryption: smtp.encryption ?? 'none',
+    });
   }
 }
 
@@ -126,7 +135,9 @@ export async function startSandboxHost(options: SandboxOptions): Promise<Sandbox
   const orm = loaded ? loadState(stateFile, profile) : buildSandboxOrm(options, profile);
   let dirty = stateFile !== null;
   if (loaded) pointMailServersAt(orm, options.smtp);
-  orm.onChange = () => { dirty = true; };
+  orm.onChange = () => {
+    dirty = true;
+  };
   const persist = (): void => {
     if (!stateFile || !dirty) return;
     dirty = false;

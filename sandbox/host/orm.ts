@@ -9,8 +9,23 @@
 import { OdooError } from './errors.ts';
 
 export type FieldType =
-  | 'char' | 'text' | 'html' | 'integer' | 'float' | 'monetary' | 'boolean' | 'date' | 'datetime'
-  | 'selection' | 'many2one' | 'one2many' | 'many2many' | 'binary' | 'json' | 'many2one_reference' | 'reference';
+  | 'char'
+  | 'text'
+  | 'html'
+  | 'integer'
+  | 'float'
+  | 'monetary'
+  | 'boolean'
+  | 'date'
+  | 'datetime'
+  | 'selection'
+  | 'many2one'
+  | 'one2many'
+  | 'many2many'
+  | 'binary'
+  | 'json'
+  | 'many2one_reference'
+  | 'reference';
 
 export interface FieldDef {
   type: FieldType;
@@ -123,14 +138,26 @@ const COMPUTED_MAGIC = new Set(['display_name']);
 
 export type DomainLeaf = [string, string, unknown];
 type DomainNode =
-  | { kind: 'leaf'; leaf: DomainLeaf }
-  | { kind: 'and' | 'or'; items: DomainNode[] }
-  | { kind: 'not'; item: DomainNode }
-  | { kind: 'const'; value: boolean };
+  { kind: 'leaf'; leaf: DomainLeaf } | { kind: 'and' | 'or'; items: DomainNode[] } | { kind: 'not'; item: DomainNode } | { kind: 'const'; value: boolean };
 
 const OPERATORS = new Set([
-  '=', '!=', '<>', '>', '>=', '<', '<=', 'in', 'not in', 'like', 'ilike', 'not like', 'not ilike',
-  '=like', '=ilike', 'child_of', 'parent_of',
+  '=',
+  '!=',
+  '<>',
+  '>',
+  '>=',
+  '<',
+  '<=',
+  'in',
+  'not in',
+  'like',
+  'ilike',
+  'not like',
+  'not ilike',
+  '=like',
+  '=ilike',
+  'child_of',
+  'parent_of',
 ]);
 
 export function nowUtc(date = new Date()): string {
@@ -490,9 +517,12 @@ export class Orm {
       const head = path.slice(0, dot);
       const field = this.fieldOrThrow(model, head);
       const relation = this.model(field.relation as string);
-      const ids = field.type === 'many2one'
-        ? (typeof rec[head] === 'number' ? [rec[head] as number] : [])
-        : this.x2manyIds(model, head, rec, { ...env, context: { ...env.context, active_test: false } });
+      const ids =
+        field.type === 'many2one'
+          ? typeof rec[head] === 'number'
+            ? [rec[head] as number]
+            : []
+          : this.x2manyIds(model, head, rec, { ...env, context: { ...env.context, active_test: false } });
       const sub: DomainLeaf = [path.slice(dot + 1), op, value];
       const table = this.table(relation.name);
       return ids.some((id) => {
@@ -528,7 +558,9 @@ export class Orm {
         case '=':
         case 'in':
           if (value === false || (Array.isArray(value) && value.length === 0 && op === '=')) return ids.length === 0;
-          return list.some((v) => (typeof v === 'number' ? ids.includes(v) : typeof v === 'string' ? ids.some((id) => nameOf(id) === v) : v === false && ids.length === 0));
+          return list.some((v) =>
+            typeof v === 'number' ? ids.includes(v) : typeof v === 'string' ? ids.some((id) => nameOf(id) === v) : v === false && ids.length === 0,
+          );
         case '!=':
         case 'not in':
           if (value === false) return ids.length > 0;
@@ -545,7 +577,8 @@ export class Orm {
 
     if (field.type === 'many2one' && typeof value === 'string' && op !== 'in' && op !== 'not in') {
       // Comparing a many2one with text compares the related record's display name (Odoo name_search).
-      const name = typeof actual === 'number' ? this.displayName(field.relation as string, this.get(field.relation as string, actual) ?? { id: actual }, env) : false;
+      const name =
+        typeof actual === 'number' ? this.displayName(field.relation as string, this.get(field.relation as string, actual) ?? { id: actual }, env) : false;
       if (op === '=' || op === '!=') return op === '=' ? name === value : name !== value;
       return this.matchScalar(name, op, value);
     }
@@ -569,7 +602,10 @@ export class Orm {
         const hit = empty ? list.includes(false) : list.includes(actual);
         return op === 'in' ? hit : !hit;
       }
-      case '>': case '>=': case '<': case '<=': {
+      case '>':
+      case '>=':
+      case '<':
+      case '<=': {
         if (empty || value === false || value === null) return false;
         const a = actual as number | string;
         const b = value as number | string;
@@ -578,12 +614,16 @@ export class Orm {
         if (op === '<') return a < b;
         return a <= b;
       }
-      case 'like': case 'ilike': case '=like': case '=ilike': {
+      case 'like':
+      case 'ilike':
+      case '=like':
+      case '=ilike': {
         if (empty) return false;
         if (value === false || value === null) return false;
         return likeRegex(String(value), op.includes('ilike'), !op.startsWith('=')).test(String(actual));
       }
-      case 'not like': case 'not ilike': {
+      case 'not like':
+      case 'not ilike': {
         if (empty) return true;
         return !likeRegex(String(value), op.includes('ilike'), true).test(String(actual));
       }
@@ -610,7 +650,7 @@ export class Orm {
     matches.length = 0;
     for (const k of keyed) matches.push(k.rec);
     const offset = Math.max(0, Number(opts.offset ?? 0) || 0);
-    const limit = opts.limit === null || opts.limit === undefined || opts.limit === false as unknown ? undefined : Number(opts.limit);
+    const limit = opts.limit === null || opts.limit === undefined || opts.limit === (false as unknown) ? undefined : Number(opts.limit);
     const slice = limit === undefined || !Number.isFinite(limit) ? matches.slice(offset) : matches.slice(offset, offset + limit);
     return slice.map((r) => r.id);
   }
@@ -664,13 +704,15 @@ export class Orm {
     const outer = this.readIndex === null;
     if (outer) this.readIndex = new Map();
     try {
-      return ids.filter((id) => onlyId || this.table(modelName).has(id)).map((id) => {
-        if (!this.table(modelName).has(id)) return { id };
-        const rec = this.table(modelName).get(id) as Raw;
-        const out: Record<string, unknown> = { id };
-        for (const n of names) out[n] = this.readValue(model, n, rec, env);
-        return out;
-      });
+      return ids
+        .filter((id) => onlyId || this.table(modelName).has(id))
+        .map((id) => {
+          if (!this.table(modelName).has(id)) return { id };
+          const rec = this.table(modelName).get(id) as Raw;
+          const out: Record<string, unknown> = { id };
+          for (const n of names) out[n] = this.readValue(model, n, rec, env);
+          return out;
+        });
     } finally {
       if (outer) this.readIndex = null;
     }
@@ -691,7 +733,10 @@ export class Orm {
       return current;
     }
     switch (field.type) {
-      case 'char': case 'text': case 'html': case 'binary':
+      case 'char':
+      case 'text':
+      case 'html':
+      case 'binary':
         if (value === false || value === null) return false;
         return typeof value === 'string' ? value : bad();
       case 'reference':
@@ -701,10 +746,12 @@ export class Orm {
         if (value === false || value === null) return false;
         if (!field.selection?.some(([k]) => k === value)) bad();
         return value;
-      case 'integer': case 'many2one_reference':
+      case 'integer':
+      case 'many2one_reference':
         if (value === false || value === null) return 0;
         return typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : bad();
-      case 'float': case 'monetary':
+      case 'float':
+      case 'monetary':
         if (value === false || value === null) return 0;
         return typeof value === 'number' && Number.isFinite(value) ? value : bad();
       case 'boolean':
@@ -723,7 +770,10 @@ export class Orm {
         const id = Array.isArray(value) ? value[0] : value;
         if (typeof id !== 'number') bad();
         if (!this.table(field.relation as string).has(id as number)) {
-          throw new OdooError('psycopg2.errors.ForeignKeyViolation', `insert or update on table "${model.name.replaceAll('.', '_')}" violates foreign key constraint "${model.name.replaceAll('.', '_')}_${fname}_fkey"`);
+          throw new OdooError(
+            'psycopg2.errors.ForeignKeyViolation',
+            `insert or update on table "${model.name.replaceAll('.', '_')}" violates foreign key constraint "${model.name.replaceAll('.', '_')}_${fname}_fkey"`,
+          );
         }
         return id;
       }
@@ -736,17 +786,25 @@ export class Orm {
   private applyCommands(model: ModelDef, fname: string, field: FieldDef, value: unknown, rec: Raw, env: Env, pending: (() => void)[]): unknown {
     if (!Array.isArray(value)) throw new OdooError('builtins.ValueError', `Wrong value for ${model.name}.${fname}: ${JSON.stringify(value)}`);
     const relation = field.relation as string;
-    let ids = field.type === 'many2many' ? [...((rec[fname] as number[] | undefined) ?? [])] : this.x2manyIds(model, fname, rec, { ...env, context: { active_test: false } });
+    let ids =
+      field.type === 'many2many'
+        ? [...((rec[fname] as number[] | undefined) ?? [])]
+        : this.x2manyIds(model, fname, rec, { ...env, context: { active_test: false } });
     const commands: unknown[][] = value.every((v) => typeof v === 'number') ? [[6, 0, value]] : (value as unknown[][]);
     // Validate every command before changing anything (the sandbox has no transaction to roll back).
-    const wrong = (): never => { throw new OdooError('builtins.ValueError', `Wrong value for ${model.name}.${fname}: ${JSON.stringify(value)}`); };
+    const wrong = (): never => {
+      throw new OdooError('builtins.ValueError', `Wrong value for ${model.name}.${fname}: ${JSON.stringify(value)}`);
+    };
     const relModel = this.model(relation);
     const relTable = this.table(relation);
     const isVals = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
     const mustExist = (id: unknown): void => {
       if (typeof id !== 'number' || !Number.isInteger(id)) wrong();
       if (!relTable.has(id as number)) {
-        throw new OdooError('psycopg2.errors.ForeignKeyViolation', `insert or update on table "${model.name.replaceAll('.', '_')}_${fname}_rel" violates foreign key constraint`);
+        throw new OdooError(
+          'psycopg2.errors.ForeignKeyViolation',
+          `insert or update on table "${model.name.replaceAll('.', '_')}_${fname}_rel" violates foreign key constraint`,
+        );
       }
     };
     for (const cmd of commands) {
@@ -769,7 +827,9 @@ export class Orm {
       switch (code) {
         case 0:
           if (field.type === 'one2many') {
-            pending.push(() => { this.create(relation, { ...(data as Record<string, unknown>), [field.inverse as string]: rec.id }, env); });
+            pending.push(() => {
+              this.create(relation, { ...(data as Record<string, unknown>), [field.inverse as string]: rec.id }, env);
+            });
           } else {
             const newId = this.create(relation, data as Record<string, unknown>, env);
             ids.push(newId);
@@ -792,7 +852,10 @@ export class Orm {
           if (!ids.includes(id)) ids.push(id);
           break;
         case 5:
-          if (field.type === 'one2many') { const old = ids; pending.push(() => old.forEach((x) => this.write(relation, [x], { [field.inverse as string]: false }, env))); }
+          if (field.type === 'one2many') {
+            const old = ids;
+            pending.push(() => old.forEach((x) => this.write(relation, [x], { [field.inverse as string]: false }, env)));
+          }
           ids = [];
           break;
         case 6: {
@@ -901,7 +964,13 @@ export class Orm {
     return true;
   }
 
-  fieldsGet(modelName: string, allfields: string[] | null, attributes: string[] | null, env?: Env, sees: (f: FieldDef) => boolean = () => true): Record<string, Record<string, unknown>> {
+  fieldsGet(
+    modelName: string,
+    allfields: string[] | null,
+    attributes: string[] | null,
+    env?: Env,
+    sees: (f: FieldDef) => boolean = () => true,
+  ): Record<string, Record<string, unknown>> {
     const model = this.model(modelName);
     const all: Record<string, FieldDef> = model.abstract ? {} : { ...MAGIC_FIELDS, ...model.magic, ...model.fields };
     const out: Record<string, Record<string, unknown>> = {};
@@ -980,10 +1049,7 @@ function leafText(leaf: DomainLeaf): string {
 
 export function missingError(model: string, ids: number[], uid: number, message?: string): OdooError {
   const idText = ids.length === 1 ? `${ids[0]},` : ids.join(', ');
-  return new OdooError(
-    'odoo.exceptions.MissingError',
-    message ?? `Record does not exist or has been deleted.\n(Record: ${model}(${idText}), User: ${uid})`,
-  );
+  return new OdooError('odoo.exceptions.MissingError', message ?? `Record does not exist or has been deleted.\n(Record: ${model}(${idText}), User: ${uid})`);
 }
 
 export { isEmpty };

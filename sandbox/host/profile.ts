@@ -30,7 +30,16 @@ export interface Profile {
   schema: Schema;
 }
 
-export interface SchemaField { t: string; s: string; r?: string; sel?: [string, string][]; req?: 1; ro?: 1; adminOnly?: 1; invoicingOnly?: 1 }
+export interface SchemaField {
+  t: string;
+  s: string;
+  r?: string;
+  sel?: [string, string][];
+  req?: 1;
+  ro?: 1;
+  adminOnly?: 1;
+  invoicingOnly?: 1;
+}
 export type Schema = Record<string, Record<string, SchemaField>>;
 
 const schemas = new Map<string, Schema>();
@@ -61,7 +70,12 @@ export function makeProfile(options: { version?: OdooVersion; modules?: SandboxM
   };
 }
 
-export function versionInfo(profile: Profile): { server_version: string; server_version_info: [number, number, number, string, number, string]; server_serie: string; protocol_version: number } {
+export function versionInfo(profile: Profile): {
+  server_version: string;
+  server_version_info: [number, number, number, string, number, string];
+  server_serie: string;
+  protocol_version: number;
+} {
   return { server_version: profile.version, server_version_info: [profile.major, 0, 0, 'final', 0, ''], server_serie: profile.version, protocol_version: 1 };
 }
 
@@ -97,8 +111,12 @@ export function groupLabel(xmlid: string, lang: string, major: number): string {
     [G.accessRights]: ['Administration/Access Rights', 'Administracja/Prawa dostępu'],
     [G.portal]: ['User types/Portal', 'Typy użytkowników/Portal'],
     [G.invoice]: major === 17 ? ['Accounting/Billing', 'Księgowość/Rozliczenia'] : ['Accounting/Invoicing', 'Księgowość/Fakturowanie'],
-    [G.accountManager]: major === 17 ? ['Accounting/Billing Administrator', 'Księgowość/Administrator rozliczeniowy'] : ['Accounting/Administrator', 'Księgowość/Administrator'],
-    [G.accountReadonly]: major === 17 ? ['Technical/Show Accounting Features - Readonly', 'Techniczne/Pokaż cechy księgowe - tylko do odczytu'] : ['Technical/Read-only', 'Techniczne/Tylko do odczytu'],
+    [G.accountManager]:
+      major === 17 ? ['Accounting/Billing Administrator', 'Księgowość/Administrator rozliczeniowy'] : ['Accounting/Administrator', 'Księgowość/Administrator'],
+    [G.accountReadonly]:
+      major === 17
+        ? ['Technical/Show Accounting Features - Readonly', 'Techniczne/Pokaż cechy księgowe - tylko do odczytu']
+        : ['Technical/Read-only', 'Techniczne/Tylko do odczytu'],
     [G.templateEditor]: ['Technical/Mail Template Editor', 'Techniczne/Edytor szablonów wiadomości'],
     [G.user]: ['User types/Internal User', 'Typy użytkowników/Użytkownik wewnętrzny'],
   };
@@ -137,19 +155,34 @@ export type Operation = 'read' | 'write' | 'create' | 'unlink';
 export function accessErrorMessage(p: { lang: string; operation: Operation; label: string; model: string; groups: string[] }): string {
   const pl = p.lang.startsWith('pl');
   const verbs = pl
-    ? { read: 'Nie masz dostępu do rekordów', write: 'Nie możesz modyfikować rekordów', create: 'Nie możesz tworzyć rekordów', unlink: 'Nie możesz usuwać rekordów' }
-    : { read: 'You are not allowed to access', write: 'You are not allowed to modify', create: 'You are not allowed to create', unlink: 'You are not allowed to delete' };
+    ? {
+        read: 'Nie masz dostępu do rekordów',
+        write: 'Nie możesz modyfikować rekordów',
+        create: 'Nie możesz tworzyć rekordów',
+        unlink: 'Nie możesz usuwać rekordów',
+      }
+    : {
+        read: 'You are not allowed to access',
+        write: 'You are not allowed to modify',
+        create: 'You are not allowed to create',
+        unlink: 'You are not allowed to delete',
+      };
   const head = `${verbs[p.operation]} '${p.label}' (${p.model}) ${pl ? '' : 'records'}`.replace(/ $/, '') + '.';
   const groups = p.groups.length
     ? `${pl ? 'Ta operacja jest dozwolona dla następujących grup' : 'This operation is allowed for the following groups'}:\n${p.groups.map((g) => `\t- ${g}`).join('\n')}`
-    : pl ? 'Obecnie żadna grupa nie zezwala na tę operację.' : 'No group currently allows this operation.';
+    : pl
+      ? 'Obecnie żadna grupa nie zezwala na tę operację.'
+      : 'No group currently allows this operation.';
   const tail = pl ? 'W razie potrzeby skontaktuj się z administratorem, aby poprosić o dostęp.' : 'Contact your administrator to request access if necessary.';
   return `${head}\n\n${groups}\n\n${tail}`;
 }
 
 export function fieldAccessMessage(p: { lang: string; major: number; label: string; model: string; uid: number; fields: string[]; group: string }): string {
   const pl = p.lang.startsWith('pl');
-  const list = [...p.fields].sort().map((f) => `- ${f} (${pl ? 'dozwolone dla grup' : 'allowed for groups'} '${p.group}')`).join('\n');
+  const list = [...p.fields]
+    .sort()
+    .map((f) => `- ${f} (${pl ? 'dozwolone dla grup' : 'allowed for groups'} '${p.group}')`)
+    .join('\n');
   if (p.major === 17) {
     return pl
       ? `Żądana operacja nie może zostać wykonana z powodu ograniczeń bezpieczeństwa.\n\nTyp dokumentu: ${p.label}(${p.model})\nOperacja: read\nUżytkownik: ${p.uid}\nPola:\n${list}`
@@ -183,6 +216,13 @@ export function secretRecordsMessage(p: { lang: string; userName: string; uid: n
 /** The note subtype's name and other seeded labels, per language. */
 export function translate(lang: string, en: string): string {
   if (!lang.startsWith('pl')) return en;
-  const pl: Record<string, string> = { Note: 'Notatka', Discussions: 'Dyskusje', Invoicing: 'Fakturowanie', Settings: 'Ustawienia', Discuss: 'Dyskusje', Apps: 'Aplikacje' };
+  const pl: Record<string, string> = {
+    Note: 'Notatka',
+    Discussions: 'Dyskusje',
+    Invoicing: 'Fakturowanie',
+    Settings: 'Ustawienia',
+    Discuss: 'Dyskusje',
+    Apps: 'Aplikacje',
+  };
   return pl[en] ?? en;
 }

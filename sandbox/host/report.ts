@@ -9,9 +9,44 @@ import type { PDFFont, PDFPage } from 'pdf-lib';
 import type { Env, Orm, Raw } from './orm.ts';
 
 const TRANSLIT: Record<string, string> = {
-  ą: 'a', ć: 'c', ę: 'e', ł: 'l', ń: 'n', ś: 's', ź: 'z', ż: 'z', Ą: 'A', Ć: 'C', Ę: 'E', Ł: 'L', Ń: 'N', Ś: 'S', Ź: 'Z', Ż: 'Z',
-  ě: 'e', š: 's', č: 'c', ř: 'r', ž: 'z', ý: 'y', ů: 'u', ň: 'n', ť: 't', ď: 'd', Š: 'S', Č: 'C', Ř: 'R', Ž: 'Z',
-  '„': '"', '”': '"', '“': '"', '–': '-', '—': '-', '×': 'x', '²': '2', '€': 'EUR',
+  ą: 'a',
+  ć: 'c',
+  ę: 'e',
+  ł: 'l',
+  ń: 'n',
+  ś: 's',
+  ź: 'z',
+  ż: 'z',
+  Ą: 'A',
+  Ć: 'C',
+  Ę: 'E',
+  Ł: 'L',
+  Ń: 'N',
+  Ś: 'S',
+  Ź: 'Z',
+  Ż: 'Z',
+  ě: 'e',
+  š: 's',
+  č: 'c',
+  ř: 'r',
+  ž: 'z',
+  ý: 'y',
+  ů: 'u',
+  ň: 'n',
+  ť: 't',
+  ď: 'd',
+  Š: 'S',
+  Č: 'C',
+  Ř: 'R',
+  Ž: 'Z',
+  '„': '"',
+  '”': '"',
+  '“': '"',
+  '–': '-',
+  '—': '-',
+  '×': 'x',
+  '²': '2',
+  '€': 'EUR',
 };
 
 /** Text that Helvetica/WinAnsi can encode. */
@@ -28,7 +63,10 @@ export function winAnsi(text: string): string {
 
 /** A minimal valid one-page PDF with the given ASCII lines (Helvetica), fully deterministic. */
 export function minimalPdf(lines: string[]): Buffer {
-  const esc = (s: string): string => winAnsi(s).replace(/[^\x20-\x7e]/g, '?').replace(/([\\()])/g, '\\$1');
+  const esc = (s: string): string =>
+    winAnsi(s)
+      .replace(/[^\x20-\x7e]/g, '?')
+      .replace(/([\\()])/g, '\\$1');
   const content = ['BT', '/F1 12 Tf', '14 TL', '50 790 Td', ...lines.map((l) => `(${esc(l)}) Tj T*`), 'ET'].join('\n');
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
@@ -95,15 +133,31 @@ export async function invoicePdf(orm: Orm, env: Env, move: Raw): Promise<Uint8Ar
   text('Sprzedawca', 40, 10, bold);
   text('Nabywca', 300, 10, bold);
   newline();
-  const seller = [String(company?.name ?? ''), `${String(company?.street ?? '')}`, `${String(company?.zip ?? '')} ${String(company?.city ?? '')}`, `NIP: ${String(company?.vat ?? '')}`];
-  const buyer = [String(commercial?.name ?? ''), String(commercial?.street || ''), `${String(commercial?.zip || '')} ${String(commercial?.city || '')}`, `NIP/VAT: ${String(commercial?.vat || '')}`];
+  const seller = [
+    String(company?.name ?? ''),
+    `${String(company?.street ?? '')}`,
+    `${String(company?.zip ?? '')} ${String(company?.city ?? '')}`,
+    `NIP: ${String(company?.vat ?? '')}`,
+  ];
+  const buyer = [
+    String(commercial?.name ?? ''),
+    String(commercial?.street || ''),
+    `${String(commercial?.zip || '')} ${String(commercial?.city || '')}`,
+    `NIP/VAT: ${String(commercial?.vat || '')}`,
+  ];
   for (let i = 0; i < 4; i++) {
     text(seller[i] as string, 40);
     text(buyer[i] as string, 300);
     newline();
   }
   newline(8);
-  text('Lp.', 40, 8, bold); text('Nazwa', 62, 8, bold); text('Ilosc', 330, 8, bold); text('Cena netto', 380, 8, bold); text('Rabat', 440, 8, bold); text('Netto', 480, 8, bold); text('VAT', 540, 8, bold);
+  text('Lp.', 40, 8, bold);
+  text('Nazwa', 62, 8, bold);
+  text('Ilosc', 330, 8, bold);
+  text('Cena netto', 380, 8, bold);
+  text('Rabat', 440, 8, bold);
+  text('Netto', 480, 8, bold);
+  text('VAT', 540, 8, bold);
   newline();
   const lines = [...orm.table('account.move.line').values()]
     .filter((l) => l.move_id === move.id && ['product', 'line_section', 'line_note'].includes(l.display_type as string))
@@ -135,7 +189,10 @@ export async function invoicePdf(orm: Orm, env: Env, move: Raw): Promise<Uint8Ar
   text(`Do zaplaty: ${(move.amount_total as number).toFixed(2)} ${currency}`, 330, 11, bold);
   newline(18);
   if (move.partner_bank_id) text(`Rachunek: ${m2oName(orm, env, 'res.partner.bank', move.partner_bank_id)}`, 40);
-  if (move.l10n_pl_edi_number) { newline(); text(`Numer KSeF: ${String(move.l10n_pl_edi_number)}`, 40); }
+  if (move.l10n_pl_edi_number) {
+    newline();
+    text(`Numer KSeF: ${String(move.l10n_pl_edi_number)}`, 40);
+  }
   return doc.save({ useObjectStreams: false });
 }
 

@@ -7,7 +7,18 @@ import { accessDenied, OdooError } from './errors.ts';
 import { userGroups, xmlidToResId } from './models.ts';
 import { nowUtc } from './orm.ts';
 import type { Env, FieldDef, ModelDef, Orm } from './orm.ts';
-import { accessErrorMessage, fieldAccessMessage, G, groupLabel, makeProfile, missingRecordMessage, modelLabel, secretRecordsMessage, unknownModelMessage, versionInfo } from './profile.ts';
+import {
+  accessErrorMessage,
+  fieldAccessMessage,
+  G,
+  groupLabel,
+  makeProfile,
+  missingRecordMessage,
+  modelLabel,
+  secretRecordsMessage,
+  unknownModelMessage,
+  versionInfo,
+} from './profile.ts';
 import type { Operation, Profile } from './profile.ts';
 import { escapeHtml } from './util.ts';
 
@@ -38,7 +49,9 @@ export function stringifyOdoo(body: unknown): string {
 }
 
 function markFloats(model: ModelDef, rows: Record<string, unknown>[]): Record<string, unknown>[] {
-  const floats = Object.entries(model.fields).filter(([, f]) => f.type === 'float' || f.type === 'monetary').map(([n]) => n);
+  const floats = Object.entries(model.fields)
+    .filter(([, f]) => f.type === 'float' || f.type === 'monetary')
+    .map(([n]) => n);
   if (floats.length === 0) return rows;
   for (const row of rows) for (const n of floats) if (typeof row[n] === 'number') row[n] = new JsonFloat(row[n]);
   return rows;
@@ -52,7 +65,11 @@ export function callLang(orm: Orm, env: Env): string {
 }
 
 export class RpcServices {
-  constructor(readonly orm: Orm, readonly database: string, readonly profile: Profile = makeProfile()) {
+  constructor(
+    readonly orm: Orm,
+    readonly database: string,
+    readonly profile: Profile = makeProfile(),
+  ) {
     orm.messages = { missing: (model, ids, env) => missingRecordMessage(model, ids, env.uid, callLang(orm, env), profile.major) };
     orm.accessCheck = (env, model, op) => this.checkAccess(env, model, op);
   }
@@ -68,7 +85,10 @@ export class RpcServices {
 
   private checkDb(db: unknown): void {
     if (db !== this.database) {
-      throw new OdooError('psycopg2.OperationalError', `connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  database "${String(db)}" does not exist\n`);
+      throw new OdooError(
+        'psycopg2.OperationalError',
+        `connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  database "${String(db)}" does not exist\n`,
+      );
     }
   }
 
@@ -150,9 +170,15 @@ export class RpcServices {
     const lang = callLang(this.orm, env);
     const label = modelLabel(model.name, model.description, lang, this.profile.major);
     if (model.secretOps?.includes(operation)) {
-      throw new OdooError('odoo.exceptions.AccessError', secretRecordsMessage({ lang, userName: String(user?.name ?? ''), uid: env.uid, operation, label, model: model.name }));
+      throw new OdooError(
+        'odoo.exceptions.AccessError',
+        secretRecordsMessage({ lang, userName: String(user?.name ?? ''), uid: env.uid, operation, label, model: model.name }),
+      );
     }
-    throw new OdooError('odoo.exceptions.AccessError', accessErrorMessage({ lang, operation, label, model: model.name, groups: needed.map((g) => groupLabel(g, lang, this.profile.major)) }));
+    throw new OdooError(
+      'odoo.exceptions.AccessError',
+      accessErrorMessage({ lang, operation, label, model: model.name, groups: needed.map((g) => groupLabel(g, lang, this.profile.major)) }),
+    );
   }
 
   /** Odoo's field-level access (`groups=` on a field): reading such a field as a non-admin is refused by name. */
@@ -168,16 +194,31 @@ export class RpcServices {
   private checkFields(env: Env, model: ModelDef, fields: string[] | null): string[] | null {
     if (env.su) return fields;
     const sees = this.seesField(env);
-    const hidden = Object.entries(model.fields).filter(([, f]) => !sees(f)).map(([n]) => n);
+    const hidden = Object.entries(model.fields)
+      .filter(([, f]) => !sees(f))
+      .map(([n]) => n);
     if (hidden.length === 0) return fields;
-    if (fields === null || fields.length === 0) return ['id', ...Object.keys(model.fields).filter((n) => !hidden.includes(n)), 'display_name', 'create_date', 'create_uid', 'write_date', 'write_uid'];
+    if (fields === null || fields.length === 0)
+      return ['id', ...Object.keys(model.fields).filter((n) => !hidden.includes(n)), 'display_name', 'create_date', 'create_uid', 'write_date', 'write_uid'];
     const refused = fields.filter((f) => hidden.includes(f));
     if (refused.length === 0) return fields;
     const lang = callLang(this.orm, env);
-    throw new OdooError('odoo.exceptions.AccessError', fieldAccessMessage({
-      lang, major: this.profile.major, label: modelLabel(model.name, model.description, lang, this.profile.major), model: model.name, uid: env.uid, fields: refused,
-      group: refused.every((f) => model.fields[f]?.adminOnly) ? (lang.startsWith('pl') ? 'Administracja / Ustawienia' : 'Administration / Settings') : groupLabel(G.invoice, lang, this.profile.major),
-    }));
+    throw new OdooError(
+      'odoo.exceptions.AccessError',
+      fieldAccessMessage({
+        lang,
+        major: this.profile.major,
+        label: modelLabel(model.name, model.description, lang, this.profile.major),
+        model: model.name,
+        uid: env.uid,
+        fields: refused,
+        group: refused.every((f) => model.fields[f]?.adminOnly)
+          ? lang.startsWith('pl')
+            ? 'Administracja / Ustawienia'
+            : 'Administration / Settings'
+          : groupLabel(G.invoice, lang, this.profile.major),
+      }),
+    );
   }
 
   /** mail.message visibility: a message on a document is visible to those who may read that document. */
@@ -198,7 +239,8 @@ export class RpcServices {
   executeKw(uid: number, modelName: string, method: string, args: unknown[], kwargs: Record<string, unknown>): unknown {
     const context = isObject(kwargs.context) ? kwargs.context : {};
     const env: Env = { uid, context, su: false };
-    if (!this.orm.models.has(modelName)) throw new OdooError('odoo.exceptions.UserError', unknownModelMessage(modelName, callLang(this.orm, env), this.profile.major));
+    if (!this.orm.models.has(modelName))
+      throw new OdooError('odoo.exceptions.UserError', unknownModelMessage(modelName, callLang(this.orm, env), this.profile.major));
     const model = this.orm.model(modelName);
     const kw = { ...kwargs };
     delete kw.context;
@@ -213,7 +255,11 @@ export class RpcServices {
     switch (method) {
       case 'search': {
         this.checkAccess(env, model, 'read');
-        return this.visible(env, model, orm.search(model.name, arg(0, 'domain', []), env, searchOpts(arg(1, 'offset', 0), arg(2, 'limit', null), arg(3, 'order', null))));
+        return this.visible(
+          env,
+          model,
+          orm.search(model.name, arg(0, 'domain', []), env, searchOpts(arg(1, 'offset', 0), arg(2, 'limit', null), arg(3, 'order', null))),
+        );
       }
       case 'search_count': {
         this.checkAccess(env, model, 'read');
@@ -225,7 +271,11 @@ export class RpcServices {
         // Odoo checks field groups before the model's ACL: a non-admin asking for smtp_user is refused by field
         const fields = this.checkFields(env, model, fieldList(arg(1, 'fields', null)));
         this.checkAccess(env, model, 'read');
-        const ids = this.visible(env, model, orm.search(model.name, arg(0, 'domain', []), env, searchOpts(arg(2, 'offset', 0), arg(3, 'limit', null), arg(4, 'order', null))));
+        const ids = this.visible(
+          env,
+          model,
+          orm.search(model.name, arg(0, 'domain', []), env, searchOpts(arg(2, 'offset', 0), arg(3, 'limit', null), arg(4, 'order', null))),
+        );
         return markFloats(model, orm.read(model.name, ids, fields, env));
       }
       case 'read': {
@@ -248,7 +298,8 @@ export class RpcServices {
           if (!rec) continue;
           const dn = orm.displayName(model.name, rec, env);
           const text = typeof name === 'string' ? name : '';
-          const hit = text === '' || (operator === '=' ? dn === text : operator === 'ilike' ? dn.toLowerCase().includes(text.toLowerCase()) : dn.includes(text));
+          const hit =
+            text === '' || (operator === '=' ? dn === text : operator === 'ilike' ? dn.toLowerCase().includes(text.toLowerCase()) : dn.includes(text));
           if (hit) out.push([id, dn]);
           if (typeof limit === 'number' && out.length >= limit) break;
         }
@@ -270,7 +321,7 @@ export class RpcServices {
         }
         if (Array.isArray(vals)) return vals.map((v) => orm.create(model.name, isObject(v) ? v : {}, env));
         if (isObject(vals)) return orm.create(model.name, vals, env);
-        throw new OdooError('builtins.TypeError', 'create() missing 1 required positional argument: \'vals_list\'');
+        throw new OdooError('builtins.TypeError', "create() missing 1 required positional argument: 'vals_list'");
       }
       case 'unlink': {
         this.checkAccess(env, model, 'unlink');
@@ -279,7 +330,10 @@ export class RpcServices {
       case 'check_access_rights': {
         const operation = String(arg(0, 'operation', 'read')) as 'read';
         const raise = arg(1, 'raise_exception', true) !== false;
-        if (raise) { this.checkAccess(env, model, operation); return true; }
+        if (raise) {
+          this.checkAccess(env, model, operation);
+          return true;
+        }
         return this.hasAccess(env, model, operation);
       }
       case 'has_access':
@@ -347,19 +401,23 @@ export class RpcServices {
     let subtypeId: number | false = typeof kw.subtype_id === 'number' ? kw.subtype_id : false;
     if (!subtypeId) subtypeId = xmlidToResId(orm, subtypeXmlid && subtypeXmlid.includes('.') ? subtypeXmlid : 'mail.mt_note') ?? false;
     const user = orm.get('res.users', env.uid);
-    const id = orm.create('mail.message', {
-      model: modelName,
-      res_id: resId,
-      record_name: recordName,
-      body,
-      subject: typeof kw.subject === 'string' ? kw.subject : false,
-      message_type: typeof kw.message_type === 'string' ? kw.message_type : 'notification',
-      subtype_id: subtypeId,
-      author_id: typeof kw.author_id === 'number' ? kw.author_id : ((user?.partner_id as number | undefined) ?? false),
-      date: nowUtc(orm.clock()),
-      attachment_ids: Array.isArray(kw.attachment_ids) ? kw.attachment_ids.filter((x): x is number => typeof x === 'number') : [],
-      partner_ids: Array.isArray(kw.partner_ids) ? kw.partner_ids.filter((x): x is number => typeof x === 'number') : [],
-    }, { ...env, su: true });
+    const id = orm.create(
+      'mail.message',
+      {
+        model: modelName,
+        res_id: resId,
+        record_name: recordName,
+        body,
+        subject: typeof kw.subject === 'string' ? kw.subject : false,
+        message_type: typeof kw.message_type === 'string' ? kw.message_type : 'notification',
+        subtype_id: subtypeId,
+        author_id: typeof kw.author_id === 'number' ? kw.author_id : ((user?.partner_id as number | undefined) ?? false),
+        date: nowUtc(orm.clock()),
+        attachment_ids: Array.isArray(kw.attachment_ids) ? kw.attachment_ids.filter((x): x is number => typeof x === 'number') : [],
+        partner_ids: Array.isArray(kw.partner_ids) ? kw.partner_ids.filter((x): x is number => typeof x === 'number') : [],
+      },
+      { ...env, su: true },
+    );
     return id;
   }
 }

@@ -40,26 +40,42 @@ export class SandboxHttp {
   private sessions = new Map<string, { uid: number }>();
   private server: Server | null = null;
 
-  constructor(readonly orm: Orm, readonly services: RpcServices, private readonly afterRequest: () => void) {
+  constructor(
+    readonly orm: Orm,
+    readonly services: RpcServices,
+    private readonly afterRequest: () => void,
+  ) {
     this.registerDefaults();
   }
 
   /** Adds a route; `path` may hold `:name` segments (`/report/pdf/:report/:ids`). */
   route(method: string, path: string, handler: Handler): void {
     const keys: string[] = [];
-    const pattern = new RegExp('^' + path.replace(/:([A-Za-z_]+)/g, (_m, k: string) => { keys.push(k); return '([^/]+)'; }) + '/?$');
+    const pattern = new RegExp(
+      '^' +
+        path.replace(/:([A-Za-z_]+)/g, (_m, k: string) => {
+          keys.push(k);
+          return '([^/]+)';
+        }) +
+        '/?$',
+    );
     this.routes.push({ method: method.toUpperCase(), pattern, keys, handler });
   }
 
   async listen(host: string, port: number): Promise<number> {
-    const server = createServer((req, res) => { void this.handle(req, res); });
+    const server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;
     server.keepAliveTimeout = 5_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => { server.off('error', reject); resolve(); });
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     return (server.address() as AddressInfo).port;
   }
@@ -85,7 +101,9 @@ export class SandboxHttp {
         pathMatched = true;
         if (route.method !== method && !(route.method === 'GET' && method === 'HEAD')) continue;
         const params: Record<string, string> = {};
-        route.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1] as string); });
+        route.keys.forEach((k, i) => {
+          params[k] = decodeURIComponent(m[i + 1] as string);
+        });
         await route.handler({ req, res, params, url, sessionUid: this.sessionUid(req), readBody: () => readBody(req, BODY_LIMIT_BYTES) });
         return;
       }
@@ -114,7 +132,14 @@ export class SandboxHttp {
       body = await ctx.readBody();
     } catch (err) {
       if (err instanceof PayloadTooLarge) {
-        sendJson(ctx.res, 413, { jsonrpc: '2.0', id: null, error: new OdooError('werkzeug.exceptions.RequestEntityTooLarge', '413 Request Entity Too Large: The data value transmitted exceeds the capacity limit.').toPayload() });
+        sendJson(ctx.res, 413, {
+          jsonrpc: '2.0',
+          id: null,
+          error: new OdooError(
+            'werkzeug.exceptions.RequestEntityTooLarge',
+            '413 Request Entity Too Large: The data value transmitted exceeds the capacity limit.',
+          ).toPayload(),
+        });
         return null;
       }
       throw err;
@@ -150,7 +175,8 @@ export class SandboxHttp {
 
     this.route('GET', '/web/version', (ctx) => {
       // 19 has the route; 18 answers 404, 17's http_routing first redirects a visitor to /en/.
-      if (this.profile.major >= 19) return sendJson(ctx.res, 200, { version_info: versionInfo(this.profile).server_version_info, version: this.profile.version });
+      if (this.profile.major >= 19)
+        return sendJson(ctx.res, 200, { version_info: versionInfo(this.profile).server_version_info, version: this.profile.version });
       if (this.langRedirect17(ctx)) return;
       sendHtml(ctx.res, 404, notFoundHtml());
     });
@@ -171,7 +197,10 @@ export class SandboxHttp {
         if (uid === false) throw accessDenied();
         const sid = randomBytes(30).toString('base64url');
         this.sessions.set(sid, { uid });
-        ctx.res.setHeader('Set-Cookie', `session_id=${sid}; Expires=${new Date(Date.now() + 7 * 86400_000).toUTCString()}; Max-Age=604800; HttpOnly; Path=/; SameSite=Lax`);
+        ctx.res.setHeader(
+          'Set-Cookie',
+          `session_id=${sid}; Expires=${new Date(Date.now() + 7 * 86400_000).toUTCString()}; Max-Age=604800; HttpOnly; Path=/; SameSite=Lax`,
+        );
         sendJson(ctx.res, 200, { jsonrpc: '2.0', id: rq.id, result: this.sessionInfo(uid, String(db)) });
       } catch (err) {
         sendRpcError(ctx.res, rq.id, asOdooError(err));
@@ -181,7 +210,8 @@ export class SandboxHttp {
     this.route('POST', '/web/session/get_session_info', async (ctx) => {
       const rq = await this.jsonRequest(ctx);
       if (!rq) return;
-      if (ctx.sessionUid === null) return sendRpcError(ctx.res, rq.id, new OdooError('odoo.http.SessionExpiredException', 'Session expired', ['Session expired'], 100));
+      if (ctx.sessionUid === null)
+        return sendRpcError(ctx.res, rq.id, new OdooError('odoo.http.SessionExpiredException', 'Session expired', ['Session expired'], 100));
       sendJson(ctx.res, 200, { jsonrpc: '2.0', id: rq.id, result: this.sessionInfo(ctx.sessionUid, this.services.database) });
     });
 
@@ -193,11 +223,19 @@ export class SandboxHttp {
     });
 
     this.route('GET', '/web/login', (ctx) => {
-      sendHtml(ctx.res, 200, '<!doctype html><html lang="pl"><head><meta charset="utf-8"><title>Login | Sandbox</title></head><body><h1>Sandbox host</h1><p>Log in through <code>/web/session/authenticate</code>.</p></body></html>');
+      sendHtml(
+        ctx.res,
+        200,
+        '<!doctype html><html lang="pl"><head><meta charset="utf-8"><title>Login | Sandbox</title></head><body><h1>Sandbox host</h1><p>Log in through <code>/web/session/authenticate</code>.</p></body></html>',
+      );
     });
 
     this.route('GET', '/', (ctx) => {
-      sendHtml(ctx.res, 200, `<!doctype html><html lang="pl"><head><meta charset="utf-8"><title>Sandbox host</title></head><body><h1>Sandbox host (Odoo ${this.profile.version} compatible)</h1><p>Database: <code>${this.services.database}</code>. JSON-RPC at <code>/jsonrpc</code>.</p></body></html>`);
+      sendHtml(
+        ctx.res,
+        200,
+        `<!doctype html><html lang="pl"><head><meta charset="utf-8"><title>Sandbox host</title></head><body><h1>Sandbox host (Odoo ${this.profile.version} compatible)</h1><p>Database: <code>${this.services.database}</code>. JSON-RPC at <code>/jsonrpc</code>.</p></body></html>`,
+      );
     });
 
     this.route('GET', '/report/pdf/:report/:ids', (ctx) => this.report(ctx, null));
@@ -256,16 +294,22 @@ export class SandboxHttp {
       if (lang !== this.profile.defaultLang) return redirect(ctx.res, `/${SandboxHttp.urlCode(lang)}${rest}`);
     }
     const report = [...this.orm.table('ir.actions.report').values()].find((r) => r.report_name === ctx.params.report);
-    if (!report || report.model !== 'account.move') return sendHtml(ctx.res, 500, errorHtml('Internal Server Error', 'The server encountered an internal error and was unable to complete your request.'));
+    if (!report || report.model !== 'account.move')
+      return sendHtml(ctx.res, 500, errorHtml('Internal Server Error', 'The server encountered an internal error and was unable to complete your request.'));
     const ids = (ctx.params.ids ?? '').split(',').map((s) => Number(s));
     if (ids.length !== 1 || !Number.isInteger(ids[0])) return sendHtml(ctx.res, 400, errorHtml('Bad Request', 'One record id expected.'));
     const env: Env = { uid: ctx.sessionUid, context: {}, su: false };
-    if (!this.services.hasAccess(env, this.orm.model('account.move'), 'read')) return sendHtml(ctx.res, 403, errorHtml('Forbidden', 'You are not allowed to access this document.'));
+    if (!this.services.hasAccess(env, this.orm.model('account.move'), 'read'))
+      return sendHtml(ctx.res, 403, errorHtml('Forbidden', 'You are not allowed to access this document.'));
     const move = this.orm.get('account.move', ids[0] as number);
     if (!move) return sendHtml(ctx.res, 400, errorHtml('Bad Request', 'Record does not exist or has been deleted.'));
     const pdf = await invoicePdf(this.orm, env, move);
     const filename = `${move.name && move.name !== '/' ? String(move.name).replaceAll('/', '_') : `draft_${move.id}`}.pdf`;
-    ctx.res.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': String(pdf.byteLength), 'Content-Disposition': `inline; filename="${filename}"` });
+    ctx.res.writeHead(200, {
+      'Content-Type': 'application/pdf',
+      'Content-Length': String(pdf.byteLength),
+      'Content-Disposition': `inline; filename="${filename}"`,
+    });
     ctx.res.end(Buffer.from(pdf));
   }
 
@@ -281,7 +325,11 @@ export class SandboxHttp {
         return sendHtml(ctx.res, 404, notFoundHtml());
       }
       if (ctx.sessionUid === null) return this.loginRedirect(ctx);
-      return sendHtml(ctx.res, 400, '<!doctype html>\n<html lang=en>\n<title>400 Bad Request</title>\n<h1>Bad Request</h1>\n<p>Session expired (invalid CSRF token)</p>\n');
+      return sendHtml(
+        ctx.res,
+        400,
+        '<!doctype html>\n<html lang=en>\n<title>400 Bad Request</title>\n<h1>Bad Request</h1>\n<p>Session expired (invalid CSRF token)</p>\n',
+      );
     }
     const fail = (status: number, err: OdooError): void => {
       const p = err.toPayload().data;
@@ -305,8 +353,20 @@ export class SandboxHttp {
     const { ids, context, ...named } = body;
     const model = ctx.params.model ?? '';
     const method = ctx.params.method ?? '';
-    const MODEL_METHODS = new Set(['search', 'search_read', 'search_count', 'create', 'fields_get', 'name_search', 'context_get', 'check_access_rights', 'has_access', 'get_param']);
-    if (ids !== undefined && MODEL_METHODS.has(method)) return fail(422, new OdooError('odoo.exceptions.UserError', `${model}.${method}() is an @api.model method: it takes no ids`));
+    const MODEL_METHODS = new Set([
+      'search',
+      'search_read',
+      'search_count',
+      'create',
+      'fields_get',
+      'name_search',
+      'context_get',
+      'check_access_rights',
+      'has_access',
+      'get_param',
+    ]);
+    if (ids !== undefined && MODEL_METHODS.has(method))
+      return fail(422, new OdooError('odoo.exceptions.UserError', `${model}.${method}() is an @api.model method: it takes no ids`));
     const args: unknown[] = [];
     if (ids !== undefined) args.push(ids);
     try {
@@ -314,7 +374,15 @@ export class SandboxHttp {
       sendJson(ctx.res, 200, result ?? null);
     } catch (err) {
       const e = asOdooError(err);
-      const status = /UserError|ValidationError/.test(e.exceptionName) ? 422 : /AccessError|AccessDenied/.test(e.exceptionName) ? 403 : /MissingError/.test(e.exceptionName) ? 404 : /LockError/.test(e.exceptionName) ? 409 : 500;
+      const status = /UserError|ValidationError/.test(e.exceptionName)
+        ? 422
+        : /AccessError|AccessDenied/.test(e.exceptionName)
+          ? 403
+          : /MissingError/.test(e.exceptionName)
+            ? 404
+            : /LockError/.test(e.exceptionName)
+              ? 409
+              : 500;
       fail(status, e);
     }
   }
@@ -359,7 +427,16 @@ export class SandboxHttp {
       display_switch_company_menu: false,
       iap_company_enrich: true,
       ...(p.major >= 18
-        ? { partner_write_date: String(user?.write_date ?? ''), test_mode: false, view_info: {}, websocket_worker_version: `${p.version}-3`, tour_enabled: false, current_tour: {}, storeData: {}, can_insert_in_spreadsheet: false }
+        ? {
+            partner_write_date: String(user?.write_date ?? ''),
+            test_mode: false,
+            view_info: {},
+            websocket_worker_version: `${p.version}-3`,
+            tour_enabled: false,
+            current_tour: {},
+            storeData: {},
+            can_insert_in_spreadsheet: false,
+          }
         : { user_id: [uid], web_tours: [], tour_disable: false, notification_type: 'email', odoobot_initialized: false, is_quick_edit_mode_enabled: false }),
     };
   }
@@ -406,8 +483,15 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => { if (!failed) resolve(Buffer.concat(chunks)); });
-    req.on('error', (e) => { if (!failed) { failed = true; reject(e); } });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (e) => {
+      if (!failed) {
+        failed = true;
+        reject(e);
+      }
+    });
   });
 }
 

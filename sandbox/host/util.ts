@@ -107,7 +107,7 @@ export function randomCzechVat(rng: Prng): string {
     const body = String(rng.int(1, 9)) + rng.digits(6);
     const sum = [...body].reduce((s, ch, i) => s + Number(ch) * (8 - i), 0);
     const check = (11 - (sum % 11)) % 10;
-    if ((11 - (sum % 11)) !== 10) return 'CZ' + body + String(check);
+    if (11 - (sum % 11) !== 10) return 'CZ' + body + String(check);
   }
 }
 
@@ -186,10 +186,5 @@ export function numberToMinor(value: number, decimals = 2): number {
 }
 
 export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 }

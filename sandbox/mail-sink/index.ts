@@ -80,7 +80,10 @@ function addressText(a: AddressObject | AddressObject[] | undefined): string {
 /** The Message-ID header of a raw message (first occurrence, unfolded), or null. */
 export function rawMessageId(raw: Buffer): string | null {
   const end = raw.indexOf('\r\n\r\n');
-  const head = raw.subarray(0, end >= 0 ? end : Math.min(raw.length, HEADER_SCAN)).toString('latin1').replace(/\r?\n[ \t]+/g, ' ');
+  const head = raw
+    .subarray(0, end >= 0 ? end : Math.min(raw.length, HEADER_SCAN))
+    .toString('latin1')
+    .replace(/\r?\n[ \t]+/g, ' ');
   const m = /^message-id:[ \t]*(.*?)[ \t]*$/im.exec(head);
   const value = m?.[1]?.trim() ?? '';
   return value === '' ? null : value;
@@ -124,7 +127,10 @@ async function describe(dir: string, file: string): Promise<SinkMessage> {
     file,
     receivedAt: str('x-sink-received-at'),
     envelopeFrom: str('x-sink-envelope-from'),
-    envelopeTo: str('x-sink-envelope-to').split(',').map((s) => s.trim()).filter(Boolean),
+    envelopeTo: str('x-sink-envelope-to')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     messageId: parsed.messageId ?? null,
     subject: parsed.subject ?? null,
   };
@@ -289,7 +295,9 @@ ${rows.join('\n')}
       if (m[2] === 'html') {
         // The message's own HTML, with no script, no network and no same-origin access.
         const html = typeof parsed.html === 'string' ? parsed.html : '';
-        send(200, 'text/html; charset=utf-8', html, { 'content-security-policy': "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'" });
+        send(200, 'text/html; charset=utf-8', html, {
+          'content-security-policy': "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'",
+        });
         return;
       }
       const a = parsed.attachments[Number(m[3])];

@@ -212,13 +212,21 @@ export class ManagedService {
   private async refuseIfInUse(installationId: string, field: 'emailAccount' | 'emailTemplate', id: string, verb: string): Promise<void> {
     const installation = await this.deps.store.getInstallation(installationId);
     if (installation?.settings[field] === id) {
-      throw new ConnectorError('conflict', `It is the ${field === 'emailAccount' ? 'e-mail account' : 'template'} the settings use; choose another one in the settings before it can be ${verb}`, {
-        field,
-      });
+      throw new ConnectorError(
+        'conflict',
+        `It is the ${field === 'emailAccount' ? 'e-mail account' : 'template'} the settings use; choose another one in the settings before it can be ${verb}`,
+        {
+          field,
+        },
+      );
     }
   }
 
-  private mergeAccount(current: ManagedEmailAccount | null, input: AccountInput, ids: { id: string; installationId: string; now: string }): ManagedEmailAccount {
+  private mergeAccount(
+    current: ManagedEmailAccount | null,
+    input: AccountInput,
+    ids: { id: string; installationId: string; now: string },
+  ): ManagedEmailAccount {
     const { secrets } = this.deps;
     const problems: Problem[] = [];
     const name = (input.name ?? current?.name ?? '').trim();
@@ -290,7 +298,10 @@ function mergeDkim(
   else {
     const senderDomain = fromAddress.split('@')[1]?.toLowerCase() ?? '';
     if (senderDomain && senderDomain !== domain && !senderDomain.endsWith(`.${domain}`)) {
-      problems.push({ field: 'dkim.domain', message: `the sender ${fromAddress} is not in ${domain}: receivers would not align the signature with the From address` });
+      problems.push({
+        field: 'dkim.domain',
+        message: `the sender ${fromAddress} is not in ${domain}: receivers would not align the signature with the From address`,
+      });
     }
   }
   if (!selector) problems.push({ field: 'dkim.selector', message: 'a selector is required' });
@@ -365,7 +376,10 @@ function mergeTemplate(current: ManagedTemplate | null, input: TemplateInput, id
     const missing = subject.en === null ? 'subject.en' : 'html.en';
     problems.push({ field: missing, message: 'an English version needs both a subject and a body' });
   }
-  for (const [part, texts, max] of [['subject', subject, MAX_SUBJECT], ['html', html, MAX_HTML]] as const) {
+  for (const [part, texts, max] of [
+    ['subject', subject, MAX_SUBJECT],
+    ['html', html, MAX_HTML],
+  ] as const) {
     for (const lang of ['pl', 'en'] as const) {
       const text = texts[lang];
       if (text === null) continue;

@@ -83,7 +83,11 @@ export interface ConnectorManaged {
  * `connector:`), a host without offers exactly the managed ones. Managed templates are rendered by the
  * connector (`renderedByHost: false`) for the host's invoice model.
  */
-export function connectorKept(host: HostErp, descriptor: Pick<HostDescriptor, 'capabilities' | 'invoiceModel'>, managed: ConnectorManaged | undefined): HostErp {
+export function connectorKept(
+  host: HostErp,
+  descriptor: Pick<HostDescriptor, 'capabilities' | 'invoiceModel'>,
+  managed: ConnectorManaged | undefined,
+): HostErp {
   const { ownMailAccounts, ownTemplates } = descriptor.capabilities;
   const managedTemplates = async () => (managed ? await managed.templates() : []).map((t) => ({ ...t, model: descriptor.invoiceModel, renderedByHost: false }));
   const managedAccounts = async (operator: Operator) => (managed ? await managed.accounts(operator) : []);

@@ -9,17 +9,7 @@
  * not read (Odoo mail servers); everything else runs as the operator, so the host's own access rules
  * and audit trail apply (docs/design.md §2).
  */
-import type {
-  EmailAccount,
-  EmailTemplateRef,
-  Invoice,
-  IsoDate,
-  Operator,
-  Outcome,
-  PrintRef,
-  RenderedTemplate,
-  Settings,
-} from '../domain.ts';
+import type { EmailAccount, EmailTemplateRef, Invoice, IsoDate, Operator, Outcome, PrintRef, RenderedTemplate, Settings } from '../domain.ts';
 
 export interface HostCredential {
   login: string;

@@ -24,7 +24,17 @@ import { requestLang } from '../messages/http.ts';
 import { fieldErrorView, joinedMessage } from '../messages/fields.ts';
 import { schemaProblems } from '../messages/validation.ts';
 import { authPlugin, SURFACES, type Surface } from './plugins/auth.ts';
-import { installationsPlugin, managedPlugin, pageSessionsPlugin, previewsPlugin, SERVICE, sitePlugin, storePlugin, webhooksPlugin, type Webhooks } from './plugins/services.ts';
+import {
+  installationsPlugin,
+  managedPlugin,
+  pageSessionsPlugin,
+  previewsPlugin,
+  SERVICE,
+  sitePlugin,
+  storePlugin,
+  webhooksPlugin,
+  type Webhooks,
+} from './plugins/services.ts';
 import { installationRoutes } from './routes/installations.ts';
 import { systemRoutes } from './routes/system.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -50,9 +60,13 @@ export function httpServerOptions(logger: Logger): FastifyServerOptions {
     // the same body as every other 4xx.
     frameworkErrors: (error, _request, reply) => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      void (reply as unknown as FastifyReply)
-        .status(tooLong ? 414 : 400)
-        .send({ error: { code: tooLong ? 'uri_too_long' : 'bad_url', message: tooLong ? 'A part of the URL is too long' : 'The URL is not valid (it cannot be decoded)', field: 'url' } });
+      void (reply as unknown as FastifyReply).status(tooLong ? 414 : 400).send({
+        error: {
+          code: tooLong ? 'uri_too_long' : 'bad_url',
+          message: tooLong ? 'A part of the URL is too long' : 'The URL is not valid (it cannot be decoded)',
+          field: 'url',
+        },
+      });
     },
   };
 }
@@ -74,7 +88,7 @@ async function http(appBase: FastifyInstance): Promise<void> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Invoice Courier', version: app.site.version, description: 'E-mails the host ERP\'s sales invoices automatically, exactly once each.' },
+      info: { title: 'Invoice Courier', version: app.site.version, description: "E-mails the host ERP's sales invoices automatically, exactly once each." },
       servers: [{ url: app.site.publicUrl }],
       components: {
         securitySchemes: {
@@ -121,7 +135,10 @@ async function http(appBase: FastifyInstance): Promise<void> {
         return reply.status(status).send({ error: { code: error.code, message: 'Internal error' } });
       }
       if (error.field && error.say) {
-        const f = fieldErrorView({ field: error.field, message: error.message, code: error.say.code, ...(error.say.params ? { params: error.say.params } : {}) }, lang);
+        const f = fieldErrorView(
+          { field: error.field, message: error.message, code: error.say.code, ...(error.say.params ? { params: error.say.params } : {}) },
+          lang,
+        );
         return reply.status(status).send({ error: { code: error.code, message: f.message, field: error.field, fields: [f] } });
       }
       return reply.status(status).send({ error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } });
@@ -136,15 +153,22 @@ async function http(appBase: FastifyInstance): Promise<void> {
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send({ error: { code: 'internal', message: 'Internal error' } });
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactUrl(request.url)}`, field: 'url' } }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactUrl(request.url)}`, field: 'url' } }),
+  );
 
   // Before any route: a caller without that installation's credential gets 401/403 on every installation route.
   await app.register(authPlugin);
   // After validation (and after a webhook's signature check): PostgreSQL text cannot hold NUL, so no input may carry one.
   app.addHook('preHandler', async (request) => {
-    for (const [part, value] of [['params', request.params], ['query', request.query], ['body', request.body]] as const) {
+    for (const [part, value] of [
+      ['params', request.params],
+      ['query', request.query],
+      ['body', request.body],
+    ] as const) {
       const field = fieldWithNul(value);
-      if (field !== null) throw new ConnectorError('validation', `${field || part}: must not contain a NUL character`, { field: field || part, say: { code: 'validation.nul' } });
+      if (field !== null)
+        throw new ConnectorError('validation', `${field || part}: must not contain a NUL character`, { field: field || part, say: { code: 'validation.nul' } });
     }
   });
   await app.register(systemRoutes);
@@ -194,7 +218,8 @@ export async function buildHttpServer(s: HttpServices): Promise<FastifyInstance>
  * GET routes that pages and monitors poll or load with every page: run lists and progress, the log page's
  * entries, health, metrics, the pages' own assets and the browser's favicon request.
  */
-const POLLED_ROUTE = /^(?:\/health|\/metrics|\/favicon\.ico|\/ui\/assets\/:name|\/(?:ui\/)?api\/installations\/:id\/(?:runs(?:\/[^/]+)*|logs|progress|events))$/;
+const POLLED_ROUTE =
+  /^(?:\/health|\/metrics|\/favicon\.ico|\/ui\/assets\/:name|\/(?:ui\/)?api\/installations\/:id\/(?:runs(?:\/[^/]+)*|logs|progress|events))$/;
 
 export function isPolledRoute(method: string | string[], url: string): boolean {
   const methods = Array.isArray(method) ? method : [method];
@@ -221,4 +246,3 @@ export function fieldWithNul(value: unknown): string | null {
   }
   return null;
 }
-

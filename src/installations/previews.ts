@@ -84,7 +84,7 @@ export class InvoicePreviews {
         account,
         operator,
         attachment: attachment?.pdf ?? null,
-        ksefXml: attachesKsefXml(installation.settings) ? invoice.ksef?.xml ?? null : null,
+        ksefXml: attachesKsefXml(installation.settings) ? (invoice.ksef?.xml ?? null) : null,
         timeZone: installation.settings.timezone,
         date: this.deps.clock(),
       });
@@ -144,7 +144,12 @@ export class InvoicePreviews {
 
   private async invoice(host: HostErp, invoiceId: string): Promise<Invoice> {
     const [invoice] = await host.getInvoices([invoiceId]);
-    if (!invoice) throw new ConnectorError('not_found', `The host has no invoice ${invoiceId}`, { field: 'invoiceId', detail: { invoiceId }, say: { code: 'error.invoice_not_found', params: { invoice: invoiceId } } });
+    if (!invoice)
+      throw new ConnectorError('not_found', `The host has no invoice ${invoiceId}`, {
+        field: 'invoiceId',
+        detail: { invoiceId },
+        say: { code: 'error.invoice_not_found', params: { invoice: invoiceId } },
+      });
     return invoice;
   }
 

@@ -65,7 +65,8 @@ function installInputError(e: unknown): unknown {
   if (e instanceof ValidationFailure || !isConnectorError(e)) return e;
   const says = e.message;
   // Each answer names the field; the host's own words stay as quoted detail.
-  const refuse = (field: string, code: Parameters<typeof problem>[1], errorCode: string) => new ValidationFailure([problem(field, code, { detail: says })], errorCode as never);
+  const refuse = (field: string, code: Parameters<typeof problem>[1], errorCode: string) =>
+    new ValidationFailure([problem(field, code, { detail: says })], errorCode as never);
   if (e.code === 'host_auth') return refuse('integration.secret', 'install.credentials_refused', 'host_auth');
   if (e.code === 'host_not_found' && /company/i.test(says)) return refuse('companyId', 'install.no_company', 'host_not_found');
   if (e.code === 'host_not_found' && /database/i.test(says)) return refuse('database', 'install.no_database', 'host_not_found');
@@ -126,7 +127,14 @@ export class InstallationService {
       });
       if (missing.length) {
         throw new ValidationFailure(
-          missing.map((m) => problem('integration.login', 'install.missing_right', { login: input.integration.login, access: m.access, model: m.model, reason: permissionReason(input.hostKind, m.model) ?? '' })),
+          missing.map((m) =>
+            problem('integration.login', 'install.missing_right', {
+              login: input.integration.login,
+              access: m.access,
+              model: m.model,
+              reason: permissionReason(input.hostKind, m.model) ?? '',
+            }),
+          ),
           'host_access',
         );
       }
@@ -231,7 +239,12 @@ export class InstallationService {
 
   view(installation: Installation): SettingsView {
     const s = installation.settings;
-    return { ...s, stripProductCodes: stripsProductCodes(s), attachKsefXml: attachesKsefXml(s), operatorPassword: { set: installation.operatorSecret !== null } };
+    return {
+      ...s,
+      stripProductCodes: stripsProductCodes(s),
+      attachKsefXml: attachesKsefXml(s),
+      operatorPassword: { set: installation.operatorSecret !== null },
+    };
   }
 
   /**
@@ -251,7 +264,13 @@ export class InstallationService {
       schedule: { ...current.settings.schedule, ...(schedule ?? {}) },
     };
     next = applyEnableDefaults(current.settings, next, clock());
-    const problems: FieldError[] = [...(opts.shapeProblems ?? []), ...checkSettings(next, this.deps.standardPrints().map((p) => p.choice.replace(/^standard:/, '')))];
+    const problems: FieldError[] = [
+      ...(opts.shapeProblems ?? []),
+      ...checkSettings(
+        next,
+        this.deps.standardPrints().map((p) => p.choice.replace(/^standard:/, '')),
+      ),
+    ];
 
     // A changed operator needs its own password; the stored one belongs to the previous operator.
     const operatorChanged = next.operator !== current.settings.operator;
@@ -289,7 +308,15 @@ export class InstallationService {
 
   /** The problems the live host finds (none when nothing it decides changed). */
   private async validateAgainstHost(current: Installation, next: Settings, operatorSecret: string | null, passwordGiven: boolean): Promise<FieldError[]> {
-    const needsHost = next.enabled || passwordGiven || next.operator !== current.settings.operator || next.emailAccount !== current.settings.emailAccount || next.emailTemplate !== current.settings.emailTemplate || next.delivery !== current.settings.delivery || next.attachments.pln !== current.settings.attachments.pln || next.attachments.foreign !== current.settings.attachments.foreign;
+    const needsHost =
+      next.enabled ||
+      passwordGiven ||
+      next.operator !== current.settings.operator ||
+      next.emailAccount !== current.settings.emailAccount ||
+      next.emailTemplate !== current.settings.emailTemplate ||
+      next.delivery !== current.settings.delivery ||
+      next.attachments.pln !== current.settings.attachments.pln ||
+      next.attachments.foreign !== current.settings.attachments.foreign;
     if (!needsHost) return [];
     if (operatorSecret === null) return [problem('operatorPassword', 'settings.operator_password_missing')];
     const host = this.host({ ...current, settings: next }, { login: next.operator, secret: operatorSecret });
@@ -306,7 +333,8 @@ export class InstallationService {
     try {
       operator = await host.checkOperator();
     } catch (e) {
-      if (isConnectorError(e, 'host_auth')) return [problem(passwordGiven ? 'operatorPassword' : 'operator', 'settings.operator_login_refused', { operator: next.operator })];
+      if (isConnectorError(e, 'host_auth'))
+        return [problem(passwordGiven ? 'operatorPassword' : 'operator', 'settings.operator_login_refused', { operator: next.operator })];
       throw e;
     }
     if (next.emailAccount) {
@@ -323,7 +351,11 @@ export class InstallationService {
       if (!templates.some((t) => t.id === next.emailTemplate)) {
         problems.push(problem('emailTemplate', 'settings.template_unknown', { template: next.emailTemplate }));
       }
-    } else if (next.emailTemplate && next.emailTemplate !== `${CONNECTOR_TEMPLATE_PREFIX}invoice` && !(await host.listEmailTemplates()).some((t) => t.id === next.emailTemplate)) {
+    } else if (
+      next.emailTemplate &&
+      next.emailTemplate !== `${CONNECTOR_TEMPLATE_PREFIX}invoice` &&
+      !(await host.listEmailTemplates()).some((t) => t.id === next.emailTemplate)
+    ) {
       // Other `connector:` ids are the installation's connector-managed templates, listed by the host adapter.
       problems.push(problem('emailTemplate', 'settings.template_unknown', { template: next.emailTemplate }));
     }
@@ -368,7 +400,10 @@ export class InstallationService {
       }
       case 'prints': {
         const user = await host.listUserPrints().catch(() => [] as PrintRef[]);
-        return [...this.deps.standardPrints(), ...user, { choice: 'none', name: 'Bez załącznika / no attachment' }].map((p) => ({ value: p.choice, label: p.name }));
+        return [...this.deps.standardPrints(), ...user, { choice: 'none', name: 'Bez załącznika / no attachment' }].map((p) => ({
+          value: p.choice,
+          label: p.name,
+        }));
       }
     }
   }

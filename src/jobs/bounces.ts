@@ -88,12 +88,23 @@ export async function checkBounces(deps: BounceCheckDeps, target: BounceCheckTar
       if (page.reports.length < BATCH) break;
     }
     if (result.read > 0) {
-      await log(deps, target, 'info', BOUNCES_CHECKED_EVENT, `Read ${result.read} delivery report(s): ${result.bounced} bounce(s) recorded, ${result.ignored} not about this installation's messages`, null, { ...result, account: account.id });
+      await log(
+        deps,
+        target,
+        'info',
+        BOUNCES_CHECKED_EVENT,
+        `Read ${result.read} delivery report(s): ${result.bounced} bounce(s) recorded, ${result.ignored} not about this installation's messages`,
+        null,
+        { ...result, account: account.id },
+      );
     }
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
     deps.logger.warn({ err: e, installationId }, 'delivery reports not read');
-    await log(deps, target, 'warning', BOUNCE_CHECK_FAILED_EVENT, `Delivery reports could not be read from the mailbox of "${account.name}": ${detail}`, null, { account: account.id, detail }).catch(() => undefined);
+    await log(deps, target, 'warning', BOUNCE_CHECK_FAILED_EVENT, `Delivery reports could not be read from the mailbox of "${account.name}": ${detail}`, null, {
+      account: account.id,
+      detail,
+    }).catch(() => undefined);
   }
   return result;
 }
@@ -106,17 +117,27 @@ async function handleReport(deps: BounceCheckDeps, target: BounceCheckTarget, re
     return false;
   }
   const at = deps.clock().toISOString();
-  const failed: BounceRecord[] = report.recipients.filter((r) => r.action === 'failed').map((r) => ({ address: r.address, status: r.status, diagnostic: r.diagnostic, at }));
+  const failed: BounceRecord[] = report.recipients
+    .filter((r) => r.action === 'failed')
+    .map((r) => ({ address: r.address, status: r.status, diagnostic: r.diagnostic, at }));
   // A delay is said once per invoice (servers repeat "still trying" notices); it is no bounce.
   const delayed = report.recipients.filter((x) => x.action === 'delayed');
   if (delayed.length && (await deps.store.hasLog(target.installationId, entry.invoiceId, DELAYED_EVENT))) delayed.length = 0;
   for (const r of delayed) {
-    await log(deps, target, 'info', DELAYED_EVENT, `Delivery to ${r.address} is delayed (the server keeps trying): ${r.diagnostic ?? r.status ?? ''}`.trim(), entry, {
-      address: r.address,
-      status: r.status,
-      diagnostic: r.diagnostic,
-      messageId: entry.messageId,
-    });
+    await log(
+      deps,
+      target,
+      'info',
+      DELAYED_EVENT,
+      `Delivery to ${r.address} is delayed (the server keeps trying): ${r.diagnostic ?? r.status ?? ''}`.trim(),
+      entry,
+      {
+        address: r.address,
+        status: r.status,
+        diagnostic: r.diagnostic,
+        messageId: entry.messageId,
+      },
+    );
   }
   if (failed.length === 0) return true;
   const added = await deps.store.recordBounces(target.installationId, entry.invoiceId, entry.messageId, failed);
@@ -124,8 +145,25 @@ async function handleReport(deps: BounceCheckDeps, target: BounceCheckTarget, re
     const b = failed.find((f) => f.address.toLowerCase() === address.toLowerCase())!;
     result.bounced += 1;
     const data = { address, status: b.status, diagnostic: b.diagnostic, messageId: entry.messageId, reportingMta: report.reportingMta };
-    await log(deps, target, 'warning', BOUNCED_EVENT, `The message to ${address} bounced: ${[b.status, b.diagnostic].filter(Boolean).join(' ') || 'no reason given'}`, entry, data);
-    deps.events?.({ type: 'invoice.bounced', installationId: target.installationId, invoiceId: entry.invoiceId, invoiceNumber: entry.invoiceNumber, address, status: b.status, diagnostic: b.diagnostic, messageId: entry.messageId });
+    await log(
+      deps,
+      target,
+      'warning',
+      BOUNCED_EVENT,
+      `The message to ${address} bounced: ${[b.status, b.diagnostic].filter(Boolean).join(' ') || 'no reason given'}`,
+      entry,
+      data,
+    );
+    deps.events?.({
+      type: 'invoice.bounced',
+      installationId: target.installationId,
+      invoiceId: entry.invoiceId,
+      invoiceNumber: entry.invoiceNumber,
+      address,
+      status: b.status,
+      diagnostic: b.diagnostic,
+      messageId: entry.messageId,
+    });
     try {
       // A note only: the invoice stays marked sent (the server accepted it). No Message-ID on the item, so the
       // host's idempotence check does not take the delivery note (which names it) for this one.
@@ -140,15 +178,36 @@ async function handleReport(deps: BounceCheckDeps, target: BounceCheckTarget, re
       ]);
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);
-      await log(deps, target, 'warning', BOUNCE_NOTE_FAILED_EVENT, `The bounce of ${address} could not be noted on the invoice in the host: ${detail}`, entry, { address, detail });
+      await log(deps, target, 'warning', BOUNCE_NOTE_FAILED_EVENT, `The bounce of ${address} could not be noted on the invoice in the host: ${detail}`, entry, {
+        address,
+        detail,
+      });
     }
   }
   return true;
 }
 
-async function log(deps: BounceCheckDeps, target: BounceCheckTarget, level: NewLogEntry['level'], event: string, message: string, entry: LedgerEntry | null, data: Record<string, unknown>): Promise<void> {
+async function log(
+  deps: BounceCheckDeps,
+  target: BounceCheckTarget,
+  level: NewLogEntry['level'],
+  event: string,
+  message: string,
+  entry: LedgerEntry | null,
+  data: Record<string, unknown>,
+): Promise<void> {
   await deps.store.appendLogs([
-    { installationId: target.installationId, runId: target.runId, at: deps.clock().toISOString(), level, event, invoiceId: entry?.invoiceId ?? null, invoiceNumber: entry?.invoiceNumber ?? null, message, data },
+    {
+      installationId: target.installationId,
+      runId: target.runId,
+      at: deps.clock().toISOString(),
+      level,
+      event,
+      invoiceId: entry?.invoiceId ?? null,
+      invoiceNumber: entry?.invoiceNumber ?? null,
+      message,
+      data,
+    },
   ]);
 }
 
@@ -164,7 +223,12 @@ export function nextVersionMessageId(entry: Pick<LedgerEntry, 'messageId' | 'ver
  * earlier version went out), which is why the due list leaves them out; here that flag is set aside:
  * the ledger, not the flag, says this version is owed.
  */
-export async function* resendPages(store: Pick<Ledger, 'listLedger'>, host: Pick<HostErp, 'getInvoices'>, installationId: string, pageSize = 200): AsyncIterable<Invoice[]> {
+export async function* resendPages(
+  store: Pick<Ledger, 'listLedger'>,
+  host: Pick<HostErp, 'getInvoices'>,
+  installationId: string,
+  pageSize = 200,
+): AsyncIterable<Invoice[]> {
   let after: string | undefined;
   for (;;) {
     const entries = await store.listLedger(installationId, { states: ['retry'], limit: pageSize, ...(after !== undefined ? { after } : {}) });

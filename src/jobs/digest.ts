@@ -64,7 +64,13 @@ export function digestEntries(logs: LogEntry[]): DigestEntry[] {
 }
 
 /** Subject, HTML and text of a digest (pure). */
-export function digestMessage(input: { lang: 'pl' | 'en'; company: string; run: Run; entries: DigestEntry[]; invoiceUrl: ((invoiceId: string) => string) | null }) {
+export function digestMessage(input: {
+  lang: 'pl' | 'en';
+  company: string;
+  run: Run;
+  entries: DigestEntry[];
+  invoiceUrl: ((invoiceId: string) => string) | null;
+}) {
   const { lang, company, run, entries } = input;
   const pl = lang === 'pl';
   const failed = entries.filter((e) => e.event === 'invoice.failed').length;
@@ -127,7 +133,14 @@ export class FailureDigest {
       const to = installation.settings.alertEmail || operator.email;
       const from = account ? senderAddress(account, operator) : null;
       if (!account || !to || !from) {
-        await this.log(installationId, run.id, 'warning', 'run.digest_skipped', `No failure digest: ${!account ? 'the e-mail account is not available' : 'no address to send it to or from'}`, null);
+        await this.log(
+          installationId,
+          run.id,
+          'warning',
+          'run.digest_skipped',
+          `No failure digest: ${!account ? 'the e-mail account is not available' : 'no address to send it to or from'}`,
+          null,
+        );
         return false;
       }
       const info = await host.describe().catch(() => null);
@@ -150,7 +163,12 @@ export class FailureDigest {
         headers: { 'X-Invoice-Courier-Run': run.id, 'Auto-Submitted': 'auto-generated' },
       };
       const result = await mail.deliver(account, message, 'send_now');
-      await this.log(installationId, run.id, 'info', DIGEST_SENT_EVENT, `Failure digest sent to ${to} (${entries.length} invoice(s))`, { to, invoices: entries.length, messageId: message.messageId, response: result.response });
+      await this.log(installationId, run.id, 'info', DIGEST_SENT_EVENT, `Failure digest sent to ${to} (${entries.length} invoice(s))`, {
+        to,
+        invoices: entries.length,
+        messageId: message.messageId,
+        response: result.response,
+      });
       return true;
     } finally {
       await Promise.resolve(host.close?.()).catch(() => undefined);
@@ -158,6 +176,8 @@ export class FailureDigest {
   }
 
   private async log(installationId: string, runId: string, level: LogEntry['level'], event: string, message: string, data: Record<string, unknown> | null) {
-    await this.deps.store.appendLogs([{ installationId, runId, at: this.deps.clock().toISOString(), level, event, invoiceId: null, invoiceNumber: null, message, data }]);
+    await this.deps.store.appendLogs([
+      { installationId, runId, at: this.deps.clock().toISOString(), level, event, invoiceId: null, invoiceNumber: null, message, data },
+    ]);
   }
 }

@@ -6,8 +6,7 @@ import type { Installation } from '../store/port.ts';
 export function hostConnectionFor(installation: Installation, secrets: SecretBox, operatorOverride?: { login: string; secret: string }): HostConnection {
   const operatorSecret = installation.operatorSecret ? secrets.decrypt(installation.operatorSecret) : null;
   const operator =
-    operatorOverride ??
-    (installation.settings.operator && operatorSecret !== null ? { login: installation.settings.operator, secret: operatorSecret } : null);
+    operatorOverride ?? (installation.settings.operator && operatorSecret !== null ? { login: installation.settings.operator, secret: operatorSecret } : null);
   return {
     kind: installation.hostKind,
     baseUrl: installation.hostUrl,

@@ -34,7 +34,10 @@ export function renderConnectorTemplateFor(templateId: string, invoice: Invoice,
   let template: { subject: string; html: string };
   if (templateId === `${CONNECTOR_TEMPLATE_PREFIX}invoice`) template = defaultInvoiceTemplate(lang, invoice);
   else if (stored) {
-    template = lang === 'en' && stored.subject.en !== null && stored.html.en !== null ? { subject: stored.subject.en, html: stored.html.en } : { subject: stored.subject.pl, html: stored.html.pl };
+    template =
+      lang === 'en' && stored.subject.en !== null && stored.html.en !== null
+        ? { subject: stored.subject.en, html: stored.html.en }
+        : { subject: stored.subject.pl, html: stored.html.pl };
   } else {
     throw new ConnectorError('not_found', `Unknown connector template "${templateId}"`, { field: 'emailTemplate' });
   }

@@ -112,7 +112,13 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
   // Runs whose process died are closed first, and what they left in the ledger is given back (and counted).
   const recovered = await closeDeadRuns(deps, installationId);
   const startedAt = deps.clock();
-  const run = await store.startRun({ installationId, trigger, startedAt: startedAt.toISOString(), owner: deps.owner, leaseUntil: new Date(startedAt.getTime() + RUN_LEASE_MS).toISOString() });
+  const run = await store.startRun({
+    installationId,
+    trigger,
+    startedAt: startedAt.toISOString(),
+    owner: deps.owner,
+    leaseUntil: new Date(startedAt.getTime() + RUN_LEASE_MS).toISOString(),
+  });
   const ctx = new RunContext(deps, installation, run);
   // The heartbeat: while it beats, no other process takes this run (and its claims) for dead.
   const heartbeat = setInterval(() => {
@@ -120,7 +126,9 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
   }, RUN_HEARTBEAT_MS);
   heartbeat.unref();
   // What the interrupted runs left is counted by this run (their own log entries say it too).
-  const recoveredData = recovered.runs.length ? { interruptedRuns: recovered.runs.map((r) => r.id), released: recovered.released, expired: recovered.expired } : {};
+  const recoveredData = recovered.runs.length
+    ? { interruptedRuns: recovered.runs.map((r) => r.id), released: recovered.released, expired: recovered.expired }
+    : {};
   await ctx.log('info', 'run.started', `Run started (${triggerLabel(trigger)})`, null, { trigger, ...recoveredData });
   let status: 'completed' | 'failed' = 'completed';
   let error: string | null = null;
@@ -141,7 +149,10 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
       const open = await store.listLedger(installationId, { owner: deps.owner, states: ['claimed', 'sending'], limit: 1000 }).catch(() => null);
       if (open === null || open.length > 0) {
         status = 'failed';
-        error = open === null ? 'The ledger could not be read to check that every claimed invoice was settled' : `${open.length} claimed invoice(s) were not settled by the run`;
+        error =
+          open === null
+            ? 'The ledger could not be read to check that every claimed invoice was settled'
+            : `${open.length} claimed invoice(s) were not settled by the run`;
         await ctx.log('error', 'run.unsettled', error, null, { invoiceIds: (open ?? []).slice(0, 50).map((e) => e.invoiceId) }).catch(() => undefined);
       }
     }
@@ -190,7 +201,13 @@ class RunContext {
     this.settings = installation.settings;
   }
 
-  async log(level: NewLogEntry['level'], event: string, message: string, invoice: Pick<Invoice, 'id' | 'number'> | null, data: Record<string, unknown> | null = null) {
+  async log(
+    level: NewLogEntry['level'],
+    event: string,
+    message: string,
+    invoice: Pick<Invoice, 'id' | 'number'> | null,
+    data: Record<string, unknown> | null = null,
+  ) {
     await this.deps.store.appendLogs([
       {
         installationId: this.installation.id,
@@ -240,7 +257,12 @@ class RunContext {
       this.account = sender.account;
     } catch (e) {
       if (isConnectorError(e, 'host_auth')) {
-        await this.log('error', 'operator.auth_failed', `The operator "${settings.operator}" can no longer log in to the host; the run stopped. Update the password in the settings.`, null);
+        await this.log(
+          'error',
+          'operator.auth_failed',
+          `The operator "${settings.operator}" can no longer log in to the host; the run stopped. Update the password in the settings.`,
+          null,
+        );
         throw new AccountAuthFailed(e.message);
       }
       throw e;
@@ -372,10 +394,22 @@ class RunContext {
     if ('fatal' in stopped) throw stopped.fatal;
     const stop = stopped.account;
     if (stop.code === 'mail_config') {
-      await this.log('error', 'delivery.account_unusable', `The e-mail account "${this.account.name}" cannot be used as configured; the run stopped (no invoice was failed or marked as sent): ${stop.message}`, null, { account: this.account.id });
+      await this.log(
+        'error',
+        'delivery.account_unusable',
+        `The e-mail account "${this.account.name}" cannot be used as configured; the run stopped (no invoice was failed or marked as sent): ${stop.message}`,
+        null,
+        { account: this.account.id },
+      );
       throw new AccountAuthFailed(stop.message);
     }
-    await this.log('error', 'delivery.auth_failed', `The e-mail account "${this.account.name}" refused its credentials; the run stopped (no invoice was marked as sent): ${stop.message}`, null, { account: this.account.id });
+    await this.log(
+      'error',
+      'delivery.auth_failed',
+      `The e-mail account "${this.account.name}" refused its credentials; the run stopped (no invoice was marked as sent): ${stop.message}`,
+      null,
+      { account: this.account.id },
+    );
     deps.events?.({ type: 'delivery.auth_failed', installationId: installation.id, account: this.account.id, detail: stop.message });
     throw new AccountAuthFailed(stop.message);
   }
@@ -423,7 +457,10 @@ class RunContext {
     const expired = await store.listExpiredSending(this.installation.id, clock().toISOString());
     for (const entry of expired) {
       const fault: Fault = { kind: 'interrupted', recipients: entry.recipients, handedOver: entry.handedOver ?? true };
-      const ctx = this.classifyContext(entry.attempts, entry.recipients.map((r) => r.address));
+      const ctx = this.classifyContext(
+        entry.attempts,
+        entry.recipients.map((r) => r.address),
+      );
       let verdict = classify(fault, null, ctx);
       let evidence: Evidence | null = null;
       if (verdict.needsEvidence) {
@@ -455,11 +492,22 @@ class RunContext {
     for (const entry of uncertain) {
       if (await store.hasLog(this.installation.id, entry.invoiceId, 'invoice.uncertain')) continue;
       const detail = entry.detail ?? 'Delivery was interrupted; it may or may not have reached the recipient. A person decides whether to re-send.';
-      await this.log('warning', 'invoice.uncertain', detail, { id: entry.invoiceId, number: entry.invoiceNumber }, { messageId: entry.messageId, announcedLate: true });
-      this.deps.events?.({ type: 'invoice.uncertain', installationId: this.installation.id, invoiceId: entry.invoiceId, invoiceNumber: entry.invoiceNumber, detail });
+      await this.log(
+        'warning',
+        'invoice.uncertain',
+        detail,
+        { id: entry.invoiceId, number: entry.invoiceNumber },
+        { messageId: entry.messageId, announcedLate: true },
+      );
+      this.deps.events?.({
+        type: 'invoice.uncertain',
+        installationId: this.installation.id,
+        invoiceId: entry.invoiceId,
+        invoiceNumber: entry.invoiceNumber,
+        detail,
+      });
     }
   }
-
 
   /** Writes owed outcomes back to the host (src/jobs/writeback.ts: each taken once, cleared by outcome version). */
   private async flushWriteBacks(): Promise<void> {
@@ -487,7 +535,10 @@ class RunContext {
     const since = new Date(oldest - (deps.parkMarginMs ?? PARK_MARGIN_MS)).toISOString();
     let changed: string[];
     try {
-      changed = await this.host.changedInvoices(parks.map((p) => p.invoiceId), since);
+      changed = await this.host.changedInvoices(
+        parks.map((p) => p.invoiceId),
+        since,
+      );
     } catch (err) {
       // Without the answer nothing is left out: this run reads them all again (the parks stay).
       deps.logger.warn({ err, installationId: installation.id, runId: this.run.id }, 'the host did not say which parked invoices changed; all are read');
@@ -513,7 +564,11 @@ class RunContext {
     const items: NewParkedInvoice[] = [];
     for (const { invoice, entry, plan } of plans) {
       if (plan.kind !== 'skip' || !parks(plan.reason, entry)) continue;
-      items.push({ invoiceId: invoice.id, reason: plan.reason, ledger: entry ? { state: entry.state, outcomeVersion: entry.outcomeVersion ?? 0, version: entry.version ?? 1 } : null });
+      items.push({
+        invoiceId: invoice.id,
+        reason: plan.reason,
+        ledger: entry ? { state: entry.state, outcomeVersion: entry.outcomeVersion ?? 0, version: entry.version ?? 1 } : null,
+      });
     }
     if (items.length) await this.deps.store.park(this.installation.id, items, this.parkedAt);
   }
@@ -521,7 +576,14 @@ class RunContext {
   private async processPage(page: Invoice[], opts: { park?: boolean } = {}): Promise<void> {
     const { deps, installation, settings } = this;
     const now = deps.clock();
-    const ledger = new Map((await deps.store.getLedger(installation.id, page.map((i) => i.id))).map((e) => [e.invoiceId, e]));
+    const ledger = new Map(
+      (
+        await deps.store.getLedger(
+          installation.id,
+          page.map((i) => i.id),
+        )
+      ).map((e) => [e.invoiceId, e]),
+    );
     const plans = page.map((invoice) => {
       const entry = ledger.get(invoice.id) ?? null;
       return { invoice, entry, plan: planDelivery(invoice, settings, entry, { maxAttempts: deps.delivery.maxAttempts, now }) };
@@ -530,7 +592,11 @@ class RunContext {
     // appended in one statement.
     const events = new Set<string>(['invoice.changed_after_sending', 'invoice.invalid_recipients']);
     for (const { plan } of plans) if (plan.kind === 'skip') events.add(`invoice.skipped.${plan.reason}`);
-    this.pageLogged = await deps.store.loggedEvents(installation.id, page.map((i) => i.id), [...events]);
+    this.pageLogged = await deps.store.loggedEvents(
+      installation.id,
+      page.map((i) => i.id),
+      [...events],
+    );
     const toSend: Candidate[] = [];
     for (const { invoice, entry, plan } of plans) {
       switch (plan.kind) {
@@ -542,15 +608,22 @@ class RunContext {
           break;
         case 'skip':
           if (plan.changedAfterSending && entry) {
-            this.logOncePerPage(invoice, 'invoice.changed_after_sending', 'warning',
+            this.logOncePerPage(
+              invoice,
+              'invoice.changed_after_sending',
+              'warning',
               'The invoice changed after it was e-mailed (content differs from what was sent); it is not sent again automatically.',
-              { sentContentHash: entry.contentHash, currentContentHash: contentHash(invoice) });
+              { sentContentHash: entry.contentHash, currentContentHash: contentHash(invoice) },
+            );
           }
           if (plan.logOnce) {
             this.counts.due += 1;
             this.counts.skipped += 1;
             this.processed += 1;
-            this.logOncePerPage(invoice, `invoice.skipped.${plan.reason}`, plan.reason === 'host_is_sending' ? 'info' : 'warning', `Skipped: ${plan.detail}`, { reason: plan.reason, invalidRecipients: plan.invalidRecipients });
+            this.logOncePerPage(invoice, `invoice.skipped.${plan.reason}`, plan.reason === 'host_is_sending' ? 'info' : 'warning', `Skipped: ${plan.detail}`, {
+              reason: plan.reason,
+              invalidRecipients: plan.invalidRecipients,
+            });
           }
           break;
         case 'send':
@@ -608,7 +681,12 @@ class RunContext {
       (
         await deps.store.claimMany(
           { installationId: installation.id, owner: deps.owner, leaseUntil, now: now.toISOString(), maxAttempts: deps.delivery.maxAttempts },
-          plain.map((c) => ({ invoiceId: c.invoice.id, invoiceNumber: c.invoice.number, messageId: messageIdFor(installation.id, c.invoice.id, sender), draft: c.invoice.state === 'draft' })),
+          plain.map((c) => ({
+            invoiceId: c.invoice.id,
+            invoiceNumber: c.invoice.number,
+            messageId: messageIdFor(installation.id, c.invoice.id, sender),
+            draft: c.invoice.state === 'draft',
+          })),
         )
       ).map((e) => [e.invoiceId, e]),
     );
@@ -632,7 +710,15 @@ class RunContext {
   private async renderBatch(batch: Claimed[]): Promise<{ rendered: Map<string, RenderedTemplate> } | { error: unknown }> {
     const { deps, installation, settings } = this;
     try {
-      return { rendered: await renderTemplates(this.host, deps.store, installation.id, settings.emailTemplate, batch.map((s) => s.invoice)) };
+      return {
+        rendered: await renderTemplates(
+          this.host,
+          deps.store,
+          installation.id,
+          settings.emailTemplate,
+          batch.map((s) => s.invoice),
+        ),
+      };
     } catch (error) {
       return { error };
     }
@@ -682,10 +768,16 @@ class RunContext {
       draft: false,
     });
     if (claimed) {
-      await this.log('info', 'invoice.new_version', `The draft e-mailed earlier was posted${invoice.number ? ` as ${invoice.number}` : ''}; it is e-mailed again, once, as the confirmed invoice (version ${claimed.version ?? version}).`, invoice, {
-        version: claimed.version ?? version,
-        messageId: claimed.messageId,
-      });
+      await this.log(
+        'info',
+        'invoice.new_version',
+        `The draft e-mailed earlier was posted${invoice.number ? ` as ${invoice.number}` : ''}; it is e-mailed again, once, as the confirmed invoice (version ${claimed.version ?? version}).`,
+        invoice,
+        {
+          version: claimed.version ?? version,
+          messageId: claimed.messageId,
+        },
+      );
     }
     return claimed;
   }
@@ -750,7 +842,7 @@ class RunContext {
       account: this.account,
       operator: this.operator,
       attachment,
-      ksefXml: attachesKsefXml(settings) ? invoice.ksef?.xml ?? null : null,
+      ksefXml: attachesKsefXml(settings) ? (invoice.ksef?.xml ?? null) : null,
       timeZone: settings.timezone,
       date: deps.clock(),
     });
@@ -772,7 +864,7 @@ class RunContext {
     // so a process that dies earlier leaves an entry that is retried, not one for a person; and nothing is
     // handed over for a claim that is no longer ours.
     const beforeHandover = async () => {
-      if (!(await deps.store.markHandedOver(installation.id, invoice.id, deps.owner))) throw new Error('the claim is no longer this worker\'s');
+      if (!(await deps.store.markHandedOver(installation.id, invoice.id, deps.owner))) throw new Error("the claim is no longer this worker's");
     };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -794,7 +886,10 @@ class RunContext {
     }
 
     // Settle: a store that fails now is retried within the lease, never taken for a mail failure.
-    await this.settleClaim(invoice, leaseUntil, verdict, { messageId: message.messageId, attachment: attachment ? (message.attachments[0]?.filename ?? null) : null });
+    await this.settleClaim(invoice, leaseUntil, verdict, {
+      messageId: message.messageId,
+      attachment: attachment ? (message.attachments[0]?.filename ?? null) : null,
+    });
     return verdict.stopRun && fault.kind === 'mail' && isConnectorError(fault.error) ? fault.error : null;
   }
 
@@ -807,7 +902,17 @@ class RunContext {
     const key = loggedKey(invoice.id, event);
     if (this.pageLogged.has(key)) return;
     this.pageLogged.add(key);
-    this.pageLogs.push({ installationId: this.installation.id, runId: this.run.id, at: this.deps.clock().toISOString(), level, event, invoiceId: invoice.id, invoiceNumber: invoice.number, message, data });
+    this.pageLogs.push({
+      installationId: this.installation.id,
+      runId: this.run.id,
+      at: this.deps.clock().toISOString(),
+      level,
+      event,
+      invoiceId: invoice.id,
+      invoiceNumber: invoice.number,
+      message,
+      data,
+    });
   }
 
   private async appendPageLogs(): Promise<void> {

@@ -59,7 +59,14 @@ export type SkipReason =
   | 'host_read_failed';
 
 /** Reasons logged once per invoice rather than at every run. */
-export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['missing_date', 'no_consent', 'no_recipient', 'waiting_for_ksef', 'ksef_rejected', 'host_is_sending']);
+export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>([
+  'missing_date',
+  'no_consent',
+  'no_recipient',
+  'waiting_for_ksef',
+  'ksef_rejected',
+  'host_is_sending',
+]);
 
 /**
  * Reasons only a change on the host can lift: the customer's e-mail addresses or consent (no_recipient,
@@ -68,7 +75,14 @@ export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['m
  * writes the invoice when done). A run parks such an invoice and does not read it again until the host
  * changes it, its customer or its company (src/jobs/pipeline.ts).
  */
-export const HOST_CHANGE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['no_recipient', 'no_consent', 'missing_date', 'waiting_for_ksef', 'ksef_rejected', 'host_is_sending']);
+export const HOST_CHANGE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>([
+  'no_recipient',
+  'no_consent',
+  'missing_date',
+  'waiting_for_ksef',
+  'ksef_rejected',
+  'host_is_sending',
+]);
 
 export type Decision =
   | { send: true; recipients: string[]; invalidRecipients: string[]; print: PrintChoice }
@@ -163,9 +177,7 @@ export function ruleRetry(ledger: LedgerEntry | null, opts: DecideOptions): Skip
 }
 
 export function ruleConsent(invoice: Invoice): Skip | null {
-  return invoice.customer.eInvoiceConsent === false
-    ? skip('no_consent', `customer ${invoice.customer.name} has not accepted electronic invoices`)
-    : null;
+  return invoice.customer.eInvoiceConsent === false ? skip('no_consent', `customer ${invoice.customer.name} has not accepted electronic invoices`) : null;
 }
 
 export function ruleRecipients(invoice: Invoice, resolved: { valid: string[]; invalid: string[] }): Skip | null {
@@ -380,7 +392,13 @@ const FALLBACK_DOMAIN = 'invoice-courier.invalid';
 function domainOf(address: string | null): string | null {
   const at = address ? address.lastIndexOf('@') : -1;
   if (!address || at < 0) return null;
-  const domain = domainToASCII(address.slice(at + 1).trim().replace(/\.$/, '').toLowerCase());
+  const domain = domainToASCII(
+    address
+      .slice(at + 1)
+      .trim()
+      .replace(/\.$/, '')
+      .toLowerCase(),
+  );
   return /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/.test(domain) ? domain : null;
 }
 

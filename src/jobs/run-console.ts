@@ -89,7 +89,10 @@ export function createRunConsole(deps: RunConsoleDeps): RunConsole {
   const fail = (err: unknown) => deps.logger.debug({ err }, 'run console line not written');
 
   async function completed(run: Run): Promise<void> {
-    deps.logger.info({ run: { id: run.id, installationId: run.installationId, status: run.status, counts: run.counts } }, runLine(run, await nameOf(run.installationId)));
+    deps.logger.info(
+      { run: { id: run.id, installationId: run.installationId, status: run.status, counts: run.counts } },
+      runLine(run, await nameOf(run.installationId)),
+    );
   }
 
   let timer: NodeJS.Timeout | null = null;
@@ -110,7 +113,10 @@ export function createRunConsole(deps: RunConsoleDeps): RunConsole {
       // Still going: looked at again next minute, with or without new events (until run.completed).
       busy.add(id);
       if (now.getTime() - Date.parse(run.startedAt) < every) continue;
-      deps.logger.info({ run: { id: run.id, installationId: id, status: run.status, processed: run.processed, total: run.total, counts: run.counts } }, progressLine(run, await nameOf(id), now));
+      deps.logger.info(
+        { run: { id: run.id, installationId: id, status: run.status, processed: run.processed, total: run.total, counts: run.counts } },
+        progressLine(run, await nameOf(id), now),
+      );
     }
   }
 

@@ -48,13 +48,20 @@ export interface Recovered {
 }
 
 /** Closes the installation's dead runs as `interrupted` and gives back their processes' claims. */
-export async function closeDeadRuns(deps: { store: RunLog & Pick<Ledger, 'releaseDeadOwners'>; owner: string; clock: () => Date; logger?: Logger }, installationId: string): Promise<Recovered> {
+export async function closeDeadRuns(
+  deps: { store: RunLog & Pick<Ledger, 'releaseDeadOwners'>; owner: string; clock: () => Date; logger?: Logger },
+  installationId: string,
+): Promise<Recovered> {
   const { store, owner, clock } = deps;
   const now = clock();
   const running = await store.listRuns(installationId, 100, { status: 'running' });
   const closed: Run[] = [];
   for (const run of running.filter((r) => runIsDead(r, owner, now))) {
-    const done = await store.interruptRun(run.id, `Interrupted: the process running it stopped (${run.owner ?? 'unknown process'}, no heartbeat since ${run.leaseUntil ?? run.startedAt})`, now.toISOString());
+    const done = await store.interruptRun(
+      run.id,
+      `Interrupted: the process running it stopped (${run.owner ?? 'unknown process'}, no heartbeat since ${run.leaseUntil ?? run.startedAt})`,
+      now.toISOString(),
+    );
     if (done) closed.push(done);
   }
   const owners = [...new Set(closed.map((r) => r.owner).filter((o): o is string => !!o))];

@@ -165,9 +165,10 @@ const WEEKDAYS = {
 export function describeNextRun(preview: NextRunPreview, lang: 'pl' | 'en'): string {
   const dm = (iso: string) => `${iso.slice(8, 10)}.${iso.slice(5, 7)}`;
   const weekday = (iso: string) => WEEKDAYS[lang][DateTime.fromISO(iso, { zone: 'utc' }).weekday - 1]!;
-  const head = lang === 'pl'
-    ? `Następna wysyłka: ${weekday(preview.localDate)} ${dm(preview.localDate)} ${preview.localTime}`
-    : `Next run: ${weekday(preview.localDate)} ${dm(preview.localDate)} ${preview.localTime}`;
+  const head =
+    lang === 'pl'
+      ? `Następna wysyłka: ${weekday(preview.localDate)} ${dm(preview.localDate)} ${preview.localTime}`
+      : `Next run: ${weekday(preview.localDate)} ${dm(preview.localDate)} ${preview.localTime}`;
   if (preview.daysOff.length === 0) return head;
   const off = preview.daysOff.map((d) => `${dm(d.date)} ${d.kind.why === 'holiday' ? d.kind.name : weekday(d.date)}`).join(', ');
   return lang === 'pl' ? `${head}; wcześniej dni wolne: ${off}` : `${head}; days off before it: ${off}`;

@@ -104,7 +104,13 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
     : new mongoBackend!({ address: options.database.url, collection: 'agendaJobs' });
   // The LISTEN channel reconnects by itself once its 'error' is listened to (57P01 on a restart).
   const channel = (backend as { notificationChannel?: { on(event: 'error', l: (err: unknown) => void): unknown } }).notificationChannel;
-  channel?.on('error', (err: unknown) => (stopping ? logger.debug : logger.warn).call(logger, { err: err instanceof Error ? err.message : String(err) }, 'scheduler: notification channel lost; reconnecting'));
+  channel?.on('error', (err: unknown) =>
+    (stopping ? logger.debug : logger.warn).call(
+      logger,
+      { err: err instanceof Error ? err.message : String(err) },
+      'scheduler: notification channel lost; reconnecting',
+    ),
+  );
   const agenda = new Agenda({
     backend,
     name: options.name,
@@ -163,7 +169,9 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
    */
   const takeOverDeadLocks = async (): Promise<void> => {
     if (!pool) return;
-    const { rows } = await pool.query<{ id: string; by: string }>('SELECT id, last_modified_by AS by FROM agenda_jobs WHERE locked_at IS NOT NULL AND last_modified_by IS NOT NULL');
+    const { rows } = await pool.query<{ id: string; by: string }>(
+      'SELECT id, last_modified_by AS by FROM agenda_jobs WHERE locked_at IS NOT NULL AND last_modified_by IS NOT NULL',
+    );
     const dead = rows.filter((r) => ownerIsGone(r.by, options.name)).map((r) => r.id);
     if (dead.length === 0) return;
     await pool.query(`UPDATE agenda_jobs SET locked_at = 'epoch' WHERE id = ANY($1::uuid[]) AND locked_at IS NOT NULL`, [dead]);
@@ -197,7 +205,10 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
           run = (await options.run(installationId, trigger)) as Run | null | undefined;
         } catch (e) {
           // The run could not even be recorded (database away): its slot is still owed.
-          if (slot) await retryLater(installationId, null).catch((err: unknown) => logger.warn({ err, installationId }, 'could not schedule the retry of a failed run'));
+          if (slot)
+            await retryLater(installationId, null).catch((err: unknown) =>
+              logger.warn({ err, installationId }, 'could not schedule the retry of a failed run'),
+            );
           throw e;
         }
         if (run && typeof run === 'object' && slot && run.status !== 'completed') {
@@ -244,7 +255,6 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
     const result = await agenda.queryJobs({ name: SCHEDULED, data: { installationId } });
     return result.jobs.map((j) => ({ id: String(j._id), nextRunAt: j.nextRunAt ? new Date(j.nextRunAt) : null }));
   };
-
 
   const syncing = new Map<string, Promise<Date | null>>();
   async function syncLatest(installation: Installation): Promise<Date | null> {
@@ -304,7 +314,9 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
     async catchUp() {
       for (const installation of await store.listInstallations({ status: 'active' })) {
         // Runs a dead process left `running` are closed, and their claims given back, before anything is owed.
-        await closeDeadRuns({ store, owner: options.name, clock, logger }, installation.id).catch((err: unknown) => logger.warn({ err, installationId: installation.id }, 'could not close interrupted runs'));
+        await closeDeadRuns({ store, owner: options.name, clock, logger }, installation.id).catch((err: unknown) =>
+          logger.warn({ err, installationId: installation.id }, 'could not close interrupted runs'),
+        );
         // First move the job past the missed slots (a job overdue since yesterday must not fire as well).
         await scheduler.sync(installation);
         if (!shouldRun(installation)) continue;

@@ -10,7 +10,13 @@ import { isConnectorTemplate, renderConnectorTemplateFor } from './message.ts';
  * stored one) is rendered here, a host template by the host in one call for all the invoices. Runs and
  * previews both go through this, so a preview shows exactly what a run sends.
  */
-export async function renderTemplates(host: HostErp, store: ManagedRecords, installationId: string, templateId: string, invoices: Invoice[]): Promise<Map<string, RenderedTemplate>> {
+export async function renderTemplates(
+  host: HostErp,
+  store: ManagedRecords,
+  installationId: string,
+  templateId: string,
+  invoices: Invoice[],
+): Promise<Map<string, RenderedTemplate>> {
   if (isConnectorTemplate(templateId)) {
     const stored = await managedTemplateSource(store, installationId, templateId);
     return new Map(invoices.map((i) => [i.id, renderConnectorTemplateFor(templateId, i, stored)]));

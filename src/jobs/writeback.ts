@@ -84,11 +84,21 @@ export async function flushWriteBacks(deps: WriteBackDeps, installationId: strin
       await host.writeBack(taken.map(writeBackFor));
     } catch (e) {
       await settleTaken(deps, installationId, ids, () => store.releaseWriteBacks(installationId, owner, ids)).catch(() => undefined);
-      await log('warning', 'writeback.delayed', `Writing ${taken.length} outcome(s) back to the host failed; will retry on the next run: ${e instanceof Error ? e.message : String(e)}`);
+      await log(
+        'warning',
+        'writeback.delayed',
+        `Writing ${taken.length} outcome(s) back to the host failed; will retry on the next run: ${e instanceof Error ? e.message : String(e)}`,
+      );
       return written;
     }
     // Written on the host: clear them (a later flush that writes them again finds the note and posts nothing).
-    await settleTaken(deps, installationId, ids, () => store.markWrittenBack(installationId, owner, taken.map((t) => ({ invoiceId: t.invoiceId, outcomeVersion: t.outcomeVersion ?? 0 }))));
+    await settleTaken(deps, installationId, ids, () =>
+      store.markWrittenBack(
+        installationId,
+        owner,
+        taken.map((t) => ({ invoiceId: t.invoiceId, outcomeVersion: t.outcomeVersion ?? 0 })),
+      ),
+    );
     written += taken.length;
     if (taken.length < WRITE_BACK_BATCH) return written;
   }

@@ -36,12 +36,16 @@ async function build(message: OutgoingMessage): Promise<Buffer> {
   try {
     return await composeMime(message);
   } catch (e) {
-    throw new ConnectorError('render_failed', `The message could not be built: ${e instanceof Error ? e.message : String(e)}`, { cause: e, detail: { phase: 'connect' } });
+    throw new ConnectorError('render_failed', `The message could not be built: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+      detail: { phase: 'connect' },
+    });
   }
 }
 
 export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
-  if (!Number.isInteger(options.poolSize) || options.poolSize < 1) throw new ConnectorError('validation', `poolSize must be a whole number ≥ 1, got ${options.poolSize}`, { field: 'poolSize' });
+  if (!Number.isInteger(options.poolSize) || options.poolSize < 1)
+    throw new ConnectorError('validation', `poolSize must be a whole number ≥ 1, got ${options.poolSize}`, { field: 'poolSize' });
   const smtp = createSmtpSender({
     poolSize: options.poolSize,
     rateLimitPerSecond: options.rateLimitPerSecond ?? null,
@@ -57,13 +61,20 @@ export function createMailDelivery(options: MailDeliveryOptions): MailDelivery {
     async deliver(account: EmailAccount, message: OutgoingMessage, mode: DeliveryMode, deliverOptions: DeliverOptions = {}): Promise<DeliveryResult> {
       const envelope = envelopeOf(message);
       if (mode === 'save_draft') {
-        if (!account.imap) throw new ConnectorError('mail_config', `E-mail account "${account.name}" has no IMAP server, so drafts cannot be saved`, { detail: { accountId: account.id } });
+        if (!account.imap)
+          throw new ConnectorError('mail_config', `E-mail account "${account.name}" has no IMAP server, so drafts cannot be saved`, {
+            detail: { accountId: account.id },
+          });
         const raw = await build(message);
         if (deliverOptions.beforeHandover) {
           try {
             await deliverOptions.beforeHandover();
           } catch (e) {
-            throw new ConnectorError('mail_temporary', `The draft was not stored: stopped before it was handed over (${e instanceof Error ? e.message : String(e)})`, { cause: e, detail: { phase: 'connect', handover: 'refused' } });
+            throw new ConnectorError(
+              'mail_temporary',
+              `The draft was not stored: stopped before it was handed over (${e instanceof Error ? e.message : String(e)})`,
+              { cause: e, detail: { phase: 'connect', handover: 'refused' } },
+            );
           }
         }
         const stored = await imap.appendDraft(account, raw);

@@ -67,12 +67,18 @@ interface ImapErrorLike {
 }
 
 function imapSettingsOf(account: EmailAccount): ImapSettings {
-  if (!account.imap) throw new ConnectorError('mail_config', `E-mail account "${account.name}" has no IMAP server configured (needed for drafts and copies)`, { detail: { accountId: account.id } });
+  if (!account.imap)
+    throw new ConnectorError('mail_config', `E-mail account "${account.name}" has no IMAP server configured (needed for drafts and copies)`, {
+      detail: { accountId: account.id },
+    });
   return account.imap;
 }
 
 function settingsHash(s: ImapSettings): string {
-  return createHash('sha256').update(JSON.stringify([s.host, s.port, s.tls, s.user, s.password])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([s.host, s.port, s.tls, s.user, s.password]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** '<id@host>' whether or not the caller gave the brackets. */
@@ -230,7 +236,10 @@ export function createImapAccess(options: ImapAccessOptions = {}): ImapAccess {
           const uidValidity = String((client.mailbox && typeof client.mailbox === 'object' ? client.mailbox.uidValidity : '') ?? '');
           // Reports are multipart/report (RFC 6522); the header search keeps auto-replies and mail out.
           const found = await client.search({ uid: `${afterUid + 1}:*`, header: { 'content-type': 'report' } }, { uid: true });
-          const uids = (Array.isArray(found) ? found : []).filter((u) => u > afterUid).sort((a, b) => a - b).slice(0, limit);
+          const uids = (Array.isArray(found) ? found : [])
+            .filter((u) => u > afterUid)
+            .sort((a, b) => a - b)
+            .slice(0, limit);
           const reports: { uid: number; raw: Buffer }[] = [];
           if (uids.length === 0) return { uidValidity, reports };
           for await (const m of client.fetch(uids.join(','), { uid: true, source: true }, { uid: true })) {
@@ -253,11 +262,30 @@ export function createImapAccess(options: ImapAccessOptions = {}): ImapAccess {
   };
 }
 
-const CONNECTION_CODES = new Set(['NoConnection', 'ETIMEOUT', 'CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ClosedAfterConnectTLS', 'ClosedAfterConnectText']);
+const CONNECTION_CODES = new Set([
+  'NoConnection',
+  'ETIMEOUT',
+  'CONNECT_TIMEOUT',
+  'GREETING_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ClosedAfterConnectTLS',
+  'ClosedAfterConnectText',
+]);
 
 export function classifyImapError(err: ImapErrorLike, account: EmailAccount): ConnectorError {
   if (err instanceof ConnectorError) return err;
-  const detail: Record<string, unknown> = { accountId: account.id, imapCode: err.code ?? null, response: err.responseText ?? null, serverCode: err.serverResponseCode ?? null };
+  const detail: Record<string, unknown> = {
+    accountId: account.id,
+    imapCode: err.code ?? null,
+    response: err.responseText ?? null,
+    serverCode: err.serverResponseCode ?? null,
+  };
   const text = err.responseText || err.message || 'unknown error';
   if (err.authenticationFailed || err.serverResponseCode === 'AUTHENTICATIONFAILED') {
     return new ConnectorError('mail_auth', `IMAP server refused the credentials: ${text}`, { cause: err, detail, retryable: false });
@@ -268,7 +296,11 @@ export function classifyImapError(err: ImapErrorLike, account: EmailAccount): Co
   }
   if (err.responseStatus === 'NO' || err.responseStatus === 'BAD') {
     const permanent = ['TOOBIG', 'LIMIT', 'NOPERM', 'CANNOT'].includes(err.serverResponseCode ?? '');
-    return new ConnectorError(permanent ? 'mail_permanent' : 'mail_temporary', `IMAP server refused the command: ${text}`, { cause: err, detail, retryable: !permanent });
+    return new ConnectorError(permanent ? 'mail_permanent' : 'mail_temporary', `IMAP server refused the command: ${text}`, {
+      cause: err,
+      detail,
+      retryable: !permanent,
+    });
   }
   if (CONNECTION_CODES.has(err.code ?? '')) {
     return new ConnectorError('mail_temporary', `IMAP connection failed: ${err.message ?? ''}`, { cause: err, detail, retryable: true });

@@ -88,7 +88,11 @@ export interface MailDelivery {
    * INBOX's UIDVALIDITY (a new one means the UIDs start over). `mail_config` when the account has no IMAP.
    * Optional: deliveries that cannot read a mailbox leave it out (then no bounces are read).
    */
-  listDeliveryReports?(account: EmailAccount, afterUid: number, limit: number): Promise<{ uidValidity: string; reports: { uid: number; report: DeliveryReport | null }[] }>;
+  listDeliveryReports?(
+    account: EmailAccount,
+    afterUid: number,
+    limit: number,
+  ): Promise<{ uidValidity: string; reports: { uid: number; report: DeliveryReport | null }[] }>;
   /** Closes pooled connections of every account. */
   close(): Promise<void>;
 }

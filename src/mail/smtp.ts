@@ -84,7 +84,10 @@ interface SentInfo {
 export function smtpSettingsHash(account: EmailAccount): string {
   const s = account.smtp;
   const d = account.dkim ?? null;
-  return createHash('sha256').update(JSON.stringify([s.host, s.port, s.tls, s.user, s.password, d?.domain, d?.selector, d?.privateKey])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([s.host, s.port, s.tls, s.user, s.password, d?.domain, d?.selector, d?.privateKey]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Resolves once a stream's readable buffer has been taken by its destination (checked each tick, bounded). */
@@ -162,12 +165,12 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
                 .then(() => drained(output))
                 .then(hook)
                 .then(
-                () => callback(),
-                (e: unknown) => {
-                  tracker.refused = e ?? new Error('refused');
-                  callback(e instanceof Error ? e : new Error(String(e)));
-                },
-              );
+                  () => callback(),
+                  (e: unknown) => {
+                    tracker.refused = e ?? new Error('refused');
+                    callback(e instanceof Error ? e : new Error(String(e)));
+                  },
+                );
             },
           });
           pipeline(input, output, () => undefined);
@@ -216,7 +219,8 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
     async send(account, raw, envelope, messageId, beforeHandover) {
       if (closed) throw new ConnectorError('mail_temporary', 'Mail delivery is shutting down', { detail: { phase: 'connect' } });
       if (!account.smtp.host) throw new ConnectorError('mail_config', `E-mail account ${account.id} has no SMTP server`, { detail: { phase: 'connect' } });
-      if (envelope.to.length === 0) throw new ConnectorError('mail_permanent', 'The message has no recipients', { detail: { reason: 'no_recipients', phase: 'connect' } });
+      if (envelope.to.length === 0)
+        throw new ConnectorError('mail_permanent', 'The message has no recipients', { detail: { reason: 'no_recipients', phase: 'connect' } });
       let result = await attempt(account, raw, envelope, messageId, beforeHandover);
       // One retry when a connection was lost and the message certainly did not leave (e.g. a pooled
       // connection the server had just closed as idle).
@@ -260,7 +264,18 @@ function toDeliveryResult(envelope: Envelope, info: SentInfo): DeliveryResult {
   return { mode: 'send_now', recipients, response: info.response ?? '' };
 }
 
-const CONNECTION_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'EPROXY', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
+const CONNECTION_CODES = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'EPROXY',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 const CERT_PROBLEM = /certificate|self.signed|CERT_|UNABLE_TO_VERIFY|altnames|hostname\/IP/i;
 
@@ -302,21 +317,37 @@ export function classifySmtpError(err: SmtpErrorLike, reached: SendTracker['phas
     return new ConnectorError('mail_config', `The SMTP server does not offer STARTTLS: ${text}`, { cause: err, detail, retryable: false });
   }
   if (rc !== undefined && rc >= 400 && rc < 500) {
-    return new ConnectorError('mail_temporary', `SMTP server deferred the message (${err.command ?? 'SMTP'}): ${text}`, { cause: err, detail, retryable: true });
-  }
-  if (rc !== undefined && rc >= 500) {
-    return new ConnectorError('mail_permanent', `SMTP server refused the message (${err.command ?? 'SMTP'}): ${text}`, { cause: err, detail, retryable: false });
-  }
-  if (dataSent) {
-    // Body and terminator went out and no reply came back: the server may have accepted it.
-    return new ConnectorError('mail_temporary', `Connection to the SMTP server was lost after the message was sent, before the server replied: the message may have been accepted (${err.message ?? ''})`, {
+    return new ConnectorError('mail_temporary', `SMTP server deferred the message (${err.command ?? 'SMTP'}): ${text}`, {
       cause: err,
-      detail: { ...detail, unknownOutcome: true },
+      detail,
       retryable: true,
     });
   }
+  if (rc !== undefined && rc >= 500) {
+    return new ConnectorError('mail_permanent', `SMTP server refused the message (${err.command ?? 'SMTP'}): ${text}`, {
+      cause: err,
+      detail,
+      retryable: false,
+    });
+  }
+  if (dataSent) {
+    // Body and terminator went out and no reply came back: the server may have accepted it.
+    return new ConnectorError(
+      'mail_temporary',
+      `Connection to the SMTP server was lost after the message was sent, before the server replied: the message may have been accepted (${err.message ?? ''})`,
+      {
+        cause: err,
+        detail: { ...detail, unknownOutcome: true },
+        retryable: true,
+      },
+    );
+  }
   if (isCertificateProblem(err)) {
-    return new ConnectorError('mail_config', `The SMTP server's TLS certificate was not accepted: ${err.message ?? ''}`, { cause: err, detail, retryable: false });
+    return new ConnectorError('mail_config', `The SMTP server's TLS certificate was not accepted: ${err.message ?? ''}`, {
+      cause: err,
+      detail,
+      retryable: false,
+    });
   }
   if (err.code === 'ETLS') {
     return new ConnectorError('mail_temporary', `TLS with the SMTP server failed: ${err.message ?? ''}`, { cause: err, detail, retryable: true });

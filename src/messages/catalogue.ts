@@ -29,7 +29,10 @@ const SKIP_REASONS = {
   no_consent: { pl: 'nabywca nie zgodził się na faktury e-mailem', en: 'the customer has not agreed to e-mailed invoices' },
   waiting_for_ksef: { pl: 'faktura czeka na numer KSeF', en: 'the invoice is waiting for its KSeF number' },
   ksef_rejected: { pl: 'KSeF odrzucił fakturę – popraw ją w systemie', en: 'KSeF rejected the invoice: correct it in the host' },
-  host_read_failed: { pl: 'system nie podał danych potrzebnych do tej faktury (np. kursu waluty)', en: 'the host could not give data this invoice needs (e.g. its currency rate)' },
+  host_read_failed: {
+    pl: 'system nie podał danych potrzebnych do tej faktury (np. kursu waluty)',
+    en: 'the host could not give data this invoice needs (e.g. its currency rate)',
+  },
 } as const satisfies Record<string, Entry>;
 export type SkipReasonCode = keyof typeof SKIP_REASONS;
 /** A skip reason's words (lower case, no full stop), for sentences built around it. */
@@ -58,9 +61,10 @@ export type OutcomeReasonCode = keyof typeof OUTCOME_REASONS;
 const prefixed = <P extends string, T extends Record<string, Entry>>(prefix: P, entries: T) =>
   Object.fromEntries(Object.entries(entries).map(([k, v]) => [`${prefix}${k}`, v])) as { [K in keyof T & string as `${P}${K}`]: Entry };
 
-const skipSentences = Object.fromEntries(
-  Object.entries(SKIP_REASONS).map(([k, v]) => [k, { pl: `Pominięto: ${v.pl}.`, en: `Skipped: ${v.en}.` }]),
-) as Record<SkipReasonCode, Entry>;
+const skipSentences = Object.fromEntries(Object.entries(SKIP_REASONS).map(([k, v]) => [k, { pl: `Pominięto: ${v.pl}.`, en: `Skipped: ${v.en}.` }])) as Record<
+  SkipReasonCode,
+  Entry
+>;
 const previewSkip = Object.fromEntries(
   Object.entries(SKIP_REASONS).map(([k, v]) => [k, { pl: `Nie zostałaby wysłana: ${v.pl}.`, en: `Would not be sent: ${v.en}.` }]),
 ) as Record<SkipReasonCode, Entry>;
@@ -84,7 +88,10 @@ export const CATALOGUE = {
     en: 'Choose a standard print, a user print or no attachment.',
   },
   'settings.print_unknown': { pl: 'Nie ma wydruku standardowego „{id}” (dostępne: {known}).', en: 'There is no standard print "{id}" (known: {known}).' },
-  'settings.operator_required': { pl: 'Wybierz operatora – jest wymagany, gdy wysyłka jest włączona.', en: 'Choose an operator: one is required when sending is on.' },
+  'settings.operator_required': {
+    pl: 'Wybierz operatora – jest wymagany, gdy wysyłka jest włączona.',
+    en: 'Choose an operator: one is required when sending is on.',
+  },
   'settings.email_account_required': {
     pl: 'Wybierz konto e-mail – jest wymagane, gdy wysyłka jest włączona.',
     en: 'Choose an e-mail account: one is required when sending is on.',
@@ -127,13 +134,19 @@ export const CATALOGUE = {
   'install.no_company': { pl: 'W systemie nie ma takiej firmy: „{detail}”.', en: 'The host has no such company: "{detail}".' },
   'install.no_database': { pl: 'W systemie nie ma takiej bazy danych: „{detail}”.', en: 'The host has no such database: "{detail}".' },
   'install.not_this_host': { pl: 'Pod tym adresem nie ma systemu tego rodzaju: „{detail}”.', en: 'No host of this kind answers at this URL: "{detail}".' },
-  'install.no_rights': { pl: 'Użytkownik integracji nie ma uprawnień, których potrzebuje łącznik: „{detail}”.', en: 'The integration user lacks rights the connector needs: "{detail}".' },
+  'install.no_rights': {
+    pl: 'Użytkownik integracji nie ma uprawnień, których potrzebuje łącznik: „{detail}”.',
+    en: 'The integration user lacks rights the connector needs: "{detail}".',
+  },
   'install.handshake_refused': { pl: 'System odrzucił połączenie: „{detail}”.', en: 'The host refused the handshake: "{detail}".' },
   'install.missing_right': {
     pl: 'Użytkownik integracji „{login}” nie może wykonać {access} na {model} {reason}',
     en: 'The integration user "{login}" may not {access} {model} {reason}',
   },
-  'install.version_unsupported': { pl: 'Odoo {version} nie jest obsługiwane (wymagane Odoo {minimum} lub nowsze).', en: 'Odoo {version} is not supported (Odoo {minimum} or later is needed).' },
+  'install.version_unsupported': {
+    pl: 'Odoo {version} nie jest obsługiwane (wymagane Odoo {minimum} lub nowsze).',
+    en: 'Odoo {version} is not supported (Odoo {minimum} or later is needed).',
+  },
   // ---- request shape (JSON schema) ----
   'validation.required': { pl: 'To pole jest wymagane.', en: 'This field is required.' },
   'validation.unknown_field': { pl: 'Nieznane pole „{name}”.', en: 'Unknown field "{name}".' },
@@ -213,8 +226,14 @@ export const CATALOGUE = {
     pl: 'Wysłany wcześniej projekt faktury został zatwierdzony; faktura zostanie wysłana jeszcze raz, jeden raz, jako zatwierdzona (wersja {version}).',
     en: 'The draft e-mailed earlier was posted; the confirmed invoice is e-mailed once more (version {version}).',
   },
-  'log.run.unsettled': { pl: 'Przebieg nie rozliczył wszystkich pobranych faktur: „{detail}”.', en: 'The run did not settle every invoice it took: "{detail}".' },
-  'log.run.host_log_failed': { pl: 'Nie udało się zapisać przebiegu w dzienniku systemu: „{detail}”.', en: 'The run could not be recorded in the host\'s log: "{detail}".' },
+  'log.run.unsettled': {
+    pl: 'Przebieg nie rozliczył wszystkich pobranych faktur: „{detail}”.',
+    en: 'The run did not settle every invoice it took: "{detail}".',
+  },
+  'log.run.host_log_failed': {
+    pl: 'Nie udało się zapisać przebiegu w dzienniku systemu: „{detail}”.',
+    en: 'The run could not be recorded in the host\'s log: "{detail}".',
+  },
   'log.invoice.changed_after_sending': {
     pl: 'Faktura zmieniła się po wysłaniu; nie zostanie wysłana ponownie automatycznie.',
     en: 'The invoice changed after it was e-mailed; it is not sent again automatically.',
@@ -256,12 +275,18 @@ export const CATALOGUE = {
     pl: 'Dla faktur w walucie {currency} wybrano „brak załącznika”: faktura zostałaby wysłana bez PDF.',
     en: 'The print for {currency} invoices is "none" (no attachment): the invoice would go out without a PDF.',
   },
-  'preview.print_failed': { pl: 'Nie udało się przygotować wydruku faktury {invoice}: „{detail}”.', en: 'The print of invoice {invoice} could not be produced: "{detail}".' },
+  'preview.print_failed': {
+    pl: 'Nie udało się przygotować wydruku faktury {invoice}: „{detail}”.',
+    en: 'The print of invoice {invoice} could not be produced: "{detail}".',
+  },
   'preview.settings_incomplete': {
     pl: 'Ustawienia są niepełne: wybierz operatora, konto e-mail i szablon.',
     en: 'The settings are incomplete: choose the operator, the e-mail account and the template.',
   },
-  'preview.template_not_rendered': { pl: 'System nie przygotował treści wiadomości dla faktury {invoice}.', en: 'The host did not render the message for invoice {invoice}.' },
+  'preview.template_not_rendered': {
+    pl: 'System nie przygotował treści wiadomości dla faktury {invoice}.',
+    en: 'The host did not render the message for invoice {invoice}.',
+  },
   ...prefixed('preview.skip.', previewSkip),
   // ---- the logs page's filter ----
   'filter.event.invoice.sent': { pl: 'Wysłane', en: 'Sent' },

@@ -15,7 +15,9 @@ export interface FieldErrorView {
 export function fieldErrorView(f: FieldError, lang: Lang): FieldErrorView {
   const code = f.code && isMessageCode(f.code) ? f.code : null;
   const params = f.params ?? {};
-  return code ? { field: f.field, code, params, message: render(lang, code, params) } : { field: f.field, code: 'error.other', params: { detail: f.message }, message: render(lang, 'error.other', { detail: f.message }) };
+  return code
+    ? { field: f.field, code, params, message: render(lang, code, params) }
+    : { field: f.field, code: 'error.other', params: { detail: f.message }, message: render(lang, 'error.other', { detail: f.message }) };
 }
 
 type Node = Record<string, unknown>;

@@ -78,8 +78,14 @@ export const LOG_EVENTS: Record<string, Builder> = {
   'run.digest_skipped': (_d, e) => ({ code: 'log.run.digest_skipped', params: { detail: detailOf(e) } }),
   'invoice.sent': delivered('sent'),
   'invoice.drafted': delivered('drafted'),
-  'invoice.failed': (d, _e, lang) => ({ code: 'log.invoice.failed', params: { reason: reasonText(lang, d['reason'] ?? 'render_failed'), reasonCode: d['reason'] ?? null } }),
-  'invoice.retry': (d, _e, lang) => ({ code: 'log.invoice.retry', params: { reason: reasonText(lang, d['reason'] ?? 'interrupted'), reasonCode: d['reason'] ?? null } }),
+  'invoice.failed': (d, _e, lang) => ({
+    code: 'log.invoice.failed',
+    params: { reason: reasonText(lang, d['reason'] ?? 'render_failed'), reasonCode: d['reason'] ?? null },
+  }),
+  'invoice.retry': (d, _e, lang) => ({
+    code: 'log.invoice.retry',
+    params: { reason: reasonText(lang, d['reason'] ?? 'interrupted'), reasonCode: d['reason'] ?? null },
+  }),
   'invoice.uncertain': () => ({ code: 'log.invoice.uncertain', params: {} }),
   'invoice.changed_after_sending': () => ({ code: 'log.invoice.changed_after_sending', params: {} }),
   'invoice.invalid_recipients': (d, e) => ({
@@ -92,10 +98,16 @@ export const LOG_EVENTS: Record<string, Builder> = {
     code: 'log.invoice.bounced',
     params: { address: String(d['address'] ?? ''), status: String(d['status'] ?? '?'), diagnostic: String(d['diagnostic'] ?? '') },
   }),
-  'invoice.delivery_delayed': (d) => ({ code: 'log.invoice.delivery_delayed', params: { address: String(d['address'] ?? ''), diagnostic: String(d['diagnostic'] ?? d['status'] ?? '') } }),
+  'invoice.delivery_delayed': (d) => ({
+    code: 'log.invoice.delivery_delayed',
+    params: { address: String(d['address'] ?? ''), diagnostic: String(d['diagnostic'] ?? d['status'] ?? '') },
+  }),
   'invoice.bounce_note_failed': (d, e) => ({ code: 'log.invoice.bounce_note_failed', params: { address: String(d['address'] ?? ''), detail: detailOf(e) } }),
   'run.bounce_check_failed': (_d, e) => ({ code: 'log.run.bounce_check_failed', params: { detail: detailOf(e) } }),
-  'run.bounces_checked': (d) => ({ code: 'log.run.bounces_checked', params: { read: Number(d['read'] ?? 0), bounced: Number(d['bounced'] ?? 0), ignored: Number(d['ignored'] ?? 0) } }),
+  'run.bounces_checked': (d) => ({
+    code: 'log.run.bounces_checked',
+    params: { read: Number(d['read'] ?? 0), bounced: Number(d['bounced'] ?? 0), ignored: Number(d['ignored'] ?? 0) },
+  }),
   'webhook.received': (d) => ({ code: 'log.webhook.received', params: { type: d['type'] ?? '', action: String(d['action'] ?? '').replace(/_/g, ' ') } }),
 };
 

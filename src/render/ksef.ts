@@ -40,7 +40,10 @@ export function ksefQrHash(inv: Pick<Invoice, 'ksef'>): { hash: string | null; p
   if (xml) {
     const actual = createHash('sha256').update(xml.content).digest('base64url');
     if (k.xmlSha256 && k.xmlSha256.replace(/=+$/, '') !== actual) {
-      return { hash: null, problem: `the KSeF hash ${k.xmlSha256} does not match the SHA-256 of the attached XML ${xml.filename} (${actual}); no KSeF QR code printed.` };
+      return {
+        hash: null,
+        problem: `the KSeF hash ${k.xmlSha256} does not match the SHA-256 of the attached XML ${xml.filename} (${actual}); no KSeF QR code printed.`,
+      };
     }
     return { hash: actual, problem: null };
   }

@@ -228,7 +228,10 @@ function partyLines(p: Party | Seller, ctx: Ctx, seller: boolean): PartyLine[] {
     const sp = p as Seller;
     const phone = sp.phone?.trim();
     const email = sp.email?.trim();
-    const www = sp.website?.trim().replace(/^https?:\/\//i, '').replace(/\/+$/, '');
+    const www = sp.website
+      ?.trim()
+      .replace(/^https?:\/\//i, '')
+      .replace(/\/+$/, '');
     if (phone) out.push({ text: `${ctx.t('Tel.', 'Phone')}: ${phone}`, size: 8 });
     if (email) out.push({ text: `E-mail: ${email}`, size: 8 });
     if (www) out.push({ text: `www: ${www}`, size: 8 });
@@ -294,7 +297,12 @@ function drawHeader(ctx: Ctx): void {
   for (const [head, party, x, isSeller] of parties) {
     let py = y;
     py += put(doc, head, x, py, colW, { bold: true, size: 8, color: GREY });
-    doc.moveTo(x, py + 1).lineTo(x + colW, py + 1).lineWidth(0.5).strokeColor(RULE).stroke();
+    doc
+      .moveTo(x, py + 1)
+      .lineTo(x + colW, py + 1)
+      .lineWidth(0.5)
+      .strokeColor(RULE)
+      .stroke();
     py += 4;
     for (const l of partyLines(party, ctx, isSeller)) py += put(doc, l.text, x, py, colW, { bold: l.bold ?? false, size: l.size ?? 9 });
     maxY = Math.max(maxY, py);
@@ -325,7 +333,13 @@ function lineColumns(t: Ctx['t']): Column[] {
 const PAD = 2.5;
 
 /** Draws one table row; `indent` (pt) leaves the fill and the rule out of a leading empty column. */
-function drawRow(doc: Doc, cols: Column[], cells: string[], y: number, opts: { bold?: boolean; size?: number; bg?: string; height?: number; indent?: number }): number {
+function drawRow(
+  doc: Doc,
+  cols: Column[],
+  cells: string[],
+  y: number,
+  opts: { bold?: boolean; size?: number; bg?: string; height?: number; indent?: number },
+): number {
   const size = opts.size ?? TABLE_SIZE;
   const h = opts.height ?? rowHeight(doc, cols, cells, opts);
   const from = MARGIN + (opts.indent ?? 0);
@@ -338,7 +352,12 @@ function drawRow(doc: Doc, cols: Column[], cells: string[], y: number, opts: { b
     if (text) doc.text(text, x + PAD, y + PAD, { width: c.w - 2 * PAD, align: c.align });
     x += c.w;
   });
-  doc.moveTo(from, y + h).lineTo(MARGIN + CONTENT_W, y + h).lineWidth(0.4).strokeColor(RULE).stroke();
+  doc
+    .moveTo(from, y + h)
+    .lineTo(MARGIN + CONTENT_W, y + h)
+    .lineWidth(0.4)
+    .strokeColor(RULE)
+    .stroke();
   return h;
 }
 
@@ -541,11 +560,7 @@ function totalsBlock(ctx: Ctx, totals: { net: Minor; vat: Minor; gross: Minor })
   const cur = inv.currency;
   const credit = inv.kind === 'credit_note';
   const gross = sign * totals.gross;
-  const dueLabel = credit
-    ? gross < 0
-      ? t('Do zwrotu', 'To be refunded')
-      : t('Do zapłaty', 'Amount due')
-    : t('Do zapłaty', 'Amount due');
+  const dueLabel = credit ? (gross < 0 ? t('Do zwrotu', 'To be refunded') : t('Do zapłaty', 'Amount due')) : t('Do zapłaty', 'Amount due');
   const dueAmount = credit ? Math.abs(gross) : gross;
   const lines: [string, string, boolean][] = [
     [credit ? t('Korekta wartości netto', 'Net correction') : t('Razem netto', 'Total net'), formatAmount(sign * totals.net, cur), false],
@@ -567,7 +582,12 @@ function totalsBlock(ctx: Ctx, totals: { net: Minor; vat: Minor; gross: Minor })
         put(doc, value, bx + boxW - 120, y, 120, { bold: true, size, align: 'right' });
         y += big ? lineH + 2 : lineH;
       }
-      doc.moveTo(bx, y).lineTo(bx + boxW, y).lineWidth(0.5).strokeColor(RULE).stroke();
+      doc
+        .moveTo(bx, y)
+        .lineTo(bx + boxW, y)
+        .lineWidth(0.5)
+        .strokeColor(RULE)
+        .stroke();
       put(doc, words, MARGIN, y + 6, CONTENT_W, { size: 8.5 });
     },
   };
@@ -582,7 +602,12 @@ function kvBlock(ctx: Ctx, title: string, pairs: [string, string][]): Block | nu
     height: titleH + 3 + hs.reduce((a, b) => a + b + 1, 0) + 8,
     draw(y) {
       y += put(doc, title, MARGIN, y, CONTENT_W, { bold: true, size: 9 });
-      doc.moveTo(MARGIN, y + 1).lineTo(MARGIN + CONTENT_W, y + 1).lineWidth(0.4).strokeColor(RULE).stroke();
+      doc
+        .moveTo(MARGIN, y + 1)
+        .lineTo(MARGIN + CONTENT_W, y + 1)
+        .lineWidth(0.4)
+        .strokeColor(RULE)
+        .stroke();
       y += 3;
       for (const [l, v] of pairs) y += labelled(doc, l, v, MARGIN, y, CONTENT_W) + 1;
     },
@@ -767,7 +792,12 @@ function drawFooters(ctx: Ctx): void {
   const left = `${ctx.title} ${numberText(ctx.inv, t)}`;
   for (let i = 0; i < count; i++) {
     doc.switchToPage(range.start + i);
-    doc.moveTo(MARGIN, FOOTER_Y - 4).lineTo(MARGIN + CONTENT_W, FOOTER_Y - 4).lineWidth(0.4).strokeColor(RULE).stroke();
+    doc
+      .moveTo(MARGIN, FOOTER_Y - 4)
+      .lineTo(MARGIN + CONTENT_W, FOOTER_Y - 4)
+      .lineWidth(0.4)
+      .strokeColor(RULE)
+      .stroke();
     setFont(doc, false, 7.5);
     doc.fillColor(GREY);
     doc.text(left, MARGIN, FOOTER_Y, { width: CONTENT_W - 150, lineBreak: false });

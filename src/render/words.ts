@@ -16,18 +16,7 @@ import type { Minor } from '../domain.ts';
 import { currencyDigits } from './money.ts';
 
 const UNITS = ['zero', 'jeden', 'dwa', 'trzy', 'cztery', 'pięć', 'sześć', 'siedem', 'osiem', 'dziewięć'];
-const TEENS = [
-  'dziesięć',
-  'jedenaście',
-  'dwanaście',
-  'trzynaście',
-  'czternaście',
-  'piętnaście',
-  'szesnaście',
-  'siedemnaście',
-  'osiemnaście',
-  'dziewiętnaście',
-];
+const TEENS = ['dziesięć', 'jedenaście', 'dwanaście', 'trzynaście', 'czternaście', 'piętnaście', 'szesnaście', 'siedemnaście', 'osiemnaście', 'dziewiętnaście'];
 const TENS = ['', '', 'dwadzieścia', 'trzydzieści', 'czterdzieści', 'pięćdziesiąt', 'sześćdziesiąt', 'siedemdziesiąt', 'osiemdziesiąt', 'dziewięćdziesiąt'];
 const HUNDREDS = ['', 'sto', 'dwieście', 'trzysta', 'czterysta', 'pięćset', 'sześćset', 'siedemset', 'osiemset', 'dziewięćset'];
 

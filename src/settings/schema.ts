@@ -42,10 +42,7 @@ export const RepeatEvery = Type.Union([
 ]);
 export const REPEAT_MINUTES: Record<Static<typeof RepeatEvery>, number> = { '30m': 30, '1h': 60, '2h': 120, '4h': 240 };
 
-export const SendOn = Type.Union([
-  choice('every_day', 'każdego dnia', 'every day'),
-  choice('business_days', 'w dni robocze', 'on business days'),
-]);
+export const SendOn = Type.Union([choice('every_day', 'każdego dnia', 'every day'), choice('business_days', 'w dni robocze', 'on business days')]);
 
 export const PrintChoiceSchema = Type.String({ pattern: PRINT_PATTERN, description: '`standard:<id>`, `user:<id>` or `none`' });
 
@@ -231,17 +228,20 @@ export const SettingsSchema = Type.Object(
         group: 'delivery',
       }),
     }),
-    documents: Type.Union([choice('confirmed_only', 'Tylko zatwierdzone', 'Confirmed only'), choice('all', 'Wszystkie (również w buforze)', 'All (drafts too)')], {
-      ...ui({
-        label: { pl: 'Wysyłaj dokumenty', en: 'Documents to send' },
-        help: {
-          pl: 'Tylko zatwierdzone albo również w buforze. Anulowane nigdy.',
-          en: 'Only confirmed ones, or drafts too. Cancelled ones never.',
-        },
-        order: 65,
-        group: 'documents',
-      }),
-    }),
+    documents: Type.Union(
+      [choice('confirmed_only', 'Tylko zatwierdzone', 'Confirmed only'), choice('all', 'Wszystkie (również w buforze)', 'All (drafts too)')],
+      {
+        ...ui({
+          label: { pl: 'Wysyłaj dokumenty', en: 'Documents to send' },
+          help: {
+            pl: 'Tylko zatwierdzone albo również w buforze. Anulowane nigdy.',
+            en: 'Only confirmed ones, or drafts too. Cancelled ones never.',
+          },
+          order: 65,
+          group: 'documents',
+        }),
+      },
+    ),
     dateBasis: Type.Union([choice('sale_date', 'Data sprzedaży', 'Sale date'), choice('issue_date', 'Data wystawienia', 'Issue date')], {
       ...ui({
         label: { pl: 'Wysyłaj wg daty', en: 'Compare by date' },

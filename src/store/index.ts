@@ -38,7 +38,12 @@ export async function openStore(database: Config['database'], opts: { log: (msg:
       break;
     }
     case 'embedded-postgres': {
-      const embedded = await startEmbeddedPostgres({ dataDir: database.dataDir, port: database.port, log: opts.log, ...(opts.debug ? { debug: opts.debug } : {}) });
+      const embedded = await startEmbeddedPostgres({
+        dataDir: database.dataDir,
+        port: database.port,
+        log: opts.log,
+        ...(opts.debug ? { debug: opts.debug } : {}),
+      });
       databaseUrl = embedded.url;
       stopEmbedded = embedded.stop;
       store = createPostgresStore({ url: embedded.url, log: opts.log });

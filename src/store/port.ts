@@ -266,7 +266,9 @@ export interface Installations {
    */
   updateInstallation(
     id: string,
-    patch: Partial<Pick<Installation, 'settings' | 'operatorSecret' | 'callbackUrl' | 'webhookSecret' | 'apiTokenHash' | 'status' | 'integrationSecret' | 'integrationLogin'>>,
+    patch: Partial<
+      Pick<Installation, 'settings' | 'operatorSecret' | 'callbackUrl' | 'webhookSecret' | 'apiTokenHash' | 'status' | 'integrationSecret' | 'integrationLogin'>
+    >,
     expectedVersion?: number,
   ): Promise<Installation>;
 }
@@ -447,7 +449,6 @@ export interface ManagedRecords {
   putManaged<K extends ManagedKind>(kind: K, record: ManagedRecordOf[K]): Promise<ManagedRecordOf[K]>;
   /** True when a record was removed. */
   deleteManaged(installationId: string, kind: ManagedKind, id: string): Promise<boolean>;
-
 }
 
 /** The ledger entry a park was judged with: the park holds while the entry is still this one. */

@@ -18,7 +18,11 @@ export function recipientsOf(v: unknown): RecipientResult[] {
       const b = x['bounce'];
       if (b !== null && typeof b === 'object') {
         const o = b as Record<string, unknown>;
-        r.bounce = { status: typeof o['status'] === 'string' ? o['status'] : null, diagnostic: typeof o['diagnostic'] === 'string' ? o['diagnostic'] : null, at: String(o['at'] ?? '') };
+        r.bounce = {
+          status: typeof o['status'] === 'string' ? o['status'] : null,
+          diagnostic: typeof o['diagnostic'] === 'string' ? o['diagnostic'] : null,
+          at: String(o['at'] ?? ''),
+        };
       }
       return r;
     });
@@ -28,7 +32,10 @@ export function recipientsOf(v: unknown): RecipientResult[] {
  * The recipients with each bounce set on the recipient of that address (case-insensitive) that has none
  * yet; bounces for addresses the message was not sent to, or already bounced, are left out. Pure.
  */
-export function mergeBounces(recipients: RecipientResult[], bounces: (RecipientBounce & { address: string })[]): { recipients: RecipientResult[]; added: string[] } {
+export function mergeBounces(
+  recipients: RecipientResult[],
+  bounces: (RecipientBounce & { address: string })[],
+): { recipients: RecipientResult[]; added: string[] } {
   const added: string[] = [];
   const out = recipients.map((r) => {
     if (r.bounce || !r.accepted) return r;

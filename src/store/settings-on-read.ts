@@ -14,10 +14,14 @@ export function settingsFromStore(installationId: string, stored: unknown, store
   const read = readStoredSettings(stored, version);
   if (read.ok) return read.settings;
   const field = read.field ? `settings.${read.field}` : 'settings';
-  throw new ConnectorError('internal', `Installation ${installationId}: the stored ${field} ${read.message} (settings version ${version}); the stored row needs correcting`, {
-    field,
-    detail: { installationId, settingsVersion: version },
-  });
+  throw new ConnectorError(
+    'internal',
+    `Installation ${installationId}: the stored ${field} ${read.message} (settings version ${version}); the stored row needs correcting`,
+    {
+      field,
+      detail: { installationId, settingsVersion: version },
+    },
+  );
 }
 
 /**

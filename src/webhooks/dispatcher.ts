@@ -20,7 +20,14 @@ import type { Installations, WebhookAttempt, WebhookDelivery, WebhookOutbox } fr
 import { ConnectorError } from '../errors.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.ts';
 
-export const OUTGOING_EVENT_TYPES = ['run.completed', 'invoice.sent', 'invoice.failed', 'invoice.uncertain', 'invoice.bounced', 'delivery.auth_failed'] as const;
+export const OUTGOING_EVENT_TYPES = [
+  'run.completed',
+  'invoice.sent',
+  'invoice.failed',
+  'invoice.uncertain',
+  'invoice.bounced',
+  'delivery.auth_failed',
+] as const;
 export type OutgoingEventType = (typeof OUTGOING_EVENT_TYPES)[number];
 
 /** The body every outgoing webhook carries. */
@@ -73,7 +80,16 @@ export function eventData(event: PipelineEvent): Record<string, unknown> {
     case 'run.completed': {
       const r = event.run;
       const durationMs = r.finishedAt ? Math.max(0, Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : null;
-      return { runId: r.id, trigger: r.trigger, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, durationMs, counts: { ...r.counts }, error: r.error };
+      return {
+        runId: r.id,
+        trigger: r.trigger,
+        status: r.status,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+        durationMs,
+        counts: { ...r.counts },
+        error: r.error,
+      };
     }
     case 'invoice.sent':
       return { invoiceId: event.invoiceId, invoiceNumber: event.invoiceNumber, recipients: event.detail ? event.detail.split(', ') : [] };
@@ -81,7 +97,14 @@ export function eventData(event: PipelineEvent): Record<string, unknown> {
     case 'invoice.uncertain':
       return { invoiceId: event.invoiceId, invoiceNumber: event.invoiceNumber, detail: event.detail };
     case 'invoice.bounced':
-      return { invoiceId: event.invoiceId, invoiceNumber: event.invoiceNumber, address: event.address, status: event.status, diagnostic: event.diagnostic, messageId: event.messageId };
+      return {
+        invoiceId: event.invoiceId,
+        invoiceNumber: event.invoiceNumber,
+        address: event.address,
+        status: event.status,
+        diagnostic: event.diagnostic,
+        messageId: event.messageId,
+      };
     case 'delivery.auth_failed':
       return { emailAccount: event.account, detail: event.detail };
   }
@@ -198,7 +221,11 @@ export class WebhookDispatcher {
       leaseUntil: this.leaseUntil(now),
       limit: this.tuning.batchSize,
     });
-    await Promise.all(batch.map((d) => this.attempt(d, false).catch((err: unknown) => this.deps.logger.error({ err, deliveryId: d.id }, 'webhook attempt could not be recorded'))));
+    await Promise.all(
+      batch.map((d) =>
+        this.attempt(d, false).catch((err: unknown) => this.deps.logger.error({ err, deliveryId: d.id }, 'webhook attempt could not be recorded')),
+      ),
+    );
     return batch.length;
   }
 
@@ -207,8 +234,13 @@ export class WebhookDispatcher {
     const existing = await this.deps.store.getWebhookDelivery(installationId, deliveryId);
     if (!existing) throw new ConnectorError('not_found', `Webhook delivery ${deliveryId} not found`, { field: 'deliveryId' });
     const now = this.now();
-    const claimed = await this.deps.store.claimWebhookDelivery(installationId, deliveryId, { now: now.toISOString(), owner: this.deps.owner, leaseUntil: this.leaseUntil(now) });
-    if (!claimed) throw new ConnectorError('conflict', `Webhook delivery ${deliveryId} is being attempted right now; try again in a moment`, { field: 'deliveryId' });
+    const claimed = await this.deps.store.claimWebhookDelivery(installationId, deliveryId, {
+      now: now.toISOString(),
+      owner: this.deps.owner,
+      leaseUntil: this.leaseUntil(now),
+    });
+    if (!claimed)
+      throw new ConnectorError('conflict', `Webhook delivery ${deliveryId} is being attempted right now; try again in a moment`, { field: 'deliveryId' });
     return this.attempt(claimed, true);
   }
 
@@ -246,7 +278,12 @@ export class WebhookDispatcher {
     return saved ?? (await store.getWebhookDelivery(delivery.installationId, delivery.id)) ?? delivery;
   }
 
-  private nextState(delivery: WebhookDelivery, attempt: WebhookAttempt, now: Date, gone: boolean): { status: WebhookDelivery['status']; nextAttemptAt: string | null } {
+  private nextState(
+    delivery: WebhookDelivery,
+    attempt: WebhookAttempt,
+    now: Date,
+    gone: boolean,
+  ): { status: WebhookDelivery['status']; nextAttemptAt: string | null } {
     if (attempt.error === null) return { status: 'delivered', nextAttemptAt: null };
     if (gone) return { status: 'failed', nextAttemptAt: null };
     // A manual attempt leaves the automatic schedule as it was.

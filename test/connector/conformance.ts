@@ -217,7 +217,10 @@ export function hostConformanceSuite(name: string, setup: () => Promise<Conforma
     });
 
     it('renderTemplate() renders a host template per invoice, and a missing template is host_not_found', async () => {
-      const ids = [...listed.values()].filter((i) => i.state === 'posted').slice(0, 2).map((i) => i.id);
+      const ids = [...listed.values()]
+        .filter((i) => i.state === 'posted')
+        .slice(0, 2)
+        .map((i) => i.id);
       if (ex.invoiceTemplateId !== null) {
         const out = await host.renderTemplate(ex.invoiceTemplateId, ids);
         for (const id of ids) {
@@ -289,7 +292,7 @@ export function hostConformanceSuite(name: string, setup: () => Promise<Conforma
       }
     });
 
-    it('changedInvoices() names exactly the invoices changed since a time (the invoice, or its customer\'s e-mail), and excludeIds leaves invoices out of the listing', async () => {
+    it("changedInvoices() names exactly the invoices changed since a time (the invoice, or its customer's e-mail), and excludeIds leaves invoices out of the listing", async () => {
       expect(host.changedInvoices).toBeDefined();
       const all = [...listed.values()];
       const draft = all.find((i) => i.state === 'draft');
@@ -319,7 +322,17 @@ export function hostConformanceSuite(name: string, setup: () => Promise<Conforma
       const down = await rejection(ex.unreachableHost.describe());
       expect(down.code).toBe('host_unavailable');
       expect(down.retryable).toBe(true);
-      const missing = await rejection(host.writeBack([{ invoiceId: ex.missingInvoiceId, outcome: { state: 'sent', reason: null, detail: null, recipients: [] }, messageId: null, note: 'x', markSent: true }]));
+      const missing = await rejection(
+        host.writeBack([
+          {
+            invoiceId: ex.missingInvoiceId,
+            outcome: { state: 'sent', reason: null, detail: null, recipients: [] },
+            messageId: null,
+            note: 'x',
+            markSent: true,
+          },
+        ]),
+      );
       expect(['host_not_found', 'host_validation']).toContain(missing.code);
     });
   });

@@ -42,9 +42,17 @@ async function fake19(opts: { jsonrpc?: boolean } = {}): Promise<{ url: string; 
         const body = JSON.parse(raw) as { id: number; params: { service: string; method: string } };
         rpc.push(`${body.params.service}.${body.params.method}`);
         if (body.params.service === 'common' && body.params.method === 'version') {
-          return json(200, { jsonrpc: '2.0', id: body.id, result: { server_version: '19.0', server_version_info: [19, 0, 0, 'final', 0, ''], server_serie: '19.0', protocol_version: 1 } });
+          return json(200, {
+            jsonrpc: '2.0',
+            id: body.id,
+            result: { server_version: '19.0', server_version_info: [19, 0, 0, 'final', 0, ''], server_serie: '19.0', protocol_version: 1 },
+          });
         }
-        return json(200, { jsonrpc: '2.0', id: body.id, error: { code: 200, message: 'Odoo Server Error', data: { name: 'werkzeug.exceptions.BadRequest', message: 'use JSON-2' } } });
+        return json(200, {
+          jsonrpc: '2.0',
+          id: body.id,
+          error: { code: 200, message: 'Odoo Server Error', data: { name: 'werkzeug.exceptions.BadRequest', message: 'use JSON-2' } },
+        });
       }
       if (path === '/web/version') return json(200, { version_info: [19, 0, 0, 'final', 0, ''], version: '19.0' });
       const m = /^\/json\/2\/([^/]+)\/([^/?]+)$/.exec(path);
@@ -79,7 +87,10 @@ async function fake19(opts: { jsonrpc?: boolean } = {}): Promise<{ url: string; 
         case 'mail.message/search_read':
           return json(200, []);
         case 'mail.message/create':
-          return json(200, (body.vals_list as unknown[]).map((_, i) => 100 + i));
+          return json(
+            200,
+            (body.vals_list as unknown[]).map((_, i) => 100 + i),
+          );
         case 'account.move/read':
           return json(404, { name: 'odoo.exceptions.MissingError', message: 'Record does not exist or has been deleted.', arguments: [] });
         case 'res.partner/read':
@@ -129,7 +140,13 @@ describe('Odoo 19: the JSON-2 API, chosen automatically', () => {
     const templates = await host.listEmailTemplates();
     expect(templates.map((t) => t.id)).toEqual(['7', '3']);
     await host.writeBack(
-      [1, 2].map((id) => ({ invoiceId: String(id), outcome: { state: 'sent' as const, reason: null, detail: null, recipients: [] }, messageId: `<m${id}@x>`, note: `sent <m${id}@x>`, markSent: true })),
+      [1, 2].map((id) => ({
+        invoiceId: String(id),
+        outcome: { state: 'sent' as const, reason: null, detail: null, recipients: [] },
+        messageId: `<m${id}@x>`,
+        note: `sent <m${id}@x>`,
+        markSent: true,
+      })),
     );
     expect(f.rpc).toEqual(['common.version']);
     expect(f.seen.every((s) => s.db === 'odoo19' && /^bearer (admin|billing)-key$/.test(String(s.auth)))).toBe(true);

@@ -1,16 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { ConnectorError } from '../../src/errors.ts';
-import {
-  toMinor,
-  toDecimal,
-  htmlToText,
-  escapeHtml,
-  consentFromSendingMethod,
-  mapLines,
-  mapTax,
-  pickExchangeRate,
-} from '../../src/connector/odoo/mapping.ts';
+import { toMinor, toDecimal, htmlToText, escapeHtml, consentFromSendingMethod, mapLines, mapTax, pickExchangeRate } from '../../src/connector/odoo/mapping.ts';
 import { codeForOdooClass, translateFault, redact } from '../../src/connector/odoo/errors.ts';
 import { dueDomain, fromFilterAllows, smtpTls } from '../../src/connector/odoo/adapter.ts';
 
@@ -98,9 +89,43 @@ describe('mapping helpers', () => {
     const taxes = new Map([[1, { id: 1, name: 'VAT 23%', amount: 23.0, amount_type: 'percent', invoice_label: '23%' }]]);
     const lines = mapLines(
       [
-        { id: 3, sequence: 20, display_type: 'product', name: 'Usługa', quantity: 2.5, product_uom_id: [1, 'godz.'], price_unit: 100.1, discount: 0, tax_ids: [1], price_subtotal: 250.25, price_total: 307.81 },
-        { id: 2, sequence: 10, display_type: 'line_section', name: 'Sekcja', quantity: 0, price_unit: 0, discount: 0, tax_ids: [], price_subtotal: 0, price_total: 0 },
-        { id: 4, sequence: 30, display_type: 'tax', name: 'VAT', quantity: 0, price_unit: 0, discount: 0, tax_ids: [], price_subtotal: 57.56, price_total: 57.56 },
+        {
+          id: 3,
+          sequence: 20,
+          display_type: 'product',
+          name: 'Usługa',
+          quantity: 2.5,
+          product_uom_id: [1, 'godz.'],
+          price_unit: 100.1,
+          discount: 0,
+          tax_ids: [1],
+          price_subtotal: 250.25,
+          price_total: 307.81,
+        },
+        {
+          id: 2,
+          sequence: 10,
+          display_type: 'line_section',
+          name: 'Sekcja',
+          quantity: 0,
+          price_unit: 0,
+          discount: 0,
+          tax_ids: [],
+          price_subtotal: 0,
+          price_total: 0,
+        },
+        {
+          id: 4,
+          sequence: 30,
+          display_type: 'tax',
+          name: 'VAT',
+          quantity: 0,
+          price_unit: 0,
+          discount: 0,
+          tax_ids: [],
+          price_subtotal: 57.56,
+          price_total: 57.56,
+        },
       ],
       taxes,
       2,
@@ -145,7 +170,11 @@ describe('Odoo fault classification', () => {
   });
   it('keeps the server message but masks secrets', () => {
     const e = translateFault(
-      { code: 200, message: 'Odoo Server Error', data: { name: 'builtins.ValueError', message: 'Invalid field s3cret-pass on x', debug: 'Traceback s3cret-pass' } },
+      {
+        code: 200,
+        message: 'Odoo Server Error',
+        data: { name: 'builtins.ValueError', message: 'Invalid field s3cret-pass on x', debug: 'Traceback s3cret-pass' },
+      },
       { service: 'object', method: 'search_read', model: 'account.move' },
       ['s3cret-pass'],
     );

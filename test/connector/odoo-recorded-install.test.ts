@@ -10,7 +10,11 @@ import { startTestConnector, type TestConnector } from '../support/connector.ts'
 import { startRecordedOdoo, type Modelled, type RecordedOdoo } from '../support/odoo-recorded-server.ts';
 
 const PASS = { admin: 'admin-pass', billing: 'billing-pass' };
-const USERS = { admin: { uid: 2, password: PASS.admin, lang: 'en_US' }, billing: { uid: 6, password: PASS.billing, lang: 'pl_PL' }, viewer: { uid: 7, password: 'v', lang: 'en_US' } };
+const USERS = {
+  admin: { uid: 2, password: PASS.admin, lang: 'en_US' },
+  billing: { uid: 6, password: PASS.billing, lang: 'pl_PL' },
+  viewer: { uid: 7, password: 'v', lang: 'en_US' },
+};
 const FILES = [
   'common.version.json',
   'search_read.res.users.json',
@@ -67,7 +71,9 @@ async function replay(modelled?: Modelled): Promise<RecordedOdoo> {
 }
 
 const install = (s: RecordedOdoo, over: Record<string, unknown> = {}) =>
-  connector.api('POST', '/api/installations', { body: { hostKind: 'odoo', hostUrl: s.url, database: s.database, integration: { login: 'billing', secret: PASS.billing }, ...over } });
+  connector.api('POST', '/api/installations', {
+    body: { hostKind: 'odoo', hostUrl: s.url, database: s.database, integration: { login: 'billing', secret: PASS.billing }, ...over },
+  });
 
 describe('install against real Odoo 18.0 answers', () => {
   it('a non-admin (billing) integration user is refused with 422 naming each missing right, and nothing is stored', async () => {
@@ -149,7 +155,13 @@ describe('install against real Odoo 18.0 answers', () => {
       call: (c) => {
         // Not recorded: the probes never exercised these as admin. Admin holds Administration/Settings + Access Rights and Invoicing/Administrator (fixtures README).
         if (c.uid === 2 && c.method === 'check_access_rights') return { result: true };
-        if (c.uid === 2 && c.method === 'search_read' && c.kwargs.limit === 1 && ['res.currency.rate', 'ir.attachment', 'account.move.send.wizard', 'mail.message'].includes(c.model)) return { result: [] };
+        if (
+          c.uid === 2 &&
+          c.method === 'search_read' &&
+          c.kwargs.limit === 1 &&
+          ['res.currency.rate', 'ir.attachment', 'account.move.send.wizard', 'mail.message'].includes(c.model)
+        )
+          return { result: [] };
         // Menu creation as recorded in menu.create.admin.json (ids from the replay).
         if (c.uid === 2 && c.method === 'create' && (c.model === 'ir.actions.act_url' || c.model === 'ir.ui.menu')) {
           made.push({ model: c.model, vals: (c.args[0] as Record<string, unknown>[])[0]! });

@@ -46,7 +46,9 @@ function recordedPage(version: OdooVersionDir): { moves: OdooRecord[]; data: Pag
     lines: new Map(moves.map((m) => [m.id, lines.filter((l) => Array.isArray(l.move_id) && l.move_id[0] === m.id)])),
     taxes: byId(taxes),
     currencies: byId(rows(version, 'search_read.res.currency.json')),
-    rates: new Map([[version === '18.0' ? 125 : 126, rows(version, 'search_read.res.currency.rate.json').sort((a, b) => (String(a.name) < String(b.name) ? 1 : -1))]]),
+    rates: new Map([
+      [version === '18.0' ? 125 : 126, rows(version, 'search_read.res.currency.rate.json').sort((a, b) => (String(a.name) < String(b.name) ? 1 : -1))],
+    ]),
     banks: byId(rows(version, 'search_read.res.partner.bank.json')),
     corrected: new Map(),
     ksefXmlSha: new Map(),
@@ -60,10 +62,19 @@ function recordedPage(version: OdooVersionDir): { moves: OdooRecord[]; data: Pag
 describe('the Odoo mapping on recorded search_read rows (17.0 and 18.0)', () => {
   it('18.0: a EUR invoice carries what it booked in PLN (tax_totals base/tax/total) and the rate it used (1 / invoice_currency_rate)', () => {
     const { moves, data } = recordedPage('18.0');
-    const eur = mapInvoice(moves.find((m) => m.id === 41)!, data);
+    const eur = mapInvoice(
+      moves.find((m) => m.id === 41)!,
+      data,
+    );
     expect(eur.currency).toBe('EUR');
     expect(eur.amountTotal).toBe(68880);
-    expect(eur.booked).toEqual({ currency: 'PLN', untaxed: 241360, tax: 55513, total: 296873, taxByRate: [{ label: expect.any(String), base: 241360, tax: 55513 }] });
+    expect(eur.booked).toEqual({
+      currency: 'PLN',
+      untaxed: 241360,
+      tax: 55513,
+      total: 296873,
+      taxByRate: [{ label: expect.any(String), base: 241360, tax: 55513 }],
+    });
     expect(eur.exchangeRate?.rate).toBe('4.31');
     // The table's rate in force on the invoice date equals the invoice's own: its date is known.
     expect(eur.exchangeRate?.date).toBe('2026-12-01');
@@ -95,7 +106,11 @@ describe('the Odoo mapping on recorded search_read rows (17.0 and 18.0)', () => 
   });
 
   it('signed amounts win over tax_totals when the host sends them, credit notes booked positive', () => {
-    const booked = bookedAmounts({ id: 1, amount_untaxed_signed: -2413.6, amount_tax_signed: -555.13, amount_total_signed: -2968.73, tax_totals: false }, 'PLN', new Map());
+    const booked = bookedAmounts(
+      { id: 1, amount_untaxed_signed: -2413.6, amount_tax_signed: -555.13, amount_total_signed: -2968.73, tax_totals: false },
+      'PLN',
+      new Map(),
+    );
     expect(booked).toEqual({ currency: 'PLN', untaxed: 241360, tax: 55513, total: 296873, taxByRate: [] });
     expect(invoiceRate({ id: 1, amount_untaxed: 560 }, booked)).toBe('4.31');
     expect(bookedAmounts({ id: 1, tax_totals: false }, 'PLN', new Map())).toBeNull();
@@ -114,7 +129,10 @@ describe('the Odoo mapping on recorded search_read rows (17.0 and 18.0)', () => 
       const sample = moves[0]!;
       expect(field in sample || version === '17.0').toBe(true);
       expect(mapInvoice({ ...sample, [field]: { sp_partner_id: 7, mail_template_id: 7 } }, data).hostIsSending).toBe(true);
-      const credit = mapInvoice(moves.find((m) => m.move_type === 'out_refund')!, data);
+      const credit = mapInvoice(
+        moves.find((m) => m.move_type === 'out_refund')!,
+        data,
+      );
       expect(credit.kind).toBe('credit_note');
     });
 
@@ -128,7 +146,11 @@ describe('the Odoo mapping on recorded search_read rows (17.0 and 18.0)', () => 
 
   it('a company registered for KSeF holds every invoice until its number exists; an unregistered one gets none', () => {
     const base = { ksefXmlSha: new Map<number, string>(), has: { partnerSendingMethod: false, taxInvoiceLabel: false, ksef: true } };
-    expect(ksefInfo({ id: 1, l10n_pl_edi_status: false, l10n_pl_edi_number: false }, { ...base, ksefRegistered: true })).toEqual({ number: null, status: null, xmlSha256: null });
+    expect(ksefInfo({ id: 1, l10n_pl_edi_status: false, l10n_pl_edi_number: false }, { ...base, ksefRegistered: true })).toEqual({
+      number: null,
+      status: null,
+      xmlSha256: null,
+    });
     expect(ksefInfo({ id: 1, l10n_pl_edi_status: 'rejected', l10n_pl_edi_number: false }, { ...base, ksefRegistered: false })).toBeNull();
   });
 
@@ -229,9 +251,17 @@ function adapter(s: RecordedOdoo, over: Partial<HostConnection> = {}): OdooAdapt
   return a;
 }
 
-const WIZARD_FILES = ['fields_get.account.move.send.wizard.json', 'fields_get.account.move.send.json', 'search_read.ir.model.data.json', 'search_read.mail.template.json', 'search_read.account.move.json'];
+const WIZARD_FILES = [
+  'fields_get.account.move.send.wizard.json',
+  'fields_get.account.move.send.json',
+  'search_read.ir.model.data.json',
+  'search_read.mail.template.json',
+  'search_read.account.move.json',
+];
 /** Not recorded by the probes (they read only the invoice template's xmlid): Odoo's credit-note template is id 9, as the wizard answered for a refund without a template. */
-const CREDIT_NOTE_XMLID = { records: { 'ir.model.data': [{ id: 25592, module: 'account', name: 'email_template_edi_credit_note', model: 'mail.template', res_id: 9 }] } };
+const CREDIT_NOTE_XMLID = {
+  records: { 'ir.model.data': [{ id: 25592, module: 'account', name: 'email_template_edi_credit_note', model: 'mail.template', res_id: 9 }] },
+};
 
 async function rejection(p: Promise<unknown>): Promise<ConnectorError> {
   try {
@@ -252,7 +282,11 @@ describe('the send wizard as real Odoo answers it', () => {
     expect(out.get('41')).toMatchObject({ subject: 'Piekarnia Testowa Sp. z o.o. Invoice (Ref INV/2026/00038)', lang: 'en_US' });
     expect(out.get('16')).toMatchObject({ subject: 'Piekarnia Testowa Sp. z o.o. Nota kredytowa (Ref RINV/2026/00001)', lang: 'pl_PL' });
     const wiz = s.calls.filter((c) => c.model === 'account.move.send.wizard');
-    expect(wiz.filter((c) => c.method === 'create').map((c) => c.args[0])).toEqual([[{ move_id: 40, mail_template_id: 7 }], [{ move_id: 41, mail_template_id: 7 }], [{ move_id: 16, mail_template_id: 9 }]]);
+    expect(wiz.filter((c) => c.method === 'create').map((c) => c.args[0])).toEqual([
+      [{ move_id: 40, mail_template_id: 7 }],
+      [{ move_id: 41, mail_template_id: 7 }],
+      [{ move_id: 16, mail_template_id: 9 }],
+    ]);
     expect(wiz.filter((c) => c.method === 'read')).toHaveLength(1);
     expect(wiz.filter((c) => c.method === 'unlink')).toHaveLength(1);
     expect(wiz.every((c) => c.uid === 6)).toBe(true);
@@ -265,10 +299,20 @@ describe('the send wizard as real Odoo answers it', () => {
     const s = await replay('18.0', [...WIZARD_FILES, 'wizard.create-read.json'], {
       ...CREDIT_NOTE_XMLID,
       // The viewer's recorded AccessError, given for one invoice's wizard.
-      call: (c) => (c.model === 'account.move.send.wizard' && c.method === 'create' && (c.args[0] as { move_id: number }[])[0]!.move_id === 41 ? { error: refusal } : undefined),
+      call: (c) =>
+        c.model === 'account.move.send.wizard' && c.method === 'create' && (c.args[0] as { move_id: number }[])[0]!.move_id === 41
+          ? { error: refusal }
+          : undefined,
     });
     const a = new OdooAdapter(
-      { kind: 'odoo', baseUrl: s.url, database: s.database, companyId: null, integration: { login: 'admin', secret: PASS.admin }, operator: { login: 'billing', secret: PASS.billing } },
+      {
+        kind: 'odoo',
+        baseUrl: s.url,
+        database: s.database,
+        companyId: null,
+        integration: { login: 'admin', secret: PASS.admin },
+        operator: { login: 'billing', secret: PASS.billing },
+      },
       { readAttempts: 1, renderConcurrency: 1 },
     );
     adapters.push(a);
@@ -286,7 +330,11 @@ describe('the send wizard as real Odoo answers it', () => {
     expect(out.get('27')!.subject).toBe('Piekarnia Testowa Sp. z o.o. Invoice (Ref FV/2026/00023)');
     expect(out.get('16')!.subject).toBe('Piekarnia Testowa Sp. z o.o. Nota kredytowa (Ref RFV/2026/00001)');
     const creates = s.calls.filter((c) => c.model === 'account.move.send' && c.method === 'create').map((c) => c.args[0]);
-    expect(creates).toEqual([[{ move_ids: [[6, 0, [26]]], mail_template_id: 7 }], [{ move_ids: [[6, 0, [27]]], mail_template_id: 7 }], [{ move_ids: [[6, 0, [16]]], mail_template_id: 9 }]]);
+    expect(creates).toEqual([
+      [{ move_ids: [[6, 0, [26]]], mail_template_id: 7 }],
+      [{ move_ids: [[6, 0, [27]]], mail_template_id: 7 }],
+      [{ move_ids: [[6, 0, [16]]], mail_template_id: 9 }],
+    ]);
     expect(s.calls.some((c) => c.model === 'account.move.send.wizard')).toBe(false);
   });
 
@@ -315,7 +363,15 @@ describe('mail servers on a host without fetchmail.server', () => {
 });
 
 describe("Odoo's own PDF as real Odoo serves it", () => {
-  const PRINT_FILES = ['search_read.ir.actions.report.json', 'fields_get.adapter-form.json', 'fields_get.account.move.json', 'fields_get.res.partner.json', 'fields_get.account.tax.json', 'read.invoice_pdf_report_id.json', 'search_read.account.move.json'];
+  const PRINT_FILES = [
+    'search_read.ir.actions.report.json',
+    'fields_get.adapter-form.json',
+    'fields_get.account.move.json',
+    'fields_get.res.partner.json',
+    'fields_get.account.tax.json',
+    'read.invoice_pdf_report_id.json',
+    'search_read.account.move.json',
+  ];
 
   it('18.0: /report/pdf 303 -> /pl/report/pdf is followed (not an expired session); 5 concurrent downloads share one web login', async () => {
     const s = await replay('18.0', PRINT_FILES);
@@ -398,25 +454,47 @@ describe('write-back, run log, menu entry and rights as real Odoo answers them',
         // Not recorded: real Odoo 18 accepts a batched mail.message create as the billing user (issue 12).
         call: (c) => (c.model === 'mail.message' && c.method === 'create' && c.uid === 6 ? ((created = c.args[0]), { result: [501, 502, 503] }) : undefined),
       });
-      const ids = ((loadExchanges(version, 'product.writeback.json')[0]!.request.body as { params: { args: unknown[][] } }).params.args[5]![0] as number[]).slice();
+      const ids = (
+        (loadExchanges(version, 'product.writeback.json')[0]!.request.body as { params: { args: unknown[][] } }).params.args[5]![0] as number[]
+      ).slice();
       await adapter(s).writeBack(ids.map(note));
       const made = s.calls.filter((c) => c.model !== 'common');
       expect(made.filter((c) => c.model === 'account.move' && c.method === 'write')).toHaveLength(1);
       expect(made.filter((c) => c.model === 'mail.message' && c.method === 'search_read')).toHaveLength(1);
       expect(made.filter((c) => c.method === 'message_post')).toHaveLength(0);
       expect(created).toEqual(
-        ids.map((id) => ({ model: 'account.move', res_id: id, message_type: 'comment', subtype_id: 2, author_id: 18, body: expect.stringContaining('&lt;b&gt;e-mailem&lt;/b&gt;') })),
+        ids.map((id) => ({
+          model: 'account.move',
+          res_id: id,
+          message_type: 'comment',
+          subtype_id: 2,
+          author_id: 18,
+          body: expect.stringContaining('&lt;b&gt;e-mailem&lt;/b&gt;'),
+        })),
       );
     });
   }
 
   it('18.0: when the batched create is refused the notes go one message_post each (body_is_html)', async () => {
-    const refusal = (loadExchanges('18.0', 'writeback.message_post.json').find((x) => x.why.startsWith('viewer posting'))!.response.body as { error: unknown }).error;
+    const refusal = (loadExchanges('18.0', 'writeback.message_post.json').find((x) => x.why.startsWith('viewer posting'))!.response.body as { error: unknown })
+      .error;
     const s = await replay('18.0', ['product.writeback.json', 'search_read.ir.model.data.json'], {
       ...NOTES,
       call: (c) => (c.model === 'mail.message' && c.method === 'create' ? { error: refusal } : undefined),
     });
-    await adapter(s).writeBack([33, 34, 35].map((id) => ({ ...note(id), note: (loadExchanges('18.0', 'product.writeback.json')[2 + [33, 34, 35].indexOf(id)]!.request.body as { params: { args: [unknown, unknown, unknown, unknown, unknown, unknown, { body: string }] } }).params.args[6].body.replace(/^<p>|<\/p>$/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>') })));
+    await adapter(s).writeBack(
+      [33, 34, 35].map((id) => ({
+        ...note(id),
+        note: (
+          loadExchanges('18.0', 'product.writeback.json')[2 + [33, 34, 35].indexOf(id)]!.request.body as {
+            params: { args: [unknown, unknown, unknown, unknown, unknown, unknown, { body: string }] };
+          }
+        ).params.args[6].body
+          .replace(/^<p>|<\/p>$/g, '')
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>'),
+      })),
+    );
     const posts = s.calls.filter((c) => c.method === 'message_post');
     expect(posts.map((c) => c.args[0])).toEqual([[33], [34], [35]]);
     expect(posts.every((c) => c.kwargs.body_is_html === true && c.kwargs.subtype_xmlid === 'mail.mt_note')).toBe(true);
@@ -427,7 +505,9 @@ describe('write-back, run log, menu entry and rights as real Odoo answers them',
     const existing = rows('18.0', 'search_read.mail.message.json', 2)[0]!;
     const messageId = /Message-ID &lt;([^&]+)&gt;/.exec(String(existing.body))![1]!;
     // The idempotence read answers from the recorded notes (uid 2 = admin as operator here).
-    await adapter(s, { operator: { login: 'admin', secret: PASS.admin } }).writeBack([{ ...note(Number(existing.res_id)), markSent: false, messageId: `<${messageId}>`, note: `different text, same <${messageId}>` }]);
+    await adapter(s, { operator: { login: 'admin', secret: PASS.admin } }).writeBack([
+      { ...note(Number(existing.res_id)), markSent: false, messageId: `<${messageId}>`, note: `different text, same <${messageId}>` },
+    ]);
     expect(s.calls.filter((c) => c.method === 'create' || c.method === 'message_post')).toEqual([]);
   });
 
@@ -446,7 +526,9 @@ describe('write-back, run log, menu entry and rights as real Odoo answers them',
       await adapter(s).recordRun(summary);
       const [log] = s.calls.filter((c) => c.model === 'ir.logging');
       expect(log!.uid).toBe(2);
-      expect(log!.args[0]).toEqual([expect.objectContaining({ name: 'invoice-courier', type: 'server', level: 'WARNING', path: 'invoice-courier', func: 'run', line: '0' })]);
+      expect(log!.args[0]).toEqual([
+        expect.objectContaining({ name: 'invoice-courier', type: 'server', level: 'WARNING', path: 'invoice-courier', func: 'run', line: '0' }),
+      ]);
       expect(String((log!.args[0] as { message: string }[])[0]!.message)).toContain('sent 3');
       const e = await rejection(adapter(s, { integration: { login: 'billing', secret: PASS.billing } }).recordRun(summary));
       expect(e.code).toBe('host_access');
@@ -454,23 +536,27 @@ describe('write-back, run log, menu entry and rights as real Odoo answers them',
 
     it(`${version}: the menu entry under Invoicing is created with the integration credential, kept when there, and removed at uninstall`, async () => {
       const created: Record<string, unknown>[] = [];
-      const s = await replay(version, ['menu.create.admin.json', 'search_read.ir.ui.menu.json', 'search_read.ir.actions.act_url.json', 'search_read.ir.model.data.json'], {
-        call: (c) => {
-          // After creation the entries are there (the replay keeps no state of its own): answer them back.
-          if (c.method === 'create' && (c.model === 'ir.ui.menu' || c.model === 'ir.actions.act_url')) {
-            created.push({ model: c.model, ...(c.args[0] as Record<string, unknown>[])[0] });
-            return { result: [700 + created.length] };
-          }
-          if (c.method === 'search_read' && c.model === 'ir.actions.act_url' && created.length) {
-            return { result: created.filter((x) => x.model === 'ir.actions.act_url').map((x, i) => ({ id: 701 + i * 2, url: x.url })) };
-          }
-          if (c.method === 'search_read' && c.model === 'ir.ui.menu' && created.length) {
-            return { result: created.filter((x) => x.model === 'ir.ui.menu').map((x, i) => ({ id: 702 + i * 2, action: x.action })) };
-          }
-          if (c.method === 'unlink' && (c.model === 'ir.ui.menu' || c.model === 'ir.actions.act_url') && c.uid === 2) return { result: true };
-          return undefined;
+      const s = await replay(
+        version,
+        ['menu.create.admin.json', 'search_read.ir.ui.menu.json', 'search_read.ir.actions.act_url.json', 'search_read.ir.model.data.json'],
+        {
+          call: (c) => {
+            // After creation the entries are there (the replay keeps no state of its own): answer them back.
+            if (c.method === 'create' && (c.model === 'ir.ui.menu' || c.model === 'ir.actions.act_url')) {
+              created.push({ model: c.model, ...(c.args[0] as Record<string, unknown>[])[0] });
+              return { result: [700 + created.length] };
+            }
+            if (c.method === 'search_read' && c.model === 'ir.actions.act_url' && created.length) {
+              return { result: created.filter((x) => x.model === 'ir.actions.act_url').map((x, i) => ({ id: 701 + i * 2, url: x.url })) };
+            }
+            if (c.method === 'search_read' && c.model === 'ir.ui.menu' && created.length) {
+              return { result: created.filter((x) => x.model === 'ir.ui.menu').map((x, i) => ({ id: 702 + i * 2, action: x.action })) };
+            }
+            if (c.method === 'unlink' && (c.model === 'ir.ui.menu' || c.model === 'ir.actions.act_url') && c.uid === 2) return { result: true };
+            return undefined;
+          },
         },
-      });
+      );
       const a = adapter(s);
       const links = {
         entries: [
@@ -493,8 +579,23 @@ describe('write-back, run log, menu entry and rights as real Odoo answers them',
     });
 
     it(`${version}: a billing user as the integration credential lacks the admin-only rights (mail servers, xmlids, the run log), named one by one`, async () => {
-      const files = ['access.billing.ir.mail_server.json', 'access.billing.fetchmail.server.json', 'access.billing.ir.model.data.json', 'ir.logging.create.billing.json', 'writeback.is_move_sent.json', 'writeback.message_post.json', 'access.billing.account.move.json'];
-      const s = await replay(version, [...files, 'ir.logging.create.admin.json', 'search_read.ir.mail_server.json', 'search_read.fetchmail.server.json', 'search_read.ir.model.data.json', 'search_read.account.move.json']);
+      const files = [
+        'access.billing.ir.mail_server.json',
+        'access.billing.fetchmail.server.json',
+        'access.billing.ir.model.data.json',
+        'ir.logging.create.billing.json',
+        'writeback.is_move_sent.json',
+        'writeback.message_post.json',
+        'access.billing.account.move.json',
+      ];
+      const s = await replay(version, [
+        ...files,
+        'ir.logging.create.admin.json',
+        'search_read.ir.mail_server.json',
+        'search_read.fetchmail.server.json',
+        'search_read.ir.model.data.json',
+        'search_read.account.move.json',
+      ]);
       const rights = [
         { model: 'ir.mail_server', access: ['read' as const] },
         { model: 'fetchmail.server', access: ['read' as const] },
@@ -503,7 +604,12 @@ describe('write-back, run log, menu entry and rights as real Odoo answers them',
         { model: 'account.move', access: ['read' as const, 'write' as const] },
       ];
       const billing = await adapter(s, { integration: { login: 'billing', secret: PASS.billing } }).checkRights(rights);
-      expect(billing.map((m) => `${m.model}:${m.access}`).sort()).toEqual(['fetchmail.server:read', 'ir.logging:create', 'ir.mail_server:read', 'ir.model.data:read']);
+      expect(billing.map((m) => `${m.model}:${m.access}`).sort()).toEqual([
+        'fetchmail.server:read',
+        'ir.logging:create',
+        'ir.mail_server:read',
+        'ir.model.data:read',
+      ]);
       expect(await adapter(s).checkRights(rights.map((r) => ({ ...r, access: r.access.filter((a) => a !== 'write') })))).toEqual([]);
     });
   }

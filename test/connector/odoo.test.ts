@@ -252,7 +252,9 @@ describe('Odoo adapter specifics (sandbox host)', () => {
       expect(inv.ksef!.number).toBe(m.l10n_pl_edi_number);
       expect(inv.ksef!.status).toBe(m.l10n_pl_edi_status);
       const att = atts.get(idOf(m.l10n_pl_edi_attachment_id)!)!;
-      const sha = createHash('sha256').update(Buffer.from(att.datas as string, 'base64')).digest('base64url');
+      const sha = createHash('sha256')
+        .update(Buffer.from(att.datas as string, 'base64'))
+        .digest('base64url');
       expect(inv.ksef!.xmlSha256).toBe(sha);
     }
   });
@@ -267,7 +269,10 @@ describe('Odoo adapter specifics (sandbox host)', () => {
       expect(inv.customer.eInvoiceConsent).toBe(method === 'email' ? true : method === 'manual' ? false : null);
       const contacts = sb
         .records('res.partner')
-        .filter((c) => c.type === 'invoice' && c.active !== false && [idOf(p.id), idOf(commercial.id)].includes(idOf(c.parent_id)) && String(c.id) !== inv.customer.id)
+        .filter(
+          (c) =>
+            c.type === 'invoice' && c.active !== false && [idOf(p.id), idOf(commercial.id)].includes(idOf(c.parent_id)) && String(c.id) !== inv.customer.id,
+        )
         .map((c) => String(c.id))
         .sort();
       expect(inv.invoiceContacts.map((c) => c.id).sort()).toEqual([...new Set(contacts)]);
@@ -371,7 +376,9 @@ describe('Odoo adapter specifics (sandbox host)', () => {
     expect(made.filter((c) => c.method === 'write').length).toBe(1);
     expect(made.filter((c) => c.method === 'message_post').length).toBe(0);
     expect(made.filter((c) => c.model === 'mail.message' && c.method === 'create').length).toBe(1);
-    const msgs = sb.records('mail.message').filter((m) => invoices.some((i) => String(m.res_id) === i.id) && m.model === 'account.move' && m.message_type === 'comment');
+    const msgs = sb
+      .records('mail.message')
+      .filter((m) => invoices.some((i) => String(m.res_id) === i.id) && m.model === 'account.move' && m.message_type === 'comment');
     expect(msgs.length).toBe(invoices.length);
     const anna = sb.records('res.users').find((u) => u.login === 'ksiegowa')!;
     const note = sb.records('ir.model.data').find((x) => x.module === 'mail' && x.name === 'mt_note')!;
@@ -402,7 +409,11 @@ describe('host calls per run, counted (issue 12: <= 10 per 100 invoices with the
     try {
       for await (const page of host.listDueInvoices({ ...baseQuery, documents: 'confirmed_only', pageSize: 200, excludeHostMarkedSent: true })) {
         invoices += page.length;
-        if (hostTemplate) await host.renderTemplate('account.email_template_edi_invoice', page.map((i) => i.id));
+        if (hostTemplate)
+          await host.renderTemplate(
+            'account.email_template_edi_invoice',
+            page.map((i) => i.id),
+          );
         await host.writeBack(
           page.map((inv) => ({
             invoiceId: inv.id,
@@ -413,7 +424,17 @@ describe('host calls per run, counted (issue 12: <= 10 per 100 invoices with the
           })),
         );
       }
-      await host.recordRun({ runId: 'r', status: 'completed', trigger: 'manual', startedAt: '2026-11-27T10:00:00Z', finishedAt: '2026-11-27T10:01:00Z', counts: { due: invoices, sent: invoices, drafted: 0, skipped: 0, failed: 0, retry: 0, uncertain: 0 }, error: null }).catch(() => undefined);
+      await host
+        .recordRun({
+          runId: 'r',
+          status: 'completed',
+          trigger: 'manual',
+          startedAt: '2026-11-27T10:00:00Z',
+          finishedAt: '2026-11-27T10:01:00Z',
+          counts: { due: invoices, sent: invoices, drafted: 0, skipped: 0, failed: 0, retry: 0, uncertain: 0 },
+          error: null,
+        })
+        .catch(() => undefined);
     } finally {
       host.close();
     }
@@ -500,7 +521,9 @@ describe('Odoo fault classification against the sandbox', () => {
   });
 
   it('UserError is host_validation', async () => {
-    const e = await rejection(client.executeKw(admin, 'account.move.send.wizard', 'create', [[{ move_id: 99999999 }]], { context: { active_model: 'account.move' } }));
+    const e = await rejection(
+      client.executeKw(admin, 'account.move.send.wizard', 'create', [[{ move_id: 99999999 }]], { context: { active_model: 'account.move' } }),
+    );
     expect(['host_validation', 'host_not_found']).toContain(e.code);
   });
 
@@ -572,7 +595,7 @@ describe('a failing read fails only the invoices that need it', () => {
     }
   });
 
-  it('the KSeF invoices carry their FA(3) XML (name and bytes as stored) from one ir.attachment read per page, its SHA-256 the host\'s KSeF hash', async () => {
+  it("the KSeF invoices carry their FA(3) XML (name and bytes as stored) from one ir.attachment read per page, its SHA-256 the host's KSeF hash", async () => {
     const host = new OdooAdapter(connection(sb, { baseUrl: relayUrl }), { readAttempts: 1, backoffMs: 1 });
     try {
       calls.length = 0;
@@ -691,7 +714,13 @@ describe('transport failures are host_unavailable and only reads are retried', (
     hits = 0;
     const c = client();
     try {
-      const e = await rejection(c.call('object', 'execute_kw', ['db', 2, 'pw-secret', 'account.move', 'write', [[1], { is_move_sent: true }], {}], { service: 'object', method: 'write', model: 'account.move' }));
+      const e = await rejection(
+        c.call('object', 'execute_kw', ['db', 2, 'pw-secret', 'account.move', 'write', [[1], { is_move_sent: true }], {}], {
+          service: 'object',
+          method: 'write',
+          model: 'account.move',
+        }),
+      );
       expect(e.code).toBe('host_unavailable');
       expect(hits).toBe(1);
       expect(JSON.stringify({ m: e.message, c: String(e.cause) })).not.toContain('pw-secret');

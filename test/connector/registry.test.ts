@@ -19,14 +19,27 @@ const connection = (kind: string): HostConnection => ({
 });
 
 const operator: Operator = { id: '6', login: 'ksiegowa', name: 'Anna', email: 'anna@example.com', lang: 'pl_PL' } as Operator;
-const account = (id: string): EmailAccount => ({ id, name: id, active: true, fromAddress: `${id}@example.com`, fromFilter: null, smtp: { host: 'smtp.example.com', port: 465, tls: 'tls', user: null, password: null }, imap: null }) as EmailAccount;
+const account = (id: string): EmailAccount =>
+  ({
+    id,
+    name: id,
+    active: true,
+    fromAddress: `${id}@example.com`,
+    fromFilter: null,
+    smtp: { host: 'smtp.example.com', port: 465, tls: 'tls', user: null, password: null },
+    imap: null,
+  }) as EmailAccount;
 const managed = {
   accounts: async () => [account('managed:1')],
   templates: async () => [{ id: 'connector:invoice', name: 'Faktura', model: 'anything', renderedByHost: false }],
 };
 /** A host that answers its own lists, for the wrapper's rules (all else unused). */
 const ownLists = (kind: string) =>
-  ({ kind, listEmailAccounts: async () => [account('host-1')], listEmailTemplates: async () => [{ id: '7', name: 'Invoice', model: 'account.move', renderedByHost: true }] }) as unknown as HostErp;
+  ({
+    kind,
+    listEmailAccounts: async () => [account('host-1')],
+    listEmailTemplates: async () => [{ id: '7', name: 'Invoice', model: 'account.move', renderedByHost: true }],
+  }) as unknown as HostErp;
 
 describe('host registry', () => {
   it('serves odoo connections with the Odoo adapter itself and tryton connections with the Tryton adapter inside the connector-kept wrapper, keeping the kind', () => {

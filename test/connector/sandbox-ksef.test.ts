@@ -20,7 +20,23 @@ function minor(v: unknown): bigint {
   const m = BigInt(i) * 100n + BigInt(f);
   return neg ? -m : m;
 }
-const FA3_ORDER = ['P_13_1', 'P_14_1', 'P_14_1W', 'P_13_2', 'P_14_2', 'P_14_2W', 'P_13_3', 'P_14_3', 'P_14_3W', 'P_13_6_1', 'P_13_6_2', 'P_13_6_3', 'P_13_7', 'P_13_8', 'P_13_9'];
+const FA3_ORDER = [
+  'P_13_1',
+  'P_14_1',
+  'P_14_1W',
+  'P_13_2',
+  'P_14_2',
+  'P_14_2W',
+  'P_13_3',
+  'P_14_3',
+  'P_14_3W',
+  'P_13_6_1',
+  'P_13_6_2',
+  'P_13_6_3',
+  'P_13_7',
+  'P_13_8',
+  'P_13_9',
+];
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 const sumOf = (fa: XmlElement, re: RegExp): bigint => fa.children.filter((c) => re.test(c.name)).reduce((a, c) => a + minor(c.text), 0n);
 
@@ -30,7 +46,7 @@ describe('sandbox KSeF FA(3) XML (modules.l10nPlEdi)', () => {
   const company = orm.get('res.partner', 1) as Raw;
   const sellerNip = String(company.vat).replace(/^PL/, '');
 
-  it('KSeF invoices carry an ir.attachment on the move named FA3-<name>.xml; its checksum, size and the move\'s KSeF hash (SHA-256, Base64URL) are of exactly the stored bytes', () => {
+  it("KSeF invoices carry an ir.attachment on the move named FA3-<name>.xml; its checksum, size and the move's KSeF hash (SHA-256, Base64URL) are of exactly the stored bytes", () => {
     expect(moves.length).toBeGreaterThanOrEqual(7);
     for (const m of moves) {
       const a = orm.get('ir.attachment', m.l10n_pl_edi_attachment_id as number) as Raw;
@@ -83,7 +99,10 @@ describe('sandbox KSeF FA(3) XML (modules.l10nPlEdi)', () => {
       if (currency.name !== 'PLN') {
         foreignSeen++;
         // the VAT in PLN as booked (the balances of the move's tax lines) and the rate Odoo used
-        const booked = orm.childrenOf('account.move.line', 'move_id', m.id).filter((l) => l.display_type === 'tax').reduce((a, l) => a + abs(minor(l.balance)), 0n);
+        const booked = orm
+          .childrenOf('account.move.line', 'move_id', m.id)
+          .filter((l) => l.display_type === 'tax')
+          .reduce((a, l) => a + abs(minor(l.balance)), 0n);
         expect(booked).toBeGreaterThan(0n);
         expect(sumOf(fa, /^P_14_\d+W$/)).toBe(booked);
         for (const r of rows) expect(xmlAt(r, 'KursWaluty')?.text).toMatch(/^\d+\.\d{1,6}$/);

@@ -14,12 +14,25 @@ import { buildSandboxOrm, SANDBOX_USERS, startSandboxHost, warsawToday } from '.
 import type { SandboxHost } from '../../sandbox/index.ts';
 
 type Rec = Record<string, unknown>;
-interface RpcAnswer { status: number; body: { jsonrpc: string; id: unknown; result?: unknown; error?: { code: number; message: string; data: { name: string; message: string; arguments: unknown[]; context: Rec; debug: string } } } }
+interface RpcAnswer {
+  status: number;
+  body: {
+    jsonrpc: string;
+    id: unknown;
+    result?: unknown;
+    error?: { code: number; message: string; data: { name: string; message: string; arguments: unknown[]; context: Rec; debug: string } };
+  };
+}
 
 const SMTP = { host: '127.0.0.1', port: 2525, user: null, password: null, encryption: 'none' as const };
 
 async function post(url: string, body: string | Rec, headers: Record<string, string> = {}): Promise<RpcAnswer & { headers: Headers }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(20_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+  });
   return { status: res.status, headers: res.headers, body: (await res.json()) as RpcAnswer['body'] };
 }
 
@@ -28,16 +41,18 @@ function client(sb: SandboxHost) {
   const call = async (service: string, method: string, args: unknown[]): Promise<RpcAnswer> =>
     post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: ++id, params: { service, method, args } });
   const uids = new Map<string, number>();
-  const as = (login: string, password = login) => async (model: string, method: string, args: unknown[] = [], kwargs: Rec = {}): Promise<RpcAnswer> => {
-    let uid = uids.get(login);
-    if (uid === undefined) {
-      uid = (await call('common', 'login', [sb.database, login, password])).body.result as number;
-      uids.set(login, uid);
-    }
-    return call('object', 'execute_kw', [sb.database, uid, password, model, method, args, kwargs]);
-  };
+  const as =
+    (login: string, password = login) =>
+    async (model: string, method: string, args: unknown[] = [], kwargs: Rec = {}): Promise<RpcAnswer> => {
+      let uid = uids.get(login);
+      if (uid === undefined) {
+        uid = (await call('common', 'login', [sb.database, login, password])).body.result as number;
+        uids.set(login, uid);
+      }
+      return call('object', 'execute_kw', [sb.database, uid, password, model, method, args, kwargs]);
+    };
   // JSON answers are checked by the assertions themselves; `any` keeps the test code short.
-   
+
   const ok = async (p: Promise<RpcAnswer>): Promise<any> => {
     const a = await p;
     if (a.body.error) throw new Error(`${a.body.error.data.name}: ${a.body.error.data.message}`);
@@ -92,7 +107,9 @@ describe('sandbox host: JSON-RPC protocol', () => {
     sb = await startSandboxHost({ smtp: SMTP, stateFile: null });
     rpc = client(sb);
   });
-  afterAll(async () => { await sb?.stop(); });
+  afterAll(async () => {
+    await sb?.stop();
+  });
 
   it('binds 127.0.0.1 on a free port and presents itself as Odoo 18.0', async () => {
     expect(sb.url).toBe(`http://127.0.0.1:${sb.port}`);
@@ -120,7 +137,19 @@ describe('sandbox host: JSON-RPC protocol', () => {
 
   it('search_read answers in Odoo shapes: false for empty, [id, name] for many2one, id lists, ISO dates, UTC datetimes', async () => {
     const k = rpc.as('ksiegowa');
-    const partners = await rpc.ok(k('res.partner', 'search_read', [[['customer_rank', '>', 0], ['email', '=', false]]], { fields: ['name', 'email', 'parent_id', 'country_id', 'child_ids', 'vat'] }));
+    const partners = await rpc.ok(
+      k(
+        'res.partner',
+        'search_read',
+        [
+          [
+            ['customer_rank', '>', 0],
+            ['email', '=', false],
+          ],
+        ],
+        { fields: ['name', 'email', 'parent_id', 'country_id', 'child_ids', 'vat'] },
+      ),
+    );
     expect(partners.length).toBeGreaterThan(0);
     for (const p of partners) {
       expect(p.email).toBe(false);
@@ -129,7 +158,23 @@ describe('sandbox host: JSON-RPC protocol', () => {
       expect(Array.isArray(p.child_ids)).toBe(true);
       expect(Object.keys(p).sort()).toEqual(['child_ids', 'country_id', 'email', 'id', 'name', 'parent_id', 'vat']);
     }
-    const [move] = await rpc.ok(k('account.move', 'search_read', [[['state', '=', 'posted'], ['move_type', '=', 'out_invoice']]], { fields: ['name', 'partner_id', 'invoice_date', 'write_date', 'invoice_line_ids', 'amount_total', 'is_move_sent', 'narration'], limit: 1, order: 'id' }));
+    const [move] = await rpc.ok(
+      k(
+        'account.move',
+        'search_read',
+        [
+          [
+            ['state', '=', 'posted'],
+            ['move_type', '=', 'out_invoice'],
+          ],
+        ],
+        {
+          fields: ['name', 'partner_id', 'invoice_date', 'write_date', 'invoice_line_ids', 'amount_total', 'is_move_sent', 'narration'],
+          limit: 1,
+          order: 'id',
+        },
+      ),
+    );
     expect(move.partner_id).toEqual([expect.any(Number), expect.any(String)]);
     expect(move.invoice_date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(move.write_date).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
@@ -140,7 +185,15 @@ describe('sandbox host: JSON-RPC protocol', () => {
     expect(drafts.every((d: Rec) => d.name === '/' && d.payment_reference === false)).toBe(true);
     expect(drafts.some((d: Rec) => d.invoice_date === false)).toBe(true);
     const fields = await rpc.ok(k('account.move', 'fields_get', [], { attributes: ['type', 'string', 'selection', 'relation'] }));
-    expect(fields.state).toEqual({ type: 'selection', string: 'Status', selection: [['draft', 'Draft'], ['posted', 'Posted'], ['cancel', 'Cancelled']] });
+    expect(fields.state).toEqual({
+      type: 'selection',
+      string: 'Status',
+      selection: [
+        ['draft', 'Draft'],
+        ['posted', 'Posted'],
+        ['cancel', 'Cancelled'],
+      ],
+    });
     expect(fields.partner_id).toEqual({ type: 'many2one', string: 'Partner', relation: 'res.partner' });
     expect(fields.sending_data.type).toBe('json');
     expect(fields.x_split_payment.type).toBe('boolean');
@@ -176,11 +229,35 @@ describe('sandbox host: JSON-RPC protocol', () => {
     expect(await byName(['!', ['city', '=', 'Kraków']])).toEqual(ids((p) => p.city !== 'Kraków'));
     expect(await byName([['name', 'ilike', 'sp. z o.o']])).toEqual(ids((p) => typeof p.name === 'string' && p.name.toLowerCase().includes('sp. z o.o')));
     expect(await byName([['email', '=like', '%@kodex.example']])).toEqual(ids((p) => typeof p.email === 'string' && p.email.endsWith('@kodex.example')));
-    expect(await byName([['type', '=', 'invoice'], ['parent_id.vat', 'like', 'DE']])).toEqual(ids((p) => p.type === 'invoice' && partners.some((q) => q.id === idOf(p.parent_id) && String(q.vat).includes('DE'))));
+    expect(
+      await byName([
+        ['type', '=', 'invoice'],
+        ['parent_id.vat', 'like', 'DE'],
+      ]),
+    ).toEqual(ids((p) => p.type === 'invoice' && partners.some((q) => q.id === idOf(p.parent_id) && String(q.vat).includes('DE'))));
     expect(await byName([['city', 'not in', ['Kraków', false]]])).toEqual(ids((p) => p.city !== 'Kraków' && p.city !== false));
-    const archived = await rpc.ok(k('res.partner', 'search', [[['active', '=', false], ['type', '=', 'invoice']]]));
+    const archived = await rpc.ok(
+      k('res.partner', 'search', [
+        [
+          ['active', '=', false],
+          ['type', '=', 'invoice'],
+        ],
+      ]),
+    );
     expect(archived.length).toBe(1);
-    const ordered = await rpc.ok(k('account.move', 'search_read', [[['move_type', '=', 'out_invoice'], ['invoice_date', '!=', false]]], { fields: ['invoice_date'], order: 'invoice_date desc, id' }));
+    const ordered = await rpc.ok(
+      k(
+        'account.move',
+        'search_read',
+        [
+          [
+            ['move_type', '=', 'out_invoice'],
+            ['invoice_date', '!=', false],
+          ],
+        ],
+        { fields: ['invoice_date'], order: 'invoice_date desc, id' },
+      ),
+    );
     for (let i = 1; i < ordered.length; i++) {
       const a = ordered[i - 1];
       const b = ordered[i];
@@ -193,17 +270,37 @@ describe('sandbox host: JSON-RPC protocol', () => {
   it('answers errors with HTTP 200 and Odoo exception classes', async () => {
     const cases: [Promise<RpcAnswer>, string, RegExp][] = [
       // messages in the user's language when the call has no context lang (ksiegowa is pl_PL, admin en_US)
-      [rpc.as('ksiegowa')('ir.mail_server', 'search_read', [[]], { fields: ['name'] }), 'odoo.exceptions.AccessError', /Nie masz dostępu do rekordów 'Serwer poczty' \(ir\.mail_server\).*Administracja\/Ustawienia/s],
+      [
+        rpc.as('ksiegowa')('ir.mail_server', 'search_read', [[]], { fields: ['name'] }),
+        'odoo.exceptions.AccessError',
+        /Nie masz dostępu do rekordów 'Serwer poczty' \(ir\.mail_server\).*Administracja\/Ustawienia/s,
+      ],
       [rpc.as('ksiegowa')('fetchmail.server', 'search', [[]]), 'odoo.exceptions.AccessError', /fetchmail\.server/],
       [rpc.call('object', 'execute_kw', ['sandbox', 6, 'wrong-password', 'account.move', 'search', [[]], {}]), 'odoo.exceptions.AccessDenied', /Access Denied/],
       [rpc.as('admin')('no.such.model', 'search', [[]]), 'odoo.exceptions.UserError', /^Object no\.such\.model doesn't exist$/],
       [rpc.as('admin')('account.move', 'search_read', [[['no_such_field', '=', 1]]]), 'builtins.ValueError', /Invalid field account\.move\.no_such_field/],
-      [rpc.as('admin')('account.move', 'read', [[1], ['name', 'no_such_field']]), 'builtins.ValueError', /Invalid field 'no_such_field' on model 'account\.move'/],
-      [rpc.as('admin')('account.move', 'write', [[999999], { ref: 'x' }]), 'odoo.exceptions.MissingError', /Record does not exist or has been deleted\.\n\(Record: account\.move\(999999,\), User: 2\)/],
+      [
+        rpc.as('admin')('account.move', 'read', [[1], ['name', 'no_such_field']]),
+        'builtins.ValueError',
+        /Invalid field 'no_such_field' on model 'account\.move'/,
+      ],
+      [
+        rpc.as('admin')('account.move', 'write', [[999999], { ref: 'x' }]),
+        'odoo.exceptions.MissingError',
+        /Record does not exist or has been deleted\.\n\(Record: account\.move\(999999,\), User: 2\)/,
+      ],
       [rpc.as('ksiegowa')('account.move', 'write', [[999999], { ref: 'x' }]), 'odoo.exceptions.MissingError', /Rekord nie istnieje lub został usunięty/],
-      [rpc.as('admin')('account.move', 'action_do_magic', [[1]]), 'builtins.AttributeError', /The method 'action_do_magic' does not exist on the model 'account\.move'/],
+      [
+        rpc.as('admin')('account.move', 'action_do_magic', [[1]]),
+        'builtins.AttributeError',
+        /The method 'action_do_magic' does not exist on the model 'account\.move'/,
+      ],
       [rpc.as('admin')('account.move', 'write', [[1], { state: 'bogus' }]), 'builtins.ValueError', /Wrong value for account\.move\.state/],
-      [rpc.as('admin')('account.move', 'write', [[1], { invoice_line_ids: [[6, 0, 'x']] }]), 'builtins.ValueError', /Wrong value for account\.move\.invoice_line_ids/],
+      [
+        rpc.as('admin')('account.move', 'write', [[1], { invoice_line_ids: [[6, 0, 'x']] }]),
+        'builtins.ValueError',
+        /Wrong value for account\.move\.invoice_line_ids/,
+      ],
       [rpc.as('admin')('res.partner', 'write', [[1], { parent_id: 1 }]), 'odoo.exceptions.ValidationError', /recursive/],
     ];
     const linesBefore = sb.records('account.move.line').filter((l) => idOf(l.move_id) === 1).length;
@@ -224,13 +321,22 @@ describe('sandbox host: JSON-RPC protocol', () => {
   });
 
   it('lets only administrators read mail servers: the sink, a from_filter one and an inactive one', async () => {
-    const servers = await rpc.ok(rpc.as('admin')('ir.mail_server', 'search_read', [[]], { fields: ['name', 'smtp_host', 'smtp_port', 'from_filter', 'smtp_encryption', 'active'], context: { active_test: false } }));
-    expect(servers).toContainEqual(expect.objectContaining({ name: 'Sandbox SMTP', smtp_host: '127.0.0.1', smtp_port: 2525, from_filter: false, smtp_encryption: 'none', active: true }));
+    const servers = await rpc.ok(
+      rpc.as('admin')('ir.mail_server', 'search_read', [[]], {
+        fields: ['name', 'smtp_host', 'smtp_port', 'from_filter', 'smtp_encryption', 'active'],
+        context: { active_test: false },
+      }),
+    );
+    expect(servers).toContainEqual(
+      expect.objectContaining({ name: 'Sandbox SMTP', smtp_host: '127.0.0.1', smtp_port: 2525, from_filter: false, smtp_encryption: 'none', active: true }),
+    );
     expect(servers).toContainEqual(expect.objectContaining({ from_filter: 'inny-dostawca.example', active: true }));
     expect(servers.filter((s: Rec) => s.active === false)).toHaveLength(1);
     const active = await rpc.ok(rpc.as('admin')('ir.mail_server', 'search_count', [[]]));
     expect(active).toBe(servers.length - 1);
-    const users = await rpc.ok(rpc.as('ksiegowa')('res.users', 'search_read', [[['login', 'in', ['ksiegowa', 'handlowiec']]]], { fields: ['login', 'email', 'groups_id'] }));
+    const users = await rpc.ok(
+      rpc.as('ksiegowa')('res.users', 'search_read', [[['login', 'in', ['ksiegowa', 'handlowiec']]]], { fields: ['login', 'email', 'groups_id'] }),
+    );
     expect(users.find((u: Rec) => u.login === 'ksiegowa').email).toBe('anna.nowak@spike.example');
     expect(users.find((u: Rec) => u.login === 'handlowiec').email).toMatch(/@inny-dostawca\.example$/);
   });
@@ -238,10 +344,25 @@ describe('sandbox host: JSON-RPC protocol', () => {
   it('message_post adds a note that mail.message shows, authored by the calling user', async () => {
     const k = rpc.as('ksiegowa');
     const [inv] = await rpc.ok(k('account.move', 'search', [[['state', '=', 'posted']]], { limit: 1, order: 'id' }));
-    const msgId = await rpc.ok(k('account.move', 'message_post', [[inv]], { body: '<p>Wysłano fakturę &amp; log</p>', message_type: 'comment', subtype_xmlid: 'mail.mt_note', body_is_html: true, context: { no_new_invoice: true } }));
+    const msgId = await rpc.ok(
+      k('account.move', 'message_post', [[inv]], {
+        body: '<p>Wysłano fakturę &amp; log</p>',
+        message_type: 'comment',
+        subtype_xmlid: 'mail.mt_note',
+        body_is_html: true,
+        context: { no_new_invoice: true },
+      }),
+    );
     expect(typeof msgId).toBe('number');
     const [msg] = await rpc.ok(k('mail.message', 'read', [[msgId], ['model', 'res_id', 'body', 'message_type', 'subtype_id', 'author_id', 'date']]));
-    expect(msg).toMatchObject({ model: 'account.move', res_id: inv, body: '<p>Wysłano fakturę &amp; log</p>', message_type: 'comment', subtype_id: [expect.any(Number), 'Note'], author_id: [8, 'Anna Nowak'] });
+    expect(msg).toMatchObject({
+      model: 'account.move',
+      res_id: inv,
+      body: '<p>Wysłano fakturę &amp; log</p>',
+      message_type: 'comment',
+      subtype_id: [expect.any(Number), 'Note'],
+      author_id: [8, 'Anna Nowak'],
+    });
     expect(msg.date).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
     const plain = await rpc.ok(k('account.move', 'message_post', [[inv]], { body: 'a < b', message_type: 'comment', subtype_xmlid: 'mail.mt_note' }));
     const [p] = await rpc.ok(k('mail.message', 'read', [[plain], ['body']]));
@@ -252,13 +373,34 @@ describe('sandbox host: JSON-RPC protocol', () => {
     const k = rpc.as('ksiegowa');
     const partner = sb.records('res.partner').find((p) => p.is_company === true && p.customer_rank === 1) as Rec;
     const tax23 = sb.records('account.tax').find((t) => t.name === '23%') as Rec;
-    const id = await rpc.ok(k('account.move', 'create', [{
-      move_type: 'out_invoice', partner_id: partner.id, invoice_date: today,
-      invoice_line_ids: [[0, 0, { name: 'Usługa testowa', quantity: 3, price_unit: 33.33, discount: 10, tax_ids: [[6, 0, [tax23.id]]] }], [0, 0, { display_type: 'line_section', name: 'Sekcja' }]],
-    }]));
-    const [draft] = await rpc.ok(k('account.move', 'read', [[id], ['name', 'state', 'amount_untaxed', 'amount_tax', 'amount_total', 'write_date', 'invoice_line_ids', 'commercial_partner_id']]));
+    const id = await rpc.ok(
+      k('account.move', 'create', [
+        {
+          move_type: 'out_invoice',
+          partner_id: partner.id,
+          invoice_date: today,
+          invoice_line_ids: [
+            [0, 0, { name: 'Usługa testowa', quantity: 3, price_unit: 33.33, discount: 10, tax_ids: [[6, 0, [tax23.id]]] }],
+            [0, 0, { display_type: 'line_section', name: 'Sekcja' }],
+          ],
+        },
+      ]),
+    );
+    const [draft] = await rpc.ok(
+      k('account.move', 'read', [
+        [id],
+        ['name', 'state', 'amount_untaxed', 'amount_tax', 'amount_total', 'write_date', 'invoice_line_ids', 'commercial_partner_id'],
+      ]),
+    );
     // 3 × 33.33 × 0.9 = 89.991 -> 89.99; VAT 23% = 20.6977 -> 20.70
-    expect(draft).toMatchObject({ name: '/', state: 'draft', amount_untaxed: 89.99, amount_tax: 20.7, amount_total: 110.69, commercial_partner_id: [partner.id, partner.name] });
+    expect(draft).toMatchObject({
+      name: '/',
+      state: 'draft',
+      amount_untaxed: 89.99,
+      amount_tax: 20.7,
+      amount_total: 110.69,
+      commercial_partner_id: [partner.id, partner.name],
+    });
     expect(draft.invoice_line_ids).toHaveLength(2);
     sb.write('account.move', id, { write_date: '2000-01-01 00:00:00' });
     expect((sb.records('account.move').find((m) => m.id === id) as Rec).write_date).toBe('2000-01-01 00:00:00');
@@ -267,7 +409,10 @@ describe('sandbox host: JSON-RPC protocol', () => {
     expect(posted.name).toMatch(new RegExp(`^FV/${today.slice(0, 4)}/\\d{5}$`));
     expect(posted.payment_reference).toBe(posted.name);
     expect(posted.write_date > '2000-01-01 00:00:00').toBe(true);
-    const names = sb.records('account.move').filter((m) => m.name !== '/').map((m) => m.name);
+    const names = sb
+      .records('account.move')
+      .filter((m) => m.name !== '/')
+      .map((m) => m.name);
     expect(new Set(names).size).toBe(names.length);
     await rpc.ok(k('account.move', 'unlink', [[id]]));
     expect(await rpc.ok(k('account.move', 'search_count', [[['id', '=', id]]]))).toBe(0);
@@ -288,15 +433,31 @@ describe('sandbox host: JSON-RPC protocol', () => {
       const vals: Rec = { move_id: m.id };
       if (templateId !== undefined) vals.mail_template_id = templateId;
       const [wid] = await rpc.ok(k('account.move.send.wizard', 'create', [[vals]], ctx(m)));
-      const [w] = await rpc.ok(k('account.move.send.wizard', 'read', [[wid], ['mail_subject', 'mail_body', 'mail_lang', 'mail_template_id', 'mail_partner_ids', 'sending_methods', 'pdf_report_id', 'move_id']]));
+      const [w] = await rpc.ok(
+        k('account.move.send.wizard', 'read', [
+          [wid],
+          ['mail_subject', 'mail_body', 'mail_lang', 'mail_template_id', 'mail_partner_ids', 'sending_methods', 'pdf_report_id', 'move_id'],
+        ]),
+      );
       expect(await rpc.ok(k('account.move.send.wizard', 'unlink', [[wid]]))).toBe(true);
       return w;
     };
     const wPl = await render(pl, tmpl('email_template_edi_invoice'));
-    expect(wPl).toMatchObject({ mail_lang: 'pl_PL', mail_subject: `Spike Sp. z o.o. Faktura (nr ${String(pl.name)})`, sending_methods: ['email'], pdf_report_id: [222, 'Invoices'], move_id: [pl.id, pl.name] });
+    expect(wPl).toMatchObject({
+      mail_lang: 'pl_PL',
+      mail_subject: `Spike Sp. z o.o. Faktura (nr ${String(pl.name)})`,
+      sending_methods: ['email'],
+      pdf_report_id: [222, 'Invoices'],
+      move_id: [pl.id, pl.name],
+    });
     expect(wPl.mail_body).toContain(`fakturę <strong>${String(pl.name)}</strong>`);
     // amounts as pl_PL prints them: U+00A0 between thousands, decimal comma
-    expect(wPl.mail_body).toContain(`${Number(pl.amount_total).toFixed(2).replace('.', ',').replace(/\B(?=(\d{3})+,)/g, '\u00a0')} PLN`);
+    expect(wPl.mail_body).toContain(
+      `${Number(pl.amount_total)
+        .toFixed(2)
+        .replace('.', ',')
+        .replace(/\B(?=(\d{3})+,)/g, '\u00a0')} PLN`,
+    );
     const wEn = await render(en, tmpl('email_template_edi_invoice'));
     expect(wEn.mail_lang).toBe('en_US');
     expect(wEn.mail_subject).toBe(`Spike Sp. z o.o. Invoice (Ref ${String(en.name)})`);
@@ -318,19 +479,35 @@ describe('sandbox host: JSON-RPC protocol', () => {
     }
     const err = async (p: Promise<RpcAnswer>) => (await p).body.error?.data;
     // the 17 names and the adapter's old names are Odoo 18's ValueErrors
-    expect(await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id, template_id: tmpl('email_template_edi_invoice') }]]))).toMatchObject({ name: 'builtins.ValueError', message: "Invalid field 'template_id' on model 'account.move.send.wizard'" });
-    expect(await err(k('account.move.send.wizard', 'create', [[{ mail_template_id: tmpl('email_template_edi_invoice') }]]))).toMatchObject({ name: 'odoo.exceptions.ValidationError' });
-    expect((await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id, mail_template_id: tmpl('email_template_edi_sale') }]])))?.name).toBe('odoo.exceptions.UserError');
+    expect(await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id, template_id: tmpl('email_template_edi_invoice') }]]))).toMatchObject({
+      name: 'builtins.ValueError',
+      message: "Invalid field 'template_id' on model 'account.move.send.wizard'",
+    });
+    expect(await err(k('account.move.send.wizard', 'create', [[{ mail_template_id: tmpl('email_template_edi_invoice') }]]))).toMatchObject({
+      name: 'odoo.exceptions.ValidationError',
+    });
+    expect((await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id, mail_template_id: tmpl('email_template_edi_sale') }]])))?.name).toBe(
+      'odoo.exceptions.UserError',
+    );
     // one wizard per create; many read and unlinked in one call
-    expect(await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id }, { move_id: en.id }]]))).toMatchObject({ name: 'builtins.ValueError', message: expect.stringMatching(/^Expected singleton: account\.move\.send\.wizard\(/) });
+    expect(await err(k('account.move.send.wizard', 'create', [[{ move_id: pl.id }, { move_id: en.id }]]))).toMatchObject({
+      name: 'builtins.ValueError',
+      message: expect.stringMatching(/^Expected singleton: account\.move\.send\.wizard\(/),
+    });
     const [a] = await rpc.ok(k('account.move.send.wizard', 'create', [[{ move_id: pl.id }]]));
     const [b] = await rpc.ok(k('account.move.send.wizard', 'create', [[{ move_id: en.id }]]));
     expect((await rpc.ok(k('account.move.send.wizard', 'read', [[a, b], ['mail_lang']]))).map((w: Rec) => w.mail_lang)).toEqual(['pl_PL', 'en_US']);
     expect(await rpc.ok(k('account.move.send.wizard', 'unlink', [[a, b]]))).toBe(true);
     // 17's model is abstract on 18: nothing to see, nobody may create it; a viewer may not create the wizard
     expect(await rpc.ok(k('account.move.send', 'fields_get', []))).toEqual({});
-    expect(await err(k('account.move.send', 'create', [[{ move_ids: [[6, 0, [pl.id]]] }]], { context: { lang: 'pl_PL' } }))).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('Obecnie żadna grupa nie zezwala na tę operację') });
-    expect(await err(rpc.as('handlowiec')('account.move.send.wizard', 'create', [[{ move_id: pl.id }]]))).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('(account.move.send.wizard)') });
+    expect(await err(k('account.move.send', 'create', [[{ move_ids: [[6, 0, [pl.id]]] }]], { context: { lang: 'pl_PL' } }))).toMatchObject({
+      name: 'odoo.exceptions.AccessError',
+      message: expect.stringContaining('Obecnie żadna grupa nie zezwala na tę operację'),
+    });
+    expect(await err(rpc.as('handlowiec')('account.move.send.wizard', 'create', [[{ move_id: pl.id }]]))).toMatchObject({
+      name: 'odoo.exceptions.AccessError',
+      message: expect.stringContaining('(account.move.send.wizard)'),
+    });
   });
 
   it('prints an invoice as PDF only for a web session, with the invoice number as text', async () => {
@@ -340,9 +517,19 @@ describe('sandbox host: JSON-RPC protocol', () => {
     const noCookie = await fetch(`${sb.url}/report/pdf/account.report_invoice/${String(inv.id)}`, { redirect: 'manual' });
     expect(noCookie.status).toBe(303);
     expect(noCookie.headers.get('location')).toMatch(/^\/web\/login/);
-    const bad = await post(`${sb.url}/web/session/authenticate`, { jsonrpc: '2.0', method: 'call', id: 1, params: { db: 'sandbox', login: 'ksiegowa', password: 'nope' } });
+    const bad = await post(`${sb.url}/web/session/authenticate`, {
+      jsonrpc: '2.0',
+      method: 'call',
+      id: 1,
+      params: { db: 'sandbox', login: 'ksiegowa', password: 'nope' },
+    });
     expect(bad.body.error?.data.name).toBe('odoo.exceptions.AccessDenied');
-    const auth = await post(`${sb.url}/web/session/authenticate`, { jsonrpc: '2.0', method: 'call', id: 1, params: { db: 'sandbox', login: 'ksiegowa', password: 'ksiegowa' } });
+    const auth = await post(`${sb.url}/web/session/authenticate`, {
+      jsonrpc: '2.0',
+      method: 'call',
+      id: 1,
+      params: { db: 'sandbox', login: 'ksiegowa', password: 'ksiegowa' },
+    });
     expect((auth.body.result as Rec).uid).toBe(6);
     const cookie = (auth.headers.get('set-cookie') ?? '').split(';')[0] as string;
     expect(cookie).toMatch(/^session_id=.+/);
@@ -385,25 +572,45 @@ describe('sandbox host: JSON-RPC protocol', () => {
 
 describe('sandbox host: robustness', () => {
   let sb: SandboxHost;
-  beforeAll(async () => { sb = await startSandboxHost({ smtp: SMTP, stateFile: null, invoiceCount: 20 }); });
-  afterAll(async () => { await sb?.stop(); });
+  beforeAll(async () => {
+    sb = await startSandboxHost({ smtp: SMTP, stateFile: null, invoiceCount: 20 });
+  });
+  afterAll(async () => {
+    await sb?.stop();
+  });
 
   it('answers any execute_kw arguments with a result or an Odoo error payload, never a crash', async () => {
     const json = fc.jsonValue({ maxDepth: 3 });
     const methods = ['search_read', 'search', 'read', 'search_count', 'write', 'create', 'unlink', 'fields_get', 'message_post', 'name_search', 'nope'];
     const models = ['account.move', 'res.partner', 'account.move.line', 'mail.message', 'account.move.send.wizard', 'nope.model'];
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...models), fc.constantFrom(...methods), fc.array(json, { maxLength: 4 }), fc.dictionary(fc.constantFrom('fields', 'limit', 'offset', 'order', 'context', 'domain', 'vals'), json), async (model, method, args, kwargs) => {
-        const a = await post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 7, params: { service: 'object', method: 'execute_kw', args: ['sandbox', 2, 'admin', model, method, args, kwargs] } });
-        expect(a.status).toBe(200);
-        expect(a.body.id).toBe(7);
-        // builtins.Exception would be an internal fault of the sandbox (a JavaScript error), not Odoo's answer
-        if (a.body.error) expect(a.body.error.data.name, a.body.error.data.message).toMatch(/^(odoo\.exceptions\.\w+|builtins\.(KeyError|ValueError|TypeError|AttributeError)|psycopg2\.errors\.\w+)$/);
-        else expect('result' in a.body).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...models),
+        fc.constantFrom(...methods),
+        fc.array(json, { maxLength: 4 }),
+        fc.dictionary(fc.constantFrom('fields', 'limit', 'offset', 'order', 'context', 'domain', 'vals'), json),
+        async (model, method, args, kwargs) => {
+          const a = await post(`${sb.url}/jsonrpc`, {
+            jsonrpc: '2.0',
+            method: 'call',
+            id: 7,
+            params: { service: 'object', method: 'execute_kw', args: ['sandbox', 2, 'admin', model, method, args, kwargs] },
+          });
+          expect(a.status).toBe(200);
+          expect(a.body.id).toBe(7);
+          // builtins.Exception would be an internal fault of the sandbox (a JavaScript error), not Odoo's answer
+          if (a.body.error)
+            expect(a.body.error.data.name, a.body.error.data.message).toMatch(
+              /^(odoo\.exceptions\.\w+|builtins\.(KeyError|ValueError|TypeError|AttributeError)|psycopg2\.errors\.\w+)$/,
+            );
+          else expect('result' in a.body).toBe(true);
+        },
+      ),
       { numRuns: 150 },
     );
-    expect((await post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'common', method: 'version', args: [] } })).body.result).toBeDefined();
+    expect(
+      (await post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'common', method: 'version', args: [] } })).body.result,
+    ).toBeDefined();
   });
 });
 
@@ -415,12 +622,19 @@ describe('sandbox host: seed', () => {
   let partners: Rec[];
 
   beforeAll(async () => {
-    sb = await startSandboxHost({ smtp: SMTP, today: TODAY, stateFile: null, imap: { host: '127.0.0.1', port: 1143, user: 'faktury@spike.example', password: 'imap-secret', ssl: false } });
+    sb = await startSandboxHost({
+      smtp: SMTP,
+      today: TODAY,
+      stateFile: null,
+      imap: { host: '127.0.0.1', port: 1143, user: 'faktury@spike.example', password: 'imap-secret', ssl: false },
+    });
     moves = sb.records('account.move');
     lines = sb.records('account.move.line');
     partners = sb.records('res.partner');
   });
-  afterAll(async () => { await sb?.stop(); });
+  afterAll(async () => {
+    await sb?.stop();
+  });
 
   const daysAgo = (n: number): string => DateTime.fromISO(TODAY).minus({ days: n }).toISODate() as string;
 
@@ -557,7 +771,9 @@ describe('sandbox host: seed', () => {
         expect(m.invoice_currency_rate).toBe(1);
       } else {
         const date = String(m.invoice_date || m.date);
-        const rate = rates.filter((r) => idOf(r.currency_id) === idOf(m.currency_id) && String(r.name) <= date).sort((a, b) => String(b.name).localeCompare(String(a.name)))[0] as Rec;
+        const rate = rates
+          .filter((r) => idOf(r.currency_id) === idOf(m.currency_id) && String(r.name) <= date)
+          .sort((a, b) => String(b.name).localeCompare(String(a.name)))[0] as Rec;
         const inv = scaled(rate.inverse_company_rate, 6);
         // As Odoo computes them: the sums of the lines' balances, each line converted and rounded on its own
         // (so the VAT per rate, the tax lines, adds up to the booked VAT, and the move balances to the grosz).
@@ -575,9 +791,18 @@ describe('sandbox host: seed', () => {
   it('offers templates, the invoice report and, with an imap option, a fetchmail server paired by user', () => {
     const templates = sb.records('mail.template');
     expect(templates.map((t) => t.name)).toEqual(expect.arrayContaining(['Faktura dla klienta', 'Faktura korygująca dla klienta', 'Potwierdzenie zamówienia']));
-    expect(sb.records('ir.actions.report')).toContainEqual(expect.objectContaining({ report_name: 'account.report_invoice', model: 'account.move', report_type: 'qweb-pdf' }));
+    expect(sb.records('ir.actions.report')).toContainEqual(
+      expect.objectContaining({ report_name: 'account.report_invoice', model: 'account.move', report_type: 'qweb-pdf' }),
+    );
     const [fetchmail] = sb.records('fetchmail.server');
-    expect(fetchmail).toMatchObject({ server: '127.0.0.1', port: 1143, server_type: 'imap', is_ssl: false, user: 'faktury@spike.example', password: 'imap-secret' });
+    expect(fetchmail).toMatchObject({
+      server: '127.0.0.1',
+      port: 1143,
+      server_type: 'imap',
+      is_ssl: false,
+      user: 'faktury@spike.example',
+      password: 'imap-secret',
+    });
     expect(sb.records('ir.mail_server').some((s) => s.smtp_user === fetchmail?.user && s.active === true)).toBe(true);
   });
 
@@ -602,10 +827,28 @@ describe('sandbox host: state file', () => {
       expect(existsSync(file)).toBe(true);
       const rpc = client(first);
       const k = rpc.as('ksiegowa');
-      const [inv] = await rpc.ok(k('account.move', 'search', [[['state', '=', 'posted'], ['is_move_sent', '=', false]]], { limit: 1 }));
+      const [inv] = await rpc.ok(
+        k(
+          'account.move',
+          'search',
+          [
+            [
+              ['state', '=', 'posted'],
+              ['is_move_sent', '=', false],
+            ],
+          ],
+          { limit: 1 },
+        ),
+      );
       await rpc.ok(k('account.move', 'write', [[inv], { is_move_sent: true }]));
-      const note = await rpc.ok(k('account.move', 'message_post', [[inv]], { body: '<p>zapisane</p>', body_is_html: true, message_type: 'comment', subtype_xmlid: 'mail.mt_note' }));
-      await rpc.ok(rpc.as('admin')('ir.model.fields', 'create', [{ name: 'x_courier_status', model: 'account.move', ttype: 'char', field_description: 'Courier status', state: 'manual' }]));
+      const note = await rpc.ok(
+        k('account.move', 'message_post', [[inv]], { body: '<p>zapisane</p>', body_is_html: true, message_type: 'comment', subtype_xmlid: 'mail.mt_note' }),
+      );
+      await rpc.ok(
+        rpc.as('admin')('ir.model.fields', 'create', [
+          { name: 'x_courier_status', model: 'account.move', ttype: 'char', field_description: 'Courier status', state: 'manual' },
+        ]),
+      );
       await rpc.ok(rpc.as('admin')('account.move', 'write', [[inv], { x_courier_status: 'sent' }]));
       const newPartner = first.create('res.partner', { name: 'Nowy Klient Sp. z o.o.', is_company: true, email: 'nowy@klient.example' });
       const saved = JSON.parse(readFileSync(file, 'utf8'));
@@ -652,10 +895,17 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
       startSandboxHost({ smtp: SMTP, invoiceCount: 30, modules: { l10nPlEdi: false, customFields: false } }),
     ]);
   });
-  afterAll(async () => { await Promise.all([sb18, sb17, sb19, bare].map((s) => s?.stop())); });
+  afterAll(async () => {
+    await Promise.all([sb18, sb17, sb19, bare].map((s) => s?.stop()));
+  });
 
   const exec = (sb: SandboxHost, uid: number, secret: string, model: string, method: string, args: unknown[], kwargs: Rec = {}) =>
-    post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [sb.database, uid, secret, model, method, args, kwargs] } });
+    post(`${sb.url}/jsonrpc`, {
+      jsonrpc: '2.0',
+      method: 'call',
+      id: 1,
+      params: { service: 'object', method: 'execute_kw', args: [sb.database, uid, secret, model, method, args, kwargs] },
+    });
   const errorOf = async (p: Promise<RpcAnswer>) => (await p).body.error?.data;
   const webLogin = async (sb: SandboxHost, login: string, password: string) => {
     const a = await post(`${sb.url}/web/session/authenticate`, { jsonrpc: '2.0', method: 'call', id: 1, params: { db: sb.database, login, password } });
@@ -688,36 +938,90 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
   });
 
   it('seeds users like a real company: admin integration user, ksiegowa a pl_PL billing user, handlowiec without invoicing rights', async () => {
-    const users = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'res.users', 'read', [[U.admin.id, U.ksiegowa.id, U.handlowiec.id], ['login', 'lang']]));
-    expect(users).toEqual([{ id: 2, login: 'admin', lang: 'en_US' }, { id: 6, login: 'ksiegowa', lang: 'pl_PL' }, { id: 7, login: 'handlowiec', lang: 'en_US' }]);
+    const users = await rpc18ok(
+      exec(sb18, U.admin.id, U.admin.password, 'res.users', 'read', [
+        [U.admin.id, U.ksiegowa.id, U.handlowiec.id],
+        ['login', 'lang'],
+      ]),
+    );
+    expect(users).toEqual([
+      { id: 2, login: 'admin', lang: 'en_US' },
+      { id: 6, login: 'ksiegowa', lang: 'pl_PL' },
+      { id: 7, login: 'handlowiec', lang: 'en_US' },
+    ]);
     const info = (await webLogin(sb18, 'ksiegowa', 'ksiegowa')).answer.body.result as Rec;
     expect(info).toMatchObject({ uid: 6, is_system: false, is_admin: false, user_context: { lang: 'pl_PL' } });
     expect((await webLogin(sb18, 'admin', 'admin')).answer.body.result).toMatchObject({ uid: 2, is_system: true });
   });
 
   it("refuses a billing user the admin-only models with Odoo's AccessError, in Polish under context lang pl_PL", async () => {
-    const k = (model: string, method: string, args: unknown[], kw: Rec = PL) => errorOf(exec(sb18, U.ksiegowa.id, U.ksiegowa.password, model, method, args, kw));
-    expect(await k('ir.model.data', 'search_read', [[]], { ...PL, fields: ['name'] })).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringMatching(/^Nie masz dostępu do rekordów 'Dane modelu' \(ir\.model\.data\)\.[\s\S]*\t- Administracja\/Prawa dostępu/) });
-    expect(await k('ir.logging', 'create', [[{ name: 'x', type: 'server', level: 'INFO', message: 'm', path: 'p', func: 'f', line: '1' }]])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining("Nie możesz tworzyć rekordów 'Logowanie' (ir.logging)") });
-    expect(await k('ir.config_parameter', 'get_param', ['web.base.url'])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('Administracja/Ustawienia') });
+    const k = (model: string, method: string, args: unknown[], kw: Rec = PL) =>
+      errorOf(exec(sb18, U.ksiegowa.id, U.ksiegowa.password, model, method, args, kw));
+    expect(await k('ir.model.data', 'search_read', [[]], { ...PL, fields: ['name'] })).toMatchObject({
+      name: 'odoo.exceptions.AccessError',
+      message: expect.stringMatching(/^Nie masz dostępu do rekordów 'Dane modelu' \(ir\.model\.data\)\.[\s\S]*\t- Administracja\/Prawa dostępu/),
+    });
+    expect(await k('ir.logging', 'create', [[{ name: 'x', type: 'server', level: 'INFO', message: 'm', path: 'p', func: 'f', line: '1' }]])).toMatchObject({
+      name: 'odoo.exceptions.AccessError',
+      message: expect.stringContaining("Nie możesz tworzyć rekordów 'Logowanie' (ir.logging)"),
+    });
+    expect(await k('ir.config_parameter', 'get_param', ['web.base.url'])).toMatchObject({
+      name: 'odoo.exceptions.AccessError',
+      message: expect.stringContaining('Administracja/Ustawienia'),
+    });
     expect(await k('ir.actions.act_url', 'search_read', [[]], { ...PL, fields: ['name'] })).toMatchObject({ name: 'odoo.exceptions.AccessError' });
-    expect(await k('ir.ui.menu', 'create', [[{ name: 'x' }]])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining("Nie możesz tworzyć rekordów 'Menu' (ir.ui.menu)") });
+    expect(await k('ir.ui.menu', 'create', [[{ name: 'x' }]])).toMatchObject({
+      name: 'odoo.exceptions.AccessError',
+      message: expect.stringContaining("Nie możesz tworzyć rekordów 'Menu' (ir.ui.menu)"),
+    });
     const template = sb18.records('mail.template')[0] as Rec;
-    expect(await k('mail.template', 'write', [[template.id], { name: 'x' }])).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringMatching(/^Oho!.*Anna Nowak \(id=6\) nie ma\(ją\) dostępu 'pisz'/s) });
+    expect(await k('mail.template', 'write', [[template.id], { name: 'x' }])).toMatchObject({
+      name: 'odoo.exceptions.AccessError',
+      message: expect.stringMatching(/^Oho!.*Anna Nowak \(id=6\) nie ma\(ją\) dostępu 'pisz'/s),
+    });
     // field-level: billing sees ir.mail_server only without credentials (and fields_get hides them)
-    expect(await k('ir.mail_server', 'search_read', [[]], { ...PL, fields: ['name', 'smtp_user', 'smtp_pass'] })).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringContaining('Nie masz wystarczających uprawnień, aby uzyskać dostęp do pól "smtp_user,smtp_pass"') });
+    expect(await k('ir.mail_server', 'search_read', [[]], { ...PL, fields: ['name', 'smtp_user', 'smtp_pass'] })).toMatchObject({
+      name: 'odoo.exceptions.AccessError',
+      message: expect.stringContaining('Nie masz wystarczających uprawnień, aby uzyskać dostęp do pól "smtp_user,smtp_pass"'),
+    });
     const visible = await rpc18ok(exec(sb18, U.ksiegowa.id, U.ksiegowa.password, 'ir.mail_server', 'fields_get', [], { attributes: ['type'] }));
     const all = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'ir.mail_server', 'fields_get', [], { attributes: ['type'] }));
     expect(Object.keys(all)).toEqual(expect.arrayContaining(['smtp_user', 'smtp_pass']));
     expect(Object.keys(visible)).not.toContain('smtp_pass');
     // the admin may do all of it; English for an en_US admin without a context lang
     expect(await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'ir.config_parameter', 'get_param', ['web.base.url']))).toBe('http://127.0.0.1:8069');
-    expect(await errorOf(exec(sb18, U.handlowiec.id, U.handlowiec.password, 'account.move', 'search_read', [[]], { fields: ['name'], limit: 1 }))).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.stringMatching(/^You are not allowed to access 'Journal Entry' \(account\.move\) records\.[\s\S]*Accounting\/Invoicing/) });
+    expect(
+      await errorOf(exec(sb18, U.handlowiec.id, U.handlowiec.password, 'account.move', 'search_read', [[]], { fields: ['name'], limit: 1 })),
+    ).toMatchObject({
+      name: 'odoo.exceptions.AccessError',
+      message: expect.stringMatching(/^You are not allowed to access 'Journal Entry' \(account\.move\) records\.[\s\S]*Accounting\/Invoicing/),
+    });
   });
 
   it('writes float fields as floats (1.0), as Python does, in read and search_read', async () => {
     const inv = sb18.records('account.move').find((m) => m.state === 'posted' && Array.isArray(m.currency_id) && m.currency_id[1] === 'PLN') as Rec;
-    const res = await fetch(`${sb18.url}/jsonrpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [sb18.database, 2, 'admin', 'account.move', 'search_read', [[['id', '=', inv.id]]], { fields: ['invoice_currency_rate', 'amount_total', 'name'] }] } }) });
+    const res = await fetch(`${sb18.url}/jsonrpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'call',
+        id: 1,
+        params: {
+          service: 'object',
+          method: 'execute_kw',
+          args: [
+            sb18.database,
+            2,
+            'admin',
+            'account.move',
+            'search_read',
+            [[['id', '=', inv.id]]],
+            { fields: ['invoice_currency_rate', 'amount_total', 'name'] },
+          ],
+        },
+      }),
+    });
     const text = await res.text();
     expect(text).toContain('"invoice_currency_rate":1.0');
     expect(text).toMatch(/"amount_total":-?\d+\.\d+/);
@@ -725,17 +1029,37 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
   });
 
   it('labels, selections and the note subtype follow the context language', async () => {
-    const en = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'account.move', 'fields_get', [['is_move_sent', 'payment_state']], { attributes: ['string', 'selection'], context: { lang: 'en_US' } }));
-    const pl = await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'account.move', 'fields_get', [['is_move_sent', 'payment_state']], { attributes: ['string', 'selection'], ...PL }));
+    const en = await rpc18ok(
+      exec(sb18, U.admin.id, U.admin.password, 'account.move', 'fields_get', [['is_move_sent', 'payment_state']], {
+        attributes: ['string', 'selection'],
+        context: { lang: 'en_US' },
+      }),
+    );
+    const pl = await rpc18ok(
+      exec(sb18, U.admin.id, U.admin.password, 'account.move', 'fields_get', [['is_move_sent', 'payment_state']], {
+        attributes: ['string', 'selection'],
+        ...PL,
+      }),
+    );
     expect(en.is_move_sent.string).toBe('Is Move Sent');
     expect(pl.is_move_sent.string).not.toBe(en.is_move_sent.string);
     expect(pl.payment_state.selection.map((x: string[]) => x[0])).toContain('blocked');
     const note = sb18.records('ir.model.data').find((x) => x.module === 'mail' && x.name === 'mt_note')!.res_id as number;
-    expect(await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'mail.message.subtype', 'read', [[note], ['name']], PL))).toEqual([{ id: note, name: 'Notatka' }]);
+    expect(await rpc18ok(exec(sb18, U.admin.id, U.admin.password, 'mail.message.subtype', 'read', [[note], ['name']], PL))).toEqual([
+      { id: note, name: 'Notatka' },
+    ]);
   });
 
   it('takes API keys in place of passwords over RPC on 18 (not on 17) and refuses them at the web login', async () => {
-    const auth = async (sb: SandboxHost, login: string, secret: string) => (await post(`${sb.url}/jsonrpc`, { jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'common', method: 'authenticate', args: [sb.database, login, secret, {}] } })).body.result;
+    const auth = async (sb: SandboxHost, login: string, secret: string) =>
+      (
+        await post(`${sb.url}/jsonrpc`, {
+          jsonrpc: '2.0',
+          method: 'call',
+          id: 1,
+          params: { service: 'common', method: 'authenticate', args: [sb.database, login, secret, {}] },
+        })
+      ).body.result;
     expect(await auth(sb18, 'ksiegowa', U.ksiegowa.apiKey)).toBe(6);
     expect(await rpc18ok(exec(sb18, 6, U.ksiegowa.apiKey, 'res.users', 'read', [[6], ['login']]))).toEqual([{ id: 6, login: 'ksiegowa' }]);
     expect((await webLogin(sb18, 'ksiegowa', U.ksiegowa.apiKey)).answer.body.error?.data.name).toBe('odoo.exceptions.AccessDenied');
@@ -753,8 +1077,13 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
     const pdf = await get(sb18, r.headers.get('location') as string, ksiegowa);
     expect(pdf.status).toBe(200);
     expect(pdf.headers.get('content-type')).toBe('application/pdf');
-    expect((await get(sb18, `/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`, (await webLogin(sb18, 'admin', 'admin')).cookie)).status).toBe(200);
-    expect((await get(sb18, `/pl/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`, (await webLogin(sb18, 'handlowiec', 'handlowiec')).cookie)).status).toBe(403);
+    expect(
+      (await get(sb18, `/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`, (await webLogin(sb18, 'admin', 'admin')).cookie)).status,
+    ).toBe(200);
+    expect(
+      (await get(sb18, `/pl/report/pdf/account.report_invoice_with_payments/${String(inv.id)}`, (await webLogin(sb18, 'handlowiec', 'handlowiec')).cookie))
+        .status,
+    ).toBe(403);
     expect((await get(sb18, `/report/pdf/no.such_report/${String(inv.id)}`, (await webLogin(sb18, 'admin', 'admin')).cookie)).status).toBe(500);
     // 17: the database default is pl_PL, so the en_US admin is the one redirected (to /en/)
     const inv17 = sb17.records('account.move').find((m) => m.state === 'posted' && m.move_type === 'out_invoice') as Rec;
@@ -765,18 +1094,43 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
 
   it('has the Invoicing root menu, URL actions and ir.logging as real Odoo (reference action, complete_name, integer create_uid)', async () => {
     const a = (model: string, method: string, args: unknown[], kw: Rec = PL) => rpc18ok(exec(sb18, U.admin.id, U.admin.password, model, method, args, kw));
-    const [root] = await a('ir.ui.menu', 'search_read', [[['parent_id', '=', false], ['name', 'in', ['Invoicing', 'Fakturowanie']]]], { fields: ['id', 'name'], limit: 1, context: { lang: 'en_US' } });
+    const [root] = await a(
+      'ir.ui.menu',
+      'search_read',
+      [
+        [
+          ['parent_id', '=', false],
+          ['name', 'in', ['Invoicing', 'Fakturowanie']],
+        ],
+      ],
+      { fields: ['id', 'name'], limit: 1, context: { lang: 'en_US' } },
+    );
     expect(root).toEqual({ id: 119, name: 'Invoicing' });
     const [act] = await a('ir.actions.act_url', 'create', [[{ name: 'Invoice Courier', url: 'http://127.0.0.1:3000/ui/x/settings', target: 'new' }]]);
-    const [menu] = await a('ir.ui.menu', 'create', [[{ name: 'Invoice Courier', parent_id: root.id, action: `ir.actions.act_url,${String(act)}`, sequence: 90 }]]);
-    expect(await a('ir.ui.menu', 'read', [[menu], ['name', 'parent_id', 'action', 'complete_name', 'groups_id']])).toEqual([{ id: menu, name: 'Invoice Courier', parent_id: [119, 'Fakturowanie'], action: `ir.actions.act_url,${String(act)}`, complete_name: 'Fakturowanie/Invoice Courier', groups_id: [] }]);
-    expect(await errorOf(exec(sb18, 2, 'admin', 'ir.ui.menu', 'create', [[{ name: 'x', action: 'not a reference' }]]))).toMatchObject({ name: 'builtins.ValueError' });
+    const [menu] = await a('ir.ui.menu', 'create', [
+      [{ name: 'Invoice Courier', parent_id: root.id, action: `ir.actions.act_url,${String(act)}`, sequence: 90 }],
+    ]);
+    expect(await a('ir.ui.menu', 'read', [[menu], ['name', 'parent_id', 'action', 'complete_name', 'groups_id']])).toEqual([
+      {
+        id: menu,
+        name: 'Invoice Courier',
+        parent_id: [119, 'Fakturowanie'],
+        action: `ir.actions.act_url,${String(act)}`,
+        complete_name: 'Fakturowanie/Invoice Courier',
+        groups_id: [],
+      },
+    ]);
+    expect(await errorOf(exec(sb18, 2, 'admin', 'ir.ui.menu', 'create', [[{ name: 'x', action: 'not a reference' }]]))).toMatchObject({
+      name: 'builtins.ValueError',
+    });
     expect(await a('ir.ui.menu', 'unlink', [[menu]])).toBe(true);
     expect(await a('ir.actions.act_url', 'unlink', [[act]])).toBe(true);
     // the Invoicing menu is invisible to a user without invoicing rights
     const viewerRoots = await rpc18ok(exec(sb18, 7, 'handlowiec', 'ir.ui.menu', 'search_read', [[['parent_id', '=', false]]], { fields: ['id'] }));
     expect(viewerRoots.map((m: Rec) => m.id)).not.toContain(119);
-    const [log] = await a('ir.logging', 'create', [[{ name: 'invoice-courier', type: 'server', level: 'INFO', message: 'sent 3', path: 'run', func: 'run', line: '0' }]]);
+    const [log] = await a('ir.logging', 'create', [
+      [{ name: 'invoice-courier', type: 'server', level: 'INFO', message: 'sent 3', path: 'run', func: 'run', line: '0' }],
+    ]);
     const [row] = await a('ir.logging', 'read', [[log], ['create_uid', 'level']]);
     expect(row).toEqual({ id: log, create_uid: 2, level: 'INFO' });
     const fields = await a('ir.logging', 'fields_get', [['create_uid']], { attributes: ['type'] });
@@ -784,25 +1138,46 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
   });
 
   it('lets a billing user create notes in one batched mail.message create; a viewer neither writes nor sees them', async () => {
-    const inv = sb18.records('account.move').filter((m) => m.state === 'posted').slice(0, 2) as Rec[];
+    const inv = sb18
+      .records('account.move')
+      .filter((m) => m.state === 'posted')
+      .slice(0, 2) as Rec[];
     const note = sb18.records('ir.model.data').find((x) => x.module === 'mail' && x.name === 'mt_note')!.res_id as number;
-    const vals = inv.map((m) => ({ model: 'account.move', res_id: m.id, message_type: 'comment', subtype_id: note, body: `<p>Invoice Courier ${String(m.id)}</p>` }));
+    const vals = inv.map((m) => ({
+      model: 'account.move',
+      res_id: m.id,
+      message_type: 'comment',
+      subtype_id: note,
+      body: `<p>Invoice Courier ${String(m.id)}</p>`,
+    }));
     const ids = await rpc18ok(exec(sb18, 6, 'ksiegowa', 'mail.message', 'create', [vals], PL));
     expect(ids).toHaveLength(2);
     const read = await rpc18ok(exec(sb18, 6, 'ksiegowa', 'mail.message', 'read', [ids, ['model', 'res_id', 'subtype_id', 'body', 'author_id']], PL));
-    expect(read[0]).toMatchObject({ model: 'account.move', res_id: inv[0]!.id, subtype_id: [note, 'Notatka'], body: `<p>Invoice Courier ${String(inv[0]!.id)}</p>`, author_id: [8, 'Anna Nowak'] });
-    expect((await errorOf(exec(sb18, 7, 'handlowiec', 'mail.message', 'create', [vals]))))?.toMatchObject({ name: 'odoo.exceptions.AccessError' });
+    expect(read[0]).toMatchObject({
+      model: 'account.move',
+      res_id: inv[0]!.id,
+      subtype_id: [note, 'Notatka'],
+      body: `<p>Invoice Courier ${String(inv[0]!.id)}</p>`,
+      author_id: [8, 'Anna Nowak'],
+    });
+    expect(await errorOf(exec(sb18, 7, 'handlowiec', 'mail.message', 'create', [vals])))?.toMatchObject({ name: 'odoo.exceptions.AccessError' });
     expect(await rpc18ok(exec(sb18, 7, 'handlowiec', 'mail.message', 'search_read', [[['id', 'in', ids]]], { fields: ['id'] }))).toEqual([]);
   });
 
   it('has the KSeF and custom fields only when the modules option installs them (default: installed)', async () => {
     const withKsef = await rpc18ok(exec(sb18, 2, 'admin', 'account.move', 'fields_get', [], { attributes: ['type'] }));
-    expect(Object.keys(withKsef)).toEqual(expect.arrayContaining(['l10n_pl_edi_number', 'l10n_pl_edi_status', 'x_split_payment', 'tax_totals', 'invoice_currency_rate', 'sending_data']));
+    expect(Object.keys(withKsef)).toEqual(
+      expect.arrayContaining(['l10n_pl_edi_number', 'l10n_pl_edi_status', 'x_split_payment', 'tax_totals', 'invoice_currency_rate', 'sending_data']),
+    );
     expect(sb18.records('account.move').some((m) => typeof m.l10n_pl_edi_number === 'string')).toBe(true);
     const plain = await rpc18ok(exec(bare, 2, 'admin', 'account.move', 'fields_get', [], { attributes: ['type'] }));
-    for (const f of ['l10n_pl_edi_number', 'l10n_pl_edi_status', 'l10n_pl_edi_attachment_id', 'x_split_payment', 'x_reverse_charge', 'x_exemption_basis']) expect(plain).not.toHaveProperty(f);
+    for (const f of ['l10n_pl_edi_number', 'l10n_pl_edi_status', 'l10n_pl_edi_attachment_id', 'x_split_payment', 'x_reverse_charge', 'x_exemption_basis'])
+      expect(plain).not.toHaveProperty(f);
     expect(plain.tax_totals).toEqual({ type: 'binary' });
-    expect(await errorOf(exec(bare, 2, 'admin', 'account.move', 'search_read', [[]], { fields: ['l10n_pl_edi_number'], limit: 1 }))).toMatchObject({ name: 'builtins.ValueError', message: "Invalid field 'l10n_pl_edi_number' on model 'account.move'" });
+    expect(await errorOf(exec(bare, 2, 'admin', 'account.move', 'search_read', [[]], { fields: ['l10n_pl_edi_number'], limit: 1 }))).toMatchObject({
+      name: 'builtins.ValueError',
+      message: "Invalid field 'l10n_pl_edi_number' on model 'account.move'",
+    });
   });
 
   it('answers as 17.0: account.move.send with move_ids and rendered mail_* fields, no 18 wizard, 17 fields and tax_totals shape', async () => {
@@ -812,15 +1187,35 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
     const inv = sb17.records('account.move').find((m) => m.state === 'posted' && m.move_type === 'out_invoice') as Rec;
     const tmpl = sb17.records('ir.model.data').find((x) => x.module === 'account' && x.name === 'email_template_edi_invoice')!.res_id as number;
     const k = (model: string, method: string, args: unknown[], kw: Rec = PL) => exec(sb17, 6, 'ksiegowa', model, method, args, kw);
-    expect(await errorOf(k('account.move.send.wizard', 'create', [[{ move_id: inv.id }]]))).toMatchObject({ name: 'odoo.exceptions.UserError', message: 'Obiekt account.move.send.wizard nie istnieje' });
-    expect(await errorOf(k('account.move.send', 'create', [[{ move_id: inv.id }]]))).toMatchObject({ name: 'builtins.ValueError', message: "Invalid field 'move_id' on model 'account.move.send'" });
+    expect(await errorOf(k('account.move.send.wizard', 'create', [[{ move_id: inv.id }]]))).toMatchObject({
+      name: 'odoo.exceptions.UserError',
+      message: 'Obiekt account.move.send.wizard nie istnieje',
+    });
+    expect(await errorOf(k('account.move.send', 'create', [[{ move_id: inv.id }]]))).toMatchObject({
+      name: 'builtins.ValueError',
+      message: "Invalid field 'move_id' on model 'account.move.send'",
+    });
     const [wid] = await rpc18ok(k('account.move.send', 'create', [[{ move_ids: [[6, 0, [inv.id]]], mail_template_id: tmpl }]]));
-    const [w] = await rpc18ok(k('account.move.send', 'read', [[wid], ['mail_subject', 'mail_lang', 'mail_template_id', 'move_ids', 'mode', 'checkbox_send_mail']]));
-    expect(w).toMatchObject({ mail_lang: expect.any(String), move_ids: [inv.id], mode: 'invoice_single', checkbox_send_mail: true, mail_subject: expect.stringContaining(String(inv.name)) });
+    const [w] = await rpc18ok(
+      k('account.move.send', 'read', [[wid], ['mail_subject', 'mail_lang', 'mail_template_id', 'move_ids', 'mode', 'checkbox_send_mail']]),
+    );
+    expect(w).toMatchObject({
+      mail_lang: expect.any(String),
+      move_ids: [inv.id],
+      mode: 'invoice_single',
+      checkbox_send_mail: true,
+      mail_subject: expect.stringContaining(String(inv.name)),
+    });
     const [bare17] = await rpc18ok(k('account.move.send', 'create', [[{ move_ids: [[6, 0, [inv.id]]] }]]));
-    expect(await rpc18ok(k('account.move.send', 'read', [[bare17], ['mail_subject', 'mail_body', 'mail_template_id']]))).toEqual([{ id: bare17, mail_subject: false, mail_body: false, mail_template_id: false }]);
+    expect(await rpc18ok(k('account.move.send', 'read', [[bare17], ['mail_subject', 'mail_body', 'mail_template_id']]))).toEqual([
+      { id: bare17, mail_subject: false, mail_body: false, mail_template_id: false },
+    ]);
     const [m] = await rpc18ok(k('account.move', 'read', [[inv.id], ['send_and_print_values', 'tax_totals']]));
-    expect(m.tax_totals).toMatchObject({ groups_by_subtotal: expect.any(Object), subtotals_order: ['Kwota bez podatku'], formatted_amount_total: expect.stringMatching(/zł$/) });
+    expect(m.tax_totals).toMatchObject({
+      groups_by_subtotal: expect.any(Object),
+      subtotals_order: ['Kwota bez podatku'],
+      formatted_amount_total: expect.stringMatching(/zł$/),
+    });
     expect(await errorOf(k('account.move', 'read', [[inv.id], ['sending_data']]))).toMatchObject({ name: 'builtins.ValueError' });
     expect(await errorOf(k('account.move', 'read', [[inv.id], ['invoice_currency_rate']]))).toMatchObject({ name: 'builtins.ValueError' });
     // billing users of 17 may edit templates (18 refuses it)
@@ -829,8 +1224,21 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
 
   it('speaks JSON-2 as 19.0 (bearer API key, named arguments, HTTP status errors) and keeps JSON-RPC; 18 has no JSON-2', async () => {
     const j2 = (sb: SandboxHost, p: string, body: unknown, key: string | null = U.ksiegowa.apiKey, db = sb.database) =>
-      fetch(`${sb.url}/json/2/${p}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json', 'x-odoo-database': db, ...(key ? { authorization: `bearer ${key}` } : {}) }, body: JSON.stringify(body) });
-    const ok = await j2(sb19, 'account.move/search_read', { domain: [['move_type', '=', 'out_invoice'], ['state', '=', 'posted']], fields: ['name', 'amount_total'], limit: 2, context: { lang: 'pl_PL' } });
+      fetch(`${sb.url}/json/2/${p}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/json', 'x-odoo-database': db, ...(key ? { authorization: `bearer ${key}` } : {}) },
+        body: JSON.stringify(body),
+      });
+    const ok = await j2(sb19, 'account.move/search_read', {
+      domain: [
+        ['move_type', '=', 'out_invoice'],
+        ['state', '=', 'posted'],
+      ],
+      fields: ['name', 'amount_total'],
+      limit: 2,
+      context: { lang: 'pl_PL' },
+    });
     expect(ok.status).toBe(200);
     const rows = (await ok.json()) as Rec[];
     expect(rows).toHaveLength(2);
@@ -844,16 +1252,25 @@ describe('the sandbox answers like real Odoo: rights per group, API keys, langua
     expect(await read.json()).toEqual([{ id: rows[0]!.id, name: rows[0]!.name }]);
     const denied = await j2(sb19, 'ir.model.data/search_read', { domain: [], fields: ['name'] });
     expect(denied.status).toBe(403);
-    expect(await denied.json()).toMatchObject({ name: 'odoo.exceptions.AccessError', message: expect.any(String), arguments: expect.any(Array), context: expect.any(Object), debug: expect.any(String) });
+    expect(await denied.json()).toMatchObject({
+      name: 'odoo.exceptions.AccessError',
+      message: expect.any(String),
+      arguments: expect.any(Array),
+      context: expect.any(Object),
+      debug: expect.any(String),
+    });
     expect((await j2(sb19, 'account.move/write', { ids: [999999], vals: { ref: 'x' } })).status).toBe(404);
     expect((await j2(sb19, 'no.such.model/search_read', {})).status).toBe(422);
     expect((await j2(sb19, 'account.move/search_read', { ids: [1] })).status).toBe(422);
     const badKey = await j2(sb19, 'account.move/search_read', {}, 'not-a-key');
-    expect([badKey.status, await badKey.json()]).toEqual([401, expect.objectContaining({ name: 'werkzeug.exceptions.Unauthorized', message: 'Invalid apikey' })]);
+    expect([badKey.status, await badKey.json()]).toEqual([
+      401,
+      expect.objectContaining({ name: 'werkzeug.exceptions.Unauthorized', message: 'Invalid apikey' }),
+    ]);
     expect((await j2(sb19, 'account.move/search_read', {}, U.ksiegowa.apiKey, 'other_db')).status).toBe(404);
     const rpc19 = await exec(sb19, 6, 'ksiegowa', 'account.move', 'search_count', [[]]);
     expect(rpc19.body.result).toEqual(expect.any(Number));
-    expect((await (await fetch(`${sb19.url}/web/version`)).json())).toEqual({ version_info: [19, 0, 0, 'final', 0, ''], version: '19.0' });
+    expect(await (await fetch(`${sb19.url}/web/version`)).json()).toEqual({ version_info: [19, 0, 0, 'final', 0, ''], version: '19.0' });
     const on18 = await j2(sb18, 'account.move/search_read', {});
     expect([on18.status, on18.headers.get('location')]).toEqual([303, '/web/login?redirect=%2Fjson%2F2%2Faccount.move%2Fsearch_read%3F']);
   });

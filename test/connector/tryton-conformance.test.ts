@@ -36,14 +36,19 @@ if (trytonInstalled()) {
     };
     const options = { loginGuard: guard };
     const kept = (h: HostErp) => connectorKept(h, trytonHost, { accounts: async () => [account], templates: async () => [] });
-    const dates = Object.values(t.seed.invoices).map((i) => i.date).sort();
+    const dates = Object.values(t.seed.invoices)
+      .map((i) => i.date)
+      .sort();
     const queries: DueInvoiceQuery[] = [
       { documents: 'confirmed_only', dateBasis: 'issue_date', fromDate: dates[0]!, pageSize: 2, excludeHostMarkedSent: true },
       { documents: 'all', dateBasis: 'sale_date', fromDate: t.seed.invoices.posted_eur.date, pageSize: 2, excludeHostMarkedSent: false },
     ];
     const receiptSays = async (ids: number[]): Promise<Set<number>> => {
       const rows = await raw('model.ir.attachment.search_read', [
-        [['resource', 'in', ids.map((i) => `account.invoice,${i}`)], ['name', '=', RECEIPT_NAME]],
+        [
+          ['resource', 'in', ids.map((i) => `account.invoice,${i}`)],
+          ['name', '=', RECEIPT_NAME],
+        ],
         0,
         null,
         null,

@@ -36,9 +36,9 @@ describe('tryton tagged values', () => {
 
   it('decodes date, datetime (naive UTC), time, timedelta and bytes', () => {
     expect(decodeValue({ __class__: 'date', year: 2026, month: 3, day: 9 })).toBe('2026-03-09');
-    expect(
-      decodeValue({ __class__: 'datetime', year: 2026, month: 11, day: 27, hour: 19, minute: 56, second: 54, microsecond: 192851 }),
-    ).toBe('2026-11-27T19:56:54.192Z');
+    expect(decodeValue({ __class__: 'datetime', year: 2026, month: 11, day: 27, hour: 19, minute: 56, second: 54, microsecond: 192851 })).toBe(
+      '2026-11-27T19:56:54.192Z',
+    );
     expect(decodeValue({ __class__: 'time', hour: 7, minute: 5, second: 0 })).toBe('07:05:00');
     expect(decodeValue({ __class__: 'timedelta', seconds: 90 })).toBe(90);
     const bytes = decodeValue({ __class__: 'bytes', base64: 'eyJhIjox\nfQ==\n' });
@@ -47,9 +47,13 @@ describe('tryton tagged values', () => {
   });
 
   it('decodes nested records and lists, leaving plain values alone', () => {
-    expect(
-      decodeValue({ id: 1, 'currency.': { code: 'PLN' }, lines: [1, 2], total: { __class__: 'Decimal', decimal: '5.00' }, x: null }),
-    ).toEqual({ id: 1, 'currency.': { code: 'PLN' }, lines: [1, 2], total: '5.00', x: null });
+    expect(decodeValue({ id: 1, 'currency.': { code: 'PLN' }, lines: [1, 2], total: { __class__: 'Decimal', decimal: '5.00' }, x: null })).toEqual({
+      id: 1,
+      'currency.': { code: 'PLN' },
+      lines: [1, 2],
+      total: '5.00',
+      x: null,
+    });
   });
 
   it('canonicalDecimal keeps exact text for any plain decimal', () => {
@@ -144,7 +148,10 @@ function header(over: Rec = {}): Rec {
     'party_tax_identifier.': { id: 2, code: '8567346215' },
     'invoice_address.': { id: 2, street: 'ul. Długa 5/7\nII piętro', postal_code: '80-827', city: 'Gdańsk', 'country.': { id: 1, code: 'PL', name: 'Polska' } },
     'payment_term.': { id: 1, name: '30 dni' },
-    'lines_to_pay.': [{ id: 5, maturity_date: '2026-12-26' }, { id: 4, maturity_date: '2026-12-20' }],
+    'lines_to_pay.': [
+      { id: 5, maturity_date: '2026-12-26' },
+      { id: 4, maturity_date: '2026-12-20' },
+    ],
     'taxes.': [{ id: 1, legal_notice: '' }],
     lines: [10, 11],
     ...over,
@@ -152,8 +159,34 @@ function header(over: Rec = {}): Rec {
 }
 
 const creditLines: Rec[] = [
-  { id: 10, invoice: 8, type: 'line', sequence: 1, description: null, quantity: -10, 'unit.': { rec_name: 'Unit' }, unit_price: '150', amount: '-1500.00', 'product.': { id: 1, rec_name: 'Consulting hour' }, taxes: [1], origin: 'account.invoice.line,1' },
-  { id: 11, invoice: 8, type: 'line', sequence: 2, description: 'Travel costs (no tax)', quantity: -1, 'unit.': null, unit_price: '50', amount: '-50.00', 'product.': null, taxes: [], origin: 'account.invoice.line,2' },
+  {
+    id: 10,
+    invoice: 8,
+    type: 'line',
+    sequence: 1,
+    description: null,
+    quantity: -10,
+    'unit.': { rec_name: 'Unit' },
+    unit_price: '150',
+    amount: '-1500.00',
+    'product.': { id: 1, rec_name: 'Consulting hour' },
+    taxes: [1],
+    origin: 'account.invoice.line,1',
+  },
+  {
+    id: 11,
+    invoice: 8,
+    type: 'line',
+    sequence: 2,
+    description: 'Travel costs (no tax)',
+    quantity: -1,
+    'unit.': null,
+    unit_price: '50',
+    amount: '-50.00',
+    'product.': null,
+    taxes: [],
+    origin: 'account.invoice.line,2',
+  },
 ];
 const taxes = new Map<number, Rec>([[1, { id: 1, name: 'VAT 23%', description: 'VAT 23%', rate: '0.23', type: 'percentage' }]]);
 
@@ -187,7 +220,14 @@ describe('tryton invoice mapping', () => {
     expect(inv.corrects).toEqual({ number: 'FV/2026/0001', date: '2026-11-06' });
     expect(inv.dueDate).toBe('2026-12-20');
     expect(inv.saleDate).toBeNull();
-    expect(inv.customer.address).toEqual({ street: 'ul. Długa 5/7', street2: 'II piętro', zip: '80-827', city: 'Gdańsk', countryCode: 'PL', countryName: 'Polska' });
+    expect(inv.customer.address).toEqual({
+      street: 'ul. Długa 5/7',
+      street2: 'II piętro',
+      zip: '80-827',
+      city: 'Gdańsk',
+      countryCode: 'PL',
+      countryName: 'Polska',
+    });
     expect(inv.customer.vat).toBe('8567346215');
     expect(inv.customer.lang).toBe('pl');
     expect(inv.notes.narration).toBeNull();
@@ -213,7 +253,12 @@ describe('tryton invoice mapping', () => {
   });
 
   it('uses Tryton’s credit-note rule: negative total but a positive product line is still an invoice', () => {
-    expect(isCreditNote({ total_amount: '-10.00' }, [{ 'product.': { id: 1 }, amount: '5.00' }, { 'product.': null, amount: '-15.00' }])).toBe(false);
+    expect(
+      isCreditNote({ total_amount: '-10.00' }, [
+        { 'product.': { id: 1 }, amount: '5.00' },
+        { 'product.': null, amount: '-15.00' },
+      ]),
+    ).toBe(false);
     expect(isCreditNote({ total_amount: '-10.00' }, [{ 'product.': { id: 1 }, amount: '-10.00' }])).toBe(true);
     expect(isCreditNote({ total_amount: '0.00' }, [])).toBe(false);
   });
@@ -264,7 +309,9 @@ describe('tryton fault classification', () => {
   const code = (e: ConnectorError) => e.code;
   it('maps UserError to host_validation and AccessError-type messages to host_access', () => {
     expect(code(faultToError(['UserError', ['You cannot modify invoice "FV/1" because it is posted.', '', null]], 'm'))).toBe('host_validation');
-    expect(code(faultToError(['UserError', ['You are not allowed to read records "9" of "Invoice" because of at least one of these rules:', '', null]], 'm'))).toBe('host_access');
+    expect(
+      code(faultToError(['UserError', ['You are not allowed to read records "9" of "Invoice" because of at least one of these rules:', '', null]], 'm')),
+    ).toBe('host_access');
     expect(code(faultToError(['UserWarning', ['k', 'payment date in the past', '']], 'm'))).toBe('host_validation');
   });
 

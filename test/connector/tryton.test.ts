@@ -88,7 +88,11 @@ describe.skipIf(!trytonInstalled())('tryton adapter on a real Tryton 6.0', () =>
 
   it('describes the server version and the company with its currency', async () => {
     const info = await host.describe();
-    expect(info).toEqual({ kind: 'tryton', version: expect.stringMatching(/^6\.0\.\d+$/), company: { id: String(t.seed.company.id), name: 'Spike Sp. z o.o.', currency: 'PLN' } });
+    expect(info).toEqual({
+      kind: 'tryton',
+      version: expect.stringMatching(/^6\.0\.\d+$/),
+      company: { id: String(t.seed.company.id), name: 'Spike Sp. z o.o.', currency: 'PLN' },
+    });
   });
 
   it('checks the operator and lists the company’s users as operators', async () => {
@@ -223,7 +227,9 @@ describe.skipIf(!trytonInstalled())('tryton adapter on a real Tryton 6.0', () =>
     expect(listed.length).toBeGreaterThan(0);
 
     // A later, different outcome adds a note and rewrites the same receipt; "sent" stays marked.
-    await host.writeBack([{ ...item, outcome: { state: 'failed', reason: 'smtp_permanent', detail: '550', recipients: [] }, messageId: null, note: 'Błąd', markSent: false }]);
+    await host.writeBack([
+      { ...item, outcome: { state: 'failed', reason: 'smtp_permanent', detail: '550', recipients: [] }, messageId: null, note: 'Błąd', markSent: false },
+    ]);
     const att2 = await raw('model.ir.attachment.search_read', [[['resource', '=', resource]], 0, null, null, ['data'], {}]);
     expect(att2).toHaveLength(1);
     const r2 = JSON.parse(Buffer.from(att2[0].data.base64, 'base64').toString('utf8'));
@@ -235,7 +241,11 @@ describe.skipIf(!trytonInstalled())('tryton adapter on a real Tryton 6.0', () =>
 
   it('write-back on a missing invoice is host_not_found and writes nothing', async () => {
     const before = await raw('model.ir.note.search_count', [[], {}]);
-    const e = await rejection(host.writeBack([{ invoiceId: '999999', outcome: { state: 'sent', reason: null, detail: null, recipients: [] }, messageId: null, note: 'x', markSent: true }]));
+    const e = await rejection(
+      host.writeBack([
+        { invoiceId: '999999', outcome: { state: 'sent', reason: null, detail: null, recipients: [] }, messageId: null, note: 'x', markSent: true },
+      ]),
+    );
     expect(e.code).toBe('host_not_found');
     expect(await raw('model.ir.note.search_count', [[], {}])).toBe(before);
   });

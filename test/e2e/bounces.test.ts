@@ -64,7 +64,8 @@ beforeAll(async () => {
   });
   expect(targets.length).toBeGreaterThanOrEqual(3);
   [A, B, C] = targets.slice(0, 3).map((m) => String(m['id'])) as [string, string, string];
-  for (const m of moves) if (![A, B, C].includes(String(m['id'])) && m['is_move_sent'] === false) sandbox.write('account.move', m['id'] as number, { is_move_sent: true });
+  for (const m of moves)
+    if (![A, B, C].includes(String(m['id'])) && m['is_move_sent'] === false) sandbox.write('account.move', m['id'] as number, { is_move_sent: true });
   setCustomerEmail(A, POSTFIX_RCPT);
   setCustomerEmail(B, `${EXCHANGE_RCPT}, ${GMAIL_RCPT}`);
   setCustomerEmail(C, DELAYED_RCPT);
@@ -150,7 +151,14 @@ async function logs(event: string): Promise<any[]> {
 }
 
 async function fileInInbox(raws: Buffer[]): Promise<void> {
-  const client = new ImapFlow({ host: dovecot!.host, port: dovecot!.port, secure: false, doSTARTTLS: false, auth: { user: dovecot!.user, pass: dovecot!.password }, logger: false });
+  const client = new ImapFlow({
+    host: dovecot!.host,
+    port: dovecot!.port,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user: dovecot!.user, pass: dovecot!.password },
+    logger: false,
+  });
   client.on('error', () => {});
   await client.connect();
   try {
@@ -186,10 +194,15 @@ describe.skipIf(!dovecot)('bounces come back to the invoice', () => {
 
     // 3. The next run (its bounce check) records them; the auto-reply is not even read as a report.
     const check = await runNow();
-    expect((await logs('run.bounces_checked')).filter((l) => l.runId === check.id).map((l) => l.data)).toEqual([{ read: 5, bounced: 3, ignored: 1, account: accountId }]);
+    expect((await logs('run.bounces_checked')).filter((l) => l.runId === check.id).map((l) => l.data)).toEqual([
+      { read: 5, bounced: 3, ignored: 1, account: accountId },
+    ]);
     const after = await ledger();
     expect(bounceRecords(after.get(A))).toEqual([[POSTFIX_RCPT, '5.1.1']]);
-    expect(bounceRecords(after.get(B)).sort()).toEqual([[EXCHANGE_RCPT, '5.1.10'], [GMAIL_RCPT, '5.1.1']]);
+    expect(bounceRecords(after.get(B)).sort()).toEqual([
+      [EXCHANGE_RCPT, '5.1.10'],
+      [GMAIL_RCPT, '5.1.1'],
+    ]);
     expect(bounceRecords(after.get(C))).toEqual([]);
     for (const inv of [A, B, C]) expect(after.get(inv).state, `${inv} stays sent: the server accepted it`).toBe('sent');
     const aBounce = (after.get(A).recipients as any[])[0].bounce;
@@ -198,7 +211,11 @@ describe.skipIf(!dovecot)('bounces come back to the invoice', () => {
 
     const bouncedLogs = await logs('invoice.bounced');
     expect(bouncedLogs.map((l) => [l.invoiceId, l.data.address, l.data.status]).sort()).toEqual(
-      [[A, POSTFIX_RCPT, '5.1.1'], [B, EXCHANGE_RCPT, '5.1.10'], [B, GMAIL_RCPT, '5.1.1']].sort(),
+      [
+        [A, POSTFIX_RCPT, '5.1.1'],
+        [B, EXCHANGE_RCPT, '5.1.10'],
+        [B, GMAIL_RCPT, '5.1.1'],
+      ].sort(),
     );
     const aLog = bouncedLogs.find((l) => l.invoiceId === A);
     expect(aLog.level).toBe('warning');
@@ -219,7 +236,11 @@ describe.skipIf(!dovecot)('bounces come back to the invoice', () => {
     const hooks = await rx.waitFor((r) => r.event.type === 'invoice.bounced', { count: 3, timeoutMs: 15_000 });
     expect(hooks.every((h) => h.verified.ok)).toBe(true);
     expect(hooks.map((h) => [h.event.data.invoiceId, h.event.data.address, h.event.data.status]).sort()).toEqual(
-      [[A, POSTFIX_RCPT, '5.1.1'], [B, EXCHANGE_RCPT, '5.1.10'], [B, GMAIL_RCPT, '5.1.1']].sort(),
+      [
+        [A, POSTFIX_RCPT, '5.1.1'],
+        [B, EXCHANGE_RCPT, '5.1.10'],
+        [B, GMAIL_RCPT, '5.1.1'],
+      ].sort(),
     );
 
     // 4. Reading again (another run, same INBOX) records nothing twice.
@@ -232,7 +253,9 @@ describe.skipIf(!dovecot)('bounces come back to the invoice', () => {
     expect(cursor?.lastUid).toBeGreaterThanOrEqual(6);
     await connector.store.putMailboxCursor(id, accountId, { uidValidity: `${cursor!.uidValidity}0`, lastUid: cursor!.lastUid });
     const reread = await runNow();
-    expect((await logs('run.bounces_checked')).filter((l) => l.runId === reread.id).map((l) => l.data)).toEqual([{ read: 5, bounced: 0, ignored: 1, account: accountId }]);
+    expect((await logs('run.bounces_checked')).filter((l) => l.runId === reread.id).map((l) => l.data)).toEqual([
+      { read: 5, bounced: 0, ignored: 1, account: accountId },
+    ]);
     expect((await logs('invoice.bounced')).length).toBe(3);
     expect((await logs('invoice.delivery_delayed')).length).toBe(1);
     expect(hostNotes(B).length).toBe(notesBefore.B + 2);
@@ -295,8 +318,15 @@ describe.skipIf(!dovecot)('a mailbox that cannot be read', () => {
       const saved = await connector.api('PUT', `/api/installations/${otherId}/settings`, {
         token: otherToken,
         body: {
-          enabled: false, operator: 'ksiegowa', operatorPassword: 'ksiegowa', emailAccount: account.value, delivery: 'send_now', documents: 'confirmed_only', dateBasis: 'issue_date',
-          fromDate: DateTime.fromISO(String(moves[0]!['invoice_date'])).minus({ years: 1 }).toISODate(), attachments: { pln: 'none', foreign: 'none' },
+          enabled: false,
+          operator: 'ksiegowa',
+          operatorPassword: 'ksiegowa',
+          emailAccount: account.value,
+          delivery: 'send_now',
+          documents: 'confirmed_only',
+          dateBasis: 'issue_date',
+          fromDate: DateTime.fromISO(String(moves[0]!['invoice_date'])).minus({ years: 1 }).toISODate(),
+          attachments: { pln: 'none', foreign: 'none' },
         },
       });
       expect(saved.status, JSON.stringify(saved.body)).toBe(200);
@@ -305,9 +335,12 @@ describe.skipIf(!dovecot)('a mailbox that cannot be read', () => {
       const run = await connector.waitForRun(otherId, otherToken, { trigger: 'manual', since });
       expect(run.status, JSON.stringify(run)).toBe('completed');
       expect(run.counts.sent).toBeGreaterThan(0);
-      const sentEntries = ((await connector.api('GET', `/api/installations/${otherId}/ledger?limit=100`, { token: otherToken })).body.entries as any[]).filter((e) => e.state === 'sent');
+      const sentEntries = ((await connector.api('GET', `/api/installations/${otherId}/ledger?limit=100`, { token: otherToken })).body.entries as any[]).filter(
+        (e) => e.state === 'sent',
+      );
       expect(sentEntries).toHaveLength(run.counts.sent);
-      const warnings = (await connector.api('GET', `/api/installations/${otherId}/logs?limit=100&event=run.bounce_check_failed`, { token: otherToken })).body.entries as any[];
+      const warnings = (await connector.api('GET', `/api/installations/${otherId}/logs?limit=100&event=run.bounce_check_failed`, { token: otherToken })).body
+        .entries as any[];
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatchObject({ level: 'warning', runId: run.id });
       expect(await connector.store.getMailboxCursor(otherId, account.value)).toBeNull();

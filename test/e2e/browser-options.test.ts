@@ -73,7 +73,10 @@ describe.skipIf(!hasChromium)('the settings page option lists in a browser', () 
     const move = sandbox.records('account.move').find((m) => m['state'] === 'posted' && m['move_type'] === 'out_invoice')!;
     const number = String(move['name']);
     const iso = String(move['invoice_date']);
-    for (const [lang, day] of [['pl', `${iso.slice(8, 10)}.${iso.slice(5, 7)}.${iso.slice(0, 4)}`], ['en', `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}`]] as const) {
+    for (const [lang, day] of [
+      ['pl', `${iso.slice(8, 10)}.${iso.slice(5, 7)}.${iso.slice(0, 4)}`],
+      ['en', `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}`],
+    ] as const) {
       await optionTexts(lang, 'operator');
       await page.locator('#preview-invoice').pressSequentially(number, { delay: 20 });
       const option = page.locator(`#preview-matches li[data-invoice-id="${String(move['id'])}"]`);
@@ -87,7 +90,11 @@ describe.skipIf(!hasChromium)('the settings page option lists in a browser', () 
   it('fits the logs and settings pages into a 640 px wide frame (no sideways scrolling), runs and entries listed', { timeout: 120_000 }, async () => {
     const run = await connector.api('POST', `/api/installations/${install.id}/runs`, { token: install.token, body: {} });
     expect(run.status).toBe(202);
-    await expect.poll(async () => (await connector.api('GET', `/api/installations/${install.id}/runs/current`, { token: install.token })).body.run?.status, { timeout: 60_000 }).toMatch(/^(completed|failed)$/);
+    await expect
+      .poll(async () => (await connector.api('GET', `/api/installations/${install.id}/runs/current`, { token: install.token })).body.run?.status, {
+        timeout: 60_000,
+      })
+      .toMatch(/^(completed|failed)$/);
     await page.setViewportSize({ width: 640, height: 800 });
     try {
       const links = await connector.api('POST', `/api/installations/${install.id}/page-links`, { token: install.token, body: { lang: 'pl' } });

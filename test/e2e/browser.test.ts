@@ -63,7 +63,12 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     // (polling each second) can see its progress move.
     smtp = await startTestSmtpServer({ faults: { replyDelayMs: 150 } });
     connector = await startTestConnector({ pipeline: { pageSize: PAGE_SIZE } });
-    sandbox = await startSandboxHost({ port: 0, smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: INVOICES, extensions: { connectorUrl: connector.url } });
+    sandbox = await startSandboxHost({
+      port: 0,
+      smtp: { host: '127.0.0.1', port: smtp.port },
+      invoiceCount: INVOICES,
+      extensions: { connectorUrl: connector.url },
+    });
     browser = await launchBrowser();
     page = await browser!.context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT);
@@ -96,7 +101,12 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     const privateKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const managed = await connector.api('POST', `/api/installations/${installed.id}/managed/email-accounts`, {
       token: installed.apiToken,
-      body: { name: 'Faktury (DKIM)', fromAddress: 'faktury@firma.example', smtp: { host: '127.0.0.1', port: smtp.port, tls: 'none', user: null, password: null }, dkim: { domain: 'firma.example', selector: 'courier', privateKey } },
+      body: {
+        name: 'Faktury (DKIM)',
+        fromAddress: 'faktury@firma.example',
+        smtp: { host: '127.0.0.1', port: smtp.port, tls: 'none', user: null, password: null },
+        dkim: { domain: 'firma.example', selector: 'courier', privateKey },
+      },
     });
     expect(managed.status, JSON.stringify(managed.body)).toBe(201);
     await settings.locator('[name="operator"]').selectOption('ksiegowa');
@@ -159,7 +169,14 @@ describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -
     expect(await dateError.isHidden()).toBe(true);
     expect(await settings.locator('[name="operatorPassword"]').inputValue()).toBe('');
     const saved = await connector.api('GET', `/api/installations/${installed.id}/settings`, { token: installed.apiToken });
-    expect(saved.body).toMatchObject({ enabled: true, operator: 'ksiegowa', fromDate, delivery: 'send_now', schedule: { startAt: '08:00', until: '18:00', days: 'business_days' }, operatorPassword: { set: true } });
+    expect(saved.body).toMatchObject({
+      enabled: true,
+      operator: 'ksiegowa',
+      fromDate,
+      delivery: 'send_now',
+      schedule: { startAt: '08:00', until: '18:00', days: 'business_days' },
+      operatorPassword: { set: true },
+    });
     // The schedule preview under the schedule fields, refreshed by the save: the next business day's window, in Polish.
     const schedulePreview = settings.locator('#schedule-preview');
     await expect.poll(() => schedulePreview.getAttribute('data-days'), { timeout: UI_TIMEOUT }).toBe('business_days');

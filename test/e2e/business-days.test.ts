@@ -71,7 +71,10 @@ describe('sending on business days only', () => {
   });
 
   it('switching back to every day schedules the run on Christmas Eve morning', async () => {
-    const { id, token } = await installSandbox(connector.api, sandbox, { enabled: true, schedule: { startAt: '08:00', repeatEvery: '2h', until: '16:00', days: 'business_days' } });
+    const { id, token } = await installSandbox(connector.api, sandbox, {
+      enabled: true,
+      schedule: { startAt: '08:00', repeatEvery: '2h', until: '16:00', days: 'business_days' },
+    });
     const saved = await connector.api('PUT', `/api/installations/${id}/settings`, { token, body: { schedule: { days: 'every_day' } } });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     const job = await nextRunOfJob(id);

@@ -25,7 +25,8 @@ const env: Record<string, string> = {};
 beforeAll(async () => {
   smtp = await startTestSmtpServer();
   sandbox = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 300 });
-  for (const m of sandbox.records('account.move')) if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
+  for (const m of sandbox.records('account.move'))
+    if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
   const databaseUrl = await freshDatabase();
   const key = generateSecretKey('conc');
   Object.assign(env, { DATABASE_URL: databaseUrl, SECRET_KEYS: `${key.id}:${key.key.toString('base64')}`, PAGE_SIZE: '40', MAX_IN_FLIGHT: '8' });
@@ -49,7 +50,16 @@ describe('three connector processes, one database, one installation, the same mo
     const [first] = children as [ConnectorProcess];
 
     const moves = sandbox.records('account.move');
-    const fromDate = DateTime.fromISO(String(moves.filter((m) => m['invoice_date']).map((m) => m['invoice_date']).sort()[0])).minus({ days: 1 }).toISODate()!;
+    const fromDate = DateTime.fromISO(
+      String(
+        moves
+          .filter((m) => m['invoice_date'])
+          .map((m) => m['invoice_date'])
+          .sort()[0],
+      ),
+    )
+      .minus({ days: 1 })
+      .toISODate()!;
     const { id } = await installSandbox((method, path, options) => first.api(method, path, options), sandbox, {
       enabled: false,
       fromDate,
@@ -70,7 +80,13 @@ describe('three connector processes, one database, one installation, the same mo
     const logs = await store.listLogs({ installationId: id, limit: 100_000 });
     const skippedLog = new Set(logs.filter((l) => l.event.startsWith('invoice.skipped.') && l.invoiceId).map((l) => l.invoiceId!));
     const hostNow = new Map(sandbox.records('account.move').map((m) => [String(m['id']), m]));
-    const due = moves.filter((m) => m['state'] === 'posted' && ['out_invoice', 'out_refund'].includes(String(m['move_type'])) && String(m['invoice_date']) >= fromDate && !m['sending_data']);
+    const due = moves.filter(
+      (m) =>
+        m['state'] === 'posted' &&
+        ['out_invoice', 'out_refund'].includes(String(m['move_type'])) &&
+        String(m['invoice_date']) >= fromDate &&
+        !m['sending_data'],
+    );
     const problems: string[] = [];
     let sent = 0;
     for (const m of due) {
@@ -99,12 +115,22 @@ describe('two connector processes, one database, several runs at the same moment
     const host = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 200 });
     const proxy = await rpcProxy(host.url);
     try {
-      for (const m of host.records('account.move')) if (m['state'] === 'posted' && m['is_move_sent'] === true) host.write('account.move', m['id'] as number, { is_move_sent: false });
+      for (const m of host.records('account.move'))
+        if (m['state'] === 'posted' && m['is_move_sent'] === true) host.write('account.move', m['id'] as number, { is_move_sent: false });
       if (children.length === 0) children.push(await startConnectorProcess(env)); // run alone (-t): the first creates Agenda's schema
       while (children.length < 2) children.push(await startConnectorProcess(env));
       const [a, b] = children as [ConnectorProcess, ConnectorProcess];
       const moves = host.records('account.move');
-      const fromDate = DateTime.fromISO(String(moves.filter((m) => m['invoice_date']).map((m) => m['invoice_date']).sort()[0])).minus({ days: 1 }).toISODate()!;
+      const fromDate = DateTime.fromISO(
+        String(
+          moves
+            .filter((m) => m['invoice_date'])
+            .map((m) => m['invoice_date'])
+            .sort()[0],
+        ),
+      )
+        .minus({ days: 1 })
+        .toISODate()!;
       const { id } = await installSandbox((method, path, options) => a.api(method, path, options), { url: proxy.url, database: host.database } as SandboxHost, {
         enabled: false,
         fromDate,
@@ -141,7 +167,9 @@ describe('two connector processes, one database, several runs at the same moment
       // Every sent invoice has its note, and nothing is owed any more.
       for (const e of sent) expect(notesPerInvoice.get(Number(e.invoiceId)), `note of ${e.invoiceNumber}`).toBe(1);
       expect(await store.listPendingWriteBacks(id, 10)).toEqual([]);
-      console.info(`write-back once: ${sent.length} sent, ${[...notesPerInvoice.values()].reduce((x, y) => x + y, 0)} notes; sent per round and process ${JSON.stringify(rounds)}`);
+      console.info(
+        `write-back once: ${sent.length} sent, ${[...notesPerInvoice.values()].reduce((x, y) => x + y, 0)} notes; sent per round and process ${JSON.stringify(rounds)}`,
+      );
     } finally {
       await proxy.close();
       await host.stop();

@@ -46,10 +46,17 @@ beforeAll(async () => {
   smtp = await startTestSmtpServer();
   sandbox = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 560 });
   // Most invoices due: the seed marks some as sent by hand; un-mark every posted one.
-  for (const m of sandbox.records('account.move')) if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
+  for (const m of sandbox.records('account.move'))
+    if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
   databaseUrl = await freshDatabase();
   const key = generateSecretKey('crash');
-  Object.assign(env, { DATABASE_URL: databaseUrl, SECRET_KEYS: `${key.id}:${key.key.toString('base64')}`, LEASE_SECONDS: String(LEASE_SECONDS), MAX_IN_FLIGHT: '8', PAGE_SIZE: '50' });
+  Object.assign(env, {
+    DATABASE_URL: databaseUrl,
+    SECRET_KEYS: `${key.id}:${key.key.toString('base64')}`,
+    LEASE_SECONDS: String(LEASE_SECONDS),
+    MAX_IN_FLIGHT: '8',
+    PAGE_SIZE: '50',
+  });
   const opened = await openStore({ kind: 'postgres', url: databaseUrl }, { log: () => undefined });
   store = opened.store;
   closeStore = () => opened.close();
@@ -67,7 +74,16 @@ describe('crash test: SIGKILL at random moments during runs, restart, repeat', (
   it(`every due invoice is delivered exactly once or recorded uncertain (seed ${SEED}, ${KILLS} kills)`, async () => {
     const random = prng(SEED);
     const moves = sandbox.records('account.move');
-    const fromDate = DateTime.fromISO(String(moves.filter((m) => m['invoice_date']).map((m) => m['invoice_date']).sort()[0])).minus({ days: 1 }).toISODate()!;
+    const fromDate = DateTime.fromISO(
+      String(
+        moves
+          .filter((m) => m['invoice_date'])
+          .map((m) => m['invoice_date'])
+          .sort()[0],
+      ),
+    )
+      .minus({ days: 1 })
+      .toISODate()!;
 
     const firstChild = await startConnectorProcess(env);
     child = firstChild;
@@ -131,7 +147,13 @@ describe('crash test: SIGKILL at random moments during runs, restart, repeat', (
 
     const hostNow = new Map(sandbox.records('account.move').map((m) => [String(m['id']), m]));
     // Due: posted customer invoices and credit notes from fromDate on that the host is not sending itself.
-    const due = moves.filter((m) => m['state'] === 'posted' && ['out_invoice', 'out_refund'].includes(String(m['move_type'])) && String(m['invoice_date']) >= fromDate && !m['sending_data']);
+    const due = moves.filter(
+      (m) =>
+        m['state'] === 'posted' &&
+        ['out_invoice', 'out_refund'].includes(String(m['move_type'])) &&
+        String(m['invoice_date']) >= fromDate &&
+        !m['sending_data'],
+    );
     let sent = 0;
     let uncertain = 0;
     let skipped = 0;
@@ -165,6 +187,8 @@ describe('crash test: SIGKILL at random moments during runs, restart, repeat', (
     expect(problems.join('\n')).toBe('');
     expect(sent + uncertain).toBeGreaterThanOrEqual(300);
     expect(sent).toBeGreaterThan(uncertain);
-    console.info(`crash test (seed ${SEED}): ${due.length} due, ${sent} sent once, ${uncertain} uncertain, ${skipped} skipped by rule; kills (run time / messages): ${timings.join(', ')}`);
+    console.info(
+      `crash test (seed ${SEED}): ${due.length} due, ${sent} sent once, ${uncertain} uncertain, ${skipped} skipped by rule; kills (run time / messages): ${timings.join(', ')}`,
+    );
   }, 300_000);
 });

@@ -115,7 +115,13 @@ interface Scenario {
   settings(patch: Record<string, unknown>): Promise<{ status: number; body: any }>;
 }
 
-async function scenario(o: { targets: number; imap?: boolean; delivery?: 'send_now' | 'save_draft'; proxy?: boolean; twoAddresses?: boolean }): Promise<Scenario> {
+async function scenario(o: {
+  targets: number;
+  imap?: boolean;
+  delivery?: 'send_now' | 'save_draft';
+  proxy?: boolean;
+  twoAddresses?: boolean;
+}): Promise<Scenario> {
   const imap = o.imap ? dovecot! : null;
   const sandbox = await startSandboxHost({
     port: 0,
@@ -129,11 +135,19 @@ async function scenario(o: { targets: number; imap?: boolean; delivery?: 'send_n
   const candidates = moves.filter((m) => {
     const partner = partners.get((m['partner_id'] as [number, string])[0]);
     const email = partner?.['email'];
-    return m['state'] === 'posted' && m['move_type'] === 'out_invoice' && m['is_move_sent'] === false && !waitsForKsef(m) && typeof email === 'string' && /^[^,; ]+@[^,; ]+\.example$/.test(email);
+    return (
+      m['state'] === 'posted' &&
+      m['move_type'] === 'out_invoice' &&
+      m['is_move_sent'] === false &&
+      !waitsForKsef(m) &&
+      typeof email === 'string' &&
+      /^[^,; ]+@[^,; ]+\.example$/.test(email)
+    );
   });
   const targets = candidates.slice(0, o.targets).map((m) => String(m['id']));
   expect(targets).toHaveLength(o.targets);
-  for (const m of moves) if (!targets.includes(String(m['id'])) && m['is_move_sent'] === false) sandbox.write('account.move', m['id'] as number, { is_move_sent: true });
+  for (const m of moves)
+    if (!targets.includes(String(m['id'])) && m['is_move_sent'] === false) sandbox.write('account.move', m['id'] as number, { is_move_sent: true });
   if (o.twoAddresses) {
     const move = moves.find((m) => String(m['id']) === targets[0])!;
     sandbox.write('res.partner', (move['partner_id'] as [number, string])[0], { email: 'ksiegowosc@dwa-adresy.example, szef@dwa-adresy.example' });
@@ -477,9 +491,26 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
     const past = new Date(clock().getTime() - 60 * 60_000).toISOString();
     for (let i = 0; i < MAX_ATTEMPTS + 1; i++) {
       const owner = `earlier-worker:${i}`;
-      expect(await connector.store.claim({ installationId: s.id, invoiceId: inv, invoiceNumber: null, owner, leaseUntil: past, messageId: midFor(s.id, inv), now: past, maxAttempts: 100 })).not.toBeNull();
+      expect(
+        await connector.store.claim({
+          installationId: s.id,
+          invoiceId: inv,
+          invoiceNumber: null,
+          owner,
+          leaseUntil: past,
+          messageId: midFor(s.id, inv),
+          now: past,
+          maxAttempts: 100,
+        }),
+      ).not.toBeNull();
       expect(await connector.store.markSending(s.id, inv, owner, 'hash', past)).toBe(true);
-      await connector.store.recordOutcome(s.id, inv, owner, { state: 'retry', reason: 'smtp_temporary', detail: '451 try later', recipients: [] }, { writeBack: false, nextAttemptAt: past });
+      await connector.store.recordOutcome(
+        s.id,
+        inv,
+        owner,
+        { state: 'retry', reason: 'smtp_temporary', detail: '451 try later', recipients: [] },
+        { writeBack: false, nextAttemptAt: past },
+      );
     }
     expect((await s.ledger(inv)).attempts).toBe(MAX_ATTEMPTS + 1);
     const run = await s.run();
@@ -707,7 +738,16 @@ describe('interrupted deliveries (a `sending` claim whose lease expired) are res
    */
   async function interrupted(s: Scenario, invoiceId: string, opts: { handedOver?: boolean } = {}): Promise<void> {
     const past = new Date(clock().getTime() - 60 * 60_000).toISOString();
-    const claimed = await connector.store.claim({ installationId: s.id, invoiceId, invoiceNumber: null, owner: 'dead-host:1:abc', leaseUntil: past, messageId: midFor(s.id, invoiceId), now: past, maxAttempts: MAX_ATTEMPTS });
+    const claimed = await connector.store.claim({
+      installationId: s.id,
+      invoiceId,
+      invoiceNumber: null,
+      owner: 'dead-host:1:abc',
+      leaseUntil: past,
+      messageId: midFor(s.id, invoiceId),
+      now: past,
+      maxAttempts: MAX_ATTEMPTS,
+    });
     expect(claimed).not.toBeNull();
     expect(await connector.store.markSending(s.id, invoiceId, 'dead-host:1:abc', 'hash', past)).toBe(true);
     if (opts.handedOver !== false) expect(await connector.store.markHandedOver(s.id, invoiceId, 'dead-host:1:abc')).toBe(true);

@@ -132,7 +132,7 @@ describe('npm start, killed', () => {
     const env = await ports();
     const random = (() => {
       let a = 20261201;
-      return () => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296);
+      return () => (a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296;
     })();
     const timings: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -171,7 +171,9 @@ describe('npm start, killed', () => {
     expect(done, `no slot run completed within two minutes of the last start\n${s.output()}`).not.toBeNull();
 
     const { runs } = await api(s, '/runs?limit=100');
-    console.info(`runs: ${(runs as any[]).map((r) => `${r.trigger}/${r.status}/${r.counts.sent}`).join(' ')}; kills ${timings.join(', ')}; up in ${startedIn} ms, done ${resumedIn} ms after the last start`);
+    console.info(
+      `runs: ${(runs as any[]).map((r) => `${r.trigger}/${r.status}/${r.counts.sent}`).join(' ')}; kills ${timings.join(', ')}; up in ${startedIn} ms, done ${resumedIn} ms after the last start`,
+    );
     const entries: any[] = [];
     for (let after: string | null = null, n = 0; n < 50; n++) {
       const page: any = await api(s, `/ledger?limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}`);

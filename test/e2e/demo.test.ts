@@ -15,7 +15,6 @@ const root = path.resolve(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'ic-demo-'));
 chmodSync(dataDir, 0o755); // the embedded PostgreSQL runs as `postgres` when we are root
 
-
 interface Started {
   child: ChildProcess;
   token: string;
@@ -106,11 +105,21 @@ describe('npm start with no configuration', () => {
       const res = await fetch(sandbox, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: ['sandbox', 2, 'admin', model, method, args, kwargs] } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'call',
+          id: 1,
+          params: { service: 'object', method: 'execute_kw', args: ['sandbox', 2, 'admin', model, method, args, kwargs] },
+        }),
       });
       return ((await res.json()) as { result: unknown }).result;
     };
-    const notes = (await rpc('mail.message', 'search_count', [[['model', '=', 'account.move'], ['body', 'ilike', 'Invoice Courier']]])) as number;
+    const notes = (await rpc('mail.message', 'search_count', [
+      [
+        ['model', '=', 'account.move'],
+        ['body', 'ilike', 'Invoice Courier'],
+      ],
+    ])) as number;
     expect(notes).toBe(run.counts.sent);
 
     await stop(first);

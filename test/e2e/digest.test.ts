@@ -112,7 +112,11 @@ describe('the failure digest', () => {
     const refused = dueCustomerAddresses(sandbox).slice(0, 2);
     for (const a of refused) smtp.faults.rcpt[a] = { code: 550, message: '5.1.1 mailbox unavailable' };
     try {
-      const { id, token } = await installSandbox(connector.api, sandbox, { fromDate, attachments: { pln: 'none', foreign: 'none' }, alertEmail: 'ksiegowosc@spike.example' });
+      const { id, token } = await installSandbox(connector.api, sandbox, {
+        fromDate,
+        attachments: { pln: 'none', foreign: 'none' },
+        alertEmail: 'ksiegowosc@spike.example',
+      });
       const before = smtp.messages.length;
       const r = await run(id, token);
       expect(r.counts.failed).toBeGreaterThan(0);

@@ -30,12 +30,19 @@ afterAll(async () => {
 });
 
 const pem = (type: 'rsa' | 'ed25519') =>
-  (type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519')).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  (type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519')).privateKey
+    .export({ type: 'pkcs8', format: 'pem' })
+    .toString();
 
 async function managedAccount(id: string, token: string, dkim: Record<string, unknown> | null) {
   return connector.api('POST', `/api/installations/${id}/managed/email-accounts`, {
     token,
-    body: { name: 'Faktury (DKIM)', fromAddress: 'faktury@spike.example', smtp: { host: '127.0.0.1', port: smtp.port, tls: 'none', user: null, password: null }, dkim },
+    body: {
+      name: 'Faktury (DKIM)',
+      fromAddress: 'faktury@spike.example',
+      smtp: { host: '127.0.0.1', port: smtp.port, tls: 'none', user: null, password: null },
+      dkim,
+    },
   });
 }
 
@@ -106,7 +113,10 @@ describe('DKIM signing of a connector-managed account', () => {
     const { id, token } = await installSandbox(connector.api, sandbox);
     const created = await managedAccount(id, token, { domain: 'spike.example', selector: 's1', privateKey: pem('rsa') });
     expect(created.status).toBe(201);
-    const renamed = await connector.api('PUT', `/api/installations/${id}/managed/email-accounts/${created.body.id}`, { token, body: { dkim: { selector: 's2' } } });
+    const renamed = await connector.api('PUT', `/api/installations/${id}/managed/email-accounts/${created.body.id}`, {
+      token,
+      body: { dkim: { selector: 's2' } },
+    });
     expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
     expect(renamed.body.dkim).toMatchObject({ selector: 's2', privateKey: { set: true } });
     expect(renamed.body.dkim.dnsRecord.value).toBe(created.body.dkim.dnsRecord.value);

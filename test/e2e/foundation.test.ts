@@ -204,13 +204,28 @@ describe('the ledger API', () => {
     const owner = 'test:1:ledger';
     const now = new Date().toISOString();
     const lease = new Date(Date.now() + 600_000).toISOString();
-    const claim = (invoiceId: string) => store.claim({ installationId: inst, invoiceId, invoiceNumber: `FV/${invoiceId}`, owner, leaseUntil: lease, messageId: `<${invoiceId}@t>`, now, maxAttempts: 5 });
+    const claim = (invoiceId: string) =>
+      store.claim({
+        installationId: inst,
+        invoiceId,
+        invoiceNumber: `FV/${invoiceId}`,
+        owner,
+        leaseUntil: lease,
+        messageId: `<${invoiceId}@t>`,
+        now,
+        maxAttempts: 5,
+      });
     // A refusal as older versions stored it (no `accepted`), a refusal with it, an accepted one.
-    const legacyRefused = [{ address: 'zly@example.pl', reply: '550 5.1.1 no such user' }] as unknown as Parameters<typeof store.recordOutcome>[3]['recipients'];
+    const legacyRefused = [{ address: 'zly@example.pl', reply: '550 5.1.1 no such user' }] as unknown as Parameters<
+      typeof store.recordOutcome
+    >[3]['recipients'];
     const shapes: Record<string, Parameters<typeof store.recordOutcome>[3]['recipients']> = {
       legacy: legacyRefused,
       refused: [{ address: 'a@example.pl', accepted: false, reply: '550 refused' }],
-      mixed: [{ address: 'b@example.pl', accepted: true, reply: null }, { address: 'c@example.pl', accepted: false, reply: '452 later' }],
+      mixed: [
+        { address: 'b@example.pl', accepted: true, reply: null },
+        { address: 'c@example.pl', accepted: false, reply: '452 later' },
+      ],
       none: [],
     };
     const expected = new Map<string, { state: string; recipients: unknown[] }>();
@@ -224,7 +239,13 @@ describe('the ledger API', () => {
         const id = `s-${state}-${shape}`;
         await claim(id);
         await store.markSending(inst, id, owner, 'h', lease);
-        await store.recordOutcome(inst, id, owner, { state, reason: state === 'failed' ? 'smtp_permanent' : null, detail: `${state} ${shape}`, recipients }, { writeBack: false, nextAttemptAt: null });
+        await store.recordOutcome(
+          inst,
+          id,
+          owner,
+          { state, reason: state === 'failed' ? 'smtp_permanent' : null, detail: `${state} ${shape}`, recipients },
+          { writeBack: false, nextAttemptAt: null },
+        );
         const normal = recipients.map((r) => ({ address: r.address, accepted: (r as { accepted?: boolean }).accepted === true, reply: r.reply ?? null }));
         expected.set(id, { state, recipients: normal });
       }
@@ -232,7 +253,10 @@ describe('the ledger API', () => {
     for (const state of ['claimed', 'sending', 'sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain']) {
       const page = await connector.api('GET', `/api/installations/${inst}/ledger?state=${state}`, { token: tok });
       expect(page.status, JSON.stringify(page.body)).toBe(200);
-      const want = [...expected].filter(([, e]) => e.state === state).map(([id]) => id).sort();
+      const want = [...expected]
+        .filter(([, e]) => e.state === state)
+        .map(([id]) => id)
+        .sort();
       expect(page.body.entries.map((e: any) => e.invoiceId)).toEqual(want);
       for (const e of page.body.entries) expect({ state: e.state, recipients: e.recipients }).toEqual(expected.get(e.invoiceId));
     }
@@ -240,7 +264,11 @@ describe('the ledger API', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let i = 0; i < 20; i++) {
-      const page: { status: number; body: any } = await connector.api('GET', `/api/installations/${inst}/ledger?limit=7${after ? `&after=${encodeURIComponent(after)}` : ''}`, { token: tok });
+      const page: { status: number; body: any } = await connector.api(
+        'GET',
+        `/api/installations/${inst}/ledger?limit=7${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+        { token: tok },
+      );
       expect(page.status).toBe(200);
       seen.push(...page.body.entries.map((e: any) => e.invoiceId));
       after = page.body.next;

@@ -34,7 +34,10 @@ export function routesOf(tree: string): Route[] {
     stack.length = depth;
     const path = stack.join('') + m[2]!;
     stack.push(m[2]!);
-    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const method of (m[3] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       if (method !== 'HEAD') routes.push({ method, path });
     }
   }
@@ -142,7 +145,8 @@ describe('token isolation between installations', () => {
     const wrong: string[] = [];
     for (const route of routes) {
       const path = route.path.replace(/:(\w+)/g, (_, name: string) => params[name] ?? crypto.randomUUID());
-      const body = route.method === 'POST' || route.method === 'PUT' ? (path.endsWith('/webhooks') ? { type: 'extension.disabled' } : { enabled: false }) : undefined;
+      const body =
+        route.method === 'POST' || route.method === 'PUT' ? (path.endsWith('/webhooks') ? { type: 'extension.disabled' } : { enabled: false }) : undefined;
       for (const [who, token] of [
         ["A's token", a.apiToken],
         ['no token', undefined],

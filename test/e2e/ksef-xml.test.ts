@@ -59,7 +59,7 @@ describe('setting attachKsefXml', () => {
     expect(ok.body.attachKsefXml).toBe(true);
   });
 
-  it('on: the message carries the PDF and the host\'s FA(3) XML byte for byte under its name, and the PDF\'s KOD I carries the SHA-256 of exactly those bytes', async () => {
+  it("on: the message carries the PDF and the host's FA(3) XML byte for byte under its name, and the PDF's KOD I carries the SHA-256 of exactly those bytes", async () => {
     const m = ksefInvoice('accepted KSeF invoice with XML');
     const xml = hostXml(m);
     expect(xml.name).toBe(`FA3-${m.name.replaceAll('/', '_')}.xml`);
@@ -93,7 +93,7 @@ describe('setting attachKsefXml', () => {
     expect(decodeQr(await rasterPage(msg.parsed.attachments[0]!.content, 1, 150))).toBe(kodI(m, sha(xml.bytes)));
   });
 
-  it('off: only the PDF, whose KOD I still carries the XML\'s hash', async () => {
+  it("off: only the PDF, whose KOD I still carries the XML's hash", async () => {
     const m = ksefInvoice('accepted KSeF invoice with XML');
     const inst = await install(PRINTS);
     const { messages } = await run(inst, [m.id]);
@@ -115,7 +115,7 @@ describe('setting attachKsefXml', () => {
     expect(q.body.message.ksefXml).toBeNull();
   });
 
-  it('a tampered XML (its SHA-256 no longer the host\'s KSeF hash): the print has no QR, the warning is logged, the XML still goes out unchanged from the host', async () => {
+  it("a tampered XML (its SHA-256 no longer the host's KSeF hash): the print has no QR, the warning is logged, the XML still goes out unchanged from the host", async () => {
     const m = ksefInvoice('accepted KSeF invoice with XML');
     const original = hostXml(m);
     const tampered = Buffer.from(original.bytes.toString('utf8').replace('<P_15>', '<P_15>1'), 'utf8');
@@ -147,7 +147,9 @@ describe('setting attachKsefXml', () => {
     const inst = await install({ ...PRINTS, attachKsefXml: true });
     const p = await w.connector.api('GET', `/api/installations/${inst.id}/invoices/${m.id}/preview`, { token: inst.token });
     expect(p.body.decision).toMatchObject({ send: false, reason: 'waiting_for_ksef' });
-    const res = await fetch(`${w.connector.url}/api/installations/${inst.id}/invoices/${m.id}/preview.pdf`, { headers: { authorization: `Bearer ${inst.token}` } });
+    const res = await fetch(`${w.connector.url}/api/installations/${inst.id}/invoices/${m.id}/preview.pdf`, {
+      headers: { authorization: `Bearer ${inst.token}` },
+    });
     expect(res.status).toBe(200);
     const pdf = new Uint8Array(await res.arrayBuffer());
     expect(decodeQr(await rasterPage(pdf, 1, 150))).toBe(kodI(m, sha(xml.bytes)));

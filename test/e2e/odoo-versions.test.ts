@@ -36,11 +36,17 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     await smtp?.stop();
   });
 
-  const api = (method: string, path: string, inst?: Inst, body?: unknown) => connector.api(method, path, { ...(inst ? { token: inst.token } : {}), ...(body !== undefined ? { body } : {}) });
+  const api = (method: string, path: string, inst?: Inst, body?: unknown) =>
+    connector.api(method, path, { ...(inst ? { token: inst.token } : {}), ...(body !== undefined ? { body } : {}) });
 
   /** Install with `admin` as integration (hostKind odoo), then the settings as ksiegowa (or `operator`). */
   async function install(settings: Rec, opts: { hostUrl?: string; operator?: string; operatorPassword?: string } = {}): Promise<Inst> {
-    const res = await api('POST', '/api/installations', undefined, { hostKind: 'odoo', hostUrl: opts.hostUrl ?? sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } });
+    const res = await api('POST', '/api/installations', undefined, {
+      hostKind: 'odoo',
+      hostUrl: opts.hostUrl ?? sandbox.url,
+      database: sandbox.database,
+      integration: { login: 'admin', secret: 'admin' },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const inst = { id: res.body.id as string, token: res.body.apiToken as string };
     const operator = opts.operator ?? 'ksiegowa';
@@ -48,7 +54,14 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     const account = (accounts.body.options as { value: string; label: string }[]).find((o) => o.label === 'Sandbox SMTP');
     expect(account, JSON.stringify(accounts.body)).toBeDefined();
     const saved = await api('PUT', `/api/installations/${inst.id}/settings`, inst, {
-      operator, operatorPassword: opts.operatorPassword ?? operator, emailAccount: account!.value, delivery: 'send_now', documents: 'confirmed_only', dateBasis: 'issue_date', fromDate, ...settings,
+      operator,
+      operatorPassword: opts.operatorPassword ?? operator,
+      emailAccount: account!.value,
+      delivery: 'send_now',
+      documents: 'confirmed_only',
+      dateBasis: 'issue_date',
+      fromDate,
+      ...settings,
     });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     return inst;
@@ -71,7 +84,8 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
   const move = (id: number): Rec => sandbox.records('account.move').find((m) => m['id'] === id)!;
   const notesOf = (id: number): Rec[] => sandbox.records('mail.message').filter((n) => n['model'] === 'account.move' && n['res_id'] === id);
   const userReport = (): Rec => sandbox.records('ir.actions.report').find((r) => r['report_name'] === 'account.report_invoice_with_payments')!;
-  const plnInvoice = (skip: number[] = []): Move => pick(w, 'PLN invoice of a Polish customer', (m) => m.type === 'out_invoice' && m.currency === 'PLN' && m.ksef === null && m.lang === 'pl_PL', skip);
+  const plnInvoice = (skip: number[] = []): Move =>
+    pick(w, 'PLN invoice of a Polish customer', (m) => m.type === 'out_invoice' && m.currency === 'PLN' && m.ksef === null && m.lang === 'pl_PL', skip);
   const foreignInvoice = (): Move => pick(w, 'EUR invoice with VAT', (m) => m.type === 'out_invoice' && m.currency === 'EUR' && m.amountTax > 0);
 
   function expectPdf(m: ReceivedMessage): Buffer {
@@ -87,7 +101,7 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     expect(notesOf(id).length).toBeGreaterThan(notesBefore);
   }
 
-  it('Odoo\'s own invoice template (the first option the non-admin operator sees) is rendered by the host in the customer\'s language', async () => {
+  it("Odoo's own invoice template (the first option the non-admin operator sees) is rendered by the host in the customer's language", async () => {
     const pl = plnInvoice();
     const inst = await install({ attachments: { pln: 'none', foreign: 'none' } });
     const templates = await api('GET', `/api/installations/${inst.id}/options/templates`, inst);
@@ -108,18 +122,23 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     expectHostShowsSent(pl.id, notesBefore);
   });
 
-  it('Odoo\'s own PDF (user print) arrives as a PDF although /report redirects the Polish operator to /pl/…', async () => {
+  it("Odoo's own PDF (user print) arrives as a PDF although /report redirects the Polish operator to /pl/…", async () => {
     const report = userReport();
     const pl = pick(w, 'PLN invoice without a stored PDF', (m) => m.type === 'out_invoice' && m.currency === 'PLN' && m.ksef === null && !m.storedPdf);
     const inst = await install({ emailTemplate: 'connector:invoice', attachments: { pln: `user:${String(report['id'])}`, foreign: 'none' } });
     const prints = await api('GET', `/api/installations/${inst.id}/options/prints`, inst);
     expect((prints.body.options as { value: string }[]).map((o) => o.value)).toContain(`user:${String(report['id'])}`);
     // The premise: for the Polish operator this host's /report answers 303 → /pl/… on 18 (default en_US), 200 on 17 (default pl_PL).
-    const login = await fetch(`${sandbox.url}/web/session/authenticate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { db: sandbox.database, login: 'ksiegowa', password: 'ksiegowa' } }) });
+    const login = await fetch(`${sandbox.url}/web/session/authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { db: sandbox.database, login: 'ksiegowa', password: 'ksiegowa' } }),
+    });
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
     const direct = await fetch(`${sandbox.url}/report/pdf/${String(report['report_name'])}/${String(pl.id)}`, { headers: { cookie }, redirect: 'manual' });
     await direct.arrayBuffer();
-    if (version === '18.0') expect([direct.status, direct.headers.get('location')]).toEqual([303, `/pl/report/pdf/${String(report['report_name'])}/${String(pl.id)}`]);
+    if (version === '18.0')
+      expect([direct.status, direct.headers.get('location')]).toEqual([303, `/pl/report/pdf/${String(report['report_name'])}/${String(pl.id)}`]);
     else expect(direct.status).toBe(200);
     const notesBefore = notesOf(pl.id).length;
 
@@ -146,7 +165,7 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     expectHostShowsSent(pl.id, notesBefore);
   });
 
-  it.skipIf(version === '17.0')('an operator whose secret is an API key sends with Odoo\'s own print (fetched with the integration credential)', async () => {
+  it.skipIf(version === '17.0')("an operator whose secret is an API key sends with Odoo's own print (fetched with the integration credential)", async () => {
     const report = userReport();
     const pl = pick(w, 'PLN invoice without a stored PDF', (m) => m.type === 'out_invoice' && m.currency === 'PLN' && m.ksef === null && !m.storedPdf);
     const inst = await install({ attachments: { pln: `user:${String(report['id'])}`, foreign: 'none' } }, { operatorPassword: SANDBOX_USERS.ksiegowa.apiKey });
@@ -163,24 +182,35 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     const before = (await connector.store.listInstallations()).length;
     const menusBefore = sandbox.records('ir.ui.menu').length;
     const actionsBefore = sandbox.records('ir.actions.act_url').length;
-    const res = await api('POST', '/api/installations', undefined, { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'ksiegowa', secret: 'ksiegowa' } });
+    const res = await api('POST', '/api/installations', undefined, {
+      hostKind: 'odoo',
+      hostUrl: sandbox.url,
+      database: sandbox.database,
+      integration: { login: 'ksiegowa', secret: 'ksiegowa' },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(422);
     expect(res.body.error.code).toBeTypeOf('string');
     const fields = res.body.error.fields as unknown[];
     expect(Array.isArray(fields) && fields.length > 0, JSON.stringify(res.body)).toBe(true);
-    const missing = (fields as { code: string; field: string; params: { model: string; access: string; login: string } }[]).map((f) => ({ code: f.code, field: f.field, ...f.params }));
+    const missing = (fields as { code: string; field: string; params: { model: string; access: string; login: string } }[]).map((f) => ({
+      code: f.code,
+      field: f.field,
+      ...f.params,
+    }));
     // ksiegowa is a billing user: the admin-only models the connector reads as integration are named
-    expect(missing).toEqual(expect.arrayContaining([
-      expect.objectContaining({ code: 'install.missing_right', field: 'integration.login', login: 'ksiegowa', model: 'ir.mail_server', access: 'read' }),
-      expect.objectContaining({ code: 'install.missing_right', field: 'integration.login', login: 'ksiegowa', model: 'ir.model.data', access: 'read' }),
-    ]));
+    expect(missing).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'install.missing_right', field: 'integration.login', login: 'ksiegowa', model: 'ir.mail_server', access: 'read' }),
+        expect.objectContaining({ code: 'install.missing_right', field: 'integration.login', login: 'ksiegowa', model: 'ir.model.data', access: 'read' }),
+      ]),
+    );
     for (const f of missing) expect(res.body.error.message).toContain(f.model);
     expect((await connector.store.listInstallations()).length).toBe(before);
     expect(sandbox.records('ir.actions.act_url').length).toBe(actionsBefore);
     expect(sandbox.records('ir.ui.menu').length).toBe(menusBefore);
   });
 
-  it('a foreign-currency invoice\'s standard print shows the VAT in PLN the invoice booked (amount_tax_signed)', async () => {
+  it("a foreign-currency invoice's standard print shows the VAT in PLN the invoice booked (amount_tax_signed)", async () => {
     const eur = foreignInvoice();
     const inst = await install({ emailTemplate: 'connector:invoice', attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
     const { run: r, messages } = await run(inst, [eur.id]);
@@ -194,10 +224,13 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
   it('under documents "all" a draft goes out, and after posting exactly one more message carries the number', async () => {
     // one draft with an address is the only draft; every other is cancelled
     const partners = new Map(sandbox.records('res.partner').map((p) => [p['id'] as number, p]));
-    const drafts = sandbox.records('account.move').filter((m) => m['state'] === 'draft' && m['move_type'] === 'out_invoice' && String(m['invoice_date'] || m['date']) >= fromDate);
+    const drafts = sandbox
+      .records('account.move')
+      .filter((m) => m['state'] === 'draft' && m['move_type'] === 'out_invoice' && String(m['invoice_date'] || m['date']) >= fromDate);
     const draft = drafts.find((m) => String(partners.get(m2o(m['commercial_partner_id']) ?? 0)?.['email'] ?? '').includes('@'));
     expect(draft, 'a seeded draft with a customer address').toBeDefined();
-    for (const d of sandbox.records('account.move')) if (d['state'] === 'draft' && d['id'] !== draft!['id']) sandbox.write('account.move', d['id'] as number, { state: 'cancel' });
+    for (const d of sandbox.records('account.move'))
+      if (d['state'] === 'draft' && d['id'] !== draft!['id']) sandbox.write('account.move', d['id'] as number, { state: 'cancel' });
     const id = draft!['id'] as number;
     const inst = await install({ documents: 'all', emailTemplate: 'connector:invoice', attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
 
@@ -228,7 +261,10 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     try {
       const pl = plnInvoice();
       const eur = foreignInvoice();
-      const inst = await install({ emailTemplate: 'connector:invoice', attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } }, { hostUrl: proxy.url });
+      const inst = await install(
+        { emailTemplate: 'connector:invoice', attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } },
+        { hostUrl: proxy.url },
+      );
       proxy.failRates = true;
       const { run: r, messages } = await run(inst, [pl.id, eur.id]);
       expect(r.counts.sent, JSON.stringify(r)).toBe(1);
@@ -261,7 +297,12 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     const root = sandbox.records('ir.model.data').find((x) => x['module'] === 'account' && x['name'] === 'menu_finance')!['res_id'];
     const menusFor = (installationId: string) => {
       const prefix = `${connector.url}/ui/installations/${installationId}/`;
-      const actions = new Set(sandbox.records('ir.actions.act_url').filter((a) => String(a['url']).startsWith(prefix)).map((a) => `ir.actions.act_url,${String(a['id'])}`));
+      const actions = new Set(
+        sandbox
+          .records('ir.actions.act_url')
+          .filter((a) => String(a['url']).startsWith(prefix))
+          .map((a) => `ir.actions.act_url,${String(a['id'])}`),
+      );
       return { actions: actions.size, menus: sandbox.records('ir.ui.menu').filter((m) => actions.has(String(m['action']))) };
     };
     const inst = await install({});
@@ -285,6 +326,8 @@ describe.each(['17.0', '18.0'] as const)('Odoo %s', (version) => {
     expect(added).toHaveLength(1);
     expect(added[0]!['level']).toBe('INFO');
     expect(m2o(added[0]!['create_uid'])).toBe(SANDBOX_USERS.admin.id); // as the integration user
-    expect(String(added[0]!['message'])).toContain(`run ${String(r.id)} (manual) completed: due 1, sent 1, drafted 0, skipped 0, failed 0, retry 0, uncertain 0`);
+    expect(String(added[0]!['message'])).toContain(
+      `run ${String(r.id)} (manual) completed: due 1, sent 1, drafted 0, skipped 0, failed 0, retry 0, uncertain 0`,
+    );
   });
 });

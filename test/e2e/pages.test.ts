@@ -121,7 +121,11 @@ describe('the settings page', () => {
     const byField = Object.fromEntries((bad.body.error.fields as { field: string; code: string; message: string }[]).map((f) => [f.field, f]));
     expect(Object.keys(byField).sort()).toEqual(['delivery', 'fromDate', 'schedule.startAt']);
     expect(byField['schedule.startAt']).toMatchObject({ code: 'settings.time_format', message: 'Podaj godzinę w formacie GG:MM (00:00–23:59).' });
-    expect(byField['fromDate']).toMatchObject({ code: 'settings.date_invalid', params: { value: '2026-02-31' }, message: 'Taki dzień nie istnieje w kalendarzu: 2026-02-31.' });
+    expect(byField['fromDate']).toMatchObject({
+      code: 'settings.date_invalid',
+      params: { value: '2026-02-31' },
+      message: 'Taki dzień nie istnieje w kalendarzu: 2026-02-31.',
+    });
     expect(byField['delivery']!.code).toBe('settings.drafts_need_imap');
     expect(byField['delivery']!.message).toMatch(/^Zapis w folderze Robocze wymaga IMAP/);
     expect(JSON.stringify(bad.body)).not.toMatch(/must match pattern/);
@@ -130,22 +134,35 @@ describe('the settings page', () => {
     // The English page gets English sentences for the same codes.
     const en = await open((await links(a, 'en')).settingsUrl);
     const badEn = await pageApi(a, en.data.session, 'PUT', '/settings', { schedule: { startAt: '25:00' } });
-    expect(badEn.body.error.fields[0]).toMatchObject({ field: 'schedule.startAt', code: 'settings.time_format', message: 'Enter a time as HH:MM (00:00–23:59).' });
+    expect(badEn.body.error.fields[0]).toMatchObject({
+      field: 'schedule.startAt',
+      code: 'settings.time_format',
+      message: 'Enter a time as HH:MM (00:00–23:59).',
+    });
   });
 
   it('the installation API answers in the language of Accept-Language, English by default', async () => {
     const a = installs[0]!;
-    const put = (lang?: string) => fetch(`${connector.url}/api/installations/${a.id}/settings`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json', ...(lang ? { 'accept-language': lang } : {}) },
-      body: JSON.stringify({ schedule: { startAt: '10:00', until: '09:00' }, timezone: 'Europe/Warszawa' }),
-    }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { fields: { field: string; code: string; message: string; params: unknown }[] } } }));
+    const put = (lang?: string) =>
+      fetch(`${connector.url}/api/installations/${a.id}/settings`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json', ...(lang ? { 'accept-language': lang } : {}) },
+        body: JSON.stringify({ schedule: { startAt: '10:00', until: '09:00' }, timezone: 'Europe/Warszawa' }),
+      }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { error: { fields: { field: string; code: string; message: string; params: unknown }[] } },
+      }));
     const pl = await put('pl-PL,pl;q=0.9,en;q=0.5');
     expect(pl.status).toBe(400);
     expect(pl.body.error.fields.map((f: { code: string }) => f.code).sort()).toEqual(['settings.timezone_unknown', 'settings.until_before_start']);
-    expect(pl.body.error.fields.find((f: { field: string }) => f.field === 'schedule.until')!.message).toBe('Godzina „Do godziny” nie może być wcześniejsza niż godzina rozpoczęcia 10:00.');
+    expect(pl.body.error.fields.find((f: { field: string }) => f.field === 'schedule.until')!.message).toBe(
+      'Godzina „Do godziny” nie może być wcześniejsza niż godzina rozpoczęcia 10:00.',
+    );
     const en = await put();
-    expect(en.body.error.fields.find((f: { field: string }) => f.field === 'schedule.until')).toMatchObject({ params: { startAt: '10:00' }, message: 'The end time must not be earlier than the start time 10:00.' });
+    expect(en.body.error.fields.find((f: { field: string }) => f.field === 'schedule.until')).toMatchObject({
+      params: { startAt: '10:00' },
+      message: 'The end time must not be earlier than the start time 10:00.',
+    });
   });
 
   it('warns about a from date in the future when saving it', async () => {
@@ -188,7 +205,14 @@ describe('the settings page', () => {
     expect((await connector.api('POST', `/api/installations/${a.id}/runs`, { token: a.token })).status).toBe(202);
     const run = await connector.waitForRun(a.id, a.token, { trigger: 'manual', since });
     const current = await pageApi(a, data.session, 'GET', '/runs/current');
-    expect(current.body.run).toMatchObject({ id: run.id, status: run.status, processed: run.processed, total: run.total, triggerCode: 'run.trigger.manual', triggerText: 'ręcznie („Uruchom teraz”)' });
+    expect(current.body.run).toMatchObject({
+      id: run.id,
+      status: run.status,
+      processed: run.processed,
+      total: run.total,
+      triggerCode: 'run.trigger.manual',
+      triggerText: 'ręcznie („Uruchom teraz”)',
+    });
     expect(current.body.run.statusText).toBe(run.status === 'completed' ? 'zakończony' : 'przerwany błędem');
     expect(current.body.run.progressText).toBe(`${run.processed} z ${run.total}`);
     const logs = await pageApi(a, data.session, 'GET', `/logs?runId=${run.id}`);
@@ -202,7 +226,9 @@ describe('the settings page', () => {
     }
     // The installation API keeps event and data for machines and adds code, params and the sentence.
     const api = async (path: string, lang: string) =>
-      (await (await fetch(`${connector.url}/api/installations/${a.id}${path}`, { headers: { authorization: `Bearer ${a.token}`, 'accept-language': lang } })).json()) as Record<string, { event?: string; code?: string; text?: string; data?: unknown; id?: string; triggerText?: string }[]>;
+      (await (
+        await fetch(`${connector.url}/api/installations/${a.id}${path}`, { headers: { authorization: `Bearer ${a.token}`, 'accept-language': lang } })
+      ).json()) as Record<string, { event?: string; code?: string; text?: string; data?: unknown; id?: string; triggerText?: string }[]>;
     const pl = (await api(`/logs?runId=${run.id}`, 'pl')).entries!.find((e) => e.event === 'run.started')!;
     expect(pl).toMatchObject({ code: 'log.run.started', data: { trigger: 'manual' }, text: 'Rozpoczęto przebieg (ręcznie („Uruchom teraz”)).' });
     const en = (await api(`/logs?runId=${run.id}`, 'en-GB')).entries!.find((e) => e.event === 'run.started')!;
@@ -235,7 +261,10 @@ describe('the settings page', () => {
 describe('the settings page: schedule preview, DKIM record, the new log events', () => {
   it('answers the schedule preview of a business-day schedule as the installation API does, only with a page session', async () => {
     const a = await install(other);
-    const put = await connector.api('PUT', `/api/installations/${a.id}/settings`, { token: a.token, body: { schedule: { days: 'business_days', startAt: '07:30' } } });
+    const put = await connector.api('PUT', `/api/installations/${a.id}/settings`, {
+      token: a.token,
+      body: { schedule: { days: 'business_days', startAt: '07:30' } },
+    });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     const { data, html } = await open((await links(a, 'pl')).settingsUrl);
     expect(html).toContain('id="schedule-preview"');
@@ -261,7 +290,12 @@ describe('the settings page: schedule preview, DKIM record, the new log events',
     const privateKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const created = await connector.api('POST', `/api/installations/${a.id}/managed/email-accounts`, {
       token: a.token,
-      body: { name: 'Faktury (DKIM)', fromAddress: 'faktury@firma.example', smtp: { host: '127.0.0.1', port: smtp.port, tls: 'none', user: 'u', password: 'smtp-secret' }, dkim: { domain: 'firma.example', selector: 'courier', privateKey } },
+      body: {
+        name: 'Faktury (DKIM)',
+        fromAddress: 'faktury@firma.example',
+        smtp: { host: '127.0.0.1', port: smtp.port, tls: 'none', user: 'u', password: 'smtp-secret' },
+        dkim: { domain: 'firma.example', selector: 'courier', privateKey },
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const { data, html } = await open((await links(a, 'pl')).settingsUrl);
@@ -286,7 +320,13 @@ describe('the settings page: schedule preview, DKIM record, the new log events',
     const at = new Date().toISOString();
     const base = { installationId: a.id, runId: null, at, invoiceId: null, invoiceNumber: null, data: null };
     await connector.store.appendLogs([
-      { ...base, level: 'info', event: 'run.digest_sent', message: 'Failure digest sent to szef@firma.example (2 invoice(s))', data: { to: 'szef@firma.example', invoices: 2 } },
+      {
+        ...base,
+        level: 'info',
+        event: 'run.digest_sent',
+        message: 'Failure digest sent to szef@firma.example (2 invoice(s))',
+        data: { to: 'szef@firma.example', invoices: 2 },
+      },
       {
         ...base,
         level: 'warning',
@@ -296,7 +336,15 @@ describe('the settings page: schedule preview, DKIM record, the new log events',
         message: 'The message to nikt@klient.example bounced: 5.1.1 user unknown',
         data: { address: 'nikt@klient.example', status: '5.1.1', diagnostic: 'user unknown', messageId: '<x@y>' },
       },
-      { ...base, level: 'info', event: 'invoice.sent', invoiceId: '42', invoiceNumber: 'FV/2026/00042', message: 'Sent to a@b.example', data: { to: ['a@b.example'] } },
+      {
+        ...base,
+        level: 'info',
+        event: 'invoice.sent',
+        invoiceId: '42',
+        invoiceNumber: 'FV/2026/00042',
+        message: 'Sent to a@b.example',
+        data: { to: ['a@b.example'] },
+      },
     ]);
     const pl = await open((await links(a, 'pl')).logsUrl);
     expect(pl.html).toContain('value="event:invoice.bounced"');
@@ -313,9 +361,13 @@ describe('the settings page: schedule preview, DKIM record, the new log events',
     const en = await open((await links(a, 'en')).logsUrl);
     expect(en.html).toMatch(/<option value="event:invoice.bounced">Bounced<\/option>/);
     const enBounced = await pageApi(a, en.data.session, 'GET', '/logs?event=invoice.bounced');
-    expect(enBounced.body.entries[0].text).toBe('The message to nikt@klient.example bounced (5.1.1): "user unknown". Correct the customer\'s address and re-send.');
+    expect(enBounced.body.entries[0].text).toBe(
+      'The message to nikt@klient.example bounced (5.1.1): "user unknown". Correct the customer\'s address and re-send.',
+    );
     const enAll = await pageApi(a, en.data.session, 'GET', '/logs');
-    expect(enAll.body.entries.find((e: { event: string }) => e.event === 'run.digest_sent').text).toBe('Failure digest sent to szef@firma.example (2 invoice(s)).');
+    expect(enAll.body.entries.find((e: { event: string }) => e.event === 'run.digest_sent').text).toBe(
+      'Failure digest sent to szef@firma.example (2 invoice(s)).',
+    );
   });
 });
 

@@ -90,7 +90,10 @@ async function runOnce(): Promise<{ run: any; sent: number[]; calls: Call[] }> {
   const run = await connector.waitForRun(id, token, { trigger: 'manual', since });
   expect(run.status, JSON.stringify(run)).toBe('completed');
   // The operator's failure digest (<ic-digest-…>) is no invoice's message.
-  const sent = smtp.messages.slice(before).filter((m) => !String(m.parsed.messageId).startsWith('<ic-digest-')).map((m) => Number(m.parsed.headers.get('x-invoice-courier-invoice')));
+  const sent = smtp.messages
+    .slice(before)
+    .filter((m) => !String(m.parsed.messageId).startsWith('<ic-digest-'))
+    .map((m) => Number(m.parsed.headers.get('x-invoice-courier-invoice')));
   return { run, sent: sent.sort((a, b) => a - b), calls: proxy.calls.slice(firstCall) };
 }
 
@@ -125,7 +128,9 @@ function oneInvoicePerCustomer(count: number): Rec[] {
 
 /** Every due invoice of the same customer (it is judged on the customer's data too). */
 const sameCustomer = (m: Rec, ids: Set<number>): number[] =>
-  moves().filter((x) => m2o(x['commercial_partner_id']) === m2o(m['commercial_partner_id']) && ids.has(x['id'] as number)).map((x) => x['id'] as number);
+  moves()
+    .filter((x) => m2o(x['commercial_partner_id']) === m2o(m['commercial_partner_id']) && ids.has(x['id'] as number))
+    .map((x) => x['id'] as number);
 
 beforeAll(async () => {
   smtp = await startTestSmtpServer();
@@ -211,7 +216,15 @@ describe('parked invoices are not read again until the host changes them', () =>
     sandbox.write('account.move', bouncing['id'] as number, { narration: '<p>Zmieniony termin płatności</p>' });
     // A brand-new invoice: a draft of another customer, posted now.
     const mine = new Set([silent, refusing, bouncing, untouched].map((m) => m2o(m['commercial_partner_id'])!));
-    const draft = moves().find((m) => m['state'] === 'draft' && m['move_type'] === 'out_invoice' && typeof sandbox.records('res.partner').find((p) => p['id'] === m2o(m['partner_id']))?.['email'] === 'string' && contactsOf(m2o(m['commercial_partner_id'])!).length === 0 && !parked.has(m['id'] as number) && !mine.has(m2o(m['commercial_partner_id'])!))!;
+    const draft = moves().find(
+      (m) =>
+        m['state'] === 'draft' &&
+        m['move_type'] === 'out_invoice' &&
+        typeof sandbox.records('res.partner').find((p) => p['id'] === m2o(m['partner_id']))?.['email'] === 'string' &&
+        contactsOf(m2o(m['commercial_partner_id'])!).length === 0 &&
+        !parked.has(m['id'] as number) &&
+        !mine.has(m2o(m['commercial_partner_id'])!),
+    )!;
     sandbox.write('account.move', draft['id'] as number, { state: 'posted', invoice_date: today.toISODate() });
     await nextSecond(); // a change is picked up however long ago it happened, not only within the second
 

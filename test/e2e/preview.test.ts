@@ -20,11 +20,21 @@ afterAll(async () => {
 
 const previewPath = (inst: Inst, invoiceId: string | number, pdf = false) => `/api/installations/${inst.id}/invoices/${invoiceId}/preview${pdf ? '.pdf' : ''}`;
 
-async function fetchPdf(inst: Inst, invoiceId: string | number, token = inst.token): Promise<{ status: number; type: string | null; disposition: string | null; bytes: Buffer; json: any }> {
+async function fetchPdf(
+  inst: Inst,
+  invoiceId: string | number,
+  token = inst.token,
+): Promise<{ status: number; type: string | null; disposition: string | null; bytes: Buffer; json: any }> {
   const res = await fetch(`${w.connector.url}${previewPath(inst, invoiceId, true)}`, { headers: { authorization: `Bearer ${token}` } });
   const bytes = Buffer.from(await res.arrayBuffer());
   const type = res.headers.get('content-type');
-  return { status: res.status, type, disposition: res.headers.get('content-disposition'), bytes, json: type?.includes('json') ? JSON.parse(bytes.toString('utf8')) : null };
+  return {
+    status: res.status,
+    type,
+    disposition: res.headers.get('content-disposition'),
+    bytes,
+    json: type?.includes('json') ? JSON.parse(bytes.toString('utf8')) : null,
+  };
 }
 
 /** Everything a preview must leave alone: the ledger, the automation log, the SMTP server, the host's invoice. */
@@ -54,7 +64,7 @@ describe('invoice previews', () => {
     world.dueOnly(w, [pln.id, eur.id]);
   });
 
-  it('answer only the installation\'s own token', async () => {
+  it("answer only the installation's own token", async () => {
     const other = await world.install(w, {});
     for (const pdf of [false, true]) {
       const none = await w.connector.api('GET', previewPath(inst, pln.id, pdf));

@@ -48,7 +48,7 @@ function expectPlainText(m: ReceivedMessage, ...contains: string[]): void {
 }
 
 describe('host templates', () => {
-  it('the host renders its invoice template in the customer\'s language: Polish for a Polish customer, English for en_US', async () => {
+  it("the host renders its invoice template in the customer's language: Polish for a Polish customer, English for en_US", async () => {
     const pl = polishInvoice();
     const en = englishInvoice();
     const inst = await install({ attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
@@ -84,7 +84,14 @@ describe('host templates', () => {
       body_html: '<p>Faktura <strong>{{ object.name }}</strong> w załączniku.</p>',
     });
     // The host really hands the line breaks over (so the one-line subject below is the connector's doing).
-    const host = createHost({ kind: 'odoo', baseUrl: w.sandbox.url, database: w.sandbox.database, companyId: null, integration: { login: 'admin', secret: 'admin' }, operator: { login: 'ksiegowa', secret: 'ksiegowa' } });
+    const host = createHost({
+      kind: 'odoo',
+      baseUrl: w.sandbox.url,
+      database: w.sandbox.database,
+      companyId: null,
+      integration: { login: 'admin', secret: 'admin' },
+      operator: { login: 'ksiegowa', secret: 'ksiegowa' },
+    });
     try {
       const rendered = (await host.renderTemplate(String(templateId), [String(pl.id)])).get(String(pl.id));
       expect(rendered?.subject).toMatch(/\r?\nBcc: intruz@evil\.example/);
@@ -131,7 +138,7 @@ describe('the connector-managed template', () => {
 });
 
 describe('sender', () => {
-  it('From is the operator\'s address under the seller\'s name (the account has no fixed sender); no Reply-To then', async () => {
+  it("From is the operator's address under the seller's name (the account has no fixed sender); no Reply-To then", async () => {
     const pl = polishInvoice();
     for (const [operator, address] of [
       ['ksiegowa', 'anna.nowak@spike.example'],
@@ -153,7 +160,11 @@ describe('sender', () => {
     const inst = await install({ attachments: { pln: 'none', foreign: 'none' } });
     const created = await w.connector.api('POST', `/api/installations/${inst.id}/managed/email-accounts`, {
       token: inst.token,
-      body: { name: 'Faktury (connector)', fromAddress: 'faktury@spike.example', smtp: { host: '127.0.0.1', port: w.smtp.port, tls: 'none', user: null, password: null } },
+      body: {
+        name: 'Faktury (connector)',
+        fromAddress: 'faktury@spike.example',
+        smtp: { host: '127.0.0.1', port: w.smtp.port, tls: 'none', user: null, password: null },
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const saved = await w.connector.api('PUT', `/api/installations/${inst.id}/settings`, { token: inst.token, body: { emailAccount: created.body.id } });
@@ -198,7 +209,10 @@ describe('what the customer receives', () => {
   });
 
   it('the connector template words a credit note as "faktura korygująca" naming the corrected invoice, with Polish amounts and dates', async () => {
-    const credit = pick('credit note of a Polish customer correcting an invoice', (m) => m.type === 'out_refund' && m.lang === 'pl_PL' && m.corrects !== null && m.currency === 'PLN');
+    const credit = pick(
+      'credit note of a Polish customer correcting an invoice',
+      (m) => m.type === 'out_refund' && m.lang === 'pl_PL' && m.corrects !== null && m.currency === 'PLN',
+    );
     const inst = await install({ emailTemplate: 'connector:invoice', attachments: { pln: 'none', foreign: 'none' } });
     const { run: r, messages } = await run(inst, [credit.id]);
     expect(r.counts.sent).toBe(1);

@@ -140,7 +140,16 @@ export async function install(w: World, settings: Rec, operator = 'ksiegowa'): P
   expect(account, JSON.stringify(accounts.body)).toBeDefined();
   const saved = await connector.api('PUT', `/api/installations/${inst.id}/settings`, {
     token: inst.token,
-    body: { operator, operatorPassword: operator, emailAccount: account!.value, delivery: 'send_now', documents: 'confirmed_only', dateBasis: 'issue_date', fromDate, ...settings },
+    body: {
+      operator,
+      operatorPassword: operator,
+      emailAccount: account!.value,
+      delivery: 'send_now',
+      documents: 'confirmed_only',
+      dateBasis: 'issue_date',
+      fromDate,
+      ...settings,
+    },
   });
   expect(saved.status, JSON.stringify(saved.body)).toBe(200);
   return inst;
@@ -179,4 +188,3 @@ export async function ledger(w: World, inst: Inst): Promise<any[]> {
 }
 
 export const safeName = (number: string) => `${number.replaceAll('/', '-')}.pdf`;
-

@@ -57,7 +57,10 @@ describe('standard prints in a run', () => {
     // The VAT in PLN printed is what the host booked for the invoice (amount_tax_signed), to the grosz.
     const move = sandbox.records('account.move').find((x) => x['id'] === eur.id)!;
     const booked = Math.round(Math.abs(Number(move['amount_tax_signed'])) * 100);
-    const pln = (minor: number) => `${Math.floor(minor / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ' ')},${String(minor % 100).padStart(2, '0')}`;
+    const pln = (minor: number) =>
+      `${Math.floor(minor / 100)
+        .toString()
+        .replace(/\B(?=(\d{3})+(?!\d))/g, ' ')},${String(minor % 100).padStart(2, '0')}`;
     expect(text).toContain(pln(booked));
 
     // "… kurs 4,2729 PLN/EUR[ z dnia 28.09.2026], źródło: …": the rate the invoice used (its invoice_currency_rate),
@@ -108,7 +111,9 @@ describe('standard prints in a run', () => {
 
     // The expected URL, computed here from the host's own XML and company NIP.
     const xml = sandbox.records('ir.attachment').find((a) => a['id'] === accepted.ksefAttachment)!;
-    const hash = createHash('sha256').update(Buffer.from(String(xml['datas']), 'base64')).digest('base64url');
+    const hash = createHash('sha256')
+      .update(Buffer.from(String(xml['datas']), 'base64'))
+      .digest('base64url');
     const nip = String(sandbox.records('res.company')[0]!['vat']).replace(/^PL/, '');
     const [y, mo, d] = accepted.issueDate.split('-');
     const code = decodeQr(await rasterPage(pdf, last, 150));
@@ -132,13 +137,18 @@ describe('standard prints in a run', () => {
   });
 });
 
-describe('the layout of the host\'s longer invoices, as a run sends them', () => {
+describe("the layout of the host's longer invoices, as a run sends them", () => {
   it('a two-page invoice leaves page 1 at most a quarter empty (a third for the bilingual foreign layout) and keeps the VAT summary with at least two lines', async () => {
     const productLines = (id: number) => sandbox.records('account.move.line').filter((l) => m2o(l['move_id']) === id && l['display_type'] === 'product').length;
-    const moves = postedMovesWithEmail().filter((m) => m.type === 'out_invoice' && m.ksef === null && productLines(m.id) >= 18 && productLines(m.id) <= 45).slice(0, 8);
+    const moves = postedMovesWithEmail()
+      .filter((m) => m.type === 'out_invoice' && m.ksef === null && productLines(m.id) >= 18 && productLines(m.id) <= 45)
+      .slice(0, 8);
     expect(moves.length, 'the seed has invoices of 18 to 45 lines').toBeGreaterThanOrEqual(3);
     const inst = await install({ attachments: { pln: 'standard:invoice', foreign: 'standard:invoice' } });
-    const { run: r, messages } = await run(inst, moves.map((m) => m.id));
+    const { run: r, messages } = await run(
+      inst,
+      moves.map((m) => m.id),
+    );
     expect(r.counts.sent).toBe(moves.length);
     let twoPage = 0;
     for (const move of moves) {
@@ -227,7 +237,7 @@ describe('print choices', () => {
     expect(eurMsg.parsed.text ?? '').toContain(eur.name);
   });
 
-  it('a user print attaches the host\'s own PDF of the invoice', async () => {
+  it("a user print attaches the host's own PDF of the invoice", async () => {
     const report = sandbox.records('ir.actions.report').find((r) => r['report_name'] === 'account.report_invoice_with_payments')!;
     const options = await (async () => {
       const inst = await install({});

@@ -35,7 +35,8 @@ beforeAll(async () => {
   smtp = await startTestSmtpServer();
   sandbox = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 12 });
   // Every posted invoice due again (the seed marks some as sent already).
-  for (const m of sandbox.records('account.move')) if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
+  for (const m of sandbox.records('account.move'))
+    if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
   connector = await startTestConnector({ logger: createLogger('info', out) });
 }, 120_000);
 afterAll(async () => {
@@ -57,7 +58,15 @@ describe('request logs', () => {
   it('write no access log at info for the endpoints pages and monitors poll (runs, logs, health, the pages’ assets, the favicon), and still do for the others', async () => {
     const id = '00000000-0000-4000-8000-000000000001';
     const from = text.length;
-    for (const path of [`/api/installations/${id}/runs`, `/ui/api/installations/${id}/runs`, `/ui/api/installations/${id}/logs`, `/api/installations/${id}/logs`, '/health', '/ui/assets/pages.css', '/favicon.ico']) {
+    for (const path of [
+      `/api/installations/${id}/runs`,
+      `/ui/api/installations/${id}/runs`,
+      `/ui/api/installations/${id}/logs`,
+      `/api/installations/${id}/logs`,
+      '/health',
+      '/ui/assets/pages.css',
+      '/favicon.ico',
+    ]) {
       for (let i = 0; i < 3; i++) await fetch(`${connector.url}${path}`);
     }
     await fetch(`${connector.url}/api/installations/${id}/settings`);
@@ -88,7 +97,11 @@ describe('run lines', () => {
     const host = new URL(sandbox.url).host;
     const lines = linesSince(from).filter((l) => typeof l.msg === 'string' && l.msg.startsWith('run '));
     expect(lines.map((l) => l.msg)).toEqual([
-      expect.stringMatching(new RegExp(`^run ${run.id.slice(0, 8)} for ${sandbox.database} at ${host.replace('.', '\\.')}: ${run.counts.sent} sent, ${run.counts.skipped} skipped, ${run.counts.failed} failed in \\d+ s$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^run ${run.id.slice(0, 8)} for ${sandbox.database} at ${host.replace('.', '\\.')}: ${run.counts.sent} sent, ${run.counts.skipped} skipped, ${run.counts.failed} failed in \\d+ s$`,
+        ),
+      ),
     ]);
     expect(lines[0]!.level).toBe(30); // info
     expect(lines[0]!.run).toMatchObject({ id: run.id, installationId: id, status: 'completed', counts: run.counts });
@@ -108,9 +121,14 @@ describe('run lines', () => {
       await connector.store.updateRunProgress(run.id, 120, 400, counts);
       runConsole.observe({ type: 'invoice.sent', installationId: id, invoiceId: '1', invoiceNumber: 'FV/1', detail: null });
       await new Promise((r) => setTimeout(r, 500));
-      const progress = own.split('\n').filter(Boolean).map((l) => JSON.parse(l).msg as string);
+      const progress = own
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).msg as string);
       expect(progress.length).toBeGreaterThanOrEqual(1);
-      expect(progress[0]).toMatch(new RegExp(`^run ${run.id.slice(0, 8)} for ${sandbox.database} at .+: 120 of 400 done so far \\(118 sent, 2 skipped, 0 failed\\), 5 min \\d+ s$`));
+      expect(progress[0]).toMatch(
+        new RegExp(`^run ${run.id.slice(0, 8)} for ${sandbox.database} at .+: 120 of 400 done so far \\(118 sent, 2 skipped, 0 failed\\), 5 min \\d+ s$`),
+      );
 
       const finished = await connector.store.finishRun(run.id, 'completed', { ...counts, sent: 398 }, null, new Date().toISOString());
       runConsole.observe({ type: 'run.completed', installationId: id, run: finished });

@@ -108,7 +108,9 @@ async function logsFor(invoiceId: number, event: string): Promise<any[]> {
   const out: any[] = [];
   let before: string | null = null;
   do {
-    const res: { status: number; body: any } = await connector.api('GET', `/api/installations/${id}/logs?limit=1000${before ? `&before=${before}` : ''}`, { token });
+    const res: { status: number; body: any } = await connector.api('GET', `/api/installations/${id}/logs?limit=1000${before ? `&before=${before}` : ''}`, {
+      token,
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     out.push(...(res.body.entries as any[]));
     before = res.body.next;
@@ -152,12 +154,19 @@ describe('the next run sends exactly what the rules select from the sandbox', ()
     const byHand = candidates.find((m) => m['state'] === 'posted')!;
     sandbox.write('account.move', byHand['id'] as number, { is_move_sent: true });
     // A customer that chose another sending method (it has an address) is skipped as no_consent.
-    const withoutContacts = (m: Rec) => !sandbox.records('res.partner').some((p) => m2o(p['parent_id']) === m2o(m['commercial_partner_id']) && p['type'] === 'invoice');
+    const withoutContacts = (m: Rec) =>
+      !sandbox.records('res.partner').some((p) => m2o(p['parent_id']) === m2o(m['commercial_partner_id']) && p['type'] === 'invoice');
     const consentMove = candidates.find((m) => m['id'] !== byHand['id'] && withoutContacts(m))!;
     consentCustomer = m2o(consentMove['commercial_partner_id'])!;
     sandbox.write('res.partner', consentCustomer, { invoice_sending_method: 'manual' });
     // A customer whose address is removed is skipped as no_recipient.
-    const silentMove = candidates.find((m) => m2o(m['commercial_partner_id']) !== consentCustomer && m['id'] !== byHand['id'] && withoutContacts(m) && m2o(m['partner_id']) === m2o(m['commercial_partner_id']))!;
+    const silentMove = candidates.find(
+      (m) =>
+        m2o(m['commercial_partner_id']) !== consentCustomer &&
+        m['id'] !== byHand['id'] &&
+        withoutContacts(m) &&
+        m2o(m['partner_id']) === m2o(m['commercial_partner_id']),
+    )!;
     silentCustomer = m2o(silentMove['commercial_partner_id'])!;
     sandbox.write('res.partner', silentCustomer, { email: false });
 
@@ -173,7 +182,12 @@ describe('the next run sends exactly what the rules select from the sandbox', ()
     const basis = (m: Rec) => text(m['delivery_date']) ?? text(m['invoice_date']);
     expect([...want.send.keys()].some((i) => all.find((m) => m['id'] === i)!['state'] === 'draft')).toBe(true);
     expect([...want.send.keys()].some((i) => basis(all.find((m) => m['id'] === i)!) === fromDate)).toBe(true);
-    expect([...want.send.keys()].some((i) => { const m = all.find((x) => x['id'] === i)!; return text(m['delivery_date']) !== null && m['delivery_date'] !== m['invoice_date']; })).toBe(true);
+    expect(
+      [...want.send.keys()].some((i) => {
+        const m = all.find((x) => x['id'] === i)!;
+        return text(m['delivery_date']) !== null && m['delivery_date'] !== m['invoice_date'];
+      }),
+    ).toBe(true);
     expect(all.some((m) => basis(m) === today.minus({ days: 31 }).toISODate() && m['state'] === 'posted')).toBe(true);
     expect(all.some((m) => m['state'] === 'cancel' && (basis(m) ?? '') >= fromDate)).toBe(true);
     expect(all.some((m) => m['sending_data'] && (basis(m) ?? '') >= fromDate)).toBe(true);
@@ -209,7 +223,9 @@ describe('the next run sends exactly what the rules select from the sandbox', ()
 
   it('an invoice the host itself is sending (sending_data) is logged once as skipped, "the host is sending it", over several runs', async () => {
     const basis = (m: Rec) => text(m['delivery_date']) ?? text(m['invoice_date']);
-    const beingSent = sandbox.records('account.move').filter((m) => m['sending_data'] && m['state'] === 'posted' && m['is_move_sent'] !== true && (basis(m) ?? '') >= fromDate);
+    const beingSent = sandbox
+      .records('account.move')
+      .filter((m) => m['sending_data'] && m['state'] === 'posted' && m['is_move_sent'] !== true && (basis(m) ?? '') >= fromDate);
     expect(beingSent.length).toBeGreaterThan(0);
     await runOnce();
     for (const m of beingSent) {
@@ -220,7 +236,9 @@ describe('the next run sends exactly what the rules select from the sandbox', ()
   });
 
   it('an invoice without a recipient is sent on a later run once its customer has an address', async () => {
-    const waiting = expected(settings).noRecipient.filter((i) => m2o(sandbox.records('account.move').find((m) => m['id'] === i)!['commercial_partner_id']) === silentCustomer);
+    const waiting = expected(settings).noRecipient.filter(
+      (i) => m2o(sandbox.records('account.move').find((m) => m['id'] === i)!['commercial_partner_id']) === silentCustomer,
+    );
     expect(waiting.length).toBeGreaterThan(0);
     sandbox.write('res.partner', silentCustomer, { email: 'nowy-adres@firma-odzyskana.example' });
     const want = expected(settings);

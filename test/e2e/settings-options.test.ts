@@ -31,7 +31,14 @@ function accountsFor(login: string): string[] {
   return sandbox
     .records('ir.mail_server')
     .filter((s) => s['active'] === true)
-    .filter((s) => !s['from_filter'] || String(s['from_filter']).split(',').map((f) => f.trim().toLowerCase()).some((f) => f === email || f === domain))
+    .filter(
+      (s) =>
+        !s['from_filter'] ||
+        String(s['from_filter'])
+          .split(',')
+          .map((f) => f.trim().toLowerCase())
+          .some((f) => f === email || f === domain),
+    )
     .map((s) => String(s['id']))
     .sort();
 }
@@ -71,9 +78,13 @@ afterAll(async () => {
 });
 
 describe('option lists of the settings form', () => {
-  it('operators are the host\'s active internal users', async () => {
+  it("operators are the host's active internal users", async () => {
     const got = (await options('operators')).map((o) => o.value).sort();
-    const expected = sandbox.records('res.users').filter((u) => u['active'] !== false).map((u) => String(u['login'])).sort();
+    const expected = sandbox
+      .records('res.users')
+      .filter((u) => u['active'] !== false)
+      .map((u) => String(u['login']))
+      .sort();
     expect(got).toEqual(expected);
     expect(got).toEqual(['admin', 'handlowiec', 'ksiegowa']);
   });
@@ -86,7 +97,7 @@ describe('option lists of the settings form', () => {
     expect(got).toEqual(accountsFor('ksiegowa'));
   });
 
-  it('e-mail accounts follow the operator\'s address: from_filter of another domain only for the user of that domain; inactive never', async () => {
+  it("e-mail accounts follow the operator's address: from_filter of another domain only for the user of that domain; inactive never", async () => {
     const ksiegowa = (await options('email-accounts', '?operator=ksiegowa')).map((o) => o.value).sort();
     const handlowiec = (await options('email-accounts', '?operator=handlowiec')).map((o) => o.value).sort();
     expect(ksiegowa).toEqual(accountsFor('ksiegowa'));
@@ -105,13 +116,21 @@ describe('option lists of the settings form', () => {
     expect(res.body.error.field).toBe('operator');
   });
 
-  it('templates are the invoice-form templates, the host\'s invoice template first, never another form\'s', async () => {
+  it("templates are the invoice-form templates, the host's invoice template first, never another form's", async () => {
     const got = await options('templates');
     const templates = sandbox.records('mail.template');
     const invoiceTemplate = String(templates.find((t) => t['name'] === 'Faktura dla klienta')!['id']);
     expect(got[0]!.value).toBe(invoiceTemplate);
-    const hostOnes = got.filter((o) => /^\d+$/.test(o.value)).map((o) => o.value).sort();
-    expect(hostOnes).toEqual(templates.filter((t) => t['model'] === 'account.move').map((t) => String(t['id'])).sort());
+    const hostOnes = got
+      .filter((o) => /^\d+$/.test(o.value))
+      .map((o) => o.value)
+      .sort();
+    expect(hostOnes).toEqual(
+      templates
+        .filter((t) => t['model'] === 'account.move')
+        .map((t) => String(t['id']))
+        .sort(),
+    );
     const saleTemplate = String(templates.find((t) => t['model'] === 'sale.order')!['id']);
     expect(got.map((o) => o.value)).not.toContain(saleTemplate);
   });

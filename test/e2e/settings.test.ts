@@ -46,7 +46,13 @@ function startRelay(target: string): Promise<http.Server> {
       const body = Buffer.concat(chunks).toString('utf8').replaceAll(JSON.stringify(SECRET), JSON.stringify('ksiegowa'));
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;
-      fetch(`${target}${req.url}`, { method: req.method!, headers, ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }), redirect: 'manual', signal: AbortSignal.timeout(30_000) })
+      fetch(`${target}${req.url}`, {
+        method: req.method!,
+        headers,
+        ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(30_000),
+      })
         .then(async (r) => {
           const buf = Buffer.from(await r.arrayBuffer());
           const out: Record<string, string | string[]> = {};
@@ -125,7 +131,7 @@ afterAll(async () => {
 });
 
 describe('settings of a new installation', () => {
-  it('start with the issue\'s defaults: disabled, the host\'s invoice template, standard prints, send now, confirmed only, issue date, 08:00–16:00 every hour, Europe/Warsaw', async () => {
+  it("start with the issue's defaults: disabled, the host's invoice template, standard prints, send now, confirmed only, issue date, 08:00–16:00 every hour, Europe/Warsaw", async () => {
     const res = await getSettings();
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
@@ -158,7 +164,10 @@ describe('settings are refused with the field and the reason, and nothing is sav
   });
 
   it('refuses an e-mail account the operator may not use (from_filter of another domain)', async () => {
-    await expectRefused({ operator: 'ksiegowa', operatorPassword: SECRET, emailAccount: idOf('ir.mail_server', 'Serwer inny-dostawca.example') }, 'emailAccount');
+    await expectRefused(
+      { operator: 'ksiegowa', operatorPassword: SECRET, emailAccount: idOf('ir.mail_server', 'Serwer inny-dostawca.example') },
+      'emailAccount',
+    );
   });
 
   it('refuses an e-mail template that is not of the invoice form', async () => {
@@ -202,10 +211,18 @@ describe('settings are refused with the field and the reason, and nothing is sav
   });
 
   it('names every problem at once: schema (time, unknown field), rules (impossible day) and host (Drafts without IMAP), each with its code', async () => {
-    const res = await expectRefused({ schedule: { startAt: '8:00' }, fromDate: '2026-02-30', delivery: 'save_draft', colour: 'red', documents: 'all' }, 'schedule.startAt');
+    const res = await expectRefused(
+      { schedule: { startAt: '8:00' }, fromDate: '2026-02-30', delivery: 'save_draft', colour: 'red', documents: 'all' },
+      'schedule.startAt',
+    );
     expect(res.status).toBe(400);
     const codes = Object.fromEntries((res.body.error.fields as { field: string; code: string }[]).map((f) => [f.field, f.code]));
-    expect(codes).toEqual({ 'schedule.startAt': 'settings.time_format', colour: 'validation.unknown_field', fromDate: 'settings.date_invalid', delivery: 'settings.drafts_need_imap' });
+    expect(codes).toEqual({
+      'schedule.startAt': 'settings.time_format',
+      colour: 'validation.unknown_field',
+      fromDate: 'settings.date_invalid',
+      delivery: 'settings.drafts_need_imap',
+    });
   });
 
   it('a body the schema cannot salvage (not an object) is refused as before', async () => {

@@ -119,7 +119,14 @@ describe.skipIf(!trytonInstalled())('connector-managed accounts and templates', 
 
     const saved = await connector.api('PUT', `/api/installations/${id}/settings`, {
       token,
-      body: { operator: t.ksiegowa.login, operatorPassword: t.ksiegowa.password, emailAccount: accountId, emailTemplate: templateId, fromDate: t.seed.invoices.posted_pln.date, attachments: { pln: 'none', foreign: 'none' } },
+      body: {
+        operator: t.ksiegowa.login,
+        operatorPassword: t.ksiegowa.password,
+        emailAccount: accountId,
+        emailTemplate: templateId,
+        fromDate: t.seed.invoices.posted_pln.date,
+        attachments: { pln: 'none', foreign: 'none' },
+      },
     });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     const since = Date.now();
@@ -144,7 +151,10 @@ describe.skipIf(!trytonInstalled())('connector-managed accounts and templates', 
     const off = await connector.api('PUT', managed(`/email-accounts/${encodeURIComponent(accountId)}`), { token, body: { active: false } });
     expect(off.status).toBe(409);
     expect(off.body.error.field).toBe('emailAccount');
-    const other = await connector.api('POST', managed('/email-accounts'), { token, body: { name: 'Zapas', fromAddress: 'zapas@spike.example', smtp: { host: 'smtp.spike.example' } } });
+    const other = await connector.api('POST', managed('/email-accounts'), {
+      token,
+      body: { name: 'Zapas', fromAddress: 'zapas@spike.example', smtp: { host: 'smtp.spike.example' } },
+    });
     expect((await connector.api('DELETE', managed(`/email-accounts/${encodeURIComponent(other.body.id)}`), { token })).status).toBe(204);
     expect((await connector.api('GET', managed('/email-accounts'), { token })).body.accounts.map((a: { id: string }) => a.id)).toEqual([accountId]);
   });
@@ -173,7 +183,10 @@ describe.skipIf(!trytonInstalled())('connector-managed accounts and templates', 
     const values = options.body.options.map((o: { value: string }) => o.value);
     expect(values.length).toBeGreaterThan(1);
     expect(values[values.length - 1]).toBe(acc.body.id);
-    const saved = await connector.api('PUT', `/api/installations/${sid}/settings`, { token: stoken, body: { emailAccount: acc.body.id, fromDate: DateTime.now().minus({ days: 30 }).toISODate() } });
+    const saved = await connector.api('PUT', `/api/installations/${sid}/settings`, {
+      token: stoken,
+      body: { emailAccount: acc.body.id, fromDate: DateTime.now().minus({ days: 30 }).toISODate() },
+    });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     const before = smtp.messages.length;
     const since = Date.now();

@@ -79,7 +79,11 @@ describe.skipIf(!trytonInstalled())('end to end on a real Tryton: install, manag
 
     const created = await connector.api('POST', `/api/installations/${installationId}/managed/email-accounts`, {
       token,
-      body: { name: 'Faktury (Invoice Courier)', fromAddress: 'faktury@spike.example', smtp: { host: '127.0.0.1', port: smtp.port, tls: 'none', ...SMTP_AUTH } },
+      body: {
+        name: 'Faktury (Invoice Courier)',
+        fromAddress: 'faktury@spike.example',
+        smtp: { host: '127.0.0.1', port: smtp.port, tls: 'none', ...SMTP_AUTH },
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     accountId = created.body.id;
@@ -96,7 +100,9 @@ describe.skipIf(!trytonInstalled())('end to end on a real Tryton: install, manag
 
   it('sends every posted Tryton invoice once with its PDF and writes the outcome back into Tryton', async () => {
     const seed = t.seed.invoices;
-    const fromDate = Object.values(seed).map((i) => i.date).sort()[0]!;
+    const fromDate = Object.values(seed)
+      .map((i) => i.date)
+      .sort()[0]!;
     const saved = await connector.api('PUT', `/api/installations/${installationId}/settings`, {
       token,
       // Not enabled: only the manual run below runs (no scheduled run races it).
@@ -153,7 +159,17 @@ describe.skipIf(!trytonInstalled())('end to end on a real Tryton: install, manag
     const resource = `account.invoice,${seed.posted_pln.id}`;
     const notes = await raw('model.ir.note.search_read', [[['resource', '=', resource]], 0, null, null, ['message'], {}]);
     expect(notes.some((n: { message: string }) => /Invoice Courier/.test(n.message) && n.message.includes('billing@acme.example'))).toBe(true);
-    const [attachment] = await raw('model.ir.attachment.search_read', [[['resource', '=', resource], ['name', '=', RECEIPT_NAME]], 0, null, null, ['data'], {}]);
+    const [attachment] = await raw('model.ir.attachment.search_read', [
+      [
+        ['resource', '=', resource],
+        ['name', '=', RECEIPT_NAME],
+      ],
+      0,
+      null,
+      null,
+      ['data'],
+      {},
+    ]);
     const receipt = parseReceipt(Buffer.from(attachment.data.base64, 'base64'));
     expect(receipt).toMatchObject({ state: 'sent', markedSent: true, messageId: msg.parsed.messageId });
     // Nothing was written on invoices that were not sent.

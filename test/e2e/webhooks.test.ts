@@ -38,7 +38,16 @@ async function enable(installationId: string, apiToken: string) {
   const account = accounts.body.options.find((o: any) => /Sandbox SMTP/.test(o.label));
   const saved = await connector.api('PUT', `/api/installations/${installationId}/settings`, {
     token: apiToken,
-    body: { enabled: true, operator: 'ksiegowa', operatorPassword: 'ksiegowa', emailAccount: account.value, delivery: 'send_now', dateBasis: 'issue_date', fromDate, schedule: farSchedule },
+    body: {
+      enabled: true,
+      operator: 'ksiegowa',
+      operatorPassword: 'ksiegowa',
+      emailAccount: account.value,
+      delivery: 'send_now',
+      dateBasis: 'issue_date',
+      fromDate,
+      schedule: farSchedule,
+    },
   });
   expect(saved.status, JSON.stringify(saved.body)).toBe(200);
 }
@@ -87,12 +96,18 @@ describe('outgoing webhooks through a run', () => {
     expect(run.counts.sent).toBeGreaterThan(0);
     const [completed] = await rx.waitFor((r) => r.event?.type === 'run.completed' && r.event.data.runId === run.id);
     expect(completed!.verified).toMatchObject({ ok: true });
-    expect(completed!.event).toMatchObject({ type: 'run.completed', installationId: id, data: { runId: run.id, trigger: 'manual', status: 'completed', counts: run.counts } });
+    expect(completed!.event).toMatchObject({
+      type: 'run.completed',
+      installationId: id,
+      data: { runId: run.id, trigger: 'manual', status: 'completed', counts: run.counts },
+    });
     expect(completed!.event.data.durationMs).toBe(Date.parse(run.finishedAt) - Date.parse(run.startedAt));
     const sent = await rx.waitFor((r) => r.event?.type === 'invoice.sent', { count: run.counts.sent });
     expect(sent.every((r) => r.verified.ok)).toBe(true);
     expect(new Set(sent.map((r) => r.event.data.invoiceId)).size).toBe(run.counts.sent);
-    expect(new Set(smtp.messages.map((m) => String(m.parsed.headers.get('x-invoice-courier-invoice'))))).toEqual(new Set(sent.map((r) => String(r.event.data.invoiceId))));
+    expect(new Set(smtp.messages.map((m) => String(m.parsed.headers.get('x-invoice-courier-invoice'))))).toEqual(
+      new Set(sent.map((r) => String(r.event.data.invoiceId))),
+    );
   });
 
   it('every delivery is listed with its attempts; one can be read and redelivered with the same event id', async () => {
@@ -214,7 +229,9 @@ describe('incoming webhooks from the host', () => {
     expect((await hostWebhook(id, noId, { timestamp: t + 7 })).body.action).toBe('duplicate');
     expect((await connector.api('GET', `/api/installations/${id}/settings`, { token })).body.enabled).toBe(true);
     // The memory is the store's (shared by every process), not this process's.
-    expect(await connector.store.rememberIncomingEvent(id, 'id:evt-replay-1', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString())).toBe(false);
+    expect(await connector.store.rememberIncomingEvent(id, 'id:evt-replay-1', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString())).toBe(
+      false,
+    );
   });
 
   it('a burst of invoice.posted hints makes one run with trigger "hint"', async () => {
@@ -242,9 +259,24 @@ describe('uninstall and purge', () => {
     // The first installation already sent every sandbox invoice, so this one's run found none: give
     // its ledger an entry the way a run records one.
     const now = new Date().toISOString();
-    const claim = { installationId: other.id, invoiceId: '999', invoiceNumber: 'FV/999', owner: 'test', leaseUntil: now, messageId: '<999@test>', now, maxAttempts: 5 };
+    const claim = {
+      installationId: other.id,
+      invoiceId: '999',
+      invoiceNumber: 'FV/999',
+      owner: 'test',
+      leaseUntil: now,
+      messageId: '<999@test>',
+      now,
+      maxAttempts: 5,
+    };
     expect(await connector.store.claim(claim)).not.toBeNull();
-    await connector.store.recordOutcome(other.id, '999', 'test', { state: 'sent', reason: null, detail: null, recipients: [] }, { writeBack: false, nextAttemptAt: null });
+    await connector.store.recordOutcome(
+      other.id,
+      '999',
+      'test',
+      { state: 'sent', reason: null, detail: null, recipients: [] },
+      { writeBack: false, nextAttemptAt: null },
+    );
     const logsBefore = await connector.store.listLogs({ installationId: other.id, limit: 1000 });
     expect(logsBefore.length).toBeGreaterThan(0);
 

@@ -42,7 +42,9 @@ describe('fault: database connections dropped and refused mid-run', () => {
     // A delivery the database stopped before the hand-over could be recorded is a `retry` (sent at its next
     // attempt, after the backoff), never sent blind: allowed here, as long as the server never got it.
     const verdict = await w.verify({ uncertainAllowed: () => false, retryAllowed: true });
-    console.info(`db drop: dropped ${dropped.join('/')} connections; first run: ${typeof first === 'string' ? first.slice(0, 200) : `${first.status} ${JSON.stringify(first.counts)}`}; ${settled.runs.length} more run(s); ${verdict.summary}`);
+    console.info(
+      `db drop: dropped ${dropped.join('/')} connections; first run: ${typeof first === 'string' ? first.slice(0, 200) : `${first.status} ${JSON.stringify(first.counts)}`}; ${settled.runs.length} more run(s); ${verdict.summary}`,
+    );
     reportProblems('db drop', verdict);
     expect(verdict.duplicates.length, 'Message-IDs received more than once at the SMTP server').toBe(0);
     expect(verdict.problems.slice(0, 20).join('\n'), verdict.summary).toBe('');

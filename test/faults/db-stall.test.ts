@@ -32,7 +32,9 @@ describe('fault: the database stalls 30 s mid-run', () => {
     const first = await running;
     const settled = await w.settle({ deadlineMs: 120_000 });
     const verdict = await w.verify({ uncertainAllowed: () => false });
-    console.info(`db stall: stalled after ${stalledAt} accepted; first run: ${typeof first === 'string' ? first.slice(0, 200) : `${first.status} ${JSON.stringify(first.counts)}`}; ${settled.runs.length} more run(s); ${verdict.summary}`);
+    console.info(
+      `db stall: stalled after ${stalledAt} accepted; first run: ${typeof first === 'string' ? first.slice(0, 200) : `${first.status} ${JSON.stringify(first.counts)}`}; ${settled.runs.length} more run(s); ${verdict.summary}`,
+    );
     reportProblems('db stall', verdict);
     expect(verdict.duplicates.length, 'Message-IDs received more than once at the SMTP server').toBe(0);
     expect(verdict.problems.slice(0, 20).join('\n'), verdict.summary).toBe('');

@@ -56,7 +56,10 @@ describe('TCP fault proxy', () => {
   it('refuses new connections in refuse mode and drops open ones on dropAll', async () => {
     const c = await connect();
     await proxy.set('refuse');
-    const refused = await connect().then(() => 'connected', (e: NodeJS.ErrnoException) => e.code);
+    const refused = await connect().then(
+      () => 'connected',
+      (e: NodeJS.ErrnoException) => e.code,
+    );
     expect(refused).toBe('ECONNREFUSED');
     expect(proxy.dropAll()).toBeGreaterThanOrEqual(1);
     expect(await c.closed).toMatch(/closed|ECONNRESET/);
@@ -92,7 +95,14 @@ describe('fault SMTP server', () => {
   const send = (n: number) => transport().sendMail({ from: 'a@b.test', to: 'c@d.test', subject: 's', text: 'hello', messageId: mid(n) });
 
   it('refuses at MAIL, RCPT and DATA as the rule says, and counts accepted messages by Message-ID', async () => {
-    smtp.rule = (c) => (c.phase === 'mail' && c.n === 1 ? { code: 451, message: 'later' } : c.phase === 'rcpt' && c.n === 1 ? { code: 550, message: 'no' } : c.phase === 'data' && c.attempt === 1 ? { code: 452, message: 'full' } : null);
+    smtp.rule = (c) =>
+      c.phase === 'mail' && c.n === 1
+        ? { code: 451, message: 'later' }
+        : c.phase === 'rcpt' && c.n === 1
+          ? { code: 550, message: 'no' }
+          : c.phase === 'data' && c.attempt === 1
+            ? { code: 452, message: 'full' }
+            : null;
     await expect(send(1)).rejects.toMatchObject({ responseCode: 451 });
     await expect(send(1)).rejects.toMatchObject({ responseCode: 550 });
     await expect(send(1)).rejects.toMatchObject({ responseCode: 452 });

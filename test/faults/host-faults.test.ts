@@ -24,9 +24,16 @@ describe('fault: the host answers 502, hangs and is down during listing and writ
     // Each fault starts at the moment the SMTP server receives a run's k-th message, so it meets the
     // write-back of the page being sent and the listing of the next page (both go to the host).
     type Fault = readonly [k: number, mode: 'http502' | 'stall' | 'refuse', ms: number];
-    const plan: (readonly Fault[])[] = [[[15, 'http502', 3_000]], [[15, 'stall', 5_000], [60, 'refuse', 3_000]]];
+    const plan: (readonly Fault[])[] = [
+      [[15, 'http502', 3_000]],
+      [
+        [15, 'stall', 5_000],
+        [60, 'refuse', 3_000],
+      ],
+    ];
     const runs: string[] = [];
-    const describeRun = (r: unknown) => (typeof r === 'string' ? r.slice(0, 120) : `${(r as { status: string }).status} ${JSON.stringify((r as { counts: unknown }).counts)}`);
+    const describeRun = (r: unknown) =>
+      typeof r === 'string' ? r.slice(0, 120) : `${(r as { status: string }).status} ${JSON.stringify((r as { counts: unknown }).counts)}`;
     for (const faults of plan) {
       const pending: Promise<void>[] = [];
       let seen = 0;
@@ -57,7 +64,9 @@ describe('fault: the host answers 502, hangs and is down during listing and writ
     const logs = await w.store.listLogs({ installationId: w.installationId, limit: 10_000 });
     const delayed = logs.filter((l) => l.event === 'writeback.delayed').length;
     const failedRuns = logs.filter((l) => l.event === 'run.failed').length;
-    console.info(`host faults: ${phases.join(', ')}; ${delayed} write-back(s) delayed, ${failedRuns} run(s) failed; runs: ${runs.join(' | ')}; ${settled.runs.length} more run(s); ${verdict.summary}`);
+    console.info(
+      `host faults: ${phases.join(', ')}; ${delayed} write-back(s) delayed, ${failedRuns} run(s) failed; runs: ${runs.join(' | ')}; ${settled.runs.length} more run(s); ${verdict.summary}`,
+    );
     reportProblems('host faults', verdict);
     expect(verdict.duplicates.length, 'Message-IDs received more than once at the SMTP server').toBe(0);
     expect(verdict.problems.slice(0, 20).join('\n'), verdict.summary).toBe('');

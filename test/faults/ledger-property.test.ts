@@ -46,7 +46,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('claim' as const), w: worker, inv }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('race' as const), inv }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('markSending' as const), w: actor, inv }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('outcome' as const), w: actor, inv, state: outcomeState, retryInS: fc.option(fc.integer({ min: 0, max: 30 })) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ t: fc.constant('outcome' as const), w: actor, inv, state: outcomeState, retryInS: fc.option(fc.integer({ min: 0, max: 30 })) }),
+  },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('release' as const), w: actor, inv }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('tick' as const), s: fc.integer({ min: 0, max: 15 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('crash' as const), w: worker }) },
@@ -67,7 +70,17 @@ afterAll(async () => {
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const opOf: Record<Op['t'], LedgerOp | null> = { claim: 'claim', race: 'claim', markSending: 'markSending', outcome: 'recordOutcome', release: 'release', tick: null, crash: null, recover: 'resolveInterrupted', resend: 'allowResend' };
+const opOf: Record<Op['t'], LedgerOp | null> = {
+  claim: 'claim',
+  race: 'claim',
+  markSending: 'markSending',
+  outcome: 'recordOutcome',
+  release: 'release',
+  tick: null,
+  crash: null,
+  recover: 'resolveInterrupted',
+  resend: 'allowResend',
+};
 
 async function runSequence(ops: Op[]): Promise<void> {
   const installationId = `prop-${crypto.randomBytes(6).toString('hex')}`;
@@ -75,7 +88,16 @@ async function runSequence(ops: Op[]): Promise<void> {
   const generation = Array.from({ length: WORKERS }, () => 0);
   const ownerOf = (w: number) => `w${w}#${generation[w]}`;
   const model = new Map<string, ModelEntry>(INVOICES.map((i) => [i, { ...EMPTY }]));
-  const claimReq = (w: number, invoiceId: string) => ({ installationId, invoiceId, invoiceNumber: `FV/${invoiceId}`, owner: ownerOf(w), leaseUntil: iso(now + LEASE_MS), messageId: `<${installationId}-${invoiceId}@t>`, now: iso(now), maxAttempts: MAX_ATTEMPTS });
+  const claimReq = (w: number, invoiceId: string) => ({
+    installationId,
+    invoiceId,
+    invoiceNumber: `FV/${invoiceId}`,
+    owner: ownerOf(w),
+    leaseUntil: iso(now + LEASE_MS),
+    messageId: `<${installationId}-${invoiceId}@t>`,
+    now: iso(now),
+    maxAttempts: MAX_ATTEMPTS,
+  });
   const trail: string[] = [];
 
   const observe = async (): Promise<Map<string, LedgerEntry>> => new Map((await store.getLedger(installationId, INVOICES)).map((e) => [e.invoiceId, e]));
@@ -120,7 +142,10 @@ async function runSequence(ops: Op[]): Promise<void> {
         const e = model.get(op.inv)!;
         const nextAttemptAt = op.state === 'retry' && op.retryInS !== null ? now + op.retryInS * 1000 : null;
         const outcome = { state: op.state, reason: null, detail: null, recipients: [] };
-        const ok = await store.recordOutcome(installationId, op.inv, ownerOf(op.w), outcome, { writeBack: op.state !== 'retry', nextAttemptAt: nextAttemptAt === null ? null : iso(nextAttemptAt) });
+        const ok = await store.recordOutcome(installationId, op.inv, ownerOf(op.w), outcome, {
+          writeBack: op.state !== 'retry',
+          nextAttemptAt: nextAttemptAt === null ? null : iso(nextAttemptAt),
+        });
         const next = step.recordOutcome(e, ownerOf(op.w), op.state, nextAttemptAt);
         expect(ok, `recordOutcome ${op.state} by ${ownerOf(op.w)} of ${e.state}/${e.owner} ${where()}`).toBe(next !== null);
         if (next) model.set(op.inv, next);
@@ -145,7 +170,13 @@ async function runSequence(ops: Op[]): Promise<void> {
         expect(expired.map((x) => x.invoiceId).sort(), `listExpiredSending ${where()}`).toEqual(expected);
         for (const [k, x] of expired.entries()) {
           const state = op.states[k % op.states.length]!;
-          const ok = await store.resolveInterrupted(installationId, x.invoiceId, x.leaseUntil!, { state, reason: 'interrupted', detail: null, recipients: [] }, state === 'sent');
+          const ok = await store.resolveInterrupted(
+            installationId,
+            x.invoiceId,
+            x.leaseUntil!,
+            { state, reason: 'interrupted', detail: null, recipients: [] },
+            state === 'sent',
+          );
           const next = step.resolveInterrupted(model.get(x.invoiceId)!, Date.parse(x.leaseUntil!), state);
           expect(ok, `resolveInterrupted ${where()}`).toBe(next !== null);
           if (next) model.set(x.invoiceId, next);
@@ -171,9 +202,14 @@ async function runSequence(ops: Op[]): Promise<void> {
       const is = real?.state ?? 'none';
       const ledgerOp = opOf[op.t];
       if (was !== is || before.get(i)?.owner !== real?.owner) {
-        expect(ledgerOp !== null && transitionAllowed(ledgerOp, was, is), `${i}: ${was} -> ${is} by ${op.t} is not in the transition table ${where()}`).toBe(true);
+        expect(ledgerOp !== null && transitionAllowed(ledgerOp, was, is), `${i}: ${was} -> ${is} by ${op.t} is not in the transition table ${where()}`).toBe(
+          true,
+        );
       }
-      expect({ state: is, owner: real?.owner ?? null, attempts: real?.attempts ?? 0, leaseUntil: real?.leaseUntil ? Date.parse(real.leaseUntil) : null }, `${i} ${where()}`).toEqual({ state: m.state, owner: m.owner, attempts: m.attempts, leaseUntil: m.leaseUntil });
+      expect(
+        { state: is, owner: real?.owner ?? null, attempts: real?.attempts ?? 0, leaseUntil: real?.leaseUntil ? Date.parse(real.leaseUntil) : null },
+        `${i} ${where()}`,
+      ).toEqual({ state: m.state, owner: m.owner, attempts: m.attempts, leaseUntil: m.leaseUntil });
       // At most one owner, and only while claimed or sending.
       expect(real?.owner == null || is === 'claimed' || is === 'sending', `${i}: ${is} with owner ${real?.owner} ${where()}`).toBe(true);
     }
@@ -186,9 +222,33 @@ describe('ledger state machine (real PostgreSQL adapter) under random interleavi
     const seed = process.env['FC_SEED'] ? Number(process.env['FC_SEED']) : undefined;
     // Known paths first (a release back to `retry`, a crash mid-send resolved by evidence, a re-send), then random ones.
     const examples: [Op[]][] = [
-      [[{ t: 'claim', w: 0, inv: '1' }, { t: 'outcome', w: 0, inv: '1', state: 'retry', retryInS: null }, { t: 'claim', w: 1, inv: '1' }, { t: 'release', w: 1, inv: '1' }, { t: 'claim', w: 0, inv: '1' }]],
-      [[{ t: 'claim', w: 0, inv: '2' }, { t: 'markSending', w: 0, inv: '2' }, { t: 'crash', w: 0 }, { t: 'race', inv: '2' }, { t: 'tick', s: 11 }, { t: 'race', inv: '2' }, { t: 'recover', states: ['uncertain', 'sent', 'sent'] }, { t: 'resend', inv: '2' }, { t: 'race', inv: '2' }]],
+      [
+        [
+          { t: 'claim', w: 0, inv: '1' },
+          { t: 'outcome', w: 0, inv: '1', state: 'retry', retryInS: null },
+          { t: 'claim', w: 1, inv: '1' },
+          { t: 'release', w: 1, inv: '1' },
+          { t: 'claim', w: 0, inv: '1' },
+        ],
+      ],
+      [
+        [
+          { t: 'claim', w: 0, inv: '2' },
+          { t: 'markSending', w: 0, inv: '2' },
+          { t: 'crash', w: 0 },
+          { t: 'race', inv: '2' },
+          { t: 'tick', s: 11 },
+          { t: 'race', inv: '2' },
+          { t: 'recover', states: ['uncertain', 'sent', 'sent'] },
+          { t: 'resend', inv: '2' },
+          { t: 'race', inv: '2' },
+        ],
+      ],
     ];
-    await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 50 }), runSequence), { numRuns: 150, examples, ...(seed !== undefined ? { seed } : {}) });
+    await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 50 }), runSequence), {
+      numRuns: 150,
+      examples,
+      ...(seed !== undefined ? { seed } : {}),
+    });
   }, 120_000);
 });

@@ -52,7 +52,9 @@ describe('fault: SMTP 4xx/5xx at MAIL, RCPT and DATA, and a connection dropped a
     const verdict = await w.verify({ uncertainAllowed: (mid) => dropped.has(mid), retryAllowed: true, failedAllowed: true });
     const refusals = w.smtp.log.filter((t) => t.outcome === 'refused');
     const byPhase = ['mail', 'rcpt', 'data'].map((p) => `${p} ${refusals.filter((t) => t.phase === p).length}`).join(', ');
-    console.info(`smtp faults: refusals ${byPhase}, ${dropped.size} dropped after the dot; ${settled.runs.length} run(s): ${settled.runs.map((r) => (typeof r === 'string' ? r.slice(0, 80) : `${r.status} ${JSON.stringify(r.counts)}`)).join(' | ')}; ${verdict.summary}`);
+    console.info(
+      `smtp faults: refusals ${byPhase}, ${dropped.size} dropped after the dot; ${settled.runs.length} run(s): ${settled.runs.map((r) => (typeof r === 'string' ? r.slice(0, 80) : `${r.status} ${JSON.stringify(r.counts)}`)).join(' | ')}; ${verdict.summary}`,
+    );
     reportProblems('smtp faults', verdict);
     expect(verdict.duplicates.length, 'Message-IDs possibly delivered more than once').toBe(0);
     expect(verdict.problems.slice(0, 20).join('\n'), verdict.summary).toBe('');

@@ -40,8 +40,10 @@ beforeAll(async () => {
 afterAll(async () => b?.close());
 
 describe('the installation API (/api): the installation token', () => {
-  it('every installation route but the signed webhook and the admin purge answers 401 without a token and 403 with another installation\'s, naming the authorization field', async () => {
-    const routes = scopedRoutes('/api', mine.id).filter((r) => r.route !== 'POST /api/installations/:id/webhooks' && r.route !== 'DELETE /api/installations/:id/data');
+  it("every installation route but the signed webhook and the admin purge answers 401 without a token and 403 with another installation's, naming the authorization field", async () => {
+    const routes = scopedRoutes('/api', mine.id).filter(
+      (r) => r.route !== 'POST /api/installations/:id/webhooks' && r.route !== 'DELETE /api/installations/:id/data',
+    );
     expect(routes.length).toBeGreaterThan(20);
     for (const r of routes) {
       // A body the route would refuse: the credential is checked before validation.
@@ -61,10 +63,15 @@ describe('the installation API (/api): the installation token', () => {
 });
 
 describe('the page API (/ui/api): the page session', () => {
-  it('every page route answers 401 without a session, with the API token, with another installation\'s session, and with a forged or expired one', async () => {
+  it("every page route answers 401 without a session, with the API token, with another installation's session, and with a forged or expired one", async () => {
     const routes = scopedRoutes('/ui/api', mine.id);
     expect(routes.map((r) => r.route)).toEqual(
-      expect.arrayContaining(['GET /ui/api/installations/:id/settings', 'PUT /ui/api/installations/:id/settings', 'GET /ui/api/installations/:id/runs/current', 'GET /ui/api/installations/:id/invoices/search']),
+      expect.arrayContaining([
+        'GET /ui/api/installations/:id/settings',
+        'PUT /ui/api/installations/:id/settings',
+        'GET /ui/api/installations/:id/runs/current',
+        'GET /ui/api/installations/:id/invoices/search',
+      ]),
     );
     const theirs = await pageSession(other);
     const key = pageKey(mine.webhookSecret);
@@ -116,9 +123,31 @@ describe('the page API (/ui/api): the page session', () => {
     // A run going and its log, written through the real store as a run writes them.
     const run = await b.store.startRun({ installationId: mine.id, trigger: 'manual', startedAt: new Date(Date.now() - 60_000).toISOString() });
     await b.store.updateRunProgress(run.id, 3, 9, { ...run.counts, sent: 3 });
-    await b.store.appendLogs([{ installationId: mine.id, runId: run.id, at: new Date().toISOString(), level: 'info', event: 'invoice.sent', invoiceId: '7', invoiceNumber: 'FV/7', message: 'sent', data: null }]);
+    await b.store.appendLogs([
+      {
+        installationId: mine.id,
+        runId: run.id,
+        at: new Date().toISOString(),
+        level: 'info',
+        event: 'invoice.sent',
+        invoiceId: '7',
+        invoiceNumber: 'FV/7',
+        message: 'sent',
+        data: null,
+      },
+    ]);
     expect((await b.call('POST', `/ui/api/installations/${mine.id}/runs`, { token: session })).status).toBe(202);
-    for (const path of ['/settings', '/schedule', '/options/operators', '/options/prints', '/managed/email-accounts', '/runs?limit=5', '/runs/current', '/logs?limit=5', '/invoices/search?q=FV']) {
+    for (const path of [
+      '/settings',
+      '/schedule',
+      '/options/operators',
+      '/options/prints',
+      '/managed/email-accounts',
+      '/runs?limit=5',
+      '/runs/current',
+      '/logs?limit=5',
+      '/invoices/search?q=FV',
+    ]) {
       const api = await b.call('GET', `/api/installations/${mine.id}${path}`, { token: mine.token, headers: { 'accept-language': 'en' } });
       const page = await b.call('GET', `/ui/api/installations/${mine.id}${path}`, { token: session });
       expect(api.status, `${path}: ${JSON.stringify(api.body)}`).toBe(200);
@@ -130,6 +159,8 @@ describe('the page API (/ui/api): the page session', () => {
     expect(current.body.run).toMatchObject({ id: run.id, status: 'running', processed: 3, total: 9, statusCode: 'run.status.running' });
     expect(current.body.run.remainingMs).toBeGreaterThan(0);
     const logs = await b.call('GET', `/ui/api/installations/${mine.id}/logs`, { token: session });
-    expect(logs.body.entries).toEqual([expect.objectContaining({ event: 'invoice.sent', invoiceNumber: 'FV/7', levelText: expect.any(String), text: expect.any(String) })]);
+    expect(logs.body.entries).toEqual([
+      expect.objectContaining({ event: 'invoice.sent', invoiceNumber: 'FV/7', levelText: expect.any(String), text: expect.any(String) }),
+    ]);
   });
 });

@@ -41,7 +41,10 @@ afterAll(async () => b?.close());
 describe('bad input on every installation route', () => {
   it('a NUL character in the query is refused with 400 naming the parameter, before the handler runs', async () => {
     for (const r of routes((name) => (name === 'deliveryId' ? '00000000-0000-4000-8000-000000000000' : name === 'list' ? 'operators' : 'x1'))) {
-      const res = await b.call(r.method as never, `${r.url}?x=a%00b`, { token: credential(r.route), ...(r.method === 'POST' || r.method === 'PUT' ? { body: {} } : {}) });
+      const res = await b.call(r.method as never, `${r.url}?x=a%00b`, {
+        token: credential(r.route),
+        ...(r.method === 'POST' || r.method === 'PUT' ? { body: {} } : {}),
+      });
       if (r.route === 'POST /api/installations/:id/webhooks') {
         expectFieldError(r.route, res, 401, 'Invoice-Courier-Signature'); // unsigned: refused before anything else
         continue;
@@ -55,7 +58,12 @@ describe('bad input on every installation route', () => {
     const withBody = routes().filter((r) => r.method === 'POST' || r.method === 'PUT');
     expect(withBody.length).toBeGreaterThan(8);
     for (const r of withBody) {
-      const res = await b.app.inject({ method: r.method as never, url: r.url, headers: { authorization: `Bearer ${credential(r.route)}`, 'content-type': 'application/json' }, payload: '{"a":' });
+      const res = await b.app.inject({
+        method: r.method as never,
+        url: r.url,
+        headers: { authorization: `Bearer ${credential(r.route)}`, 'content-type': 'application/json' },
+        payload: '{"a":',
+      });
       if (r.route === 'POST /api/installations/:id/webhooks') continue; // covered by the webhook tests: its parser keeps the raw body
       expectFieldError(r.route, { status: res.statusCode, body: res.json() }, 400, 'body');
     }

@@ -139,7 +139,11 @@ describe('log time range', () => {
   });
 
   it('an instant the database cannot hold (year 0) or a leap second is a 400 naming the field', async () => {
-    for (const [param, value] of [['from', '0000-01-01T00:00:00Z'], ['to', '0000-12-31T23:59:59Z'], ['from', '2016-12-31T23:59:60Z']] as const) {
+    for (const [param, value] of [
+      ['from', '0000-01-01T00:00:00Z'],
+      ['to', '0000-12-31T23:59:59Z'],
+      ['from', '2016-12-31T23:59:60Z'],
+    ] as const) {
       const res = await raw('GET', `/api/installations/${id}/logs?${param}=${encodeURIComponent(value)}`);
       expect(res.status, `${param}=${value}`).toBe(400);
       expect(res.body.error).toMatchObject({ code: 'validation', field: param });
@@ -148,7 +152,7 @@ describe('log time range', () => {
 });
 
 describe("an error body's message is what a host can show a person as it is", () => {
-  it('names each refused setting by its label in the caller\'s language, never by its internal path', async () => {
+  it("names each refused setting by its label in the caller's language, never by its internal path", async () => {
     const body = { schedule: { startAt: '25:00' }, attachments: { foreign: '' }, timezone: 'Mars/Olympus' };
     const pl = await b.call('PUT', `/api/installations/${id}/settings`, { token, body, headers: { 'accept-language': 'pl' } });
     expect(pl.status).toBe(400);

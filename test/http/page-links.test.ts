@@ -63,7 +63,7 @@ describe('signed page links', () => {
     }
   });
 
-  it('refuse an expired, forged or another installation\'s link with a 401 page', async () => {
+  it("refuse an expired, forged or another installation's link with a 401 page", async () => {
     const [a, other] = [mine, theirs];
     const l = await links(a, 'en');
     const t = new URL(l.settingsUrl).searchParams.get('t')!;
@@ -89,4 +89,3 @@ describe('signed page links', () => {
     expect((await open(l.settingsUrl)).res.status).toBe(200);
   });
 });
-

@@ -44,7 +44,9 @@ beforeAll(async () => {
   }
   expect(due).toBe(DUE);
   connector = await startTestConnector({ env: { MAX_IN_FLIGHT: '4', SMTP_POOL_SIZE: '2' } });
-  const installed = await connector.api('POST', '/api/installations', { body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } } });
+  const installed = await connector.api('POST', '/api/installations', {
+    body: { hostKind: 'odoo', hostUrl: sandbox.url, database: sandbox.database, integration: { login: 'admin', secret: 'admin' } },
+  });
   expect(installed.status, JSON.stringify(installed.body)).toBe(201);
   id = installed.body.id;
   const token = installed.body.apiToken;
@@ -109,7 +111,10 @@ describe('a run of 200 invoices', () => {
     const run = await running;
     const runMs = Date.now() - started;
     await poll;
-    if (process.env['FIRST_EMAIL_REPORT']) console.log(`time to first e-mail: ${firstEmailMs} ms; run: ${runMs} ms; progress writes: ${progressWrites}; progress values: ${progress.map((p) => p.processed).join(',')}`);
+    if (process.env['FIRST_EMAIL_REPORT'])
+      console.log(
+        `time to first e-mail: ${firstEmailMs} ms; run: ${runMs} ms; progress writes: ${progressWrites}; progress values: ${progress.map((p) => p.processed).join(',')}`,
+      );
 
     expect(run?.id).toBe(runId);
     expect(run?.counts.sent).toBe(DUE);

@@ -45,11 +45,26 @@ function invoice(over: Partial<Invoice> = {}): Invoice {
     amountTax: 2300,
     amountTotal: 12300,
     exchangeRate: null,
-    seller: { ...party({ id: '1', name: 'Sprzedawca S.A.', email: 'faktury@sprzedawca.pl' }), bankAccount: 'PL61109010140000071219812874', bankName: 'Santander' },
+    seller: {
+      ...party({ id: '1', name: 'Sprzedawca S.A.', email: 'faktury@sprzedawca.pl' }),
+      bankAccount: 'PL61109010140000071219812874',
+      bankName: 'Santander',
+    },
     customer: party(),
     invoiceContacts: [],
     lines: [
-      { id: 'l1', kind: 'product', name: 'Usługa', quantity: '1.000', unit: 'szt.', unitPrice: '100.00', discountPercent: '0', net: 10000, gross: 12300, taxes: [{ id: 't23', name: 'VAT 23%', percent: '23', label: '23%' }] },
+      {
+        id: 'l1',
+        kind: 'product',
+        name: 'Usługa',
+        quantity: '1.000',
+        unit: 'szt.',
+        unitPrice: '100.00',
+        discountPercent: '0',
+        net: 10000,
+        gross: 12300,
+        taxes: [{ id: 't23', name: 'VAT 23%', percent: '23', label: '23%' }],
+      },
     ],
     paymentReference: 'FV/2026/05/0001',
     paymentTerm: '14 dni',
@@ -244,7 +259,12 @@ describe('resolving recipients', () => {
   });
 
   it("falls back to the customer's address when no contact has a valid one", () => {
-    const inv = invoice({ invoiceContacts: [{ id: 'c1', name: 'X', email: null }, { id: 'c2', name: 'Y', email: 'y@@zolw.pl' }] });
+    const inv = invoice({
+      invoiceContacts: [
+        { id: 'c1', name: 'X', email: null },
+        { id: 'c2', name: 'Y', email: 'y@@zolw.pl' },
+      ],
+    });
     expect(resolveRecipients(inv)).toEqual({ valid: ['biuro@zolw.pl'], invalid: ['y@@zolw.pl'] });
   });
 
@@ -262,10 +282,22 @@ describe('resolving recipients', () => {
     (a) => expect(isValidEmail(a)).toBe(true),
   );
 
-  it.each(['jan', 'jan@', '@firma.pl', 'jan@firma', 'jan@@firma.pl', 'jan..k@firma.pl', '.jan@firma.pl', 'jan.@firma.pl', 'jan k@firma.pl', 'jan@-firma.pl', 'jan@firma.p', 'jan@firma.123', `${'a'.repeat(65)}@firma.pl`, 'jan@[127.0.0.1]'])(
-    '%s is not a valid address',
-    (a) => expect(isValidEmail(a)).toBe(false),
-  );
+  it.each([
+    'jan',
+    'jan@',
+    '@firma.pl',
+    'jan@firma',
+    'jan@@firma.pl',
+    'jan..k@firma.pl',
+    '.jan@firma.pl',
+    'jan.@firma.pl',
+    'jan k@firma.pl',
+    'jan@-firma.pl',
+    'jan@firma.p',
+    'jan@firma.123',
+    `${'a'.repeat(65)}@firma.pl`,
+    'jan@[127.0.0.1]',
+  ])('%s is not a valid address', (a) => expect(isValidEmail(a)).toBe(false));
 });
 
 describe('KSeF', () => {
@@ -301,7 +333,9 @@ describe('the print by currency', () => {
   });
 
   it('a malformed print choice is refused with the field named', () => {
-    expect(() => printFor(invoice(), settings({ attachments: { pln: 'bogus', foreign: 'none' } }))).toThrow(expect.objectContaining({ code: 'validation', field: 'attachments.pln' }));
+    expect(() => printFor(invoice(), settings({ attachments: { pln: 'bogus', foreign: 'none' } }))).toThrow(
+      expect.objectContaining({ code: 'validation', field: 'attachments.pln' }),
+    );
   });
 });
 
@@ -315,7 +349,13 @@ describe('content hash', () => {
 
   it('ignores volatile and delivery-only fields', () => {
     const a = invoice();
-    const b = invoice({ updatedAt: '2026-05-12T09:00:00Z', hostMarkedSent: true, hostIsSending: true, customer: party({ email: 'inny@zolw.pl', eInvoiceConsent: true }), invoiceContacts: [{ id: 'c', name: 'c', email: 'c@zolw.pl' }] });
+    const b = invoice({
+      updatedAt: '2026-05-12T09:00:00Z',
+      hostMarkedSent: true,
+      hostIsSending: true,
+      customer: party({ email: 'inny@zolw.pl', eInvoiceConsent: true }),
+      invoiceContacts: [{ id: 'c', name: 'c', email: 'c@zolw.pl' }],
+    });
     expect(contentHash(b)).toBe(contentHash(a));
   });
 
@@ -343,7 +383,9 @@ describe('content hash', () => {
 describe('Message-ID', () => {
   it('is deterministic per installation, invoice and sender domain', () => {
     expect(messageIdFor('inst-1', '101', 'faktury@piekarnia.pl')).toBe(messageIdFor('inst-1', '101', 'FAKTURY@Piekarnia.PL'));
-    expect(messageIdFor('9a260b0c-94fd-4c1e-8d7e-0e3f9b1a2c3d', '101', 'faktury@piekarnia.pl')).toBe('<ic-9a260b0c-94fd-4c1e-8d7e-0e3f9b1a2c3d.101@piekarnia.pl>');
+    expect(messageIdFor('9a260b0c-94fd-4c1e-8d7e-0e3f9b1a2c3d', '101', 'faktury@piekarnia.pl')).toBe(
+      '<ic-9a260b0c-94fd-4c1e-8d7e-0e3f9b1a2c3d.101@piekarnia.pl>',
+    );
   });
 
   it("is on the sender's domain, never .local, and only falls back to a reserved .invalid domain without one", () => {

@@ -144,10 +144,15 @@ describe('run times, for any window, interval, zone and day (property-based)', (
   const zones = Intl.supportedValuesOf('timeZone');
   const hhmm = fc.integer({ min: 0, max: 24 * 60 - 1 }).map((m) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`);
   const every = fc.constantFrom<Schedule['repeatEvery']>('30m', '1h', '2h', '4h');
-  const day = fc.date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2040-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+  const day = fc
+    .date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2040-12-31T00:00:00Z'), noInvalidDate: true })
+    .map((d) => d.toISOString().slice(0, 10));
   // Days with DST transitions are over-represented so that the rare cases are really exercised.
   const dstDay = fc.constantFrom('2026-03-29', '2026-10-25', '2026-03-08', '2026-11-01', '2026-04-05', '2026-10-04', '2011-12-30', '2024-03-31');
-  const zone = fc.oneof(fc.constantFrom(W, 'America/New_York', 'Australia/Lord_Howe', 'Pacific/Apia', 'America/Santiago', 'Asia/Tehran'), fc.constantFrom(...zones));
+  const zone = fc.oneof(
+    fc.constantFrom(W, 'America/New_York', 'Australia/Lord_Howe', 'Pacific/Apia', 'America/Santiago', 'Asia/Tehran'),
+    fc.constantFrom(...zones),
+  );
   const mins = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3));
 
   /** Local wall time of an instant, written as if it were UTC (ms). */

@@ -40,9 +40,17 @@ describe('the scheduler port', () => {
 
   it("jobsOverview counts an enabled installation's scheduled job, in the port's shape (name and four counts)", async () => {
     const inst = await store.createInstallation({
-      hostKind: 'odoo', hostUrl: 'http://127.0.0.1:1', hostDatabase: 'x', companyId: null, integrationLogin: 'admin',
-      integrationSecret: { keyId: 'k', data: 'eA==' }, operatorSecret: null, settings: { ...defaultSettings(), enabled: true },
-      callbackUrl: null, webhookSecret: null, apiTokenHash: null,
+      hostKind: 'odoo',
+      hostUrl: 'http://127.0.0.1:1',
+      hostDatabase: 'x',
+      companyId: null,
+      integrationLogin: 'admin',
+      integrationSecret: { keyId: 'k', data: 'eA==' },
+      operatorSecret: null,
+      settings: { ...defaultSettings(), enabled: true },
+      callbackUrl: null,
+      webhookSecret: null,
+      apiTokenHash: null,
     });
     expect(await scheduler.sync(inst)).not.toBeNull();
     const overview = await scheduler.jobsOverview();

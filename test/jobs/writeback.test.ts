@@ -48,8 +48,23 @@ async function owed(n: number): Promise<string> {
   const now = new Date().toISOString();
   for (let i = 1; i <= n; i++) {
     const invoiceId = String(i);
-    await store.claim({ installationId: inst, invoiceId, invoiceNumber: `FV/${i}`, owner: 'w', leaseUntil: new Date(Date.now() + 60_000).toISOString(), messageId: `<${inst}.${i}@ic>`, now, maxAttempts: 3 });
-    await store.recordOutcome(inst, invoiceId, 'w', { state: 'sent', reason: null, detail: null, recipients: [{ address: 'biuro@example.pl', accepted: true, reply: null }] }, { writeBack: true, nextAttemptAt: null });
+    await store.claim({
+      installationId: inst,
+      invoiceId,
+      invoiceNumber: `FV/${i}`,
+      owner: 'w',
+      leaseUntil: new Date(Date.now() + 60_000).toISOString(),
+      messageId: `<${inst}.${i}@ic>`,
+      now,
+      maxAttempts: 3,
+    });
+    await store.recordOutcome(
+      inst,
+      invoiceId,
+      'w',
+      { state: 'sent', reason: null, detail: null, recipients: [{ address: 'biuro@example.pl', accepted: true, reply: null }] },
+      { writeBack: true, nextAttemptAt: null },
+    );
   }
   return inst;
 }
@@ -92,11 +107,15 @@ describe('write-backs under a failing store', () => {
     let windows = 0;
     const jumping = () => new Date(Date.now() + windows++ * WRITE_BACK_SETTLE_MS);
     const first = host();
-    await expect(flushWriteBacks({ ...deps(failing({ markWrittenBack: 1_000 }), held), clock: jumping }, inst, first, noLog)).rejects.toThrow(/Connection terminated/);
+    await expect(flushWriteBacks({ ...deps(failing({ markWrittenBack: 1_000 }), held), clock: jumping }, inst, first, noLog)).rejects.toThrow(
+      /Connection terminated/,
+    );
     expect(first.written.sort()).toEqual(['1', '2']);
     expect(held.count(inst)).toBe(2);
     // Still leased to this process: another process cannot take them before the lease ends.
-    expect(await store.claimWriteBacks(inst, { owner: 'p2', now: new Date().toISOString(), leaseUntil: new Date(Date.now() + 60_000).toISOString(), limit: 10 })).toEqual([]);
+    expect(
+      await store.claimWriteBacks(inst, { owner: 'p2', now: new Date().toISOString(), leaseUntil: new Date(Date.now() + 60_000).toISOString(), limit: 10 }),
+    ).toEqual([]);
     // The next flush of this process gives them back first, then writes them (the host finds its note).
     const second = host();
     expect(await flushWriteBacks(deps(store, held), inst, second, noLog)).toBe(2);

@@ -19,7 +19,14 @@ let imap: ImapAccess;
 let account: EmailAccount;
 
 async function deliverToInbox(raws: Buffer[]): Promise<void> {
-  const client = new ImapFlow({ host: dovecot!.host, port: dovecot!.port, secure: false, doSTARTTLS: false, auth: { user: dovecot!.user, pass: dovecot!.password }, logger: false });
+  const client = new ImapFlow({
+    host: dovecot!.host,
+    port: dovecot!.port,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user: dovecot!.user, pass: dovecot!.password },
+    logger: false,
+  });
   client.on('error', () => {});
   await client.connect();
   try {
@@ -51,7 +58,13 @@ afterAll(async () => {
 describe.skipIf(!dovecot)('bounces in the account INBOX', () => {
   it('lists the delivery reports after a UID, leaves auto-replies out, and each names its message', async () => {
     const ids = ['<ic-a.1@spike.example>', '<ic-a.2@spike.example>', '<ic-a.3@spike.example>', '<ic-a.4@spike.example>'] as const;
-    await deliverToInbox([dsnFixture('postfix', ids[0]), dsnFixture('autoreply', ids[1]), dsnFixture('exchange', ids[1]), dsnFixture('gmail', ids[2]), dsnFixture('delayed', ids[3])]);
+    await deliverToInbox([
+      dsnFixture('postfix', ids[0]),
+      dsnFixture('autoreply', ids[1]),
+      dsnFixture('exchange', ids[1]),
+      dsnFixture('gmail', ids[2]),
+      dsnFixture('delayed', ids[3]),
+    ]);
     const first = await imap.listDeliveryReports(account, 0, 100);
     expect(first.uidValidity).toMatch(/^\d+$/);
     expect(first.reports).toHaveLength(4);

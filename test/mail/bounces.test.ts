@@ -12,9 +12,21 @@ const dsnFixture = (name: (typeof DSN_FIXTURES)[number]) => fixture(name, MID);
 
 describe('delivery reports', () => {
   it.each([
-    ['postfix', 'jan.kowalski@nabywca.example', '5.1.1', /^550 5\.1\.1 <jan\.kowalski@nabywca\.example>: Recipient address rejected: User unknown in virtual mailbox table$/, 'mail.spike.example'],
+    [
+      'postfix',
+      'jan.kowalski@nabywca.example',
+      '5.1.1',
+      /^550 5\.1\.1 <jan\.kowalski@nabywca\.example>: Recipient address rejected: User unknown in virtual mailbox table$/,
+      'mail.spike.example',
+    ],
     ['exchange', 'biuro@klient.example', '5.1.10', /RESOLVER\.ADR\.RecipientNotFound/, 'AM0PR01MB1234.eurprd01.prod.exchangelabs.com'],
-    ['gmail', 'ksiegowosc.nabywca@gmail.com', '5.1.1', /^550-5\.1\.1 The email account that you tried to reach does not exist\..*NoSuchUser$/, 'googlemail.com'],
+    [
+      'gmail',
+      'ksiegowosc.nabywca@gmail.com',
+      '5.1.1',
+      /^550-5\.1\.1 The email account that you tried to reach does not exist\..*NoSuchUser$/,
+      'googlemail.com',
+    ],
   ] as const)('a %s bounce names the message, the recipient, the status and the diagnostic', async (name, address, status, diagnostic, mta) => {
     const report = await parseDeliveryReport(dsnFixture(name));
     expect(report).not.toBeNull();
@@ -42,7 +54,13 @@ describe('delivery reports', () => {
   });
 
   it('delivery-status blocks unfold continued lines and split per recipient', () => {
-    const blocks = parseDeliveryStatus('Reporting-MTA: dns; a\r\n\r\nFinal-Recipient: rfc822; x@y.example\r\nDiagnostic-Code: smtp; 550\r\n  still 550\r\n\r\nFinal-Recipient: rfc822; z@y.example\r\nAction: failed\r\n');
-    expect(blocks).toEqual([{ 'reporting-mta': 'dns; a' }, { 'final-recipient': 'rfc822; x@y.example', 'diagnostic-code': 'smtp; 550 still 550' }, { 'final-recipient': 'rfc822; z@y.example', action: 'failed' }]);
+    const blocks = parseDeliveryStatus(
+      'Reporting-MTA: dns; a\r\n\r\nFinal-Recipient: rfc822; x@y.example\r\nDiagnostic-Code: smtp; 550\r\n  still 550\r\n\r\nFinal-Recipient: rfc822; z@y.example\r\nAction: failed\r\n',
+    );
+    expect(blocks).toEqual([
+      { 'reporting-mta': 'dns; a' },
+      { 'final-recipient': 'rfc822; x@y.example', 'diagnostic-code': 'smtp; 550 still 550' },
+      { 'final-recipient': 'rfc822; z@y.example', action: 'failed' },
+    ]);
   });
 });

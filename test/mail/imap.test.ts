@@ -41,7 +41,14 @@ async function failure(p: Promise<unknown>): Promise<ConnectorError> {
 
 /** Reads a mailbox straight from Dovecot with a separate client (not our adapter). */
 async function mailbox(dovecot: TestDovecot, path: string): Promise<{ flags: Set<string>; raw: Buffer; specialUse: string | undefined }[]> {
-  const client = new ImapFlow({ host: dovecot.host, port: dovecot.port, secure: false, doSTARTTLS: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
+  const client = new ImapFlow({
+    host: dovecot.host,
+    port: dovecot.port,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user: dovecot.user, pass: dovecot.password },
+    logger: false,
+  });
   client.on('error', () => {});
   await client.connect();
   try {
@@ -166,7 +173,6 @@ describe.skipIf(!dovecotProbe)('IMAP delivery (save_draft, copy to Sent, evidenc
     expect(JSON.stringify(err.detail)).not.toContain('nope');
     expect((await failure(delivery.findByMessageId(bad, '<x@y>'))).code).toBe('mail_auth');
   });
-
 });
 
 describe.skipIf(!dovecotProbe)('IMAP Drafts folder missing', () => {

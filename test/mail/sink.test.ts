@@ -96,10 +96,23 @@ describe('demo SMTP sink', () => {
     const pdfBytes = new TextEncoder().encode('%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n');
     const delivery = createMailDelivery({ poolSize: 1 });
     try {
-      const account: EmailAccount = { id: 'd', name: 'd', active: true, fromAddress: null, fromFilter: null, smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', user: null, password: null }, imap: null };
+      const account: EmailAccount = {
+        id: 'd',
+        name: 'd',
+        active: true,
+        fromAddress: null,
+        fromFilter: null,
+        smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', user: null, password: null },
+        imap: null,
+      };
       await delivery.deliver(
         account,
-        { ...message(7), html: '<p>Dzień dobry, <strong>faktura FV/7</strong></p><script>alert(1)</script>', text: 'Dzień dobry, faktura FV/7', attachments: [{ filename: 'FV_7.pdf', contentType: 'application/pdf', content: pdfBytes }] },
+        {
+          ...message(7),
+          html: '<p>Dzień dobry, <strong>faktura FV/7</strong></p><script>alert(1)</script>',
+          text: 'Dzień dobry, faktura FV/7',
+          attachments: [{ filename: 'FV_7.pdf', contentType: 'application/pdf', content: pdfBytes }],
+        },
         'send_now',
       );
     } finally {
@@ -133,7 +146,16 @@ describe('demo SMTP sink', () => {
     sink = await startSmtpSink({ host: '127.0.0.1', port: 0, webPort: 0, dir });
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true });
     try {
-      const raw = ['From: a@spike.example', 'To: b@customer.example', 'Subject: FV/9', 'Date: Wed, 02 Dec 2026 01:59:53 +0100', 'Message-ID: <ic.demo.inv9@spike.example>', '', 'Dzień dobry', ''].join('\r\n');
+      const raw = [
+        'From: a@spike.example',
+        'To: b@customer.example',
+        'Subject: FV/9',
+        'Date: Wed, 02 Dec 2026 01:59:53 +0100',
+        'Message-ID: <ic.demo.inv9@spike.example>',
+        '',
+        'Dzień dobry',
+        '',
+      ].join('\r\n');
       await transport.sendMail({ envelope: { from: 'a@spike.example', to: ['b@customer.example'] }, raw });
     } finally {
       transport.close();
@@ -151,7 +173,15 @@ describe('demo SMTP sink', () => {
     sink = await startSmtpSink({ host: '127.0.0.1', port: 0, webPort: 0, dir });
     const delivery = createMailDelivery({ poolSize: 1 });
     try {
-      const account: EmailAccount = { id: 'd', name: 'd', active: true, fromAddress: null, fromFilter: null, smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', user: null, password: null }, imap: null };
+      const account: EmailAccount = {
+        id: 'd',
+        name: 'd',
+        active: true,
+        fromAddress: null,
+        fromFilter: null,
+        smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', user: null, password: null },
+        imap: null,
+      };
       await delivery.deliver(account, { ...message(5), subject: 'first' }, 'send_now');
       await delivery.deliver(account, { ...message(5), subject: 'second' }, 'send_now');
     } finally {
@@ -215,7 +245,15 @@ describe('demo SMTP sink', () => {
     const delivery = createMailDelivery({ poolSize: 1 });
     const big = { ...message(3), attachments: [{ filename: 'big.pdf', contentType: 'application/pdf', content: new Uint8Array(50_000) }] };
     try {
-      const account: EmailAccount = { id: 'd', name: 'd', active: true, fromAddress: null, fromFilter: null, smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', user: null, password: null }, imap: null };
+      const account: EmailAccount = {
+        id: 'd',
+        name: 'd',
+        active: true,
+        fromAddress: null,
+        fromFilter: null,
+        smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', user: null, password: null },
+        imap: null,
+      };
       await expect(delivery.deliver(account, big, 'send_now')).rejects.toMatchObject({ code: 'mail_permanent' });
     } finally {
       await delivery.close();

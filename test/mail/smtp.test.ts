@@ -78,7 +78,11 @@ describe('SMTP delivery (send_now)', () => {
     smtp = await startTestSmtpServer();
     delivery = createMailDelivery({ poolSize: 2 });
     const account = smtp.account();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => delivery!.deliver(account, message({ messageId: `<ic.inst1.inv${i}@invoice-courier>`, cc: [], bcc: [] }), 'send_now')));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        delivery!.deliver(account, message({ messageId: `<ic.inst1.inv${i}@invoice-courier>`, cc: [], bcc: [] }), 'send_now'),
+      ),
+    );
     expect(smtp.messages).toHaveLength(50);
     expect(new Set(smtp.messages.map((m) => m.parsed.messageId)).size).toBe(50);
     expect(smtp.connectionCount).toBeLessThanOrEqual(2);

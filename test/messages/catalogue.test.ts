@@ -16,13 +16,37 @@ import { DATE_PATTERN, PRINT_PATTERN, TIME_PATTERN } from '../../src/settings/sc
 
 // Records over the unions: the typecheck fails when a value is added to one of them and not here.
 const SKIP_REASONS: Record<SkipReason, true> = {
-  not_customer_invoice: true, cancelled: true, draft_not_wanted: true, missing_date: true, before_from_date: true, host_marked_sent: true,
-  host_is_sending: true, already_recorded: true, in_progress: true, retry_later: true, attempts_exhausted: true, no_recipient: true, no_consent: true, waiting_for_ksef: true,
-  ksef_rejected: true, host_read_failed: true,
+  not_customer_invoice: true,
+  cancelled: true,
+  draft_not_wanted: true,
+  missing_date: true,
+  before_from_date: true,
+  host_marked_sent: true,
+  host_is_sending: true,
+  already_recorded: true,
+  in_progress: true,
+  retry_later: true,
+  attempts_exhausted: true,
+  no_recipient: true,
+  no_consent: true,
+  waiting_for_ksef: true,
+  ksef_rejected: true,
+  host_read_failed: true,
 };
 const OUTCOME_REASONS: Record<OutcomeReason, true> = {
-  no_recipient: true, no_consent: true, invalid_recipient: true, print_unavailable: true, render_failed: true, smtp_temporary: true, smtp_permanent: true,
-  smtp_auth: true, account_unusable: true, imap_failed: true, attempts_exhausted: true, interrupted: true, waiting_for_ksef: true,
+  no_recipient: true,
+  no_consent: true,
+  invalid_recipient: true,
+  print_unavailable: true,
+  render_failed: true,
+  smtp_temporary: true,
+  smtp_permanent: true,
+  smtp_auth: true,
+  account_unusable: true,
+  imap_failed: true,
+  attempts_exhausted: true,
+  interrupted: true,
+  waiting_for_ksef: true,
   host_read_failed: true,
 };
 const TRIGGERS: Record<RunTrigger, true> = { schedule: true, manual: true, catch_up: true, hint: true };
@@ -46,7 +70,8 @@ function loggedEventLiterals(): string[] {
     for (const m of text.matchAll(/\b(?:log)\(\s*(?:'[a-z]+'|[^,()]+\?[^,()]+),\s*'([a-z_]+\.[a-z_.]+)'/g)) found.add(m[1]!);
     for (const m of text.matchAll(/\blogOnce\(\s*[a-zA-Z]+,\s*'([a-z_]+\.[a-z_.]+)'/g)) found.add(m[1]!);
     // store.appendLogs([{ …, event: 'invoice.resend_allowed', … }])
-    for (const call of text.matchAll(/\bappendLogs\(\[([\s\S]{0,600}?)\]\)/g)) for (const m of call[1]!.matchAll(/\bevent:\s*'([a-z_]+\.[a-z_.]+)'/g)) found.add(m[1]!);
+    for (const call of text.matchAll(/\bappendLogs\(\[([\s\S]{0,600}?)\]\)/g))
+      for (const m of call[1]!.matchAll(/\bevent:\s*'([a-z_]+\.[a-z_.]+)'/g)) found.add(m[1]!);
   }
   return [...found].sort();
 }
@@ -56,13 +81,16 @@ describe('the message catalogue', () => {
     const problems: string[] = [];
     for (const [code, entry] of Object.entries(CATALOGUE) as [MessageCode, Record<string, string>][]) {
       for (const lang of LANGS) if (typeof entry[lang] !== 'string' || entry[lang].trim() === '') problems.push(`${code}: no ${lang} text`);
-      if (JSON.stringify(placeholders(entry['pl'] ?? '')) !== JSON.stringify(placeholders(entry['en'] ?? ''))) problems.push(`${code}: pl and en name different parameters`);
+      if (JSON.stringify(placeholders(entry['pl'] ?? '')) !== JSON.stringify(placeholders(entry['en'] ?? '')))
+        problems.push(`${code}: pl and en name different parameters`);
     }
     expect(problems).toEqual([]);
   });
 
   it('fills parameters and never leaves a placeholder behind', () => {
-    expect(render('pl', 'settings.until_before_start', { startAt: '18:00' })).toBe('Godzina „Do godziny” nie może być wcześniejsza niż godzina rozpoczęcia 18:00.');
+    expect(render('pl', 'settings.until_before_start', { startAt: '18:00' })).toBe(
+      'Godzina „Do godziny” nie może być wcześniejsza niż godzina rozpoczęcia 18:00.',
+    );
     expect(render('en', 'log.invoice.sent', { to: ['a@x.pl', 'b@x.pl'] })).toBe('Sent to a@x.pl, b@x.pl.');
   });
 
@@ -72,13 +100,29 @@ describe('the message catalogue', () => {
     const events = [...literals, ...LOGGED_STATES.map((s) => `invoice.${s}`), ...Object.keys(SKIP_REASONS).map((r) => `invoice.skipped.${r}`)];
     const unknown = events.filter((event) => logMessage('pl', { event, level: 'info', message: 'x: y', data: {} }).code === 'log.unknown');
     expect(unknown).toEqual([]);
-    for (const event of Object.keys(LOG_EVENTS)) for (const lang of LANGS) expect(logMessage(lang, { event, level: 'info', message: '', data: {} }).text).not.toMatch(/\{[a-zA-Z]+\}/);
+    for (const event of Object.keys(LOG_EVENTS))
+      for (const lang of LANGS) expect(logMessage(lang, { event, level: 'info', message: '', data: {} }).text).not.toMatch(/\{[a-zA-Z]+\}/);
   });
 
   it('renders a log entry from its event and data, quoting host words as detail', () => {
-    const sent = logMessage('pl', { event: 'invoice.sent', level: 'info', message: 'Sent to a@x.pl', data: { recipients: [{ address: 'a@x.pl', accepted: true, reply: null }, { address: 'b@x.pl', accepted: false, reply: '550 no such user' }] } });
+    const sent = logMessage('pl', {
+      event: 'invoice.sent',
+      level: 'info',
+      message: 'Sent to a@x.pl',
+      data: {
+        recipients: [
+          { address: 'a@x.pl', accepted: true, reply: null },
+          { address: 'b@x.pl', accepted: false, reply: '550 no such user' },
+        ],
+      },
+    });
     expect(sent).toMatchObject({ code: 'log.invoice.sent_partly', text: 'Wysłano do: a@x.pl; odrzucone adresy: b@x.pl („550 no such user”).' });
-    const done = logMessage('pl', { event: 'run.completed', level: 'info', message: 'Run completed: …', data: { status: 'completed', counts: { sent: 3, drafted: 0, skipped: 1, failed: 0, retry: 0, uncertain: 0 } } });
+    const done = logMessage('pl', {
+      event: 'run.completed',
+      level: 'info',
+      message: 'Run completed: …',
+      data: { status: 'completed', counts: { sent: 3, drafted: 0, skipped: 1, failed: 0, retry: 0, uncertain: 0 } },
+    });
     expect(done.text).toBe('Przebieg zakończony: wysłane: 3, robocze: 0, pominięte: 1, błędy: 0, do ponowienia: 0, niepewne: 0.');
     const started = logMessage('pl', { event: 'run.started', level: 'info', message: 'Run started (catch-up after downtime)', data: { trigger: 'catch_up' } });
     expect(started.text).toBe('Rozpoczęto przebieg (nadrobienie pominiętego terminu).');
@@ -86,9 +130,17 @@ describe('the message catalogue', () => {
     expect(failed.text).toBe('Nie wysłano: serwer poczty odrzucił wiadomość.');
     const skipped = logMessage('en', { event: 'invoice.skipped.no_recipient', level: 'warning', message: 'Skipped: …', data: { reason: 'no_recipient' } });
     expect(skipped.text).toBe('Skipped: the customer has no e-mail address for invoices.');
-    const delayed = logMessage('pl', { event: 'writeback.delayed', level: 'warning', message: 'Writing 3 outcome(s) back to the host failed; will retry on the next run: Odoo: Brak dostępu', data: null });
+    const delayed = logMessage('pl', {
+      event: 'writeback.delayed',
+      level: 'warning',
+      message: 'Writing 3 outcome(s) back to the host failed; will retry on the next run: Odoo: Brak dostępu',
+      data: null,
+    });
     expect(delayed.text).toContain('„Odoo: Brak dostępu”');
-    expect(logMessage('pl', { event: 'something.new', level: 'info', message: 'Hello', data: null })).toMatchObject({ code: 'log.unknown', text: 'Zdarzenie something.new: „Hello”.' });
+    expect(logMessage('pl', { event: 'something.new', level: 'info', message: 'Hello', data: null })).toMatchObject({
+      code: 'log.unknown',
+      text: 'Zdarzenie something.new: „Hello”.',
+    });
   });
 
   it('has a sentence for every run status, trigger, skip and outcome reason, and preview decision', () => {
@@ -99,7 +151,9 @@ describe('the message catalogue', () => {
       expect(isMessageCode(`log.invoice.skipped.${r}`), r).toBe(true);
       expect(decisionMessage('pl', { send: false, reason: r }).code).toBe(`preview.skip.${r}`);
     }
-    expect(decisionMessage('pl', { send: false, reason: 'already_recorded' }).text).toBe('Nie zostałaby wysłana: została już wysłana (jest w rejestrze wysyłek).');
+    expect(decisionMessage('pl', { send: false, reason: 'already_recorded' }).text).toBe(
+      'Nie zostałaby wysłana: została już wysłana (jest w rejestrze wysyłek).',
+    );
     expect(decisionMessage('en', { send: true }).text).toBe('Would be sent.');
   });
 

@@ -53,7 +53,10 @@ async function drawPages(textLetters: string[], outlineLetters: string[]): Promi
   doc.registerFont(FONT_REGULAR, fonts.regular as unknown as Buffer);
   doc.registerFont(FONT_BOLD, fonts.bold as unknown as Buffer);
   for (const c of cells(textLetters)) {
-    doc.font(c.bold ? FONT_BOLD : FONT_REGULAR).fontSize(SIZE).fillColor('black');
+    doc
+      .font(c.bold ? FONT_BOLD : FONT_REGULAR)
+      .fontSize(SIZE)
+      .fillColor('black');
     doc.text(c.letter, c.x, c.baseline, { lineBreak: false, baseline: 'alphabetic' });
   }
   doc.addPage();

@@ -93,7 +93,10 @@ describe('two-page invoices: the line table breaks across pages and the VAT summ
         const withSummary = l.linePages.filter((p) => p === l.summaryPage).length;
         expect(withSummary, `${at}: lines on the summary's page ${l.summaryPage}`).toBeGreaterThanOrEqual(2);
         // every line once, in order, pages never going back
-        expect(l.linePages.every((p, i) => p >= 1 && (i === 0 || p >= l.linePages[i - 1]!)), at).toBe(true);
+        expect(
+          l.linePages.every((p, i) => p >= 1 && (i === 0 || p >= l.linePages[i - 1]!)),
+          at,
+        ).toBe(true);
         // the header repeated: the table head on every page with lines, "ciąg dalszy" on page 2
         for (const p of new Set(l.linePages)) expect(l.pages[p - 1], `${at}: table head on page ${p}`).toContain('Nazwa towaru lub usługi');
         expect(l.pages[1], at).toContain('ciąg dalszy');
@@ -119,7 +122,7 @@ describe('two-page invoices: the line table breaks across pages and the VAT summ
     expect(p1.summary, 'no summary header on page 1').toHaveLength(0);
   });
 
-  it('a note after the last line does not count as a line: the summary\'s page still carries two line items', async () => {
+  it("a note after the last line does not count as a line: the summary's page still carries two line items", async () => {
     // 43 lines fill page 1 with 42; line 43 and the note go to page 2, where the summary fits
     const base = cateringInvoice(43);
     const note = { ...base.lines[0]!, id: 'note', kind: 'note' as const, name: 'Gwarancja 24 miesiące od daty dostawy.', net: 0, gross: 0, taxes: [] };
@@ -143,7 +146,7 @@ describe('two-page invoices: the line table breaks across pages and the VAT summ
     expect((await headers(l.pdf, 1)).summary).toHaveLength(1);
   });
 
-  it('the 200-line invoice: the summary\'s page carries lines too (pixels: a lines-table header above the summary header)', async () => {
+  it("the 200-line invoice: the summary's page carries lines too (pixels: a lines-table header above the summary header)", async () => {
     const { pdf } = await renderStandardPrint(LONG_INVOICE, 'invoice');
     const pages = (await pdfPages(pdf)).map(squash);
     const last = pages.length;

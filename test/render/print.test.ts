@@ -151,7 +151,7 @@ describe('print choice and language', () => {
 });
 
 describe('standard print "Faktura VAT" in a foreign currency', () => {
-  it('without booked PLN amounts: converts each rate\'s VAT at the host\'s rate, and says so, with the rate, its date and source', async () => {
+  it("without booked PLN amounts: converts each rate's VAT at the host's rate, and says so, with the rate, its date and source", async () => {
     const { pdf, warnings } = await renderStandardPrint(EUR_INVOICE, 'invoice-pl');
     const text = squash(await pdfText(pdf));
     expect(text).toContain('Kwota VAT w');
@@ -232,7 +232,7 @@ describe('VAT in PLN on a foreign-currency print is what the invoice booked', ()
     expect(warnings.some((w) => /adds up to 2 221,52 PLN but its booked VAT is 2 290,24 PLN/.test(w))).toBe(true);
   });
 
-  it('falls back to converting at the host\'s rate, and warns, when the booking is not in PLN', async () => {
+  it("falls back to converting at the host's rate, and warns, when the booking is not in PLN", async () => {
     const eurBooked = { ...EUR_BOOKED_INVOICE, booked: { ...EUR_BOOKED_INVOICE.booked!, currency: 'EUR' } };
     const { pdf, warnings } = await renderStandardPrint(eurBooked, 'invoice-pl');
     const text = flat(squash(await pdfText(pdf)));
@@ -299,7 +299,7 @@ describe('product codes in line names', () => {
 });
 
 describe('payment method and seller contacts', () => {
-  it('prints the host\'s payment method as given', async () => {
+  it("prints the host's payment method as given", async () => {
     const text = squash(await pdfText((await renderStandardPrint({ ...PLN_INVOICE, paymentMethod: 'gotówka' }, 'invoice-pl')).pdf));
     expect(text).toContain('Sposób płatności: gotówka');
   });
@@ -312,7 +312,7 @@ describe('payment method and seller contacts', () => {
     expect(await pdfText((await renderStandardPrint(noAccount, 'invoice-pl')).pdf)).not.toContain('Sposób płatności');
   });
 
-  it('prints the seller\'s phone, e-mail and web site in the seller\'s block when the host has them', async () => {
+  it("prints the seller's phone, e-mail and web site in the seller's block when the host has them", async () => {
     const pages = await pdfPages((await renderStandardPrint({ ...PLN_INVOICE, seller: SELLER_WITH_CONTACTS }, 'invoice-pl')).pdf);
     const lines = pages[0]!.split('\n').map((l) => squash(l).trim());
     const nip = lines.findIndex((l) => l.startsWith('NIP: 5260250995'));
@@ -337,14 +337,18 @@ describe('standard print "Faktura korygująca"', () => {
     expect(text).toContain('Słownie: jeden tysiąc trzysta dwadzieścia osiem złotych dziewięćdziesiąt pięć groszy');
   });
 
-  it('prints the corrected invoice\'s number, date and KSeF number, and the reason of the correction', async () => {
+  it("prints the corrected invoice's number, date and KSeF number, and the reason of the correction", async () => {
     const { pdf, warnings } = await renderStandardPrint(CREDIT_NOTE_KSEF, 'invoice-pl');
     expect(warnings).toEqual([]);
     const text = flat(squash(await pdfText(pdf)));
     expect(text).toContain('Dotyczy faktury: FV/2026/0001 z dnia 02.02.2026');
     expect(text).toContain('Numer KSeF faktury korygowanej: 5260250995-20260202-0A1B2C3D4E5F-3C');
     expect(text).toContain('Przyczyna korekty: Zwrot jednej licencji (reklamacja z 05.02.2026)');
-    const none = flat(await pdfText((await renderStandardPrint({ ...CREDIT_NOTE_KSEF, corrects: { number: 'FV/2026/0001', date: null }, correctionReason: null }, 'invoice-pl')).pdf));
+    const none = flat(
+      await pdfText(
+        (await renderStandardPrint({ ...CREDIT_NOTE_KSEF, corrects: { number: 'FV/2026/0001', date: null }, correctionReason: null }, 'invoice-pl')).pdf,
+      ),
+    );
     expect(none).toContain('Dotyczy faktury: FV/2026/0001');
     expect(none).not.toMatch(/Numer KSeF|Przyczyna korekty|z dnia/);
   });
@@ -456,7 +460,7 @@ describe('KSeF', () => {
   const XML = new TextEncoder().encode('<?xml version="1.0" encoding="UTF-8"?>\n<Faktura><Fa><P_2>FV/2026/02/0001</P_2></Fa></Faktura>\n');
   const XML_HASH = createHash('sha256').update(XML).digest('base64url');
 
-  it('prints the QR with the SHA-256 of the attached XML bytes when the host\'s hash matches them', async () => {
+  it("prints the QR with the SHA-256 of the attached XML bytes when the host's hash matches them", async () => {
     const inv = { ...KSEF_INVOICE, ksef: { ...KSEF_INVOICE.ksef!, xmlSha256: XML_HASH, xml: { filename: 'FA3-FV_2026_02_0001.xml', content: XML } } };
     const { pdf, warnings } = await renderStandardPrint(inv, 'invoice', { ksefEnvironment: 'test' });
     expect(warnings).toEqual([]);

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  defaultInvoiceTemplate,
-  oneLineSubject,
-  renderConnectorTemplate,
-  toPlainText,
-  validateTemplate,
-} from '../../src/render/template.ts';
+import { defaultInvoiceTemplate, oneLineSubject, renderConnectorTemplate, toPlainText, validateTemplate } from '../../src/render/template.ts';
 import { CREDIT_NOTE, PLN_INVOICE } from '../fixtures/invoices.ts';
 
 describe('connector-managed templates', () => {

@@ -51,7 +51,20 @@ describe('Polish plural forms', () => {
   it('uses the singular only for exactly one, 2–4 forms except 12–14, genitive otherwise', () => {
     const f = ['tysiąc', 'tysiące', 'tysięcy'] as const;
     expect([1, 2, 4, 5, 11, 12, 14, 21, 22, 24, 25, 101, 112, 122].map((n) => pluralPl(n, f))).toEqual([
-      'tysiąc', 'tysiące', 'tysiące', 'tysięcy', 'tysięcy', 'tysięcy', 'tysięcy', 'tysięcy', 'tysiące', 'tysiące', 'tysięcy', 'tysięcy', 'tysięcy', 'tysiące',
+      'tysiąc',
+      'tysiące',
+      'tysiące',
+      'tysięcy',
+      'tysięcy',
+      'tysięcy',
+      'tysięcy',
+      'tysięcy',
+      'tysiące',
+      'tysiące',
+      'tysięcy',
+      'tysięcy',
+      'tysięcy',
+      'tysiące',
     ]);
   });
 

@@ -23,7 +23,12 @@ describe('settings checks without the host', () => {
 
   it('a time zone must be a real IANA zone', () => {
     expect(check(good({ timezone: 'Europe/Warszawa' }))).toEqual([
-      { field: 'timezone', code: 'settings.timezone_unknown', params: { value: 'Europe/Warszawa' }, message: '"Europe/Warszawa" is not an IANA time zone (e.g. Europe/Warsaw).' },
+      {
+        field: 'timezone',
+        code: 'settings.timezone_unknown',
+        params: { value: 'Europe/Warszawa' },
+        message: '"Europe/Warszawa" is not an IANA time zone (e.g. Europe/Warsaw).',
+      },
     ]);
     expect(check(good({ timezone: 'America/New_York' }))).toEqual([]);
   });
@@ -84,7 +89,9 @@ describe('settings checks without the host', () => {
   });
 
   it('reports every problem at once', () => {
-    const all = check(good({ timezone: 'Nowhere', fromDate: '2026-13-01', emailAccount: '', schedule: { startAt: '12:00', until: '11:00', repeatEvery: '2h' } }));
+    const all = check(
+      good({ timezone: 'Nowhere', fromDate: '2026-13-01', emailAccount: '', schedule: { startAt: '12:00', until: '11:00', repeatEvery: '2h' } }),
+    );
     expect(all.map((p) => p.field).sort()).toEqual(['emailAccount', 'fromDate', 'schedule.until', 'timezone']);
   });
 });
@@ -93,7 +100,9 @@ describe('warnings that do not stop a save', () => {
   it('a from date after today (in the installation zone) is a warning, today or earlier is not', () => {
     const now = new Date('2026-05-12T23:30:00Z'); // already 13 May in Warsaw
     expect(todayIn(good(), now)).toBe('2026-05-13');
-    expect(settingsWarnings(good({ fromDate: '2026-05-14' }), todayIn(good(), now))).toMatchObject([{ field: 'fromDate', code: 'settings.from_date_future', params: { date: '2026-05-14' } }]);
+    expect(settingsWarnings(good({ fromDate: '2026-05-14' }), todayIn(good(), now))).toMatchObject([
+      { field: 'fromDate', code: 'settings.from_date_future', params: { date: '2026-05-14' } },
+    ]);
     expect(settingsWarnings(good({ fromDate: '2026-05-13' }), '2026-05-13')).toEqual([]);
     expect(settingsWarnings(good({ fromDate: null }), '2026-05-13')).toEqual([]);
   });

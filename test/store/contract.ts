@@ -94,7 +94,10 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
       });
     });
 
-    installationsContract(() => store, (...args) => under.writeStoredSettings(...args));
+    installationsContract(
+      () => store,
+      (...args) => under.writeStoredSettings(...args),
+    );
     ledgerContract(() => store);
     runLogContract(() => store);
     webhookOutboxContract(() => store);

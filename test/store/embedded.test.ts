@@ -18,7 +18,6 @@ async function tempDir(mode = 0o755): Promise<string> {
   return dir;
 }
 
-
 async function query(url: string, sql: string): Promise<unknown[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -115,9 +114,7 @@ describe('embedded PostgreSQL', () => {
 
   it.runIf(isRoot)('as root, starting on such a data dir fails before touching anything', async () => {
     const closed = await tempDir(0o700);
-    const err = await startEmbeddedPostgres({ dataDir: path.join(closed, 'pg'), port: await freePort(), log: () => undefined }).catch(
-      (e: unknown) => e,
-    );
+    const err = await startEmbeddedPostgres({ dataDir: path.join(closed, 'pg'), port: await freePort(), log: () => undefined }).catch((e: unknown) => e);
     expect((err as Error).message).toContain(closed);
     await expect(fs.access(path.join(closed, 'pg'))).rejects.toThrow();
   });

@@ -23,7 +23,15 @@ const STATES: (LedgerState | 'none')[] = ['none', 'claimed', 'sending', 'sent', 
 const outcome = (state: Outcome['state']): Outcome => ({ state, reason: null, detail: null, recipients: [] });
 
 const claimReq = (inst: string, inv: string, owner: string, now: string, leaseUntil = at(10), draft = false) => ({
-  installationId: inst, invoiceId: inv, invoiceNumber: null, owner, leaseUntil, messageId: `<${inv}@t>`, now, maxAttempts: 5, draft,
+  installationId: inst,
+  invoiceId: inv,
+  invoiceNumber: null,
+  owner,
+  leaseUntil,
+  messageId: `<${inv}@t>`,
+  now,
+  maxAttempts: 5,
+  draft,
 });
 
 /** How a case's entries are made: claimed as a draft, whether their outcome owes a write-back, whether a `sent` one's recipient bounced. */
@@ -50,12 +58,15 @@ async function entryIn(store: Ledger, state: LedgerState | 'none', setup: Setup 
   const recipients = [{ address: 'biuro@example.pl', accepted: true, reply: null }];
   expect(await store.recordOutcome(inst, inv, OWNER, { ...outcome(state), recipients }, settle)).toBe(true);
   if (state === 'sent' && setup.bounce) {
-    expect(await store.recordBounces(inst, inv, `<${inv}@t>`, [{ address: 'biuro@example.pl', status: '5.1.1', diagnostic: null, at: at(2) }])).toEqual(['biuro@example.pl']);
+    expect(await store.recordBounces(inst, inv, `<${inv}@t>`, [{ address: 'biuro@example.pl', status: '5.1.1', diagnostic: null, at: at(2) }])).toEqual([
+      'biuro@example.pl',
+    ]);
   }
   return { inst, inv };
 }
 
-const fingerprint = (e: LedgerEntry | undefined) => (e ? JSON.stringify([e.state, e.owner, e.leaseUntil, e.attempts, e.handedOver, e.version, e.messageId]) : 'none');
+const fingerprint = (e: LedgerEntry | undefined) =>
+  e ? JSON.stringify([e.state, e.owner, e.leaseUntil, e.attempts, e.handedOver, e.version, e.messageId]) : 'none';
 
 /** Each case: an operation as the caller performs it, and which guards hold for that caller. */
 interface Case {
@@ -66,33 +77,99 @@ interface Case {
   run: (store: Ledger, inst: string, inv: string, entry: LedgerEntry | undefined) => Promise<unknown>;
 }
 const CASES: Case[] = [
-  { name: 'claim by another owner while the lease lives', op: 'claim', holds: { always: true, due: true, lease_expired: false }, run: (s, i, v) => s.claim(claimReq(i, v, 'w2', at(1), at(11))) },
-  { name: 'claim by another owner after the lease', op: 'claim', holds: { always: true, due: true, lease_expired: true }, run: (s, i, v) => s.claim(claimReq(i, v, 'w2', at(20), at(30))) },
-  { name: 'claimNewVersion of entries claimed as drafts, written back', op: 'claimNewVersion', holds: { was_draft: true, written_back: true }, setup: { draft: true }, run: (s, i, v) => s.claimNewVersion(claimReq(i, v, 'w2', at(20), at(30))) },
-  { name: 'claimNewVersion of entries claimed as drafts, write-back owed', op: 'claimNewVersion', holds: { was_draft: true, written_back: false }, setup: { draft: true, writeBack: true }, run: (s, i, v) => s.claimNewVersion(claimReq(i, v, 'w2', at(20), at(30))) },
-  { name: 'claimNewVersion of entries not claimed as drafts', op: 'claimNewVersion', holds: { was_draft: false, written_back: true }, run: (s, i, v) => s.claimNewVersion(claimReq(i, v, 'w2', at(20), at(30))) },
+  {
+    name: 'claim by another owner while the lease lives',
+    op: 'claim',
+    holds: { always: true, due: true, lease_expired: false },
+    run: (s, i, v) => s.claim(claimReq(i, v, 'w2', at(1), at(11))),
+  },
+  {
+    name: 'claim by another owner after the lease',
+    op: 'claim',
+    holds: { always: true, due: true, lease_expired: true },
+    run: (s, i, v) => s.claim(claimReq(i, v, 'w2', at(20), at(30))),
+  },
+  {
+    name: 'claimNewVersion of entries claimed as drafts, written back',
+    op: 'claimNewVersion',
+    holds: { was_draft: true, written_back: true },
+    setup: { draft: true },
+    run: (s, i, v) => s.claimNewVersion(claimReq(i, v, 'w2', at(20), at(30))),
+  },
+  {
+    name: 'claimNewVersion of entries claimed as drafts, write-back owed',
+    op: 'claimNewVersion',
+    holds: { was_draft: true, written_back: false },
+    setup: { draft: true, writeBack: true },
+    run: (s, i, v) => s.claimNewVersion(claimReq(i, v, 'w2', at(20), at(30))),
+  },
+  {
+    name: 'claimNewVersion of entries not claimed as drafts',
+    op: 'claimNewVersion',
+    holds: { was_draft: false, written_back: true },
+    run: (s, i, v) => s.claimNewVersion(claimReq(i, v, 'w2', at(20), at(30))),
+  },
   { name: 'markSending by the owner', op: 'markSending', holds: { owner: true }, run: (s, i, v) => s.markSending(i, v, OWNER, 'h2', at(12)) },
   { name: 'markSending by another', op: 'markSending', holds: { owner: false }, run: (s, i, v) => s.markSending(i, v, 'w2', 'h2', at(12)) },
   { name: 'markHandedOver by the owner', op: 'markHandedOver', holds: { owner: true }, run: (s, i, v) => s.markHandedOver(i, v, OWNER) },
   { name: 'markHandedOver by another', op: 'markHandedOver', holds: { owner: false }, run: (s, i, v) => s.markHandedOver(i, v, 'w2') },
-  { name: 'recordOutcome by the owner', op: 'recordOutcome', holds: { owner: true }, run: (s, i, v) => s.recordOutcome(i, v, OWNER, outcome('sent'), { writeBack: false, nextAttemptAt: null }) },
-  { name: 'recordOutcome by another', op: 'recordOutcome', holds: { owner: false }, run: (s, i, v) => s.recordOutcome(i, v, 'w2', outcome('sent'), { writeBack: false, nextAttemptAt: null }) },
+  {
+    name: 'recordOutcome by the owner',
+    op: 'recordOutcome',
+    holds: { owner: true },
+    run: (s, i, v) => s.recordOutcome(i, v, OWNER, outcome('sent'), { writeBack: false, nextAttemptAt: null }),
+  },
+  {
+    name: 'recordOutcome by another',
+    op: 'recordOutcome',
+    holds: { owner: false },
+    run: (s, i, v) => s.recordOutcome(i, v, 'w2', outcome('sent'), { writeBack: false, nextAttemptAt: null }),
+  },
   { name: 'release by the owner', op: 'release', holds: { owner: true }, run: (s, i, v) => s.release(i, v, OWNER) },
   { name: 'release by another', op: 'release', holds: { owner: false }, run: (s, i, v) => s.release(i, v, 'w2') },
-  { name: 'releaseDeadOwners naming the owner (claimed)', op: 'releaseDead', holds: { dead_owner: true }, run: (s, i) => s.releaseDeadOwners(i, [OWNER], at(1)) },
-  { name: 'releaseDeadOwners naming the owner (sending)', op: 'expireDead', holds: { dead_owner: true }, run: (s, i) => s.releaseDeadOwners(i, [OWNER], at(1)) },
+  {
+    name: 'releaseDeadOwners naming the owner (claimed)',
+    op: 'releaseDead',
+    holds: { dead_owner: true },
+    run: (s, i) => s.releaseDeadOwners(i, [OWNER], at(1)),
+  },
+  {
+    name: 'releaseDeadOwners naming the owner (sending)',
+    op: 'expireDead',
+    holds: { dead_owner: true },
+    run: (s, i) => s.releaseDeadOwners(i, [OWNER], at(1)),
+  },
   { name: 'releaseDeadOwners naming another', op: 'releaseDead', holds: { dead_owner: false }, run: (s, i) => s.releaseDeadOwners(i, ['w2'], at(1)) },
-  { name: 'resolveInterrupted with the lease read', op: 'resolveInterrupted', holds: { expected_lease: true }, run: (s, i, v, e) => s.resolveInterrupted(i, v, e?.leaseUntil ?? at(10), outcome('uncertain'), false) },
-  { name: 'resolveInterrupted with another lease', op: 'resolveInterrupted', holds: { expected_lease: false }, run: (s, i, v) => s.resolveInterrupted(i, v, at(99), outcome('uncertain'), false) },
+  {
+    name: 'resolveInterrupted with the lease read',
+    op: 'resolveInterrupted',
+    holds: { expected_lease: true },
+    run: (s, i, v, e) => s.resolveInterrupted(i, v, e?.leaseUntil ?? at(10), outcome('uncertain'), false),
+  },
+  {
+    name: 'resolveInterrupted with another lease',
+    op: 'resolveInterrupted',
+    holds: { expected_lease: false },
+    run: (s, i, v) => s.resolveInterrupted(i, v, at(99), outcome('uncertain'), false),
+  },
   { name: 'allowResend', op: 'allowResend', holds: { always: true, bounced: false }, run: (s, i, v) => s.allowResend(i, v) },
-  { name: 'allowResend after a bounce', op: 'allowResend', holds: { always: true, bounced: true }, setup: { bounce: true }, run: (s, i, v) => s.allowResend(i, v) },
+  {
+    name: 'allowResend after a bounce',
+    op: 'allowResend',
+    holds: { always: true, bounced: true },
+    setup: { bounce: true },
+    run: (s, i, v) => s.allowResend(i, v),
+  },
 ];
 
 it('every operation of the table is driven by a case here, with each guard it names', () => {
   for (const op of Object.keys(LEDGER_TRANSITIONS) as LedgerOperation[]) {
     const named = new Set(Object.values(LEDGER_TRANSITIONS[op].from).flat());
     const covered = new Set(CASES.filter((c) => c.op === op).flatMap((c) => Object.keys(c.holds)));
-    expect([...named].filter((g) => !covered.has(g)), op).toEqual([]);
+    expect(
+      [...named].filter((g) => !covered.has(g)),
+      op,
+    ).toEqual([]);
   }
 });
 
@@ -154,8 +231,22 @@ describe.skipIf(!mongoUrl)('mongodb', () => {
 describe('the pure selection rules and the table agree on what may be claimed', () => {
   const now = new Date(T0);
   const entry = (state: LedgerState, over: Partial<LedgerEntry>): LedgerEntry => ({
-    installationId: 'i', invoiceId: '1', invoiceNumber: null, state, owner: 'w', leaseUntil: null, attempts: 0, messageId: '<1@t>', contentHash: null,
-    reason: null, detail: null, recipients: [], writeBackPending: false, nextAttemptAt: null, updatedAt: at(0), ...over,
+    installationId: 'i',
+    invoiceId: '1',
+    invoiceNumber: null,
+    state,
+    owner: 'w',
+    leaseUntil: null,
+    attempts: 0,
+    messageId: '<1@t>',
+    contentHash: null,
+    reason: null,
+    detail: null,
+    recipients: [],
+    writeBackPending: false,
+    nextAttemptAt: null,
+    updatedAt: at(0),
+    ...over,
   });
   const situations: { name: string; over: Partial<LedgerEntry>; leaseExpired: boolean; due: boolean }[] = [
     { name: 'lease live, due', over: { leaseUntil: at(5) }, leaseExpired: false, due: true },

@@ -20,7 +20,10 @@ describe.skipIf(!url)('mongodb', () => {
       const client = new MongoClient(url!, { serverSelectionTimeoutMS: 10_000 });
       try {
         const installations = client.db(dbName).collection<{ _id: string }>('installations');
-        await installations.updateOne({ _id: installationId }, version === null ? { $set: { settings }, $unset: { settingsVersion: '' } } : { $set: { settings, settingsVersion: version } });
+        await installations.updateOne(
+          { _id: installationId },
+          version === null ? { $set: { settings }, $unset: { settingsVersion: '' } } : { $set: { settings, settingsVersion: version } },
+        );
       } finally {
         await client.close();
       }

@@ -17,7 +17,11 @@ storeContractSuite('postgres', async () => {
       await client.connect();
       try {
         // The column's default stands for a row written before the settings version existed.
-        await client.query('UPDATE installations SET settings = $2::jsonb, settings_version = COALESCE($3::int, 1) WHERE id = $1', [installationId, JSON.stringify(settings), version]);
+        await client.query('UPDATE installations SET settings = $2::jsonb, settings_version = COALESCE($3::int, 1) WHERE id = $1', [
+          installationId,
+          JSON.stringify(settings),
+          version,
+        ]);
       } finally {
         await client.end();
       }
@@ -48,7 +52,10 @@ describe('postgres store specifics', () => {
     await client.connect();
     const store = createPostgresStore({ url });
     try {
-      await migrate(client, MIGRATIONS.filter((m) => m.version <= 6));
+      await migrate(
+        client,
+        MIGRATIONS.filter((m) => m.version <= 6),
+      );
       const { alertEmail: _a, stripProductCodes: _s, attachKsefXml: _k, ...older } = defaultSettings();
       await client.query(
         `INSERT INTO installations (id, host_kind, host_url, host_database, integration_login, integration_secret, settings, status, created_at, updated_at, version)

@@ -65,17 +65,30 @@ async function until<T>(what: string, fn: () => Promise<T | null>, timeoutMs: nu
 describe('a PostgreSQL restart under a running connector', () => {
   it('the connector survives, reports the store down meanwhile, reconnects and runs again', async () => {
     const moves = sandbox.records('account.move');
-    const fromDate = DateTime.fromISO(String(moves.filter((m) => m['invoice_date']).map((m) => m['invoice_date']).sort()[0])).minus({ days: 1 }).toISODate()!;
+    const fromDate = DateTime.fromISO(
+      String(
+        moves
+          .filter((m) => m['invoice_date'])
+          .map((m) => m['invoice_date'])
+          .sort()[0],
+      ),
+    )
+      .minus({ days: 1 })
+      .toISODate()!;
     const { id, token } = await installSandbox(connector.api, sandbox, { enabled: false, fromDate, attachments: { pln: 'none', foreign: 'none' } });
     expect((await health()).body).toMatchObject({ status: 'ok', store: 'up' });
 
     // Stop the server (fast shutdown: every connection gets 57P01, also Agenda's LISTEN connection).
     await pg!.stop();
     pg = null;
-    const down = await until('/health to report the store down', async () => {
-      const h = await health();
-      return h.status === 503 ? h : null;
-    }, 20_000);
+    const down = await until(
+      '/health to report the store down',
+      async () => {
+        const h = await health();
+        return h.status === 503 ? h : null;
+      },
+      20_000,
+    );
     expect(down.body).toMatchObject({ status: 'unavailable', store: 'down' });
     // A run asked for while the database is away is refused with an error, not a crash.
     const refused = await connector.api('POST', `/api/installations/${id}/runs`, { token });
@@ -104,7 +117,16 @@ describe('a host that is down at a slot run', () => {
     const proxy = await rpcProxy(host.url);
     try {
       const moves = host.records('account.move');
-      const fromDate = DateTime.fromISO(String(moves.filter((m) => m['invoice_date']).map((m) => m['invoice_date']).sort()[0])).minus({ days: 1 }).toISODate()!;
+      const fromDate = DateTime.fromISO(
+        String(
+          moves
+            .filter((m) => m['invoice_date'])
+            .map((m) => m['invoice_date'])
+            .sort()[0],
+        ),
+      )
+        .minus({ days: 1 })
+        .toISODate()!;
       const { id, token } = await installSandbox(connector.api, { url: proxy.url, database: host.database } as SandboxHost, {
         enabled: true,
         fromDate,

@@ -5,8 +5,5 @@ declare module 'mailauth/lib/dkim/verify.js' {
     selector: string;
     status: { result: 'pass' | 'fail' | 'neutral' | 'none' | 'policy' | 'temperror' | 'permerror'; comment?: string };
   }
-  export function dkimVerify(
-    input: Buffer,
-    options?: { resolver?: (name: string, rrtype: string) => Promise<string[][]> },
-  ): Promise<{ results: DkimResult[] }>;
+  export function dkimVerify(input: Buffer, options?: { resolver?: (name: string, rrtype: string) => Promise<string[][]> }): Promise<{ results: DkimResult[] }>;
 }

@@ -43,7 +43,13 @@ export interface Modelled {
   /** Extra records (model -> rows) added to the index, e.g. an xmlid the probes did not read. */
   records?: Record<string, Record<string, unknown>[]>;
   /** Custom handler tried before the loud failure; return undefined to fall through. */
-  call?: (c: { uid: number; model: string; method: string; args: unknown[]; kwargs: Record<string, unknown> }) => { result: unknown } | { error: unknown } | undefined;
+  call?: (c: {
+    uid: number;
+    model: string;
+    method: string;
+    args: unknown[];
+    kwargs: Record<string, unknown>;
+  }) => { result: unknown } | { error: unknown } | undefined;
 }
 
 export interface RecordedCall {
@@ -98,7 +104,10 @@ function sansContext(kw: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-const canon = (v: unknown): string => JSON.stringify(v, (_k, val: unknown) => (val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val as object).sort(([a], [b]) => (a < b ? -1 : 1))) : val));
+const canon = (v: unknown): string =>
+  JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val as object).sort(([a], [b]) => (a < b ? -1 : 1))) : val,
+  );
 
 /** Odoo domain on recorded rows: '&', '|', '!' prefixes and the operators the adapter uses. */
 function evalDomain(domain: unknown[], row: Row, fail: (why: string) => never): boolean {
@@ -136,7 +145,15 @@ function evalDomain(domain: unknown[], row: Row, fail: (why: string) => never): 
       case '<=':
         return v !== false && (v as number | string) <= (value as number | string);
       case '=like':
-        return typeof v === 'string' && new RegExp(`^${String(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.')}$`).test(v);
+        return (
+          typeof v === 'string' &&
+          new RegExp(
+            `^${String(value)
+              .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+              .replace(/%/g, '.*')
+              .replace(/_/g, '.')}$`,
+          ).test(v)
+        );
       default:
         return fail(`domain operator ${op}`);
     }
@@ -161,7 +178,9 @@ export async function startRecordedOdoo(options: {
   const database = options.database ?? (version === '18.0' ? 'courier' : 'courier17');
   const defaultLang = options.defaultLang ?? (version === '18.0' ? 'en_US' : 'pl_PL');
   const exchanges = options.files.flatMap((f) => loadExchanges(version, f));
-  const versionAnswer = loadExchanges(version, 'common.version.json').find((x) => (x.request.body as { params?: { method?: string } })?.params?.method === 'version')!;
+  const versionAnswer = loadExchanges(version, 'common.version.json').find(
+    (x) => (x.request.body as { params?: { method?: string } })?.params?.method === 'version',
+  )!;
   const authBad = loadExchanges(version, 'authenticate.bad.json');
   const webBad = loadExchanges(version, 'web.session.authenticate.bad.json')[0]!;
   const reportErrors = loadExchanges(version, 'report.errors.json');
@@ -190,8 +209,15 @@ export async function startRecordedOdoo(options: {
     m.set(row.id, cur ? { ...row, ...cur } : { ...row }); // first value of a field wins (file order)
   };
   const shapeOf = (r: { uid: number; model: string; method: string; args: unknown[]; kwargs: Record<string, unknown> }): string => {
-    const vals = r.method === 'create' ? (r.args[0] as Record<string, unknown>[] | undefined)?.[0] : r.method === 'write' ? (r.args[1] as Record<string, unknown>) : sansContext(r.kwargs);
-    return `${r.uid} ${r.model} ${r.method} ${Object.keys(vals ?? {}).sort().join(',')}`;
+    const vals =
+      r.method === 'create'
+        ? (r.args[0] as Record<string, unknown>[] | undefined)?.[0]
+        : r.method === 'write'
+          ? (r.args[1] as Record<string, unknown>)
+          : sansContext(r.kwargs);
+    return `${r.uid} ${r.model} ${r.method} ${Object.keys(vals ?? {})
+      .sort()
+      .join(',')}`;
   };
   for (const x of exchanges) {
     const r = rpcOf(x);
@@ -286,7 +312,9 @@ export async function startRecordedOdoo(options: {
       case 'fields_get': {
         const fg = fieldsGet.get(`${r.uid} ${r.model}`) ?? fail(`${r.model}.fields_get as uid ${r.uid}`);
         const attrs = (r.kwargs.attributes ?? r.args[1]) as string[] | undefined;
-        return Object.fromEntries(Object.entries(fg).map(([k, v]) => [k, attrs ? Object.fromEntries(Object.entries(v).filter(([a]) => attrs.includes(a))) : v]));
+        return Object.fromEntries(
+          Object.entries(fg).map(([k, v]) => [k, attrs ? Object.fromEntries(Object.entries(v).filter(([a]) => attrs.includes(a))) : v]),
+        );
       }
       case 'check_access_rights': {
         const op = String(r.args[0]);
@@ -294,7 +322,10 @@ export async function startRecordedOdoo(options: {
         const ms = methods[op] ?? [];
         const model = r.model;
         // A message_post on a record creates a mail.message as that user.
-        const keys = [...ms.map((m) => `${r.uid} ${model} ${m}`), ...(model === 'mail.message' && op === 'create' ? [`${r.uid} account.move message_post`] : [])];
+        const keys = [
+          ...ms.map((m) => `${r.uid} ${model} ${m}`),
+          ...(model === 'mail.message' && op === 'create' ? [`${r.uid} account.move message_post`] : []),
+        ];
         if (keys.some((k) => errors.has(k) && isAccessError(errors.get(k)))) return false;
         if (keys.some((k) => successes.has(k))) return true;
         return fail(`${model}.check_access_rights(${op}) as uid ${r.uid}: no recorded ${ms.join('/')}`);

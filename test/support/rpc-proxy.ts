@@ -44,16 +44,36 @@ export async function rpcProxy(target: string): Promise<RpcProxy> {
         // Notes arrive batched (mail.message create) or one by one (message_post, the fallback): both refused.
         if (state.refuseNotes && (method === 'message_post' || (model === 'mail.message' && method === 'create'))) {
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: 200, message: 'Odoo Server Error', data: { name: 'odoo.exceptions.UserError', message: 'The chatter is unavailable' } } }));
+          res.end(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: call.id,
+              error: { code: 200, message: 'Odoo Server Error', data: { name: 'odoo.exceptions.UserError', message: 'The chatter is unavailable' } },
+            }),
+          );
           return;
         }
         if (state.failRates && model === 'res.currency.rate' && method === 'search_read') {
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: 200, message: 'Odoo Server Error', data: { name: 'psycopg2.OperationalError', message: 'canceling statement due to statement timeout' } } }));
+          res.end(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: call.id,
+              error: {
+                code: 200,
+                message: 'Odoo Server Error',
+                data: { name: 'psycopg2.OperationalError', message: 'canceling statement due to statement timeout' },
+              },
+            }),
+          );
           return;
         }
         if (state.slowNoteLookup && model === 'mail.message' && method === 'search_read') await new Promise((r) => setTimeout(r, state.slowNoteLookup));
-        const upstream = await fetch(`${target}${req.url}`, { method: req.method ?? 'POST', headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, ...(req.method === 'GET' ? {} : { body }) });
+        const upstream = await fetch(`${target}${req.url}`, {
+          method: req.method ?? 'POST',
+          headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+          ...(req.method === 'GET' ? {} : { body }),
+        });
         res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
         res.end(Buffer.from(await upstream.arrayBuffer()));
       })().catch(() => {
@@ -69,4 +89,3 @@ export async function rpcProxy(target: string): Promise<RpcProxy> {
     close: () => new Promise<void>((r) => server.close(() => r())),
   });
 }
-

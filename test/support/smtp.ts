@@ -96,7 +96,29 @@ export function selfSignedCert(): { key: string; cert: string } {
   if (certCache) return certCache;
   const dir = mkdtempSync(path.join(tmpdir(), 'ic-cert-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore', timeout: 30_000 });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore', timeout: 30_000 },
+    );
     certCache = { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
     return certCache;
   } finally {
@@ -111,7 +133,16 @@ function replyError(reply: SmtpReply): Error {
 export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const tlsMode = options.tls ?? 'none';
   const cert = tlsMode === 'none' ? null : selfSignedCert();
-  const faults: TestSmtpFaults = { rcpt: {}, mailFrom: null, data: null, dropAfterData: false, rejectAuth: false, dropAt: null, replyDelayMs: 0, ...options.faults };
+  const faults: TestSmtpFaults = {
+    rcpt: {},
+    mailFrom: null,
+    data: null,
+    dropAfterData: false,
+    rejectAuth: false,
+    dropAt: null,
+    replyDelayMs: 0,
+    ...options.faults,
+  };
   const messages: ReceivedMessage[] = [];
   const waiters: (() => void)[] = [];
   let connectionCount = 0;

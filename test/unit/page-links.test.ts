@@ -7,14 +7,20 @@ const at = (seconds: number) => Math.floor(now.getTime() / 1000) + seconds;
 
 describe('page-link expiry is capped at its TTL', () => {
   it('a link or session within its TTL is accepted', () => {
-    for (const [kind, ttl] of [['link', LINK_TTL_SECONDS], ['session', SESSION_TTL_SECONDS]] as const) {
+    for (const [kind, ttl] of [
+      ['link', LINK_TTL_SECONDS],
+      ['session', SESSION_TTL_SECONDS],
+    ] as const) {
       const token = signPageToken(key, { i: 'inst', lang: 'pl', kind, exp: at(ttl) });
       expect(verifyPageToken(key, token, { installationId: 'inst', kind, now })).toMatchObject({ ok: true });
     }
   });
 
   it('a correctly signed token claiming a longer life than its kind allows is refused', () => {
-    for (const [kind, ttl] of [['link', LINK_TTL_SECONDS], ['session', SESSION_TTL_SECONDS]] as const) {
+    for (const [kind, ttl] of [
+      ['link', LINK_TTL_SECONDS],
+      ['session', SESSION_TTL_SECONDS],
+    ] as const) {
       const token = signPageToken(key, { i: 'inst', lang: 'pl', kind, exp: at(ttl + 3600) });
       expect(verifyPageToken(key, token, { installationId: 'inst', kind, now })).toEqual({ ok: false, problem: 'expired' });
     }

@@ -210,7 +210,7 @@ describe('outgoing webhooks', () => {
     ]);
   });
 
-  it('redelivery of an unknown delivery, or of another installation\'s, is not_found', async () => {
+  it("redelivery of an unknown delivery, or of another installation's, is not_found", async () => {
     const a = await installation();
     const b = await installation();
     const d = dispatcher();
@@ -238,7 +238,7 @@ describe('outgoing webhooks', () => {
     expect(await store.listWebhookDeliveries(inst.id, { limit: 10 })).toEqual([]);
   });
 
-  it('an installation without a callback URL is read once for a run\'s many events, not once per event', async () => {
+  it("an installation without a callback URL is read once for a run's many events, not once per event", async () => {
     const inst = await installation(null);
     let reads = 0;
     // The real store, with its installation reads counted.

@@ -88,7 +88,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         const found = rx.requests.filter(pred);
         if (found.length >= count) return found;
         if (Date.now() > deadline) {
-          throw new Error(`receiver: ${found.length} of ${count} matching requests within the timeout; got ${rx.requests.map((r) => r.event?.type).join(', ')}`);
+          throw new Error(
+            `receiver: ${found.length} of ${count} matching requests within the timeout; got ${rx.requests.map((r) => r.event?.type).join(', ')}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }

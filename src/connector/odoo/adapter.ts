@@ -124,7 +124,22 @@ const LINE_FIELDS = [
   'price_subtotal',
   'price_total',
 ];
-const PARTNER_FIELDS = ['id', 'name', 'vat', 'email', 'street', 'street2', 'zip', 'city', 'country_id', 'lang', 'parent_id', 'commercial_partner_id', 'is_company', 'type'];
+const PARTNER_FIELDS = [
+  'id',
+  'name',
+  'vat',
+  'email',
+  'street',
+  'street2',
+  'zip',
+  'city',
+  'country_id',
+  'lang',
+  'parent_id',
+  'commercial_partner_id',
+  'is_company',
+  'type',
+];
 
 export class OdooAdapter implements HostErp {
   readonly kind: HostConnection['kind'];
@@ -333,7 +348,13 @@ export class OdooAdapter implements HostErp {
         .catch((e: unknown) => {
           // No fetchmail model (real Odoo: UserError "Object fetchmail.server doesn't exist", translated by
           // lang; older hosts: KeyError): accounts simply have no IMAP.
-          if (e instanceof ConnectorError && e.code === 'host_validation' && /(KeyError|UserError)$/.test(String(e.detail?.odooError)) && e.message.includes('fetchmail.server')) return [];
+          if (
+            e instanceof ConnectorError &&
+            e.code === 'host_validation' &&
+            /(KeyError|UserError)$/.test(String(e.detail?.odooError)) &&
+            e.message.includes('fetchmail.server')
+          )
+            return [];
           throw e;
         }),
     ]);
@@ -483,7 +504,11 @@ export class OdooAdapter implements HostErp {
     const found = await s.executeKw<number[]>('account.move', 'search', [
       [
         ['id', 'in', wanted],
-        '|', '|', '|', '|', '|',
+        '|',
+        '|',
+        '|',
+        '|',
+        '|',
         ['write_date', '>=', t],
         ['company_id.write_date', '>=', t],
         ['partner_id.write_date', '>=', t],
@@ -526,7 +551,7 @@ export class OdooAdapter implements HostErp {
     const ksefIds = uniq(moves.map((m) => m2oId(m.l10n_pl_edi_attachment_id)));
     const partnerFields = [...PARTNER_FIELDS, ...(schema.partner.has('invoice_sending_method') ? ['invoice_sending_method'] : [])];
     const failures: PageFailures = {};
-    const partial = <T,>(what: keyof PageFailures, p: Promise<T[]>): Promise<T[]> =>
+    const partial = <T>(what: keyof PageFailures, p: Promise<T[]>): Promise<T[]> =>
       p.catch((e: unknown) => {
         if (!(e instanceof ConnectorError)) throw e;
         failures[what] = { what: WHAT[what], detail: e.message, retryable: e.retryable };
@@ -560,7 +585,10 @@ export class OdooAdapter implements HostErp {
       cachedRead('currencies', 'res.currency', uniq([...currencyIds, company.currencyId]), ['id', 'name', 'decimal_places']),
       foreignIds.length ? partial('rates', this.readRates(s, moves, foreignIds, company)) : Promise.resolve([]),
       partial('banks', cachedRead('banks', 'res.partner.bank', bankIds, ['id', 'acc_number', 'bank_id'])),
-      partial('corrected', s.read('account.move', correctedIds, ['id', 'name', 'invoice_date', ...(schema.move.has('l10n_pl_edi_number') ? ['l10n_pl_edi_number'] : [])])),
+      partial(
+        'corrected',
+        s.read('account.move', correctedIds, ['id', 'name', 'invoice_date', ...(schema.move.has('l10n_pl_edi_number') ? ['l10n_pl_edi_number'] : [])]),
+      ),
       partial('ksef', s.read('ir.attachment', ksefIds, ['id', 'name', 'datas'])),
     ]);
 
@@ -584,7 +612,13 @@ export class OdooAdapter implements HostErp {
     const ksefXml = new Map(
       ksef
         .filter((a) => typeof a.datas === 'string' && a.datas !== '')
-        .map((a) => [a.id, { filename: typeof a.name === 'string' && a.name !== '' ? a.name : `FA3-${a.id}.xml`, content: new Uint8Array(Buffer.from(a.datas as string, 'base64')) }]),
+        .map((a) => [
+          a.id,
+          {
+            filename: typeof a.name === 'string' && a.name !== '' ? a.name : `FA3-${a.id}.xml`,
+            content: new Uint8Array(Buffer.from(a.datas as string, 'base64')),
+          },
+        ]),
     );
     const data: PageData = {
       partners: byId(partners),
@@ -651,9 +685,7 @@ export class OdooAdapter implements HostErp {
     try {
       await inBatches(moves, this.options.renderConcurrency ?? 4, async (m) => {
         const ctx = { active_model: 'account.move', active_ids: [m.id], active_id: m.id };
-        const vals = wizard.multi
-          ? { move_ids: [[6, 0, [m.id]]], [wizard.template]: templateFor(m) }
-          : { move_id: m.id, [wizard.template]: templateFor(m) };
+        const vals = wizard.multi ? { move_ids: [[6, 0, [m.id]]], [wizard.template]: templateFor(m) } : { move_id: m.id, [wizard.template]: templateFor(m) };
         const created = await s.executeKw<number | number[]>(wizard.model, 'create', [[vals]], { context: ctx });
         const wid = Array.isArray(created) ? created[0] : created;
         if (typeof wid !== 'number') throw new ConnectorError('host_validation', `Odoo's ${wizard.model}.create answered no id`);
@@ -728,17 +760,21 @@ export class OdooAdapter implements HostErp {
       const known = (Object.entries(XMLIDS) as [XmlidKey, readonly [string, string]][]).find(([, x]) => x[0] === m[1] && x[1] === m[2]);
       const cached = known ? (await this.xmlids().catch(() => ({}) as Partial<Record<XmlidKey, number>>))[known[0]] : undefined;
       // xmlids are admin-only data: looked up with the integration credential.
-      const [x] = cached !== undefined ? [{ id: 0, res_id: cached }] : await this.integration().searchRead(
-        'ir.model.data',
-        [
-          ['module', '=', m[1]],
-          ['name', '=', m[2]],
-          ['model', '=', 'mail.template'],
-        ],
-        ['res_id'],
-        { limit: 1 },
-      );
-      if (!x || typeof x.res_id !== 'number') throw new ConnectorError('host_not_found', `E-mail template "${templateId}" does not exist`, { field: 'emailTemplate' });
+      const [x] =
+        cached !== undefined
+          ? [{ id: 0, res_id: cached }]
+          : await this.integration().searchRead(
+              'ir.model.data',
+              [
+                ['module', '=', m[1]],
+                ['name', '=', m[2]],
+                ['model', '=', 'mail.template'],
+              ],
+              ['res_id'],
+              { limit: 1 },
+            );
+      if (!x || typeof x.res_id !== 'number')
+        throw new ConnectorError('host_not_found', `E-mail template "${templateId}" does not exist`, { field: 'emailTemplate' });
       id = x.res_id;
     }
     // Odoo's read of a missing id answers [{id}] without error: a template without a model is missing.
@@ -747,13 +783,12 @@ export class OdooAdapter implements HostErp {
       throw e;
     });
     const t = found[0];
-    if (!t || t.model === undefined) throw new ConnectorError('host_not_found', `E-mail template ${templateId} does not exist in Odoo`, { field: 'emailTemplate' });
+    if (!t || t.model === undefined)
+      throw new ConnectorError('host_not_found', `E-mail template ${templateId} does not exist in Odoo`, { field: 'emailTemplate' });
     if (t.model !== 'account.move') {
-      throw new ConnectorError(
-        'host_not_found',
-        `E-mail template "${str(t.name) ?? id}" is for ${String(t.model)}, not for invoices (account.move)`,
-        { field: 'emailTemplate' },
-      );
+      throw new ConnectorError('host_not_found', `E-mail template "${str(t.name) ?? id}" is for ${String(t.model)}, not for invoices (account.move)`, {
+        field: 'emailTemplate',
+      });
     }
     return id;
   }
@@ -807,7 +842,7 @@ export class OdooAdapter implements HostErp {
     } catch (e) {
       // An API key opens no web session (AccessDenied): the print comes with the integration credential.
       const integration = this.connection.integration;
-      if (!(e instanceof ConnectorError && e.code === 'host_auth') || integration.login === operator.login && integration.secret === operator.secret) {
+      if (!(e instanceof ConnectorError && e.code === 'host_auth') || (integration.login === operator.login && integration.secret === operator.secret)) {
         throw printError(e, printId, invoiceId);
       }
       try {
@@ -923,9 +958,7 @@ export class OdooAdapter implements HostErp {
       `due ${c.due}, sent ${c.sent}, drafted ${c.drafted}, skipped ${c.skipped}, failed ${c.failed}, retry ${c.retry}, uncertain ${c.uncertain}; ` +
       `${summary.startedAt} - ${summary.finishedAt}` +
       (summary.error ? `; error: ${summary.error.slice(0, 500)}` : '');
-    await this.integration().executeKw('ir.logging', 'create', [
-      [{ name: LOG_NAME, type: 'server', level, message, path: LOG_NAME, func: 'run', line: '0' }],
-    ]);
+    await this.integration().executeKw('ir.logging', 'create', [[{ name: LOG_NAME, type: 'server', level, message, path: LOG_NAME, func: 'run', line: '0' }]]);
   }
 
   /**
@@ -949,10 +982,14 @@ export class OdooAdapter implements HostErp {
     for (const w of missing) {
       let action = actions.find((a) => a.url === w.url)?.id;
       if (action === undefined) {
-        const created = await s.executeKw<number | number[]>('ir.actions.act_url', 'create', [[{ name: `${EXTENSION_NAME}: ${w.name}`, url: w.url, target: 'new' }]]);
+        const created = await s.executeKw<number | number[]>('ir.actions.act_url', 'create', [
+          [{ name: `${EXTENSION_NAME}: ${w.name}`, url: w.url, target: 'new' }],
+        ]);
         action = Array.isArray(created) ? created[0]! : created;
       }
-      await s.executeKw('ir.ui.menu', 'create', [[{ name: `${EXTENSION_NAME}: ${w.name}`, parent_id: root, action: `ir.actions.act_url,${action}`, sequence: w.sequence }]]);
+      await s.executeKw('ir.ui.menu', 'create', [
+        [{ name: `${EXTENSION_NAME}: ${w.name}`, parent_id: root, action: `ir.actions.act_url,${action}`, sequence: w.sequence }],
+      ]);
     }
   }
 
@@ -993,7 +1030,9 @@ export class OdooAdapter implements HostErp {
     const v17 = version.major > 0 && version.major < 18;
     const missing: { model: string; access: string }[] = [];
     await inBatches(
-      rights.flatMap((r) => r.access.map((access) => ({ model: v17 && r.model === 'account.move.send.wizard' ? 'account.move.send' : r.model, access, asked: r.model }))),
+      rights.flatMap((r) =>
+        r.access.map((access) => ({ model: v17 && r.model === 'account.move.send.wizard' ? 'account.move.send' : r.model, access, asked: r.model })),
+      ),
       4,
       async ({ model, access, asked }) => {
         try {
@@ -1019,10 +1058,14 @@ function printError(e: unknown, printId: string, invoiceId: string): unknown {
   if (!(e instanceof ConnectorError)) return e;
   if (e.code === 'host_unavailable') return e; // retryable as is
   if (e.code === 'host_auth') {
-    return new ConnectorError('print_unavailable', `Print ${printId} of invoice ${invoiceId} is unavailable: Odoo opens no web session for this user (${e.message})`, {
-      retryable: false,
-      detail: { reason: 'web_login_refused', ...(e.detail ?? {}) },
-    });
+    return new ConnectorError(
+      'print_unavailable',
+      `Print ${printId} of invoice ${invoiceId} is unavailable: Odoo opens no web session for this user (${e.message})`,
+      {
+        retryable: false,
+        detail: { reason: 'web_login_refused', ...(e.detail ?? {}) },
+      },
+    );
   }
   return e;
 }

@@ -265,13 +265,7 @@ export class OdooClient {
   }
 
   /** `execute_kw` as `credential`; context merged into `kwargs.context`. */
-  async executeKw(
-    credential: HostCredential,
-    model: string,
-    method: string,
-    args: unknown[],
-    kwargs: Record<string, unknown> = {},
-  ): Promise<unknown> {
+  async executeKw(credential: HostCredential, model: string, method: string, args: unknown[], kwargs: Record<string, unknown> = {}): Promise<unknown> {
     const uid = await this.uid(credential);
     const { context, ...rest } = kwargs as { context?: OdooContext };
     const kw = { ...rest, context: this.context(context ?? {}) };
@@ -339,23 +333,42 @@ export class OdooClient {
       return parsed;
     }
     if (res.status >= 300 && res.status < 400) {
-      throw new ConnectorError('host_not_found', `Odoo at ${this.baseUrl} has no JSON-2 API (${model}.${method} answered HTTP ${res.status}); it needs Odoo 19 or later`, {
-        detail: { call: `${model}.${method}`, status: res.status },
-      });
+      throw new ConnectorError(
+        'host_not_found',
+        `Odoo at ${this.baseUrl} has no JSON-2 API (${model}.${method} answered HTTP ${res.status}); it needs Odoo 19 or later`,
+        {
+          detail: { call: `${model}.${method}`, status: res.status },
+        },
+      );
     }
     const err = parsed && typeof parsed === 'object' ? (parsed as { name?: unknown; message?: unknown; arguments?: unknown[] }) : null;
     if (res.status === 401) {
-      throw new ConnectorError('host_auth', `Odoo refused the API key of "${credential.login}" (${redact(String(err?.message ?? 'HTTP 401'), [...this.secrets])})`, {
-        detail: { odooError: typeof err?.name === 'string' ? err.name : null, status: 401, login: credential.login },
-      });
+      throw new ConnectorError(
+        'host_auth',
+        `Odoo refused the API key of "${credential.login}" (${redact(String(err?.message ?? 'HTTP 401'), [...this.secrets])})`,
+        {
+          detail: { odooError: typeof err?.name === 'string' ? err.name : null, status: 401, login: credential.login },
+        },
+      );
     }
     if (!err || typeof err.name !== 'string') {
       if (res.status >= 500 || res.status === 429) throw unavailable(desc, `HTTP ${res.status}`);
-      if (res.status === 404) throw new ConnectorError('host_not_found', `Odoo has no ${model}.${method} (HTTP 404)`, { detail: { call: `${model}.${method}`, status: 404 } });
+      if (res.status === 404)
+        throw new ConnectorError('host_not_found', `Odoo has no ${model}.${method} (HTTP 404)`, { detail: { call: `${model}.${method}`, status: 404 } });
       throw unavailable(desc, `HTTP ${res.status}`);
     }
     // JSON-2 404 is MissingError (a record), not an unknown route: classify by name, not by status.
-    return Promise.reject(translateFault({ code: res.status === 404 ? 200 : res.status, message: String(err.message ?? ''), data: { name: err.name, message: String(err.message ?? ''), arguments: err.arguments ?? [] } }, desc, [...this.secrets]));
+    return Promise.reject(
+      translateFault(
+        {
+          code: res.status === 404 ? 200 : res.status,
+          message: String(err.message ?? ''),
+          data: { name: err.name, message: String(err.message ?? ''), arguments: err.arguments ?? [] },
+        },
+        desc,
+        [...this.secrets],
+      ),
+    );
   }
 
   /** GET a JSON document (no session); null when the host has no such route. */
@@ -524,7 +537,12 @@ export class OdooSession {
     return this.client.executeKw(this.credential, model, method, args, kwargs) as Promise<T>;
   }
 
-  searchRead<T = OdooRecord>(model: string, domain: unknown[], fields: string[], opts: { limit?: number; order?: string; context?: OdooContext } = {}): Promise<T[]> {
+  searchRead<T = OdooRecord>(
+    model: string,
+    domain: unknown[],
+    fields: string[],
+    opts: { limit?: number; order?: string; context?: OdooContext } = {},
+  ): Promise<T[]> {
     const kwargs: Record<string, unknown> = { domain, fields };
     if (opts.limit !== undefined) kwargs.limit = opts.limit;
     if (opts.order !== undefined) kwargs.order = opts.order;

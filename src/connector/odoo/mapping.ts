@@ -124,13 +124,7 @@ export function htmlToText(v: unknown): string | null {
 
 /** HTML-escapes plain text for Odoo chatter; newlines become `<br>`. */
 export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-    .replace(/\r?\n/g, '<br>');
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/\r?\n/g, '<br>');
 }
 
 /** `invoice_sending_method` -> consent: 'email' yes, another method (manual, post, peppol) no, empty unknown. */
@@ -185,7 +179,7 @@ export function mapAddress(p: OdooRecord | undefined, countries: Map<number, Odo
     street2: str(p?.street2),
     zip: str(p?.zip),
     city: str(p?.city),
-    countryCode: country ? str(country.code)?.toUpperCase() ?? null : null,
+    countryCode: country ? (str(country.code)?.toUpperCase() ?? null) : null,
     countryName: country ? str(country.name) : p ? m2oName(p.country_id) : null,
   };
 }
@@ -269,7 +263,7 @@ export function ksefInfo(move: OdooRecord, data: Pick<PageData, 'ksefXmlSha' | '
   const attId = m2oId(move.l10n_pl_edi_attachment_id);
   // The hash KSeF registered (the host's l10n_pl_edi_hash) when the host keeps one, else that of the stored XML;
   // the print checks the XML's bytes against it.
-  const xmlSha256 = str(move.l10n_pl_edi_hash) ?? (attId !== null ? data.ksefXmlSha.get(attId) ?? null : null);
+  const xmlSha256 = str(move.l10n_pl_edi_hash) ?? (attId !== null ? (data.ksefXmlSha.get(attId) ?? null) : null);
   const xml = attId !== null ? data.ksefXml?.get(attId) : undefined;
   const info: KsefInfo = { number, status, xmlSha256, ...(xml ? { xml } : {}) };
   if (data.ksefRegistered === true && data.has.ksef) return info;
@@ -378,9 +372,7 @@ export function mapInvoice(move: OdooRecord, data: PageData): Invoice {
   const partner = partnerId !== null ? data.partners.get(partnerId) : undefined;
   const commercialId = m2oId(move.commercial_partner_id) ?? (partner ? m2oId(partner.commercial_partner_id) : null) ?? partnerId;
   const commercial = commercialId !== null ? data.partners.get(commercialId) : undefined;
-  const consent = data.has.partnerSendingMethod
-    ? consentFromSendingMethod(commercial?.invoice_sending_method ?? partner?.invoice_sending_method)
-    : null;
+  const consent = data.has.partnerSendingMethod ? consentFromSendingMethod(commercial?.invoice_sending_method ?? partner?.invoice_sending_method) : null;
   const customer = mapParty(partner, partnerId ?? 0, data, consent);
   if (commercial && commercial !== partner) {
     // The buyer is the commercial entity (name and NIP); address, e-mail and language stay the invoice partner's.
@@ -431,7 +423,10 @@ export function mapInvoice(move: OdooRecord, data: PageData): Invoice {
     amountUntaxed: toMinor(move.amount_untaxed as number, decimals),
     amountTax: toMinor(move.amount_tax as number, decimals),
     amountTotal: toMinor(move.amount_total as number, decimals),
-    exchangeRate: foreign && currencyId !== null ? exchangeRateOf(move, booked, data.rates.get(currencyId), rateDate, isoDate(move.delivery_date) ?? issueDate, decimals) : null,
+    exchangeRate:
+      foreign && currencyId !== null
+        ? exchangeRateOf(move, booked, data.rates.get(currencyId), rateDate, isoDate(move.delivery_date) ?? issueDate, decimals)
+        : null,
     booked,
     readError: readErrorOf(move, foreign, data.failures),
     seller,
@@ -449,7 +444,7 @@ export function mapInvoice(move: OdooRecord, data: PageData): Invoice {
     },
     corrects:
       correctedId !== null
-          ? {
+        ? {
             number: str(corrected?.name) ?? m2oName(move.reversed_entry_id) ?? '',
             date: isoDate(corrected?.invoice_date),
             ...(corrected && 'l10n_pl_edi_number' in corrected ? { ksefNumber: str(corrected.l10n_pl_edi_number) } : {}),
@@ -481,7 +476,8 @@ function exchangeRateOf(
   const table = pickExchangeRate(rates, onDate);
   // The invoice used the table's rate of that day: say so, with its date.
   if (table !== null && toDecimal(table.rate, 4) === toDecimal(own, 4)) return { rate: own, date: table.date, source: table.source };
-  const field = typeof move.invoice_currency_rate === 'number' || typeof move.invoice_currency_rate === 'string' ? 'invoice_currency_rate' : 'amount_untaxed_signed';
+  const field =
+    typeof move.invoice_currency_rate === 'number' || typeof move.invoice_currency_rate === 'string' ? 'invoice_currency_rate' : 'amount_untaxed_signed';
   return { rate: own, date: null, source: `Odoo ${field}` };
 }
 

@@ -10,9 +10,24 @@ export const ODOO_PERMISSIONS: readonly HostPermission[] = [
   },
   { model: 'account.move.line', access: ['read'], credential: 'operator', why: { pl: 'Pozycje faktur.', en: 'Invoice lines.' } },
   { model: 'account.tax', access: ['read'], credential: 'operator', why: { pl: 'Stawki VAT na wydruku.', en: 'VAT rates on the print.' } },
-  { model: 'res.partner', access: ['read'], credential: 'operator', why: { pl: 'Nabywcy, kontakty do faktur i ich adresy e-mail.', en: 'Customers, invoice contacts and their e-mail addresses.' } },
-  { model: 'res.users', access: ['read'], credential: 'operator', why: { pl: 'Lista operatorów i adres nadawcy.', en: 'The operator list and the sender address.' } },
-  { model: 'res.company', access: ['read'], credential: 'operator', why: { pl: 'Dane sprzedawcy i waluta firmy.', en: "Seller data and the company's currency." } },
+  {
+    model: 'res.partner',
+    access: ['read'],
+    credential: 'operator',
+    why: { pl: 'Nabywcy, kontakty do faktur i ich adresy e-mail.', en: 'Customers, invoice contacts and their e-mail addresses.' },
+  },
+  {
+    model: 'res.users',
+    access: ['read'],
+    credential: 'operator',
+    why: { pl: 'Lista operatorów i adres nadawcy.', en: 'The operator list and the sender address.' },
+  },
+  {
+    model: 'res.company',
+    access: ['read'],
+    credential: 'operator',
+    why: { pl: 'Dane sprzedawcy i waluta firmy.', en: "Seller data and the company's currency." },
+  },
   { model: 'res.currency', access: ['read'], credential: 'operator', why: { pl: 'Waluty faktur.', en: 'Invoice currencies.' } },
   { model: 'res.currency.rate', access: ['read'], credential: 'operator', why: { pl: 'Kurs do przeliczenia VAT na PLN.', en: 'The rate for VAT in PLN.' } },
   { model: 'mail.template', access: ['read'], credential: 'operator', why: { pl: 'Szablony wiadomości dla faktur.', en: 'Message templates for invoices.' } },
@@ -28,7 +43,7 @@ export const ODOO_PERMISSIONS: readonly HostPermission[] = [
     credential: 'integration',
     why: {
       pl: 'Identyfikatory szablonów faktury i korekty oraz podtypu notatki (czytać mogą tylko administratorzy).',
-      en: "The ids of the invoice and credit-note templates and of the note subtype (only administrators may read them).",
+      en: 'The ids of the invoice and credit-note templates and of the note subtype (only administrators may read them).',
     },
   },
   {

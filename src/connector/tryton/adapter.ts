@@ -24,31 +24,11 @@
  * contact mechanisms, receipts, and — only when needed — corrected invoices and currency rates.
  */
 import { DateTime } from 'luxon';
-import type {
-  EmailAccount,
-  EmailTemplateRef,
-  ExchangeRate,
-  Invoice,
-  Operator,
-  PrintRef,
-  RenderedTemplate,
-  Seller,
-} from '../../domain.ts';
+import type { EmailAccount, EmailTemplateRef, ExchangeRate, Invoice, Operator, PrintRef, RenderedTemplate, Seller } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import type { DueInvoiceQuery, HostConnection, HostErp, HostInfo, WriteBack } from '../port.ts';
 import { type LoginGuard, TrytonClient, tagged } from './client.ts';
-import {
-  RECEIPT_NAME,
-  type Receipt,
-  type Rec,
-  bool,
-  invertRate,
-  isCreditNote,
-  mapInvoice,
-  mapSeller,
-  nested,
-  parseReceipt,
-} from './mapping.ts';
+import { RECEIPT_NAME, type Receipt, type Rec, bool, invertRate, isCreditNote, mapInvoice, mapSeller, nested, parseReceipt } from './mapping.ts';
 
 export interface TrytonHostOptions {
   /** Failed-login memory; default: the process-wide guard. */
@@ -91,19 +71,7 @@ const INVOICE_FIELDS = [
   'lines',
 ];
 
-const LINE_FIELDS = [
-  'invoice',
-  'type',
-  'sequence',
-  'description',
-  'quantity',
-  'unit.rec_name',
-  'unit_price',
-  'amount',
-  'product.rec_name',
-  'taxes',
-  'origin',
-];
+const LINE_FIELDS = ['invoice', 'type', 'sequence', 'description', 'quantity', 'unit.rec_name', 'unit_price', 'amount', 'product.rec_name', 'taxes', 'origin'];
 
 const PARTY_FIELDS = ['name', 'lang.code', 'tax_identifier.code', 'addresses'];
 const ADDRESS_FIELDS = ['street', 'postal_code', 'city', 'country.code', 'country.name', 'invoice', 'sequence'];
@@ -139,9 +107,7 @@ export class TrytonHost implements HostErp {
       loginGuard: options.loginGuard,
     };
     this.integration = new TrytonClient({ ...common, login: connection.integration.login, secret: connection.integration.secret });
-    this.operatorClient = connection.operator
-      ? new TrytonClient({ ...common, login: connection.operator.login, secret: connection.operator.secret })
-      : null;
+    this.operatorClient = connection.operator ? new TrytonClient({ ...common, login: connection.operator.login, secret: connection.operator.secret }) : null;
   }
 
   /** The client for operator work: the operator, or the integration credential while none is set. */
@@ -185,7 +151,10 @@ export class TrytonHost implements HostErp {
       [['companies', '=', cid]],
       0,
       null,
-      [['name', 'ASC'], ['id', 'ASC']],
+      [
+        ['name', 'ASC'],
+        ['id', 'ASC'],
+      ],
       ['login', 'name', 'email', 'language.code'],
     ]);
     return users.map(toOperator);
@@ -249,7 +218,11 @@ export class TrytonHost implements HostErp {
     const client = this.client;
     const cid = await this.companyId(client);
     const headers = await client.model<Rec[]>(TRYTON_INVOICE_MODEL, 'search_read', [
-      [['type', '=', 'out'], ['company', '=', cid], ['id', 'in', wanted]],
+      [
+        ['type', '=', 'out'],
+        ['company', '=', cid],
+        ['id', 'in', wanted],
+      ],
       0,
       null,
       [['id', 'ASC']],
@@ -266,7 +239,8 @@ export class TrytonHost implements HostErp {
   async changedInvoices(invoiceIds: string[], since: string): Promise<string[]> {
     const wanted = ids(invoiceIds);
     if (wanted.length === 0) return [];
-    if (!DateTime.fromISO(since, { zone: 'utc' }).isValid) throw new ConnectorError('validation', `since must be an ISO instant, got ${JSON.stringify(since)}`, { field: 'since' });
+    if (!DateTime.fromISO(since, { zone: 'utc' }).isValid)
+      throw new ConnectorError('validation', `since must be an ISO instant, got ${JSON.stringify(since)}`, { field: 'since' });
     const t = tagged.datetime(since);
     const client = this.client;
     const cid = await this.companyId(client);
@@ -305,7 +279,10 @@ export class TrytonHost implements HostErp {
     if (id === undefined) throw new ConnectorError('host_not_found', `Invalid Tryton invoice id "${invoiceId}"`);
     const client = this.client;
     const reports = await client.model<Rec[]>('ir.action.report', 'search_read', [
-      [['model', '=', TRYTON_INVOICE_MODEL], ['report_name', '=', name]],
+      [
+        ['model', '=', TRYTON_INVOICE_MODEL],
+        ['report_name', '=', name],
+      ],
       0,
       1,
       null,
@@ -313,7 +290,16 @@ export class TrytonHost implements HostErp {
     ]);
     if (reports.length === 0) throw new ConnectorError('print_unavailable', `Tryton has no invoice print "${name}"`);
     const cid = await this.companyId(client);
-    const found = await client.model<number[]>(TRYTON_INVOICE_MODEL, 'search', [[['id', '=', id], ['type', '=', 'out'], ['company', '=', cid]], 0, 1, null]);
+    const found = await client.model<number[]>(TRYTON_INVOICE_MODEL, 'search', [
+      [
+        ['id', '=', id],
+        ['type', '=', 'out'],
+        ['company', '=', cid],
+      ],
+      0,
+      1,
+      null,
+    ]);
     if (found.length === 0) throw new ConnectorError('host_not_found', `Tryton invoice ${id} does not exist`);
     const timeout = this.options.reportTimeoutMs ?? Math.max(60_000, this.connection.timeoutMs ?? 0);
     let report;
@@ -340,7 +326,16 @@ export class TrytonHost implements HostErp {
     const client = this.client;
     const cid = await this.companyId(client);
     const wanted = ids(items.map((i) => i.invoiceId));
-    const found = await client.model<number[]>(TRYTON_INVOICE_MODEL, 'search', [[['id', 'in', wanted], ['type', '=', 'out'], ['company', '=', cid]], 0, null, null]);
+    const found = await client.model<number[]>(TRYTON_INVOICE_MODEL, 'search', [
+      [
+        ['id', 'in', wanted],
+        ['type', '=', 'out'],
+        ['company', '=', cid],
+      ],
+      0,
+      null,
+      null,
+    ]);
     const missing = items.map((i) => i.invoiceId).filter((i) => !/^\d+$/.test(i) || !found.includes(Number(i)));
     if (missing.length > 0) {
       throw new ConnectorError('host_not_found', `Tryton invoices not found: ${[...new Set(missing)].join(', ')}`, { detail: { missing } });
@@ -399,7 +394,10 @@ export class TrytonHost implements HostErp {
     const out = new Map<number, { attachmentId: number; receipt: Receipt | null }>();
     if (invoiceIds.length === 0) return out;
     const rows = await client.model<Rec[]>('ir.attachment', 'search_read', [
-      [['resource', 'in', invoiceIds.map((i) => `${TRYTON_INVOICE_MODEL},${i}`)], ['name', '=', RECEIPT_NAME]],
+      [
+        ['resource', 'in', invoiceIds.map((i) => `${TRYTON_INVOICE_MODEL},${i}`)],
+        ['name', '=', RECEIPT_NAME],
+      ],
       0,
       null,
       [['id', 'ASC']],
@@ -442,10 +440,17 @@ export class TrytonHost implements HostErp {
     const out = new Map<number, Rec[]>();
     if (partyIds.length === 0) return out;
     const rows = await client.model<Rec[]>('party.contact_mechanism', 'search_read', [
-      [['party', 'in', partyIds], ['type', '=', 'email']],
+      [
+        ['party', 'in', partyIds],
+        ['type', '=', 'email'],
+      ],
       0,
       null,
-      [['party', 'ASC'], ['sequence', 'ASC'], ['id', 'ASC']],
+      [
+        ['party', 'ASC'],
+        ['sequence', 'ASC'],
+        ['id', 'ASC'],
+      ],
       ['party', 'type', 'value', 'name', 'invoice', 'active'],
     ]);
     for (const row of rows) {
@@ -462,7 +467,10 @@ export class TrytonHost implements HostErp {
     const [lines, mechanisms, receipts, seller] = await Promise.all([
       lineIds.length > 0 ? client.model<Rec[]>('account.invoice.line', 'read', [lineIds, LINE_FIELDS]) : Promise.resolve([] as Rec[]),
       this.emailMechanisms(client, partyIds),
-      this.readReceipts(client, headers.map((h) => Number(h.id))),
+      this.readReceipts(
+        client,
+        headers.map((h) => Number(h.id)),
+      ),
       this.seller(client),
     ]);
     const linesByInvoice = new Map<number, Rec[]>();
@@ -512,10 +520,7 @@ export class TrytonHost implements HostErp {
       }
     }
     if (originOf.size === 0) return out;
-    const origins = await client.model<Rec[]>('account.invoice.line', 'read', [
-      [...new Set(originOf.values())],
-      ['invoice.number', 'invoice.invoice_date'],
-    ]);
+    const origins = await client.model<Rec[]>('account.invoice.line', 'read', [[...new Set(originOf.values())], ['invoice.number', 'invoice.invoice_date']]);
     const byLine = new Map(origins.map((o) => [Number(o.id), nested(o, 'invoice')]));
     for (const [cn, lineId] of originOf) {
       const inv = byLine.get(lineId);

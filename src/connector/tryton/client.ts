@@ -154,7 +154,16 @@ export const tagged = {
   /** A UTC instant as Tryton's naive UTC datetime (how it keeps create_date and write_date). */
   datetime(iso: string): Record<string, unknown> {
     const dt = DateTime.fromISO(iso, { zone: 'utc' }).toUTC();
-    return { __class__: 'datetime', year: dt.year, month: dt.month, day: dt.day, hour: dt.hour, minute: dt.minute, second: dt.second, microsecond: dt.millisecond * 1000 };
+    return {
+      __class__: 'datetime',
+      year: dt.year,
+      month: dt.month,
+      day: dt.day,
+      hour: dt.hour,
+      minute: dt.minute,
+      second: dt.second,
+      microsecond: dt.millisecond * 1000,
+    };
   },
   bytes(data: Uint8Array): Record<string, unknown> {
     return { __class__: 'bytes', base64: Buffer.from(data).toString('base64') };

@@ -90,9 +90,8 @@ export function statusToError(status: number, method: string, phase: 'login' | '
 export function networkToError(err: unknown, method: string, timeoutMs: number): ConnectorError {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : 'unknown';
   const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED';
-  return new ConnectorError(
-    'host_unavailable',
-    timedOut ? `Tryton did not answer within ${timeoutMs} ms` : `Tryton is not reachable (${code})`,
-    { cause: err, detail: { method, network: code } },
-  );
+  return new ConnectorError('host_unavailable', timedOut ? `Tryton did not answer within ${timeoutMs} ms` : `Tryton is not reachable (${code})`, {
+    cause: err,
+    detail: { method, network: code },
+  });
 }

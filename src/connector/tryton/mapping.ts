@@ -25,18 +25,7 @@
  *  - Payment reference / method, KSeF: none in Tryton 6.0 -> null. `hostIsSending`: always false.
  *  - `hostMarkedSent`: Tryton has no "sent" flag; the connector's receipt attachment says it.
  */
-import type {
-  Address,
-  ExchangeRate,
-  Invoice,
-  InvoiceContact,
-  InvoiceLine,
-  InvoiceState,
-  Minor,
-  Party,
-  Seller,
-  TaxRate,
-} from '../../domain.ts';
+import type { Address, ExchangeRate, Invoice, InvoiceContact, InvoiceLine, InvoiceState, Minor, Party, Seller, TaxRate } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import { canonicalDecimal } from './client.ts';
 import { divRound, formatScaled } from '../../decimal.ts';
@@ -225,9 +214,7 @@ export function mapLine(line: Rec, taxes: Map<number, Rec>, digits: number, flip
       taxes: [],
     };
   }
-  const lineTaxes = (Array.isArray(line.taxes) ? (line.taxes as unknown[]) : [])
-    .map((id) => taxes.get(num(id)))
-    .filter((t): t is Rec => t !== undefined);
+  const lineTaxes = (Array.isArray(line.taxes) ? (line.taxes as unknown[]) : []).map((id) => taxes.get(num(id))).filter((t): t is Rec => t !== undefined);
   let net = decimalToMinor(typeof line.amount === 'string' ? line.amount : '0', digits);
   let tax = 0;
   for (const t of lineTaxes) {
@@ -330,9 +317,7 @@ export function mapInvoice(inv: Rec, x: InvoiceExtras): Invoice {
     const m = decimalToMinor(typeof v === 'string' ? v : '0', digits);
     return flip ? -m || 0 : m;
   };
-  const lines = [...x.lines]
-    .sort((a, b) => num(a.sequence ?? 0) - num(b.sequence ?? 0) || num(a.id) - num(b.id))
-    .map((l) => mapLine(l, x.taxes, digits, flip));
+  const lines = [...x.lines].sort((a, b) => num(a.sequence ?? 0) - num(b.sequence ?? 0) || num(a.id) - num(b.id)).map((l) => mapLine(l, x.taxes, digits, flip));
   const maturities = nestedList(inv, 'lines_to_pay')
     .map((l) => str(l.maturity_date))
     .filter((d): d is string => d !== null)

@@ -68,7 +68,7 @@ const STRINGS = {
   dnsRecord: { pl: 'Rekord DNS do opublikowania', en: 'DNS record to publish' },
   dnsRecordHelp: {
     pl: 'Konto podpisuje wiadomości DKIM. Opublikuj ten rekord TXT w DNS domeny, aby odbiorcy mogli sprawdzić podpis.',
-    en: 'This account signs its messages with DKIM. Publish this TXT record in the domain\'s DNS so that receivers can verify the signature.',
+    en: "This account signs its messages with DKIM. Publish this TXT record in the domain's DNS so that receivers can verify the signature.",
   },
   dnsName: { pl: 'Nazwa', en: 'Name' },
   dnsType: { pl: 'Typ', en: 'Type' },

@@ -41,7 +41,8 @@ export function peekPageToken(token: string): PageClaims | null {
   if (!body || token.length > 2048) return null;
   try {
     const c = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Partial<PageClaims>;
-    if (typeof c.i !== 'string' || (c.lang !== 'pl' && c.lang !== 'en') || (c.kind !== 'link' && c.kind !== 'session') || typeof c.exp !== 'number') return null;
+    if (typeof c.i !== 'string' || (c.lang !== 'pl' && c.lang !== 'en') || (c.kind !== 'link' && c.kind !== 'session') || typeof c.exp !== 'number')
+      return null;
     return { i: c.i, lang: c.lang, kind: c.kind, exp: c.exp };
   } catch {
     return null;

@@ -15,7 +15,9 @@ export function logsBody(lang: PageLang): string {
   const s = (k: Parameters<typeof t>[1]) => esc(t(lang, k));
   const opt = (value: string, label: string) => `<option value="${esc(value)}">${esc(label)}</option>`;
   const events = [
-    ...(['invoice.sent', 'invoice.drafted', 'invoice.failed', 'invoice.retry', 'invoice.uncertain', 'invoice.bounced'] as const).map((e) => opt(`event:${e}`, render(lang, `filter.event.${e}`))),
+    ...(['invoice.sent', 'invoice.drafted', 'invoice.failed', 'invoice.retry', 'invoice.uncertain', 'invoice.bounced'] as const).map((e) =>
+      opt(`event:${e}`, render(lang, `filter.event.${e}`)),
+    ),
     ...[...LOG_ONCE_REASONS].map((r) => opt(`event:invoice.skipped.${r}`, render(lang, 'filter.skipped', { reason: skipReasonText(lang, r) }))),
     opt('event:run.completed', render(lang, 'filter.event.run.completed')),
   ].join('');

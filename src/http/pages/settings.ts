@@ -44,7 +44,13 @@ function widgetFor(node: Node): FieldWidget {
   const anyOf = node['anyOf'] as Node[] | undefined;
   if (anyOf) {
     if (anyOf.every((m) => 'const' in m)) {
-      return { kind: 'choice', choices: anyOf.map((m) => ({ value: String(m['const']), label: (m['x-label'] as I18n | undefined) ?? { pl: String(m['const']), en: String(m['const']) } })) };
+      return {
+        kind: 'choice',
+        choices: anyOf.map((m) => ({
+          value: String(m['const']),
+          label: (m['x-label'] as I18n | undefined) ?? { pl: String(m['const']), en: String(m['const']) },
+        })),
+      };
     }
     const nullable = anyOf.some((m) => m['type'] === 'null');
     if (anyOf.some((m) => m['pattern'] === DATE_PATTERN)) return { kind: 'date', nullable };

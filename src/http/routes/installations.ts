@@ -17,7 +17,14 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
 
   app.post(
     '/installations',
-    { schema: { tags: ['installations'], summary: 'Install handshake: register a host company', body: InstallBody, response: { 201: InstallResponse, ...errorResponses } } },
+    {
+      schema: {
+        tags: ['installations'],
+        summary: 'Install handshake: register a host company',
+        body: InstallBody,
+        response: { 201: InstallResponse, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const result = await service.install(request.body);
       return reply.status(201).send({ id: result.installation.id, apiToken: result.apiToken, webhookSecret: result.webhookSecret });
@@ -26,7 +33,15 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
 
   app.delete(
     '/installations/:id',
-    { schema: { tags: ['installations'], summary: 'Uninstall: remove the schedule and secrets, keep ledger and logs', params: InstallationParams, security, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      schema: {
+        tags: ['installations'],
+        summary: 'Uninstall: remove the schedule and secrets, keep ledger and logs',
+        params: InstallationParams,
+        security,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       installationOf(request);
       await service.uninstall(request.params.id);
@@ -40,7 +55,8 @@ export async function installationRoutes(appBase: FastifyInstance): Promise<void
       schema: {
         tags: ['installations'],
         summary: 'Purge an uninstalled installation: its ledger, logs, runs and webhook deliveries (admin token)',
-        description: 'Needs `Authorization: Bearer <ADMIN_TOKEN>` (the connector operators\' token, not an installation token). An installed one answers 409: uninstall first.',
+        description:
+          "Needs `Authorization: Bearer <ADMIN_TOKEN>` (the connector operators' token, not an installation token). An installed one answers 409: uninstall first.",
         params: InstallationParams,
         security: [{ adminToken: [] }],
         response: { 204: Type.Null(), ...errorResponses },

@@ -26,7 +26,14 @@ export async function managedRoutes(appBase: FastifyInstance, { surface }: Surfa
 
   app.get(
     `${base}/email-accounts`,
-    { schema: onSurface(surface, { tags, summary: 'Connector-managed e-mail accounts (passwords never returned)', params: InstallationParams, response: { 200: Type.Object({ accounts: Type.Array(AccountView) }), ...errorResponses } }) },
+    {
+      schema: onSurface(surface, {
+        tags,
+        summary: 'Connector-managed e-mail accounts (passwords never returned)',
+        params: InstallationParams,
+        response: { 200: Type.Object({ accounts: Type.Array(AccountView) }), ...errorResponses },
+      }),
+    },
     async (request) => ({ accounts: await managed.listAccounts(installationOf(request).id) }),
   );
 
@@ -34,7 +41,16 @@ export async function managedRoutes(appBase: FastifyInstance, { surface }: Surfa
 
   app.post(
     `${base}/email-accounts`,
-    { schema: { tags, summary: 'Add a connector-managed e-mail account (SMTP, optional IMAP)', params: InstallationParams, body: AccountBody, security, response: { 201: AccountView, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Add a connector-managed e-mail account (SMTP, optional IMAP)',
+        params: InstallationParams,
+        body: AccountBody,
+        security,
+        response: { 201: AccountView, ...errorResponses },
+      },
+    },
     async (request, reply) => reply.status(201).send(await managed.createAccount(installationOf(request).id, request.body)),
   );
 
@@ -46,13 +62,30 @@ export async function managedRoutes(appBase: FastifyInstance, { surface }: Surfa
 
   app.put(
     `${base}/email-accounts/:accountId`,
-    { schema: { tags, summary: 'Change an account (merged over the stored one; a password left out is kept)', params: AccountParams, body: AccountBody, security, response: { 200: AccountView, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Change an account (merged over the stored one; a password left out is kept)',
+        params: AccountParams,
+        body: AccountBody,
+        security,
+        response: { 200: AccountView, ...errorResponses },
+      },
+    },
     async (request) => managed.updateAccount(installationOf(request).id, request.params.accountId, request.body),
   );
 
   app.delete(
     `${base}/email-accounts/:accountId`,
-    { schema: { tags, summary: 'Remove an account (refused while the settings use it)', params: AccountParams, security, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Remove an account (refused while the settings use it)',
+        params: AccountParams,
+        security,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await managed.deleteAccount(installationOf(request).id, request.params.accountId);
       return reply.status(204).send(null);
@@ -61,13 +94,30 @@ export async function managedRoutes(appBase: FastifyInstance, { surface }: Surfa
 
   app.get(
     `${base}/templates`,
-    { schema: { tags, summary: 'Connector-managed e-mail templates', params: InstallationParams, security, response: { 200: Type.Object({ templates: Type.Array(TemplateView) }), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Connector-managed e-mail templates',
+        params: InstallationParams,
+        security,
+        response: { 200: Type.Object({ templates: Type.Array(TemplateView) }), ...errorResponses },
+      },
+    },
     async (request) => ({ templates: await managed.listTemplates(installationOf(request).id) }),
   );
 
   app.post(
     `${base}/templates`,
-    { schema: { tags, summary: 'Add a template (subject and HTML in Polish, optionally English; placeholders checked)', params: InstallationParams, body: TemplateBody, security, response: { 201: TemplateView, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Add a template (subject and HTML in Polish, optionally English; placeholders checked)',
+        params: InstallationParams,
+        body: TemplateBody,
+        security,
+        response: { 201: TemplateView, ...errorResponses },
+      },
+    },
     async (request, reply) => reply.status(201).send(await managed.createTemplate(installationOf(request).id, request.body)),
   );
 
@@ -79,13 +129,30 @@ export async function managedRoutes(appBase: FastifyInstance, { surface }: Surfa
 
   app.put(
     `${base}/templates/:templateId`,
-    { schema: { tags, summary: 'Change a template (merged over the stored one)', params: TemplateParams, body: TemplateBody, security, response: { 200: TemplateView, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Change a template (merged over the stored one)',
+        params: TemplateParams,
+        body: TemplateBody,
+        security,
+        response: { 200: TemplateView, ...errorResponses },
+      },
+    },
     async (request) => managed.updateTemplate(installationOf(request).id, request.params.templateId, request.body),
   );
 
   app.delete(
     `${base}/templates/:templateId`,
-    { schema: { tags, summary: 'Remove a template (refused while the settings use it)', params: TemplateParams, security, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Remove a template (refused while the settings use it)',
+        params: TemplateParams,
+        security,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await managed.deleteTemplate(installationOf(request).id, request.params.templateId);
       return reply.status(204).send(null);
@@ -94,7 +161,15 @@ export async function managedRoutes(appBase: FastifyInstance, { surface }: Surfa
 
   app.get(
     `${base}/placeholders`,
-    { schema: { tags, summary: 'Placeholders a template may use, e.g. {{ invoice.number }}', params: InstallationParams, security, response: { 200: Placeholders, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Placeholders a template may use, e.g. {{ invoice.number }}',
+        params: InstallationParams,
+        security,
+        response: { 200: Placeholders, ...errorResponses },
+      },
+    },
     async (request) => {
       installationOf(request); // the auth plugin authenticated the caller
       return { placeholders: Object.entries(PLACEHOLDERS).map(([name, p]) => ({ name, help: p.help })) };

@@ -42,7 +42,9 @@ export function operatorRoutes(deps: OperatorDeps) {
       await reply
         .status(401)
         .header('www-authenticate', 'Basic realm="Invoice Courier operators", charset="UTF-8"')
-        .send({ error: { code: 'unauthorized', message: 'Operator token required (ADMIN_TOKEN), as bearer or as the Basic password', field: 'authorization' } });
+        .send({
+          error: { code: 'unauthorized', message: 'Operator token required (ADMIN_TOKEN), as bearer or as the Basic password', field: 'authorization' },
+        });
       return reply;
     };
 

@@ -77,7 +77,10 @@ export async function pageRoutes(appBase: FastifyInstance): Promise<void> {
     if (!k || !verified) {
       const lang = request.query.lang ?? peekPageToken(token)?.lang ?? 'pl';
       const body = `<main class="denied"><h1>${esc(t(lang, 'expiredTitle'))}</h1><p>${esc(t(lang, 'expiredText'))}</p></main>`;
-      return reply.status(401).headers(pageHeaders({ nonce, frameAncestors })).send(pageShell({ lang, title: t(lang, 'expiredTitle'), nonce, body }));
+      return reply
+        .status(401)
+        .headers(pageHeaders({ nonce, frameAncestors }))
+        .send(pageShell({ lang, title: t(lang, 'expiredTitle'), nonce, body }));
     }
     const lang = request.query.lang ?? verified.claims.lang;
     const session = sessions.sign(k.key, id, lang, 'session').token;
@@ -95,11 +98,18 @@ export async function pageRoutes(appBase: FastifyInstance): Promise<void> {
     };
     const title = t(lang, page === 'settings' ? 'settingsTitle' : 'logsTitle');
     const body = page === 'settings' ? settingsBody(lang) : logsBody(lang);
-    return reply.status(200).headers(pageHeaders({ nonce, frameAncestors })).send(pageShell({ lang, title, nonce, body, data, script: `${page}.js` }));
+    return reply
+      .status(200)
+      .headers(pageHeaders({ nonce, frameAncestors }))
+      .send(pageShell({ lang, title, nonce, body, data, script: `${page}.js` }));
   }
 
-  app.get('/ui/installations/:id/settings', { schema: { hide: true, params: InstallationParams, querystring: PageQuery } }, (request, reply) => servePage('settings', request, reply));
-  app.get('/ui/installations/:id/logs', { schema: { hide: true, params: InstallationParams, querystring: PageQuery } }, (request, reply) => servePage('logs', request, reply));
+  app.get('/ui/installations/:id/settings', { schema: { hide: true, params: InstallationParams, querystring: PageQuery } }, (request, reply) =>
+    servePage('settings', request, reply),
+  );
+  app.get('/ui/installations/:id/logs', { schema: { hide: true, params: InstallationParams, querystring: PageQuery } }, (request, reply) =>
+    servePage('logs', request, reply),
+  );
 
   // Browsers ask for it beside every page: an empty answer instead of a 404 in the log.
   app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.status(204).header('cache-control', 'public, max-age=86400').send());

@@ -59,7 +59,14 @@ export async function previewRoutes(appBase: FastifyInstance, { surface }: Surfa
       const said = decisionMessage(requestLang(request), p.decision);
       const attachment = p.attachment ? { filename: p.attachment.filename, size: p.attachment.pdf.byteLength, warnings: p.attachment.warnings } : null;
       return {
-        decision: { send: p.decision.send, ...(p.decision.reason ? { reason: p.decision.reason } : {}), ...(p.decision.detail ? { detail: p.decision.detail } : {}), code: said.code, params: said.params, text: said.text },
+        decision: {
+          send: p.decision.send,
+          ...(p.decision.reason ? { reason: p.decision.reason } : {}),
+          ...(p.decision.detail ? { detail: p.decision.detail } : {}),
+          code: said.code,
+          params: said.params,
+          text: said.text,
+        },
         print: p.print,
         attachment,
         message: {

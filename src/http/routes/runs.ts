@@ -14,7 +14,16 @@ import { requestLang } from '../../messages/http.ts';
 import { logMessage, statusCode, triggerCode } from '../../messages/logs.ts';
 import { installationOf } from '../plugins/auth.ts';
 import { errorResponses, InstallationParams, InvoiceParams } from '../schemas/common.ts';
-import { CurrentRunResponse, LedgerEntrySchema, LedgerQuerySchema, LogQuerySchema, LogsResponse, RunsQuery, RunsResponse, logTimeRange } from '../schemas/installations.ts';
+import {
+  CurrentRunResponse,
+  LedgerEntrySchema,
+  LedgerQuerySchema,
+  LogQuerySchema,
+  LogsResponse,
+  RunsQuery,
+  RunsResponse,
+  logTimeRange,
+} from '../schemas/installations.ts';
 import { onSurface, type SurfaceOptions } from './surface.ts';
 
 export async function runRoutes(appBase: FastifyInstance, { surface }: SurfaceOptions): Promise<void> {
@@ -24,7 +33,14 @@ export async function runRoutes(appBase: FastifyInstance, { surface }: SurfaceOp
 
   app.post(
     '/installations/:id/runs',
-    { schema: onSurface(surface, { tags: ['runs'], summary: 'Run now (outside the window; logged as manual)', params: InstallationParams, response: { 202: Type.Object({ queued: Type.Boolean() }), ...errorResponses } }) },
+    {
+      schema: onSurface(surface, {
+        tags: ['runs'],
+        summary: 'Run now (outside the window; logged as manual)',
+        params: InstallationParams,
+        response: { 202: Type.Object({ queued: Type.Boolean() }), ...errorResponses },
+      }),
+    },
     async (request, reply) => {
       installationOf(request);
       await service.runNow(request.params.id);
@@ -34,7 +50,15 @@ export async function runRoutes(appBase: FastifyInstance, { surface }: SurfaceOp
 
   app.get(
     '/installations/:id/runs',
-    { schema: onSurface(surface, { tags: ['runs'], summary: 'Recent runs, newest first, with counts and progress', params: InstallationParams, querystring: RunsQuery, response: { 200: RunsResponse, ...errorResponses } }) },
+    {
+      schema: onSurface(surface, {
+        tags: ['runs'],
+        summary: 'Recent runs, newest first, with counts and progress',
+        params: InstallationParams,
+        querystring: RunsQuery,
+        response: { 200: RunsResponse, ...errorResponses },
+      }),
+    },
     async (request) => {
       installationOf(request);
       const runs = await store.listRuns(request.params.id, request.query.limit ?? 50);
@@ -47,7 +71,14 @@ export async function runRoutes(appBase: FastifyInstance, { surface }: SurfaceOp
   // The cheap endpoint the logs page polls while a run goes: the newest run only (one indexed read).
   app.get(
     '/installations/:id/runs/current',
-    { schema: onSurface(surface, { tags: ['runs'], summary: 'The newest run (what a progress bar polls)', params: InstallationParams, response: { 200: CurrentRunResponse, ...errorResponses } }) },
+    {
+      schema: onSurface(surface, {
+        tags: ['runs'],
+        summary: 'The newest run (what a progress bar polls)',
+        params: InstallationParams,
+        response: { 200: CurrentRunResponse, ...errorResponses },
+      }),
+    },
     async (request) => {
       installationOf(request);
       const [run] = await store.listRuns(request.params.id, 1);
@@ -61,7 +92,8 @@ export async function runRoutes(appBase: FastifyInstance, { surface }: SurfaceOp
       schema: onSurface(surface, {
         tags: ['runs'],
         summary: "The automation's log, newest first",
-        description: '`from`/`to` are instants; `fromDate`/`toDate` whole days of the installation\'s time zone. Pass `next` of an answer as `before` to read on.',
+        description:
+          "`from`/`to` are instants; `fromDate`/`toDate` whole days of the installation's time zone. Pass `next` of an answer as `before` to read on.",
         params: InstallationParams,
         querystring: LogQuerySchema,
         response: { 200: LogsResponse, ...errorResponses },
@@ -114,7 +146,14 @@ export async function runRoutes(appBase: FastifyInstance, { surface }: SurfaceOp
 
   app.post(
     '/installations/:id/invoices/:invoiceId/resend',
-    { schema: onSurface(surface, { tags: ['runs'], summary: 'A person allows an uncertain or failed invoice to be sent again', params: InvoiceParams, response: { 202: Type.Object({ allowed: Type.Boolean() }), ...errorResponses } }) },
+    {
+      schema: onSurface(surface, {
+        tags: ['runs'],
+        summary: 'A person allows an uncertain or failed invoice to be sent again',
+        params: InvoiceParams,
+        response: { 202: Type.Object({ allowed: Type.Boolean() }), ...errorResponses },
+      }),
+    },
     async (request, reply) => {
       installationOf(request);
       await service.allowResend(request.params.id, request.params.invoiceId);
@@ -128,13 +167,22 @@ function runView(r: Run, lang: Lang, now: Date) {
   const elapsed = (r.finishedAt ? Date.parse(r.finishedAt) : now.getTime()) - Date.parse(r.startedAt);
   const remainingMs = r.status === 'running' && r.processed > 0 && r.total > r.processed ? Math.round((elapsed / r.processed) * (r.total - r.processed)) : null;
   return {
-    id: r.id, trigger: r.trigger, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, counts: { ...r.counts }, processed: r.processed, total: r.total, error: r.error,
+    id: r.id,
+    trigger: r.trigger,
+    status: r.status,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    counts: { ...r.counts },
+    processed: r.processed,
+    total: r.total,
+    error: r.error,
     statusCode: statusCode(r.status),
     statusText: render(lang, statusCode(r.status)),
     triggerCode: triggerCode(r.trigger),
     triggerText: render(lang, triggerCode(r.trigger)),
     countsText: render(lang, 'run.counts', { ...r.counts }),
-    progressText: r.status === 'running' && r.total === 0 ? render(lang, 'run.counting') : render(lang, 'run.progress', { processed: r.processed, total: r.total }),
+    progressText:
+      r.status === 'running' && r.total === 0 ? render(lang, 'run.counting') : render(lang, 'run.progress', { processed: r.processed, total: r.total }),
     elapsedMs: elapsed,
     remainingMs,
   };
@@ -143,13 +191,41 @@ function runView(r: Run, lang: Lang, now: Date) {
 function logView(e: LogEntry, lang: Lang) {
   const m = logMessage(lang, e);
   return {
-    id: e.id, runId: e.runId, at: e.at, level: e.level, event: e.event, invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, message: e.message, data: e.data, code: m.code, params: m.params, text: m.text,
+    id: e.id,
+    runId: e.runId,
+    at: e.at,
+    level: e.level,
+    event: e.event,
+    invoiceId: e.invoiceId,
+    invoiceNumber: e.invoiceNumber,
+    message: e.message,
+    data: e.data,
+    code: m.code,
+    params: m.params,
+    text: m.text,
     levelText: render(lang, e.level === 'error' ? 'level.error' : e.level === 'warning' ? 'level.warning' : 'level.info'),
   };
 }
 
 function ledgerView(e: LedgerEntry) {
   // Recipients as the schema has them whatever an older version stored (a refusal without `accepted`).
-  const recipients = e.recipients.map((r) => ({ address: String(r.address), accepted: r.accepted === true, reply: typeof r.reply === 'string' ? r.reply : null, ...(r.bounce ? { bounce: r.bounce } : {}) }));
-  return { invoiceId: e.invoiceId, invoiceNumber: e.invoiceNumber, state: e.state, attempts: e.attempts, messageId: e.messageId, reason: e.reason, detail: e.detail, recipients, writeBackPending: e.writeBackPending, updatedAt: e.updatedAt, version: e.version ?? 1 };
+  const recipients = e.recipients.map((r) => ({
+    address: String(r.address),
+    accepted: r.accepted === true,
+    reply: typeof r.reply === 'string' ? r.reply : null,
+    ...(r.bounce ? { bounce: r.bounce } : {}),
+  }));
+  return {
+    invoiceId: e.invoiceId,
+    invoiceNumber: e.invoiceNumber,
+    state: e.state,
+    attempts: e.attempts,
+    messageId: e.messageId,
+    reason: e.reason,
+    detail: e.detail,
+    recipients,
+    writeBackPending: e.writeBackPending,
+    updatedAt: e.updatedAt,
+    version: e.version ?? 1,
+  };
 }

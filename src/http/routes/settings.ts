@@ -21,7 +21,14 @@ export async function settingsRoutes(appBase: FastifyInstance, { surface }: Surf
 
   app.get(
     '/installations/:id/settings',
-    { schema: onSurface(surface, { tags: ['settings'], summary: 'The settings (the operator password only as `{ set }`)', params: InstallationParams, response: { 200: SettingsViewSchema, ...errorResponses } }) },
+    {
+      schema: onSurface(surface, {
+        tags: ['settings'],
+        summary: 'The settings (the operator password only as `{ set }`)',
+        params: InstallationParams,
+        response: { 200: SettingsViewSchema, ...errorResponses },
+      }),
+    },
     async (request) => service.view(installationOf(request)),
   );
 
@@ -44,14 +51,27 @@ export async function settingsRoutes(appBase: FastifyInstance, { surface }: Surf
       const saved = await service.updateSettings(request.params.id, input, { shapeProblems });
       const { operatorPassword: _p, ...settings } = saved;
       const lang = requestLang(request);
-      const warnings = settingsWarnings(settings, todayIn(settings, service.now())).map((w) => ({ field: w.field, code: w.code, params: w.params, message: render(lang, w.code, w.params) }));
+      const warnings = settingsWarnings(settings, todayIn(settings, service.now())).map((w) => ({
+        field: w.field,
+        code: w.code,
+        params: w.params,
+        message: render(lang, w.code, w.params),
+      }));
       return { ...saved, warnings };
     },
   );
 
   app.get(
     '/installations/:id/options/:list',
-    { schema: onSurface(surface, { tags: ['settings'], summary: 'Live option lists for the settings form', params: OptionsParams, querystring: OptionsQuery, response: { 200: OptionsResponse, ...errorResponses } }) },
+    {
+      schema: onSurface(surface, {
+        tags: ['settings'],
+        summary: 'Live option lists for the settings form',
+        params: OptionsParams,
+        querystring: OptionsQuery,
+        response: { 200: OptionsResponse, ...errorResponses },
+      }),
+    },
     async (request) => {
       installationOf(request);
       return { options: await service.options(request.params.id, request.params.list, request.query.operator || undefined) };

@@ -16,6 +16,9 @@ export interface SurfaceOptions {
 const SECURITY: Record<Surface, Record<string, string[]>[]> = { api: [{ installationToken: [] }], page: [{ pageSession: [] }] };
 
 /** A route's schema on this surface: its credential in OpenAPI, and on the page surface the `pages` tag. */
-export function onSurface<S extends FastifySchema & { tags?: string[] }>(surface: Surface, schema: S): S & { security: Record<string, string[]>[]; tags: string[] } {
+export function onSurface<S extends FastifySchema & { tags?: string[] }>(
+  surface: Surface,
+  schema: S,
+): S & { security: Record<string, string[]>[]; tags: string[] } {
   return { ...schema, security: SECURITY[surface], tags: surface === 'page' ? ['pages'] : (schema.tags ?? []) };
 }

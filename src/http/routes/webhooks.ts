@@ -49,7 +49,11 @@ export async function webhookRoutes(appBase: FastifyInstance): Promise<void> {
       // Before the body is validated: an unsigned request learns nothing, not even the schema.
       preValidation: async (request, reply) => {
         try {
-          const installation = await incoming.verify((request.params as { id: string }).id, request.headers[SIGNATURE_HEADER.toLowerCase()], rawBodies.get(request) ?? '');
+          const installation = await incoming.verify(
+            (request.params as { id: string }).id,
+            request.headers[SIGNATURE_HEADER.toLowerCase()],
+            rawBodies.get(request) ?? '',
+          );
           verified.set(request, installation);
         } catch (e) {
           if (!(e instanceof WebhookSignatureRefused)) throw e;
@@ -89,7 +93,15 @@ export async function webhookRoutes(appBase: FastifyInstance): Promise<void> {
 
   app.get(
     '/installations/:id/webhooks/deliveries/:deliveryId',
-    { schema: { tags: ['webhooks'], summary: 'One outgoing webhook delivery', params: DeliveryParams, security, response: { 200: DeliverySchema, ...errorResponses } } },
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: 'One outgoing webhook delivery',
+        params: DeliveryParams,
+        security,
+        response: { 200: DeliverySchema, ...errorResponses },
+      },
+    },
     async (request) => {
       installationOf(request); // the auth plugin authenticated the caller
       const delivery = await app.store.getWebhookDelivery(request.params.id, request.params.deliveryId);
@@ -103,7 +115,7 @@ export async function webhookRoutes(appBase: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['webhooks'],
-        summary: 'Redeliver now: one immediate attempt (recorded), whatever the delivery\'s status; the same event id',
+        summary: "Redeliver now: one immediate attempt (recorded), whatever the delivery's status; the same event id",
         params: DeliveryParams,
         security,
         response: { 200: DeliverySchema, ...errorResponses },

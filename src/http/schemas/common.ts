@@ -13,7 +13,7 @@ export const ErrorBody = Type.Object(
             field: Type.String(),
             code: Type.Optional(Type.String({ description: 'message code (src/messages/catalogue.ts), e.g. settings.time_format' })),
             params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the parameters of the message' })),
-            message: Type.String({ description: "the sentence, in the language of Accept-Language (pl or en; default en)" }),
+            message: Type.String({ description: 'the sentence, in the language of Accept-Language (pl or en; default en)' }),
           }),
         ),
       ),

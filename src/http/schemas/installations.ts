@@ -58,7 +58,7 @@ export const LogEntrySchema = Type.Object({
   data: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   code: Type.Optional(Type.String({ description: 'message code of the entry (src/messages/catalogue.ts), made from event and data' })),
   params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  text: Type.Optional(Type.String({ description: 'the entry as a sentence, in the language of Accept-Language (pl or en; default en), or the page\'s' })),
+  text: Type.Optional(Type.String({ description: "the entry as a sentence, in the language of Accept-Language (pl or en; default en), or the page's" })),
   levelText: Type.Optional(Type.String({ description: 'the level as a word, in the same language' })),
 });
 
@@ -80,8 +80,14 @@ export const LogQuerySchema = Type.Object(
 
 export const LogsResponse = Type.Object({ entries: Type.Array(LogEntrySchema), next: Type.Union([Type.String(), Type.Null()]) });
 
-export const OptionsParams = Type.Object({ id: Type.String({ format: 'uuid' }), list: Type.Union([Type.Literal('operators'), Type.Literal('email-accounts'), Type.Literal('templates'), Type.Literal('prints')]) });
-export const OptionsQuery = Type.Object({ operator: Type.Optional(Type.String({ maxLength: 200, description: 'email-accounts: of this operator instead of the stored one' })) }, { additionalProperties: false });
+export const OptionsParams = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  list: Type.Union([Type.Literal('operators'), Type.Literal('email-accounts'), Type.Literal('templates'), Type.Literal('prints')]),
+});
+export const OptionsQuery = Type.Object(
+  { operator: Type.Optional(Type.String({ maxLength: 200, description: 'email-accounts: of this operator instead of the stored one' })) },
+  { additionalProperties: false },
+);
 export const OptionsResponse = Type.Object({
   options: Type.Array(
     Type.Object({
@@ -109,7 +115,9 @@ export const SettingsSaved = Type.Object({
 
 export const LedgerQuerySchema = Type.Object(
   {
-    state: Type.Optional(Type.Union((['claimed', 'sending', 'sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain'] as const).map((s) => Type.Literal(s)))),
+    state: Type.Optional(
+      Type.Union((['claimed', 'sending', 'sent', 'drafted', 'skipped', 'retry', 'failed', 'uncertain'] as const).map((s) => Type.Literal(s))),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 500 })),
     /** Cursor: the `next` of the previous page (an invoice id). */
     after: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -132,7 +140,11 @@ export const LedgerEntrySchema = Type.Object({
       reply: Type.Union([Type.String(), Type.Null()]),
       bounce: Type.Optional(
         Type.Object(
-          { status: Type.Union([Type.String(), Type.Null()], { description: 'enhanced status code, e.g. 5.1.1' }), diagnostic: Type.Union([Type.String(), Type.Null()]), at: Type.String({ format: 'date-time' }) },
+          {
+            status: Type.Union([Type.String(), Type.Null()], { description: 'enhanced status code, e.g. 5.1.1' }),
+            diagnostic: Type.Union([Type.String(), Type.Null()]),
+            at: Type.String({ format: 'date-time' }),
+          },
           { description: 'a delivery report came back for this recipient after the server accepted the message (the entry stays sent)' },
         ),
       ),
@@ -149,15 +161,20 @@ export const LedgerEntrySchema = Type.Object({
  * (year 0, a leap second) and strings with different offsets do not compare as instants.
  * Throws `validation` naming the field.
  */
-export function logTimeRange(range: { from?: string | undefined; to?: string | undefined }, fields: { from: string; to: string } = { from: 'from', to: 'to' }): { from?: string; to?: string } {
+export function logTimeRange(
+  range: { from?: string | undefined; to?: string | undefined },
+  fields: { from: string; to: string } = { from: 'from', to: 'to' },
+): { from?: string; to?: string } {
   const instant = (value: string, field: string): string => {
     const ms = Date.parse(value);
     const year = new Date(ms).getUTCFullYear();
-    if (Number.isNaN(ms) || year < 1 || year > 9999) throw new ConnectorError('validation', `${field}: not an instant between the years 1 and 9999`, { field, say: { code: 'validation.date_range' } });
+    if (Number.isNaN(ms) || year < 1 || year > 9999)
+      throw new ConnectorError('validation', `${field}: not an instant between the years 1 and 9999`, { field, say: { code: 'validation.date_range' } });
     return new Date(ms).toISOString();
   };
   const from = range.from === undefined ? undefined : instant(range.from, fields.from);
   const to = range.to === undefined ? undefined : instant(range.to, fields.to);
-  if (from !== undefined && to !== undefined && from > to) throw new ConnectorError('validation', `"${fields.from}" is after "${fields.to}"`, { field: fields.from, say: { code: 'validation.range_reversed' } });
+  if (from !== undefined && to !== undefined && from > to)
+    throw new ConnectorError('validation', `"${fields.from}" is after "${fields.to}"`, { field: fields.from, say: { code: 'validation.range_reversed' } });
   return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
 }

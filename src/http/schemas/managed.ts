@@ -25,7 +25,9 @@ const DkimInput = Type.Object(
   {
     domain: Type.Optional(Type.String({ maxLength: 253, description: "signing domain (d=): the sender's domain or a parent of it" })),
     selector: Type.Optional(Type.String({ maxLength: 63, description: 'selector (s=): the record is <selector>._domainkey.<domain>' })),
-    privateKey: Type.Optional(Type.String({ maxLength: 20_000, writeOnly: true, description: 'PEM, RSA ≥ 1024 bits (2048 recommended); write-only, left out = keep the stored one' })),
+    privateKey: Type.Optional(
+      Type.String({ maxLength: 20_000, writeOnly: true, description: 'PEM, RSA ≥ 1024 bits (2048 recommended); write-only, left out = keep the stored one' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -51,7 +53,7 @@ const ServerView = Type.Object({
 });
 
 export const AccountView = Type.Object({
-  id: Type.String({ description: '`managed:<uuid>`; use it as the settings\' emailAccount' }),
+  id: Type.String({ description: "`managed:<uuid>`; use it as the settings' emailAccount" }),
   name: Type.String(),
   active: Type.Boolean(),
   fromAddress: Type.String(),
@@ -90,7 +92,7 @@ export const TemplateBody = Type.Object(
 const TextsView = Type.Object({ pl: Type.String(), en: Type.Union([Type.String(), Type.Null()]) });
 
 export const TemplateView = Type.Object({
-  id: Type.String({ description: '`connector:managed:<uuid>`; use it as the settings\' emailTemplate' }),
+  id: Type.String({ description: "`connector:managed:<uuid>`; use it as the settings' emailTemplate" }),
   name: Type.String(),
   subject: TextsView,
   html: TextsView,

@@ -10,9 +10,12 @@ export const PreviewResponse = Type.Object({
     params: Type.Record(Type.String(), Type.Unknown()),
     text: Type.String({ description: "the decision as a sentence, in the caller's language (Accept-Language, or the page's)" }),
   }),
-  attachment: Type.Union([Type.Object({ filename: Type.String(), size: Type.Integer({ description: 'bytes' }), warnings: Type.Array(Type.String()) }), Type.Null()], {
-    description: 'the same as message.attachment',
-  }),
+  attachment: Type.Union(
+    [Type.Object({ filename: Type.String(), size: Type.Integer({ description: 'bytes' }), warnings: Type.Array(Type.String()) }), Type.Null()],
+    {
+      description: 'the same as message.attachment',
+    },
+  ),
   print: Type.String({ description: 'the print chosen by the invoice currency: standard:<id>, user:<id> or none' }),
   message: Type.Object({
     messageId: Type.String(),
@@ -55,7 +58,14 @@ export const InvoiceSearchQuery = Type.Object(
 );
 
 export const InvoiceSearchResponse = Type.Object({
-  invoices: Type.Array(Type.Object({ id: Type.String(), number: Type.Union([Type.String(), Type.Null()]), customer: Type.Union([Type.String(), Type.Null()]), date: Type.Union([Type.String(), Type.Null()]) })),
+  invoices: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      number: Type.Union([Type.String(), Type.Null()]),
+      customer: Type.Union([Type.String(), Type.Null()]),
+      date: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
 });
 
 /** OpenAPI description of the PDF answer (the body is the raw PDF, not serialised). */

@@ -6,7 +6,13 @@ export const DeliveryParams = Type.Object({ id: Type.String({ format: 'uuid' }),
 
 export const IncomingEventBody = Type.Object(
   {
-    id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "the host's event id (logged; an event id seen in the last 11 minutes is a replay, answered `duplicate`)" })),
+    id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: "the host's event id (logged; an event id seen in the last 11 minutes is a replay, answered `duplicate`)",
+      }),
+    ),
     type: Type.Unsafe<IncomingEventType>({ type: 'string', enum: [...INCOMING_EVENT_TYPES], description: 'what happened on the host' }),
     createdAt: Type.Optional(Type.String({ maxLength: 40 })),
     installationId: Type.Optional(Type.String({ maxLength: 64 })),
@@ -18,7 +24,9 @@ export const IncomingEventBody = Type.Object(
 export const IncomingEventResponse = Type.Object({
   received: Type.Boolean(),
   type: Type.String(),
-  action: Type.String({ description: 'schedule_synced | enabled | disabled | unchanged | run_queued | coalesced | ignored_disabled | duplicate (a replay: nothing done)' }),
+  action: Type.String({
+    description: 'schedule_synced | enabled | disabled | unchanged | run_queued | coalesced | ignored_disabled | duplicate (a replay: nothing done)',
+  }),
 });
 
 const AttemptSchema = Type.Object({

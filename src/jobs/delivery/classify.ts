@@ -86,7 +86,12 @@ function uncertain(detail: string, recipients: RecipientResult[] = []): Classifi
 }
 
 /** A temporary fault before anything left: retried (now within the run, later by backoff), until attempts run out. */
-function temporary(ctx: ClassifyContext, reason: NonNullable<Outcome['reason']>, detail: string, opts: { countsAttempts: boolean; retryNow: boolean }): Classified {
+function temporary(
+  ctx: ClassifyContext,
+  reason: NonNullable<Outcome['reason']>,
+  detail: string,
+  opts: { countsAttempts: boolean; retryNow: boolean },
+): Classified {
   if (opts.countsAttempts && ctx.attempts >= ctx.maxAttempts) {
     return { ...failed('attempts_exhausted', `Gave up after ${ctx.attempts} attempts: ${detail}`), retryNow: opts.retryNow };
   }
@@ -108,8 +113,10 @@ function byEvidence(ctx: ClassifyContext, evidence: Evidence, how: 'lost_reply' 
   if (evidence === 'found') {
     return {
       ...done(
-      state,
-      how === 'lost_reply' ? 'Accepted (confirmed in the mailbox after a lost reply)' : 'Delivery confirmed after an interruption: the message was found in the mailbox',
+        state,
+        how === 'lost_reply'
+          ? 'Accepted (confirmed in the mailbox after a lost reply)'
+          : 'Delivery confirmed after an interruption: the message was found in the mailbox',
         recipients.length ? recipients : accepted(ctx),
       ),
       byEvidence: true,
@@ -117,7 +124,11 @@ function byEvidence(ctx: ClassifyContext, evidence: Evidence, how: 'lost_reply' 
   }
   if (evidence === 'not_found' && ctx.mode === 'save_draft') {
     // A draft that is not in Drafts was never stored: safe to try again.
-    return { ...base, outcome: { state: 'retry', reason: 'interrupted', detail: 'Interrupted before the draft was stored; will be retried', recipients: [] }, nextAttemptAt: null };
+    return {
+      ...base,
+      outcome: { state: 'retry', reason: 'interrupted', detail: 'Interrupted before the draft was stored; will be retried', recipients: [] },
+      nextAttemptAt: null,
+    };
   }
   if (how === 'lost_reply') {
     return uncertain(
@@ -163,7 +174,10 @@ export function classify(fault: Fault, evidence: Evidence | null, ctx: ClassifyC
       return failed('attempts_exhausted', `Gave up after ${fault.attempts} attempts (limit ${ctx.maxAttempts}): ${fault.lastDetail ?? ''}`.trim());
     case 'interrupted':
       if (!fault.handedOver) {
-        return temporary(ctx, 'interrupted', 'Interrupted before the message was handed to the server; it is retried automatically', { countsAttempts: true, retryNow: false });
+        return temporary(ctx, 'interrupted', 'Interrupted before the message was handed to the server; it is retried automatically', {
+          countsAttempts: true,
+          retryNow: false,
+        });
       }
       if (evidence === null) return { ...uncertain('Interrupted during delivery'), needsEvidence: true };
       return byEvidence(ctx, evidence, 'interrupted', fault.recipients);

@@ -99,7 +99,14 @@ export function planDelivery(invoice: Invoice, settings: Settings, entry: Ledger
   const readError = invoice.readError ?? null;
   if (readError && (decision.send || !DECIDED_WITHOUT_READS.has(decision.reason))) return { kind: 'hold', error: readError };
   if (decision.send) {
-    return { kind: 'send', recipients: decision.recipients, invalidRecipients: decision.invalidRecipients, print: decision.print, printId: printLabel(decision.print), newVersion };
+    return {
+      kind: 'send',
+      recipients: decision.recipients,
+      invalidRecipients: decision.invalidRecipients,
+      print: decision.print,
+      printId: printLabel(decision.print),
+      newVersion,
+    };
   }
   if (decision.reason === 'attempts_exhausted' && entry) return { kind: 'exhausted', entry };
   return {

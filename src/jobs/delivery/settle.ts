@@ -18,10 +18,25 @@ import type { Classified } from './classify.ts';
 /** Outgoing events (webhooks); the pipeline only announces, the webhook module delivers. */
 export type PipelineEvent =
   | { type: 'run.completed'; installationId: string; run: Run }
-  | { type: 'invoice.sent' | 'invoice.failed' | 'invoice.uncertain'; installationId: string; invoiceId: string; invoiceNumber: string | null; detail: string | null }
+  | {
+      type: 'invoice.sent' | 'invoice.failed' | 'invoice.uncertain';
+      installationId: string;
+      invoiceId: string;
+      invoiceNumber: string | null;
+      detail: string | null;
+    }
   | { type: 'delivery.auth_failed'; installationId: string; account: string; detail: string }
   /** A delivery report came back for one recipient of a sent invoice (src/jobs/bounces.ts). */
-  | { type: 'invoice.bounced'; installationId: string; invoiceId: string; invoiceNumber: string | null; address: string; status: string | null; diagnostic: string | null; messageId: string };
+  | {
+      type: 'invoice.bounced';
+      installationId: string;
+      invoiceId: string;
+      invoiceNumber: string | null;
+      address: string;
+      status: string | null;
+      diagnostic: string | null;
+      messageId: string;
+    };
 
 export interface SettleDeps {
   store: Pick<Ledger, 'recordOutcome' | 'resolveInterrupted'> & Pick<RunLog, 'appendLogs'>;
@@ -70,7 +85,14 @@ export function logLineFor(outcome: Outcome, byEvidence = false): { level: NewLo
       };
     }
     case 'drafted':
-      return { level: 'info', event, message: `Saved in Drafts for ${outcome.recipients.filter((r) => r.accepted).map((r) => r.address).join(', ')}` };
+      return {
+        level: 'info',
+        event,
+        message: `Saved in Drafts for ${outcome.recipients
+          .filter((r) => r.accepted)
+          .map((r) => r.address)
+          .join(', ')}`,
+      };
     case 'retry':
       return { level: 'warning', event, message: `Will retry: ${outcome.detail ?? outcome.reason ?? ''}` };
     case 'failed':
@@ -88,7 +110,10 @@ export async function settle(deps: SettleDeps, target: SettleTarget, verdict: Cl
   const recorded = await record(deps, target, verdict);
   if (recorded !== 'settled') {
     if (recorded === 'lost') {
-      deps.logger.warn({ installationId: target.installationId, invoiceId: target.invoice.id, state: outcome.state }, 'the claim was no longer ours when its outcome was recorded; left to its new owner');
+      deps.logger.warn(
+        { installationId: target.installationId, invoiceId: target.invoice.id, state: outcome.state },
+        'the claim was no longer ours when its outcome was recorded; left to its new owner',
+      );
     }
     return recorded;
   }
@@ -112,11 +137,21 @@ export async function settle(deps: SettleDeps, target: SettleTarget, verdict: Cl
     ]);
   } catch (err) {
     // The outcome stands; an `uncertain` one is announced again by the next run (it looks for its log).
-    deps.logger.warn({ err, installationId: target.installationId, invoiceId: target.invoice.id }, 'the outcome was recorded but its log entry was not written');
+    deps.logger.warn(
+      { err, installationId: target.installationId, invoiceId: target.invoice.id },
+      'the outcome was recorded but its log entry was not written',
+    );
   }
   const announce = { installationId: target.installationId, invoiceId: target.invoice.id, invoiceNumber: target.invoice.number };
   if (outcome.state === 'sent') {
-    deps.events?.({ type: 'invoice.sent', ...announce, detail: outcome.recipients.filter((r) => r.accepted).map((r) => r.address).join(', ') });
+    deps.events?.({
+      type: 'invoice.sent',
+      ...announce,
+      detail: outcome.recipients
+        .filter((r) => r.accepted)
+        .map((r) => r.address)
+        .join(', '),
+    });
   } else if (outcome.state === 'failed') {
     deps.events?.({ type: 'invoice.failed', ...announce, detail: outcome.detail });
   } else if (outcome.state === 'uncertain') {
@@ -143,7 +178,10 @@ async function record(deps: SettleDeps, target: SettleTarget, verdict: Classifie
   const maxPause = deps.maxRecordPauseMs ?? 5000;
   for (let attempt = 1; ; attempt++) {
     try {
-      const ours = await store.recordOutcome(installationId, invoice.id, via.owner, verdict.outcome, { writeBack: verdict.writeBack, nextAttemptAt: verdict.nextAttemptAt });
+      const ours = await store.recordOutcome(installationId, invoice.id, via.owner, verdict.outcome, {
+        writeBack: verdict.writeBack,
+        nextAttemptAt: verdict.nextAttemptAt,
+      });
       return ours ? 'settled' : 'lost';
     } catch (err) {
       const retryable = !isConnectorError(err) || err.retryable;

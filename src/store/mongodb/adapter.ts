@@ -17,7 +17,30 @@ import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
 import { readableInstallations, settingsForStore, settingsFromStore } from '../settings-on-read.ts';
 import { guardsOf, OWNED_STATES, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
-import type { BounceRecord, ClaimItem, NewParkedInvoice, ParkedInvoice, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type {
+  BounceRecord,
+  ClaimItem,
+  NewParkedInvoice,
+  ParkedInvoice,
+  ClaimRequest,
+  MailboxCursor,
+  WriteBackDone,
+  Installation,
+  LedgerEntry,
+  LogEntry,
+  LogQuery,
+  ManagedKind,
+  ManagedRecordOf,
+  NewInstallation,
+  NewLogEntry,
+  NewWebhookDelivery,
+  Run,
+  RunStatus,
+  Store,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookDeliveryStatus,
+} from '../port.ts';
 import { loggedKey } from '../port.ts';
 
 export interface MongoStoreOptions {
@@ -159,7 +182,6 @@ function toRun(d: Document): Run {
   };
 }
 
-
 interface GuardValues {
   now?: Date;
   maxAttempts?: number;
@@ -202,7 +224,6 @@ function mongoGuard(g: LedgerGuard, v: GuardValues): Filter<Document> {
 export function mongoCondition(op: LedgerOperation, v: GuardValues): Filter<Document> {
   return { $or: guardsOf(op).map(([state, guards]) => ({ $and: [{ state }, ...guards.map((g) => mongoGuard(g, v))] })) };
 }
-
 
 /** `release`'s update: back to the state before the claim when the table allows it, else skipped. */
 const RELEASE_UPDATE = (now: Date): Document[] => [
@@ -315,15 +336,15 @@ export class MongoStore implements Store {
       await this.runs.createIndex({ installationId: 1, status: 1 }, { name: 'runs_status' });
       await this.incomingEvents.createIndex({ installationId: 1, eventId: 1 }, { name: 'incoming_event_key', unique: true });
       await this.incomingEvents.createIndex({ keepUntil: 1 }, { name: 'incoming_event_expiry' });
-      await this.ledger.createIndex(
-        { installationId: 1, updatedAt: 1 },
-        { name: 'ledger_write_back', partialFilterExpression: { writeBackPending: true } },
-      );
+      await this.ledger.createIndex({ installationId: 1, updatedAt: 1 }, { name: 'ledger_write_back', partialFilterExpression: { writeBackPending: true } });
       await this.logs.createIndex({ installationId: 1, _id: -1 }, { name: 'logs_newest' });
       await this.logs.createIndex({ installationId: 1, invoiceId: 1, event: 1 }, { name: 'logs_invoice_event' });
       await this.logs.createIndex({ runId: 1 }, { name: 'logs_run', partialFilterExpression: { runId: { $type: 'string' } } });
       await this.runs.createIndex({ installationId: 1, startedAt: -1 }, { name: 'runs_newest' });
-      await this.webhookDeliveries.createIndex({ status: 1, nextAttemptAt: 1 }, { name: 'webhook_deliveries_due', partialFilterExpression: { status: 'pending' } });
+      await this.webhookDeliveries.createIndex(
+        { status: 1, nextAttemptAt: 1 },
+        { name: 'webhook_deliveries_due', partialFilterExpression: { status: 'pending' } },
+      );
       await this.webhookDeliveries.createIndex({ installationId: 1, createdAt: -1, _id: -1 }, { name: 'webhook_deliveries_newest' });
       await this.managed.createIndex({ installationId: 1, kind: 1, id: 1 }, { name: 'managed_key', unique: true });
       await this.parked.createIndex({ installationId: 1, invoiceId: 1 }, { name: 'parked_key', unique: true });
@@ -515,7 +536,10 @@ export class MongoStore implements Store {
 
   async markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean> {
     const r = await this.op('markHandedOver', () =>
-      this.ledger.updateOne({ installationId, invoiceId, ...mongoCondition('markHandedOver', { owner }) }, { $set: { handedOver: true, updatedAt: new Date() } }),
+      this.ledger.updateOne(
+        { installationId, invoiceId, ...mongoCondition('markHandedOver', { owner }) },
+        { $set: { handedOver: true, updatedAt: new Date() } },
+      ),
     );
     return r.matchedCount === 1;
   }
@@ -551,9 +575,7 @@ export class MongoStore implements Store {
   }
 
   async release(installationId: string, invoiceId: string, owner: string): Promise<void> {
-    await this.op('release', () =>
-      this.ledger.updateOne({ installationId, invoiceId, ...mongoCondition('release', { owner }) }, RELEASE_UPDATE(new Date())),
-    );
+    await this.op('release', () => this.ledger.updateOne({ installationId, invoiceId, ...mongoCondition('release', { owner }) }, RELEASE_UPDATE(new Date())));
   }
 
   async getLedger(installationId: string, invoiceIds: string[]): Promise<LedgerEntry[]> {
@@ -600,13 +622,7 @@ export class MongoStore implements Store {
     return docs.map(toLedger);
   }
 
-  async resolveInterrupted(
-    installationId: string,
-    invoiceId: string,
-    expectedLeaseUntil: string,
-    outcome: Outcome,
-    writeBack: boolean,
-  ): Promise<boolean> {
+  async resolveInterrupted(installationId: string, invoiceId: string, expectedLeaseUntil: string, outcome: Outcome, writeBack: boolean): Promise<boolean> {
     const r = await this.op('resolveInterrupted', () =>
       this.ledger.updateOne(
         { installationId, invoiceId, ...mongoCondition('resolveInterrupted', { expectedLease: toDate(expectedLeaseUntil) }) },
@@ -675,7 +691,11 @@ export class MongoStore implements Store {
 
   async putMailboxCursor(installationId: string, accountId: string, cursor: MailboxCursor): Promise<void> {
     await this.op('putMailboxCursor', () =>
-      this.mailboxCursors.updateOne({ installationId, accountId }, { $set: { uidValidity: cursor.uidValidity, lastUid: cursor.lastUid, updatedAt: new Date() } }, { upsert: true }),
+      this.mailboxCursors.updateOne(
+        { installationId, accountId },
+        { $set: { uidValidity: cursor.uidValidity, lastUid: cursor.lastUid, updatedAt: new Date() } },
+        { upsert: true },
+      ),
     );
   }
 
@@ -699,7 +719,13 @@ export class MongoStore implements Store {
       state: { $nin: [...OWNED_STATES] },
       $or: [{ writeBackLeaseUntil: null }, { writeBackLeaseUntil: { $lt: now } }],
     };
-    const candidates = await this.op('claimWriteBacks', () => this.ledger.find(free, { projection: { invoiceId: 1 } }).sort({ updatedAt: 1, invoiceId: 1 }).limit(req.limit).toArray());
+    const candidates = await this.op('claimWriteBacks', () =>
+      this.ledger
+        .find(free, { projection: { invoiceId: 1 } })
+        .sort({ updatedAt: 1, invoiceId: 1 })
+        .limit(req.limit)
+        .toArray(),
+    );
     const taken: LedgerEntry[] = [];
     for (const c of candidates) {
       const d = await this.op('claimWriteBacks', () =>
@@ -720,7 +746,12 @@ export class MongoStore implements Store {
       this.ledger.bulkWrite(
         done.map((d) => ({
           updateOne: {
-            filter: { installationId, invoiceId: d.invoiceId, writeBackOwner: owner, ...(d.outcomeVersion === 0 ? { $or: [{ outcomeVersion: 0 }, { outcomeVersion: null }] } : { outcomeVersion: d.outcomeVersion }) },
+            filter: {
+              installationId,
+              invoiceId: d.invoiceId,
+              writeBackOwner: owner,
+              ...(d.outcomeVersion === 0 ? { $or: [{ outcomeVersion: 0 }, { outcomeVersion: null }] } : { outcomeVersion: d.outcomeVersion }),
+            },
             update: { $set: { writeBackPending: false, writeBackOwner: null, writeBackLeaseUntil: null } },
           },
         })),
@@ -732,7 +763,10 @@ export class MongoStore implements Store {
   async releaseWriteBacks(installationId: string, owner: string, invoiceIds: string[]): Promise<void> {
     if (invoiceIds.length === 0) return;
     await this.op('releaseWriteBacks', () =>
-      this.ledger.updateMany({ installationId, writeBackOwner: owner, invoiceId: { $in: invoiceIds } }, { $set: { writeBackOwner: null, writeBackLeaseUntil: null } }),
+      this.ledger.updateMany(
+        { installationId, writeBackOwner: owner, invoiceId: { $in: invoiceIds } },
+        { $set: { writeBackOwner: null, writeBackLeaseUntil: null } },
+      ),
     );
   }
 
@@ -801,7 +835,12 @@ export class MongoStore implements Store {
   async loggedEvents(installationId: string, invoiceIds: string[], events: string[]): Promise<Set<string>> {
     if (invoiceIds.length === 0 || events.length === 0) return new Set();
     const docs = await this.op('loggedEvents', () =>
-      this.logs.find({ installationId, invoiceId: { $in: [...new Set(invoiceIds)] }, event: { $in: [...new Set(events)] } }, { projection: { _id: 0, invoiceId: 1, event: 1 } }).toArray(),
+      this.logs
+        .find(
+          { installationId, invoiceId: { $in: [...new Set(invoiceIds)] }, event: { $in: [...new Set(events)] } },
+          { projection: { _id: 0, invoiceId: 1, event: 1 } },
+        )
+        .toArray(),
     );
     return new Set(docs.map((d) => loggedKey(d['invoiceId'] as string, d['event'] as string)));
   }
@@ -864,7 +903,13 @@ export class MongoStore implements Store {
   }
 
   async listRuns(installationId: string, limit: number, filter: { status?: RunStatus } = {}): Promise<Run[]> {
-    const docs = await this.op('listRuns', () => this.runs.find({ installationId, ...(filter.status ? { status: filter.status } : {}) }).sort({ startedAt: -1, _id: 1 }).limit(limit).toArray());
+    const docs = await this.op('listRuns', () =>
+      this.runs
+        .find({ installationId, ...(filter.status ? { status: filter.status } : {}) })
+        .sort({ startedAt: -1, _id: 1 })
+        .limit(limit)
+        .toArray(),
+    );
     return docs.map(toRun);
   }
 
@@ -889,7 +934,13 @@ export class MongoStore implements Store {
     const existing = await this.op('putManaged', () => this.managed.findOne(key));
     const createdAt = existing ? (existing['record'] as ManagedRecordOf[K]).createdAt : record.createdAt;
     const saved = { ...record, createdAt };
-    await this.op('putManaged', () => this.managed.updateOne(key, { $set: { record: saved, updatedAt: new Date(record.updatedAt) }, $setOnInsert: { createdAt: new Date(createdAt) } }, { upsert: true }));
+    await this.op('putManaged', () =>
+      this.managed.updateOne(
+        key,
+        { $set: { record: saved, updatedAt: new Date(record.updatedAt) }, $setOnInsert: { createdAt: new Date(createdAt) } },
+        { upsert: true },
+      ),
+    );
     return saved;
   }
 
@@ -994,7 +1045,9 @@ export class MongoStore implements Store {
         items.map((i) => ({
           updateOne: {
             filter: { installationId, invoiceId: i.invoiceId },
-            update: { $set: { installationId, invoiceId: i.invoiceId, reason: i.reason, ledger: i.ledger ? { ...i.ledger } : null, checkedAt: toDate(checkedAt) } },
+            update: {
+              $set: { installationId, invoiceId: i.invoiceId, reason: i.reason, ledger: i.ledger ? { ...i.ledger } : null, checkedAt: toDate(checkedAt) },
+            },
             upsert: true,
           },
         })),
@@ -1008,7 +1061,12 @@ export class MongoStore implements Store {
       const parks = await this.parked.find({ installationId }).sort({ invoiceId: 1 }).toArray();
       if (parks.length === 0) return [];
       const entries = new Map<string, Document>();
-      for (const d of await this.ledger.find({ installationId, invoiceId: { $in: parks.map((p) => p['invoiceId'] as string) } }, { projection: { invoiceId: 1, state: 1, outcomeVersion: 1, version: 1 } }).toArray()) {
+      for (const d of await this.ledger
+        .find(
+          { installationId, invoiceId: { $in: parks.map((p) => p['invoiceId'] as string) } },
+          { projection: { invoiceId: 1, state: 1, outcomeVersion: 1, version: 1 } },
+        )
+        .toArray()) {
         entries.set(d['invoiceId'] as string, d);
       }
       const held: ParkedInvoice[] = [];
@@ -1017,7 +1075,13 @@ export class MongoStore implements Store {
         const entry = entries.get(p['invoiceId'] as string);
         const was = p['ledger'] as ParkedInvoice['ledger'];
         // A park whose ledger entry moved on (a re-send allowed, a new outcome, a claim) is forgotten.
-        const holds = was === null ? entry === undefined : entry !== undefined && entry['state'] === was.state && ((entry['outcomeVersion'] as number | undefined) ?? 0) === was.outcomeVersion && ((entry['version'] as number | undefined) ?? 1) === was.version;
+        const holds =
+          was === null
+            ? entry === undefined
+            : entry !== undefined &&
+              entry['state'] === was.state &&
+              ((entry['outcomeVersion'] as number | undefined) ?? 0) === was.outcomeVersion &&
+              ((entry['version'] as number | undefined) ?? 1) === was.version;
         if (!holds) stale.push(p['invoiceId'] as string);
         else held.push({ invoiceId: p['invoiceId'] as string, reason: p['reason'] as string, ledger: was, checkedAt: (p['checkedAt'] as Date).toISOString() });
       }

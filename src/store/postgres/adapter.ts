@@ -7,7 +7,30 @@ import pg from 'pg';
 import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
-import type { BounceRecord, ClaimItem, NewParkedInvoice, ParkedInvoice, ClaimRequest, MailboxCursor, WriteBackDone, Installation, LedgerEntry, LogEntry, LogQuery, ManagedKind, ManagedRecordOf, NewInstallation, NewLogEntry, NewWebhookDelivery, Run, RunStatus, Store, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus } from '../port.ts';
+import type {
+  BounceRecord,
+  ClaimItem,
+  NewParkedInvoice,
+  ParkedInvoice,
+  ClaimRequest,
+  MailboxCursor,
+  WriteBackDone,
+  Installation,
+  LedgerEntry,
+  LogEntry,
+  LogQuery,
+  ManagedKind,
+  ManagedRecordOf,
+  NewInstallation,
+  NewLogEntry,
+  NewWebhookDelivery,
+  Run,
+  RunStatus,
+  Store,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookDeliveryStatus,
+} from '../port.ts';
 import { loggedKey } from '../port.ts';
 import { migrate } from './schema.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
@@ -141,7 +164,6 @@ function toRun(r: Row): Run {
   };
 }
 
-
 /** Placeholders an operation's guards read (`$n` of the statement). */
 type GuardParams = Partial<Record<'now' | 'maxAttempts' | 'owner' | 'deadOwners' | 'expectedLease', string>>;
 
@@ -181,7 +203,6 @@ export function pgCondition(op: LedgerOperation, p: GuardParams, a = 'ledger'): 
     .map(([state, guards]) => `(${[`${a}.state = '${state}'`, ...guards.filter((g) => g !== 'always').map((g) => pgGuard(g, p, a))].join(' AND ')})`)
     .join(' OR ');
 }
-
 
 const sqlList = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
 
@@ -511,10 +532,7 @@ export class PostgresStore implements Store {
 
   async getLedger(installationId: string, invoiceIds: string[]): Promise<LedgerEntry[]> {
     if (invoiceIds.length === 0) return [];
-    const rows = await this.q('getLedger', 'SELECT * FROM ledger WHERE installation_id = $1 AND invoice_id = ANY($2::text[])', [
-      installationId,
-      invoiceIds,
-    ]);
+    const rows = await this.q('getLedger', 'SELECT * FROM ledger WHERE installation_id = $1 AND invoice_id = ANY($2::text[])', [installationId, invoiceIds]);
     return rows.map(toLedger);
   }
 
@@ -568,13 +586,7 @@ export class PostgresStore implements Store {
     return rows.map(toLedger);
   }
 
-  async resolveInterrupted(
-    installationId: string,
-    invoiceId: string,
-    expectedLeaseUntil: string,
-    outcome: Outcome,
-    writeBack: boolean,
-  ): Promise<boolean> {
+  async resolveInterrupted(installationId: string, invoiceId: string, expectedLeaseUntil: string, outcome: Outcome, writeBack: boolean): Promise<boolean> {
     const rows = await this.q(
       'resolveInterrupted',
       `UPDATE ledger SET state = $4, prev_state = NULL, reason = $5, detail = $6, recipients = $7, write_back_pending = $8,
@@ -601,14 +613,21 @@ export class PostgresStore implements Store {
   }
 
   async findLedgerByMessageId(installationId: string, messageId: string): Promise<LedgerEntry | null> {
-    const rows = await this.q('findLedgerByMessageId', 'SELECT * FROM ledger WHERE installation_id = $1 AND message_id = $2 LIMIT 1', [installationId, messageId]);
+    const rows = await this.q('findLedgerByMessageId', 'SELECT * FROM ledger WHERE installation_id = $1 AND message_id = $2 LIMIT 1', [
+      installationId,
+      messageId,
+    ]);
     return rows[0] ? toLedger(rows[0]) : null;
   }
 
   async recordBounces(installationId: string, invoiceId: string, messageId: string, bounces: BounceRecord[]): Promise<string[]> {
     // Read, merge, write only while the recipients are unchanged (another reader records nothing twice).
     for (let attempt = 0; attempt < 5; attempt++) {
-      const rows = await this.q('recordBounces', `SELECT recipients FROM ledger WHERE installation_id = $1 AND invoice_id = $2 AND message_id = $3 AND state = 'sent'`, [installationId, invoiceId, messageId]);
+      const rows = await this.q(
+        'recordBounces',
+        `SELECT recipients FROM ledger WHERE installation_id = $1 AND invoice_id = $2 AND message_id = $3 AND state = 'sent'`,
+        [installationId, invoiceId, messageId],
+      );
       if (!rows[0]) return [];
       const stored = rows[0]['recipients'];
       const { recipients, added } = mergeBounces(recipientsOf(stored), bounces);
@@ -625,7 +644,10 @@ export class PostgresStore implements Store {
   }
 
   async getMailboxCursor(installationId: string, accountId: string): Promise<MailboxCursor | null> {
-    const rows = await this.q('getMailboxCursor', 'SELECT uid_validity, last_uid FROM mailbox_cursors WHERE installation_id = $1 AND account_id = $2', [installationId, accountId]);
+    const rows = await this.q('getMailboxCursor', 'SELECT uid_validity, last_uid FROM mailbox_cursors WHERE installation_id = $1 AND account_id = $2', [
+      installationId,
+      accountId,
+    ]);
     return rows[0] ? { uidValidity: rows[0]['uid_validity'] as string, lastUid: Number(rows[0]['last_uid']) } : null;
   }
 
@@ -759,11 +781,11 @@ export class PostgresStore implements Store {
 
   async loggedEvents(installationId: string, invoiceIds: string[], events: string[]): Promise<Set<string>> {
     if (invoiceIds.length === 0 || events.length === 0) return new Set();
-    const rows = await this.q('loggedEvents', 'SELECT DISTINCT invoice_id, event FROM logs WHERE installation_id = $1 AND invoice_id = ANY($2::text[]) AND event = ANY($3::text[])', [
-      installationId,
-      [...new Set(invoiceIds)],
-      [...new Set(events)],
-    ]);
+    const rows = await this.q(
+      'loggedEvents',
+      'SELECT DISTINCT invoice_id, event FROM logs WHERE installation_id = $1 AND invoice_id = ANY($2::text[]) AND event = ANY($3::text[])',
+      [installationId, [...new Set(invoiceIds)], [...new Set(events)]],
+    );
     return new Set(rows.map((r) => loggedKey(r['invoice_id'] as string, r['event'] as string)));
   }
 
@@ -828,12 +850,19 @@ export class PostgresStore implements Store {
   // ---- connector-managed accounts and templates ----
 
   async listManaged<K extends ManagedKind>(installationId: string, kind: K): Promise<ManagedRecordOf[K][]> {
-    const rows = await this.q('listManaged', 'SELECT record FROM managed_records WHERE installation_id = $1 AND kind = $2 ORDER BY created_at, id', [installationId, kind]);
+    const rows = await this.q('listManaged', 'SELECT record FROM managed_records WHERE installation_id = $1 AND kind = $2 ORDER BY created_at, id', [
+      installationId,
+      kind,
+    ]);
     return rows.map((r) => r['record'] as ManagedRecordOf[K]);
   }
 
   async getManaged<K extends ManagedKind>(installationId: string, kind: K, id: string): Promise<ManagedRecordOf[K] | null> {
-    const rows = await this.q('getManaged', 'SELECT record FROM managed_records WHERE installation_id = $1 AND kind = $2 AND id = $3', [installationId, kind, id]);
+    const rows = await this.q('getManaged', 'SELECT record FROM managed_records WHERE installation_id = $1 AND kind = $2 AND id = $3', [
+      installationId,
+      kind,
+      id,
+    ]);
     return rows[0] ? (rows[0]['record'] as ManagedRecordOf[K]) : null;
   }
 
@@ -851,7 +880,11 @@ export class PostgresStore implements Store {
   }
 
   async deleteManaged(installationId: string, kind: ManagedKind, id: string): Promise<boolean> {
-    const rows = await this.q('deleteManaged', 'DELETE FROM managed_records WHERE installation_id = $1 AND kind = $2 AND id = $3 RETURNING id', [installationId, kind, id]);
+    const rows = await this.q('deleteManaged', 'DELETE FROM managed_records WHERE installation_id = $1 AND kind = $2 AND id = $3 RETURNING id', [
+      installationId,
+      kind,
+      id,
+    ]);
     return rows.length > 0;
   }
 
@@ -963,7 +996,10 @@ export class PostgresStore implements Store {
     return rows.map((r) => ({
       invoiceId: r['invoice_id'] as string,
       reason: r['reason'] as string,
-      ledger: r['ledger_state'] === null ? null : { state: r['ledger_state'] as LedgerState, outcomeVersion: r['ledger_outcome_version'] as number, version: r['ledger_version'] as number },
+      ledger:
+        r['ledger_state'] === null
+          ? null
+          : { state: r['ledger_state'] as LedgerState, outcomeVersion: r['ledger_outcome_version'] as number, version: r['ledger_version'] as number },
       checkedAt: iso(r['checked_at']),
     }));
   }

@@ -16,11 +16,24 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 export const FIXTURES = path.join(ROOT, 'test/fixtures/odoo-real');
 export const SCHEMA_DIR = path.join(ROOT, 'sandbox/host/schema');
 
-interface Exchange { why: string; request: { body?: { params?: { args?: unknown[] } } }; response: { body?: { result?: unknown } } }
+interface Exchange {
+  why: string;
+  request: { body?: { params?: { args?: unknown[] } } };
+  response: { body?: { result?: unknown } };
+}
 type Desc = { type: string; string: string; relation?: string; selection?: [string, string][]; required?: boolean; readonly?: boolean };
 
 /** `adminOnly`: only Administration/Settings sees it; `invoicingOnly`: users without an invoicing group do not see it. */
-export interface SchemaField { t: string; s: string; r?: string; sel?: [string, string][]; req?: 1; ro?: 1; adminOnly?: 1; invoicingOnly?: 1 }
+export interface SchemaField {
+  t: string;
+  s: string;
+  r?: string;
+  sel?: [string, string][];
+  req?: 1;
+  ro?: 1;
+  adminOnly?: 1;
+  invoicingOnly?: 1;
+}
 export type Schema = Record<string, Record<string, SchemaField>>;
 
 export function buildSchema(version: string): Schema {

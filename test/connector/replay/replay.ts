@@ -17,7 +17,9 @@ export interface Exchange {
 }
 
 export function exchangeFiles(version: string): string[] {
-  return readdirSync(path.join(FIXTURES, version)).filter((f) => f.endsWith('.json') && !f.startsWith('_')).sort();
+  return readdirSync(path.join(FIXTURES, version))
+    .filter((f) => f.endsWith('.json') && !f.startsWith('_'))
+    .sort();
 }
 
 export function loadExchanges(version: string, file: string): Exchange[] {
@@ -59,7 +61,13 @@ export type Relations = (model: string, field: string) => string | null;
 export class Replayer {
   /** Per file: the current web session cookie. */
   cookie: string | null = null;
-  constructor(readonly sb: SandboxHost, readonly ids: IdMap, readonly creds: Credentials, readonly relation: Relations, readonly realDb: string) {}
+  constructor(
+    readonly sb: SandboxHost,
+    readonly ids: IdMap,
+    readonly creds: Credentials,
+    readonly relation: Relations,
+    readonly realDb: string,
+  ) {}
 
   private secretFor(why: string, uid: number | null, login: string | null): string {
     if (/wrong password|wrong web password|bad password/i.test(why)) return 'not-the-password';
@@ -73,7 +81,12 @@ export class Replayer {
     if (typeof value === 'number' && Number.isInteger(value)) return this.ids.get(model, value);
     if (Array.isArray(value)) {
       // x2many commands [[6, 0, ids]] / [[4, id]] or plain id lists
-      if (value.every((v) => Array.isArray(v))) return value.map((c) => (Array.isArray(c) ? [c[0], typeof c[1] === 'number' ? this.ids.get(model, c[1]) : c[1], Array.isArray(c[2]) ? c[2].map((x) => this.mapValue(model, x)) : c[2]] : c));
+      if (value.every((v) => Array.isArray(v)))
+        return value.map((c) =>
+          Array.isArray(c)
+            ? [c[0], typeof c[1] === 'number' ? this.ids.get(model, c[1]) : c[1], Array.isArray(c[2]) ? c[2].map((x) => this.mapValue(model, x)) : c[2]]
+            : c,
+        );
       return value.map((v) => this.mapValue(model, v));
     }
     if (typeof value === 'string') {
@@ -135,7 +148,8 @@ export class Replayer {
       if (['read', 'write', 'unlink', 'message_post'].includes(method) && pos.length > 0) pos[0] = this.mapValue(model, pos[0]);
       if (['search_read', 'search', 'search_count'].includes(method) && pos.length > 0) pos[0] = this.mapDomain(model, pos[0]);
       if (method === 'write' && pos.length > 1) pos[1] = this.mapVals(model, pos[1]);
-      if (method === 'create' && pos.length > 0) pos[0] = Array.isArray(pos[0]) ? pos[0].map((v) => this.mapVals(model as string, v)) : this.mapVals(model, pos[0]);
+      if (method === 'create' && pos.length > 0)
+        pos[0] = Array.isArray(pos[0]) ? pos[0].map((v) => this.mapVals(model as string, v)) : this.mapVals(model, pos[0]);
       if ('domain' in kw) kw.domain = this.mapDomain(model, kw.domain);
       if ('context' in kw) kw.context = this.mapContext(kw.context);
       for (const k of ['res_id', 'subtype_id', 'author_id'] as const) if (typeof kw[k] === 'number') kw[k] = this.mapValue(this.relation(model, k), kw[k]);
@@ -182,7 +196,13 @@ export class Replayer {
     } else if (req.body !== undefined && req.body !== null && req.method === 'POST') {
       body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     } else if (req.method === 'POST') body = '{}';
-    const res = await fetch(`${this.sb.url}${this.mapPath(req.path)}`, { method: req.method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(20_000) });
+    const res = await fetch(`${this.sb.url}${this.mapPath(req.path)}`, {
+      method: req.method,
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(20_000),
+    });
     const text = Buffer.from(await res.arrayBuffer()).toString('latin1');
     let json: unknown = null;
     if ((res.headers.get('content-type') ?? '').includes('json')) json = JSON.parse(Buffer.from(text, 'latin1').toString('utf8'));
@@ -196,7 +216,11 @@ export class Replayer {
   async webLogin(recordedLogin: string): Promise<void> {
     const login = this.creds.logins[recordedLogin] ?? recordedLogin;
     const uid = this.creds.uidOfLogin[recordedLogin] as number;
-    const res = await fetch(`${this.sb.url}/web/session/authenticate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { db: this.sb.database, login, password: this.creds.passwords[uid] } }) });
+    const res = await fetch(`${this.sb.url}/web/session/authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { db: this.sb.database, login, password: this.creds.passwords[uid] } }),
+    });
     await res.arrayBuffer();
     this.cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? null;
   }
@@ -231,7 +255,10 @@ function compatible(a: string, b: string): boolean {
   return false;
 }
 
-export interface Compared { same: boolean; differences: string[] }
+export interface Compared {
+  same: boolean;
+  differences: string[];
+}
 
 export function compareRecords(real: Rec[], sandbox: Rec[]): string[] {
   const out: string[] = [];
@@ -274,7 +301,8 @@ export function comparePayload(real: unknown, sandbox: unknown, method: string |
     const sr = sandbox.filter(isObj);
     if (rr.length && sr.length) return compareRecords(rr, sr);
     if (opts.emptiness && (real.length === 0) !== (sandbox.length === 0)) return [`real answered ${real.length} rows, the sandbox ${sandbox.length}`];
-    if (rr.length === 0 && real.length && sandbox.length && kind(real) !== kind(sandbox) && !compatible(kind(real), kind(sandbox))) return [`result kind real ${kind(real)}, sandbox ${kind(sandbox)}`];
+    if (rr.length === 0 && real.length && sandbox.length && kind(real) !== kind(sandbox) && !compatible(kind(real), kind(sandbox)))
+      return [`result kind real ${kind(real)}, sandbox ${kind(sandbox)}`];
     return [];
   }
   if (isObj(real) && isObj(sandbox)) {

@@ -10,9 +10,17 @@ import { classifySmtpError } from '../../../src/mail/smtp.ts';
 import type { Evidence } from '../../../src/mail/port.ts';
 
 const NOW = new Date('2026-05-12T10:00:00Z');
-const ctx = (over: Partial<ClassifyContext> = {}): ClassifyContext => ({ mode: 'send_now', attempts: 1, maxAttempts: 3, now: NOW, recipients: ['a@x.example', 'b@x.example'], ...over });
+const ctx = (over: Partial<ClassifyContext> = {}): ClassifyContext => ({
+  mode: 'send_now',
+  attempts: 1,
+  maxAttempts: 3,
+  now: NOW,
+  recipients: ['a@x.example', 'b@x.example'],
+  ...over,
+});
 
-const lostConnection = (phase: 'connect' | 'envelope' | 'data' | 'awaiting_reply') => classifySmtpError({ code: 'ECONNECTION', command: 'CONN', message: 'Connection closed unexpectedly' }, phase);
+const lostConnection = (phase: 'connect' | 'envelope' | 'data' | 'awaiting_reply') =>
+  classifySmtpError({ code: 'ECONNECTION', command: 'CONN', message: 'Connection closed unexpectedly' }, phase);
 
 describe('classify: mail faults by SMTP phase', () => {
   for (const phase of ['connect', 'envelope', 'data'] as const) {
@@ -79,7 +87,16 @@ describe('classify: mail faults by SMTP phase', () => {
   });
 
   it('a 5xx for every recipient keeps the per-recipient replies', () => {
-    const e = classifySmtpError({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, response: '550 no such user', rejectedErrors: [{ recipient: 'a@x.example', response: '550 no such user' }] }, 'envelope');
+    const e = classifySmtpError(
+      {
+        code: 'EENVELOPE',
+        command: 'RCPT TO',
+        responseCode: 550,
+        response: '550 no such user',
+        rejectedErrors: [{ recipient: 'a@x.example', response: '550 no such user' }],
+      },
+      'envelope',
+    );
     const c = classify({ kind: 'mail', error: e }, null, ctx());
     expect(c.outcome).toMatchObject({ state: 'failed', reason: 'smtp_permanent' });
     expect(c.outcome.recipients).toEqual([{ address: 'a@x.example', reply: '550 no such user' }]);
@@ -102,7 +119,11 @@ describe('classify: mail faults by SMTP phase', () => {
   });
 
   it('a delivery we stopped before the hand-over (the claim could not be confirmed) is a retry, but not again in this run', () => {
-    const c = classify({ kind: 'mail', error: new ConnectorError('mail_temporary', 'stopped', { detail: { phase: 'data', handover: 'refused' } }) }, null, ctx());
+    const c = classify(
+      { kind: 'mail', error: new ConnectorError('mail_temporary', 'stopped', { detail: { phase: 'data', handover: 'refused' } }) },
+      null,
+      ctx(),
+    );
     expect(c.outcome.state).toBe('retry');
     expect(c.retryNow).toBe(false);
     expect(c.needsEvidence).toBe(false);
@@ -121,7 +142,14 @@ describe('classify: mail faults by SMTP phase', () => {
 
 describe('classify: the other faults', () => {
   it('delivered: sent with the per-recipient result and the reply; drafted in save_draft', () => {
-    const result = { mode: 'send_now' as const, recipients: [{ address: 'a@x.example', accepted: true, reply: null }, { address: 'b@x.example', accepted: false, reply: '450 busy' }], response: '250 OK' };
+    const result = {
+      mode: 'send_now' as const,
+      recipients: [
+        { address: 'a@x.example', accepted: true, reply: null },
+        { address: 'b@x.example', accepted: false, reply: '450 busy' },
+      ],
+      response: '250 OK',
+    };
     const c = classify({ kind: 'delivered', result }, null, ctx());
     expect(c.outcome).toEqual({ state: 'sent', reason: null, detail: '250 OK', recipients: result.recipients });
     expect(c.writeBack).toBe(true);
@@ -137,7 +165,10 @@ describe('classify: the other faults', () => {
     expect(later.outcome).toMatchObject({ state: 'retry', reason: 'print_unavailable' });
     expect(later.nextAttemptAt).not.toBeNull();
     expect(later.retryNow).toBe(false);
-    expect(classify({ kind: 'print', error: new ConnectorError('print_unavailable', 'no report') }, null, ctx()).outcome).toMatchObject({ state: 'failed', reason: 'print_unavailable' });
+    expect(classify({ kind: 'print', error: new ConnectorError('print_unavailable', 'no report') }, null, ctx()).outcome).toMatchObject({
+      state: 'failed',
+      reason: 'print_unavailable',
+    });
     expect(classify({ kind: 'print', error: new Error('pdf bug') }, null, ctx()).outcome).toMatchObject({ state: 'failed', reason: 'render_failed' });
   });
 

@@ -52,7 +52,16 @@ async function world(faults: Faults = {}, opts: { sending?: boolean } = {}): Pro
   const owner = 'worker-1';
   let now = T0;
   const leaseUntil = new Date(T0 + LEASE_MS).toISOString();
-  const claimed = await pgStore.claim({ installationId: inst, invoiceId: inv, invoiceNumber: 'FV/1', owner, leaseUntil, messageId: `<${inv}@t>`, now: new Date(T0).toISOString(), maxAttempts: 3 });
+  const claimed = await pgStore.claim({
+    installationId: inst,
+    invoiceId: inv,
+    invoiceNumber: 'FV/1',
+    owner,
+    leaseUntil,
+    messageId: `<${inv}@t>`,
+    now: new Date(T0).toISOString(),
+    maxAttempts: 3,
+  });
   expect(claimed).not.toBeNull();
   if (opts.sending !== false) expect(await pgStore.markSending(inst, inv, owner, 'hash', leaseUntil)).toBe(true);
   const calls: Record<string, number> = {};
@@ -96,12 +105,23 @@ async function world(faults: Faults = {}, opts: { sending?: boolean } = {}): Pro
       now += ms;
     },
   };
-  const target: SettleTarget = { installationId: inst, runId: null, invoice: { id: inv, number: 'FV/1' }, via: { kind: 'claim', owner, leaseUntil }, counts, data: { messageId: `<${inv}@t>` } };
+  const target: SettleTarget = {
+    installationId: inst,
+    runId: null,
+    invoice: { id: inv, number: 'FV/1' },
+    via: { kind: 'claim', owner, leaseUntil },
+    counts,
+    data: { messageId: `<${inv}@t>` },
+  };
   return { inst, inv, owner, leaseUntil, counts, events, warnings, errors, pauses, deps, target, calls };
 }
 
 const ctx = { mode: 'send_now' as const, attempts: 1, maxAttempts: 3, now: new Date(T0), recipients: ['a@x.example'] };
-const sent: Classified = classify({ kind: 'delivered', result: { mode: 'send_now', recipients: [{ address: 'a@x.example', accepted: true, reply: null }], response: '250 OK queued' } }, null, ctx);
+const sent: Classified = classify(
+  { kind: 'delivered', result: { mode: 'send_now', recipients: [{ address: 'a@x.example', accepted: true, reply: null }], response: '250 OK queued' } },
+  null,
+  ctx,
+);
 const storeDown = () => new ConnectorError('store_unavailable', 'database stalled');
 
 async function entry(w: World) {
@@ -163,7 +183,18 @@ describe('settle', () => {
     const w = await world({}, { sending: false });
     // The lease ran out and another worker claimed the invoice.
     const later = new Date(T0 + LEASE_MS + 1000).toISOString();
-    expect(await pgStore.claim({ installationId: w.inst, invoiceId: w.inv, invoiceNumber: 'FV/1', owner: 'worker-2', leaseUntil: new Date(T0 + 3 * LEASE_MS).toISOString(), messageId: `<${w.inv}@t>`, now: later, maxAttempts: 3 })).not.toBeNull();
+    expect(
+      await pgStore.claim({
+        installationId: w.inst,
+        invoiceId: w.inv,
+        invoiceNumber: 'FV/1',
+        owner: 'worker-2',
+        leaseUntil: new Date(T0 + 3 * LEASE_MS).toISOString(),
+        messageId: `<${w.inv}@t>`,
+        now: later,
+        maxAttempts: 3,
+      }),
+    ).not.toBeNull();
     const retry = classify({ kind: 'print', error: new ConnectorError('host_unavailable', 'busy') }, null, ctx);
     expect(await settle(w.deps, w.target, retry)).toBe('lost');
     const e = await entry(w);
@@ -196,7 +227,11 @@ describe('settle', () => {
   it('retry and failed and uncertain: counted by state; failed and uncertain announced, retry not; nextAttemptAt and write-back as classified', async () => {
     const retry = classify({ kind: 'mail', error: new ConnectorError('mail_temporary', '451 later', { detail: { phase: 'envelope' } }) }, null, ctx);
     const failed = classify({ kind: 'no_template' }, null, ctx);
-    const uncertain = classify({ kind: 'mail', error: new ConnectorError('mail_temporary', 'lost', { detail: { phase: 'awaiting_reply', unknownOutcome: true } }) }, 'unknown', ctx);
+    const uncertain = classify(
+      { kind: 'mail', error: new ConnectorError('mail_temporary', 'lost', { detail: { phase: 'awaiting_reply', unknownOutcome: true } }) },
+      'unknown',
+      ctx,
+    );
     const results: [Classified, string, string | null][] = [
       [retry, 'retry', null],
       [failed, 'failed', 'invoice.failed'],
@@ -230,7 +265,16 @@ describe('settle', () => {
 describe('logLineFor', () => {
   const o = (over: Partial<Outcome>): Outcome => ({ state: 'sent', reason: null, detail: null, recipients: [], ...over });
   it('says who got it, who refused it and why, and what a person should know', () => {
-    expect(logLineFor(o({ recipients: [{ address: 'a@x', accepted: true, reply: null }, { address: 'b@x', accepted: false, reply: '450 busy' }] }))).toEqual({ level: 'warning', event: 'invoice.sent', message: 'Sent to a@x; refused: b@x (450 busy)' });
+    expect(
+      logLineFor(
+        o({
+          recipients: [
+            { address: 'a@x', accepted: true, reply: null },
+            { address: 'b@x', accepted: false, reply: '450 busy' },
+          ],
+        }),
+      ),
+    ).toEqual({ level: 'warning', event: 'invoice.sent', message: 'Sent to a@x; refused: b@x (450 busy)' });
     expect(logLineFor(o({ recipients: [{ address: 'a@x', accepted: true, reply: null }] }), true).message).toBe('Sent to a@x (confirmed in the mailbox)');
     expect(logLineFor(o({ state: 'drafted', recipients: [{ address: 'a@x', accepted: true, reply: null }] })).message).toBe('Saved in Drafts for a@x');
     expect(logLineFor(o({ state: 'retry', detail: '451 later' }))).toEqual({ level: 'warning', event: 'invoice.retry', message: 'Will retry: 451 later' });

@@ -17,7 +17,13 @@ export type StoredSettingsWriter = (installationId: string, settings: unknown, v
 
 /** Settings as a release from before the optional settings `alertEmail`, `stripProductCodes`, `attachKsefXml` and `schedule.days` stored them. */
 function olderSettings(): Record<string, unknown> {
-  const { alertEmail: _a, stripProductCodes: _s, attachKsefXml: _k, schedule, ...rest } = { ...defaultSettings(), enabled: true, fromDate: '2026-11-01', timezone: 'Europe/Berlin' };
+  const {
+    alertEmail: _a,
+    stripProductCodes: _s,
+    attachKsefXml: _k,
+    schedule,
+    ...rest
+  } = { ...defaultSettings(), enabled: true, fromDate: '2026-11-01', timezone: 'Europe/Berlin' };
   const { days: _d, ...olderSchedule } = schedule;
   return { ...rest, schedule: { ...olderSchedule, startAt: '07:30' } };
 }
@@ -119,9 +125,7 @@ export function installationsContract(port: () => Store, writeStoredSettings: St
 
       it('two concurrent updates with the same expected version: exactly one succeeds', async () => {
         const created = await store.createInstallation(newInstallation());
-        const results = await Promise.allSettled(
-          Array.from({ length: 8 }, (_, i) => store.updateInstallation(created.id, { integrationLogin: `w${i}` }, 1)),
-        );
+        const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.updateInstallation(created.id, { integrationLogin: `w${i}` }, 1)));
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         for (const r of results) if (r.status === 'rejected') expect(isConnectorError(r.reason, 'conflict')).toBe(true);
       });
@@ -164,7 +168,11 @@ export function installationsContract(port: () => Store, writeStoredSettings: St
 
       it('a stored optional setting that is present is read as stored, not replaced by its default', async () => {
         const created = await store.createInstallation(newInstallation());
-        await writeStoredSettings(created.id, { ...olderSettings(), stripProductCodes: false, schedule: { ...defaultSettings().schedule, days: 'business_days' } }, 1);
+        await writeStoredSettings(
+          created.id,
+          { ...olderSettings(), stripProductCodes: false, schedule: { ...defaultSettings().schedule, days: 'business_days' } },
+          1,
+        );
         const read = (await store.getInstallation(created.id))!.settings;
         expect(read.stripProductCodes).toBe(false);
         expect(read.schedule.days).toBe('business_days');

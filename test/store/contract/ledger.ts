@@ -93,7 +93,7 @@ export function ledgerContract(port: () => Store): void {
         for (const e of entries) expect(e.owner).toBe(winners.get(e.invoiceId));
       });
 
-      it('claimMany claims a batch under claim\'s rules: new and skipped invoices won, live, final and sending ones not', async () => {
+      it("claimMany claims a batch under claim's rules: new and skipped invoices won, live, final and sending ones not", async () => {
         const inst = uid();
         const common = { installationId: inst, owner: 'a', leaseUntil: at(10), now: at(0), maxAttempts: 3 };
         const item = (id: string): ClaimItem => ({ invoiceId: id, invoiceNumber: `FV/${id}`, messageId: `<${inst}.${id}@invoice-courier>` });
@@ -106,7 +106,15 @@ export function ledgerContract(port: () => Store): void {
         expect(await store.claim(claimReq(inst, 'skipped', 'b', at(0), { invoiceNumber: 'FV/old' }))).not.toBeNull();
         await store.release(inst, 'skipped', 'b');
 
-        const won = await store.claimMany({ ...common, now: at(5), leaseUntil: at(15) }, [item('new-1'), item('live'), item('sent'), item('sending'), { ...item('skipped'), invoiceNumber: null }, { ...item('new-2'), invoiceNumber: null, draft: true }, item('new-1')]);
+        const won = await store.claimMany({ ...common, now: at(5), leaseUntil: at(15) }, [
+          item('new-1'),
+          item('live'),
+          item('sent'),
+          item('sending'),
+          { ...item('skipped'), invoiceNumber: null },
+          { ...item('new-2'), invoiceNumber: null, draft: true },
+          item('new-1'),
+        ]);
         expect(won.map((e) => e.invoiceId).sort()).toEqual(['new-1', 'new-2', 'skipped']);
         for (const e of won) {
           expect(e.state).toBe('claimed');
@@ -130,11 +138,18 @@ export function ledgerContract(port: () => Store): void {
         expect(await store.claim(claimReq(inst, 'later', 'b', at(0)))).not.toBeNull();
         expect(await store.markSending(inst, 'later', 'b', 'h', at(10))).toBe(true);
         expect(await store.recordOutcome(inst, 'later', 'b', outcome('retry'), { writeBack: false, nextAttemptAt: at(30) })).toBe(true);
-        const won = await store.claimMany({ installationId: inst, owner: 'a', leaseUntil: at(15), now: at(5), maxAttempts: 3 }, ['live', 'later', 'fresh'].map((id) => ({ invoiceId: id, invoiceNumber: null, messageId: `<${id}@x>` })));
+        const won = await store.claimMany(
+          { installationId: inst, owner: 'a', leaseUntil: at(15), now: at(5), maxAttempts: 3 },
+          ['live', 'later', 'fresh'].map((id) => ({ invoiceId: id, invoiceNumber: null, messageId: `<${id}@x>` })),
+        );
         expect(won.map((e) => e.invoiceId)).toEqual(['fresh']);
-        const exhausted = await store.claimMany({ installationId: inst, owner: 'a', leaseUntil: at(45), now: at(35), maxAttempts: 1 }, [{ invoiceId: 'later', invoiceNumber: null, messageId: '<later@x>' }]);
+        const exhausted = await store.claimMany({ installationId: inst, owner: 'a', leaseUntil: at(45), now: at(35), maxAttempts: 1 }, [
+          { invoiceId: 'later', invoiceNumber: null, messageId: '<later@x>' },
+        ]);
         expect(exhausted).toEqual([]);
-        const due = await store.claimMany({ installationId: inst, owner: 'a', leaseUntil: at(45), now: at(35), maxAttempts: 3 }, [{ invoiceId: 'later', invoiceNumber: null, messageId: '<later@x>' }]);
+        const due = await store.claimMany({ installationId: inst, owner: 'a', leaseUntil: at(45), now: at(35), maxAttempts: 3 }, [
+          { invoiceId: 'later', invoiceNumber: null, messageId: '<later@x>' },
+        ]);
         expect(due.map((e) => [e.invoiceId, e.attempts])).toEqual([['later', 1]]);
         expect((await store.getLedger(inst, ['live']))[0]!.owner).toBe('b');
       });
@@ -147,7 +162,10 @@ export function ledgerContract(port: () => Store): void {
           Array.from({ length: 20 }, (_, o) => {
             const mine = invoices.filter((_, i) => o % 3 !== 0 || i % 2 === 0);
             const order = o % 2 ? [...mine].reverse() : mine;
-            return store.claimMany({ installationId: inst, owner: `owner-${o}`, leaseUntil: at(10), now: at(0), maxAttempts: 3 }, order.map((id) => ({ invoiceId: id, invoiceNumber: null, messageId: `<${id}@x>` })));
+            return store.claimMany(
+              { installationId: inst, owner: `owner-${o}`, leaseUntil: at(10), now: at(0), maxAttempts: 3 },
+              order.map((id) => ({ invoiceId: id, invoiceNumber: null, messageId: `<${id}@x>` })),
+            );
           }),
         );
         const winners = new Map<string, string[]>();
@@ -208,7 +226,7 @@ export function ledgerContract(port: () => Store): void {
         expect(again).toMatchObject({ state: 'claimed', owner: 'other', invoiceNumber: entry.invoiceNumber });
       });
 
-      it('markSending starts not handed over; markHandedOver flags the owner\'s sending entry only', async () => {
+      it("markSending starts not handed over; markHandedOver flags the owner's sending entry only", async () => {
         const { inst, inv, owner } = await entryIn('claimed');
         expect(await store.markHandedOver(inst, inv, owner)).toBe(false); // not sending yet
         expect(await store.markSending(inst, inv, owner, 'h', at(10))).toBe(true);
@@ -224,7 +242,11 @@ export function ledgerContract(port: () => Store): void {
       /** Writes back every owed outcome of an installation, as the flusher does (taken under a lease, then cleared). */
       async function writtenBack(inst: string, now: string): Promise<void> {
         const taken = await store.claimWriteBacks(inst, { owner: 'flusher', now, leaseUntil: new Date(Date.parse(now) + 60_000).toISOString(), limit: 100 });
-        await store.markWrittenBack(inst, 'flusher', taken.map((e) => ({ invoiceId: e.invoiceId, outcomeVersion: e.outcomeVersion ?? 0 })));
+        await store.markWrittenBack(
+          inst,
+          'flusher',
+          taken.map((e) => ({ invoiceId: e.invoiceId, outcomeVersion: e.outcomeVersion ?? 0 })),
+        );
       }
 
       it('a sent draft whose write-back is done is claimed once more as the next version (claimNewVersion), exactly once, and only a sent draft', async () => {
@@ -240,12 +262,24 @@ export function ledgerContract(port: () => Store): void {
         const results = await Promise.all([store.claimNewVersion(posted), store.claimNewVersion({ ...posted, owner: 'w3' })]);
         const won = results.filter((r) => r !== null);
         expect(won).toHaveLength(1);
-        expect(won[0]).toMatchObject({ state: 'claimed', version: 2, draft: false, attempts: 0, contentHash: null, recipients: [], messageId: '<v2@t>', invoiceNumber: 'FV/2026/11/0017', writeBackPending: false });
+        expect(won[0]).toMatchObject({
+          state: 'claimed',
+          version: 2,
+          draft: false,
+          attempts: 0,
+          contentHash: null,
+          recipients: [],
+          messageId: '<v2@t>',
+          invoiceNumber: 'FV/2026/11/0017',
+          writeBackPending: false,
+        });
         const owner = won[0]!.owner!;
         expect(await store.markSending(inst, inv, owner, 'posted-hash', at(30))).toBe(true);
         expect(await store.recordOutcome(inst, inv, owner, outcome('sent'), { writeBack: true, nextAttemptAt: null })).toBe(true);
         await writtenBack(inst, at(31));
-        expect(await store.getLedger(inst, [inv])).toEqual([expect.objectContaining({ state: 'sent', version: 2, draft: false, attempts: 1, contentHash: 'posted-hash' })]);
+        expect(await store.getLedger(inst, [inv])).toEqual([
+          expect.objectContaining({ state: 'sent', version: 2, draft: false, attempts: 1, contentHash: 'posted-hash' }),
+        ]);
         // The posted version is final: no third one.
         expect(await store.claimNewVersion({ ...posted, owner: 'w4' })).toBeNull();
         // A posted invoice that was sent (not a draft) has no new version; nor has an entry that is not final.
@@ -295,7 +329,12 @@ export function ledgerContract(port: () => Store): void {
         await store.claim(claimReq(inst, '1', 'a', at(0)));
         const skipped = outcome('skipped', { reason: 'no_recipient', detail: 'customer has no e-mail' });
         expect(await store.recordOutcome(inst, '1', 'a', skipped, { writeBack: false, nextAttemptAt: null })).toBe(true);
-        expect((await store.getLedger(inst, ['1']))[0]).toMatchObject({ state: 'skipped', reason: 'no_recipient', detail: 'customer has no e-mail', attempts: 0 });
+        expect((await store.getLedger(inst, ['1']))[0]).toMatchObject({
+          state: 'skipped',
+          reason: 'no_recipient',
+          detail: 'customer has no e-mail',
+          attempts: 0,
+        });
       });
 
       it('release gives a fresh claim back as skipped, and a re-claim back its previous state', async () => {
@@ -374,12 +413,19 @@ export function ledgerContract(port: () => Store): void {
         expect(await store.recordBounces(inst, inv, '<other@x>', [bounce('biuro@example.pl')])).toEqual([]);
         expect(await store.recordBounces(inst, inv, entry.messageId, [bounce('BIURO@example.pl'), bounce('nobody@example.pl')])).toEqual(['biuro@example.pl']);
         const [e] = await store.getLedger(inst, [inv]);
-        expect(e).toMatchObject({ state: 'sent', recipients: [{ address: 'biuro@example.pl', accepted: true, bounce: { status: '5.1.1', diagnostic: 'smtp; 550 5.1.1 BIURO@example.pl unknown', at: at(5) } }] });
+        expect(e).toMatchObject({
+          state: 'sent',
+          recipients: [
+            { address: 'biuro@example.pl', accepted: true, bounce: { status: '5.1.1', diagnostic: 'smtp; 550 5.1.1 BIURO@example.pl unknown', at: at(5) } },
+          ],
+        });
         expect(await store.recordBounces(inst, inv, entry.messageId, [bounce('biuro@example.pl', '5.2.2')])).toEqual([]);
         expect((await store.getLedger(inst, [inv]))[0]?.recipients[0]?.bounce?.status).toBe('5.1.1');
         // Concurrent readers of the same report: recorded once in all.
         const other = await entryIn('sent');
-        const results = await Promise.all(Array.from({ length: 5 }, () => store.recordBounces(other.inst, other.inv, other.entry.messageId, [bounce('biuro@example.pl')])));
+        const results = await Promise.all(
+          Array.from({ length: 5 }, () => store.recordBounces(other.inst, other.inv, other.entry.messageId, [bounce('biuro@example.pl')])),
+        );
         expect(results.flat()).toEqual(['biuro@example.pl']);
       });
 
@@ -495,13 +541,21 @@ export function ledgerContract(port: () => Store): void {
           await store.claim(claimReq(inst, id, 'w', at(0)));
           await store.recordOutcome(inst, id, 'w', outcome('sent'), { writeBack: true, nextAttemptAt: null });
         }
-        const [x, y, z] = await Promise.all(['p1', 'p2', 'p3'].map((owner) => store.claimWriteBacks(inst, { owner, now: at(1), leaseUntil: at(6), limit: 10 })));
+        const [x, y, z] = await Promise.all(
+          ['p1', 'p2', 'p3'].map((owner) => store.claimWriteBacks(inst, { owner, now: at(1), leaseUntil: at(6), limit: 10 })),
+        );
         const all = [...x!, ...y!, ...z!].map((e) => e.invoiceId).sort();
         expect(all).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
         expect(await store.claimWriteBacks(inst, { owner: 'p4', now: at(2), leaseUntil: at(7), limit: 10 })).toEqual([]);
         // Given back: taken again at once. Expired: taken by another.
-        await store.releaseWriteBacks(inst, 'p1', x!.map((e) => e.invoiceId));
-        expect((await store.claimWriteBacks(inst, { owner: 'p4', now: at(2), leaseUntil: at(7), limit: 10 })).map((e) => e.invoiceId).sort()).toEqual(x!.map((e) => e.invoiceId).sort());
+        await store.releaseWriteBacks(
+          inst,
+          'p1',
+          x!.map((e) => e.invoiceId),
+        );
+        expect((await store.claimWriteBacks(inst, { owner: 'p4', now: at(2), leaseUntil: at(7), limit: 10 })).map((e) => e.invoiceId).sort()).toEqual(
+          x!.map((e) => e.invoiceId).sort(),
+        );
         expect((await store.claimWriteBacks(inst, { owner: 'p5', now: at(8), leaseUntil: at(13), limit: 10 })).length).toBe(6);
         // Only the holder clears it.
         await store.markWrittenBack(inst, 'p1', [{ invoiceId: 'a', outcomeVersion: 1 }]);
@@ -519,7 +573,8 @@ export function ledgerContract(port: () => Store): void {
         const inst = uid();
         const ids = Array.from({ length: 23 }, (_, i) => `inv-${String(i).padStart(3, '0')}`);
         for (const id of ids) await store.claim(claimReq(inst, id, id < 'inv-010' ? 'w1' : 'w2', at(0)));
-        for (const id of ids.filter((_, i) => i % 3 === 0)) await store.recordOutcome(inst, id, id < 'inv-010' ? 'w1' : 'w2', outcome('sent'), { writeBack: false, nextAttemptAt: null });
+        for (const id of ids.filter((_, i) => i % 3 === 0))
+          await store.recordOutcome(inst, id, id < 'inv-010' ? 'w1' : 'w2', outcome('sent'), { writeBack: false, nextAttemptAt: null });
         const pageAll = async (filter: { states?: LedgerState[]; owner?: string }) => {
           const seen: string[] = [];
           let after: string | undefined;
@@ -538,7 +593,10 @@ export function ledgerContract(port: () => Store): void {
       it('recipients stored without `accepted` read back as refused, with a null reply when none was stored', async () => {
         const { inst, inv, owner } = await entryIn('claimed');
         const legacy = [{ address: 'zly@example.pl', reply: '550 no such user' }, { address: 'x@example.pl' }] as unknown as Outcome['recipients'];
-        await store.recordOutcome(inst, inv, owner, outcome('failed', { reason: 'smtp_permanent', recipients: legacy }), { writeBack: false, nextAttemptAt: null });
+        await store.recordOutcome(inst, inv, owner, outcome('failed', { reason: 'smtp_permanent', recipients: legacy }), {
+          writeBack: false,
+          nextAttemptAt: null,
+        });
         expect((await store.getLedger(inst, [inv]))[0]!.recipients).toEqual([
           { address: 'zly@example.pl', accepted: false, reply: '550 no such user' },
           { address: 'x@example.pl', accepted: false, reply: null },
@@ -584,7 +642,14 @@ export function ledgerContract(port: () => Store): void {
       it('parks are kept per installation with their reason, ledger entry and check time, and replaced by invoice', async () => {
         const inst = uid();
         const other = uid();
-        await store.park(inst, [{ invoiceId: '2', reason: 'no_consent', ledger: null }, { invoiceId: '1', reason: 'no_recipient', ledger: null }], at(0));
+        await store.park(
+          inst,
+          [
+            { invoiceId: '2', reason: 'no_consent', ledger: null },
+            { invoiceId: '1', reason: 'no_recipient', ledger: null },
+          ],
+          at(0),
+        );
         await store.park(other, [{ invoiceId: '1', reason: 'no_consent', ledger: null }], at(0));
         await store.park(inst, [{ invoiceId: '2', reason: 'no_recipient', ledger: null }], at(5));
         expect(await store.listParked(inst)).toEqual([
@@ -611,10 +676,21 @@ export function ledgerContract(port: () => Store): void {
         // parked as uncertain and still uncertain: parked; parked with an outcome version that is not the entry's: not
         const unsure = await entryIn('uncertain');
         const asUnsure = { state: unsure.entry.state, outcomeVersion: unsure.entry.outcomeVersion ?? 0, version: unsure.entry.version ?? 1 };
-        await store.park(unsure.inst, [{ invoiceId: unsure.inv, reason: 'already_recorded', ledger: asUnsure }, { invoiceId: 'old', reason: 'already_recorded', ledger: asUnsure }], at(0));
+        await store.park(
+          unsure.inst,
+          [
+            { invoiceId: unsure.inv, reason: 'already_recorded', ledger: asUnsure },
+            { invoiceId: 'old', reason: 'already_recorded', ledger: asUnsure },
+          ],
+          at(0),
+        );
         const retry = await entryIn('retry', { attempts: 1 });
         const asRetry = { state: retry.entry.state, outcomeVersion: retry.entry.outcomeVersion ?? 0, version: retry.entry.version ?? 1 };
-        await store.park(retry.inst, [{ invoiceId: retry.inv, reason: 'no_recipient', ledger: { ...asRetry, outcomeVersion: asRetry.outcomeVersion - 1 } }], at(0));
+        await store.park(
+          retry.inst,
+          [{ invoiceId: retry.inv, reason: 'no_recipient', ledger: { ...asRetry, outcomeVersion: asRetry.outcomeVersion - 1 } }],
+          at(0),
+        );
         expect(await store.listParked(inst)).toEqual([]);
         expect((await store.listParked(unsure.inst)).map((p) => p.invoiceId)).toEqual([unsure.inv]);
         expect(await store.listParked(retry.inst)).toEqual([]);
@@ -623,9 +699,13 @@ export function ledgerContract(port: () => Store): void {
         expect((await store.listParked(retry.inst)).map((p) => p.invoiceId)).toEqual([retry.inv]);
       });
 
-      it('checkedParked forgets the changed invoices and moves the others\' check time forward, never back', async () => {
+      it("checkedParked forgets the changed invoices and moves the others' check time forward, never back", async () => {
         const inst = uid();
-        await store.park(inst, ['a', 'b', 'c'].map((invoiceId) => ({ invoiceId, reason: 'no_recipient', ledger: null })), at(0));
+        await store.park(
+          inst,
+          ['a', 'b', 'c'].map((invoiceId) => ({ invoiceId, reason: 'no_recipient', ledger: null })),
+          at(0),
+        );
         await store.park(inst, [{ invoiceId: 'late', reason: 'no_consent', ledger: null }], at(20));
         await store.checkedParked(inst, ['b', 'unknown'], at(10));
         expect(await store.listParked(inst)).toEqual([
@@ -637,6 +717,5 @@ export function ledgerContract(port: () => Store): void {
         expect((await store.listParked(inst)).map((p) => p.checkedAt)).toEqual([at(30), at(30), at(30)]);
       });
     });
-
   });
 }

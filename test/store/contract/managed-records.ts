@@ -36,7 +36,9 @@ export function managedRecordsContract(port: () => Store): void {
 
       it('a saved account reads back identically, listed oldest first per installation and kind', async () => {
         const inst = uid();
-        const a = account(inst, { imap: { host: 'imap.firma.example.pl', port: 993, tls: 'tls', user: 'faktury', password: { keyId: 'k1', data: 'aW1hcA==' } } });
+        const a = account(inst, {
+          imap: { host: 'imap.firma.example.pl', port: 993, tls: 'tls', user: 'faktury', password: { keyId: 'k1', data: 'aW1hcA==' } },
+        });
         const b = account(inst, { name: 'Drugie', createdAt: at(5), updatedAt: at(5) });
         expect(await store.putManaged('email_account', a)).toEqual(a);
         await store.putManaged('email_account', b);

@@ -85,7 +85,8 @@ export function runLogContract(port: () => Store): void {
       it('loggedEvents answers hasLog for many invoices and events in one call', async () => {
         const got = await store.loggedEvents(inst, ['2', '3', '99', '2'], ['invoice.skipped', 'invoice.sent', 'run.started']);
         const expected = new Set<string>();
-        for (const id of ['2', '3', '99']) for (const ev of ['invoice.skipped', 'invoice.sent', 'run.started']) if (await store.hasLog(inst, id, ev)) expected.add(loggedKey(id, ev));
+        for (const id of ['2', '3', '99'])
+          for (const ev of ['invoice.skipped', 'invoice.sent', 'run.started']) if (await store.hasLog(inst, id, ev)) expected.add(loggedKey(id, ev));
         expect(got).toEqual(expected);
         expect(got.has(loggedKey('2', 'invoice.skipped'))).toBe(true);
         expect(got.has(loggedKey('99', 'invoice.skipped'))).toBe(false);
@@ -100,7 +101,6 @@ export function runLogContract(port: () => Store): void {
         expect(all.map((e) => e.message)).toEqual(['b4', 'a4', 'b3', 'a3', 'b2', 'a2', 'b1', 'a1', 'b0', 'a0']);
       });
     });
-
 
     describe('runs', () => {
       it('a run starts running with empty counts, reports progress and finishes', async () => {
@@ -155,6 +155,5 @@ export function runLogContract(port: () => Store): void {
         expect(isConnectorError(err, 'not_found')).toBe(true);
       });
     });
-
   });
 }

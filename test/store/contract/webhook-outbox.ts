@@ -73,7 +73,10 @@ export function webhookOutboxContract(port: () => Store): void {
         const results = await Promise.all(
           Array.from({ length: 6 }, (_, i) => store.claimDueWebhookDeliveries({ now: at(base + 1), owner: `d${i}`, leaseUntil: at(base + 2), limit: 4 })),
         );
-        const taken = results.flat().filter((d) => ids.has(d.id)).map((d) => d.id);
+        const taken = results
+          .flat()
+          .filter((d) => ids.has(d.id))
+          .map((d) => d.id);
         expect(new Set(taken).size).toBe(taken.length);
         expect(taken.length).toBe(12);
         // Each dispatcher took at most its limit.
@@ -120,6 +123,5 @@ export function webhookOutboxContract(port: () => Store): void {
         expect([a, b].sort()).toEqual([false, true]);
       });
     });
-
   });
 }

@@ -147,7 +147,15 @@ export async function startFaultSmtp(): Promise<FaultSmtp> {
       const state = inData.get(session.id);
       if (state) {
         inData.delete(session.id);
-        log.push({ at: Date.now(), sessionId: session.id, messageId: state.messageId, recipients: state.recipients, outcome: 'aborted_during_data', code: null, phase: 'data' });
+        log.push({
+          at: Date.now(),
+          sessionId: session.id,
+          messageId: state.messageId,
+          recipients: state.recipients,
+          outcome: 'aborted_during_data',
+          code: null,
+          phase: 'data',
+        });
       }
     },
   });

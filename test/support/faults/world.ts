@@ -96,9 +96,19 @@ export async function startFaultWorld(options: FaultWorldOptions = {}): Promise<
   const leaseSeconds = options.leaseSeconds ?? 5;
   const smtp = await startFaultSmtp();
   const sandbox = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: options.invoices ?? 300 });
-  for (const m of sandbox.records('account.move')) if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
+  for (const m of sandbox.records('account.move'))
+    if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
   const moves = sandbox.records('account.move');
-  const fromDate = DateTime.fromISO(String(moves.filter((m) => m['invoice_date']).map((m) => m['invoice_date']).sort()[0])).minus({ days: 1 }).toISODate()!;
+  const fromDate = DateTime.fromISO(
+    String(
+      moves
+        .filter((m) => m['invoice_date'])
+        .map((m) => m['invoice_date'])
+        .sort()[0],
+    ),
+  )
+    .minus({ days: 1 })
+    .toISODate()!;
 
   const databaseUrl = await freshDatabase();
   const direct = new URL(databaseUrl);
@@ -172,7 +182,8 @@ export async function startFaultWorld(options: FaultWorldOptions = {}): Promise<
         runs.push(run);
         const open = await store.listLedger(world.installationId, { states: ['claimed', 'sending'], limit: 10 });
         const owed = await store.listPendingWriteBacks(world.installationId, 10);
-        if (typeof run !== 'string' && run.status === 'completed' && open.length === 0 && owed.length === 0 && run.counts.sent === 0 && run.counts.retry === 0) break;
+        if (typeof run !== 'string' && run.status === 'completed' && open.length === 0 && owed.length === 0 && run.counts.sent === 0 && run.counts.retry === 0)
+          break;
       }
       return { runs };
     },
@@ -240,7 +251,15 @@ export async function readHostMoves(sandbox: SandboxHost): Promise<Map<string, {
 
 /** Chatter notes the connector posted, by invoice id. */
 export async function readHostNotes(sandbox: SandboxHost): Promise<Map<string, string[]>> {
-  const rows = await searchRead(sandbox, 'mail.message', [['model', '=', 'account.move'], ['message_type', '=', 'comment']], ['res_id', 'body']);
+  const rows = await searchRead(
+    sandbox,
+    'mail.message',
+    [
+      ['model', '=', 'account.move'],
+      ['message_type', '=', 'comment'],
+    ],
+    ['res_id', 'body'],
+  );
   const out = new Map<string, string[]>();
   for (const r of rows) {
     const body = String(r['body'] ?? '');
@@ -269,7 +288,14 @@ function judge(input: {
   const uncertainLog = new Set(logs.filter((l) => l.event === 'invoice.uncertain' && l.invoiceId).map((l) => l.invoiceId!));
   const acceptedBy = new Map<string, number>();
   for (const t of smtp.accepted) if (t.messageId) acceptedBy.set(t.messageId, (acceptedBy.get(t.messageId) ?? 0) + 1);
-  const due = movesAtStart.filter((m) => m['state'] === 'posted' && ['out_invoice', 'out_refund'].includes(String(m['move_type'])) && String(m['invoice_date']) >= fromDate && !m['sending_data'] && !waitsForKsef(m));
+  const due = movesAtStart.filter(
+    (m) =>
+      m['state'] === 'posted' &&
+      ['out_invoice', 'out_refund'].includes(String(m['move_type'])) &&
+      String(m['invoice_date']) >= fromDate &&
+      !m['sending_data'] &&
+      !waitsForKsef(m),
+  );
   const dueMessageIds = new Set(due.map((m) => sandboxMessageId(id, String(m['id']))));
   const problems: string[] = [];
   const duplicates = smtp.duplicates();
@@ -294,7 +320,8 @@ function judge(input: {
       if (sentNotes.length === 0) problems.push(`${inv}: sent, but no "sent" note on the host`);
     } else if (state === 'uncertain') {
       v.uncertain++;
-      if (!rules.uncertainAllowed(mid)) problems.push(`${inv}: uncertain although the interruption was not inside the window (SMTP server: ${describeSmtp(smtp, mid)})`);
+      if (!rules.uncertainAllowed(mid))
+        problems.push(`${inv}: uncertain although the interruption was not inside the window (SMTP server: ${describeSmtp(smtp, mid)})`);
       if (!uncertainLog.has(inv)) problems.push(`${inv}: uncertain without an invoice.uncertain log entry`);
       if (hostSent) problems.push(`${inv}: uncertain but marked sent on the host`);
     } else if (state === 'failed') {
@@ -315,11 +342,13 @@ function judge(input: {
     }
   }
   for (const [inv, h] of hostMoves) {
-    if (h.isMoveSent && ledger.get(inv)?.state !== 'sent' && due.some((m) => String(m['id']) === inv)) problems.push(`${inv}: marked sent on the host, ledger ${ledger.get(inv)?.state ?? 'none'}`);
+    if (h.isMoveSent && ledger.get(inv)?.state !== 'sent' && due.some((m) => String(m['id']) === inv))
+      problems.push(`${inv}: marked sent on the host, ledger ${ledger.get(inv)?.state ?? 'none'}`);
   }
   // The operator's failure digest (one per run with failures, src/jobs/digest.ts) is not an invoice.
   const isDigest = (mid: string) => /^<ic-digest-/.test(mid);
-  for (const t of smtp.log) if (t.messageId && !dueMessageIds.has(t.messageId) && !isDigest(t.messageId)) problems.push(`unexpected message ${t.messageId} at the SMTP server`);
+  for (const t of smtp.log)
+    if (t.messageId && !dueMessageIds.has(t.messageId) && !isDigest(t.messageId)) problems.push(`unexpected message ${t.messageId} at the SMTP server`);
   const summary = `${due.length} due: ${v.sent} sent once, ${v.uncertain} uncertain, ${v.failed} failed, ${v.retry} retry, ${v.skipped} skipped by rule; ${v.sentNotes} with a "sent" note on the host; SMTP log ${smtp.log.length} transactions, ${smtp.accepted.length} accepted, ${duplicates.length} duplicated Message-IDs`;
   const { sentNotes: _notes, ...counts } = v;
   return { due: due.length, ...counts, problems, duplicates, summary };
