@@ -2,7 +2,7 @@
  * Dependency rules of the house (CONTRIBUTING.md, docs/architecture.md). `npm run lint` checks them over
  * src/ and sandbox/; every rule is an error.
  */
-const CORE = '^src/(domain\\.ts|decimal\\.ts|settings/|jobs/(rules|schedule|calendar)\\.ts)';
+const CORE = '^src/(domain\\.ts|decimal\\.ts|settings/|jobs/rules/)';
 module.exports = {
   forbidden: [
     {

@@ -7,25 +7,25 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from './observability/logger.ts';
 import { openStore } from './store/index.ts';
 import { createHost as createRegistryHost, type InstallationHostFactory } from './connector/registry.ts';
 import { ManagedService } from './connector-managed/index.ts';
 import { createMailDelivery } from './mail/delivery.ts';
 import { createPdfRenderer } from './render/pool.ts';
 import { listStandardPrints } from './render/prints.ts';
-import { createAgendaScheduler, type Scheduler, type SchedulerOptions } from './jobs/scheduler.ts';
-import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/pipeline.ts';
-import { HeldWriteBacks } from './jobs/writeback.ts';
-import { createRunConsole } from './jobs/run-console.ts';
+import { createAgendaScheduler, type Scheduler, type SchedulerOptions } from './jobs/scheduler/agenda.ts';
+import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/run/pipeline.ts';
+import { HeldWriteBacks } from './jobs/run/writeback.ts';
+import { createRunConsole } from './jobs/run/run-console.ts';
 import { InstallationService } from './installations/service.ts';
 import { WebhookDispatcher, type DispatcherTuning } from './webhooks/dispatcher.ts';
-import { FailureDigest } from './jobs/digest.ts';
+import { FailureDigest } from './jobs/run/digest.ts';
 import { IncomingWebhooks } from './webhooks/incoming.ts';
 import { InvoicePreviews } from './installations/previews.ts';
 import { buildHttpServer } from './http/app.ts';
-import { createMetrics } from './metrics.ts';
-import type { SecretBox } from './secrets.ts';
+import { createMetrics } from './observability/metrics.ts';
+import type { SecretBox } from './secrets/secret-box.ts';
 import type { Store } from './store/port.ts';
 import type { MailDelivery } from './mail/port.ts';
 
@@ -93,7 +93,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     const owner = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     // Outgoing webhooks: pipeline events are persisted, then POSTed signed, with retries (src/webhooks).
     const webhooks = new WebhookDispatcher({ store, secrets, logger, owner, version: options.version, tuning: options.webhooks ?? {} });
-    // One e-mail to the operator after a run that left invoices failed or uncertain (src/jobs/digest.ts).
+    // One e-mail to the operator after a run that left invoices failed or uncertain (src/jobs/run/digest.ts).
     const digest = new FailureDigest({ store, createHost, secrets, mail, logger, clock });
     closers.push(() => digest.drain());
     const runConsole = createRunConsole({ store, logger, clock });

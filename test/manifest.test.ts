@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { buildManifest, manifestJson, settingsFields } from '../src/manifest.ts';
+import { buildManifest, manifestJson, settingsFields } from '../src/manifest/host-manifest.ts';
 import { SettingsInputSchema, defaultSettings } from '../src/settings/schema.ts';
 import { build } from './http/build.ts';
 import { registeredRoutes, routeMatcher } from './http/routes.ts';

@@ -18,10 +18,10 @@
 import crypto from 'node:crypto';
 import type { EmailAccount, EmailTemplateRef, Operator, TlsMode } from '../domain.ts';
 import { ConnectorError, ValidationFailure } from '../errors.ts';
-import type { ConnectorTemplateTexts } from '../jobs/message.ts';
-import { isValidEmail } from '../jobs/rules.ts';
+import type { ConnectorTemplateTexts } from '../jobs/run/message.ts';
+import { isValidEmail } from '../jobs/rules/selection.ts';
 import { validateTemplate } from '../render/template.ts';
-import type { SecretBox } from '../secrets.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import type { Installations, ManagedEmailAccount, ManagedRecords, ManagedTemplate } from '../store/port.ts';
 
 export const MANAGED_ACCOUNT_PREFIX = 'managed:';
@@ -107,7 +107,7 @@ export interface ManagedProviders {
   templates(): Promise<EmailTemplateRef[]>;
 }
 
-/** The texts of a managed template, for src/jobs/message.ts `renderConnectorTemplateFor`. */
+/** The texts of a managed template, for src/jobs/run/message.ts `renderConnectorTemplateFor`. */
 export type ManagedTemplateSource = ConnectorTemplateTexts;
 
 export interface ManagedServiceDeps {

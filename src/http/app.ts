@@ -17,9 +17,9 @@ import { ConnectorError, ValidationFailure, isConnectorError } from '../errors.t
 import type { InstallationService } from '../installations/service.ts';
 import type { InvoicePreviews } from '../installations/previews.ts';
 import type { ManagedService } from '../connector-managed/index.ts';
-import type { SecretBox } from '../secrets.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import type { Store } from '../store/port.ts';
-import { redactUrl, type Logger } from '../logger.ts';
+import { redactUrl, type Logger } from '../observability/logger.ts';
 import { requestLang } from '../messages/http.ts';
 import { fieldErrorView, joinedMessage } from '../messages/fields.ts';
 import { schemaProblems } from '../messages/validation.ts';

@@ -2,7 +2,7 @@
  * Previews: exactly the PDF and the message a run would send for one invoice, without claiming,
  * sending, recording or logging anything.
  *
- * It walks the same public steps as the run pipeline (src/jobs/pipeline.ts) and calls the same
+ * It walks the same public steps as the run pipeline (src/jobs/run/pipeline.ts) and calls the same
  * functions: `requireCompleteSettings()` and `resolveSender()` for the sender, `planDelivery()` and
  * `printFor()` for the rules and the print, the bound `prints.render()` or
  * `host.getUserPrint()` for the attachment, the connector template or `host.renderTemplate()` for the
@@ -14,16 +14,16 @@ import type { Config } from '../config.ts';
 import type { HostErp, InvoiceMatch } from '../connector/port.ts';
 import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, Invoice, Operator, PrintChoice, RenderedTemplate } from '../domain.ts';
-import { planDelivery, printLabel, requireCompleteSettings, resolveSender, type DeliveryPlan } from '../jobs/delivery/plan.ts';
+import { planDelivery, printLabel, requireCompleteSettings, resolveSender, type DeliveryPlan } from '../jobs/rules/plan.ts';
 import { ConnectorError, isConnectorError } from '../errors.ts';
-import { hostConnectionFor } from '../jobs/installation-host.ts';
-import { composeMessage } from '../jobs/message.ts';
-import { renderTemplates } from '../jobs/templates.ts';
-import type { PrintRenderer } from '../jobs/pipeline.ts';
-import { printFor, resolveRecipients, type SkipReason } from '../jobs/rules.ts';
+import { hostConnectionFor } from '../jobs/run/installation-host.ts';
+import { composeMessage } from '../jobs/run/message.ts';
+import { renderTemplates } from '../jobs/run/templates.ts';
+import type { PrintRenderer } from '../jobs/run/pipeline.ts';
+import { printFor, resolveRecipients, type SkipReason } from '../jobs/rules/selection.ts';
 import type { OutgoingMessage } from '../mail/port.ts';
 import { attachmentFileName } from '../render/filename.ts';
-import type { SecretBox } from '../secrets.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import { attachesKsefXml, stripsProductCodes } from '../settings/schema.ts';
 import type { Installation, Installations, Ledger, ManagedRecords } from '../store/port.ts';
 

@@ -11,12 +11,12 @@ import type { EmailAccount, EmailTemplateRef, Operator, PrintRef } from '../doma
 import { parsePrintChoice } from '../domain.ts';
 import { ConnectorError, ValidationFailure, isConnectorError, type FieldError } from '../errors.ts';
 import { problem } from '../messages/validation.ts';
-import { nextVersionMessageId } from '../jobs/bounces.ts';
-import { hostConnectionFor } from '../jobs/installation-host.ts';
-import { CONNECTOR_TEMPLATE_PREFIX } from '../jobs/message.ts';
-import type { Scheduler } from '../jobs/scheduler.ts';
-import { permissionReason, requiredHostRights } from '../manifest.ts';
-import { randomToken, safeEqual, sha256Hex, type SecretBox } from '../secrets.ts';
+import { nextVersionMessageId } from '../jobs/run/bounces.ts';
+import { hostConnectionFor } from '../jobs/run/installation-host.ts';
+import { CONNECTOR_TEMPLATE_PREFIX } from '../jobs/run/message.ts';
+import type { Scheduler } from '../jobs/scheduler/port.ts';
+import { permissionReason, requiredHostRights } from '../manifest/host-manifest.ts';
+import { randomToken, safeEqual, sha256Hex, type SecretBox } from '../secrets/secret-box.ts';
 import { applyEnableDefaults, checkSettings } from '../settings/check.ts';
 import { attachesKsefXml, defaultSettings, stripsProductCodes, type Settings, type SettingsInput, type SettingsView } from '../settings/schema.ts';
 import type { Installation, Store } from '../store/port.ts';

@@ -13,9 +13,9 @@
  * Delivery is at-least-once: receivers de-duplicate on the event id (= the delivery id).
  */
 import { randomUUID } from 'node:crypto';
-import type { PipelineEvent } from '../jobs/pipeline.ts';
-import type { Logger } from '../logger.ts';
-import type { SecretBox } from '../secrets.ts';
+import type { PipelineEvent } from '../jobs/run/events.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import type { Installations, WebhookAttempt, WebhookDelivery, WebhookOutbox } from '../store/port.ts';
 import { ConnectorError } from '../errors.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.ts';

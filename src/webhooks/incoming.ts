@@ -10,9 +10,9 @@
  *                        optional: a lost one only means the invoice waits for the next scheduled run).
  */
 import type { InstallationService } from '../installations/service.ts';
-import type { Scheduler } from '../jobs/scheduler.ts';
-import type { Logger } from '../logger.ts';
-import type { SecretBox } from '../secrets.ts';
+import type { Scheduler } from '../jobs/scheduler/port.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import type { Installation, Installations, RunLog, WebhookOutbox } from '../store/port.ts';
 import { createHash } from 'node:crypto';
 import { DEFAULT_TOLERANCE_SECONDS, verifySignature, type SignatureFailure } from './signature.ts';

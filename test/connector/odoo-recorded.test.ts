@@ -14,7 +14,7 @@ import { translateFault, type OdooFault } from '../../src/connector/odoo/errors.
 import type { OdooRecord } from '../../src/connector/odoo/client.ts';
 import type { HostConnection } from '../../src/connector/port.ts';
 import { ConnectorError } from '../../src/errors.ts';
-import { LOG_ONCE_REASONS, ruleKsef } from '../../src/jobs/rules.ts';
+import { LOG_ONCE_REASONS, ruleKsef } from '../../src/jobs/rules/selection.ts';
 import { loadExchanges, startRecordedOdoo, type OdooVersionDir, type RecordedOdoo, type RecordedUser } from '../support/odoo-recorded-server.ts';
 
 const VERSIONS: OdooVersionDir[] = ['18.0', '17.0'];

@@ -7,7 +7,7 @@ import type { HostConnection, HostErp } from '../../src/connector/port.ts';
 import type { EmailAccount, Operator } from '../../src/domain.ts';
 import { ConnectorError } from '../../src/errors.ts';
 import { InstallBody } from '../../src/http/schemas/installations.ts';
-import { buildManifest } from '../../src/manifest.ts';
+import { buildManifest } from '../../src/manifest/host-manifest.ts';
 
 const connection = (kind: string): HostConnection => ({
   kind,

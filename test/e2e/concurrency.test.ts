@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
-import { generateSecretKey } from '../../src/secrets.ts';
+import { generateSecretKey } from '../../src/secrets/secret-box.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';

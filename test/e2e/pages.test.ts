@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
-import { settingsFields } from '../../src/manifest.ts';
+import { settingsFields } from '../../src/manifest/host-manifest.ts';
 import { SettingsInputSchema } from '../../src/settings/schema.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';

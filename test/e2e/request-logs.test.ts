@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
-import { createRunConsole } from '../../src/jobs/run-console.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createRunConsole } from '../../src/jobs/run/run-console.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { installSandbox } from '../support/sandbox-installation.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';

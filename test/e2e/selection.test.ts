@@ -2,7 +2,7 @@
  * Selection end to end: settings changed through the API, then runs against the sandbox host and a
  * real SMTP server. Each run must send exactly the invoices the rules select from the sandbox's seed
  * data, to exactly the right addresses. The expected set is computed here from the sandbox records
- * with a plain statement of docs/design.md §2–3 and issue 3 (not with src/jobs/rules.ts):
+ * with a plain statement of docs/design.md §2–3 and issue 3 (not with src/jobs/rules/selection.ts):
  *
  *   a customer invoice or credit note; posted, or also a draft when documents = all (cancelled never);
  *   its date (sale_date: the delivery date, else the invoice date; issue_date: the invoice date) is on

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { freshDatabase } from '../setup/db.ts';

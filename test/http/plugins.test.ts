@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import { httpApp, httpServerOptions } from '../../src/http/app.ts';
 import { authPlugin } from '../../src/http/plugins/auth.ts';
 import { sitePlugin } from '../../src/http/plugins/services.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 
 describe('the service plugins', () => {
   it('the app does not start without the store, and names the plugin it misses', async () => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { DateTime } from 'luxon';
-import { dayKind, isBusinessDay, polishHolidays } from '../../src/jobs/calendar.ts';
-import { describeNextRun, missedSlot, nextRunAfter, previewNextRun, runTimesForDay } from '../../src/jobs/schedule.ts';
+import { dayKind, isBusinessDay, polishHolidays } from '../../src/jobs/rules/calendar.ts';
+import { describeNextRun, missedSlot, nextRunAfter, previewNextRun, runTimesForDay } from '../../src/jobs/rules/schedule.ts';
 import type { Settings } from '../../src/settings/schema.ts';
 
 const W = 'Europe/Warsaw';

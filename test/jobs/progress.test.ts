@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
-import { runInstallation } from '../../src/jobs/pipeline.ts';
+import { runInstallation } from '../../src/jobs/run/pipeline.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 

@@ -12,7 +12,7 @@ import {
   resolveRecipients,
   splitAddresses,
   type Decision,
-} from '../../src/jobs/rules.ts';
+} from '../../src/jobs/rules/selection.ts';
 
 const NOW = new Date('2026-05-12T10:00:00Z');
 const opts = { maxAttempts: 4, now: NOW };

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
-import { missedSlot, nextRunAfter, runTimesForDay, slotKey } from '../../src/jobs/schedule.ts';
+import { missedSlot, nextRunAfter, runTimesForDay, slotKey } from '../../src/jobs/rules/schedule.ts';
 import { REPEAT_MINUTES, type Settings } from '../../src/settings/schema.ts';
 
 type Schedule = Settings['schedule'];

@@ -4,8 +4,8 @@
  * methods of the port, answering in the port's own shapes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgendaScheduler, type Scheduler } from '../../src/jobs/scheduler.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createAgendaScheduler, type Scheduler } from '../../src/jobs/scheduler/agenda.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { defaultSettings } from '../../src/settings/schema.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import type { Store } from '../../src/store/port.ts';

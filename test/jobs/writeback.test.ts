@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WriteBack } from '../../src/connector/port.ts';
 import { ConnectorError } from '../../src/errors.ts';
-import { HeldWriteBacks, WRITE_BACK_SETTLE_MS, flushWriteBacks } from '../../src/jobs/writeback.ts';
+import { HeldWriteBacks, WRITE_BACK_SETTLE_MS, flushWriteBacks } from '../../src/jobs/run/writeback.ts';
 import type { Store } from '../../src/store/port.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import { freshDatabase } from '../setup/db.ts';

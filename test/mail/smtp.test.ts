@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isConnectorError, type ConnectorError } from '../../src/errors.ts';
 import { createMailDelivery } from '../../src/mail/delivery.ts';
 import { deliveryPhaseOf, type MailDelivery, type OutgoingMessage, type SmtpPhase } from '../../src/mail/port.ts';
-import { classify } from '../../src/jobs/delivery/classify.ts';
+import { classify } from '../../src/jobs/rules/classify.ts';
 import { startTestSmtpServer, type TestSmtpFaults, type TestSmtpServer } from '../support/smtp.ts';
 
 const PDF = new TextEncoder().encode('%PDF-1.4\n% zażółć\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');

@@ -10,7 +10,7 @@ import { CATALOGUE, LANGS, isMessageCode, langOf, placeholders, render, type Mes
 import { LOG_EVENTS, decisionMessage, logMessage, statusCode, triggerCode } from '../../src/messages/logs.ts';
 import { schemaProblems } from '../../src/messages/validation.ts';
 import type { OutcomeReason, RunTrigger } from '../../src/domain.ts';
-import type { SkipReason } from '../../src/jobs/rules.ts';
+import type { SkipReason } from '../../src/jobs/rules/selection.ts';
 import type { RunStatus } from '../../src/store/port.ts';
 import { DATE_PATTERN, PRINT_PATTERN, TIME_PATTERN } from '../../src/settings/schema.ts';
 

@@ -2,14 +2,14 @@
  * The transition table (src/store/ledger-states.ts) against the real adapters (PostgreSQL always,
  * MongoDB when MONGODB_URL is set): for every state an entry can be in and every operation, the adapter
  * moves the entry exactly when the table allows it (with the guards as the case sets them up), and only
- * to a state the table lists. And the pure selection rules (src/jobs/rules.ts) skip exactly the entries
+ * to a state the table lists. And the pure selection rules (src/jobs/rules/selection.ts) skip exactly the entries
  * the table's `claim` refuses, so the claim rule a run decides by is the one the store enforces.
  */
 import crypto from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerState, Outcome } from '../../src/domain.ts';
-import { ruleLedger, ruleRetry } from '../../src/jobs/rules.ts';
+import { ruleLedger, ruleRetry } from '../../src/jobs/rules/selection.ts';
 import { LEDGER_TRANSITIONS, allows, type LedgerGuard, type LedgerOperation } from '../../src/store/ledger-states.ts';
 import { createMongoStore } from '../../src/store/mongodb/index.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';

@@ -14,9 +14,9 @@
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../../src/config.ts';
 import { composeConnector } from '../../src/compose.ts';
-import { createLogger } from '../../src/logger.ts';
-import { runInstallation } from '../../src/jobs/pipeline.ts';
-import { createSecretBox } from '../../src/secrets.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { runInstallation } from '../../src/jobs/run/pipeline.ts';
+import { createSecretBox } from '../../src/secrets/secret-box.ts';
 
 const write = (obj: unknown) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 

@@ -4,8 +4,8 @@
  */
 import { loadConfig } from '../../src/config.ts';
 import { composeConnector, type ComposeOptions, type Connector } from '../../src/compose.ts';
-import { createLogger, type Logger } from '../../src/logger.ts';
-import { createSecretBox, generateSecretKey } from '../../src/secrets.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
+import { createSecretBox, generateSecretKey } from '../../src/secrets/secret-box.ts';
 import { freshDatabase } from '../setup/db.ts';
 
 export interface TestConnector extends Connector {

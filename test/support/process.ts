@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { PipelineEvent } from '../../src/jobs/pipeline.ts';
+import type { PipelineEvent } from '../../src/jobs/run/pipeline.ts';
 import type { Run } from '../../src/store/port.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

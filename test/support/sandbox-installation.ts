@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import type { SandboxHost } from '../../sandbox/index.ts';
 import { SELLER_DOMAIN } from '../../sandbox/host/seed.ts';
-import { messageIdFor } from '../../src/jobs/rules.ts';
+import { messageIdFor } from '../../src/jobs/rules/selection.ts';
 
 /** The sender of these installations: the "Sandbox SMTP" account has no From address, so the operator ksiegowa's e-mail. */
 export const SANDBOX_SENDER = `anna.nowak@${SELLER_DOMAIN}`;

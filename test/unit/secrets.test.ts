@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { createSecretBox, generateSecretKey } from '../../src/secrets.ts';
+import { createSecretBox, generateSecretKey } from '../../src/secrets/secret-box.ts';
 
 describe('secrets at rest', () => {
   it('round-trips a password and never stores it in clear', () => {
@@ -35,7 +35,7 @@ describe('secrets at rest', () => {
 
 describe('logs', () => {
   it('never write the page link token that a request URL carries', async () => {
-    const { createLogger } = await import('../../src/logger.ts');
+    const { createLogger } = await import('../../src/observability/logger.ts');
     const { PassThrough } = await import('node:stream');
     const out = new PassThrough();
     let text = '';

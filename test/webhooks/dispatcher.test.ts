@@ -4,8 +4,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emptyCounts } from '../../src/domain.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createSecretBox, generateSecretKey, randomToken } from '../../src/secrets.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { createSecretBox, generateSecretKey, randomToken } from '../../src/secrets/secret-box.ts';
 import { defaultSettings } from '../../src/settings/schema.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import type { Store, WebhookDelivery } from '../../src/store/port.ts';

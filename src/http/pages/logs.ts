@@ -1,6 +1,6 @@
 /** The logs page: filters, run summaries (with progress of a running run) and the automation's entries. */
 import { invoiceUrlBase } from '../../connector/registry.ts';
-import { LOG_ONCE_REASONS } from '../../jobs/rules.ts';
+import { LOG_ONCE_REASONS } from '../../jobs/rules/selection.ts';
 import { render, skipReasonText } from '../../messages/catalogue.ts';
 import { esc } from './html.ts';
 import { t } from './i18n.ts';

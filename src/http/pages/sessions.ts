@@ -3,7 +3,7 @@
  * from its webhook secret, so an uninstalled installation has none and every link dies with it).
  * Used by the page routes (links and pages) and by the auth plugin (the page API's sessions).
  */
-import type { SecretBox } from '../../secrets.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { Installation, Store } from '../../store/port.ts';
 import { LINK_TTL_SECONDS, SESSION_TTL_SECONDS, pageKey, signPageToken, verifyPageToken, type PageClaims, type PageLang, type PageTokenKind } from './links.ts';
 

@@ -4,7 +4,7 @@
  * own `x-label`, live option lists where the schema names an `x-options` endpoint. Nothing here
  * repeats a label: change the schema and the page follows.
  */
-import { buildManifest, settingsFields } from '../../manifest.ts';
+import { buildManifest, settingsFields } from '../../manifest/host-manifest.ts';
 import { DATE_PATTERN, SettingsInputSchema, TIME_PATTERN } from '../../settings/schema.ts';
 import { esc } from './html.ts';
 import { t } from './i18n.ts';

@@ -9,7 +9,7 @@ import fp from 'fastify-plugin';
 import type { InstallationService } from '../../installations/service.ts';
 import type { InvoicePreviews } from '../../installations/previews.ts';
 import type { ManagedService } from '../../connector-managed/index.ts';
-import type { SecretBox } from '../../secrets.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { Store } from '../../store/port.ts';
 import type { WebhookDispatcher } from '../../webhooks/dispatcher.ts';
 import type { IncomingWebhooks } from '../../webhooks/incoming.ts';

@@ -7,9 +7,9 @@
  * The token is compared in constant time.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Scheduler } from '../../jobs/scheduler.ts';
-import { safeEqual } from '../../secrets.ts';
-import type { Metrics } from '../../metrics.ts';
+import type { Scheduler } from '../../jobs/scheduler/port.ts';
+import { safeEqual } from '../../secrets/secret-box.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 
 export interface OperatorDeps {
   adminToken: string | null;

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { ConnectorError } from '../../errors.ts';
-import { describeNextRun, previewNextRun } from '../../jobs/schedule.ts';
+import { describeNextRun, previewNextRun } from '../../jobs/rules/schedule.ts';
 import type { Settings } from '../../settings/schema.ts';
 import { installationOf } from '../plugins/auth.ts';
 import { errorResponses, InstallationParams } from '../schemas/common.ts';

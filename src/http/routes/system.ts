@@ -1,6 +1,6 @@
 /** Health and the extension manifest. */
 import type { FastifyInstance } from 'fastify';
-import { buildManifest } from '../../manifest.ts';
+import { buildManifest } from '../../manifest/host-manifest.ts';
 
 export async function systemRoutes(app: FastifyInstance): Promise<void> {
   app.get('/health', { schema: { tags: ['system'], summary: 'Liveness and store reachability' } }, async (_request, reply) => {

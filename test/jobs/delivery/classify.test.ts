@@ -4,7 +4,7 @@
  * reports is classified as it reaches the pipeline.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffAt, classify, type ClassifyContext, type Fault } from '../../../src/jobs/delivery/classify.ts';
+import { backoffAt, classify, type ClassifyContext, type Fault } from '../../../src/jobs/rules/classify.ts';
 import { ConnectorError } from '../../../src/errors.ts';
 import { classifySmtpError } from '../../../src/mail/smtp.ts';
 import type { Evidence } from '../../../src/mail/port.ts';

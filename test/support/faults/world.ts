@@ -15,7 +15,7 @@
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../../sandbox/host/index.ts';
 import { sandboxMessageId, waitsForKsef } from '../sandbox-installation.ts';
-import { generateSecretKey } from '../../../src/secrets.ts';
+import { generateSecretKey } from '../../../src/secrets/secret-box.ts';
 import { openStore } from '../../../src/store/index.ts';
 import type { LedgerEntry, LogEntry, Run, Store } from '../../../src/store/port.ts';
 import { freshDatabase } from '../../setup/db.ts';
@@ -345,7 +345,7 @@ function judge(input: {
     if (h.isMoveSent && ledger.get(inv)?.state !== 'sent' && due.some((m) => String(m['id']) === inv))
       problems.push(`${inv}: marked sent on the host, ledger ${ledger.get(inv)?.state ?? 'none'}`);
   }
-  // The operator's failure digest (one per run with failures, src/jobs/digest.ts) is not an invoice.
+  // The operator's failure digest (one per run with failures, src/jobs/run/digest.ts) is not an invoice.
   const isDigest = (mid: string) => /^<ic-digest-/.test(mid);
   for (const t of smtp.log)
     if (t.messageId && !dueMessageIds.has(t.messageId) && !isDigest(t.messageId)) problems.push(`unexpected message ${t.messageId} at the SMTP server`);

@@ -1,7 +1,7 @@
 /** Builds the host connection of an installation, decrypting its credentials just before use. */
-import type { HostConnection } from '../connector/port.ts';
-import type { SecretBox } from '../secrets.ts';
-import type { Installation } from '../store/port.ts';
+import type { HostConnection } from '../../connector/port.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
+import type { Installation } from '../../store/port.ts';
 
 export function hostConnectionFor(installation: Installation, secrets: SecretBox, operatorOverride?: { login: string; secret: string }): HostConnection {
   const operatorSecret = installation.operatorSecret ? secrets.decrypt(installation.operatorSecret) : null;

@@ -6,12 +6,12 @@
  * time zone ("Tue, 01 Dec 2026 22:30:00 +0100"; the mail composer would otherwise write +0000).
  */
 import { DateTime } from 'luxon';
-import type { EmailAccount, Invoice, Operator, RenderedTemplate } from '../domain.ts';
-import { ConnectorError } from '../errors.ts';
-import type { OutgoingMessage } from '../mail/port.ts';
-import { attachmentFileName } from '../render/filename.ts';
-import { customerLang, defaultInvoiceTemplate, oneLineSubject, renderConnectorTemplate, toPlainText } from '../render/template.ts';
-import { messageIdFor } from './rules.ts';
+import type { EmailAccount, Invoice, Operator, RenderedTemplate } from '../../domain.ts';
+import { ConnectorError } from '../../errors.ts';
+import type { OutgoingMessage } from '../../mail/port.ts';
+import { attachmentFileName } from '../../render/filename.ts';
+import { customerLang, defaultInvoiceTemplate, oneLineSubject, renderConnectorTemplate, toPlainText } from '../../render/template.ts';
+import { messageIdFor } from '../rules/selection.ts';
 
 export const CONNECTOR_TEMPLATE_PREFIX = 'connector:';
 

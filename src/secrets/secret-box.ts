@@ -4,9 +4,9 @@
  * only in memory, just before use; it is never logged and never returned by the API.
  */
 import { createCipheriv, createDecipheriv, randomBytes, createHash, timingSafeEqual } from 'node:crypto';
-import type { SecretKey } from './config.ts';
-import type { EncryptedSecret } from './store/port.ts';
-import { ConnectorError } from './errors.ts';
+import type { SecretKey } from '../config.ts';
+import type { EncryptedSecret } from '../store/port.ts';
+import { ConnectorError } from '../errors.ts';
 
 export interface SecretBox {
   encrypt(plaintext: string): EncryptedSecret;

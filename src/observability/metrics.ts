@@ -5,7 +5,7 @@
  * process — the tests — do not collide).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { PipelineEvent } from './jobs/pipeline.ts';
+import type { PipelineEvent } from '../jobs/run/events.ts';
 
 /** Where the queue depth comes from (Agenda's jobs overview). */
 export interface QueueSource {

@@ -1,7 +1,7 @@
 /**
- * The scheduler port and its Agenda 6 adapter. One Agenda job per installation ("installation.run",
+ * The Agenda 6 adapter of the scheduler port (./port.ts). One Agenda job per installation ("installation.run",
  * unique on the installation id) whose next run time is always the next slot of the installation's
- * daily window (src/jobs/schedule.ts). Changing settings re-schedules it in one upsert; disabling or
+ * daily window (src/jobs/rules/schedule.ts). Changing settings re-schedules it in one upsert; disabling or
  * uninstalling removes it. "Run now" is a separate one-off job. After downtime, a slot missed earlier
  * today is caught up once at start.
  *
@@ -10,45 +10,17 @@
  * cross the port: what others need of it (queue depth, its dashboard) are methods of `Scheduler`.
  */
 import { Agenda, type Job } from 'agenda';
-import type { FastifyPluginCallback } from 'fastify';
 import pg from 'pg';
 import { PostgresBackend } from '@agendajs/postgres-backend';
-import type { RunTrigger } from '../domain.ts';
-import type { Logger } from '../logger.ts';
-import type { Installation, Installations, Ledger, RunLog } from '../store/port.ts';
-import type { Run } from '../store/port.ts';
-import { missedSlot, nextRunAfter } from './schedule.ts';
-import { closeDeadRuns, ownerIsGone } from './run-lease.ts';
+import type { RunTrigger } from '../../domain.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Installation, Installations, Ledger, RunLog } from '../../store/port.ts';
+import type { Run } from '../../store/port.ts';
+import { missedSlot, nextRunAfter } from '../rules/schedule.ts';
+import type { Scheduler } from './port.ts';
 
-export interface Scheduler {
-  start(): Promise<void>;
-  /** Waits for running jobs (up to `timeoutMs`), then stops polling. */
-  stop(timeoutMs?: number): Promise<void>;
-  /** (Re)schedules the installation's job at its next slot, or removes it when it should not run. Returns the next run time. */
-  sync(installation: Installation): Promise<Date | null>;
-  remove(installationId: string): Promise<void>;
-  /** Queues a run outside the window (logged with the given trigger). */
-  runNow(installationId: string, trigger?: RunTrigger): Promise<void>;
-  /** At start: catch up once on a slot missed earlier today, then make sure every job is scheduled. */
-  catchUp(): Promise<void>;
-  nextRunAt(installationId: string): Promise<Date | null>;
-  /** The jobs by name and state (the queue depth the metrics report, read when scraped). */
-  jobsOverview(): Promise<JobsByState[]>;
-  /**
-   * The scheduler's own dashboard (Agendash) as a Fastify plugin for the operators' surface to mount
-   * under its prefix; loaded on the first call only (a process without ADMIN_TOKEN never loads it).
-   */
-  dashboard(): Promise<FastifyPluginCallback>;
-}
-
-/** One job name's jobs by state; `queued` = due and waiting for a worker. */
-export interface JobsByState {
-  name: string;
-  queued: number;
-  running: number;
-  scheduled: number;
-  failed: number;
-}
+export type { JobsByState, Scheduler } from './port.ts';
+import { closeDeadRuns, ownerIsGone } from '../run/run-lease.ts';
 
 export interface SchedulerOptions {
   database: { kind: 'postgres'; url: string } | { kind: 'mongodb'; url: string };

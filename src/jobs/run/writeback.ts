@@ -11,11 +11,11 @@
  * and what still cannot be given back is remembered by this process (`HeldWriteBacks`) and given back
  * before its next flush of that installation takes anything.
  */
-import type { HostErp, WriteBack } from '../connector/port.ts';
-import type { Ledger, NewLogEntry, LedgerEntry } from '../store/port.ts';
-import type { Outcome } from '../domain.ts';
-import { isConnectorError } from '../errors.ts';
-import { noteFor } from './notes.ts';
+import type { HostErp, WriteBack } from '../../connector/port.ts';
+import type { Ledger, NewLogEntry, LedgerEntry } from '../../store/port.ts';
+import type { Outcome } from '../../domain.ts';
+import { isConnectorError } from '../../errors.ts';
+import { noteFor } from '../rules/notes.ts';
 
 /** Write-backs taken per host call. */
 export const WRITE_BACK_BATCH = 100;

@@ -1,5 +1,5 @@
 /** The human-readable note written on the invoice in the host (chatter / ir.note), in Polish and English. */
-import type { Outcome } from '../domain.ts';
+import type { Outcome } from '../../domain.ts';
 
 export function noteFor(outcome: Outcome, messageId: string | null): string {
   const accepted = outcome.recipients.filter((r) => r.accepted).map((r) => r.address);

@@ -8,8 +8,8 @@
  * A process on this machine whose pid is gone is known dead at once (no need to wait out the lease).
  */
 import os from 'node:os';
-import type { Logger } from '../logger.ts';
-import type { Ledger, Run, RunLog } from '../store/port.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Ledger, Run, RunLog } from '../../store/port.ts';
 
 /** A running run renews its lease this often... */
 export const RUN_HEARTBEAT_MS = 5_000;

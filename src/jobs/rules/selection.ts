@@ -35,9 +35,9 @@
  */
 import { createHash } from 'node:crypto';
 import { domainToASCII } from 'node:url';
-import { basisDate, parsePrintChoice, type Invoice, type Party, type PrintChoice, type Settings } from '../domain.ts';
-import type { LedgerEntry } from '../store/port.ts';
-import { ConnectorError } from '../errors.ts';
+import { basisDate, parsePrintChoice, type Invoice, type Party, type PrintChoice, type Settings } from '../../domain.ts';
+import type { LedgerEntry } from '../../store/port.ts';
+import { ConnectorError } from '../../errors.ts';
 
 export type SkipReason =
   | 'not_customer_invoice'
@@ -73,7 +73,7 @@ export const LOG_ONCE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>([
  * no_consent), or the invoice's own fields (missing_date; waiting_for_ksef / ksef_rejected: its KSeF
  * status and number, or its company's KSeF registration; host_is_sending: the host's own sending, which
  * writes the invoice when done). A run parks such an invoice and does not read it again until the host
- * changes it, its customer or its company (src/jobs/pipeline.ts).
+ * changes it, its customer or its company (src/jobs/run/pipeline.ts).
  */
 export const HOST_CHANGE_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>([
   'no_recipient',

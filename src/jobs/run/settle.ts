@@ -11,32 +11,12 @@
  */
 import type { Outcome, RunCounts } from '../../domain.ts';
 import { isConnectorError } from '../../errors.ts';
-import type { Logger } from '../../logger.ts';
-import type { Ledger, NewLogEntry, Run, RunLog } from '../../store/port.ts';
-import type { Classified } from './classify.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Ledger, NewLogEntry, RunLog } from '../../store/port.ts';
+import type { Classified } from '../rules/classify.ts';
+import type { PipelineEvent } from './events.ts';
 
-/** Outgoing events (webhooks); the pipeline only announces, the webhook module delivers. */
-export type PipelineEvent =
-  | { type: 'run.completed'; installationId: string; run: Run }
-  | {
-      type: 'invoice.sent' | 'invoice.failed' | 'invoice.uncertain';
-      installationId: string;
-      invoiceId: string;
-      invoiceNumber: string | null;
-      detail: string | null;
-    }
-  | { type: 'delivery.auth_failed'; installationId: string; account: string; detail: string }
-  /** A delivery report came back for one recipient of a sent invoice (src/jobs/bounces.ts). */
-  | {
-      type: 'invoice.bounced';
-      installationId: string;
-      invoiceId: string;
-      invoiceNumber: string | null;
-      address: string;
-      status: string | null;
-      diagnostic: string | null;
-      messageId: string;
-    };
+export type { PipelineEvent } from './events.ts';
 
 export interface SettleDeps {
   store: Pick<Ledger, 'recordOutcome' | 'resolveInterrupted'> & Pick<RunLog, 'appendLogs'>;

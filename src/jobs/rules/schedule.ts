@@ -11,7 +11,7 @@
  * Pure: luxon only (time zone data from the runtime's Intl), no clock is read — callers pass `now`.
  */
 import { DateTime, IANAZone } from 'luxon';
-import { REPEAT_MINUTES, type Settings } from '../settings/schema.ts';
+import { REPEAT_MINUTES, type Settings } from '../../settings/schema.ts';
 import { dayKind, type DayKind } from './calendar.ts';
 
 const MINUTE = 60_000;

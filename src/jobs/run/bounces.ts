@@ -13,14 +13,14 @@
  * next version with a new Message-ID, and `resendPages` hands it to the next run even though the host
  * marks the invoice sent.
  */
-import type { HostErp } from '../connector/port.ts';
-import type { EmailAccount, Invoice } from '../domain.ts';
-import type { Logger } from '../logger.ts';
-import type { DeliveryReport } from '../mail/bounces.ts';
-import type { MailDelivery } from '../mail/port.ts';
-import type { BounceRecord, Ledger, LedgerEntry, NewLogEntry, RunLog } from '../store/port.ts';
-import type { PipelineEvent } from './delivery/settle.ts';
-import { versionedMessageId } from './delivery/plan.ts';
+import type { HostErp } from '../../connector/port.ts';
+import type { EmailAccount, Invoice } from '../../domain.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { DeliveryReport } from '../../mail/bounces.ts';
+import type { MailDelivery } from '../../mail/port.ts';
+import type { BounceRecord, Ledger, LedgerEntry, NewLogEntry, RunLog } from '../../store/port.ts';
+import type { PipelineEvent } from './events.ts';
+import { versionedMessageId } from '../rules/plan.ts';
 
 export const BOUNCED_EVENT = 'invoice.bounced';
 export const DELAYED_EVENT = 'invoice.delivery_delayed';

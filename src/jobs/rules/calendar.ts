@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import type HolidaysType from 'date-holidays';
 import { DateTime } from 'luxon';
-import type { IsoDate } from '../domain.ts';
+import type { IsoDate } from '../../domain.ts';
 
 export type DayKind = { business: true } | { business: false; why: 'weekend' } | { business: false; why: 'holiday'; name: string };
 

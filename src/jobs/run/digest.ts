@@ -10,13 +10,13 @@
  * URL: an e-mailed capability would let anyone holding the mail open the settings; the logs page is
  * reached through the host's menu entry, where the host authenticates the reader.
  */
-import { invoiceUrlBase, type InstallationHostFactory } from '../connector/registry.ts';
-import type { Logger } from '../logger.ts';
-import { isMessageCode, render } from '../messages/catalogue.ts';
-import type { MailDelivery, OutgoingMessage } from '../mail/port.ts';
-import { escapeHtml, toPlainText } from '../render/template.ts';
-import type { SecretBox } from '../secrets.ts';
-import type { Installations, LogEntry, Run, RunLog } from '../store/port.ts';
+import { invoiceUrlBase, type InstallationHostFactory } from '../../connector/registry.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { isMessageCode, render } from '../../messages/catalogue.ts';
+import type { MailDelivery, OutgoingMessage } from '../../mail/port.ts';
+import { escapeHtml, toPlainText } from '../../render/template.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
+import type { Installations, LogEntry, Run, RunLog } from '../../store/port.ts';
 import { hostConnectionFor } from './installation-host.ts';
 import { senderAddress } from './message.ts';
 

@@ -10,7 +10,7 @@ import type { HostErp } from '../../connector/port.ts';
 import type { EmailAccount, Invoice, InvoiceReadError, Operator, PrintChoice, Settings } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import type { LedgerEntry } from '../../store/port.ts';
-import { contentHash, decide, type SkipReason } from '../rules.ts';
+import { contentHash, decide, type SkipReason } from './selection.ts';
 
 /** Throws `validation` naming the first missing setting. `fromDate` is required for runs only. */
 export function requireCompleteSettings(settings: Settings, opts: { fromDate: boolean }): void {

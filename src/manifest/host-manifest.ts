@@ -8,10 +8,10 @@
  * itself (src/settings/schema.ts), so the form the host renders validates exactly like the API.
  * Pure: no I/O, no clock, no environment.
  */
-import type { HostPermission } from './connector/descriptor.ts';
-import { HOSTS, findHostDescriptor } from './connector/registry.ts';
-import { SettingsInputSchema, defaultSettings } from './settings/schema.ts';
-import { DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER } from './webhooks/signature.ts';
+import type { HostPermission } from '../connector/descriptor.ts';
+import { HOSTS, findHostDescriptor } from '../connector/registry.ts';
+import { SettingsInputSchema, defaultSettings } from '../settings/schema.ts';
+import { DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER } from '../webhooks/signature.ts';
 
 export const EXTENSION_ID = 'invoice-courier';
 export const MANIFEST_VERSION = 1;

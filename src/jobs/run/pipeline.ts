@@ -19,30 +19,30 @@
  * full pool holds the producer (back-pressure). A run ends only after every delivery it started settled.
  * Progress is written after settled invoices at most once per second and at the run's end.
  */
-import type { Config } from '../config.ts';
-import type { HostErp, RunSummary } from '../connector/port.ts';
-import type { InstallationHostFactory } from '../connector/registry.ts';
-import type { EmailAccount, Invoice, InvoiceReadError, Operator, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../domain.ts';
-import { emptyCounts, parsePrintChoice } from '../domain.ts';
-import { isConnectorError, type ConnectorError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
-import type { Evidence, MailDelivery } from '../mail/port.ts';
-import type { SecretBox } from '../secrets.ts';
-import { attachesKsefXml, stripsProductCodes } from '../settings/schema.ts';
-import type { Installation, LedgerEntry, NewLogEntry, NewParkedInvoice, Run, Store } from '../store/port.ts';
-import { loggedKey } from '../store/port.ts';
-import { classify, type Classified, type ClassifyContext, type Fault } from './delivery/classify.ts';
-import { planDelivery, requireCompleteSettings, resolveSender, versionedMessageId } from './delivery/plan.ts';
-import { settle, type PipelineEvent, type SettleDeps, type Settled } from './delivery/settle.ts';
+import type { Config } from '../../config.ts';
+import type { HostErp, RunSummary } from '../../connector/port.ts';
+import type { InstallationHostFactory } from '../../connector/registry.ts';
+import type { EmailAccount, Invoice, InvoiceReadError, Operator, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../../domain.ts';
+import { emptyCounts, parsePrintChoice } from '../../domain.ts';
+import { isConnectorError, type ConnectorError } from '../../errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Evidence, MailDelivery } from '../../mail/port.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
+import { attachesKsefXml, stripsProductCodes } from '../../settings/schema.ts';
+import type { Installation, LedgerEntry, NewLogEntry, NewParkedInvoice, Run, Store } from '../../store/port.ts';
+import { loggedKey } from '../../store/port.ts';
+import { classify, type Classified, type ClassifyContext, type Fault } from '../rules/classify.ts';
+import { planDelivery, requireCompleteSettings, resolveSender, versionedMessageId } from '../rules/plan.ts';
+import { settle, type PipelineEvent, type SettleDeps, type Settled } from './settle.ts';
 import { hostConnectionFor } from './installation-host.ts';
 import { composeMessage, senderAddress } from './message.ts';
 import { renderTemplates } from './templates.ts';
-import { contentHash, HOST_CHANGE_REASONS, LOG_ONCE_REASONS, messageIdFor, type SkipReason } from './rules.ts';
+import { contentHash, HOST_CHANGE_REASONS, LOG_ONCE_REASONS, messageIdFor, type SkipReason } from '../rules/selection.ts';
 import { flushWriteBacks, type HeldWriteBacks } from './writeback.ts';
 import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, RUN_HEARTBEAT_MS, RUN_LEASE_MS } from './run-lease.ts';
 
-export type { PipelineEvent } from './delivery/settle.ts';
+export type { PipelineEvent } from './settle.ts';
 
 /** The installation's print options a standard print follows (from its settings). */
 export interface PrintOptions {
@@ -509,7 +509,7 @@ class RunContext {
     }
   }
 
-  /** Writes owed outcomes back to the host (src/jobs/writeback.ts: each taken once, cleared by outcome version). */
+  /** Writes owed outcomes back to the host (src/jobs/run/writeback.ts: each taken once, cleared by outcome version). */
   private async flushWriteBacks(): Promise<void> {
     await flushWriteBacks(this.deps, this.installation.id, this.host, (level, event, message) => this.log(level, event, message, null));
   }

@@ -1,8 +1,8 @@
 /** The template step of a run (and of a preview), for a page of invoices. */
-import type { HostErp } from '../connector/port.ts';
-import { managedTemplateSource } from '../connector-managed/index.ts';
-import type { Invoice, RenderedTemplate } from '../domain.ts';
-import type { ManagedRecords } from '../store/port.ts';
+import type { HostErp } from '../../connector/port.ts';
+import { managedTemplateSource } from '../../connector-managed/index.ts';
+import type { Invoice, RenderedTemplate } from '../../domain.ts';
+import type { ManagedRecords } from '../../store/port.ts';
 import { isConnectorTemplate, renderConnectorTemplateFor } from './message.ts';
 
 /**

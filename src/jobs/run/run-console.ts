@@ -11,10 +11,10 @@
  * Written through the process logger at `info`, so it is a readable line on a terminal (pino-pretty)
  * and a `{"msg": …, "run": …}` record in JSON.
  */
-import type { RunCounts } from '../domain.ts';
-import type { Logger } from '../logger.ts';
-import type { Installations, Run, RunLog } from '../store/port.ts';
-import type { PipelineEvent } from './pipeline.ts';
+import type { RunCounts } from '../../domain.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Installations, Run, RunLog } from '../../store/port.ts';
+import type { PipelineEvent } from './events.ts';
 
 export interface RunConsoleDeps {
   store: Pick<Installations, 'getInstallation'> & Pick<RunLog, 'listRuns'>;
