@@ -151,7 +151,7 @@ describe('Odoo 19: the JSON-2 API, chosen automatically', () => {
     expect(f.rpc).toEqual(['common.version']);
     expect(f.seen.every((s) => s.db === 'odoo19' && /^bearer (admin|billing)-key$/.test(String(s.auth)))).toBe(true);
     const byPath = (p: string) => f.seen.filter((s) => s.path === p);
-    expect(byPath('/json/2/res.users/read')[0]!.body).toMatchObject({ ids: [6], fields: ['id', 'login', 'name', 'email', 'lang'] });
+    expect(byPath('/json/2/res.users/read')[0]!.body).toMatchObject({ ids: [6], fields: ['id', 'login', 'name', 'email', 'lang', 'company_id'] });
     expect(byPath('/json/2/account.move/write')[0]!.body).toMatchObject({ ids: [1, 2], vals: { is_move_sent: true } });
     expect(byPath('/json/2/mail.template/search_read')[0]!.body).toMatchObject({ domain: [['model', '=', 'account.move']], fields: ['id', 'name', 'model'] });
     const created = byPath('/json/2/mail.message/create')[0]!.body;
