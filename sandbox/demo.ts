@@ -63,6 +63,9 @@ export async function startDemo(opts: Parameters<DemoStarter>[0]): Promise<Demo>
     installationId = installed.installation.id;
     apiToken = installed.apiToken;
     logger.info({ installationId }, 'registered the sandbox host as a demo installation');
+    // A new installation waits for its next slot (nothing was missed before it existed): the demo asks
+    // for its first run now, as a person would with "run now".
+    await service.runNow(installationId);
   }
   // The Extensions screen shows the demo installation as enabled, with its pages embedded.
   sandbox.extensions?.adopt({ id: installationId, apiToken, webhookSecret: null });

@@ -183,6 +183,28 @@ describe('catching up after downtime', () => {
     }
   });
 
+  it('a slot from before the installation existed is not missed: a new installation catches up on nothing at start', async () => {
+    // Real time, in a zone where it is now about noon: the 08:00 slot of today was before the install.
+    const utcHour = new Date().getUTCHours();
+    const offset = 12 - utcHour;
+    const zone = offset === 0 ? 'UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+    const databaseUrl = await freshDatabase();
+    const first = await startTestConnector({ databaseUrl, env });
+    const { id, token, put } = await install(first);
+    expect((await put({ enabled: true, timezone: zone, schedule: { startAt: '08:00', repeatEvery: '4h', until: '16:00' } })).status).toBe(200);
+    await first.close();
+    const second = await startTestConnector({ databaseUrl, env });
+    try {
+      await second.scheduler.catchUp();
+      // A manual run queued after it is a barrier: a catch-up would have run before it.
+      await second.api('POST', `/api/installations/${id}/runs`, { token });
+      await second.waitForRun(id, token, { trigger: 'manual' });
+      expect((await runsOf(second, id, token)).map((r) => r.trigger)).toEqual(['manual']);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('a job left overdue by downtime and the catch-up at start end in one run for the slot', async () => {
     // Real time, with a zone where it is now about noon: slots 08:00, 12:00, 16:00.
     const utcHour = new Date().getUTCHours();

@@ -286,15 +286,24 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
     async catchUp() {
       for (const installation of await store.listInstallations({ status: 'active' })) {
         // Runs a dead process left `running` are closed, and their claims given back, before anything is owed.
-        await closeDeadRuns({ store, owner: options.name, clock, logger }, installation.id).catch((err: unknown) =>
-          logger.warn({ err, installationId: installation.id }, 'could not close interrupted runs'),
-        );
+        const recovered = await closeDeadRuns({ store, owner: options.name, clock, logger }, installation.id).catch((err: unknown) => {
+          logger.warn({ err, installationId: installation.id }, 'could not close interrupted runs');
+          return null;
+        });
         // First move the job past the missed slots (a job overdue since yesterday must not fire as well).
         await scheduler.sync(installation);
         if (!shouldRun(installation)) continue;
-        const missed = missedSlot(installation.settings, await lastSlotRunAt(installation.id), clock());
-        if (missed) {
-          logger.info({ installationId: installation.id, slot: missed.toISOString() }, 'catching up once on a slot missed earlier today');
+        // A slot before the installation existed was not missed.
+        const lastRun = await lastSlotRunAt(installation.id);
+        const created = new Date(installation.createdAt);
+        const missed = missedSlot(installation.settings, lastRun && lastRun > created ? lastRun : created, clock());
+        // A run its process left unfinished is taken up again at once (its slot's run check still applies).
+        const interrupted = (recovered?.runs.length ?? 0) > 0;
+        if (missed || interrupted) {
+          logger.info(
+            { installationId: installation.id, ...(missed ? { slot: missed.toISOString() } : { interruptedRuns: recovered!.runs.map((r) => r.id) }) },
+            missed ? 'catching up once on a slot missed earlier today' : 'taking up again a run its process left unfinished',
+          );
           await scheduler.runNow(installation.id, 'catch_up');
         }
       }

@@ -15,7 +15,11 @@ export interface Scheduler {
   remove(installationId: string): Promise<void>;
   /** Queues a run outside the window (logged with the given trigger). */
   runNow(installationId: string, trigger?: RunTrigger): Promise<void>;
-  /** At start: catch up once on a slot missed earlier today, then make sure every job is scheduled. */
+  /**
+   * At start: close the runs of dead processes, make sure every job is scheduled, and run once now when
+   * a slot of today was missed since the last slot run (never one from before the installation existed)
+   * or a run was left unfinished by its process.
+   */
   catchUp(): Promise<void>;
   nextRunAt(installationId: string): Promise<Date | null>;
   /** The jobs by name and state (the queue depth the metrics report, read when scraped). */
