@@ -8,7 +8,9 @@
  * Reading invoices: one keyset-paged `account.move.search_read` per page, then a fixed number of
  * batched reads per page (lines, taxes, partners, invoice contacts, countries, currencies, rates, bank
  * accounts, corrected invoices, KSeF XML) — never one call per invoice. Optional fields are chosen
- * once per adapter from `fields_get`, so the same code runs against Odoo 17, 18 and the sandbox.
+ * from `fields_get`, asked once per adapter (one adapter per run) and model, when the run first reads
+ * that model: a listing needs only account.move's, so a run that lists nothing asks for no other; the
+ * same code runs against Odoo 17, 18 and the sandbox.
  *
  * E-mail accounts: `ir.mail_server` rows whose `from_filter` is empty or matches the operator's address
  * or domain (Odoo's own rule). IMAP comes from `fetchmail.server`; Odoo has no link between the two, so
