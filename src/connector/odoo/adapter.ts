@@ -8,7 +8,9 @@
  * Reading invoices: one keyset-paged `account.move.search_read` per page, then a fixed number of
  * batched reads per page (lines, taxes, partners, invoice contacts, countries, currencies, rates, bank
  * accounts, corrected invoices, KSeF XML) — never one call per invoice. Optional fields are chosen
- * once per adapter from `fields_get`, so the same code runs against Odoo 17, 18 and the sandbox.
+ * from `fields_get`, asked once per adapter (one adapter per run) and model, when the run first reads
+ * that model: a listing needs only account.move's, so a run that lists nothing asks for no other; the
+ * same code runs against Odoo 17, 18 and the sandbox.
  *
  * E-mail accounts: `ir.mail_server` rows whose `from_filter` is empty or matches the operator's address
  * or domain (Odoo's own rule). IMAP comes from `fetchmail.server`; Odoo has no link between the two, so
@@ -146,8 +148,9 @@ export class OdooAdapter implements HostErp {
   private readonly connection: HostConnection;
   private readonly client: OdooClient;
   private readonly options: OdooAdapterOptions;
-  /** Fields each user sees (field-level access differs between users), by login. */
-  private readonly schemas = new Map<string, Promise<Schema>>();
+  /** Fields each user sees of a model (field-level access differs between users), by login and model. */
+  private readonly fieldSets = new Map<string, Promise<Map<string, string>>>();
+  private readonly companyIds = new Map<string, Promise<number>>();
   private readonly companies = new Map<string, Promise<Company>>();
   private readonly users = new Map<string, Promise<OdooRecord>>();
   private readonly wizardFieldSets = new Map<string, Promise<Set<string>>>();
@@ -213,25 +216,33 @@ export class OdooAdapter implements HostErp {
     return this.connection.operator ? this.operator() : this.integration();
   }
 
-  private schema(s: OdooSession): Promise<Schema> {
-    let p = this.schemas.get(s.login);
-    if (p) return p;
-    p = (async () => {
-      const kw = { attributes: ['type'] };
-      const [move, partner, tax] = await Promise.all([
-        s.executeKw<Record<string, { type?: string }>>('account.move', 'fields_get', [], kw),
-        s.executeKw<Record<string, { type?: string }>>('res.partner', 'fields_get', [], kw),
-        s.executeKw<Record<string, { type?: string }>>('account.tax', 'fields_get', [], kw),
-      ]);
-      return {
-        move: new Set(Object.keys(move)),
-        partner: new Set(Object.keys(partner)),
-        tax: new Map(Object.entries(tax).map(([k, v]) => [k, String(v?.type ?? '')])),
-      };
-    })();
-    this.schemas.set(s.login, p);
-    p.catch(() => this.schemas.delete(s.login));
+  /**
+   * The fields one model has for this user (`fields_get`, name -> type), read on first use and kept for
+   * this adapter (one adapter per run): a run reads only the models it uses, and every run reads them
+   * afresh (a module installed between two runs, e.g. l10n_pl_edi's KSeF fields, is seen by the next).
+   */
+  private fields(s: OdooSession, model: string): Promise<Map<string, string>> {
+    const key = `${s.login}\u0000${model}`;
+    let p = this.fieldSets.get(key);
+    if (!p) {
+      p = s
+        .executeKw<Record<string, { type?: string }>>(model, 'fields_get', [], { attributes: ['type'] })
+        .then((f) => new Map(Object.entries(f).map(([k, v]) => [k, String(v?.type ?? '')])));
+      this.fieldSets.set(key, p);
+      p.catch(() => this.fieldSets.delete(key));
+    }
     return p;
+  }
+
+  /** What the listing needs: the invoice's fields (its domain and columns). */
+  private async moveSchema(s: OdooSession): Promise<Pick<Schema, 'move'>> {
+    return { move: new Set((await this.fields(s, 'account.move')).keys()) };
+  }
+
+  /** What reading a page of invoices needs besides: the partner's and the tax's fields. */
+  private async schema(s: OdooSession): Promise<Schema> {
+    const [move, partner, tax] = await Promise.all([this.fields(s, 'account.move'), this.fields(s, 'res.partner'), this.fields(s, 'account.tax')]);
+    return { move: new Set(move.keys()), partner: new Set(partner.keys()), tax };
   }
 
   /** The session user's partner (author of notes), read once. */
@@ -249,25 +260,38 @@ export class OdooAdapter implements HostErp {
     return p;
   }
 
-  /** The company served: `connection.companyId`, else the session user's main company. */
+  /**
+   * The id of the company served: `connection.companyId`, else the session user's main company (known
+   * without a call when `checkOperator` read the user). All the listing needs of the company.
+   */
+  private companyId(s: OdooSession): Promise<number> {
+    const fixed = this.connection.companyId === null ? null : Number(this.connection.companyId);
+    if (fixed !== null) return Promise.resolve(fixed);
+    const known = this.userCompanies.get(s.login);
+    if (known !== undefined) return Promise.resolve(known);
+    let p = this.companyIds.get(s.login);
+    if (!p) {
+      p = (async () => {
+        const [user] = await s.read('res.users', [await s.uid()], ['company_id']);
+        const id = m2oId(user?.company_id);
+        if (id === null) throw new ConnectorError('host_not_found', `Odoo user "${s.login}" has no company`);
+        return id;
+      })();
+      this.companyIds.set(s.login, p);
+      p.catch(() => this.companyIds.delete(s.login));
+    }
+    return p;
+  }
+
+  /** The company served, read once: name, partner, currency, KSeF registration (what reading invoices needs). */
   private company(s: OdooSession): Promise<Company> {
     let p = this.companies.get(s.login);
     if (!p) {
       p = (async () => {
-        let id = this.connection.companyId === null ? null : Number(this.connection.companyId);
-        if (id === null) {
-          const known = this.userCompanies.get(s.login);
-          const [user] = known !== undefined ? [{ id: 0, company_id: known }] : await s.read('res.users', [await s.uid()], ['company_id']);
-          id = m2oId(user?.company_id);
-          if (id === null) throw new ConnectorError('host_not_found', `Odoo user "${s.login}" has no company`);
-        }
+        const id = await this.companyId(s);
         // KSeF: only a host with Odoo's l10n_pl_edi fields says whether the company issues through KSeF.
-        const schema = await this.schema(s);
-        let ksefField = false;
-        if (schema.move.has('l10n_pl_edi_number')) {
-          const companyFields = await s.executeKw<Record<string, unknown>>('res.company', 'fields_get', [], { attributes: ['type'] });
-          ksefField = 'l10n_pl_edi_register' in companyFields;
-        }
+        const { move } = await this.moveSchema(s);
+        const ksefField = move.has('l10n_pl_edi_number') && (await this.fields(s, 'res.company')).has('l10n_pl_edi_register');
         const [c] = await s.read('res.company', [id], ['id', 'name', 'partner_id', 'currency_id', ...(ksefField ? ['l10n_pl_edi_register'] : [])]);
         if (!c) throw new ConnectorError('host_not_found', `Odoo company ${id} does not exist`);
         return {
@@ -451,13 +475,16 @@ export class OdooAdapter implements HostErp {
       throw new ConnectorError('validation', `pageSize must be a positive integer, got ${query.pageSize}`, { field: 'pageSize' });
     }
     const s = this.operator();
-    const [schema, company] = await Promise.all([this.schema(s), this.company(s)]);
-    const domain = dueDomain(query, schema, company);
-    const fields = moveFields(schema);
+    // The listing needs only the invoice's fields and the company's id; a page's reads need the rest
+    // (partner and tax fields, the company's record), read with the first page that lists something.
+    const [moveSchema, companyId] = await Promise.all([this.moveSchema(s), this.companyId(s)]);
+    const domain = dueDomain(query, moveSchema, { id: companyId });
+    const fields = moveFields(moveSchema);
     let last = 0;
     for (;;) {
       const moves = await s.searchRead('account.move', [...domain, ['id', '>', last]], fields, { limit: query.pageSize, order: 'id' });
       if (moves.length === 0) return;
+      const [schema, company] = await Promise.all([this.schema(s), this.company(s)]);
       yield await this.enrich(s, moves, schema, company);
       if (moves.length < query.pageSize) return;
       last = moves[moves.length - 1]!.id;
@@ -468,8 +495,8 @@ export class OdooAdapter implements HostErp {
     const wanted = [...new Set(ids.map(Number).filter((n) => Number.isSafeInteger(n) && n > 0))];
     if (wanted.length === 0) return [];
     const s = this.operator();
-    const [schema, company] = await Promise.all([this.schema(s), this.company(s)]);
-    const fields = moveFields(schema);
+    const [moveSchema, companyId] = await Promise.all([this.moveSchema(s), this.companyId(s)]);
+    const fields = moveFields(moveSchema);
     const byId = new Map<string, Invoice>();
     for (let i = 0; i < wanted.length; i += 200) {
       const chunk = wanted.slice(i, i + 200);
@@ -478,12 +505,14 @@ export class OdooAdapter implements HostErp {
         [
           ['id', 'in', chunk],
           ['move_type', 'in', INVOICE_TYPES],
-          ['company_id', '=', company.id],
+          ['company_id', '=', companyId],
         ],
         fields,
         { order: 'id' },
       );
-      if (moves.length > 0) for (const inv of await this.enrich(s, moves, schema, company)) byId.set(inv.id, inv);
+      if (moves.length === 0) continue;
+      const [schema, company] = await Promise.all([this.schema(s), this.company(s)]);
+      for (const inv of await this.enrich(s, moves, schema, company)) byId.set(inv.id, inv);
     }
     return wanted.map((id) => byId.get(String(id))).filter((x): x is Invoice => x !== undefined);
   }
@@ -522,12 +551,12 @@ export class OdooAdapter implements HostErp {
 
   async searchInvoices(text: string, limit: number): Promise<InvoiceMatch[]> {
     const s = this.operator();
-    const company = await this.company(s);
+    const companyId = await this.companyId(s);
     const moves = await s.searchRead(
       'account.move',
       [
         ['move_type', 'in', INVOICE_TYPES],
-        ['company_id', '=', company.id],
+        ['company_id', '=', companyId],
         ['name', 'ilike', text],
       ],
       ['id', 'name', 'partner_id', 'invoice_date'],
@@ -823,7 +852,7 @@ export class OdooAdapter implements HostErp {
     const reportName = str(report.report_name)!;
 
     // Odoo stores the invoice PDF it generated with its invoice report: reuse it for that report only.
-    const schema = await this.schema(s);
+    const schema = await this.moveSchema(s);
     if (schema.move.has('invoice_pdf_report_id') && reportName.startsWith('account.report_invoice')) {
       const [move] = await s.read('account.move', [moveId], ['id', 'invoice_pdf_report_id']);
       const attId = m2oId(move?.invoice_pdf_report_id);
@@ -1104,7 +1133,7 @@ export function dueDomain(query: DueInvoiceQuery, schema: Pick<Schema, 'move'>, 
   return domain;
 }
 
-function moveFields(schema: Schema): string[] {
+function moveFields(schema: Pick<Schema, 'move'>): string[] {
   return [...MOVE_FIELDS, ...MOVE_OPTIONAL.filter((f) => schema.move.has(f))];
 }
 
