@@ -67,8 +67,8 @@ interface ChildReport {
 async function child(): Promise<void> {
   const { loadConfig } = await product<typeof import('../src/config.ts')>('config');
   const { composeConnector } = await product<typeof import('../src/compose.ts')>('compose');
-  const { createLogger } = await product<typeof import('../src/observability/logger.ts')>('logger');
-  const { createSecretBox, generateSecretKey } = await product<typeof import('../src/secrets/secret-box.ts')>('secrets');
+  const { createLogger } = await product<typeof import('../src/observability/logger.ts')>('observability/logger');
+  const { createSecretBox, generateSecretKey } = await product<typeof import('../src/secrets/secret-box.ts')>('secrets/secret-box');
   // the process-level tuning src/boot.ts applies first thing (main.ts boots through it)
   (await product<typeof import('../src/boot.ts')>('boot')).tuneHeap();
 
@@ -164,8 +164,8 @@ async function child(): Promise<void> {
   // The ceiling, in this same process: render + compose + deliver the invoices of the host's first page,
   // repeated, with the pipeline's own in-flight bound, renderer and mail delivery; nothing recorded.
   const { createHost } = await product<typeof import('../src/connector/registry.ts')>('connector/registry');
-  const { composeMessage } = await product<typeof import('../src/jobs/run/message.ts')>('jobs/message');
-  const { isValidEmail } = await product<typeof import('../src/jobs/rules/selection.ts')>('jobs/rules');
+  const { composeMessage } = await product<typeof import('../src/jobs/run/message.ts')>('jobs/run/message');
+  const { isValidEmail } = await product<typeof import('../src/jobs/rules/selection.ts')>('jobs/rules/selection');
   const host = createHost({
     kind: (arg('kind') ?? 'odoo') as 'odoo',
     baseUrl: hostUrl,
