@@ -85,6 +85,7 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     const ksefEnvironment = config.render.ksefEnvironment;
     const prints: PipelineDeps['prints'] = {
       render: (invoice, printId, printOptions) => renderer.render(invoice, printId, { ...printOptions, ksefEnvironment }),
+      warm: () => renderer.warm(),
     };
 
     // Filled once the scheduler exists (queue depth is read from Agenda at scrape time).

@@ -92,6 +92,23 @@ describe('PDF renderer pool', () => {
     }
   });
 
+  it('warm() starts the workers before any render (and they still stop after idleMs); with no workers it starts nothing', async () => {
+    const pool = createPdfRenderer({ workers: 2, maxInFlight: 4, idleMs: 300 });
+    const inThread = createPdfRenderer({ workers: 0, maxInFlight: 4 });
+    try {
+      await pool.warm();
+      expect(pool.stats().workers).toBe(2);
+      await new Promise((r) => setTimeout(r, 800));
+      expect(pool.stats().workers).toBe(0);
+      await inThread.warm();
+      expect(inThread.stats()).toEqual({ inFlight: 0, waiting: 0, workers: 0 });
+      expect((await inThread.render(PLN_INVOICE, 'invoice')).pdf.length).toBeGreaterThan(1000);
+    } finally {
+      await pool.close();
+      await inThread.close();
+    }
+  });
+
   it('keeps its workers while renders keep coming within idleMs', async () => {
     const pool = createPdfRenderer({ workers: 1, maxInFlight: 1, idleMs: 400 });
     try {

@@ -63,6 +63,17 @@ export interface ComposeInput {
 
 /** RFC 5322 date-time in the zone ("Tue, 01 Dec 2026 22:30:00 +0100"); UTC when the zone is unknown. */
 export function mailDate(date: Date, timeZone: string): string {
+  // The header has whole seconds: messages composed within one second share it (luxon's zone
+  // conversion cost about half a millisecond of the main thread per message).
+  const key = `${Math.floor(date.getTime() / 1000)} ${timeZone}`;
+  if (key === lastMailDate.key) return lastMailDate.value;
+  const value = mailDateOf(date, timeZone);
+  lastMailDate = { key, value };
+  return value;
+}
+let lastMailDate = { key: '', value: '' };
+
+function mailDateOf(date: Date, timeZone: string): string {
   const local = DateTime.fromJSDate(date).setZone(timeZone);
   return (local.isValid ? local : DateTime.fromJSDate(date, { zone: 'utc' })).toRFC2822()!;
 }

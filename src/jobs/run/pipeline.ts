@@ -53,6 +53,8 @@ export interface PrintOptions {
 /** What draws the connector's standard prints (src/render). */
 export interface PrintRenderer {
   render(invoice: Invoice, printId: string, options?: PrintOptions): Promise<{ pdf: Uint8Array; warnings: string[] }>;
+  /** Gets ready for renders about to come (modules, fonts, workers); called while the first page is read. Never rejects. */
+  warm?(): Promise<void>;
 }
 
 export interface PipelineDeps {
@@ -272,6 +274,9 @@ class RunContext {
     await this.announceUncertain();
     await this.flushWriteBacks();
 
+    // A run that prints gets the renderer ready while the host answers (the first renders of a cold process
+    // would otherwise hold the first e-mails back).
+    if ([settings.attachments.pln, settings.attachments.foreign].some((c) => parsePrintChoice(c)?.kind === 'standard')) void deps.prints.warm?.();
     // Parked invoices the host did not change since they were last looked at are left out by the host.
     const excludeIds = await this.stillParked();
     const pages = this.host.listDueInvoices({

@@ -37,6 +37,7 @@ import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
 import { readableInstallations, settingsForStore, settingsFromStore } from '../settings-on-read.ts';
 import { guardsOf, OWNED_STATES, RELEASE_RESTORES, type LedgerGuard, type LedgerOperation } from '../ledger-states.ts';
+import { Coalescer } from './coalesce.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -202,6 +203,13 @@ export function pgCondition(op: LedgerOperation, p: GuardParams, a = 'ledger'): 
   return guardsOf(op)
     .map(([state, guards]) => `(${[`${a}.state = '${state}'`, ...guards.filter((g) => g !== 'always').map((g) => pgGuard(g, p, a))].join(' AND ')})`)
     .join(' OR ');
+}
+
+/** Which of `count` batched items a `RETURNING t.n` (1-based ordinality) statement matched. */
+function answered(rows: Row[], count: number): boolean[] {
+  const hit = new Array<boolean>(count).fill(false);
+  for (const r of rows) hit[Number(r['n']) - 1] = true;
+  return hit;
 }
 
 const sqlList = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
@@ -483,24 +491,51 @@ export class PostgresStore implements Store {
   }
 
   async markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean> {
-    const rows = await this.q(
-      'markSending',
-      `UPDATE ledger SET state = 'sending', attempts = attempts + 1, content_hash = $4, lease_until = $5, handed_over = false, updated_at = now()
-       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('markSending', { owner: '$3' })}) RETURNING 1`,
-      [installationId, invoiceId, owner, contentHash, leaseUntil],
-    );
-    return rows.length === 1;
+    return this.sendingMarks.submit({ installationId, invoiceId, owner, contentHash, leaseUntil });
   }
 
+  /** `markSending` of every call that waited, as one statement (./coalesce.ts). */
+  private readonly sendingMarks = new Coalescer<{ installationId: string; invoiceId: string; owner: string; contentHash: string; leaseUntil: string }, boolean>(
+    async (items) => {
+      const rows = await this.q(
+        'markSending',
+        `UPDATE ledger AS l SET state = 'sending', attempts = l.attempts + 1, content_hash = t.content_hash, lease_until = t.lease_until,
+           handed_over = false, updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS t(installation_id, invoice_id, owner, content_hash, lease_until, n)
+         WHERE l.installation_id = t.installation_id AND l.invoice_id = t.invoice_id AND (${pgCondition('markSending', { owner: 't.owner' }, 'l')})
+         RETURNING t.n`,
+        [
+          items.map((i) => i.installationId),
+          items.map((i) => i.invoiceId),
+          items.map((i) => i.owner),
+          items.map((i) => i.contentHash),
+          items.map((i) => i.leaseUntil),
+        ],
+      );
+      return answered(rows, items.length);
+    },
+    (i) => `${i.installationId}\u0000${i.invoiceId}`,
+  );
+
   async markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean> {
-    const rows = await this.q(
-      'markHandedOver',
-      `UPDATE ledger SET handed_over = true, updated_at = now()
-       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('markHandedOver', { owner: '$3' })}) RETURNING 1`,
-      [installationId, invoiceId, owner],
-    );
-    return rows.length === 1;
+    return this.handovers.submit({ installationId, invoiceId, owner });
   }
+
+  /** `markHandedOver` of every call that waited, as one statement (./coalesce.ts). */
+  private readonly handovers = new Coalescer<{ installationId: string; invoiceId: string; owner: string }, boolean>(
+    async (items) => {
+      const rows = await this.q(
+        'markHandedOver',
+        `UPDATE ledger AS l SET handed_over = true, updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(installation_id, invoice_id, owner, n)
+         WHERE l.installation_id = t.installation_id AND l.invoice_id = t.invoice_id AND (${pgCondition('markHandedOver', { owner: 't.owner' }, 'l')})
+         RETURNING t.n`,
+        [items.map((i) => i.installationId), items.map((i) => i.invoiceId), items.map((i) => i.owner)],
+      );
+      return answered(rows, items.length);
+    },
+    (i) => `${i.installationId}\u0000${i.invoiceId}`,
+  );
 
   async recordOutcome(
     installationId: string,
@@ -509,15 +544,40 @@ export class PostgresStore implements Store {
     outcome: Outcome,
     opts: { writeBack: boolean; nextAttemptAt: string | null },
   ): Promise<boolean> {
-    const rows = await this.q(
-      'recordOutcome',
-      `UPDATE ledger SET state = $4, prev_state = NULL, reason = $5, detail = $6, recipients = $7, write_back_pending = $8,
-         next_attempt_at = $9, owner = NULL, lease_until = NULL, outcome_version = outcome_version + 1, updated_at = now()
-       WHERE installation_id = $1 AND invoice_id = $2 AND (${pgCondition('recordOutcome', { owner: '$3' })}) RETURNING 1`,
-      [installationId, invoiceId, owner, outcome.state, outcome.reason, outcome.detail, json(outcome.recipients), opts.writeBack, opts.nextAttemptAt],
-    );
-    return rows.length === 1;
+    return this.outcomes.submit({ installationId, invoiceId, owner, outcome, ...opts });
   }
+
+  /** `recordOutcome` of every call that waited, as one statement (./coalesce.ts). */
+  private readonly outcomes = new Coalescer<
+    { installationId: string; invoiceId: string; owner: string; outcome: Outcome; writeBack: boolean; nextAttemptAt: string | null },
+    boolean
+  >(
+    async (items) => {
+      const rows = await this.q(
+        'recordOutcome',
+        `UPDATE ledger AS l SET state = t.state, prev_state = NULL, reason = t.reason, detail = t.detail, recipients = t.recipients,
+           write_back_pending = t.write_back, next_attempt_at = t.next_attempt_at, owner = NULL, lease_until = NULL,
+           outcome_version = l.outcome_version + 1, updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::boolean[], $9::timestamptz[])
+           WITH ORDINALITY AS t(installation_id, invoice_id, owner, state, reason, detail, recipients, write_back, next_attempt_at, n)
+         WHERE l.installation_id = t.installation_id AND l.invoice_id = t.invoice_id AND (${pgCondition('recordOutcome', { owner: 't.owner' }, 'l')})
+         RETURNING t.n`,
+        [
+          items.map((i) => i.installationId),
+          items.map((i) => i.invoiceId),
+          items.map((i) => i.owner),
+          items.map((i) => i.outcome.state),
+          items.map((i) => i.outcome.reason),
+          items.map((i) => i.outcome.detail),
+          items.map((i) => json(i.outcome.recipients)),
+          items.map((i) => i.writeBack),
+          items.map((i) => i.nextAttemptAt),
+        ],
+      );
+      return answered(rows, items.length);
+    },
+    (i) => `${i.installationId}\u0000${i.invoiceId}`,
+  );
 
   async release(installationId: string, invoiceId: string, owner: string): Promise<void> {
     // Back to the state before the claim; a crashed claimer's `claimed` (or none) becomes `skipped`.
@@ -726,27 +786,39 @@ export class PostgresStore implements Store {
 
   async appendLogs(entries: NewLogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    // One statement for the batch; arrays keep the parameter count fixed.
-    await this.q(
-      'appendLogs',
-      `INSERT INTO logs (installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data)
-       SELECT installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data
-       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[])
-         WITH ORDINALITY AS t(installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data, ord)
-       ORDER BY ord`,
-      [
-        entries.map((e) => e.installationId),
-        entries.map((e) => e.runId),
-        entries.map((e) => e.at),
-        entries.map((e) => e.level),
-        entries.map((e) => e.event),
-        entries.map((e) => e.invoiceId),
-        entries.map((e) => e.invoiceNumber),
-        entries.map((e) => e.message),
-        entries.map((e) => json(e.data)),
-      ],
-    );
+    await this.logAppends.submit(entries);
   }
+
+  /** `appendLogs` of every call that waited, as one statement, in the order they were made (./coalesce.ts). */
+  private logBatches = 0;
+  private readonly logAppends = new Coalescer<NewLogEntry[], void>(
+    async (batches) => {
+      const entries = batches.flat();
+      // One statement for the batch; arrays keep the parameter count fixed.
+      await this.q(
+        'appendLogs',
+        `INSERT INTO logs (installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data)
+         SELECT installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[])
+           WITH ORDINALITY AS t(installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data, ord)
+         ORDER BY ord`,
+        [
+          entries.map((e) => e.installationId),
+          entries.map((e) => e.runId),
+          entries.map((e) => e.at),
+          entries.map((e) => e.level),
+          entries.map((e) => e.event),
+          entries.map((e) => e.invoiceId),
+          entries.map((e) => e.invoiceNumber),
+          entries.map((e) => e.message),
+          entries.map((e) => json(e.data)),
+        ],
+      );
+      return batches.map(() => undefined);
+    },
+    () => String(this.logBatches++),
+    50,
+  );
 
   async listLogs(query: LogQuery): Promise<LogEntry[]> {
     const where = ['installation_id = $1'];
