@@ -6,69 +6,18 @@
  * `account.move.search` per run asks which changed. Whatever is changed on the host is picked up by the
  * next run, a brand-new invoice is never left out, and a re-send a person allows still goes out.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
+import { recordingProxy, type RecordedCall as Call } from '../support/recording-proxy.ts';
 
 type Rec = Record<string, unknown>;
 const today = DateTime.now().setZone('Europe/Warsaw').startOf('day');
 const fromDate = today.minus({ days: 30 }).toISODate()!;
 const nextSecond = () => new Promise((r) => setTimeout(r, 1100));
 const m2o = (v: unknown): number | null => (Array.isArray(v) ? (v[0] as number) : typeof v === 'number' ? v : null);
-
-interface Call {
-  model: string;
-  method: string;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
-  result: unknown;
-}
-
-/** A pass-through JSON-RPC proxy that keeps every `execute_kw` with its answer. */
-async function recordingProxy(target: string): Promise<{ url: string; calls: Call[]; close(): Promise<void> }> {
-  const calls: Call[] = [];
-  const t = new URL(target);
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-        const out: Buffer[] = [];
-        r.on('data', (c: Buffer) => out.push(c));
-        r.on('end', () => {
-          const answer = Buffer.concat(out);
-          try {
-            const call = JSON.parse(body.toString('utf8'));
-            const a = call?.params?.args;
-            if (call?.params?.method === 'execute_kw' && Array.isArray(a)) {
-              calls.push({ model: a[3], method: a[4], args: a[5] ?? [], kwargs: a[6] ?? {}, result: JSON.parse(answer.toString('utf8')).result });
-            }
-          } catch {
-            // not JSON-RPC (a report, a web route): not recorded
-          }
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          res.end(answer);
-        });
-      });
-      up.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      up.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    calls,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 let smtp: TestSmtpServer;
 let sandbox: SandboxHost;
