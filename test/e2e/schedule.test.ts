@@ -155,6 +155,12 @@ describe('one Agenda job per installation', () => {
   });
 });
 
+/** A fixed-offset zone where it is now about noon (slots 08:00, 12:00, 16:00 fall before and after now). */
+function zoneWhereItIsNoon(): string {
+  const offset = 12 - new Date().getUTCHours(); // -11 … +12
+  return offset === 0 ? 'UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+}
+
 describe('catching up after downtime', () => {
   it('a slot missed earlier today is caught up once at start, not once per missed slot, and not again at the next start', async () => {
     const databaseUrl = await freshDatabase();
@@ -185,9 +191,7 @@ describe('catching up after downtime', () => {
 
   it('a slot from before the installation existed is not missed: a new installation catches up on nothing at start', async () => {
     // Real time, in a zone where it is now about noon: the 08:00 slot of today was before the install.
-    const utcHour = new Date().getUTCHours();
-    const offset = 12 - utcHour;
-    const zone = offset === 0 ? 'UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+    const zone = zoneWhereItIsNoon();
     const databaseUrl = await freshDatabase();
     const first = await startTestConnector({ databaseUrl, env });
     const { id, token, put } = await install(first);
@@ -207,9 +211,7 @@ describe('catching up after downtime', () => {
 
   it('a job left overdue by downtime and the catch-up at start end in one run for the slot', async () => {
     // Real time, with a zone where it is now about noon: slots 08:00, 12:00, 16:00.
-    const utcHour = new Date().getUTCHours();
-    const offset = 12 - utcHour; // -11 … +12
-    const zone = offset === 0 ? 'UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+    const zone = zoneWhereItIsNoon();
     const databaseUrl = await freshDatabase();
     const first = await startTestConnector({ databaseUrl, env });
     const { id, token, put } = await install(first);
