@@ -1307,6 +1307,9 @@ class PageSessions {
     if (!installation || installation.status !== 'active') return null;
     requireCompleteSettings(installation.settings, { fromDate: true });
     const host = deps.createHost(hostConnectionFor(installation, deps.secrets), installation.id);
+    // As a run does: the renderer gets ready while the host answers (a cold process's first renders would hold its first e-mails).
+    const { attachments } = installation.settings;
+    if ([attachments.pln, attachments.foreign].some((c) => parsePrintChoice(c)?.kind === 'standard')) void deps.prints.warm?.();
     try {
       const { operator, account } = await resolveSender(host, installation.settings);
       return { installation, host, operator, account };

@@ -250,6 +250,8 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
         // that started it before stopped mid-page, and what it left in the ledger is taken over.
         const previousOwner = startedBy && startedBy !== options.name ? startedBy : null;
         job.attrs.data = { ...page, startedBy: options.name };
+        // The save also notifies every process (LISTEN/NOTIFY), which then locks its next pages at once:
+        // a page that starts keeps the others' queues filled between their polls.
         await job.save();
         await touching(job, () => runPage({ ...page, previousOwner }));
       },
