@@ -15,7 +15,7 @@ import { createMailDelivery } from './mail/delivery.ts';
 import { createPdfRenderer } from './render/pool.ts';
 import { listStandardPrints } from './render/prints.ts';
 import { createAgendaScheduler, type Scheduler, type SchedulerOptions } from './jobs/scheduler/agenda.ts';
-import { runInstallation, type PipelineDeps, type PipelineEvent } from './jobs/run/pipeline.ts';
+import { closePageSessions, DeliverySlots, runInstallation, runPage, type PipelineDeps, type PipelineEvent } from './jobs/run/pipeline.ts';
 import { HeldWriteBacks } from './jobs/run/writeback.ts';
 import { createRunConsole } from './jobs/run/run-console.ts';
 import { InstallationService } from './installations/service.ts';
@@ -53,9 +53,9 @@ export interface ComposeOptions {
   events?: (event: PipelineEvent) => void;
   /** Agenda poll interval in ms. */
   processEvery?: number;
-  pipeline?: Partial<Pick<PipelineDeps, 'retryDelayMs' | 'inRunRetries' | 'pageSize' | 'parkMarginMs'>>;
-  /** Scheduler tuning (tests: a short retry backoff for failed slot runs, a short lock lifetime). */
-  scheduler?: Partial<Pick<SchedulerOptions, 'retryBaseMs' | 'lockLifetimeMs'>>;
+  pipeline?: Partial<Pick<PipelineDeps, 'retryDelayMs' | 'inRunRetries' | 'pageSize' | 'parkMarginMs' | 'pagesPollMs'>>;
+  /** Scheduler tuning (tests: a short retry backoff for failed slot runs, a short lock lifetime, page jobs at once). */
+  scheduler?: Partial<Pick<SchedulerOptions, 'retryBaseMs' | 'lockLifetimeMs' | 'pageConcurrency'>>;
   /** Webhook tuning (tests: short backoff, poll and hint debounce). */
   webhooks?: Partial<DispatcherTuning> & { hintDebounceMs?: number };
 }
@@ -107,6 +107,8 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       clock,
       owner,
       heldWriteBacks: new HeldWriteBacks(),
+      // One bound of deliveries at once for the whole process: every run and page job, every installation.
+      deliverySlots: new DeliverySlots(config.delivery.maxInFlight),
       delivery: config.delivery,
       logger,
       events: (event: PipelineEvent) => {
@@ -122,6 +124,8 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       database: store.kind === 'mongodb' ? { kind: 'mongodb', url: opened.databaseUrl } : { kind: 'postgres', url: opened.databaseUrl },
       store,
       run: (id, trigger) => runInstallation(pipeline, id, trigger),
+      // Page jobs of split runs: this process takes its share of any run on the database.
+      runPage: (work) => runPage(pipeline, work),
       clock,
       logger,
       name: owner,
@@ -129,6 +133,8 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
       ...options.scheduler,
     });
     queue = scheduler;
+    // Runs of more than one page are split into page jobs of the scheduler (src/jobs/run/pipeline.ts).
+    pipeline.pages = scheduler;
     let publicUrl = config.http.publicUrl;
     const service = new InstallationService({
       store,
@@ -169,6 +175,8 @@ export async function composeConnector(options: ComposeOptions): Promise<Connect
     closers.push(() => app.close());
     webhooks.start();
     closers.push(() => webhooks.stop());
+    // Closed after the scheduler stopped: the host connections kept for other processes' runs.
+    closers.push(() => closePageSessions(pipeline));
     await scheduler.start();
     closers.push(() => scheduler.stop(10_000));
     return { app, store, scheduler, service, pipeline, webhooks, url, close };

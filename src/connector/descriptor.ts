@@ -101,6 +101,9 @@ export function connectorKept(
     listEmailTemplates: async () => [...(ownTemplates ? await host.listEmailTemplates() : []), ...(await managedTemplates())],
     listUserPrints: () => host.listUserPrints(),
     listDueInvoices: (query) => host.listDueInvoices(query),
+    ...(host.listDueInvoiceIds
+      ? { listDueInvoiceIds: (query: Parameters<NonNullable<HostErp['listDueInvoiceIds']>>[0]) => host.listDueInvoiceIds!(query) }
+      : {}),
     getInvoices: (ids) => host.getInvoices(ids),
     ...(host.changedInvoices ? { changedInvoices: (ids: string[], since: string) => host.changedInvoices!(ids, since) } : {}),
     ...(host.searchInvoices ? { searchInvoices: (text: string, limit: number) => host.searchInvoices!(text, limit) } : {}),

@@ -103,7 +103,15 @@ export interface HostErp {
   /** Invoices possibly due, page by page (keyset on id), each page fully read in batched calls. */
   listDueInvoices(query: DueInvoiceQuery): AsyncIterable<Invoice[]>;
 
-  /** Full invoices by id (previews, re-sends). Missing ids are left out. */
+  /**
+   * The ids of the invoices `listDueInvoices` would list for the same query (same filter, `excludeIds`
+   * honoured; `pageSize` is not used), ordered as it lists them, after `afterId` when given (the last id
+   * of a page it listed): one host call, no reads. Optional: a run on a host without it is not split into
+   * page jobs (src/jobs/run/pipeline.ts).
+   */
+  listDueInvoiceIds?(query: DueInvoiceQuery & { afterId?: string }): Promise<string[]>;
+
+  /** Full invoices by id (previews, re-sends, the page jobs of a split run). Missing ids are left out. */
   getInvoices(ids: string[]): Promise<Invoice[]>;
 
   /**

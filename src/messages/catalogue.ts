@@ -226,6 +226,10 @@ export const CATALOGUE = {
     pl: 'Wysłany wcześniej projekt faktury został zatwierdzony; faktura zostanie wysłana jeszcze raz, jeden raz, jako zatwierdzona (wersja {version}).',
     en: 'The draft e-mailed earlier was posted; the confirmed invoice is e-mailed once more (version {version}).',
   },
+  'log.run.split': {
+    pl: 'Przebieg podzielono na {pages} stron(y) ({invoices} faktur); każdy proces konektora może wysyłać ich część.',
+    en: 'The run was split into {pages} pages ({invoices} invoices); any connector process may send a share of them.',
+  },
   'log.run.unsettled': {
     pl: 'Przebieg nie rozliczył wszystkich pobranych faktur: „{detail}”.',
     en: 'The run did not settle every invoice it took: "{detail}".',

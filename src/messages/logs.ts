@@ -72,6 +72,7 @@ export const LOG_EVENTS: Record<string, Builder> = {
   'writeback.delayed': (_d, e) => ({ code: 'log.writeback.delayed', params: { detail: detailOf(e) } }),
   'invoice.new_version': (d) => ({ code: 'log.invoice.new_version', params: { version: Number(d['version'] ?? 2) } }),
   'run.unsettled': (_d, e) => ({ code: 'log.run.unsettled', params: { detail: detailOf(e) } }),
+  'run.split': (d) => ({ code: 'log.run.split', params: { pages: Number(d['pages'] ?? 0), invoices: Number(d['invoices'] ?? 0) } }),
   'run.host_log_failed': (_d, e) => ({ code: 'log.run.host_log_failed', params: { detail: detailOf(e) } }),
   'host.menu_failed': (_d, e) => ({ code: 'log.host.menu_failed', params: { detail: detailOf(e) } }),
   'run.digest_sent': (d) => ({ code: 'log.run.digest_sent', params: { to: String(d['to'] ?? ''), invoices: Number(d['invoices'] ?? 0) } }),

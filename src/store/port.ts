@@ -399,6 +399,12 @@ export interface RunLog {
 
   startRun(run: Pick<Run, 'installationId' | 'trigger' | 'startedAt'> & Partial<Pick<Run, 'owner' | 'leaseUntil'>>): Promise<Run>;
   updateRunProgress(runId: string, processed: number, total: number, counts: RunCounts): Promise<void>;
+  /**
+   * Adds to a running run's counts in one atomic statement (a run split into page jobs: every process adds
+   * what its pages settled): each count += delta's, `processed` += `processed`, `total` += `delta.due`.
+   * Nothing happens to a run that is not running.
+   */
+  addRunCounts(runId: string, delta: RunCounts, processed: number): Promise<void>;
   /** Renews a running run's lease; false when the run is no longer running (e.g. closed as interrupted). */
   heartbeatRun(runId: string, leaseUntil: string): Promise<boolean>;
   finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run>;

@@ -199,6 +199,28 @@ describe('Odoo adapter specifics (sandbox host)', () => {
     expect(calls.filter((c) => c.method === 'fields_get').length).toBeLessThanOrEqual(4);
   });
 
+  it('lists due ids with one search and exactly the listing’s domain: the same ids in the same order, excludeIds and afterId honoured', async () => {
+    const queries: DueInvoiceQuery[] = [
+      baseQuery,
+      { ...baseQuery, documents: 'confirmed_only', excludeHostMarkedSent: true },
+      { ...baseQuery, dateBasis: 'sale_date', fromDate: DateTimeMinus(TODAY, 20) },
+    ];
+    for (const q of queries) {
+      const listed = (await all(host, q)).map((i) => i.id);
+      expect(listed.length, JSON.stringify(q)).toBeGreaterThan(5);
+      const mark = calls.length;
+      expect(await host.listDueInvoiceIds(q), JSON.stringify(q)).toEqual(listed);
+      expect(calls.slice(mark).map((c) => `${c.model}.${c.method}`)).toEqual(['account.move.search']);
+      // Parked invoices are left out by the host, as in the listing.
+      const excludeIds = [listed[1]!, listed[3]!];
+      expect(await host.listDueInvoiceIds({ ...q, excludeIds })).toEqual((await all(host, { ...q, excludeIds })).map((i) => i.id));
+      expect(await host.listDueInvoiceIds({ ...q, excludeIds })).toEqual(listed.filter((id) => !excludeIds.includes(id)));
+      // After a page the listing gave: the ids the listing gives after it.
+      expect(await host.listDueInvoiceIds({ ...q, afterId: listed[4]! })).toEqual(listed.slice(5));
+    }
+    await expect(host.listDueInvoiceIds({ ...baseQuery, afterId: 'x' })).rejects.toMatchObject({ code: 'validation' });
+  });
+
   it('maps an invoice exactly as the host stores it', async () => {
     const invoices = await all(host, baseQuery);
     const moves = new Map(sb.records('account.move').map((m) => [String(m.id), m]));

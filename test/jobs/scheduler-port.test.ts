@@ -13,8 +13,10 @@ import { freshDatabase } from '../setup/db.ts';
 
 let store: Store;
 let scheduler: Scheduler;
+let workerUrl = '';
 beforeAll(async () => {
   const url = await freshDatabase();
+  workerUrl = url;
   store = createPostgresStore({ url });
   await store.migrate();
   scheduler = await createAgendaScheduler({
@@ -35,7 +37,63 @@ afterAll(async () => {
 describe('the scheduler port', () => {
   it('exposes no Agenda: only the port methods', () => {
     expect('agenda' in scheduler).toBe(false);
-    expect(Object.keys(scheduler).sort()).toEqual(['catchUp', 'dashboard', 'jobsOverview', 'nextRunAt', 'remove', 'runNow', 'start', 'stop', 'sync']);
+    expect(Object.keys(scheduler).sort()).toEqual([
+      'cancelPages',
+      'catchUp',
+      'dashboard',
+      'enqueuePages',
+      'jobsOverview',
+      'nextRunAt',
+      'pagesLeft',
+      'remove',
+      'runNow',
+      'start',
+      'stop',
+      'sync',
+    ]);
+  });
+
+  it('page jobs of a split run: queued, worked by a process that takes pages, a failed one is reported with its error, the rest cancelled', async () => {
+    const page = (index: number) => ({ installationId: 'inst-pages', runId: 'run-pages', index, ids: [String(index)], parkedAt: null });
+    // This process takes no pages (no runPage): they wait, and cancelling the waiting ones leaves none.
+    await scheduler.enqueuePages([page(1), page(2)]);
+    expect(await scheduler.pagesLeft('run-pages')).toEqual({ waiting: 2, running: 0, failed: [] });
+    expect(await scheduler.pagesLeft('another-run')).toEqual({ waiting: 0, running: 0, failed: [] });
+    await scheduler.cancelPages('run-pages', { onlyWaiting: true });
+    expect(await scheduler.pagesLeft('run-pages')).toEqual({ waiting: 0, running: 0, failed: [] });
+
+    // A process that takes pages: a page that succeeds is gone, one that throws stays as failed.
+    const worked: { index: number; previousOwner: string | null }[] = [];
+    const worker = await createAgendaScheduler({
+      database: { kind: 'postgres', url: workerUrl },
+      store,
+      run: async () => null,
+      runPage: async (work) => {
+        worked.push({ index: work.index, previousOwner: work.previousOwner });
+        if (work.index === 2) throw new Error('the host refused page 2');
+      },
+      clock: () => new Date(),
+      logger: createLogger('silent'),
+      name: 'test:2:pages',
+      processEvery: 100,
+    });
+    await worker.start();
+    try {
+      await scheduler.enqueuePages([page(1), page(2), page(3)]);
+      const until = Date.now() + 20_000;
+      let left = await scheduler.pagesLeft('run-pages');
+      while (left.waiting + left.running > 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = await scheduler.pagesLeft('run-pages');
+      }
+      expect(left).toEqual({ waiting: 0, running: 0, failed: [{ index: 2, error: 'the host refused page 2' }] });
+      expect(worked.map((w) => w.index).sort()).toEqual([1, 2, 3]);
+      expect(worked.every((w) => w.previousOwner === null)).toBe(true);
+      await scheduler.cancelPages('run-pages');
+      expect(await scheduler.pagesLeft('run-pages')).toEqual({ waiting: 0, running: 0, failed: [] });
+    } finally {
+      await worker.stop(1_000);
+    }
   });
 
   it("jobsOverview counts an enabled installation's scheduled job, in the port's shape (name and four counts)", async () => {

@@ -491,6 +491,19 @@ export class OdooAdapter implements HostErp {
     }
   }
 
+  /** `account.move.search` with exactly the listing's domain (`dueDomain`), ids only, in id order. */
+  async listDueInvoiceIds(query: DueInvoiceQuery & { afterId?: string }): Promise<string[]> {
+    const s = this.operator();
+    const [moveSchema, companyId] = await Promise.all([this.moveSchema(s), this.companyId(s)]);
+    const after = query.afterId === undefined ? 0 : Number(query.afterId);
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new ConnectorError('validation', `afterId must be an invoice id, got ${JSON.stringify(query.afterId)}`, { field: 'afterId' });
+    }
+    const domain = [...dueDomain(query, moveSchema, { id: companyId }), ...(after > 0 ? [['id', '>', after]] : [])];
+    const found = await s.executeKw<number[]>('account.move', 'search', [domain], { order: 'id' });
+    return found.map(String);
+  }
+
   async getInvoices(ids: string[]): Promise<Invoice[]> {
     const wanted = [...new Set(ids.map(Number).filter((n) => Number.isSafeInteger(n) && n > 0))];
     if (wanted.length === 0) return [];

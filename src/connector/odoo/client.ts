@@ -106,8 +106,13 @@ export class OdooClient {
     this.opts = options;
     this.database = options.database;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8 });
+    // With a socket timeout set, Node closes an idle keep-alive socket a second before the server's
+    // announced `Keep-Alive: timeout=N` (without one it ignores the hint): a connection that waits between
+    // calls (a split run's pages, its coordinator waiting for them) never sends a call, a create among
+    // them, on a socket the server has just closed (ECONNRESET). Calls keep their own timeout below.
+    const agentTimeout = Math.max(options.timeoutMs ?? 30_000, 1_000);
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8, timeout: agentTimeout });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, timeout: agentTimeout });
     this.http = axios.create({
       baseURL: this.baseUrl,
       timeout: options.timeoutMs ?? 30_000,

@@ -18,9 +18,20 @@
  * deliveries after each page. One bound holds it all: at most `maxInFlight` deliveries run at once, and a
  * full pool holds the producer (back-pressure). A run ends only after every delivery it started settled.
  * Progress is written after settled invoices at most once per second and at the run's end.
+ *
+ * A run of more than one page is split (when the composition root gave it a page queue and the host lists
+ * ids, `HostErp.listDueInvoiceIds`): the process that started it (the coordinator) lists the first page as
+ * above, then only the ids of the rest (one host call), and queues them as page jobs of the scheduler
+ * (`PageQueue`) that any connector process on the database may take (`runPage`). It works the first page
+ * itself and waits until every page job is done, then finishes as a run that was not split (re-sends,
+ * write-backs, delivery reports, counts). Every page job reads its page (`getInvoices`), claims, delivers
+ * and writes back exactly as an unsplit run does: the ledger's claim stays the one gate, so a page worked
+ * twice (its process died, Agenda ran it again) sends nothing twice. Each process adds what its pages
+ * settled to the run's counts in the store (`Store.addRunCounts`); the run's counts are their sum.
  */
+import os from 'node:os';
 import type { Config } from '../../config.ts';
-import type { HostErp, RunSummary } from '../../connector/port.ts';
+import type { DueInvoiceQuery, HostErp, RunSummary } from '../../connector/port.ts';
 import type { InstallationHostFactory } from '../../connector/registry.ts';
 import type { EmailAccount, Invoice, InvoiceReadError, Operator, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../../domain.ts';
 import { emptyCounts, parsePrintChoice } from '../../domain.ts';
@@ -40,7 +51,7 @@ import { renderTemplates } from './templates.ts';
 import { contentHash, HOST_CHANGE_REASONS, LOG_ONCE_REASONS, messageIdFor, type SkipReason } from '../rules/selection.ts';
 import { flushWriteBacks, type HeldWriteBacks } from './writeback.ts';
 import { checkBounces, resendPages } from './bounces.ts';
-import { closeDeadRuns, RUN_HEARTBEAT_MS, RUN_LEASE_MS } from './run-lease.ts';
+import { closeDeadRuns, ownerIsGone, RUN_HEARTBEAT_MS, RUN_LEASE_MS, runIsDead } from './run-lease.ts';
 
 export type { PipelineEvent } from './settle.ts';
 
@@ -83,6 +94,46 @@ export interface PipelineDeps {
   heldWriteBacks?: HeldWriteBacks;
   /** How far before a park's last check the host is asked for changes (ms; default `PARK_MARGIN_MS`). */
   parkMarginMs?: number;
+  /**
+   * The process-wide bound of deliveries at once (`MAX_IN_FLIGHT`), shared by every run and page job of
+   * the process, whatever the installation. Absent: each run has its own bound of `maxInFlight`.
+   */
+  deliverySlots?: DeliverySlots;
+  /** The scheduler's page jobs (src/jobs/scheduler); absent = runs are never split. */
+  pages?: PageQueue;
+  /** How often the coordinator of a split run looks whether its pages are done (ms; default 500). */
+  pagesPollMs?: number;
+}
+
+/** One page of a split run, as its job carries it (src/jobs/scheduler/port.ts `RunPageJob`). */
+export interface RunPage {
+  installationId: string;
+  runId: string;
+  index: number;
+  ids: string[];
+  parkedAt: string | null;
+}
+
+/** The page jobs a split run queues and waits for (the scheduler port's methods of the same names). */
+export interface PageQueue {
+  enqueuePages(pages: RunPage[]): Promise<void>;
+  pagesLeft(runId: string): Promise<{ waiting: number; running: number; failed: { index: number; error: string }[] }>;
+  cancelPages(runId: string, options?: { onlyWaiting?: boolean }): Promise<void>;
+}
+
+/** A counting semaphore: at most `size` holders at once, the others wait in order. */
+export class DeliverySlots {
+  private used = 0;
+  private readonly waiters: (() => void)[] = [];
+  constructor(readonly size: number) {}
+  async acquire(): Promise<void> {
+    while (this.used >= Math.max(1, this.size)) await new Promise<void>((r) => this.waiters.push(r));
+    this.used++;
+  }
+  release(): void {
+    this.used--;
+    this.waiters.shift()?.();
+  }
 }
 
 /** Stops the whole run: the account refused its credentials or cannot be used as configured. */
@@ -146,9 +197,16 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
     }
   } finally {
     clearInterval(heartbeat);
+    // A split run's counts are the sum in the store of what every process's pages settled.
+    await ctx.joinCounts({ strict: false });
+    sessionsOf(deps).unregister(run.id);
     if (status === 'completed') {
-      // Completed means settled: nothing this process claimed for the installation is still open.
-      const open = await store.listLedger(installationId, { owner: deps.owner, states: ['claimed', 'sending'], limit: 1000 }).catch(() => null);
+      // Completed means settled: nothing this run claimed is still open (page jobs check their own pages;
+      // claims of this process's page jobs of other runs are theirs).
+      const open = await store
+        .listLedger(installationId, { owner: deps.owner, states: ['claimed', 'sending'], limit: 1000 })
+        .then((entries) => entries.filter((e) => ctx.claimed(e.invoiceId)))
+        .catch(() => null);
       if (open === null || open.length > 0) {
         status = 'failed';
         error =
@@ -184,9 +242,24 @@ function describeError(e: unknown): string {
   return String(e);
 }
 
+/** What a process needs to work pages of a run: the host connection, the operator and account, resolved once. */
+interface RunSession {
+  installation: Installation;
+  host: HostErp;
+  operator: Operator;
+  account: EmailAccount;
+}
+
 class RunContext {
   readonly counts: RunCounts = emptyCounts();
   private processed = 0;
+  /** Invoices this context claimed (what its settled-check looks at). */
+  private readonly claimedIds = new Set<string>();
+  /**
+   * Set while the run's counts live in the store (a split run): what of `counts` and `processed` was
+   * already added there (`Store.addRunCounts`); null = this context writes the run's counts whole.
+   */
+  private shared: { counts: RunCounts; processed: number } | null = null;
   /** The e-mail account's error that stopped the run (credentials refused, unusable as configured). */
   private accountStop: ConnectorError | null = null;
   private lastProgressAt = 0;
@@ -199,8 +272,19 @@ class RunContext {
     private readonly deps: PipelineDeps,
     private readonly installation: Installation,
     private readonly run: Run,
+    session?: RunSession,
   ) {
     this.settings = installation.settings;
+    if (session) {
+      this.host = session.host;
+      this.operator = session.operator;
+      this.account = session.account;
+    }
+  }
+
+  /** Whether this context claimed the invoice. */
+  claimed(invoiceId: string): boolean {
+    return this.claimedIds.has(invoiceId);
   }
 
   async log(
@@ -279,35 +363,50 @@ class RunContext {
     if ([settings.attachments.pln, settings.attachments.foreign].some((c) => parsePrintChoice(c)?.kind === 'standard')) void deps.prints.warm?.();
     // Parked invoices the host did not change since they were last looked at are left out by the host.
     const excludeIds = await this.stillParked();
-    const pages = this.host.listDueInvoices({
+    const pageSize = deps.pageSize ?? PAGE_SIZE;
+    const query: DueInvoiceQuery = {
       documents: settings.documents,
       dateBasis: settings.dateBasis,
       fromDate: settings.fromDate!,
-      pageSize: deps.pageSize ?? PAGE_SIZE,
+      pageSize,
       // With drafts in scope, invoices we already e-mailed (and marked sent) are listed too: a draft that
       // was e-mailed and later confirmed or edited must be compared with what was sent (content hash).
       excludeHostMarkedSent: settings.documents !== 'all',
       ...(excludeIds.length ? { excludeIds } : {}),
-    });
+    };
+    const pages = this.host.listDueInvoices(query);
     // The next page is listed while this one is claimed, rendered and sent; owed write-backs are flushed
     // in the background after each page. Deliveries of one page go on while the next is prepared: the
     // only bound is `maxInFlight` (back-pressure), there is no barrier between pages.
     const iterator = pages[Symbol.asyncIterator]();
     let failure: { error: unknown } | null = null;
+    let split = false;
     try {
       let next = iterator.next();
-      for (;;) {
+      for (let first = true; ; first = false) {
         const current = await next;
         if (current.done) break;
         if (this.stop) break;
-        next = iterator.next();
-        // An unhandled rejection of the prefetch must not crash the process when the run stops first.
-        next.catch(() => undefined);
+        // A full first page with a page queue: the rest is listed as ids only (one host call) and
+        // queued as page jobs; this process works the first page itself, then waits for the others.
+        let last = false;
+        if (first && deps.pages && this.host.listDueInvoiceIds && current.value.length >= pageSize) {
+          const rest = await this.host.listDueInvoiceIds({ ...query, afterId: current.value[current.value.length - 1]!.id });
+          if (rest.length > 0) split = await this.queuePages(rest, pageSize, current.value.length);
+          last = true;
+        }
+        if (!last) {
+          next = iterator.next();
+          // An unhandled rejection of the prefetch must not crash the process when the run stops first.
+          next.catch(() => undefined);
+        }
         await this.processPage(current.value, { park: true });
         if (this.stop) break;
         this.flushInBackground();
         await this.progress();
+        if (last) break;
       }
+      if (split) await this.waitForPages();
     } catch (e) {
       failure = { error: e };
       this.stopWith({ fatal: e });
@@ -315,10 +414,12 @@ class RunContext {
       // Nothing is left running behind the run: every delivery settles before the run ends.
       await Promise.all([...this.inFlight]);
       await this.backgroundFlush;
+      if (split && (failure || this.stop)) await this.endPages();
     }
     if (failure) throw failure.error;
     await this.throwIfStopped();
     await iterator.return?.();
+    if (split) await this.joinCounts({ strict: true });
     // Later versions a person allowed (a bounced invoice re-sent), then the delivery reports (./bounces.ts).
     for await (const page of resendPages(deps.store, this.host, installation.id)) await this.processPage(page);
     await Promise.all([...this.inFlight]);
@@ -361,15 +462,22 @@ class RunContext {
 
   /** Waits for a free delivery slot (back-pressure), then runs the delivery beside the others. */
   private async launch(item: Claimed, template: RenderedTemplate | null): Promise<void> {
-    const limit = Math.max(1, this.deps.delivery.maxInFlight);
-    while (this.inFlight.size >= limit) await new Promise<void>((r) => this.slotWaiters.push(r));
+    const slots = this.deps.deliverySlots;
+    if (slots) {
+      await slots.acquire();
+    } else {
+      const limit = Math.max(1, this.deps.delivery.maxInFlight);
+      while (this.inFlight.size >= limit) await new Promise<void>((r) => this.slotWaiters.push(r));
+    }
     if (this.stop) {
+      slots?.release();
       await this.giveBack(item);
       return;
     }
     const task: Promise<void> = this.deliverSettled(item, template).finally(() => {
       this.inFlight.delete(task);
-      this.slotWaiters.shift()?.();
+      if (slots) slots.release();
+      else this.slotWaiters.shift()?.();
     });
     this.inFlight.add(task);
   }
@@ -425,9 +533,148 @@ class RunContext {
     if (!force && now - this.lastProgressAt < (this.deps.progressEveryMs ?? 1000)) return;
     this.lastProgressAt = now;
     try {
-      await this.deps.store.updateRunProgress(this.run.id, this.processed, this.counts.due, this.counts);
+      await this.writeProgress();
     } catch (err) {
       this.deps.logger.warn({ err, installationId: this.installation.id, runId: this.run.id }, 'run progress not written');
+    }
+  }
+
+  /** The run's counts and progress in the store: whole, or (a split run) what changed since the last add. */
+  private async writeProgress(): Promise<void> {
+    const { store } = this.deps;
+    const flushed = this.shared;
+    if (!flushed) {
+      await store.updateRunProgress(this.run.id, this.processed, this.counts.due, this.counts);
+      return;
+    }
+    const delta = emptyCounts();
+    let changed = false;
+    for (const k of COUNT_KEYS) {
+      delta[k] = this.counts[k] - flushed.counts[k];
+      if (delta[k] !== 0) changed = true;
+    }
+    const processed = this.processed - flushed.processed;
+    if (!changed && processed === 0) return;
+    // Taken as added before the await, so that a concurrent write adds only what came after.
+    for (const k of COUNT_KEYS) flushed.counts[k] += delta[k];
+    flushed.processed += processed;
+    try {
+      await store.addRunCounts(this.run.id, delta, processed);
+    } catch (e) {
+      for (const k of COUNT_KEYS) flushed.counts[k] -= delta[k];
+      flushed.processed -= processed;
+      throw e;
+    }
+  }
+
+  /**
+   * Splits the run: from now on its counts live in the store (this run's so far written whole first), and
+   * the ids after the first page are queued as page jobs of `pageSize`. Returns true once queued.
+   */
+  private async queuePages(rest: string[], pageSize: number, firstPage: number): Promise<boolean> {
+    const { deps, installation, run } = this;
+    await deps.store.updateRunProgress(run.id, this.processed, this.counts.due, this.counts);
+    this.shared = { counts: { ...this.counts }, processed: this.processed };
+    // This process's page jobs of the run use this run's host connection, operator and account.
+    sessionsOf(deps).register(run.id, { installation, host: this.host, operator: this.operator, account: this.account });
+    const jobs: RunPage[] = [];
+    for (let i = 0; i < rest.length; i += pageSize) {
+      jobs.push({ installationId: installation.id, runId: run.id, index: jobs.length + 1, ids: rest.slice(i, i + pageSize), parkedAt: this.parkedAt });
+    }
+    await this.log('info', 'run.split', `The run was split into ${jobs.length + 1} pages (${rest.length + firstPage} invoices)`, null, {
+      pages: jobs.length + 1,
+      invoices: rest.length + firstPage,
+      pageSize,
+    });
+    await deps.pages!.enqueuePages(jobs);
+    return true;
+  }
+
+  /** Waits until every page job of the run is done; a failed one is the run's error. */
+  private async waitForPages(): Promise<void> {
+    const { deps, run } = this;
+    for (;;) {
+      if (this.stop) return;
+      const left = await deps.pages!.pagesLeft(run.id);
+      const failed = left.failed[0];
+      if (failed) throw new Error(`Page ${failed.index + 1} of the run failed: ${failed.error}`);
+      if (left.waiting + left.running === 0) return;
+      await sleep(deps.pagesPollMs ?? 500);
+    }
+  }
+
+  /** A split run that stops: its waiting pages are removed, the running ones are waited for (2 min at most). */
+  private async endPages(): Promise<void> {
+    const { deps, run } = this;
+    const pages = deps.pages!;
+    const warn = (err: unknown) =>
+      deps.logger.warn({ err, installationId: this.installation.id, runId: run.id }, 'could not remove the page jobs of a stopped run');
+    await pages.cancelPages(run.id, { onlyWaiting: true }).catch(warn);
+    const until = Date.now() + 120_000;
+    while (Date.now() < until) {
+      const left = await pages.pagesLeft(run.id).catch(() => null);
+      if (!left || left.running === 0) break;
+      await sleep(deps.pagesPollMs ?? 500);
+    }
+    await pages.cancelPages(run.id).catch(warn);
+  }
+
+  /**
+   * A split run's counts back from the store (the sum of every page's) into `counts`; the context then
+   * writes them whole again. `strict`: a store that fails is the run's error (else the counts it has).
+   */
+  async joinCounts({ strict }: { strict: boolean }): Promise<void> {
+    if (!this.shared) return;
+    try {
+      await this.writeProgress();
+      const stored = await this.deps.store.getRun(this.run.id);
+      if (!stored) throw new Error(`Run ${this.run.id} is gone from the store`);
+      Object.assign(this.counts, stored.counts);
+      this.processed = stored.processed;
+      this.shared = null;
+    } catch (e) {
+      if (strict) throw e;
+      this.deps.logger.warn({ err: e, installationId: this.installation.id, runId: this.run.id }, 'the split run’s counts could not be read back');
+      this.shared = null;
+    }
+  }
+
+  /**
+   * One page job of a split run (any process): read the page, plan, claim, deliver, write back, exactly as
+   * the run's own pages; then add what it settled to the run's counts. `rerun`: an earlier attempt's
+   * process stopped mid-page (its claims were given back): its interrupted deliveries are resolved first.
+   */
+  async runPage(page: RunPage, rerun: boolean): Promise<void> {
+    const { deps, installation } = this;
+    this.shared = { counts: emptyCounts(), processed: 0 };
+    this.parkedAt = page.parkedAt;
+    let failure: { error: unknown } | null = null;
+    try {
+      if (rerun) await this.resolveInterrupted();
+      const invoices = await this.host.getInvoices(page.ids);
+      await this.processPage(invoices, { park: true });
+    } catch (e) {
+      failure = { error: e };
+      this.stopWith({ fatal: e });
+    } finally {
+      await Promise.all([...this.inFlight]);
+    }
+    try {
+      if (failure) throw failure.error;
+      await this.throwIfStopped();
+      await this.flushWriteBacks();
+    } catch (e) {
+      await this.writeProgress().catch(() => undefined);
+      throw e;
+    }
+    await this.writeProgress();
+    const open = (await deps.store.getLedger(installation.id, [...this.claimedIds])).filter(
+      (e) => e.owner === deps.owner && (e.state === 'claimed' || e.state === 'sending'),
+    );
+    if (open.length > 0) {
+      const error = `${open.length} claimed invoice(s) of page ${page.index + 1} were not settled`;
+      await this.log('error', 'run.unsettled', error, null, { invoiceIds: open.slice(0, 50).map((e) => e.invoiceId) }).catch(() => undefined);
+      throw new Error(error);
     }
   }
 
@@ -681,6 +928,7 @@ class RunContext {
     const now = deps.clock();
     const leaseUntil = new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString();
     const plain = toSend.filter((c) => !c.newVersion);
+    for (const c of plain) this.claimedIds.add(c.invoice.id);
     const sender = senderAddress(this.account, this.operator);
     const won = new Map(
       (
@@ -743,8 +991,10 @@ class RunContext {
   }
 
   /** Claims the invoice in the ledger for this worker (the exactly-once gate). */
-  private claim(invoice: Invoice, now: Date, maxAttempts: number): Promise<LedgerEntry | null> {
+  private async claim(invoice: Invoice, now: Date, maxAttempts: number): Promise<LedgerEntry | null> {
     const { deps, installation } = this;
+    // Noted before the claim: a claim whose answer was lost is still looked at by the settled-check.
+    this.claimedIds.add(invoice.id);
     return deps.store.claim({
       installationId: installation.id,
       invoiceId: invoice.id,
@@ -761,6 +1011,7 @@ class RunContext {
   /** The posted invoice of a draft we e-mailed: the entry's next version, logged once it is ours. */
   private async claimNewVersion(invoice: Invoice, now: Date, version: number): Promise<LedgerEntry | null> {
     const { deps, installation } = this;
+    this.claimedIds.add(invoice.id);
     const claimed = await deps.store.claimNewVersion({
       installationId: installation.id,
       invoiceId: invoice.id,
@@ -945,4 +1196,133 @@ interface Claimed extends Candidate {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+const COUNT_KEYS = Object.keys(emptyCounts()) as (keyof RunCounts)[];
+
+/** A page job as the scheduler hands it: `previousOwner` when an earlier attempt's process stopped mid-page. */
+export interface RunPageWork extends RunPage {
+  previousOwner: string | null;
+}
+
+/**
+ * Works one page job of a split run in this process (the scheduler's `installation.run-page` handler).
+ * A page of a run that is no longer running (finished, or its process died) is left: the installation's
+ * next run lists what it did not settle. Throws what makes the page (and so the run) fail.
+ */
+export async function runPage(deps: PipelineDeps, work: RunPageWork): Promise<void> {
+  const { store } = deps;
+  const run = await store.getRun(work.runId);
+  if (!run || run.status !== 'running' || runIsDead(run, deps.owner, deps.clock())) return;
+  const sessions = sessionsOf(deps);
+  const session = await sessions.acquire(deps, work.runId, work.installationId);
+  if (!session) return;
+  try {
+    // The earlier attempt's process stopped (Agenda ran the page again after its lock expired): what it
+    // claimed is given back and its interrupted deliveries go to the evidence check, as for a dead run.
+    // A process of this machine that is still alive only stalled: its claims stay its own.
+    const rerun = !!work.previousOwner && (ownerIsGone(work.previousOwner, deps.owner) || !ownerIsHere(work.previousOwner));
+    if (rerun) await store.releaseDeadOwners(work.installationId, [work.previousOwner!], deps.clock().toISOString());
+    await new RunContext(deps, session.installation, run, session).runPage(work, rerun);
+  } finally {
+    sessions.release(work.runId);
+  }
+}
+
+/** Whether a ledger owner (`<hostname>:<pid>:<random>`) is a process of this machine. */
+function ownerIsHere(owner: string): boolean {
+  const m = /^(.*):(\d+):[^:]+$/.exec(owner);
+  return !!m && m[1] === os.hostname();
+}
+
+/** Closes the host connections this process keeps for page jobs of other processes' runs. */
+export async function closePageSessions(deps: Pick<PipelineDeps, 'owner'>): Promise<void> {
+  await SESSIONS.get(deps.owner)?.closeAll();
+}
+
+/**
+ * Per process, per run: the host connection, operator and account its page jobs use (one login per
+ * credential per process per run). The coordinator's process uses the run's own; another process opens
+ * one with its first page of the run and closes it once no page of the run came for `IDLE_MS`.
+ */
+class PageSessions {
+  private static readonly IDLE_MS = 30_000;
+  private readonly sessions = new Map<string, { ready: Promise<RunSession | null>; users: number; own: boolean; idle: NodeJS.Timeout | null }>();
+
+  register(runId: string, session: RunSession): void {
+    this.sessions.set(runId, { ready: Promise.resolve(session), users: 0, own: false, idle: null });
+  }
+
+  unregister(runId: string): void {
+    const entry = this.sessions.get(runId);
+    if (entry && !entry.own) this.sessions.delete(runId);
+  }
+
+  async acquire(deps: PipelineDeps, runId: string, installationId: string): Promise<RunSession | null> {
+    let entry = this.sessions.get(runId);
+    if (!entry) {
+      entry = { ready: this.open(deps, installationId), users: 0, own: true, idle: null };
+      this.sessions.set(runId, entry);
+    }
+    entry.users++;
+    if (entry.idle) clearTimeout(entry.idle);
+    entry.idle = null;
+    try {
+      const session = await entry.ready;
+      if (!session) this.drop(runId, entry);
+      return session;
+    } catch (e) {
+      this.drop(runId, entry);
+      throw e;
+    }
+  }
+
+  release(runId: string): void {
+    const entry = this.sessions.get(runId);
+    if (!entry) return;
+    entry.users--;
+    if (entry.users > 0 || !entry.own) return;
+    entry.idle = setTimeout(() => void this.close(runId, entry), PageSessions.IDLE_MS);
+    entry.idle.unref();
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.sessions].filter(([, e]) => e.own).map(([runId, e]) => this.close(runId, e)));
+  }
+
+  private drop(runId: string, entry: { users: number }): void {
+    entry.users--;
+    if (this.sessions.get(runId) === entry) this.sessions.delete(runId);
+  }
+
+  private async close(runId: string, entry: { ready: Promise<RunSession | null>; idle: NodeJS.Timeout | null }): Promise<void> {
+    if (entry.idle) clearTimeout(entry.idle);
+    if (this.sessions.get(runId) === entry) this.sessions.delete(runId);
+    const session = await entry.ready.catch(() => null);
+    await Promise.resolve(session?.host.close?.()).catch(() => undefined);
+  }
+
+  private async open(deps: PipelineDeps, installationId: string): Promise<RunSession | null> {
+    const installation = await deps.store.getInstallation(installationId);
+    if (!installation || installation.status !== 'active') return null;
+    requireCompleteSettings(installation.settings, { fromDate: true });
+    const host = deps.createHost(hostConnectionFor(installation, deps.secrets), installation.id);
+    // As a run does: the renderer gets ready while the host answers (a cold process's first renders would hold its first e-mails).
+    const { attachments } = installation.settings;
+    if ([attachments.pln, attachments.foreign].some((c) => parsePrintChoice(c)?.kind === 'standard')) void deps.prints.warm?.();
+    try {
+      const { operator, account } = await resolveSender(host, installation.settings);
+      return { installation, host, operator, account };
+    } catch (e) {
+      await Promise.resolve(host.close?.()).catch(() => undefined);
+      throw e;
+    }
+  }
+}
+
+const SESSIONS = new Map<string, PageSessions>();
+function sessionsOf(deps: Pick<PipelineDeps, 'owner'>): PageSessions {
+  let sessions = SESSIONS.get(deps.owner);
+  if (!sessions) SESSIONS.set(deps.owner, (sessions = new PageSessions()));
+  return sessions;
 }

@@ -17,7 +17,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Installation, Installations, Ledger, RunLog } from '../../store/port.ts';
 import type { Run } from '../../store/port.ts';
 import { missedSlot, nextRunAfter } from '../rules/schedule.ts';
-import type { Scheduler } from './port.ts';
+import type { PagesLeft, RunPageJob, RunPageWork, Scheduler } from './port.ts';
 
 export type { JobsByState, Scheduler } from './port.ts';
 import { closeDeadRuns, ownerIsGone } from '../run/run-lease.ts';
@@ -37,6 +37,10 @@ export interface SchedulerOptions {
   lockLifetimeMs?: number;
   /** First pause before retrying a failed slot run (doubled per failure, never past the next slot). */
   retryBaseMs?: number;
+  /** Works one page job of a split run (`installation.run-page`); without it this process takes none. */
+  runPage?: (work: RunPageWork) => Promise<void>;
+  /** Page jobs this process works at once (default 2, so one process still overlaps two pages). */
+  pageConcurrency?: number;
 }
 
 /** Pauses before the n-th retry of a failed slot run: base · 2^(n-1), at most 15 minutes. */
@@ -46,6 +50,12 @@ export function retryDelay(failures: number, baseMs: number): number {
 
 const SCHEDULED = 'installation.run';
 const NOW = 'installation.run-now';
+const PAGE = 'installation.run-page';
+
+interface PageJobData extends RunPageJob {
+  /** The process that started the job last (an attempt after it means that process stopped mid-page). */
+  startedBy?: string;
+}
 
 interface JobData {
   installationId: string;
@@ -126,7 +136,7 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
   };
 
   /** Keeps a job's lock while its handler works (Agenda takes a lock older than lockLifetime for dead). */
-  const touching = async <T>(job: Job<JobData>, work: () => Promise<T>): Promise<T> => {
+  const touching = async <T, D>(job: Job<D>, work: () => Promise<T>): Promise<T> => {
     const touch = setInterval(() => void job.touch().catch(() => undefined), Math.max(1_000, Math.floor(lockLifetime / 4)));
     try {
       return await work();
@@ -222,6 +232,33 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
     { concurrency: 5, removeOnComplete: true },
   );
 
+  /**
+   * Page jobs of split runs (src/jobs/run/pipeline.ts). Bounds, per process: `pageConcurrency` page jobs
+   * at once whatever the installation, and at most one more locked waiting (`lockLimit`), so the pages of
+   * a run spread over the processes instead of one process locking them all; Agenda's `maxConcurrency`
+   * (20) bounds all jobs of the process together. Deliveries have their own process-wide bound
+   * (`MAX_IN_FLIGHT`, the pipeline's `deliverySlots`).
+   */
+  const pageConcurrency = Math.max(1, options.pageConcurrency ?? 2);
+  if (options.runPage) {
+    const runPage = options.runPage;
+    agenda.define<PageJobData>(
+      PAGE,
+      async (job: Job<PageJobData>) => {
+        const { startedBy, ...page } = job.attrs.data;
+        // Agenda starts a job again only after its lock expired (or `takeOverDeadLocks`): the process
+        // that started it before stopped mid-page, and what it left in the ledger is taken over.
+        const previousOwner = startedBy && startedBy !== options.name ? startedBy : null;
+        job.attrs.data = { ...page, startedBy: options.name };
+        // The save also notifies every process (LISTEN/NOTIFY), which then locks its next pages at once:
+        // a page that starts keeps the others' queues filled between their polls.
+        await job.save();
+        await touching(job, () => runPage({ ...page, previousOwner }));
+      },
+      { concurrency: pageConcurrency, lockLimit: pageConcurrency + 1, removeOnComplete: true },
+    );
+  }
+
   /** The installation's scheduled jobs (normally one; more only after a race of two first saves). */
   const scheduledJobs = async (installationId: string): Promise<{ id: string; nextRunAt: Date | null }[]> => {
     const result = await agenda.queryJobs({ name: SCHEDULED, data: { installationId } });
@@ -307,6 +344,26 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
           await scheduler.runNow(installation.id, 'catch_up');
         }
       }
+    },
+    async enqueuePages(pages) {
+      for (const page of pages) await agenda.now<PageJobData>(PAGE, page);
+    },
+    async pagesLeft(runId): Promise<PagesLeft> {
+      // A page whose process on this machine is gone is taken over now, not after its lock expires.
+      await takeOverDeadLocks().catch((err: unknown) => logger.warn({ err }, 'could not take over the jobs of a stopped process'));
+      const { jobs } = await agenda.queryJobs({ name: PAGE, data: { runId } });
+      const left: PagesLeft = { waiting: 0, running: 0, failed: [] };
+      for (const j of jobs) {
+        if (j.lockedAt) left.running++;
+        else if (j.failedAt) left.failed.push({ index: (j.data as PageJobData).index, error: j.failReason ?? 'the page job failed' });
+        else left.waiting++;
+      }
+      return left;
+    },
+    async cancelPages(runId, { onlyWaiting = false } = {}) {
+      const { jobs } = await agenda.queryJobs({ name: PAGE, data: { runId } });
+      const ids = jobs.filter((j) => !onlyWaiting || !j.lockedAt).map((j) => String(j._id));
+      if (ids.length) await agenda.cancel({ ids });
     },
     async nextRunAt(installationId) {
       const jobs = await scheduledJobs(installationId);

@@ -25,6 +25,15 @@ export interface Scheduler {
   /** The jobs by name and state (the queue depth the metrics report, read when scraped). */
   jobsOverview(): Promise<JobsByState[]>;
   /**
+   * Queues the page jobs of a split run (`installation.run-page`): any connector process on the database
+   * may take them (src/jobs/run/pipeline.ts, `runPage`). Small data only, never a secret.
+   */
+  enqueuePages(pages: RunPageJob[]): Promise<void>;
+  /** What is left of a run's page jobs: done ones are gone; `failed` are the ones whose handler threw. */
+  pagesLeft(runId: string): Promise<PagesLeft>;
+  /** Removes a run's page jobs; `onlyWaiting`: only those no process is running now. */
+  cancelPages(runId: string, options?: { onlyWaiting?: boolean }): Promise<void>;
+  /**
    * The scheduler's own dashboard (Agendash) as a Fastify plugin for the operators' surface to mount
    * under its prefix; loaded on the first call only (a process without ADMIN_TOKEN never loads it).
    */
@@ -38,4 +47,27 @@ export interface JobsByState {
   running: number;
   scheduled: number;
   failed: number;
+}
+
+/** One page of a split run, as a job carries it (`runId` + ids; the run's parking instant). */
+export interface RunPageJob {
+  installationId: string;
+  runId: string;
+  /** 1-based position of the page in the run (the coordinator works page 0 itself). */
+  index: number;
+  ids: string[];
+  /** When the run's parks were known unchanged (its `stillParked`), for the parks its pages make. */
+  parkedAt: string | null;
+}
+
+/** A page job as a process runs it: `previousOwner` when an earlier attempt's process stopped mid-page. */
+export interface RunPageWork extends RunPageJob {
+  previousOwner: string | null;
+}
+
+export interface PagesLeft {
+  /** Page jobs waiting or running. */
+  waiting: number;
+  running: number;
+  failed: { index: number; error: string }[];
 }

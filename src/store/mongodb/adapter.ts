@@ -890,6 +890,13 @@ export class MongoStore implements Store {
     );
   }
 
+  async addRunCounts(runId: string, delta: RunCounts, processed: number): Promise<void> {
+    // $inc is atomic on the document: concurrent adds of several processes are all kept.
+    const inc: Record<string, number> = { processed, total: delta.due };
+    for (const [k, v] of Object.entries(delta)) inc[`counts.${k}`] = v;
+    await this.op('addRunCounts', () => this.runs.updateOne({ _id: runId as unknown as Document['_id'], status: 'running' }, { $inc: inc }));
+  }
+
   async finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run> {
     const d = await this.op('finishRun', () =>
       this.runs.findOneAndUpdate(

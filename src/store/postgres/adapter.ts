@@ -896,6 +896,18 @@ export class PostgresStore implements Store {
     ]);
   }
 
+  async addRunCounts(runId: string, delta: RunCounts, processed: number): Promise<void> {
+    const keys = Object.keys(emptyCounts()) as (keyof RunCounts)[];
+    // One statement: concurrent adds of several processes serialize on the row, none is lost.
+    const sums = keys.map((k, i) => `'${k}', COALESCE((counts->>'${k}')::integer, 0) + $${i + 3}::integer`).join(', ');
+    await this.q(
+      'addRunCounts',
+      `UPDATE runs SET counts = jsonb_build_object(${sums}), processed = processed + $2, total = total + $${keys.indexOf('due') + 3}::integer
+        WHERE id = $1 AND status = 'running'`,
+      [runId, processed, ...keys.map((k) => delta[k])],
+    );
+  }
+
   async finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run> {
     const rows = await this.q(
       'finishRun',

@@ -124,6 +124,24 @@ export function runLogContract(port: () => Store): void {
         expect(await store.getRun(run.id)).toEqual(finished);
       });
 
+      it('addRunCounts adds to a running run atomically (concurrent adds all kept) and leaves a finished run alone', async () => {
+        const inst = uid();
+        const run = await store.startRun({ installationId: inst, trigger: 'schedule', startedAt: at(0) });
+        await store.updateRunProgress(run.id, 2, 3, { ...emptyCounts(), due: 3, skipped: 2 });
+        // Twenty adds at once, as page jobs of several processes finish together.
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.addRunCounts(run.id, { ...emptyCounts(), due: 2, sent: 1, failed: i % 2, retry: -1 * (i % 2) }, 2)),
+        );
+        expect(await store.getRun(run.id)).toMatchObject({
+          processed: 42,
+          total: 43,
+          counts: { due: 43, sent: 20, skipped: 2, failed: 10, retry: -10, drafted: 0, uncertain: 0 },
+        });
+        await store.finishRun(run.id, 'completed', { ...emptyCounts(), due: 43, sent: 20 }, null, at(1));
+        await store.addRunCounts(run.id, { ...emptyCounts(), due: 5, sent: 5 }, 5);
+        expect(await store.getRun(run.id)).toMatchObject({ counts: { due: 43, sent: 20 } });
+      });
+
       it('runs are listed newest first, limited, per installation', async () => {
         const inst = uid();
         for (const m of [0, 30, 60]) await store.startRun({ installationId: inst, trigger: 'manual', startedAt: at(m) });
