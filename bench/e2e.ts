@@ -58,7 +58,8 @@ interface ChildReport {
   liveAfterRun: { heapUsed: number; external: number; arrayBuffers: number };
   /** VmRSS after the runs and the ceiling, once the render workers' idle time has passed. */
   afterRssMb: number;
-  run: { ms: number; startedAt: number; finishedAt: number; sent: number; skipped: number; failed: number; sql: number };
+  /** `monotonicUs`: the window on the clock of V8's CPU profiles (for --node-flags --cpu-prof), in µs. */
+  run: { ms: number; startedAt: number; finishedAt: number; monotonicUs: [number, number]; sent: number; skipped: number; failed: number; sql: number };
   ceiling: { invoices: number; distinct: number; ms: number; startedAt: number; finishedAt: number };
   steady: { ms: number; sql: number; startedAt: number; finishedAt: number };
   fresh: { ms: number; sent: number; sql: number; startedAt: number; finishedAt: number };
@@ -125,13 +126,22 @@ async function child(): Promise<void> {
     const before = (await api('GET', `/api/installations/${id}/runs?limit=1`, token)).runs?.[0]?.id ?? null;
     const sql0 = sql;
     const startedAt = Date.now();
+    const monoStart = monotonicUs();
     await api('POST', `/api/installations/${id}/runs`, token);
     for (;;) {
       await sleep(100);
       const last = (await api('GET', `/api/installations/${id}/runs?limit=1`, token)).runs?.[0];
       if (last && last.id !== before && last.status !== 'running') {
         const finishedAt = Date.now();
-        return { ms: finishedAt - startedAt, startedAt, finishedAt, sql: sql - sql0, counts: last.counts, status: last.status };
+        return {
+          ms: finishedAt - startedAt,
+          startedAt,
+          finishedAt,
+          monotonicUs: [monoStart, monotonicUs()] as [number, number],
+          sql: sql - sql0,
+          counts: last.counts,
+          status: last.status,
+        };
       }
     }
   };
@@ -236,6 +246,7 @@ async function child(): Promise<void> {
       ms: first.ms,
       startedAt: first.startedAt,
       finishedAt: first.finishedAt,
+      monotonicUs: first.monotonicUs,
       sent: first.counts['sent'] ?? 0,
       skipped: first.counts['skipped'] ?? 0,
       failed: first.counts['failed'] ?? 0,
@@ -279,6 +290,11 @@ async function buildCompiledChild(): Promise<{ file: string; dist: string }> {
   await fs.rm(file, { force: true });
   await fs.writeFile(file, js);
   return { file, dist: pathToFileURL(path.join(root, 'dist') + path.sep).href };
+}
+
+/** The monotonic clock V8's CPU profiles stamp their samples with, in µs. */
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 /** Resident memory of this process in MB, from /proc (VmHWM = the peak since the process started). */
@@ -572,6 +588,9 @@ async function parent(): Promise<void> {
       await new Promise((r) => proc.once('exit', r));
       cpu.stop();
 
+      // --json FILE: the child reports as they came (the run's window on the profiler's clock is in them)
+      const json = arg('json');
+      if (json) await fs.appendFile(json, `${JSON.stringify({ runtime, workers, report })}\n`);
       const { run, ceiling, steady, fresh } = report;
       const duplicates = smtp.accepted.length - new Set(smtp.accepted.map((a) => a.messageId)).size;
       const e2eRate = (run.sent / run.ms) * 1000;
@@ -697,6 +716,7 @@ if (argv.includes('--help') || argv.includes('-h')) {
   --node-flags F extra node flags for the connector child (to measure one)
   --quick        a smaller N and a shorter render+send ceiling
   --trace FILE   write e-mails and host calls per 100 ms of the first run to FILE.<workers>.txt
+  --json FILE    append each child's report (JSON, one line per configuration) to FILE
 Per configuration: the first run (all due invoices), then the steady state: a run with nothing new
 and a run after 20 new invoices were posted, each with its host calls by method and SQL statements.`);
 } else if (argv.includes('--child')) await child();
