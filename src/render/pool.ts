@@ -32,23 +32,7 @@ async function renderInThread(invoice: Invoice, printId: string, options: Render
     inThread = null; // the next render tries again
     throw e;
   });
-  const print = await inThread;
-  await nextTurn();
-  return print.renderStandardPrint(invoice, printId, options);
-}
-
-/**
- * In this thread a render (~10 ms) runs to its end. Renders waiting together would otherwise run back
- * to back in one turn of the event loop (promise continuations, or immediates queued together), while
- * the SMTP replies and the database answers of every other delivery wait: e-mails would leave in bursts.
- * So renders take turns: at most one per turn of the event loop, with the I/O that arrived meanwhile
- * handled between two of them.
- */
-let turns: Promise<void> = Promise.resolve();
-function nextTurn(): Promise<void> {
-  const mine = turns.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
-  turns = mine;
-  return mine;
+  return (await inThread).renderStandardPrint(invoice, printId, options);
 }
 
 export interface WorkerRequest {

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../src/errors.ts';
@@ -121,41 +120,6 @@ describe('PDF renderer pool', () => {
     } finally {
       await pool.close();
     }
-  });
-
-  it('in this thread, renders waiting together take turns of the event loop: timers and I/O run between two of them', async () => {
-    const pool = createPdfRenderer({ workers: 0, maxInFlight: 8 });
-    await pool.render(PLN_INVOICE, 'invoice'); // modules loaded and fonts parsed
-    // A socket echoing on the loopback stands for the SMTP replies waiting while renders run; a timer
-    // re-armed at every turn counts the turns of the event loop.
-    const server = net.createServer((s) => s.on('data', (d) => s.write(d)));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-    await new Promise<void>((r) => socket.once('connect', () => r()));
-    let echoes = 0;
-    socket.on('data', () => {
-      echoes++;
-      socket.write('x');
-    });
-    socket.write('x');
-    let turns = 0;
-    let ticking = true;
-    const tick = () => {
-      turns++;
-      if (ticking) setTimeout(tick, 0);
-    };
-    tick();
-    await new Promise((r) => setTimeout(r, 20));
-    const seen: { turn: number; echoes: number }[] = [];
-    await Promise.all(Array.from({ length: 6 }, () => pool.render(PLN_INVOICE, 'invoice').then(() => seen.push({ turn: turns, echoes }))));
-    ticking = false;
-    socket.destroy();
-    server.close();
-    await pool.close();
-    const trace = seen.map((x) => `${x.turn}/${x.echoes}`).join(', ');
-    // Back to back, all six would end in the same turn with the same replies seen.
-    for (let i = 1; i < seen.length; i++) expect(seen[i]!.turn, `turns/echoes at each render's end: ${trace}`).toBeGreaterThan(seen[i - 1]!.turn);
-    expect(seen[seen.length - 1]!.echoes, trace).toBeGreaterThan(seen[0]!.echoes);
   });
 
   it('refuses nonsense options', () => {
