@@ -15,9 +15,12 @@
  * render workers stopped), the main thread's heap/external breakdown at the peak and live after the run
  * (the child runs with --expose-gc for that one full GC; nothing else calls it), host calls per 100 invoices (by method),
  * SQL statements per invoice, the share of the run with no e-mail leaving (100 ms buckets without an
- * accepted message), and — in the same child, on invoices of the same host — the render+send ceiling
- * (PDF render + message composition + SMTP delivery with the same in-flight bound, no ledger and no
- * host) and the ratio end-to-end / ceiling. Then the steady state: a second run with nothing new, and
+ * accepted message), and — in the same child, on the run's own invoices, each once in the host's order —
+ * the render+send ceiling (PDF render + message composition + SMTP delivery with the same in-flight bound,
+ * no ledger and no host) and the ratio end-to-end / ceiling. For both windows it also prints the CPU per
+ * invoice by process (read from /proc: the connector with its render workers, PostgreSQL, and this parent,
+ * which is the host and the SMTP server) and how busy the whole machine was: on 2 cores the run shares
+ * them with the host and the database, the ceiling does not. Then the steady state: a second run with nothing new, and
  * a run after 20 new invoices were posted. Targets (issue 12) are printed beside each figure; they are
  * never asserted in tests.
  */
@@ -55,8 +58,9 @@ interface ChildReport {
   liveAfterRun: { heapUsed: number; external: number; arrayBuffers: number };
   /** VmRSS after the runs and the ceiling, once the render workers' idle time has passed. */
   afterRssMb: number;
-  run: { ms: number; startedAt: number; finishedAt: number; sent: number; skipped: number; failed: number; sql: number };
-  ceiling: { invoices: number; ms: number };
+  /** `monotonicUs`: the window on the clock of V8's CPU profiles (for --node-flags --cpu-prof), in µs. */
+  run: { ms: number; startedAt: number; finishedAt: number; monotonicUs: [number, number]; sent: number; skipped: number; failed: number; sql: number };
+  ceiling: { invoices: number; distinct: number; ms: number; startedAt: number; finishedAt: number };
   steady: { ms: number; sql: number; startedAt: number; finishedAt: number };
   fresh: { ms: number; sent: number; sql: number; startedAt: number; finishedAt: number };
 }
@@ -122,13 +126,22 @@ async function child(): Promise<void> {
     const before = (await api('GET', `/api/installations/${id}/runs?limit=1`, token)).runs?.[0]?.id ?? null;
     const sql0 = sql;
     const startedAt = Date.now();
+    const monoStart = monotonicUs();
     await api('POST', `/api/installations/${id}/runs`, token);
     for (;;) {
       await sleep(100);
       const last = (await api('GET', `/api/installations/${id}/runs?limit=1`, token)).runs?.[0];
       if (last && last.id !== before && last.status !== 'running') {
         const finishedAt = Date.now();
-        return { ms: finishedAt - startedAt, startedAt, finishedAt, sql: sql - sql0, counts: last.counts, status: last.status };
+        return {
+          ms: finishedAt - startedAt,
+          startedAt,
+          finishedAt,
+          monotonicUs: [monoStart, monotonicUs()] as [number, number],
+          sql: sql - sql0,
+          counts: last.counts,
+          status: last.status,
+        };
       }
     }
   };
@@ -161,8 +174,9 @@ async function child(): Promise<void> {
   await waitForLine('BENCH-POSTED');
   const fresh = await runOnce();
 
-  // The ceiling, in this same process: render + compose + deliver the invoices of the host's first page,
-  // repeated, with the pipeline's own in-flight bound, renderer and mail delivery; nothing recorded.
+  // The ceiling, in this same process: render + compose + deliver invoices of the run, each once and in the
+  // host's order (as the run met them, so the renderer's word cache is no warmer than in the run), with the
+  // pipeline's own in-flight bound, renderer and mail delivery; nothing recorded.
   const { createHost } = await product<typeof import('../src/connector/registry.ts')>('connector/registry');
   const { composeMessage } = await product<typeof import('../src/jobs/run/message.ts')>('jobs/run/message');
   const { isValidEmail } = await product<typeof import('../src/jobs/rules/selection.ts')>('jobs/rules/selection');
@@ -176,6 +190,7 @@ async function child(): Promise<void> {
   });
   const operator = await host.checkOperator();
   const acc = (await host.listEmailAccounts(operator)).find((a) => a.id === account.value)!;
+  const total = Math.min(first.counts['sent'] ?? 0, quick ? 400 : 1500);
   const page: import('../src/domain.ts').Invoice[] = [];
   for await (const p of host.listDueInvoices({
     documents: 'confirmed_only',
@@ -185,10 +200,9 @@ async function child(): Promise<void> {
     excludeHostMarkedSent: false,
   })) {
     page.push(...p.filter((i) => i.state === 'posted' && isValidEmail(i.customer.email ?? '')));
-    break;
+    if (page.length >= total) break;
   }
   await host.close?.();
-  const total = Math.min(first.counts['sent'] ?? 0, quick ? 400 : 1500);
   const { pipeline } = connector;
   const template = { subject: 'Faktura', html: '<p>Dzień dobry, w załączeniu faktura.</p>', lang: 'pl_PL' };
   let next = 0;
@@ -214,7 +228,8 @@ async function child(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, config.delivery.maxInFlight) }, worker));
-  const ceilingMs = Date.now() - t0;
+  const ceilingEnd = Date.now();
+  const ceilingMs = ceilingEnd - t0;
   // the render workers stop after DEFAULT_WORKER_IDLE_MS without renders (src/render/pool.ts): idle again
   const { DEFAULT_WORKER_IDLE_MS } = await product<typeof import('../src/render/pool.ts')>('render/pool');
   await sleep(DEFAULT_WORKER_IDLE_MS + 2_000);
@@ -231,12 +246,13 @@ async function child(): Promise<void> {
       ms: first.ms,
       startedAt: first.startedAt,
       finishedAt: first.finishedAt,
+      monotonicUs: first.monotonicUs,
       sent: first.counts['sent'] ?? 0,
       skipped: first.counts['skipped'] ?? 0,
       failed: first.counts['failed'] ?? 0,
       sql: first.sql,
     },
-    ceiling: { invoices: total, ms: ceilingMs },
+    ceiling: { invoices: total, distinct: Math.min(total, page.length), ms: ceilingMs, startedAt: t0, finishedAt: ceilingEnd },
     steady: { ms: steady.ms, sql: steady.sql, startedAt: steady.startedAt, finishedAt: steady.finishedAt },
     fresh: { ms: fresh.ms, sent: fresh.counts['sent'] ?? 0, sql: fresh.sql, startedAt: fresh.startedAt, finishedAt: fresh.finishedAt },
   };
@@ -268,9 +284,17 @@ async function buildCompiledChild(): Promise<{ file: string; dist: string }> {
   const js = ts.transpileModule(source, { fileName: 'e2e.ts', compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
   const dir = path.join(root, 'node_modules', '.cache', 'invoice-courier-bench');
   await fs.mkdir(dir, { recursive: true });
-  const file = path.join(dir, 'e2e-child.mjs');
+  // A file of this invocation's own: node_modules may be a hard-linked copy shared by several checkouts,
+  // and writing over a shared file would change what another checkout's benchmark runs.
+  const file = path.join(dir, `e2e-child-${process.pid}.mjs`);
+  await fs.rm(file, { force: true });
   await fs.writeFile(file, js);
   return { file, dist: pathToFileURL(path.join(root, 'dist') + path.sep).href };
+}
+
+/** The monotonic clock V8's CPU profiles stamp their samples with, in µs. */
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 /** Resident memory of this process in MB, from /proc (VmHWM = the peak since the process started). */
@@ -382,6 +406,84 @@ async function startCountingProxy(target: string): Promise<{ url: string; calls:
   };
 }
 
+/** CPU time of one process (all its threads) in ms from /proc/<pid>/stat; with `reaped`, also its children that exited. */
+function processCpuMs(pid: number, reaped = false): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    // after the command: state ppid … utime(11) stime(12) cutime(13) cstime(14), in clock ticks (100 per second)
+    const ticks = f[11]! + f[12]! + (reaped ? f[13]! + f[14]! : 0);
+    return ticks * 10;
+  } catch {
+    return 0; // gone
+  }
+}
+
+/** PostgreSQL's CPU in ms: the postmaster, its live backends and the ones it reaped. */
+function postgresCpuMs(postmaster: number): number {
+  let ms = processCpuMs(postmaster, true);
+  try {
+    for (const pid of readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').split(' ').filter(Boolean)) ms += processCpuMs(Number(pid), true);
+  } catch {
+    /* no children file: the postmaster's own figure only */
+  }
+  return ms;
+}
+
+/** The whole machine's busy and total CPU time in ms (all cores) from /proc/stat. */
+function machineCpuMs(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: (total - f[3]! - f[4]!) * 10, total: total * 10 };
+}
+
+interface CpuSample {
+  at: number;
+  connector: number;
+  postgres: number;
+  parent: number;
+  machineBusy: number;
+  machineTotal: number;
+}
+
+/** Samples every 100 ms the CPU of the connector child, PostgreSQL, this process (host, SMTP server, proxy) and the machine. */
+function sampleCpu(childPid: number, postmaster: number): { samples: CpuSample[]; stop: () => void } {
+  const samples: CpuSample[] = [];
+  const take = () => {
+    const u = process.cpuUsage();
+    const m = machineCpuMs();
+    samples.push({
+      at: Date.now(),
+      connector: processCpuMs(childPid),
+      postgres: postgresCpuMs(postmaster),
+      parent: (u.user + u.system) / 1000,
+      machineBusy: m.busy,
+      machineTotal: m.total,
+    });
+  };
+  take();
+  const timer = setInterval(take, 100);
+  return { samples, stop: () => clearInterval(timer) };
+}
+
+/** CPU used between two instants (the samples nearest inside the window), in ms per part. */
+function cpuBetween(samples: CpuSample[], from: number, to: number): Omit<CpuSample, 'at'> & { wallMs: number } {
+  const inside = samples.filter((x) => x.at >= from && x.at <= to);
+  const a = inside[0] ?? samples[0]!;
+  const b = inside[inside.length - 1] ?? samples[samples.length - 1]!;
+  return {
+    wallMs: b.at - a.at,
+    connector: b.connector - a.connector,
+    postgres: b.postgres - a.postgres,
+    parent: b.parent - a.parent,
+    machineBusy: b.machineBusy - a.machineBusy,
+    machineTotal: b.machineTotal - a.machineTotal,
+  };
+}
+
 function callsBetween(calls: Map<string, { at: number }[]>, from: number, to: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const [k, list] of calls) {
@@ -465,6 +567,8 @@ async function parent(): Promise<void> {
           stdio: ['pipe', 'pipe', 'inherit'],
         },
       );
+      const postmaster = Number((await fs.readFile(path.join(dir, 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      const cpu = sampleCpu(proc.pid!, postmaster);
       let out = '';
       const report = await new Promise<ChildReport>((resolve, reject) => {
         proc.stdout.on('data', (d: Buffer) => {
@@ -482,7 +586,11 @@ async function parent(): Promise<void> {
         proc.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`bench child exited ${code}: ${out.slice(-2000)}`))));
       });
       await new Promise((r) => proc.once('exit', r));
+      cpu.stop();
 
+      // --json FILE: the child reports as they came (the run's window on the profiler's clock is in them)
+      const json = arg('json');
+      if (json) await fs.appendFile(json, `${JSON.stringify({ runtime, workers, report })}\n`);
       const { run, ceiling, steady, fresh } = report;
       const duplicates = smtp.accepted.length - new Set(smtp.accepted.map((a) => a.messageId)).size;
       const e2eRate = (run.sent / run.ms) * 1000;
@@ -499,6 +607,7 @@ async function parent(): Promise<void> {
           .map(([k, v]) => `${k} ${v}`)
           .join(', ');
       const quiet = quietShare(smtp.accepted, run.startedAt, run.finishedAt);
+      const ceilingQuiet = quietShare(smtp.accepted, ceiling.startedAt, ceiling.finishedAt);
       const trace = arg('trace');
       if (trace) {
         // Per 100 ms of the run: e-mails accepted, and host calls (to see where the gaps are).
@@ -513,11 +622,24 @@ async function parent(): Promise<void> {
         await fs.writeFile(`${trace}.${runtime}.${workers}.txt`, lines.join('\n') + '\n');
       }
       const fmt = (x: number, d = 1) => x.toFixed(d);
+      // CPU per invoice by process, in the run's and the ceiling's windows (the ceiling has no host and no
+      // database: what it uses besides the connector is the SMTP server in this process)
+      const cores = os.cpus().length;
+      const runCpu = cpuBetween(cpu.samples, run.startedAt, run.finishedAt);
+      const ceilCpu = cpuBetween(cpu.samples, ceiling.startedAt, ceiling.finishedAt);
+      const per = (ms: number, count: number) => ms / Math.max(1, count);
+      const runOurs = runCpu.connector + runCpu.postgres + runCpu.parent;
+      const ceilOurs = ceilCpu.connector + ceilCpu.postgres + ceilCpu.parent;
+      const cpuLine = (label: string, c: typeof runCpu, ours: number, count: number) =>
+        `  CPU per invoice, ${label}: connector ${fmt(per(c.connector, count), 2)} ms, PostgreSQL ${fmt(per(c.postgres, count), 2)} ms, host + SMTP server ${fmt(per(c.parent, count), 2)} ms = ${fmt(per(ours, count), 2)} ms (all ${cores} cores would carry ${fmt((cores * 1000) / Math.max(0.001, per(ours, count)), 0)} inv/s); machine busy ${fmt((c.machineBusy / Math.max(1, c.machineTotal)) * 100, 0)} %, ours ${fmt((ours / Math.max(1, c.wallMs * cores)) * 100, 0)} % of ${cores} cores`;
       rows.push(
         [
           `RENDER_WORKERS=${workers}, ${runtime === 'compiled' ? 'compiled (node dist/, as production runs)' : 'tsx (the TypeScript sources, as npm start runs)'}: seeded ${n} (${fmt(seedMs / 1000)} s), sent ${run.sent}, skipped ${run.skipped}, failed ${run.failed}, duplicates at the SMTP server ${duplicates}`,
           `  end-to-end          ${fmt(e2eRate)} inv/s   ceiling (render+send, same run) ${fmt(ceilingRate)} inv/s   ratio ${fmt((e2eRate / ceilingRate) * 100, 0)} %   (target ≥ 85 %)`,
-          `  no e-mail leaving   ${fmt(quiet * 100, 1)} % of the run                                     (target ≤ 5 %)`,
+          `    the ceiling: ${ceiling.invoices} deliveries of ${ceiling.distinct} distinct invoices of the run, in the host's order`,
+          cpuLine('run    ', runCpu, runOurs, run.sent),
+          cpuLine('ceiling', ceilCpu, ceilOurs, ceiling.invoices),
+          `  no e-mail leaving   ${fmt(quiet * 100, 1)} % of the run, ${fmt(ceilingQuiet * 100, 1)} % of the ceiling      (target ≤ 5 %)`,
           `  peak RSS (VmHWM)    ${fmt(report.peakRssMb, 0)} MB   idle after install ${fmt(report.idleRssMb, 0)} MB   idle after the runs ${fmt(report.afterRssMb, 0)} MB   (targets ≤ 300 MB, idle ≤ 150 MB)`,
           `    main thread at the highest sampled RSS (${fmt(report.atPeak.rss, 0)} MB): heap used ${fmt(report.atPeak.heapUsed, 0)} of ${fmt(report.atPeak.heapTotal, 0)} MB, external ${fmt(report.atPeak.external, 0)} MB (array buffers ${fmt(report.atPeak.arrayBuffers, 0)}); the rest is code, worker isolates and native`,
           `    main thread live after the run (full GC): heap ${fmt(report.liveAfterRun.heapUsed, 0)} MB, external ${fmt(report.liveAfterRun.external, 0)} MB (array buffers ${fmt(report.liveAfterRun.arrayBuffers, 0)})`,
@@ -538,6 +660,7 @@ async function parent(): Promise<void> {
   } finally {
     await pgServer.stop();
     await fs.rm(dir, { recursive: true, force: true });
+    if (compiled) await fs.rm(compiled.file, { force: true });
   }
 }
 
@@ -593,6 +716,7 @@ if (argv.includes('--help') || argv.includes('-h')) {
   --node-flags F extra node flags for the connector child (to measure one)
   --quick        a smaller N and a shorter render+send ceiling
   --trace FILE   write e-mails and host calls per 100 ms of the first run to FILE.<workers>.txt
+  --json FILE    append each child's report (JSON, one line per configuration) to FILE
 Per configuration: the first run (all due invoices), then the steady state: a run with nothing new
 and a run after 20 new invoices were posted, each with its host calls by method and SQL statements.`);
 } else if (argv.includes('--child')) await child();
