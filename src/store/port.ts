@@ -307,13 +307,17 @@ export interface Ledger {
   markHandedOver(installationId: string, invoiceId: string, owner: string): Promise<boolean>;
   /** claimed -> sending (owner must match; increments attempts; stores the content hash; not yet handed over). */
   markSending(installationId: string, invoiceId: string, owner: string, contentHash: string, leaseUntil: string): Promise<boolean>;
-  /** Records the outcome for the owner's claim; sets writeBackPending when `writeBack` is true. */
+  /**
+   * Records the outcome for the owner's claim; sets writeBackPending when `writeBack` is true. `log`: the
+   * outcome's log entry, appended with it when (and only when) the outcome is recorded — in the same
+   * statement on PostgreSQL, so an outcome is never recorded without its log line.
+   */
   recordOutcome(
     installationId: string,
     invoiceId: string,
     owner: string,
     outcome: Outcome,
-    opts: { writeBack: boolean; nextAttemptAt: string | null },
+    opts: { writeBack: boolean; nextAttemptAt: string | null; log?: NewLogEntry },
   ): Promise<boolean>;
   /** Releases a claim that did nothing (back to no owner, previous state kept or `skipped`). */
   release(installationId: string, invoiceId: string, owner: string): Promise<void>;

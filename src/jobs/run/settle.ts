@@ -87,7 +87,21 @@ export function logLineFor(outcome: Outcome, byEvidence = false): { level: NewLo
 /** Records the outcome (retrying a failing store within the lease), then counts, logs and announces it. */
 export async function settle(deps: SettleDeps, target: SettleTarget, verdict: Classified): Promise<Settled> {
   const { outcome } = verdict;
-  const recorded = await record(deps, target, verdict);
+  const line = verdict.silent ? null : logLineFor(outcome, verdict.byEvidence);
+  const entry: NewLogEntry | null = line && {
+    installationId: target.installationId,
+    runId: target.runId,
+    at: deps.clock().toISOString(),
+    level: line.level,
+    event: line.event,
+    invoiceId: target.invoice.id,
+    invoiceNumber: target.invoice.number,
+    message: line.message,
+    data: { reason: outcome.reason, recipients: outcome.recipients, ...target.data },
+  };
+  // A claim's outcome carries its log entry into the store (one statement, written only if recorded).
+  const withOutcome = target.via.kind === 'claim' ? entry : null;
+  const recorded = await record(deps, target, verdict, withOutcome);
   if (recorded !== 'settled') {
     if (recorded === 'lost') {
       deps.logger.warn(
@@ -97,24 +111,11 @@ export async function settle(deps: SettleDeps, target: SettleTarget, verdict: Cl
     }
     return recorded;
   }
-  if (verdict.silent) return 'settled';
+  if (!entry) return 'settled';
   const key = outcome.state as keyof RunCounts;
   if (key in target.counts) target.counts[key] += 1;
-  const line = logLineFor(outcome, verdict.byEvidence);
   try {
-    await deps.store.appendLogs([
-      {
-        installationId: target.installationId,
-        runId: target.runId,
-        at: deps.clock().toISOString(),
-        level: line.level,
-        event: line.event,
-        invoiceId: target.invoice.id,
-        invoiceNumber: target.invoice.number,
-        message: line.message,
-        data: { reason: outcome.reason, recipients: outcome.recipients, ...target.data },
-      },
-    ]);
+    if (!withOutcome) await deps.store.appendLogs([entry]);
   } catch (err) {
     // The outcome stands; an `uncertain` one is announced again by the next run (it looks for its log).
     deps.logger.warn(
@@ -140,7 +141,7 @@ export async function settle(deps: SettleDeps, target: SettleTarget, verdict: Cl
   return 'settled';
 }
 
-async function record(deps: SettleDeps, target: SettleTarget, verdict: Classified): Promise<Settled> {
+async function record(deps: SettleDeps, target: SettleTarget, verdict: Classified, log: NewLogEntry | null): Promise<Settled> {
   const { store } = deps;
   const { via, installationId, invoice } = target;
   if (via.kind === 'interrupted') {
@@ -161,6 +162,7 @@ async function record(deps: SettleDeps, target: SettleTarget, verdict: Classifie
       const ours = await store.recordOutcome(installationId, invoice.id, via.owner, verdict.outcome, {
         writeBack: verdict.writeBack,
         nextAttemptAt: verdict.nextAttemptAt,
+        ...(log ? { log } : {}),
       });
       return ours ? 'settled' : 'lost';
     } catch (err) {

@@ -549,7 +549,7 @@ export class MongoStore implements Store {
     invoiceId: string,
     owner: string,
     outcome: Outcome,
-    opts: { writeBack: boolean; nextAttemptAt: string | null },
+    opts: { writeBack: boolean; nextAttemptAt: string | null; log?: NewLogEntry },
   ): Promise<boolean> {
     const r = await this.op('recordOutcome', () =>
       this.ledger.updateOne(
@@ -571,6 +571,8 @@ export class MongoStore implements Store {
         },
       ),
     );
+    // Not atomic here (no multi-document transaction): the log entry follows the recorded outcome.
+    if (r.matchedCount === 1 && opts.log) await this.appendLogs([opts.log]);
     return r.matchedCount === 1;
   }
 

@@ -542,26 +542,49 @@ export class PostgresStore implements Store {
     invoiceId: string,
     owner: string,
     outcome: Outcome,
-    opts: { writeBack: boolean; nextAttemptAt: string | null },
+    opts: { writeBack: boolean; nextAttemptAt: string | null; log?: NewLogEntry },
   ): Promise<boolean> {
-    return this.outcomes.submit({ installationId, invoiceId, owner, outcome, ...opts });
+    return this.outcomes.submit({
+      installationId,
+      invoiceId,
+      owner,
+      outcome,
+      writeBack: opts.writeBack,
+      nextAttemptAt: opts.nextAttemptAt,
+      log: opts.log ?? null,
+    });
   }
 
-  /** `recordOutcome` of every call that waited, as one statement (./coalesce.ts). */
+  /**
+   * `recordOutcome` of every call that waited, as one statement (./coalesce.ts), with the log entries of
+   * the outcomes it recorded (a data-modifying CTE: the entries of outcomes that were not ours are not written).
+   */
   private readonly outcomes = new Coalescer<
-    { installationId: string; invoiceId: string; owner: string; outcome: Outcome; writeBack: boolean; nextAttemptAt: string | null },
+    { installationId: string; invoiceId: string; owner: string; outcome: Outcome; writeBack: boolean; nextAttemptAt: string | null; log: NewLogEntry | null },
     boolean
   >(
     async (items) => {
+      const log = (f: (e: NewLogEntry) => unknown) => items.map((i) => (i.log ? f(i.log) : null));
       const rows = await this.q(
         'recordOutcome',
-        `UPDATE ledger AS l SET state = t.state, prev_state = NULL, reason = t.reason, detail = t.detail, recipients = t.recipients,
-           write_back_pending = t.write_back, next_attempt_at = t.next_attempt_at, owner = NULL, lease_until = NULL,
-           outcome_version = l.outcome_version + 1, updated_at = now()
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::boolean[], $9::timestamptz[])
-           WITH ORDINALITY AS t(installation_id, invoice_id, owner, state, reason, detail, recipients, write_back, next_attempt_at, n)
-         WHERE l.installation_id = t.installation_id AND l.invoice_id = t.invoice_id AND (${pgCondition('recordOutcome', { owner: 't.owner' }, 'l')})
-         RETURNING t.n`,
+        `WITH recorded AS (
+           UPDATE ledger AS l SET state = t.state, prev_state = NULL, reason = t.reason, detail = t.detail, recipients = t.recipients,
+             write_back_pending = t.write_back, next_attempt_at = t.next_attempt_at, owner = NULL, lease_until = NULL,
+             outcome_version = l.outcome_version + 1, updated_at = now()
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::boolean[], $9::timestamptz[])
+             WITH ORDINALITY AS t(installation_id, invoice_id, owner, state, reason, detail, recipients, write_back, next_attempt_at, n)
+           WHERE l.installation_id = t.installation_id AND l.invoice_id = t.invoice_id AND (${pgCondition('recordOutcome', { owner: 't.owner' }, 'l')})
+           RETURNING t.n
+         ), logged AS (
+           INSERT INTO logs (installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data)
+           SELECT g.installation_id, g.run_id, g.at, g.level, g.event, g.invoice_id, g.invoice_number, g.message, g.data
+           FROM unnest($10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::jsonb[])
+             WITH ORDINALITY AS g(installation_id, run_id, at, level, event, invoice_id, invoice_number, message, data, n)
+           JOIN recorded r ON r.n = g.n
+           WHERE g.event IS NOT NULL
+           ORDER BY g.n
+         )
+         SELECT n FROM recorded`,
         [
           items.map((i) => i.installationId),
           items.map((i) => i.invoiceId),
@@ -572,6 +595,15 @@ export class PostgresStore implements Store {
           items.map((i) => json(i.outcome.recipients)),
           items.map((i) => i.writeBack),
           items.map((i) => i.nextAttemptAt),
+          log((e) => e.installationId),
+          log((e) => e.runId),
+          log((e) => e.at),
+          log((e) => e.level),
+          log((e) => e.event),
+          log((e) => e.invoiceId),
+          log((e) => e.invoiceNumber),
+          log((e) => e.message),
+          log((e) => json(e.data)),
         ],
       );
       return answered(rows, items.length);

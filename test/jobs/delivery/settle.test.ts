@@ -215,9 +215,22 @@ describe('settle', () => {
     expect(w.events).toEqual([]);
   });
 
-  it('a log entry that cannot be written does not undo the recorded outcome: counted and announced, warned', async () => {
+  it("a claim's outcome and its log entry go to the store together (recordOutcome carries the entry): no separate log write that could be lost", async () => {
     const w = await world({ appendLogs: storeDown() });
     expect(await settle(w.deps, w.target, sent)).toBe('settled');
+    expect((await entry(w)).state).toBe('sent');
+    expect((await logs(w)).map((e) => e.event)).toEqual(['invoice.sent']);
+    expect(w.calls['appendLogs'] ?? 0).toBe(0);
+    expect(w.counts.sent).toBe(1);
+    expect(w.events).toHaveLength(1);
+    expect(w.warnings).toEqual([]);
+  });
+
+  it("an interrupted delivery's log entry that cannot be written does not undo its resolved outcome: counted and announced, warned", async () => {
+    const w = await world({ appendLogs: storeDown() });
+    const via = { kind: 'interrupted' as const, expectedLeaseUntil: w.leaseUntil };
+    const found = classify({ kind: 'interrupted', recipients: [], handedOver: true }, 'found', ctx);
+    expect(await settle(w.deps, { ...w.target, via }, found)).toBe('settled');
     expect((await entry(w)).state).toBe('sent');
     expect(w.counts.sent).toBe(1);
     expect(w.events).toHaveLength(1);

@@ -324,6 +324,34 @@ export function ledgerContract(port: () => Store): void {
         expect(await store.recordOutcome(inst, '1', 'a', outcome('failed'), { writeBack: false, nextAttemptAt: null })).toBe(false);
       });
 
+      it("recordOutcome with a log entry writes the entry exactly when the outcome is recorded: never for a claim that is not the owner's", async () => {
+        const full = port();
+        const inst = uid();
+        const ids = Array.from({ length: 12 }, (_, i) => String(i + 1));
+        for (const id of ids) await store.claim(claimReq(inst, id, 'a', at(0)));
+        const line = (id: string) => ({
+          installationId: inst,
+          runId: null,
+          at: at(0),
+          level: 'info' as const,
+          event: 'invoice.sent',
+          invoiceId: id,
+          invoiceNumber: `FV/${id}`,
+          message: `Sent ${id}`,
+          data: { n: Number(id) },
+        });
+        // all at once (one batch where the store batches); every third one by an owner that does not hold the claim
+        const answers = await Promise.all(
+          ids.map((id) =>
+            store.recordOutcome(inst, id, Number(id) % 3 === 0 ? 'b' : 'a', outcome('sent'), { writeBack: true, nextAttemptAt: null, log: line(id) }),
+          ),
+        );
+        expect(answers).toEqual(ids.map((id) => Number(id) % 3 !== 0));
+        const logged = await full.listLogs({ installationId: inst, limit: 100 });
+        expect(logged.map((l) => l.invoiceId).sort()).toEqual(ids.filter((id) => Number(id) % 3 !== 0).sort());
+        expect(logged.find((l) => l.invoiceId === '1')).toMatchObject({ event: 'invoice.sent', invoiceNumber: 'FV/1', message: 'Sent 1', data: { n: 1 } });
+      });
+
       it('an outcome can be recorded straight from claimed (nothing was sent, e.g. no recipient)', async () => {
         const inst = uid();
         await store.claim(claimReq(inst, '1', 'a', at(0)));
