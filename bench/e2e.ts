@@ -59,7 +59,18 @@ interface ChildReport {
   /** VmRSS after the runs and the ceiling, once the render workers' idle time has passed. */
   afterRssMb: number;
   /** `monotonicUs`: the window on the clock of V8's CPU profiles (for --node-flags --cpu-prof), in µs. */
-  run: { ms: number; startedAt: number; finishedAt: number; monotonicUs: [number, number]; sent: number; skipped: number; failed: number; sql: number };
+  run: {
+    ms: number;
+    startedAt: number;
+    finishedAt: number;
+    monotonicUs: [number, number];
+    sent: number;
+    skipped: number;
+    failed: number;
+    sql: number;
+    /** The first run's statements by their first words, most frequent first. */
+    sqlByStatement: [string, number][];
+  };
   ceiling: { invoices: number; distinct: number; ms: number; startedAt: number; finishedAt: number };
   steady: { ms: number; sql: number; startedAt: number; finishedAt: number };
   fresh: { ms: number; sent: number; sql: number; startedAt: number; finishedAt: number };
@@ -78,9 +89,18 @@ async function child(): Promise<void> {
 
   // Count SQL statements: every query of every pool (the store's and Agenda's) goes through Client#query.
   let sql = 0;
+  // and by statement (its first words, numbers and parameters left out), for the first run's breakdown
+  const byStatement = new Map<string, number>();
+  let countingStatements = false;
   const query = pg.Client.prototype.query;
   pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]) {
     sql++;
+    if (countingStatements) {
+      const first = args[0];
+      const text = typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '?');
+      const key = text.replace(/\s+/g, ' ').trim().slice(0, 70);
+      byStatement.set(key, (byStatement.get(key) ?? 0) + 1);
+    }
     return (query as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof query;
 
@@ -159,7 +179,9 @@ async function child(): Promise<void> {
         arrayBuffers: mb(m.arrayBuffers),
       });
   }, 200);
+  countingStatements = true;
   const first = await runOnce();
+  countingStatements = false;
   clearInterval(sampler);
   // twice, with a pause: ArrayBuffer backing stores are freed by V8's concurrent sweeper after a GC
   (globalThis as { gc?: () => void }).gc?.();
@@ -247,6 +269,7 @@ async function child(): Promise<void> {
       startedAt: first.startedAt,
       finishedAt: first.finishedAt,
       monotonicUs: first.monotonicUs,
+      sqlByStatement: [...byStatement.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12),
       sent: first.counts['sent'] ?? 0,
       skipped: first.counts['skipped'] ?? 0,
       failed: first.counts['failed'] ?? 0,
@@ -646,6 +669,7 @@ async function parent(): Promise<void> {
           `  host calls          ${fmt((totalCalls / Math.max(1, run.sent)) * 100, 1)} per 100 invoices                            (target ≤ 10, connector template)`,
           `    by method: ${byMethod(runCalls)}`,
           `  SQL statements      ${fmt(run.sql / Math.max(1, run.sent), 1)} per invoice`,
+          `    by statement (per 100 invoices): ${run.sqlByStatement.map(([k, v]) => `${fmt((v / Math.max(1, run.sent)) * 100, 1)} ${k}`).join(' | ')}`,
           `  steady, nothing new ${fmt(steady.ms / 1000, 2)} s, ${steadyCalls} host calls, ${steady.sql} SQL         (target ≤ 0.5 s, ≤ 10 host calls)`,
           `    by method: ${byMethod(steadyByMethod)}`,
           `  steady, 20 new      ${fmt(fresh.ms / 1000, 2)} s, sent ${fresh.sent}, ${freshCalls} host calls, ${fresh.sql} SQL`,
