@@ -32,7 +32,7 @@ export type DemoStarter = (opts: { config: Config; service: InstallationService;
  * reads when it sets the next limit; called once, first thing, by the process entries.
  */
 export function tuneHeap(): void {
-  v8.setFlagsFromString('--heap-growing-percent=50');
+  v8.setFlagsFromString(`--heap-growing-percent=${process.env['IC_HGP'] ?? 50}`); // TEMP experiment
 }
 
 async function secretKeysFor(config: Config, log: (m: string) => void): Promise<SecretKey[]> {

@@ -42,7 +42,31 @@ export interface WorkerRequest {
   options: RenderOptions;
 }
 
+/** A diagnostic request (`sampleRenderWorkers`): the worker answers with its isolate's heap figures. */
+export interface WorkerHeapRequest {
+  id: number;
+  heap: true;
+}
+
+/** One worker isolate's memory, in bytes (v8.getHeapStatistics and process.memoryUsage inside the worker). */
+export interface WorkerHeap {
+  /** Heap reserved / committed to physical pages / used by live and not yet collected objects. */
+  total: number;
+  physical: number;
+  used: number;
+  /** Memory outside the JS heap that V8 knows of (ArrayBuffer backing stores and the like). */
+  external: number;
+  arrayBuffers: number;
+  /** V8's own malloc'd memory (compiler, parser). */
+  malloced: number;
+  /** Young generation (new space) committed. */
+  newSpace: number;
+  /** Renders this worker has done since it started. */
+  renders: number;
+}
+
 export type WorkerResponse =
+  | { id: number; heap: WorkerHeap }
   | { id: number; ok: true; pdf: Uint8Array; warnings: string[] }
   | { id: number; ok: false; error: { code: ErrorCode; message: string; detail: Record<string, unknown> | undefined } };
 
@@ -76,6 +100,8 @@ export interface PdfRendererOptions {
    * `DEFAULT_WORKER_IDLE_MS` (a scheduled run keeps them busy; between runs they would only hold memory).
    */
   idleMs?: number;
+  /** Renders one worker holds at once (rendering or queued in the worker); the rest wait here. */
+  perWorker?: number;
 }
 
 /**
@@ -93,7 +119,7 @@ export const DEFAULT_WORKER_IDLE_MS = 60_000;
  * Smaller is slower: 12 MB cost +25 % CPU per render, and 8 MB was measured mixed before
  * (docs/performance.md).
  */
-export const WORKER_YOUNG_GENERATION_MB = 24;
+export const WORKER_YOUNG_GENERATION_MB = Number(process.env['IC_WYG'] ?? 24); // TEMP experiment
 
 interface Pending {
   resolve(r: RenderResult): void;
@@ -103,6 +129,38 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Outstanding `sampleRenderWorkers` requests (not renders: they do not count as pending work). */
+  sampling: Map<number, (h: WorkerHeap) => void>;
+}
+
+/** The running workers of every renderer in this process, for `sampleRenderWorkers`. */
+const liveSlots = new Set<Slot>();
+let nextSampleId = 1;
+
+/**
+ * A diagnostic (bench/e2e.ts --memory): each running render worker's heap figures, asked of the workers
+ * themselves (a worker's memory is part of this process's RSS; only the isolate can tell its own heap).
+ * Costs nothing unless called; a worker that does not answer within `timeoutMs` is left out.
+ */
+export async function sampleRenderWorkers(timeoutMs = 2_000): Promise<WorkerHeap[]> {
+  const answers = [...liveSlots].map(
+    (slot) =>
+      new Promise<WorkerHeap | null>((resolve) => {
+        const id = nextSampleId++;
+        const timer = setTimeout(() => {
+          slot.sampling.delete(id);
+          resolve(null);
+        }, timeoutMs);
+        timer.unref();
+        slot.sampling.set(id, (h) => {
+          clearTimeout(timer);
+          resolve(h);
+        });
+        const req: WorkerHeapRequest = { id, heap: true };
+        slot.worker.postMessage(req);
+      }),
+  );
+  return (await Promise.all(answers)).filter((h): h is WorkerHeap => h !== null);
 }
 
 /**
@@ -127,6 +185,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
   const maxInFlight = Math.floor(options.maxInFlight);
   const timeoutMs = options.timeoutMs ?? 60_000;
   const idleMs = options.idleMs ?? DEFAULT_WORKER_IDLE_MS;
+  const perWorker = Math.floor(options.perWorker ?? Number(process.env['IC_PER_WORKER'] ?? 1000)); // TEMP experiment
   if (!(workers >= 0)) throw new ConnectorError('validation', 'createPdfRenderer: workers must be 0 or more', { field: 'workers' });
   if (!(maxInFlight >= 1)) throw new ConnectorError('validation', 'createPdfRenderer: maxInFlight must be 1 or more', { field: 'maxInFlight' });
 
@@ -156,6 +215,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
       for (const [i, s] of slots.entries()) {
         if (!s || s.pending.size > 0) continue;
         slots[i] = null; // first, so its 'exit' does not respawn it
+        liveSlots.delete(s);
         void s.worker.terminate();
       }
     }, idleMs);
@@ -169,18 +229,27 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
 
   const spawn = (index: number): Slot => {
     const worker = startWorker();
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, pending: new Map(), sampling: new Map() };
+    liveSlots.add(slot);
     worker.on('message', (res: WorkerResponse) => {
+      if ('heap' in res) {
+        slot.sampling.get(res.id)?.(res.heap);
+        slot.sampling.delete(res.id);
+        return;
+      }
       const p = slot.pending.get(res.id);
       if (!p) return;
       slot.pending.delete(res.id);
+      wake();
       if (res.ok) p.resolve({ pdf: res.pdf, warnings: res.warnings });
       else p.reject(new ConnectorError(res.error.code, res.error.message, { detail: res.error.detail }));
     });
     const fail = (why: string, cause?: unknown) => {
+      liveSlots.delete(slot);
       for (const p of slot.pending.values()) p.reject(new ConnectorError('render_failed', why, { retryable: true, cause }));
       slot.pending.clear();
       if (!closed && slots[index] === slot) slots[index] = spawn(index);
+      wake();
     };
     worker.on('error', (e) => fail(`Render worker failed: ${e.message}`, e));
     worker.on('exit', (code) => fail(`Render worker exited with code ${code}`));
@@ -188,22 +257,40 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
     return slot;
   };
 
-  const viaWorker = (invoice: Invoice, printId: string, opts: RenderOptions): Promise<RenderResult> => {
-    // start the workers not running, then take the least busy one
+  /** Renders waiting for a worker with room (each worker holds at most `perWorker`). */
+  const queued: (() => void)[] = [];
+  /** A worker took a render off its queue or went away: the waiting renders look again. */
+  const wake = () => {
+    for (const w of queued.splice(0)) w();
+  };
+  /** The least busy running worker with room, or null. */
+  const pick = (): Slot | null => {
+    let best: Slot | null = null;
+    for (const s of slots) if (s && liveSlots.has(s) && s.pending.size < perWorker && (!best || s.pending.size < best.pending.size)) best = s;
+    return best;
+  };
+
+  const viaWorker = async (invoice: Invoice, printId: string, opts: RenderOptions): Promise<RenderResult> => {
+    // start the workers not running, then take the least busy one with room (or wait for one)
     for (let i = 0; i < workers; i++) slots[i] ??= spawn(i);
-    const running = slots as Slot[];
-    let slot = running[0]!;
-    for (const s of running) if (s.pending.size < slot.pending.size) slot = s;
+    let slot = pick();
+    while (!slot) {
+      if (closed && !slots.some((s) => s && liveSlots.has(s))) throw new ConnectorError('render_failed', 'The render workers stopped.', { retryable: true });
+      await new Promise<void>((r) => queued.push(r));
+      slot = pick();
+    }
+    const taken = slot;
     const id = nextId++;
     return new Promise<RenderResult>((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (!slot.pending.delete(id)) return;
+        if (!taken.pending.delete(id)) return;
+        wake();
         reject(new ConnectorError('render_failed', `Rendering invoice ${invoice.number ?? invoice.id} took longer than ${timeoutMs} ms.`, { retryable: true }));
         // the worker may be stuck: replace it (its other renders fail and are retried by their callers)
-        void slot.worker.terminate();
+        void taken.worker.terminate();
       }, timeoutMs);
       timer.unref();
-      slot.pending.set(id, {
+      taken.pending.set(id, {
         resolve: (r) => {
           clearTimeout(timer);
           resolve(r);
@@ -213,11 +300,11 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
           reject(e);
         },
       });
-      slot.worker.ref();
+      taken.worker.ref();
       const req: WorkerRequest = { id, invoice, printId, options: opts };
-      slot.worker.postMessage(req);
+      taken.worker.postMessage(req);
     }).finally(() => {
-      if (slot.pending.size === 0) slot.worker.unref();
+      if (taken.pending.size === 0) taken.worker.unref();
     });
   };
 
