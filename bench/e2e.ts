@@ -61,14 +61,19 @@ interface ChildReport {
   fresh: { ms: number; sent: number; sql: number; startedAt: number; finishedAt: number };
   /** --memory: samples during the first run (MB; seconds since its start). */
   memory?: MemorySample[];
+  /** --memory: the process's CPU time over the first run (all threads: main, render workers, V8's helpers), ms. */
+  runCpuMs?: number;
 }
 
 /** --memory: one sample of the connector child during the first run, MB (see `memoryLines`). */
 interface MemorySample {
   t: number;
   rss: number;
-  /** The main thread: heap committed (physical), used, external, array buffers. */
-  main: { physical: number; used: number; external: number; arrayBuffers: number };
+  /** VmRSS split: anonymous memory (heaps, malloc, stacks) and file-backed pages (node's binary, libraries). */
+  anon: number;
+  file: number;
+  /** The main thread: heap committed (physical), used, young generation committed, external, array buffers. */
+  main: { physical: number; used: number; newSpace: number; external: number; arrayBuffers: number };
   /** Each running render worker (src/render/pool.ts `sampleRenderWorkers`). */
   workers: { physical: number; used: number; newSpace: number; external: number; arrayBuffers: number; malloced: number; renders: number }[];
 }
@@ -159,7 +164,9 @@ async function child(): Promise<void> {
       });
   }, 200);
   const memory = argv.includes('--memory') ? await memorySampler() : null;
+  const cpu0 = process.cpuUsage();
   const first = await runOnce();
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   const samples = await memory?.stop();
   // twice, with a pause: ArrayBuffer backing stores are freed by V8's concurrent sweeper after a GC
@@ -253,7 +260,7 @@ async function child(): Promise<void> {
     ceiling: { invoices: total, ms: ceilingMs },
     steady: { ms: steady.ms, sql: steady.sql, startedAt: steady.startedAt, finishedAt: steady.finishedAt },
     fresh: { ms: fresh.ms, sent: fresh.counts['sent'] ?? 0, sql: fresh.sql, startedAt: fresh.startedAt, finishedAt: fresh.finishedAt },
-    ...(samples ? { memory: samples } : {}),
+    ...(samples ? { memory: samples, runCpuMs: (cpu.user + cpu.system) / 1000 } : {}),
   };
   process.stdout.write(`BENCH-REPORT ${JSON.stringify(report)}\n`);
   await connector.close();
@@ -267,7 +274,9 @@ async function child(): Promise<void> {
  */
 async function memorySampler(): Promise<{ stop: () => Promise<MemorySample[]> }> {
   const v8 = (await import('node:v8')).default;
-  const { sampleRenderWorkers } = await product<typeof import('../src/render/pool.ts')>('render/pool');
+  // (a build without the diagnostic, e.g. an older commit measured as "before", reports no workers)
+  const pool = await product<Partial<typeof import('../src/render/pool.ts')>>('render/pool');
+  const sampleRenderWorkers = pool.sampleRenderWorkers ?? (async () => []);
   const mb = (x: number) => Math.round((x / 1048576) * 10) / 10;
   const samples: MemorySample[] = [];
   const t0 = Date.now();
@@ -281,7 +290,15 @@ async function memorySampler(): Promise<{ stop: () => Promise<MemorySample[]> }>
     samples.push({
       t: (Date.now() - t0) / 1000,
       rss: vm('VmRSS'),
-      main: { physical: mb(h.total_physical_size), used: mb(h.used_heap_size), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) },
+      anon: vm('RssAnon'),
+      file: vm('RssFile'),
+      main: {
+        physical: mb(h.total_physical_size),
+        used: mb(h.used_heap_size),
+        newSpace: mb(v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0),
+        external: mb(m.external),
+        arrayBuffers: mb(m.arrayBuffers),
+      },
       workers: workers.map((w) => ({
         physical: mb(w.physical),
         used: mb(w.used),
@@ -315,7 +332,7 @@ function memoryLines(samples: MemorySample[]): string[] {
     const each = w
       .map((x) => `heap ${f(x.physical)} (used ${f(x.used)}, new ${f(x.newSpace)}) ab ${f(x.arrayBuffers)} malloc ${f(x.malloced)} after ${x.renders}`)
       .join('; ');
-    return `    ${label.padEnd(9)} ${s.t.toFixed(1).padStart(6)} s  RSS ${f(s.rss)} = main heap ${f(s.main.physical)} (used ${f(s.main.used)}) + ab ${f(s.main.arrayBuffers)} (external ${f(s.main.external)}) + workers [${each || 'none'}] + rest ${f(rest)}`;
+    return `    ${label.padEnd(9)} ${s.t.toFixed(1).padStart(6)} s  RSS ${f(s.rss)} = main heap ${f(s.main.physical)} (used ${f(s.main.used)}) + ab ${f(s.main.arrayBuffers)} (external ${f(s.main.external)}) + workers [${each || 'none'}] + rest ${f(rest)}; main new ${f(s.main.newSpace)}; anon ${f(s.anon)}, file ${f(s.file)}`;
   };
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor((samples.length - 1) * q))]!;
   const peak = samples.reduce((a, b) => (b.rss > a.rss ? b : a));
@@ -355,7 +372,7 @@ async function buildCompiledChild(): Promise<{ file: string; dist: string }> {
 }
 
 /** Resident memory of this process in MB, from /proc (VmHWM = the peak since the process started). */
-function vm(field: 'VmRSS' | 'VmHWM'): number {
+function vm(field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
@@ -610,6 +627,9 @@ async function parent(): Promise<void> {
           `    by method: ${byMethod(steadyByMethod)}`,
           `  steady, 20 new      ${fmt(fresh.ms / 1000, 2)} s, sent ${fresh.sent}, ${freshCalls} host calls, ${fresh.sql} SQL`,
           `    by method: ${byMethod(freshByMethod)}`,
+          ...(report.runCpuMs !== undefined
+            ? [`  CPU over the first run ${fmt(report.runCpuMs / Math.max(1, run.sent), 1)} ms per invoice sent (all threads)`]
+            : []),
           ...memoryLines(report.memory ?? []),
         ].join('\n'),
       );

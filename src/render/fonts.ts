@@ -73,8 +73,19 @@ function warmGlyphCache(font: fontkit.Font): void {
   }
 }
 
-/** Words (pdfkit lays text out word by word) whose shaping is kept per font. */
-export const LAYOUT_CACHE_ENTRIES = Number(process.env['IC_LRU'] ?? 4000); // TEMP experiment
+/**
+ * Words (pdfkit lays text out word by word) whose shaping is kept per font (and thread). 2,000 packed
+ * entries keep ~3.5 MB live per thread where 4,000 unpacked ones kept ~13 MB, and the heap grows with
+ * what is live (issue 12; docs/performance.md, memory): one thread's live heap after 3,000 distinct
+ * renders 35 → 26 MB, render CPU per invoice the same (`bench/render.ts`).
+ */
+export const LAYOUT_CACHE_ENTRIES = 2000;
+
+/**
+ * Longer runs are not kept: a word of more glyphs (a URL, an IBAN written without spaces) rarely comes
+ * again, and this bounds the cache in bytes as well as in entries (a packed entry costs ~40 bytes per glyph).
+ */
+export const LAYOUT_CACHE_MAX_GLYPHS = 64;
 
 interface GlyphRunShape {
   glyphs: unknown[];
@@ -189,7 +200,6 @@ function featureInterner(): (features: unknown) => unknown {
  * PDFs are byte-identical with and without the cache. Entries are kept packed (`CachedRun`).
  */
 export function memoizeLayout(font: fontkit.Font, maxEntries = LAYOUT_CACHE_ENTRIES): void {
-  if (process.env['IC_PACK'] === '0') return memoizeLayoutOld(font, maxEntries); // TEMP experiment
   const original = font.layout.bind(font) as (text: string, ...rest: unknown[]) => unknown;
   const cache = new Map<string, CachedRun>();
   const intern = featureInterner();
@@ -202,30 +212,9 @@ export function memoizeLayout(font: fontkit.Font, maxEntries = LAYOUT_CACHE_ENTR
       return unpack(hit);
     }
     const fresh = original(text);
-    if (!isGlyphRun(fresh)) return fresh;
-    if (maxEntries <= 0) return fresh;
+    if (!isGlyphRun(fresh) || fresh.glyphs.length > LAYOUT_CACHE_MAX_GLYPHS || maxEntries <= 0) return fresh;
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
     cache.set(text, pack(fresh, intern));
-    return fresh;
-  };
-}
-
-function memoizeLayoutOld(font: fontkit.Font, maxEntries: number): void {
-  const original = font.layout.bind(font) as (text: string, ...rest: unknown[]) => unknown;
-  const cache = new Map<string, GlyphRunShape>();
-  font.layout = (text: string, ...rest: unknown[]): unknown => {
-    if (typeof text !== 'string' || rest.some((a) => a !== undefined)) return original(text, ...rest);
-    let run = cache.get(text);
-    if (run) {
-      cache.delete(text); // most recently used goes last
-      cache.set(text, run);
-      return copyRun(run);
-    }
-    const fresh = original(text);
-    if (!isGlyphRun(fresh)) return fresh;
-    run = copyRun(fresh);
-    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-    cache.set(text, run);
     return fresh;
   };
 }

@@ -100,8 +100,6 @@ export interface PdfRendererOptions {
    * `DEFAULT_WORKER_IDLE_MS` (a scheduled run keeps them busy; between runs they would only hold memory).
    */
   idleMs?: number;
-  /** Renders one worker holds at once (rendering or queued in the worker); the rest wait here. */
-  perWorker?: number;
 }
 
 /**
@@ -119,7 +117,7 @@ export const DEFAULT_WORKER_IDLE_MS = 60_000;
  * Smaller is slower: 12 MB cost +25 % CPU per render, and 8 MB was measured mixed before
  * (docs/performance.md).
  */
-export const WORKER_YOUNG_GENERATION_MB = Number(process.env['IC_WYG'] ?? 24); // TEMP experiment
+export const WORKER_YOUNG_GENERATION_MB = 24;
 
 interface Pending {
   resolve(r: RenderResult): void;
@@ -185,7 +183,6 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
   const maxInFlight = Math.floor(options.maxInFlight);
   const timeoutMs = options.timeoutMs ?? 60_000;
   const idleMs = options.idleMs ?? DEFAULT_WORKER_IDLE_MS;
-  const perWorker = Math.floor(options.perWorker ?? Number(process.env['IC_PER_WORKER'] ?? 1000)); // TEMP experiment
   if (!(workers >= 0)) throw new ConnectorError('validation', 'createPdfRenderer: workers must be 0 or more', { field: 'workers' });
   if (!(maxInFlight >= 1)) throw new ConnectorError('validation', 'createPdfRenderer: maxInFlight must be 1 or more', { field: 'maxInFlight' });
 
@@ -240,7 +237,6 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
       const p = slot.pending.get(res.id);
       if (!p) return;
       slot.pending.delete(res.id);
-      wake();
       if (res.ok) p.resolve({ pdf: res.pdf, warnings: res.warnings });
       else p.reject(new ConnectorError(res.error.code, res.error.message, { detail: res.error.detail }));
     });
@@ -249,7 +245,6 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
       for (const p of slot.pending.values()) p.reject(new ConnectorError('render_failed', why, { retryable: true, cause }));
       slot.pending.clear();
       if (!closed && slots[index] === slot) slots[index] = spawn(index);
-      wake();
     };
     worker.on('error', (e) => fail(`Render worker failed: ${e.message}`, e));
     worker.on('exit', (code) => fail(`Render worker exited with code ${code}`));
@@ -257,40 +252,22 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
     return slot;
   };
 
-  /** Renders waiting for a worker with room (each worker holds at most `perWorker`). */
-  const queued: (() => void)[] = [];
-  /** A worker took a render off its queue or went away: the waiting renders look again. */
-  const wake = () => {
-    for (const w of queued.splice(0)) w();
-  };
-  /** The least busy running worker with room, or null. */
-  const pick = (): Slot | null => {
-    let best: Slot | null = null;
-    for (const s of slots) if (s && liveSlots.has(s) && s.pending.size < perWorker && (!best || s.pending.size < best.pending.size)) best = s;
-    return best;
-  };
-
-  const viaWorker = async (invoice: Invoice, printId: string, opts: RenderOptions): Promise<RenderResult> => {
-    // start the workers not running, then take the least busy one with room (or wait for one)
+  const viaWorker = (invoice: Invoice, printId: string, opts: RenderOptions): Promise<RenderResult> => {
+    // start the workers not running, then take the least busy one
     for (let i = 0; i < workers; i++) slots[i] ??= spawn(i);
-    let slot = pick();
-    while (!slot) {
-      if (closed && !slots.some((s) => s && liveSlots.has(s))) throw new ConnectorError('render_failed', 'The render workers stopped.', { retryable: true });
-      await new Promise<void>((r) => queued.push(r));
-      slot = pick();
-    }
-    const taken = slot;
+    const running = slots as Slot[];
+    let slot = running[0]!;
+    for (const s of running) if (s.pending.size < slot.pending.size) slot = s;
     const id = nextId++;
     return new Promise<RenderResult>((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (!taken.pending.delete(id)) return;
-        wake();
+        if (!slot.pending.delete(id)) return;
         reject(new ConnectorError('render_failed', `Rendering invoice ${invoice.number ?? invoice.id} took longer than ${timeoutMs} ms.`, { retryable: true }));
         // the worker may be stuck: replace it (its other renders fail and are retried by their callers)
-        void taken.worker.terminate();
+        void slot.worker.terminate();
       }, timeoutMs);
       timer.unref();
-      taken.pending.set(id, {
+      slot.pending.set(id, {
         resolve: (r) => {
           clearTimeout(timer);
           resolve(r);
@@ -300,11 +277,11 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
           reject(e);
         },
       });
-      taken.worker.ref();
+      slot.worker.ref();
       const req: WorkerRequest = { id, invoice, printId, options: opts };
-      taken.worker.postMessage(req);
+      slot.worker.postMessage(req);
     }).finally(() => {
-      if (taken.pending.size === 0) taken.worker.unref();
+      if (slot.pending.size === 0) slot.worker.unref();
     });
   };
 
