@@ -1,6 +1,6 @@
 /**
  * The whole product, end to end (host → ledger → PDF → SMTP → write-back), measured on this machine:
- *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--runtime compiled,tsx] [--node-flags "..."] [--quick] [--trace FILE]   (--help lists them)
+ *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--runtime compiled,tsx] [--node-flags "..."] [--quick] [--trace FILE] [--memory]   (--help lists them)
  *
  * The parent process runs the far side: the sandbox host seeded with N invoices (behind a proxy that
  * counts host calls by model.method), a real SMTP server on loopback (which timestamps every accepted
@@ -74,6 +74,23 @@ interface ChildReport {
   ceiling: { invoices: number; distinct: number; ms: number; startedAt: number; finishedAt: number };
   steady: { ms: number; sql: number; startedAt: number; finishedAt: number };
   fresh: { ms: number; sent: number; sql: number; startedAt: number; finishedAt: number };
+  /** --memory: samples during the first run (MB; seconds since its start). */
+  memory?: MemorySample[];
+  /** --memory: the process's CPU time over the first run (all threads: main, render workers, V8's helpers), ms. */
+  runCpuMs?: number;
+}
+
+/** --memory: one sample of the connector child during the first run, MB (see `memoryLines`). */
+interface MemorySample {
+  t: number;
+  rss: number;
+  /** VmRSS split: anonymous memory (heaps, malloc, stacks) and file-backed pages (node's binary, libraries). */
+  anon: number;
+  file: number;
+  /** The main thread: heap committed (physical), used, young generation committed, external, array buffers. */
+  main: { physical: number; used: number; newSpace: number; external: number; arrayBuffers: number };
+  /** Each running render worker (src/render/pool.ts `sampleRenderWorkers`). */
+  workers: { physical: number; used: number; newSpace: number; external: number; arrayBuffers: number; malloced: number; renders: number }[];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -179,10 +196,14 @@ async function child(): Promise<void> {
         arrayBuffers: mb(m.arrayBuffers),
       });
   }, 200);
+  const memory = argv.includes('--memory') ? await memorySampler() : null;
+  const cpu0 = process.cpuUsage();
   countingStatements = true;
   const first = await runOnce();
   countingStatements = false;
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
+  const samples = await memory?.stop();
   // twice, with a pause: ArrayBuffer backing stores are freed by V8's concurrent sweeper after a GC
   (globalThis as { gc?: () => void }).gc?.();
   await sleep(500);
@@ -278,10 +299,87 @@ async function child(): Promise<void> {
     ceiling: { invoices: total, distinct: Math.min(total, page.length), ms: ceilingMs, startedAt: t0, finishedAt: ceilingEnd },
     steady: { ms: steady.ms, sql: steady.sql, startedAt: steady.startedAt, finishedAt: steady.finishedAt },
     fresh: { ms: fresh.ms, sent: fresh.counts['sent'] ?? 0, sql: fresh.sql, startedAt: fresh.startedAt, finishedAt: fresh.finishedAt },
+    ...(samples ? { memory: samples, runCpuMs: (cpu.user + cpu.system) / 1000 } : {}),
   };
   process.stdout.write(`BENCH-REPORT ${JSON.stringify(report)}\n`);
   await connector.close();
   process.exit(0);
+}
+
+/**
+ * --memory: samples the child every 500 ms during the first run — VmRSS, the main thread's heap
+ * (v8.getHeapStatistics) and array buffers, and each render worker's own heap as the worker reports it
+ * (src/render/pool.ts `sampleRenderWorkers`).
+ */
+async function memorySampler(): Promise<{ stop: () => Promise<MemorySample[]> }> {
+  const v8 = (await import('node:v8')).default;
+  // (a build without the diagnostic, e.g. an older commit measured as "before", reports no workers)
+  const pool = await product<Partial<typeof import('../src/render/pool.ts')>>('render/pool');
+  const sampleRenderWorkers = pool.sampleRenderWorkers ?? (async () => []);
+  const mb = (x: number) => Math.round((x / 1048576) * 10) / 10;
+  const samples: MemorySample[] = [];
+  const t0 = Date.now();
+  let busy = false;
+  const take = async () => {
+    if (busy) return;
+    busy = true;
+    const m = process.memoryUsage();
+    const h = v8.getHeapStatistics();
+    const workers = await sampleRenderWorkers();
+    samples.push({
+      t: (Date.now() - t0) / 1000,
+      rss: vm('VmRSS'),
+      anon: vm('RssAnon'),
+      file: vm('RssFile'),
+      main: {
+        physical: mb(h.total_physical_size),
+        used: mb(h.used_heap_size),
+        newSpace: mb(v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0),
+        external: mb(m.external),
+        arrayBuffers: mb(m.arrayBuffers),
+      },
+      workers: workers.map((w) => ({
+        physical: mb(w.physical),
+        used: mb(w.used),
+        newSpace: mb(w.newSpace),
+        external: mb(w.external),
+        arrayBuffers: mb(w.arrayBuffers),
+        malloced: mb(w.malloced),
+        renders: w.renders,
+      })),
+    });
+    busy = false;
+  };
+  const timer = setInterval(() => void take(), 500);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      while (busy) await sleep(10);
+      return samples;
+    },
+  };
+}
+
+/** --memory: the samples at 10 %, 25 %, 50 %, 75 % and 100 % of the run, and the one with the highest RSS. */
+function memoryLines(samples: MemorySample[]): string[] {
+  if (!samples.length) return [];
+  const f = (x: number) => x.toFixed(0);
+  const line = (label: string, s: MemorySample) => {
+    const w = s.workers;
+    const sum = (k: keyof MemorySample['workers'][number]) => w.reduce((a, x) => a + x[k], 0);
+    const rest = s.rss - s.main.physical - s.main.arrayBuffers - sum('physical') - sum('arrayBuffers');
+    const each = w
+      .map((x) => `heap ${f(x.physical)} (used ${f(x.used)}, new ${f(x.newSpace)}) ab ${f(x.arrayBuffers)} malloc ${f(x.malloced)} after ${x.renders}`)
+      .join('; ');
+    return `    ${label.padEnd(9)} ${s.t.toFixed(1).padStart(6)} s  RSS ${f(s.rss)} = main heap ${f(s.main.physical)} (used ${f(s.main.used)}) + ab ${f(s.main.arrayBuffers)} (external ${f(s.main.external)}) + workers [${each || 'none'}] + rest ${f(rest)}; main new ${f(s.main.newSpace)}; anon ${f(s.anon)}, file ${f(s.file)}`;
+  };
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor((samples.length - 1) * q))]!;
+  const peak = samples.reduce((a, b) => (b.rss > a.rss ? b : a));
+  return [
+    '  memory during the first run (--memory; MB, each worker as it reports its own isolate):',
+    ...[0.1, 0.25, 0.5, 0.75, 1].map((q) => line(`${q * 100} %`, at(q))),
+    line('max RSS', peak),
+  ];
 }
 
 /**
@@ -321,7 +419,7 @@ function monotonicUs(): number {
 }
 
 /** Resident memory of this process in MB, from /proc (VmHWM = the peak since the process started). */
-function vm(field: 'VmRSS' | 'VmHWM'): number {
+function vm(field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
@@ -585,6 +683,7 @@ async function parent(): Promise<void> {
           '--database',
           sandbox.database,
           ...(quick ? ['--quick'] : []),
+          ...(argv.includes('--memory') ? ['--memory'] : []),
         ],
         {
           stdio: ['pipe', 'pipe', 'inherit'],
@@ -674,6 +773,10 @@ async function parent(): Promise<void> {
           `    by method: ${byMethod(steadyByMethod)}`,
           `  steady, 20 new      ${fmt(fresh.ms / 1000, 2)} s, sent ${fresh.sent}, ${freshCalls} host calls, ${fresh.sql} SQL`,
           `    by method: ${byMethod(freshByMethod)}`,
+          ...(report.runCpuMs !== undefined
+            ? [`  CPU over the first run ${fmt(report.runCpuMs / Math.max(1, run.sent), 1)} ms per invoice sent (all threads)`]
+            : []),
+          ...memoryLines(report.memory ?? []),
         ].join('\n'),
       );
       console.log(rows[rows.length - 1]);
@@ -741,6 +844,7 @@ if (argv.includes('--help') || argv.includes('-h')) {
   --quick        a smaller N and a shorter render+send ceiling
   --trace FILE   write e-mails and host calls per 100 ms of the first run to FILE.<workers>.txt
   --json FILE    append each child's report (JSON, one line per configuration) to FILE
+  --memory       sample the child's memory during the first run (main thread and each render worker)
 Per configuration: the first run (all due invoices), then the steady state: a run with nothing new
 and a run after 20 new invoices were posted, each with its host calls by method and SQL statements.`);
 } else if (argv.includes('--child')) await child();

@@ -4,11 +4,14 @@
  *
  *   npx tsx bench/render.ts          ~2,000 invoices per variant
  *   npx tsx bench/render.ts --quick  200 per variant
+ *   --heap-growing-percent P         V8's heap growing factor for this process and its workers, as
+ *                                    src/boot.ts `tuneHeap` sets it in production (default: V8's own)
  *
  * Variants, in one run (the machine is noisy: compare within a run): DejaVu pre-parsed in this thread,
  * the same with 2 worker threads, and built-in Helvetica in this thread (no Polish glyphs: a lower
  * bound only). Prints invoices/s, CPU ms per invoice, mean PDF size and peak RSS.
  */
+import v8 from 'node:v8';
 import type { Invoice } from '../src/domain.ts';
 import { createPdfRenderer } from '../src/render/pool.ts';
 import { loadFonts } from '../src/render/fonts.ts';
@@ -16,6 +19,8 @@ import { renderStandardPrint, type RenderOptions } from '../src/render/print.ts'
 import { KSEF_INVOICE, productLine, VAT23, VAT8, withTotals } from '../test/fixtures/invoices.ts';
 
 const quick = process.argv.includes('--quick');
+const growing = process.argv[process.argv.indexOf('--heap-growing-percent') + 1];
+if (process.argv.includes('--heap-growing-percent')) v8.setFlagsFromString(`--heap-growing-percent=${Number(growing)}`);
 const N = quick ? 200 : 2000;
 
 function invoiceNo(i: number): Invoice {
@@ -90,7 +95,9 @@ results.push(
 );
 clearInterval(rssTimer);
 
-console.log(`render bench: ${N} distinct one-page invoices per variant${quick ? ' (--quick)' : ''}, Node ${process.version}`);
+console.log(
+  `render bench: ${N} distinct one-page invoices per variant${quick ? ' (--quick)' : ''}${growing && process.argv.includes('--heap-growing-percent') ? `, heap growing ${growing} %` : ''}, Node ${process.version}`,
+);
 console.log('variant'.padEnd(46), 'inv/s'.padStart(7), 'CPU ms/inv'.padStart(11), 'KB/PDF'.padStart(8), 'peak RSS MB'.padStart(12));
 for (const r of results) {
   console.log(

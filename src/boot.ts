@@ -25,14 +25,18 @@ export type DemoStarter = (opts: { config: Config; service: InstallationService;
 
 /**
  * V8's heap growing factor for this process and its render workers: after each full collection the
- * old generation may grow to 1.5 × what survived before the next one, instead of V8's own factor (up
+ * old generation may grow to 1.3 × what survived before the next one, instead of V8's own factor (up
  * to 4 × when collections are cheap, which they are here: the connector keeps ~40–60 MB live and makes
- * the rest garbage). Measured end to end (`bench/e2e.ts --runtime compiled`, 1,000 invoices): peak RSS
- * 268 → 212 MB with no workers, 375 → 319 MB with 2 (docs/performance.md, issue 12). A tuning flag V8
- * reads when it sets the next limit; called once, first thing, by the process entries.
+ * the rest garbage). Measured end to end (`bench/e2e.ts --runtime compiled`; docs/performance.md,
+ * issue 12): at 1,000 invoices 50 % took the peak from 268 to 212 MB with no workers and from 375 to
+ * 319 MB with 2; at 5,000 invoices with 2 workers 30 % took it from 316–325 to 298–307 MB, render CPU
+ * per invoice unchanged (`bench/render.ts`). A tuning flag V8 reads when it sets the next limit; called
+ * once, first thing, by the process entries.
  */
+export const HEAP_GROWING_PERCENT = 30;
+
 export function tuneHeap(): void {
-  v8.setFlagsFromString('--heap-growing-percent=50');
+  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
 
 async function secretKeysFor(config: Config, log: (m: string) => void): Promise<SecretKey[]> {

@@ -73,8 +73,19 @@ function warmGlyphCache(font: fontkit.Font): void {
   }
 }
 
-/** Words (pdfkit lays text out word by word) whose shaping is kept per font. */
-export const LAYOUT_CACHE_ENTRIES = 4000;
+/**
+ * Words (pdfkit lays text out word by word) whose shaping is kept per font (and thread). 2,000 packed
+ * entries keep ~3.5 MB live per thread where 4,000 unpacked ones kept ~13 MB, and the heap grows with
+ * what is live (issue 12; docs/performance.md, memory): one thread's live heap after 3,000 distinct
+ * renders 35 → 26 MB, render CPU per invoice the same (`bench/render.ts`).
+ */
+export const LAYOUT_CACHE_ENTRIES = 2000;
+
+/**
+ * Longer runs are not kept: a word of more glyphs (a URL, an IBAN written without spaces) rarely comes
+ * again, and this bounds the cache in bytes as well as in entries (a packed entry costs ~40 bytes per glyph).
+ */
+export const LAYOUT_CACHE_MAX_GLYPHS = 64;
 
 interface GlyphRunShape {
   glyphs: unknown[];
@@ -97,30 +108,113 @@ function copyRun(run: GlyphRunShape): GlyphRunShape {
   return copy;
 }
 
+/** The four fields of a fontkit GlyphPosition, in its own order. */
+const POSITION_KEYS = ['xAdvance', 'yAdvance', 'xOffset', 'yOffset'] as const;
+
+/**
+ * A shaped word as the cache keeps it, in about a third of the memory of the run itself: the run's own
+ * fields with the positions packed into one array of numbers (four per glyph, when every position is a
+ * plain GlyphPosition: those four own number fields, one prototype) and the features object shared
+ * between entries that have equal ones (`intern`). `positions` holds full copies only for runs not shaped so.
+ */
+interface CachedRun {
+  shell: GlyphRunShape;
+  packed: number[] | null;
+  positionProto: object | null;
+}
+
+function isPlainPosition(p: object, proto: object): boolean {
+  if (Object.getPrototypeOf(p) !== proto) return false;
+  const keys = Object.keys(p);
+  if (keys.length !== POSITION_KEYS.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = POSITION_KEYS[i]!;
+    if (keys[i] !== k || typeof (p as Record<string, unknown>)[k] !== 'number') return false;
+  }
+  return true;
+}
+
+function pack(run: GlyphRunShape, intern: (features: unknown) => unknown): CachedRun {
+  const shell = Object.assign(Object.create(Object.getPrototypeOf(run) as object) as GlyphRunShape, run);
+  shell.glyphs = run.glyphs.slice();
+  if (typeof run.features === 'object' && run.features !== null) shell.features = intern(run.features);
+  const first = run.positions[0];
+  const proto = first ? (Object.getPrototypeOf(first) as object | null) : null;
+  if (proto && run.positions.every((p) => isPlainPosition(p, proto))) {
+    const packed: number[] = [];
+    for (const p of run.positions as Record<(typeof POSITION_KEYS)[number], number>[]) packed.push(p.xAdvance, p.yAdvance, p.xOffset, p.yOffset);
+    shell.positions = [];
+    return { shell, packed, positionProto: proto };
+  }
+  shell.positions = copyRun(run).positions;
+  return { shell, packed: null, positionProto: null };
+}
+
+function unpack(entry: CachedRun): GlyphRunShape {
+  const { shell, packed, positionProto } = entry;
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(shell) as object) as GlyphRunShape, shell);
+  copy.glyphs = shell.glyphs.slice();
+  if (packed && positionProto) {
+    const positions: object[] = new Array<object>(packed.length / 4);
+    for (let i = 0, j = 0; j < packed.length; i++, j += 4) {
+      const p = Object.create(positionProto) as Record<(typeof POSITION_KEYS)[number], number>;
+      p.xAdvance = packed[j]!;
+      p.yAdvance = packed[j + 1]!;
+      p.xOffset = packed[j + 2]!;
+      p.yOffset = packed[j + 3]!;
+      positions[i] = p;
+    }
+    copy.positions = positions;
+  } else {
+    copy.positions = copyRun(shell).positions;
+  }
+  if (typeof shell.features === 'object' && shell.features !== null) copy.features = { ...shell.features };
+  return copy;
+}
+
+/** Shares equal features objects (flat key → value) between cache entries; a few distinct ones at most. */
+function featureInterner(): (features: unknown) => unknown {
+  const seen: Record<string, unknown>[] = [];
+  const equal = (a: Record<string, unknown>, b: Record<string, unknown>) => {
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    return ka.length === kb.length && ka.every((k, i) => kb[i] === k && a[k] === b[k]);
+  };
+  return (features) => {
+    const f = features as Record<string, unknown>;
+    if (Object.values(f).some((v) => typeof v === 'object' && v !== null)) return { ...f };
+    const hit = seen.find((s) => equal(s, f));
+    if (hit) return hit;
+    const own = { ...f };
+    if (seen.length < 16) seen.push(own);
+    return own;
+  };
+}
+
 /**
  * Wraps `font.layout` (fontkit's public API, which pdfkit calls once per word and document) with a
  * bounded LRU keyed by the text, for calls without features/script/language/direction. The cached run
  * is never handed out: every caller gets a fresh copy of the run and its positions (the glyph objects
  * are fontkit's own per-font cache and stay shared, as without this). Anything not shaped like a
  * GlyphRun is passed through uncached. Shaping is a pure function of the text and the font, so the
- * PDFs are byte-identical with and without the cache.
+ * PDFs are byte-identical with and without the cache. Entries are kept packed (`CachedRun`).
  */
 export function memoizeLayout(font: fontkit.Font, maxEntries = LAYOUT_CACHE_ENTRIES): void {
   const original = font.layout.bind(font) as (text: string, ...rest: unknown[]) => unknown;
-  const cache = new Map<string, GlyphRunShape>();
+  const cache = new Map<string, CachedRun>();
+  const intern = featureInterner();
   font.layout = (text: string, ...rest: unknown[]): unknown => {
     if (typeof text !== 'string' || rest.some((a) => a !== undefined)) return original(text, ...rest);
-    let run = cache.get(text);
-    if (run) {
+    const hit = cache.get(text);
+    if (hit) {
       cache.delete(text); // most recently used goes last
-      cache.set(text, run);
-      return copyRun(run);
+      cache.set(text, hit);
+      return unpack(hit);
     }
     const fresh = original(text);
-    if (!isGlyphRun(fresh)) return fresh;
-    run = copyRun(fresh);
+    if (!isGlyphRun(fresh) || fresh.glyphs.length > LAYOUT_CACHE_MAX_GLYPHS || maxEntries <= 0) return fresh;
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-    cache.set(text, run);
+    cache.set(text, pack(fresh, intern));
     return fresh;
   };
 }

@@ -42,7 +42,31 @@ export interface WorkerRequest {
   options: RenderOptions;
 }
 
+/** A diagnostic request (`sampleRenderWorkers`): the worker answers with its isolate's heap figures. */
+export interface WorkerHeapRequest {
+  id: number;
+  heap: true;
+}
+
+/** One worker isolate's memory, in bytes (v8.getHeapStatistics and process.memoryUsage inside the worker). */
+export interface WorkerHeap {
+  /** Heap reserved / committed to physical pages / used by live and not yet collected objects. */
+  total: number;
+  physical: number;
+  used: number;
+  /** Memory outside the JS heap that V8 knows of (ArrayBuffer backing stores and the like). */
+  external: number;
+  arrayBuffers: number;
+  /** V8's own malloc'd memory (compiler, parser). */
+  malloced: number;
+  /** Young generation (new space) committed. */
+  newSpace: number;
+  /** Renders this worker has done since it started. */
+  renders: number;
+}
+
 export type WorkerResponse =
+  | { id: number; heap: WorkerHeap }
   | { id: number; ok: true; pdf: Uint8Array; warnings: string[] }
   | { id: number; ok: false; error: { code: ErrorCode; message: string; detail: Record<string, unknown> | undefined } };
 
@@ -103,6 +127,38 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Outstanding `sampleRenderWorkers` requests (not renders: they do not count as pending work). */
+  sampling: Map<number, (h: WorkerHeap) => void>;
+}
+
+/** The running workers of every renderer in this process, for `sampleRenderWorkers`. */
+const liveSlots = new Set<Slot>();
+let nextSampleId = 1;
+
+/**
+ * A diagnostic (bench/e2e.ts --memory): each running render worker's heap figures, asked of the workers
+ * themselves (a worker's memory is part of this process's RSS; only the isolate can tell its own heap).
+ * Costs nothing unless called; a worker that does not answer within `timeoutMs` is left out.
+ */
+export async function sampleRenderWorkers(timeoutMs = 2_000): Promise<WorkerHeap[]> {
+  const answers = [...liveSlots].map(
+    (slot) =>
+      new Promise<WorkerHeap | null>((resolve) => {
+        const id = nextSampleId++;
+        const timer = setTimeout(() => {
+          slot.sampling.delete(id);
+          resolve(null);
+        }, timeoutMs);
+        timer.unref();
+        slot.sampling.set(id, (h) => {
+          clearTimeout(timer);
+          resolve(h);
+        });
+        const req: WorkerHeapRequest = { id, heap: true };
+        slot.worker.postMessage(req);
+      }),
+  );
+  return (await Promise.all(answers)).filter((h): h is WorkerHeap => h !== null);
 }
 
 /**
@@ -156,6 +212,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
       for (const [i, s] of slots.entries()) {
         if (!s || s.pending.size > 0) continue;
         slots[i] = null; // first, so its 'exit' does not respawn it
+        liveSlots.delete(s);
         void s.worker.terminate();
       }
     }, idleMs);
@@ -169,8 +226,14 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
 
   const spawn = (index: number): Slot => {
     const worker = startWorker();
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, pending: new Map(), sampling: new Map() };
+    liveSlots.add(slot);
     worker.on('message', (res: WorkerResponse) => {
+      if ('heap' in res) {
+        slot.sampling.get(res.id)?.(res.heap);
+        slot.sampling.delete(res.id);
+        return;
+      }
       const p = slot.pending.get(res.id);
       if (!p) return;
       slot.pending.delete(res.id);
@@ -178,6 +241,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
       else p.reject(new ConnectorError(res.error.code, res.error.message, { detail: res.error.detail }));
     });
     const fail = (why: string, cause?: unknown) => {
+      liveSlots.delete(slot);
       for (const p of slot.pending.values()) p.reject(new ConnectorError('render_failed', why, { retryable: true, cause }));
       slot.pending.clear();
       if (!closed && slots[index] === slot) slots[index] = spawn(index);

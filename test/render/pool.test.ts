@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../src/errors.ts';
-import { createPdfRenderer } from '../../src/render/pool.ts';
+import { createPdfRenderer, sampleRenderWorkers } from '../../src/render/pool.ts';
 import { renderStandardPrint } from '../../src/render/print.ts';
 import { ALL_FIXTURES, CREDIT_NOTE, EUR_NO_RATE_INVOICE, PLN_INVOICE } from '../fixtures/invoices.ts';
 
@@ -117,6 +117,28 @@ describe('PDF renderer pool', () => {
         await new Promise((r) => setTimeout(r, 150));
         expect(pool.stats().workers).toBe(1);
       }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("sampleRenderWorkers reports each running worker's own heap and render count, and no worker once they stopped", async () => {
+    const pool = createPdfRenderer({ workers: 2, maxInFlight: 4, idleMs: 300 });
+    try {
+      expect(await sampleRenderWorkers()).toEqual([]);
+      await Promise.all([PLN_INVOICE, CREDIT_NOTE, PLN_INVOICE].map((inv) => pool.render(inv, 'invoice')));
+      const heaps = await sampleRenderWorkers();
+      expect(heaps).toHaveLength(2);
+      expect(heaps.reduce((n, h) => n + h.renders, 0)).toBe(3);
+      for (const h of heaps) {
+        // a worker holds pdfkit, fontkit and two parsed fonts: megabytes of its own heap, within what it committed
+        expect(h.used).toBeGreaterThan(5 * 1048576);
+        expect(h.used).toBeLessThanOrEqual(h.total);
+        expect(h.newSpace).toBeLessThanOrEqual(h.total);
+      }
+      await new Promise((r) => setTimeout(r, 800));
+      expect(pool.stats().workers).toBe(0);
+      expect(await sampleRenderWorkers()).toEqual([]);
     } finally {
       await pool.close();
     }
