@@ -24,13 +24,12 @@
  * a run after 20 new invoices were posted. Targets (issue 12) are printed beside each figure; they are
  * never asserted in tests.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const argv = process.argv.slice(2);
@@ -392,27 +391,6 @@ function product<T>(module: string): Promise<T> {
   return import(url.href) as Promise<T>;
 }
 
-/**
- * For `--runtime compiled`: builds dist/ (`npm run build`) and writes this file as plain JavaScript
- * where node resolves the repository's packages from, so the child runs on plain node like
- * `node dist/main.js`. Returns the child's file and dist/'s URL.
- */
-async function buildCompiledChild(): Promise<{ file: string; dist: string }> {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-  const ts = (await import('typescript')).default;
-  const source = await fs.readFile(fileURLToPath(import.meta.url), 'utf8');
-  const js = ts.transpileModule(source, { fileName: 'e2e.ts', compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  const dir = path.join(root, 'node_modules', '.cache', 'invoice-courier-bench');
-  await fs.mkdir(dir, { recursive: true });
-  // A file of this invocation's own: node_modules may be a hard-linked copy shared by several checkouts,
-  // and writing over a shared file would change what another checkout's benchmark runs.
-  const file = path.join(dir, `e2e-child-${process.pid}.mjs`);
-  await fs.rm(file, { force: true });
-  await fs.writeFile(file, js);
-  return { file, dist: pathToFileURL(path.join(root, 'dist') + path.sep).href };
-}
-
 /** The monotonic clock V8's CPU profiles stamp their samples with, in µs. */
 function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
@@ -446,87 +424,6 @@ function waitForLine(line: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------------
 // Parent: the far side, and the table.
 // ---------------------------------------------------------------------------------------------------
-interface Accepted {
-  at: number;
-  messageId: string;
-}
-
-async function startSmtp(): Promise<{ port: number; accepted: Accepted[]; stop: () => Promise<void> }> {
-  // imported here, not at the top: the connector child never loads what only the far side uses
-  const { SMTPServer } = await import('smtp-server');
-  const accepted: Accepted[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    disableReverseLookup: true,
-    logger: false,
-    onAuth(auth, _s, cb) {
-      cb(null, { user: auth.username });
-    },
-    onData(stream, _s, cb) {
-      let head = '';
-      stream.on('data', (d: Buffer) => {
-        if (head.length < 8192) head += d.toString('latin1');
-      });
-      stream.on('end', () => {
-        const m = /^message-id:\s*(\S+)/im.exec(head);
-        accepted.push({ at: Date.now(), messageId: m ? m[1]! : '' });
-        cb();
-      });
-    },
-  });
-  // The sink's own server drops the greeting pause; this one answers at once too.
-  (server.options as { greetingDelay?: number }).greetingDelay = 0;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.server.address() as { port: number }).port;
-  return { port, accepted, stop: () => new Promise((r) => server.close(() => r())) };
-}
-
-/** An HTTP proxy in front of the host that counts JSON-RPC calls by model.method (and web routes). */
-async function startCountingProxy(target: string): Promise<{ url: string; calls: Map<string, { at: number }[]>; stop: () => Promise<void> }> {
-  const calls = new Map<string, { at: number }[]>();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const t = new URL(target);
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      let key = `${req.method} ${(req.url ?? '').replace(/\d+/g, ':n').split('?')[0]}`;
-      try {
-        const rpc = JSON.parse(body.toString('utf8'));
-        const a = rpc?.params?.args;
-        if (rpc?.params?.method === 'execute_kw' && Array.isArray(a)) key = `${a[3]}.${a[4]}`;
-        else if (rpc?.params?.service) key = `${rpc.params.service}.${rpc.params.method}`;
-      } catch {
-        /* not JSON: keep the route */
-      }
-      const list = calls.get(key) ?? [];
-      list.push({ at: Date.now() });
-      calls.set(key, list);
-      const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
-      up.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      up.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls,
-    stop: async () => {
-      agent.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
 /** CPU time of one process (all its threads) in ms from /proc/<pid>/stat; with `reaped`, also its children that exited. */
 function processCpuMs(pid: number, reaped = false): number {
   try {
@@ -605,16 +502,7 @@ function cpuBetween(samples: CpuSample[], from: number, to: number): Omit<CpuSam
   };
 }
 
-function callsBetween(calls: Map<string, { at: number }[]>, from: number, to: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [k, list] of calls) {
-    const n = list.filter((c) => c.at >= from && c.at <= to).length;
-    if (n) out.set(k, n);
-  }
-  return out;
-}
-
-function quietShare(accepted: Accepted[], from: number, to: number): number {
+function quietShare(accepted: { at: number }[], from: number, to: number): number {
   const bucket = 100;
   const buckets = Math.max(1, Math.ceil((to - from) / bucket));
   const busy = new Set<number>();
@@ -628,7 +516,8 @@ async function parent(): Promise<void> {
   // compiled = dist/ on plain node, as production runs (`node dist/main.js`); tsx = the sources, as `npm start`
   const runtimes = (arg('runtime') ?? 'compiled,tsx').split(',') as ('compiled' | 'tsx')[];
   const configs = runtimes.flatMap((runtime) => workerSets.map((workers) => ({ runtime, workers })));
-  const compiled = runtimes.includes('compiled') ? await buildCompiledChild() : null;
+  const { buildCompiledChild, callsBetween, startCountingProxy, startSmtpSink } = await import('./support/far-side.ts');
+  const compiled = runtimes.includes('compiled') ? await buildCompiledChild(import.meta.url) : null;
   const { startEmbeddedPostgres } = await import('../src/store/embedded.ts');
   const { startSandboxHost } = await import('../sandbox/index.ts');
   const { freePort } = await import('../test/support/ports.ts');
@@ -649,7 +538,7 @@ async function parent(): Promise<void> {
   const rows: string[] = [];
   try {
     for (const { runtime, workers } of configs) {
-      const smtp = await startSmtp();
+      const smtp = await startSmtpSink();
       const seededAt = Date.now();
       const sandbox = await startSandboxHost({ smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: n });
       const seedMs = Date.now() - seededAt;
@@ -787,7 +676,7 @@ async function parent(): Promise<void> {
   } finally {
     await pgServer.stop();
     await fs.rm(dir, { recursive: true, force: true });
-    if (compiled) await fs.rm(compiled.file, { force: true });
+    await compiled?.remove();
   }
 }
 

@@ -13,13 +13,12 @@
  * and host calls per 100 invoices. `--runtime compiled` (the default) runs `npm run build` output on
  * plain node, as production runs and as `bench/e2e.ts --runtime compiled` measures.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const argv = process.argv.slice(2);
@@ -69,101 +68,9 @@ function product<T>(module: string): Promise<T> {
   return import(url.href) as Promise<T>;
 }
 
-/** For `--runtime compiled`: `npm run build`, and this file as plain JavaScript beside the packages. */
-async function buildCompiledChild(): Promise<{ file: string; dist: string }> {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-  const ts = (await import('typescript')).default;
-  const source = await fs.readFile(fileURLToPath(import.meta.url), 'utf8');
-  const js = ts.transpileModule(source, { fileName: 'split.ts', compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  const dir = path.join(root, 'node_modules', '.cache', 'invoice-courier-bench');
-  await fs.mkdir(dir, { recursive: true });
-  const file = path.join(dir, 'split-child.mjs');
-  await fs.writeFile(file, js);
-  return { file, dist: pathToFileURL(path.join(root, 'dist') + path.sep).href };
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Parent: the far side, the processes, and the table.
 // ---------------------------------------------------------------------------------------------------
-interface Accepted {
-  at: number;
-  messageId: string;
-  session: string;
-}
-
-async function startSmtp(): Promise<{ port: number; accepted: Accepted[]; stop: () => Promise<void> }> {
-  const { SMTPServer } = await import('smtp-server');
-  const accepted: Accepted[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    disableReverseLookup: true,
-    logger: false,
-    onAuth(auth, _s, cb) {
-      cb(null, { user: auth.username });
-    },
-    onData(stream, session, cb) {
-      let head = '';
-      stream.on('data', (d: Buffer) => {
-        if (head.length < 8192) head += d.toString('latin1');
-      });
-      stream.on('end', () => {
-        const m = /^message-id:\s*(\S+)/im.exec(head);
-        accepted.push({ at: Date.now(), messageId: m ? m[1]! : '', session: session.id });
-        cb();
-      });
-    },
-  });
-  (server.options as { greetingDelay?: number }).greetingDelay = 0;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.server.address() as { port: number }).port;
-  return { port, accepted, stop: () => new Promise((r) => server.close(() => r())) };
-}
-
-/** An HTTP proxy in front of the host that counts its JSON-RPC calls (with their time). */
-async function startCountingProxy(target: string): Promise<{ url: string; calls: { at: number; key: string }[]; stop: () => Promise<void> }> {
-  const calls: { at: number; key: string }[] = [];
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const t = new URL(target);
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      let key = `${req.method} ${(req.url ?? '').split('?')[0]}`;
-      try {
-        const rpc = JSON.parse(body.toString('utf8'));
-        const a = rpc?.params?.args;
-        if (rpc?.params?.method === 'execute_kw' && Array.isArray(a)) key = `${a[3]}.${a[4]}`;
-        else if (rpc?.params?.service) key = `${rpc.params.service}.${rpc.params.method}`;
-      } catch {
-        /* not JSON: keep the route */
-      }
-      calls.push({ at: Date.now(), key });
-      const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
-      up.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      up.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls,
-    stop: async () => {
-      agent.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
 /** The parts of the connector's API answers the bench reads. */
 interface RunRow {
   status: string;
@@ -207,7 +114,8 @@ async function parent(): Promise<void> {
   const n = Number(arg('n') ?? (quick ? '1000' : '3000'));
   const procCounts = (arg('procs') ?? '1,2').split(',').map(Number);
   const runtime = (arg('runtime') ?? 'compiled') as 'compiled' | 'tsx';
-  const compiled = runtime === 'compiled' ? await buildCompiledChild() : null;
+  const { buildCompiledChild, startCountingProxy, startSmtpSink } = await import('./support/far-side.ts');
+  const compiled = runtime === 'compiled' ? await buildCompiledChild(import.meta.url) : null;
   const entry = compiled ? [compiled.file, '--dist', compiled.dist] : ['--import', 'tsx', fileURLToPath(import.meta.url)];
   const { startEmbeddedPostgres } = await import('../src/store/embedded.ts');
   const { startSandboxHost } = await import('../sandbox/index.ts');
@@ -231,7 +139,7 @@ async function parent(): Promise<void> {
   const results: { procs: number; rate: number }[] = [];
   try {
     for (const procs of procCounts) {
-      const smtp = await startSmtp();
+      const smtp = await startSmtpSink();
       const sandbox = await startSandboxHost({ smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: n });
       const proxy = await startCountingProxy(sandbox.url);
       const dbName = `split_${procs}_${Date.now().toString(36)}`;
@@ -340,6 +248,7 @@ async function parent(): Promise<void> {
   } finally {
     await pgServer.stop();
     await fs.rm(dir, { recursive: true, force: true });
+    await compiled?.remove();
   }
 }
 

@@ -735,8 +735,10 @@ class RunContext {
   }
 
   /**
-   * An `uncertain` outcome is recorded first and logged/announced after; a process that dies between
-   * the two leaves it unannounced. Every run makes up for that, so no uncertain invoice stays unseen.
+   * An `uncertain` outcome is announced after it was recorded; a process that dies between the two leaves
+   * it unannounced (and an interrupted delivery resolved as uncertain is logged apart from its record; a
+   * claim's outcome carries its log entry into the same statement). Every run makes up for that, so no
+   * uncertain invoice stays unseen.
    */
   private async announceUncertain(): Promise<void> {
     const { store } = this.deps;

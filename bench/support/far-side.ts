@@ -1,0 +1,132 @@
+/**
+ * What the end-to-end benchmarks (../e2e.ts, ../split.ts) run on the far side of the connector, in their
+ * parent process: a real SMTP server on loopback that notes every accepted message, a proxy in front of
+ * the host that counts its calls, and the compiled child (the benchmark file as plain JavaScript beside
+ * the packages, so that the connector runs on plain node on dist/ as production runs it).
+ *
+ * Parent only: the benchmarks import this module dynamically in their parent code, because their child
+ * is the benchmark file alone, transpiled into node_modules (it cannot import files beside it).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** A message the SMTP server accepted: when, its Message-ID, and the SMTP session (connection) it came on. */
+export interface Accepted {
+  at: number;
+  messageId: string;
+  session: string;
+}
+
+/** smtp-server on 127.0.0.1 with no greeting pause and any AUTH accepted; `accepted` grows as messages arrive. */
+export async function startSmtpSink(): Promise<{ port: number; accepted: Accepted[]; stop: () => Promise<void> }> {
+  const { SMTPServer } = await import('smtp-server');
+  const accepted: Accepted[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    disableReverseLookup: true,
+    logger: false,
+    onAuth(auth, _s, cb) {
+      cb(null, { user: auth.username });
+    },
+    onData(stream, session, cb) {
+      let head = '';
+      stream.on('data', (d: Buffer) => {
+        if (head.length < 8192) head += d.toString('latin1');
+      });
+      stream.on('end', () => {
+        const m = /^message-id:\s*(\S+)/im.exec(head);
+        accepted.push({ at: Date.now(), messageId: m ? m[1]! : '', session: session.id });
+        cb();
+      });
+    },
+  });
+  // The product's own sink drops the greeting pause; this one answers at once too.
+  (server.options as { greetingDelay?: number }).greetingDelay = 0;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.server.address() as { port: number }).port;
+  return { port, accepted, stop: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** One host call through the proxy: when, and `model.method` (JSON-RPC) or the route with its numbers left out. */
+export interface HostCall {
+  at: number;
+  key: string;
+}
+
+/** An HTTP proxy in front of the host that notes every call (JSON-RPC by model.method, other routes by path). */
+export async function startCountingProxy(target: string): Promise<{ url: string; calls: HostCall[]; stop: () => Promise<void> }> {
+  const calls: HostCall[] = [];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const t = new URL(target);
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      let key = `${req.method} ${(req.url ?? '').replace(/\d+/g, ':n').split('?')[0]}`;
+      try {
+        const rpc = JSON.parse(body.toString('utf8'));
+        const a = rpc?.params?.args;
+        if (rpc?.params?.method === 'execute_kw' && Array.isArray(a)) key = `${a[3]}.${a[4]}`;
+        else if (rpc?.params?.service) key = `${rpc.params.service}.${rpc.params.method}`;
+      } catch {
+        /* not JSON: keep the route */
+      }
+      calls.push({ at: Date.now(), key });
+      const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    stop: async () => {
+      agent.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Host calls between two instants (inclusive), by key. */
+export function callsBetween(calls: HostCall[], from: number, to: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const c of calls) if (c.at >= from && c.at <= to) out.set(c.key, (out.get(c.key) ?? 0) + 1);
+  return out;
+}
+
+/**
+ * For `--runtime compiled`: builds dist/ (`npm run build`) and writes the benchmark file `benchUrl` as
+ * plain JavaScript where node resolves the repository's packages from. The file is this invocation's
+ * own (node_modules may be a hard-linked copy shared by several checkouts: writing over a shared file
+ * would change what another checkout's benchmark runs); `remove()` deletes it.
+ */
+export async function buildCompiledChild(benchUrl: string): Promise<{ file: string; dist: string; remove: () => Promise<void> }> {
+  const root = fileURLToPath(new URL('../..', benchUrl));
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  const ts = (await import('typescript')).default;
+  const source = await fs.readFile(fileURLToPath(benchUrl), 'utf8');
+  const name = path.basename(fileURLToPath(benchUrl), '.ts');
+  const js = ts.transpileModule(source, {
+    fileName: `${name}.ts`,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  const dir = path.join(root, 'node_modules', '.cache', 'invoice-courier-bench');
+  await fs.mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${name}-child-${process.pid}.mjs`);
+  await fs.rm(file, { force: true });
+  await fs.writeFile(file, js);
+  return { file, dist: pathToFileURL(path.join(root, 'dist') + path.sep).href, remove: () => fs.rm(file, { force: true }) };
+}
