@@ -114,7 +114,7 @@ export function callsBetween(calls: HostCall[], from: number, to: number): Map<s
  * would change what another checkout's benchmark runs); `remove()` deletes it.
  */
 export async function buildCompiledChild(benchUrl: string): Promise<{ file: string; dist: string; remove: () => Promise<void> }> {
-  const root = fileURLToPath(new URL('../..', benchUrl));
+  const root = fileURLToPath(new URL('..', benchUrl));
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   const ts = (await import('typescript')).default;
   const source = await fs.readFile(fileURLToPath(benchUrl), 'utf8');
