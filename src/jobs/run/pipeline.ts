@@ -121,18 +121,29 @@ export interface PageQueue {
   cancelPages(runId: string, options?: { onlyWaiting?: boolean }): Promise<void>;
 }
 
-/** A counting semaphore: at most `size` holders at once, the others wait in order. */
+/**
+ * A counting semaphore: at most `size` holders at once. Waiters are served by `priority` (lower first; the
+ * page's index in its run), in order of arrival within one priority. So of two pages a process works at
+ * once, the earlier one's deliveries go first and it ends first: its job gives way to the next page,
+ * whose host reads then overlap the later page's deliveries, instead of both pages draining together and
+ * both next pages reading together while no e-mail leaves.
+ */
 export class DeliverySlots {
   private used = 0;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: { priority: number; wake: () => void }[] = [];
   constructor(readonly size: number) {}
-  async acquire(): Promise<void> {
-    while (this.used >= Math.max(1, this.size)) await new Promise<void>((r) => this.waiters.push(r));
+  async acquire(priority = 0): Promise<void> {
+    while (this.used >= Math.max(1, this.size)) {
+      await new Promise<void>((wake) => {
+        const at = this.waiters.findIndex((w) => w.priority > priority);
+        this.waiters.splice(at < 0 ? this.waiters.length : at, 0, { priority, wake });
+      });
+    }
     this.used++;
   }
   release(): void {
     this.used--;
-    this.waiters.shift()?.();
+    this.waiters.shift()?.wake();
   }
 }
 
@@ -253,6 +264,14 @@ interface RunSession {
 class RunContext {
   readonly counts: RunCounts = emptyCounts();
   private processed = 0;
+  /** The last progress write (`progress`), settled or not. */
+  private progressWrite: Promise<void> = Promise.resolve();
+  /** True while `queuePages` writes the run's counts whole, before they live in the store. */
+  private splittingCounts = false;
+  /** Called at each delivery launched while the run's first page is worked (see `execute`). */
+  private onFirstLaunch: (() => void) | null = null;
+  /** The index in its run of the page this context works (0: the run's own pages); its deliveries' priority. */
+  private pageIndex = 0;
   /** Invoices this context claimed (what its settled-check looks at). */
   private readonly claimedIds = new Set<string>();
   /**
@@ -381,6 +400,12 @@ class RunContext {
     const iterator = pages[Symbol.asyncIterator]();
     let failure: { error: unknown } | null = null;
     let split = false;
+    let splitting: Promise<boolean> | null = null;
+    // Set once the first page's first delivery is launched (or the page had none): the rest of a big run
+    // is listed and queued from then on, so the first e-mails do not wait for it (nor for other pages' reads).
+    let firstLaunched!: (go: boolean) => void;
+    const launchedFirst = new Promise<boolean>((resolve) => (firstLaunched = resolve));
+    this.onFirstLaunch = () => firstLaunched(true);
     try {
       let next = iterator.next();
       for (let first = true; ; first = false) {
@@ -390,9 +415,15 @@ class RunContext {
         // A full first page with a page queue: the rest is listed as ids only (one host call) and
         // queued as page jobs; this process works the first page itself, then waits for the others.
         let last = false;
-        if (first && deps.pages && this.host.listDueInvoiceIds && current.value.length >= pageSize) {
-          const rest = await this.host.listDueInvoiceIds({ ...query, afterId: current.value[current.value.length - 1]!.id });
-          if (rest.length > 0) split = await this.queuePages(rest, pageSize, current.value.length);
+        const listIds = this.host.listDueInvoiceIds?.bind(this.host);
+        if (first && deps.pages && listIds && current.value.length >= pageSize) {
+          const firstPage = current.value;
+          splitting = launchedFirst.then(async (go) => {
+            if (!go) return false;
+            const rest = await listIds({ ...query, afterId: firstPage[firstPage.length - 1]!.id });
+            return rest.length > 0 ? this.queuePages(rest, pageSize, firstPage.length) : false;
+          });
+          splitting.catch(() => undefined); // awaited below; a run that fails first must not crash on it
           last = true;
         }
         if (!last) {
@@ -401,6 +432,8 @@ class RunContext {
           next.catch(() => undefined);
         }
         await this.processPage(current.value, { park: true });
+        firstLaunched(true);
+        if (splitting) split = await splitting;
         if (this.stop) break;
         this.flushInBackground();
         await this.progress();
@@ -411,6 +444,10 @@ class RunContext {
       failure = { error: e };
       this.stopWith({ fatal: e });
     } finally {
+      // A run that failed before its first delivery queues no pages; pages queued meanwhile are ended.
+      firstLaunched(false);
+      this.onFirstLaunch = null;
+      if (splitting && !split) split = await (splitting as Promise<boolean>).catch(() => false);
       // Nothing is left running behind the run: every delivery settles before the run ends.
       await Promise.all([...this.inFlight]);
       await this.backgroundFlush;
@@ -464,7 +501,7 @@ class RunContext {
   private async launch(item: Claimed, template: RenderedTemplate | null): Promise<void> {
     const slots = this.deps.deliverySlots;
     if (slots) {
-      await slots.acquire();
+      await slots.acquire(this.pageIndex);
     } else {
       const limit = Math.max(1, this.deps.delivery.maxInFlight);
       while (this.inFlight.size >= limit) await new Promise<void>((r) => this.slotWaiters.push(r));
@@ -474,6 +511,7 @@ class RunContext {
       await this.giveBack(item);
       return;
     }
+    this.onFirstLaunch?.();
     const task: Promise<void> = this.deliverSettled(item, template).finally(() => {
       this.inFlight.delete(task);
       if (slots) slots.release();
@@ -533,7 +571,9 @@ class RunContext {
     if (!force && now - this.lastProgressAt < (this.deps.progressEveryMs ?? 1000)) return;
     this.lastProgressAt = now;
     try {
-      await this.writeProgress();
+      const write = this.writeProgress();
+      this.progressWrite = write.catch(() => undefined);
+      await write;
     } catch (err) {
       this.deps.logger.warn({ err, installationId: this.installation.id, runId: this.run.id }, 'run progress not written');
     }
@@ -542,6 +582,7 @@ class RunContext {
   /** The run's counts and progress in the store: whole, or (a split run) what changed since the last add. */
   private async writeProgress(): Promise<void> {
     const { store } = this.deps;
+    if (this.splittingCounts) return; // the next write carries it
     const flushed = this.shared;
     if (!flushed) {
       await store.updateRunProgress(this.run.id, this.processed, this.counts.due, this.counts);
@@ -573,8 +614,18 @@ class RunContext {
    */
   private async queuePages(rest: string[], pageSize: number, firstPage: number): Promise<boolean> {
     const { deps, installation, run } = this;
-    await deps.store.updateRunProgress(run.id, this.processed, this.counts.due, this.counts);
-    this.shared = { counts: { ...this.counts }, processed: this.processed };
+    // The first page's deliveries go on meanwhile: what is written whole is this snapshot, and only what
+    // settles after it is added later.
+    this.splittingCounts = true; // no other progress write crosses this one
+    await this.progressWrite; // nor one still on its way
+    const counts = { ...this.counts };
+    const processed = this.processed;
+    try {
+      await deps.store.updateRunProgress(run.id, processed, counts.due, counts);
+    } finally {
+      this.splittingCounts = false;
+    }
+    this.shared = { counts, processed };
     // This process's page jobs of the run use this run's host connection, operator and account.
     sessionsOf(deps).register(run.id, { installation, host: this.host, operator: this.operator, account: this.account });
     const jobs: RunPage[] = [];
@@ -648,6 +699,7 @@ class RunContext {
     const { deps, installation } = this;
     this.shared = { counts: emptyCounts(), processed: 0 };
     this.parkedAt = page.parkedAt;
+    this.pageIndex = page.index;
     let failure: { error: unknown } | null = null;
     try {
       if (rerun) await this.resolveInterrupted();
