@@ -1,6 +1,6 @@
 /** The process-wide bound of deliveries (`DeliverySlots`): its size holds, and waiters are served by page, then by arrival. */
 import { describe, expect, it } from 'vitest';
-import { DeliverySlots } from '../../src/jobs/run/pipeline.ts';
+import { DeliverySlots } from '../../src/jobs/run/delivery-slots.ts';
 
 describe('DeliverySlots', () => {
   it('never has more holders than its size', async () => {

@@ -29,7 +29,6 @@
  * twice (its process died, Agenda ran it again) sends nothing twice. Each process adds what its pages
  * settled to the run's counts in the store (`Store.addRunCounts`); the run's counts are their sum.
  */
-import os from 'node:os';
 import type { Config } from '../../config.ts';
 import type { DueInvoiceQuery, HostErp, RunSummary } from '../../connector/port.ts';
 import type { InstallationHostFactory } from '../../connector/registry.ts';
@@ -52,6 +51,11 @@ import { contentHash, HOST_CHANGE_REASONS, LOG_ONCE_REASONS, messageIdFor, type 
 import { flushWriteBacks, type HeldWriteBacks } from './writeback.ts';
 import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, ownerIsGone, RUN_HEARTBEAT_MS, RUN_LEASE_MS, runIsDead } from './run-lease.ts';
+import type { DeliverySlots } from './delivery-slots.ts';
+import { ownerIsHere, sessionsOf, type RunSession } from './page-sessions.ts';
+
+export { DeliverySlots } from './delivery-slots.ts';
+export { closePageSessions } from './page-sessions.ts';
 
 export type { PipelineEvent } from './settle.ts';
 
@@ -119,32 +123,6 @@ export interface PageQueue {
   enqueuePages(pages: RunPage[]): Promise<void>;
   pagesLeft(runId: string): Promise<{ waiting: number; running: number; failed: { index: number; error: string }[] }>;
   cancelPages(runId: string, options?: { onlyWaiting?: boolean }): Promise<void>;
-}
-
-/**
- * A counting semaphore: at most `size` holders at once. Waiters are served by `priority` (lower first; the
- * page's index in its run), in order of arrival within one priority. So of two pages a process works at
- * once, the earlier one's deliveries go first and it ends first: its job gives way to the next page,
- * whose host reads then overlap the later page's deliveries, instead of both pages draining together and
- * both next pages reading together while no e-mail leaves.
- */
-export class DeliverySlots {
-  private used = 0;
-  private readonly waiters: { priority: number; wake: () => void }[] = [];
-  constructor(readonly size: number) {}
-  async acquire(priority = 0): Promise<void> {
-    while (this.used >= Math.max(1, this.size)) {
-      await new Promise<void>((wake) => {
-        const at = this.waiters.findIndex((w) => w.priority > priority);
-        this.waiters.splice(at < 0 ? this.waiters.length : at, 0, { priority, wake });
-      });
-    }
-    this.used++;
-  }
-  release(): void {
-    this.used--;
-    this.waiters.shift()?.wake();
-  }
 }
 
 /** Stops the whole run: the account refused its credentials or cannot be used as configured. */
@@ -251,14 +229,6 @@ function triggerLabel(t: RunTrigger): string {
 function describeError(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
-}
-
-/** What a process needs to work pages of a run: the host connection, the operator and account, resolved once. */
-interface RunSession {
-  installation: Installation;
-  host: HostErp;
-  operator: Operator;
-  account: EmailAccount;
 }
 
 class RunContext {
@@ -1281,102 +1251,4 @@ export async function runPage(deps: PipelineDeps, work: RunPageWork): Promise<vo
   } finally {
     sessions.release(work.runId);
   }
-}
-
-/** Whether a ledger owner (`<hostname>:<pid>:<random>`) is a process of this machine. */
-function ownerIsHere(owner: string): boolean {
-  const m = /^(.*):(\d+):[^:]+$/.exec(owner);
-  return !!m && m[1] === os.hostname();
-}
-
-/** Closes the host connections this process keeps for page jobs of other processes' runs. */
-export async function closePageSessions(deps: Pick<PipelineDeps, 'owner'>): Promise<void> {
-  await SESSIONS.get(deps.owner)?.closeAll();
-}
-
-/**
- * Per process, per run: the host connection, operator and account its page jobs use (one login per
- * credential per process per run). The coordinator's process uses the run's own; another process opens
- * one with its first page of the run and closes it once no page of the run came for `IDLE_MS`.
- */
-class PageSessions {
-  private static readonly IDLE_MS = 30_000;
-  private readonly sessions = new Map<string, { ready: Promise<RunSession | null>; users: number; own: boolean; idle: NodeJS.Timeout | null }>();
-
-  register(runId: string, session: RunSession): void {
-    this.sessions.set(runId, { ready: Promise.resolve(session), users: 0, own: false, idle: null });
-  }
-
-  unregister(runId: string): void {
-    const entry = this.sessions.get(runId);
-    if (entry && !entry.own) this.sessions.delete(runId);
-  }
-
-  async acquire(deps: PipelineDeps, runId: string, installationId: string): Promise<RunSession | null> {
-    let entry = this.sessions.get(runId);
-    if (!entry) {
-      entry = { ready: this.open(deps, installationId), users: 0, own: true, idle: null };
-      this.sessions.set(runId, entry);
-    }
-    entry.users++;
-    if (entry.idle) clearTimeout(entry.idle);
-    entry.idle = null;
-    try {
-      const session = await entry.ready;
-      if (!session) this.drop(runId, entry);
-      return session;
-    } catch (e) {
-      this.drop(runId, entry);
-      throw e;
-    }
-  }
-
-  release(runId: string): void {
-    const entry = this.sessions.get(runId);
-    if (!entry) return;
-    entry.users--;
-    if (entry.users > 0 || !entry.own) return;
-    entry.idle = setTimeout(() => void this.close(runId, entry), PageSessions.IDLE_MS);
-    entry.idle.unref();
-  }
-
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.sessions].filter(([, e]) => e.own).map(([runId, e]) => this.close(runId, e)));
-  }
-
-  private drop(runId: string, entry: { users: number }): void {
-    entry.users--;
-    if (this.sessions.get(runId) === entry) this.sessions.delete(runId);
-  }
-
-  private async close(runId: string, entry: { ready: Promise<RunSession | null>; idle: NodeJS.Timeout | null }): Promise<void> {
-    if (entry.idle) clearTimeout(entry.idle);
-    if (this.sessions.get(runId) === entry) this.sessions.delete(runId);
-    const session = await entry.ready.catch(() => null);
-    await Promise.resolve(session?.host.close?.()).catch(() => undefined);
-  }
-
-  private async open(deps: PipelineDeps, installationId: string): Promise<RunSession | null> {
-    const installation = await deps.store.getInstallation(installationId);
-    if (!installation || installation.status !== 'active') return null;
-    requireCompleteSettings(installation.settings, { fromDate: true });
-    const host = deps.createHost(hostConnectionFor(installation, deps.secrets), installation.id);
-    // As a run does: the renderer gets ready while the host answers (a cold process's first renders would hold its first e-mails).
-    const { attachments } = installation.settings;
-    if ([attachments.pln, attachments.foreign].some((c) => parsePrintChoice(c)?.kind === 'standard')) void deps.prints.warm?.();
-    try {
-      const { operator, account } = await resolveSender(host, installation.settings);
-      return { installation, host, operator, account };
-    } catch (e) {
-      await Promise.resolve(host.close?.()).catch(() => undefined);
-      throw e;
-    }
-  }
-}
-
-const SESSIONS = new Map<string, PageSessions>();
-function sessionsOf(deps: Pick<PipelineDeps, 'owner'>): PageSessions {
-  let sessions = SESSIONS.get(deps.owner);
-  if (!sessions) SESSIONS.set(deps.owner, (sessions = new PageSessions()));
-  return sessions;
 }
