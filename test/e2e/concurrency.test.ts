@@ -4,7 +4,6 @@
  * due invoice delivered exactly once, the host's "sent" flag set for exactly those.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { generateSecretKey } from '../../src/secrets/secret-box.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -12,7 +11,7 @@ import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startConnectorProcess, type ConnectorProcess } from '../support/process.ts';
-import { installSandbox, sandboxMessageId } from '../support/sandbox-installation.ts';
+import { installSandbox, sandboxMessageId, unmarkSent, dayBeforeFirstInvoice } from '../support/sandbox-installation.ts';
 import { rpcProxy } from '../support/rpc-proxy.ts';
 
 let smtp: TestSmtpServer;
@@ -25,8 +24,7 @@ const env: Record<string, string> = {};
 beforeAll(async () => {
   smtp = await startTestSmtpServer();
   sandbox = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 300 });
-  for (const m of sandbox.records('account.move'))
-    if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
+  unmarkSent(sandbox);
   const databaseUrl = await freshDatabase();
   const key = generateSecretKey('conc');
   Object.assign(env, { DATABASE_URL: databaseUrl, SECRET_KEYS: `${key.id}:${key.key.toString('base64')}`, PAGE_SIZE: '40', MAX_IN_FLIGHT: '8' });
@@ -50,16 +48,7 @@ describe('three connector processes, one database, one installation, the same mo
     const [first] = children as [ConnectorProcess];
 
     const moves = sandbox.records('account.move');
-    const fromDate = DateTime.fromISO(
-      String(
-        moves
-          .filter((m) => m['invoice_date'])
-          .map((m) => m['invoice_date'])
-          .sort()[0],
-      ),
-    )
-      .minus({ days: 1 })
-      .toISODate()!;
+    const fromDate = dayBeforeFirstInvoice(sandbox);
     const { id } = await installSandbox((method, path, options) => first.api(method, path, options), sandbox, {
       enabled: false,
       fromDate,
@@ -115,22 +104,11 @@ describe('two connector processes, one database, several runs at the same moment
     const host = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 200 });
     const proxy = await rpcProxy(host.url);
     try {
-      for (const m of host.records('account.move'))
-        if (m['state'] === 'posted' && m['is_move_sent'] === true) host.write('account.move', m['id'] as number, { is_move_sent: false });
+      unmarkSent(host);
       if (children.length === 0) children.push(await startConnectorProcess(env)); // run alone (-t): the first creates Agenda's schema
       while (children.length < 2) children.push(await startConnectorProcess(env));
       const [a, b] = children as [ConnectorProcess, ConnectorProcess];
-      const moves = host.records('account.move');
-      const fromDate = DateTime.fromISO(
-        String(
-          moves
-            .filter((m) => m['invoice_date'])
-            .map((m) => m['invoice_date'])
-            .sort()[0],
-        ),
-      )
-        .minus({ days: 1 })
-        .toISODate()!;
+      const fromDate = dayBeforeFirstInvoice(host);
       const { id } = await installSandbox((method, path, options) => a.api(method, path, options), { url: proxy.url, database: host.database } as SandboxHost, {
         enabled: false,
         fromDate,

@@ -6,7 +6,6 @@
  * the host's "sent" flag is set exactly for the invoices the ledger records as sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { generateSecretKey } from '../../src/secrets/secret-box.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -14,7 +13,7 @@ import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startConnectorProcess, type ConnectorProcess } from '../support/process.ts';
-import { installSandbox, sandboxMessageId } from '../support/sandbox-installation.ts';
+import { installSandbox, sandboxMessageId, unmarkSent, dayBeforeFirstInvoice } from '../support/sandbox-installation.ts';
 
 const SEED = Number(process.env['CRASH_SEED'] ?? 20240611);
 const KILLS = 10;
@@ -46,8 +45,7 @@ beforeAll(async () => {
   smtp = await startTestSmtpServer();
   sandbox = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 560 });
   // Most invoices due: the seed marks some as sent by hand; un-mark every posted one.
-  for (const m of sandbox.records('account.move'))
-    if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
+  unmarkSent(sandbox);
   databaseUrl = await freshDatabase();
   const key = generateSecretKey('crash');
   Object.assign(env, {
@@ -74,16 +72,7 @@ describe('crash test: SIGKILL at random moments during runs, restart, repeat', (
   it(`every due invoice is delivered exactly once or recorded uncertain (seed ${SEED}, ${KILLS} kills)`, async () => {
     const random = prng(SEED);
     const moves = sandbox.records('account.move');
-    const fromDate = DateTime.fromISO(
-      String(
-        moves
-          .filter((m) => m['invoice_date'])
-          .map((m) => m['invoice_date'])
-          .sort()[0],
-      ),
-    )
-      .minus({ days: 1 })
-      .toISODate()!;
+    const fromDate = dayBeforeFirstInvoice(sandbox);
 
     const firstChild = await startConnectorProcess(env);
     child = firstChild;

@@ -6,11 +6,10 @@
  * how many it holds at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DateTime } from 'luxon';
 import { SMTPServer } from 'smtp-server';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
-import { installSandbox } from '../support/sandbox-installation.ts';
+import { installSandbox, unmarkSent, dayBeforeFirstInvoice } from '../support/sandbox-installation.ts';
 
 const MAX_IN_FLIGHT = 3;
 
@@ -47,8 +46,7 @@ beforeAll(async () => {
   port = (server.server.address() as { port: number }).port;
   for (let i = 0; i < 2; i++) {
     const host = await startSandboxHost({ port: 0, smtp: { host: '127.0.0.1', port }, invoiceCount: 60 });
-    for (const m of host.records('account.move'))
-      if (m['state'] === 'posted' && m['is_move_sent'] === true) host.write('account.move', m['id'] as number, { is_move_sent: false });
+    unmarkSent(host);
     hosts.push(host);
   }
   connector = await startTestConnector({ env: { MAX_IN_FLIGHT: String(MAX_IN_FLIGHT), SMTP_POOL_SIZE: '5' } });
@@ -64,15 +62,10 @@ describe('deliveries of one process', () => {
   it('two installations at once stay under one MAX_IN_FLIGHT together (each account could take more)', async () => {
     const installed = [];
     for (const host of hosts) {
-      const first = host
-        .records('account.move')
-        .map((m) => m['invoice_date'])
-        .filter((d): d is string => typeof d === 'string')
-        .sort()[0]!;
       installed.push(
         await installSandbox(connector.api, host, {
           enabled: false,
-          fromDate: DateTime.fromISO(first).minus({ days: 1 }).toISODate()!,
+          fromDate: dayBeforeFirstInvoice(host),
           attachments: { pln: 'none', foreign: 'none' },
         }),
       );

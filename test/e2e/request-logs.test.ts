@@ -10,7 +10,7 @@ import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { createRunConsole } from '../../src/jobs/run/run-console.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
-import { installSandbox } from '../support/sandbox-installation.ts';
+import { installSandbox, unmarkSent } from '../support/sandbox-installation.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 
 let connector: TestConnector;
@@ -35,8 +35,7 @@ beforeAll(async () => {
   smtp = await startTestSmtpServer();
   sandbox = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 12 });
   // Every posted invoice due again (the seed marks some as sent already).
-  for (const m of sandbox.records('account.move'))
-    if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
+  unmarkSent(sandbox);
   connector = await startTestConnector({ logger: createLogger('info', out) });
 }, 120_000);
 afterAll(async () => {

@@ -7,7 +7,6 @@
  * arrives twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { generateSecretKey } from '../../src/secrets/secret-box.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -15,7 +14,7 @@ import type { Run, Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startConnectorProcess, type ConnectorProcess } from '../support/process.ts';
-import { installSandbox, sandboxMessageId, waitsForKsef } from '../support/sandbox-installation.ts';
+import { installSandbox, sandboxMessageId, waitsForKsef, unmarkSent, dayBeforeFirstInvoice } from '../support/sandbox-installation.ts';
 
 const PAGE_SIZE = 20;
 
@@ -58,14 +57,8 @@ afterAll(async () => {
 async function freshHost(): Promise<{ host: SandboxHost; fromDate: string }> {
   const host = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 300 });
   hosts.push(host);
-  for (const m of host.records('account.move'))
-    if (m['state'] === 'posted' && m['is_move_sent'] === true) host.write('account.move', m['id'] as number, { is_move_sent: false });
-  const first = host
-    .records('account.move')
-    .map((m) => m['invoice_date'])
-    .filter((d): d is string => typeof d === 'string')
-    .sort()[0]!;
-  return { host, fromDate: DateTime.fromISO(first).minus({ days: 1 }).toISODate()! };
+  unmarkSent(host);
+  return { host, fromDate: dayBeforeFirstInvoice(host) };
 }
 
 /** Due on the host: posted customer invoices and credit notes from `fromDate`, not held by KSeF, not sent by the host itself. */

@@ -8,12 +8,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/store/embedded.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
-import { installSandbox } from '../support/sandbox-installation.ts';
+import { installSandbox, dayBeforeFirstInvoice } from '../support/sandbox-installation.ts';
 import { freePort } from '../support/ports.ts';
 import { rpcProxy } from '../support/rpc-proxy.ts';
 
@@ -64,17 +63,7 @@ async function until<T>(what: string, fn: () => Promise<T | null>, timeoutMs: nu
 
 describe('a PostgreSQL restart under a running connector', () => {
   it('the connector survives, reports the store down meanwhile, reconnects and runs again', async () => {
-    const moves = sandbox.records('account.move');
-    const fromDate = DateTime.fromISO(
-      String(
-        moves
-          .filter((m) => m['invoice_date'])
-          .map((m) => m['invoice_date'])
-          .sort()[0],
-      ),
-    )
-      .minus({ days: 1 })
-      .toISODate()!;
+    const fromDate = dayBeforeFirstInvoice(sandbox);
     const { id, token } = await installSandbox(connector.api, sandbox, { enabled: false, fromDate, attachments: { pln: 'none', foreign: 'none' } });
     expect((await health()).body).toMatchObject({ status: 'ok', store: 'up' });
 
@@ -116,17 +105,7 @@ describe('a host that is down at a slot run', () => {
     const host = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: 30 });
     const proxy = await rpcProxy(host.url);
     try {
-      const moves = host.records('account.move');
-      const fromDate = DateTime.fromISO(
-        String(
-          moves
-            .filter((m) => m['invoice_date'])
-            .map((m) => m['invoice_date'])
-            .sort()[0],
-        ),
-      )
-        .minus({ days: 1 })
-        .toISODate()!;
+      const fromDate = dayBeforeFirstInvoice(host);
       const { id, token } = await installSandbox(connector.api, { url: proxy.url, database: host.database } as SandboxHost, {
         enabled: true,
         fromDate,

@@ -3,6 +3,7 @@
  * start: operator ksiegowa, the "Sandbox SMTP" account, send now, confirmed invoices, by issue date.
  * Works with any client that speaks the connector's API (`api(method, path, { token, body })`).
  */
+import { DateTime } from 'luxon';
 import { expect } from 'vitest';
 import type { SandboxHost } from '../../sandbox/index.ts';
 import { SELLER_DOMAIN } from '../../sandbox/host/seed.ts';
@@ -19,6 +20,22 @@ export function waitsForKsef(move: Record<string, unknown>): boolean {
 
 export function sandboxMessageId(installationId: string, invoiceId: string): string {
   return messageIdFor(installationId, invoiceId, SANDBOX_SENDER);
+}
+
+/** Marks every posted sandbox invoice as not sent yet, so that all of them are due. */
+export function unmarkSent(host: Pick<SandboxHost, 'records' | 'write'>): void {
+  for (const m of host.records('account.move'))
+    if (m['state'] === 'posted' && m['is_move_sent'] === true) host.write('account.move', m['id'] as number, { is_move_sent: false });
+}
+
+/** The day before the sandbox's earliest invoice date: a from-date that leaves none of its invoices out. */
+export function dayBeforeFirstInvoice(host: Pick<SandboxHost, 'records'>): string {
+  const first = host
+    .records('account.move')
+    .map((m) => m['invoice_date'])
+    .filter((d): d is string => typeof d === 'string' && d !== '')
+    .sort()[0]!;
+  return DateTime.fromISO(first).minus({ days: 1 }).toISODate()!;
 }
 
 export type ApiClient = (method: string, path: string, options?: { token?: string; body?: unknown }) => Promise<{ status: number; body: any }>;

@@ -12,9 +12,8 @@
  *   const verdict = await w.verify({ uncertainAllowed: () => false });
  *   expect(verdict.problems).toEqual([]);
  */
-import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../../sandbox/host/index.ts';
-import { sandboxMessageId, waitsForKsef } from '../sandbox-installation.ts';
+import { sandboxMessageId, waitsForKsef, unmarkSent, dayBeforeFirstInvoice } from '../sandbox-installation.ts';
 import { generateSecretKey } from '../../../src/secrets/secret-box.ts';
 import { openStore } from '../../../src/store/index.ts';
 import type { LedgerEntry, LogEntry, Run, Store } from '../../../src/store/port.ts';
@@ -96,19 +95,9 @@ export async function startFaultWorld(options: FaultWorldOptions = {}): Promise<
   const leaseSeconds = options.leaseSeconds ?? 5;
   const smtp = await startFaultSmtp();
   const sandbox = await startSandboxHost({ port: 0, smtp: { host: smtp.host, port: smtp.port }, invoiceCount: options.invoices ?? 300 });
-  for (const m of sandbox.records('account.move'))
-    if (m['state'] === 'posted' && m['is_move_sent'] === true) sandbox.write('account.move', m['id'] as number, { is_move_sent: false });
+  unmarkSent(sandbox);
   const moves = sandbox.records('account.move');
-  const fromDate = DateTime.fromISO(
-    String(
-      moves
-        .filter((m) => m['invoice_date'])
-        .map((m) => m['invoice_date'])
-        .sort()[0],
-    ),
-  )
-    .minus({ days: 1 })
-    .toISODate()!;
+  const fromDate = dayBeforeFirstInvoice(sandbox);
 
   const databaseUrl = await freshDatabase();
   const direct = new URL(databaseUrl);
