@@ -28,7 +28,6 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
@@ -516,21 +515,11 @@ async function parent(): Promise<void> {
   // compiled = dist/ on plain node, as production runs (`node dist/main.js`); tsx = the sources, as `npm start`
   const runtimes = (arg('runtime') ?? 'compiled,tsx').split(',') as ('compiled' | 'tsx')[];
   const configs = runtimes.flatMap((runtime) => workerSets.map((workers) => ({ runtime, workers })));
-  const { buildCompiledChild, callsBetween, startCountingProxy, startSmtpSink } = await import('./support/far-side.ts');
+  const { buildCompiledChild, callsBetween, startBenchPostgres, startCountingProxy, startSmtpSink } = await import('./support/far-side.ts');
   const compiled = runtimes.includes('compiled') ? await buildCompiledChild(import.meta.url) : null;
-  const { startEmbeddedPostgres } = await import('../src/store/embedded.ts');
   const { startSandboxHost } = await import('../sandbox/index.ts');
-  const { freePort } = await import('../test/support/ports.ts');
 
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'invoice-courier-bench-e2e-'));
-  await fs.chmod(dir, 0o755);
-  const pgServer = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'data'),
-    port: await freePort(),
-    database: 'bench',
-    log: () => undefined,
-    postgresFlags: ['-c', 'max_connections=300'],
-  });
+  const postgres = await startBenchPostgres('e2e');
   const self = fileURLToPath(import.meta.url);
   console.log(
     `end-to-end bench: N=${n} seeded invoices, RENDER_WORKERS ${workerSets.join(' and ')}, runtime ${runtimes.join(' and ')}, ${os.cpus().length} cores, node ${process.version}`,
@@ -543,13 +532,7 @@ async function parent(): Promise<void> {
       const sandbox = await startSandboxHost({ smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: n });
       const seedMs = Date.now() - seededAt;
       const proxy = await startCountingProxy(sandbox.url);
-      const dbName = `bench_${workers}_${Date.now().toString(36)}`;
-      const admin = new pg.Client({ connectionString: pgServer.url });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${dbName} TEMPLATE template0`);
-      await admin.end();
-      const dbUrl = new URL(pgServer.url);
-      dbUrl.pathname = `/${dbName}`;
+      const dbUrl = await postgres.freshDatabase(`bench_${workers}`);
 
       const entry = runtime === 'compiled' ? [compiled!.file, '--dist', compiled!.dist] : ['--import', 'tsx', self];
       // --node-flags "...": extra node/V8 flags for the child (to measure one; production passes none)
@@ -566,7 +549,7 @@ async function parent(): Promise<void> {
           '--workers',
           String(workers),
           '--db',
-          dbUrl.toString(),
+          dbUrl,
           '--host',
           proxy.url,
           '--database',
@@ -578,7 +561,7 @@ async function parent(): Promise<void> {
           stdio: ['pipe', 'pipe', 'inherit'],
         },
       );
-      const postmaster = Number((await fs.readFile(path.join(dir, 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      const postmaster = await postgres.postmasterPid();
       const cpu = sampleCpu(proc.pid!, postmaster);
       let out = '';
       const report = await new Promise<ChildReport>((resolve, reject) => {
@@ -674,8 +657,7 @@ async function parent(): Promise<void> {
       await smtp.stop();
     }
   } finally {
-    await pgServer.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await postgres.stop();
     await compiled?.remove();
   }
 }

@@ -14,12 +14,9 @@
  * plain node, as production runs and as `bench/e2e.ts --runtime compiled` measures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 
 const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -114,25 +111,15 @@ async function parent(): Promise<void> {
   const n = Number(arg('n') ?? (quick ? '1000' : '3000'));
   const procCounts = (arg('procs') ?? '1,2').split(',').map(Number);
   const runtime = (arg('runtime') ?? 'compiled') as 'compiled' | 'tsx';
-  const { buildCompiledChild, startCountingProxy, startSmtpSink } = await import('./support/far-side.ts');
+  const { buildCompiledChild, startBenchPostgres, startCountingProxy, startSmtpSink } = await import('./support/far-side.ts');
   const compiled = runtime === 'compiled' ? await buildCompiledChild(import.meta.url) : null;
   const entry = compiled ? [compiled.file, '--dist', compiled.dist] : ['--import', 'tsx', fileURLToPath(import.meta.url)];
-  const { startEmbeddedPostgres } = await import('../src/store/embedded.ts');
   const { startSandboxHost } = await import('../sandbox/index.ts');
-  const { freePort } = await import('../test/support/ports.ts');
   const { generateSecretKey } = await import('../src/secrets/secret-box.ts');
   const key = generateSecretKey('bench');
   const keys = `${key.id}:${key.key.toString('base64')}`;
 
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'invoice-courier-bench-split-'));
-  await fs.chmod(dir, 0o755);
-  const pgServer = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'data'),
-    port: await freePort(),
-    database: 'bench',
-    log: () => undefined,
-    postgresFlags: ['-c', 'max_connections=300'],
-  });
+  const postgres = await startBenchPostgres('split');
   console.log(
     `split-run bench: N=${n} seeded invoices, ${procCounts.join(' and ')} connector process(es) on one database, RENDER_WORKERS 0, runtime ${runtime}, ${os.cpus().length} cores, node ${process.version}`,
   );
@@ -142,14 +129,8 @@ async function parent(): Promise<void> {
       const smtp = await startSmtpSink();
       const sandbox = await startSandboxHost({ smtp: { host: '127.0.0.1', port: smtp.port }, invoiceCount: n });
       const proxy = await startCountingProxy(sandbox.url);
-      const dbName = `split_${procs}_${Date.now().toString(36)}`;
-      const admin = new pg.Client({ connectionString: pgServer.url });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${dbName} TEMPLATE template0`);
-      await admin.end();
-      const dbUrl = new URL(pgServer.url);
-      dbUrl.pathname = `/${dbName}`;
-      const childArgs = ['--runtime', runtime, '--db', dbUrl.toString(), '--keys', keys];
+      const dbUrl = await postgres.freshDatabase(`split_${procs}`);
+      const childArgs = ['--runtime', runtime, '--db', dbUrl, '--keys', keys];
       // The first creates the schema (store and Agenda); the others start on it.
       const children: Proc[] = [await startChild(entry, childArgs)];
       children.push(...(await Promise.all(Array.from({ length: procs - 1 }, () => startChild(entry, childArgs)))));
@@ -246,8 +227,7 @@ async function parent(): Promise<void> {
     for (const r of results)
       if (one && r.procs > 1) console.log(`speed-up with ${r.procs} processes on this ${os.cpus().length}-core machine: ${(r.rate / one.rate).toFixed(2)}×`);
   } finally {
-    await pgServer.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await postgres.stop();
     await compiled?.remove();
   }
 }

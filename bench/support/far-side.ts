@@ -1,7 +1,7 @@
 /**
  * What the end-to-end benchmarks (../e2e.ts, ../split.ts) run on the far side of the connector, in their
  * parent process: a real SMTP server on loopback that notes every accepted message, a proxy in front of
- * the host that counts its calls, and the compiled child (the benchmark file as plain JavaScript beside
+ * the host that counts its calls, the embedded PostgreSQL, and the compiled child (the benchmark file as plain JavaScript beside
  * the packages, so that the connector runs on plain node on dist/ as production runs it).
  *
  * Parent only: the benchmarks import this module dynamically in their parent code, because their child
@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -129,4 +130,45 @@ export async function buildCompiledChild(benchUrl: string): Promise<{ file: stri
   await fs.rm(file, { force: true });
   await fs.writeFile(file, js);
   return { file, dist: pathToFileURL(path.join(root, 'dist') + path.sep).href, remove: () => fs.rm(file, { force: true }) };
+}
+
+/**
+ * One embedded PostgreSQL for a benchmark invocation (in a temporary folder): a fresh database per
+ * configuration, the postmaster's pid (for its CPU), and `stop()`, which also removes the folder.
+ */
+export async function startBenchPostgres(
+  name: string,
+): Promise<{ freshDatabase(label: string): Promise<string>; postmasterPid(): Promise<number>; stop(): Promise<void> }> {
+  const { startEmbeddedPostgres } = await import('../../src/store/embedded.ts');
+  const { freePort } = await import('../../test/support/ports.ts');
+  const pg = (await import('pg')).default;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `invoice-courier-bench-${name}-`));
+  await fs.chmod(dir, 0o755);
+  const dataDir = path.join(dir, 'data');
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    port: await freePort(),
+    database: 'bench',
+    log: () => undefined,
+    postgresFlags: ['-c', 'max_connections=300'],
+  });
+  return {
+    async freshDatabase(label) {
+      const dbName = `${label}_${Date.now().toString(36)}`;
+      const admin = new pg.Client({ connectionString: server.url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${dbName} TEMPLATE template0`);
+      await admin.end();
+      const url = new URL(server.url);
+      url.pathname = `/${dbName}`;
+      return url.toString();
+    },
+    async postmasterPid() {
+      return Number((await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    },
+    async stop() {
+      await server.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
 }
