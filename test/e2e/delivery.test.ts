@@ -652,6 +652,48 @@ describe('delivery outcomes through the pipeline (real SMTP server, sandbox host
     expectHostSentExactly(s, s.targets);
   });
 
+  it('two runs of one installation at once in one process: each answers only for the claims it won, so both complete and every invoice is e-mailed once', async () => {
+    const s = await scenario({ targets: 3 });
+    const { store, mail } = connector.pipeline;
+    // Run B reads the page's ledger first; run A then claims the page (same process, same owner) and
+    // holds its deliveries until B has ended, so B's claims of the page all lose to A's.
+    let bRead!: () => void;
+    const bHasRead = new Promise<void>((r) => (bRead = r));
+    let aClaimed!: () => void;
+    const aHasClaimed = new Promise<void>((r) => (aClaimed = r));
+    let bEnded!: () => void;
+    const bHasEnded = new Promise<void>((r) => (bEnded = r));
+    let read = false;
+    const bStore = Object.assign(Object.create(store) as typeof store, {
+      getLedger: async (...args: Parameters<typeof store.getLedger>) => {
+        const entries = await store.getLedger(...args);
+        if (!read) {
+          read = true;
+          bRead();
+          await aHasClaimed;
+        }
+        return entries;
+      },
+    });
+    const aMail = Object.assign(Object.create(mail) as typeof mail, {
+      deliver: async (...args: Parameters<typeof mail.deliver>) => {
+        aClaimed();
+        await bHasEnded;
+        return mail.deliver(...args);
+      },
+    });
+    const b = s.run({ store: bStore }).finally(bEnded);
+    await bHasRead;
+    const a = s.run({ mail: aMail });
+    const [runA, runB] = await Promise.all([a, b]);
+    expect(runB.status, runB.error ?? '').toBe('completed');
+    expect(runB.counts.sent).toBe(0);
+    expect(runA.status, runA.error ?? '').toBe('completed');
+    expect(runA.counts.sent).toBe(3);
+    for (const inv of s.targets) expect(s.messagesFor(inv)).toHaveLength(1);
+    expectHostSentExactly(s, s.targets);
+  });
+
   it.skipIf(!dovecotAvailable())('save_draft with a real Dovecot: the message is in Drafts with \\Draft, ledger drafted, host marked', async () => {
     const s = await scenario({ targets: 2, imap: true, delivery: 'save_draft' });
     const before = smtp.messages.length;

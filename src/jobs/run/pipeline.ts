@@ -271,6 +271,16 @@ class RunContext {
     }
   }
 
+  /**
+   * Notes a claim about to be asked for (so that one whose answer is lost is still checked as settled);
+   * true when it was not noted yet, i.e. an answer that says another owner won it takes it off again.
+   */
+  private noteClaim(invoiceId: string): boolean {
+    if (this.claimedIds.has(invoiceId)) return false;
+    this.claimedIds.add(invoiceId);
+    return true;
+  }
+
   /** Whether this context claimed the invoice. */
   claimed(invoiceId: string): boolean {
     return this.claimedIds.has(invoiceId);
@@ -952,7 +962,7 @@ class RunContext {
     const now = deps.clock();
     const leaseUntil = new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString();
     const plain = toSend.filter((c) => !c.newVersion);
-    for (const c of plain) this.claimedIds.add(c.invoice.id);
+    const noted = plain.filter((c) => this.noteClaim(c.invoice.id));
     const sender = senderAddress(this.account, this.operator);
     const won = new Map(
       (
@@ -967,6 +977,9 @@ class RunContext {
         )
       ).map((e) => [e.invoiceId, e]),
     );
+    // What another owner won is not this context's to check, even when that owner is this process (another
+    // run or page job of the same installation): only a claim whose answer was lost stays noted.
+    for (const c of noted) if (!won.has(c.invoice.id)) this.claimedIds.delete(c.invoice.id);
     const items: Claimed[] = [];
     for (const c of toSend) {
       const entry = c.newVersion ? await this.claimNewVersion(c.invoice, now, c.newVersion) : (won.get(c.invoice.id) ?? null);
@@ -1018,8 +1031,8 @@ class RunContext {
   private async claim(invoice: Invoice, now: Date, maxAttempts: number): Promise<LedgerEntry | null> {
     const { deps, installation } = this;
     // Noted before the claim: a claim whose answer was lost is still looked at by the settled-check.
-    this.claimedIds.add(invoice.id);
-    return deps.store.claim({
+    const noted = this.noteClaim(invoice.id);
+    const claimed = await deps.store.claim({
       installationId: installation.id,
       invoiceId: invoice.id,
       invoiceNumber: invoice.number,
@@ -1030,12 +1043,14 @@ class RunContext {
       maxAttempts,
       draft: invoice.state === 'draft',
     });
+    if (!claimed && noted) this.claimedIds.delete(invoice.id);
+    return claimed;
   }
 
   /** The posted invoice of a draft we e-mailed: the entry's next version, logged once it is ours. */
   private async claimNewVersion(invoice: Invoice, now: Date, version: number): Promise<LedgerEntry | null> {
     const { deps, installation } = this;
-    this.claimedIds.add(invoice.id);
+    const noted = this.noteClaim(invoice.id);
     const claimed = await deps.store.claimNewVersion({
       installationId: installation.id,
       invoiceId: invoice.id,
@@ -1047,6 +1062,7 @@ class RunContext {
       maxAttempts: deps.delivery.maxAttempts,
       draft: false,
     });
+    if (!claimed && noted) this.claimedIds.delete(invoice.id);
     if (claimed) {
       await this.log(
         'info',
