@@ -44,6 +44,7 @@ describe('the scheduler port', () => {
       'enqueuePages',
       'jobsOverview',
       'nextRunAt',
+      'pageEnded',
       'pagesLeft',
       'remove',
       'runNow',
@@ -93,6 +94,58 @@ describe('the scheduler port', () => {
       expect(await scheduler.pagesLeft('run-pages')).toEqual({ waiting: 0, running: 0, failed: [] });
     } finally {
       await worker.stop(1_000);
+    }
+  });
+
+  it('pageEnded wakes a waiting coordinator as soon as a page job ends in another process, long before its timeout; pagesLeft counts it done', async () => {
+    const page = { installationId: 'inst-ended', runId: 'run-ended', index: 1, ids: ['1'], parkedAt: null };
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => (finish = r));
+    let started!: () => void;
+    const began = new Promise<void>((r) => (started = r));
+    const worker = await createAgendaScheduler({
+      database: { kind: 'postgres', url: workerUrl },
+      store,
+      run: async () => null,
+      runPage: async () => {
+        started();
+        await finished;
+      },
+      clock: () => new Date(),
+      logger: createLogger('silent'),
+      name: 'test:3:pages',
+      processEvery: 100,
+    });
+    // The coordinator's process: started (it listens to the database's notifications), takes no pages.
+    const coordinator = await createAgendaScheduler({
+      database: { kind: 'postgres', url: workerUrl },
+      store,
+      run: async () => null,
+      clock: () => new Date(),
+      logger: createLogger('silent'),
+      name: 'test:4:coordinator',
+      processEvery: 60_000,
+    });
+    await worker.start();
+    await coordinator.start();
+    try {
+      await coordinator.enqueuePages([page]);
+      await began;
+      expect(await coordinator.pagesLeft('run-ended')).toEqual({ waiting: 0, running: 1, failed: [] });
+      // Nothing ends: the wait lasts its timeout.
+      const quiet = Date.now();
+      await coordinator.pageEnded(300);
+      expect(Date.now() - quiet).toBeGreaterThanOrEqual(290);
+      // The page ends in the other process: the wait ends at once, and the page is no longer left.
+      const waiting = coordinator.pageEnded(20_000);
+      const at = Date.now();
+      finish();
+      await waiting;
+      expect(Date.now() - at).toBeLessThan(5_000);
+      expect(await coordinator.pagesLeft('run-ended')).toEqual({ waiting: 0, running: 0, failed: [] });
+    } finally {
+      await worker.stop(1_000);
+      await coordinator.stop(1_000);
     }
   });
 

@@ -105,7 +105,7 @@ export interface PipelineDeps {
   deliverySlots?: DeliverySlots;
   /** The scheduler's page jobs (src/jobs/scheduler); absent = runs are never split. */
   pages?: PageQueue;
-  /** How often the coordinator of a split run looks whether its pages are done (ms; default 500). */
+  /** How often the coordinator of a split run looks whether its pages are done, at most (ms; default 500): a page that ends wakes it earlier. */
   pagesPollMs?: number;
 }
 
@@ -123,6 +123,8 @@ export interface PageQueue {
   enqueuePages(pages: RunPage[]): Promise<void>;
   pagesLeft(runId: string): Promise<{ waiting: number; running: number; failed: { index: number; error: string }[] }>;
   cancelPages(runId: string, options?: { onlyWaiting?: boolean }): Promise<void>;
+  /** Resolves when a page job ended, here or in another process, or after `timeoutMs`. */
+  pageEnded?(timeoutMs: number): Promise<void>;
 }
 
 /** Stops the whole run: the account refused its credentials or cannot be used as configured. */
@@ -238,8 +240,8 @@ class RunContext {
   private progressWrite: Promise<void> = Promise.resolve();
   /** True while `queuePages` writes the run's counts whole, before they live in the store. */
   private splittingCounts = false;
-  /** Called at each delivery launched while the run's first page is worked (see `execute`). */
-  private onFirstLaunch: (() => void) | null = null;
+  /** Called as each delivery settles while the run's first page is worked (see `execute`). */
+  private onDelivered: (() => void) | null = null;
   /** The index in its run of the page this context works (0: the run's own pages); its deliveries' priority. */
   private pageIndex = 0;
   /** Invoices this context claimed (what its settled-check looks at). */
@@ -381,11 +383,12 @@ class RunContext {
     let failure: { error: unknown } | null = null;
     let split = false;
     let splitting: Promise<boolean> | null = null;
-    // Set once the first page's first delivery is launched (or the page had none): the rest of a big run
-    // is listed and queued from then on, so the first e-mails do not wait for it (nor for other pages' reads).
-    let firstLaunched!: (go: boolean) => void;
-    const launchedFirst = new Promise<boolean>((resolve) => (firstLaunched = resolve));
-    this.onFirstLaunch = () => firstLaunched(true);
+    // Set once the first page's first delivery settled (or the page launched all it had): the rest of a big
+    // run is listed and queued from then on, so the first e-mails wait neither for it nor for other pages'
+    // reads, which would hold this thread while the first deliveries' SMTP connections open.
+    let firstDelivered!: (go: boolean) => void;
+    const deliveredFirst = new Promise<boolean>((resolve) => (firstDelivered = resolve));
+    this.onDelivered = () => firstDelivered(true);
     try {
       let next = iterator.next();
       for (let first = true; ; first = false) {
@@ -398,7 +401,7 @@ class RunContext {
         const listIds = this.host.listDueInvoiceIds?.bind(this.host);
         if (first && deps.pages && listIds && current.value.length >= pageSize) {
           const firstPage = current.value;
-          splitting = launchedFirst.then(async (go) => {
+          splitting = deliveredFirst.then(async (go) => {
             if (!go) return false;
             const rest = await listIds({ ...query, afterId: firstPage[firstPage.length - 1]!.id });
             return rest.length > 0 ? this.queuePages(rest, pageSize, firstPage.length) : false;
@@ -412,7 +415,7 @@ class RunContext {
           next.catch(() => undefined);
         }
         await this.processPage(current.value, { park: true });
-        firstLaunched(true);
+        firstDelivered(true);
         if (splitting) split = await splitting;
         if (this.stop) break;
         this.flushInBackground();
@@ -425,8 +428,8 @@ class RunContext {
       this.stopWith({ fatal: e });
     } finally {
       // A run that failed before its first delivery queues no pages; pages queued meanwhile are ended.
-      firstLaunched(false);
-      this.onFirstLaunch = null;
+      firstDelivered(false);
+      this.onDelivered = null;
       if (splitting && !split) split = await (splitting as Promise<boolean>).catch(() => false);
       // Nothing is left running behind the run: every delivery settles before the run ends.
       await Promise.all([...this.inFlight]);
@@ -491,8 +494,8 @@ class RunContext {
       await this.giveBack(item);
       return;
     }
-    this.onFirstLaunch?.();
     const task: Promise<void> = this.deliverSettled(item, template).finally(() => {
+      this.onDelivered?.();
       this.inFlight.delete(task);
       if (slots) slots.release();
       else this.slotWaiters.shift()?.();
@@ -630,7 +633,9 @@ class RunContext {
       const failed = left.failed[0];
       if (failed) throw new Error(`Page ${failed.index + 1} of the run failed: ${failed.error}`);
       if (left.waiting + left.running === 0) return;
-      await sleep(deps.pagesPollMs ?? 500);
+      // The last page ending wakes the wait at once; the poll is what a lost notification costs.
+      const poll = deps.pagesPollMs ?? 500;
+      await (deps.pages!.pageEnded ? deps.pages!.pageEnded(poll) : sleep(poll));
     }
   }
 

@@ -259,6 +259,15 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
     );
   }
 
+  // Who waits for a page job to end (`pageEnded`). Agenda emits `complete:` and `fail:` once the job is
+  // saved unlocked, here and, re-emitted from the database's notifications, in every other process.
+  const pageEndWaiters = new Set<() => void>();
+  const pageEnd = () => {
+    for (const wake of [...pageEndWaiters]) wake();
+  };
+  agenda.on(`complete:${PAGE}`, pageEnd);
+  agenda.on(`fail:${PAGE}`, pageEnd);
+
   /** The installation's scheduled jobs (normally one; more only after a race of two first saves). */
   const scheduledJobs = async (installationId: string): Promise<{ id: string; nextRunAt: Date | null }[]> => {
     const result = await agenda.queryJobs({ name: SCHEDULED, data: { installationId } });
@@ -356,9 +365,23 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
       for (const j of jobs) {
         if (j.lockedAt) left.running++;
         else if (j.failedAt) left.failed.push({ index: (j.data as PageJobData).index, error: j.failReason ?? 'the page job failed' });
+        // ended and unlocked, not yet removed (`removeOnComplete` removes it right after)
+        else if (j.state === 'completed') continue;
         else left.waiting++;
       }
       return left;
+    },
+    pageEnded(timeoutMs) {
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          pageEndWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        timer.unref();
+        pageEndWaiters.add(done);
+      });
     },
     async cancelPages(runId, { onlyWaiting = false } = {}) {
       const { jobs } = await agenda.queryJobs({ name: PAGE, data: { runId } });

@@ -31,6 +31,12 @@ export interface Scheduler {
   enqueuePages(pages: RunPageJob[]): Promise<void>;
   /** What is left of a run's page jobs: done ones are gone; `failed` are the ones whose handler threw. */
   pagesLeft(runId: string): Promise<PagesLeft>;
+  /**
+   * Resolves once a page job of any run ended (succeeded or failed) in this process or, told through the
+   * database's notifications, in another one; or after `timeoutMs` at the latest. Then `pagesLeft` says
+   * what changed: a waiting coordinator learns at once that the last page ended, not at its next poll.
+   */
+  pageEnded(timeoutMs: number): Promise<void>;
   /** Removes a run's page jobs; `onlyWaiting`: only those no process is running now. */
   cancelPages(runId: string, options?: { onlyWaiting?: boolean }): Promise<void>;
   /**
