@@ -43,7 +43,6 @@ interface ApiBody {
   id?: string;
   apiToken?: string;
   options?: { value: string; label: string }[];
-  runs?: { id: string; status: string; counts: Record<string, number> }[];
 }
 
 interface ChildReport {
@@ -122,7 +121,18 @@ async function child(): Promise<void> {
   const workers = Number(arg('workers') ?? '0');
   const hostUrl = arg('host')!;
   const config = loadConfig({ DATABASE_URL: arg('db')!, PORT: '0', DEMO: 'false', LOG_LEVEL: 'warn', RENDER_WORKERS: String(workers) });
-  const connector = await composeConnector({ config, logger: createLogger('warn'), secrets: createSecretBox([generateSecretKey('bench')]), version: 'bench' });
+  // The end of a run is its `run.completed` event (a listener only, as the webhook dispatcher listens),
+  // not a poll of the API: a poll would add its own SQL to the run's and up to its period to the run's time.
+  const completed = new Map<string, (run: { status: string; counts: Record<string, number> }) => void>();
+  const connector = await composeConnector({
+    config,
+    logger: createLogger('warn'),
+    secrets: createSecretBox([generateSecretKey('bench')]),
+    version: 'bench',
+    events: (event) => {
+      if (event.type === 'run.completed') completed.get(event.installationId)?.({ status: event.run.status, counts: { ...event.run.counts } });
+    },
+  });
   const api = async (method: string, p: string, token?: string, body?: unknown): Promise<ApiBody> => {
     const res = await fetch(`${connector.url}${p}`, {
       method,
@@ -158,27 +168,25 @@ async function child(): Promise<void> {
   const idleRssMb = vm('VmRSS');
 
   const runOnce = async () => {
-    const before = (await api('GET', `/api/installations/${id}/runs?limit=1`, token)).runs?.[0]?.id ?? null;
+    const ended = new Promise<{ status: string; counts: Record<string, number> }>((resolve) => completed.set(id, resolve));
     const sql0 = sql;
     const startedAt = Date.now();
     const monoStart = monotonicUs();
     await api('POST', `/api/installations/${id}/runs`, token);
-    for (;;) {
-      await sleep(100);
-      const last = (await api('GET', `/api/installations/${id}/runs?limit=1`, token)).runs?.[0];
-      if (last && last.id !== before && last.status !== 'running') {
-        const finishedAt = Date.now();
-        return {
-          ms: finishedAt - startedAt,
-          startedAt,
-          finishedAt,
-          monotonicUs: [monoStart, monotonicUs()] as [number, number],
-          sql: sql - sql0,
-          counts: last.counts,
-          status: last.status,
-        };
-      }
-    }
+    const last = await ended;
+    const finishedAt = Date.now();
+    const monoEnd = monotonicUs();
+    const statements = sql - sql0;
+    completed.delete(id);
+    return {
+      ms: finishedAt - startedAt,
+      startedAt,
+      finishedAt,
+      monotonicUs: [monoStart, monoEnd] as [number, number],
+      sql: statements,
+      counts: last.counts,
+      status: last.status,
+    };
   };
 
   const atPeak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
