@@ -59,9 +59,9 @@ async function inFrameViewport(frame: Frame, selector: string): Promise<boolean>
 
 describe.skipIf(!hasChromium)('in a real browser, in Polish: Extensions screen -> settings -> run now -> logs -> preview', () => {
   beforeAll(async () => {
-    // 150 ms per message: the 320-invoice run lasts several seconds however fast the machine, so the page
+    // 250 ms per message: the 320-invoice run lasts 7 s or more however fast the machine, so the page
     // (polling each second) can see its progress move.
-    smtp = await startTestSmtpServer({ faults: { replyDelayMs: 150 } });
+    smtp = await startTestSmtpServer({ faults: { replyDelayMs: 250 } });
     connector = await startTestConnector({ pipeline: { pageSize: PAGE_SIZE } });
     sandbox = await startSandboxHost({
       port: 0,

@@ -33,7 +33,7 @@ import type { Config } from '../../config.ts';
 import type { DueInvoiceQuery, HostErp, RunSummary } from '../../connector/port.ts';
 import type { InstallationHostFactory } from '../../connector/registry.ts';
 import type { EmailAccount, Invoice, InvoiceReadError, Operator, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../../domain.ts';
-import { emptyCounts, parsePrintChoice } from '../../domain.ts';
+import { parsePrintChoice } from '../../domain.ts';
 import { isConnectorError, type ConnectorError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Evidence, MailDelivery } from '../../mail/port.ts';
@@ -53,6 +53,7 @@ import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, ownerIsGone, RUN_HEARTBEAT_MS, RUN_LEASE_MS, runIsDead } from './run-lease.ts';
 import type { DeliverySlots } from './delivery-slots.ts';
 import { ownerIsHere, sessionsOf, type RunSession } from './page-sessions.ts';
+import { RunProgress } from './run-progress.ts';
 
 export { DeliverySlots } from './delivery-slots.ts';
 export { closePageSessions } from './page-sessions.ts';
@@ -234,26 +235,16 @@ function describeError(e: unknown): string {
 }
 
 class RunContext {
-  readonly counts: RunCounts = emptyCounts();
-  private processed = 0;
-  /** The last progress write (`progress`), settled or not. */
-  private progressWrite: Promise<void> = Promise.resolve();
-  /** True while `queuePages` writes the run's counts whole, before they live in the store. */
-  private splittingCounts = false;
+  /** This context's counts and progress, and how they reach the store (./run-progress.ts). */
+  private readonly runProgress: RunProgress;
   /** Called as each delivery settles while the run's first page is worked (see `execute`). */
   private onDelivered: (() => void) | null = null;
   /** The index in its run of the page this context works (0: the run's own pages); its deliveries' priority. */
   private pageIndex = 0;
   /** Invoices this context claimed (what its settled-check looks at). */
   private readonly claimedIds = new Set<string>();
-  /**
-   * Set while the run's counts live in the store (a split run): what of `counts` and `processed` was
-   * already added there (`Store.addRunCounts`); null = this context writes the run's counts whole.
-   */
-  private shared: { counts: RunCounts; processed: number } | null = null;
   /** The e-mail account's error that stopped the run (credentials refused, unusable as configured). */
   private accountStop: ConnectorError | null = null;
-  private lastProgressAt = 0;
   private host!: HostErp; // set first thing in execute()
   private operator!: Operator;
   private account!: EmailAccount;
@@ -266,6 +257,7 @@ class RunContext {
     session?: RunSession,
   ) {
     this.settings = installation.settings;
+    this.runProgress = new RunProgress(deps.store, run.id, deps.progressEveryMs ?? 1000);
     if (session) {
       this.host = session.host;
       this.operator = session.operator;
@@ -281,6 +273,11 @@ class RunContext {
     if (this.claimedIds.has(invoiceId)) return false;
     this.claimedIds.add(invoiceId);
     return true;
+  }
+
+  /** This context's counts: the whole run's, or (a page job) its page's. */
+  get counts(): RunCounts {
+    return this.runProgress.counts;
   }
 
   /** Whether this context claimed the invoice. */
@@ -516,7 +513,7 @@ class RunContext {
       await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
       return;
     }
-    this.processed += 1;
+    this.runProgress.processed += 1;
     await this.progress();
   }
 
@@ -550,44 +547,10 @@ class RunContext {
 
   /** The run's progress for the logs page: after every settled invoice at most once per `progressEveryMs`, and at each page's end. */
   private async progress(force = false): Promise<void> {
-    const now = Date.now();
-    if (!force && now - this.lastProgressAt < (this.deps.progressEveryMs ?? 1000)) return;
-    this.lastProgressAt = now;
     try {
-      const write = this.writeProgress();
-      this.progressWrite = write.catch(() => undefined);
-      await write;
+      await this.runProgress.report(force);
     } catch (err) {
       this.deps.logger.warn({ err, installationId: this.installation.id, runId: this.run.id }, 'run progress not written');
-    }
-  }
-
-  /** The run's counts and progress in the store: whole, or (a split run) what changed since the last add. */
-  private async writeProgress(): Promise<void> {
-    const { store } = this.deps;
-    if (this.splittingCounts) return; // the next write carries it
-    const flushed = this.shared;
-    if (!flushed) {
-      await store.updateRunProgress(this.run.id, this.processed, this.counts.due, this.counts);
-      return;
-    }
-    const delta = emptyCounts();
-    let changed = false;
-    for (const k of COUNT_KEYS) {
-      delta[k] = this.counts[k] - flushed.counts[k];
-      if (delta[k] !== 0) changed = true;
-    }
-    const processed = this.processed - flushed.processed;
-    if (!changed && processed === 0) return;
-    // Taken as added before the await, so that a concurrent write adds only what came after.
-    for (const k of COUNT_KEYS) flushed.counts[k] += delta[k];
-    flushed.processed += processed;
-    try {
-      await store.addRunCounts(this.run.id, delta, processed);
-    } catch (e) {
-      for (const k of COUNT_KEYS) flushed.counts[k] -= delta[k];
-      flushed.processed -= processed;
-      throw e;
     }
   }
 
@@ -597,18 +560,8 @@ class RunContext {
    */
   private async queuePages(rest: string[], pageSize: number, firstPage: number): Promise<boolean> {
     const { deps, installation, run } = this;
-    // The first page's deliveries go on meanwhile: what is written whole is this snapshot, and only what
-    // settles after it is added later.
-    this.splittingCounts = true; // no other progress write crosses this one
-    await this.progressWrite; // nor one still on its way
-    const counts = { ...this.counts };
-    const processed = this.processed;
-    try {
-      await deps.store.updateRunProgress(run.id, processed, counts.due, counts);
-    } finally {
-      this.splittingCounts = false;
-    }
-    this.shared = { counts, processed };
+    // The first page's deliveries go on meanwhile: what settles after the snapshot is added later.
+    await this.runProgress.share();
     // This process's page jobs of the run use this run's host connection, operator and account.
     sessionsOf(deps).register(run.id, { installation, host: this.host, operator: this.operator, account: this.account });
     const jobs: RunPage[] = [];
@@ -660,18 +613,13 @@ class RunContext {
    * writes them whole again. `strict`: a store that fails is the run's error (else the counts it has).
    */
   async joinCounts({ strict }: { strict: boolean }): Promise<void> {
-    if (!this.shared) return;
+    if (!this.runProgress.shared) return;
     try {
-      await this.writeProgress();
-      const stored = await this.deps.store.getRun(this.run.id);
-      if (!stored) throw new Error(`Run ${this.run.id} is gone from the store`);
-      Object.assign(this.counts, stored.counts);
-      this.processed = stored.processed;
-      this.shared = null;
+      await this.runProgress.join();
     } catch (e) {
       if (strict) throw e;
       this.deps.logger.warn({ err: e, installationId: this.installation.id, runId: this.run.id }, 'the split run’s counts could not be read back');
-      this.shared = null;
+      this.runProgress.stopSharing();
     }
   }
 
@@ -682,7 +630,7 @@ class RunContext {
    */
   async runPage(page: RunPage, rerun: boolean): Promise<void> {
     const { deps, installation } = this;
-    this.shared = { counts: emptyCounts(), processed: 0 };
+    this.runProgress.addToStored();
     this.parkedAt = page.parkedAt;
     this.pageIndex = page.index;
     let failure: { error: unknown } | null = null;
@@ -701,10 +649,10 @@ class RunContext {
       await this.throwIfStopped();
       await this.flushWriteBacks();
     } catch (e) {
-      await this.writeProgress().catch(() => undefined);
+      await this.runProgress.write().catch(() => undefined);
       throw e;
     }
-    await this.writeProgress();
+    await this.runProgress.write();
     const open = (await deps.store.getLedger(installation.id, [...this.claimedIds])).filter(
       (e) => e.owner === deps.owner && (e.state === 'claimed' || e.state === 'sending'),
     );
@@ -842,7 +790,7 @@ class RunContext {
     const counted = still.filter((p) => LOG_ONCE_REASONS.has(p.reason as SkipReason)).length;
     this.counts.due += counted;
     this.counts.skipped += counted;
-    this.processed += counted;
+    this.runProgress.processed += counted;
     return still.map((p) => p.invoiceId);
   }
 
@@ -910,7 +858,7 @@ class RunContext {
           if (plan.logOnce) {
             this.counts.due += 1;
             this.counts.skipped += 1;
-            this.processed += 1;
+            this.runProgress.processed += 1;
             this.logOncePerPage(invoice, `invoice.skipped.${plan.reason}`, plan.reason === 'host_is_sending' ? 'info' : 'warning', `Skipped: ${plan.detail}`, {
               reason: plan.reason,
               invalidRecipients: plan.invalidRecipients,
@@ -1102,7 +1050,7 @@ class RunContext {
     }
     const verdict = classify({ kind: 'read', error }, null, this.classifyContext(claimed.attempts, []));
     await this.settleClaim(invoice, claimed.leaseUntil ?? now.toISOString(), verdict, { what: error.what, retryable: error.retryable });
-    this.processed += 1;
+    this.runProgress.processed += 1;
   }
 
   /**
@@ -1242,8 +1190,6 @@ interface Claimed extends Candidate {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-
-const COUNT_KEYS = Object.keys(emptyCounts()) as (keyof RunCounts)[];
 
 /** A page job as the scheduler hands it: `previousOwner` when an earlier attempt's process stopped mid-page. */
 export interface RunPageWork extends RunPage {
