@@ -5,29 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunProgress } from '../../src/jobs/run/run-progress.ts';
-import { defaultSettings } from '../../src/settings/schema.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
+import { newInstallation } from '../store/contract/fixtures.ts';
 
 let store: Store;
 let installationId = '';
 beforeAll(async () => {
   store = createPostgresStore({ url: await freshDatabase() });
   await store.migrate();
-  const inst = await store.createInstallation({
-    hostKind: 'odoo',
-    hostUrl: 'http://127.0.0.1:1',
-    hostDatabase: 'x',
-    companyId: null,
-    integrationLogin: 'admin',
-    integrationSecret: { keyId: 'k', data: 'eA==' },
-    operatorSecret: null,
-    settings: defaultSettings(),
-    callbackUrl: null,
-    webhookSecret: null,
-    apiTokenHash: null,
-  });
+  const inst = await store.createInstallation(newInstallation());
   installationId = inst.id;
 }, 60_000);
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { defaultSettings } from '../../src/settings/schema.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
+import { newInstallation } from '../store/contract/fixtures.ts';
 
 let store: Store;
 let scheduler: Scheduler;
@@ -150,19 +151,7 @@ describe('the scheduler port', () => {
   });
 
   it("jobsOverview counts an enabled installation's scheduled job, in the port's shape (name and four counts)", async () => {
-    const inst = await store.createInstallation({
-      hostKind: 'odoo',
-      hostUrl: 'http://127.0.0.1:1',
-      hostDatabase: 'x',
-      companyId: null,
-      integrationLogin: 'admin',
-      integrationSecret: { keyId: 'k', data: 'eA==' },
-      operatorSecret: null,
-      settings: { ...defaultSettings(), enabled: true },
-      callbackUrl: null,
-      webhookSecret: null,
-      apiTokenHash: null,
-    });
+    const inst = await store.createInstallation(newInstallation({ settings: { ...defaultSettings(), enabled: true } }));
     expect(await scheduler.sync(inst)).not.toBeNull();
     const overview = await scheduler.jobsOverview();
     const scheduled = overview.find((o) => o.name === 'installation.run');
