@@ -94,6 +94,8 @@ interface MemorySample {
 // Child: the connector as main.ts builds it.
 // ---------------------------------------------------------------------------------------------------
 async function child(): Promise<void> {
+  // as src/main.ts starts: the young-generation hold before the product's modules load
+  (await product<typeof import('../src/render/young-generation.ts')>('render/young-generation')).startHoldingYoungGeneration();
   const { loadConfig } = await product<typeof import('../src/config.ts')>('config');
   const { composeConnector } = await product<typeof import('../src/compose.ts')>('compose');
   const { createLogger } = await product<typeof import('../src/observability/logger.ts')>('observability/logger');

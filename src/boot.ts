@@ -10,6 +10,7 @@ import { loadConfig, ConfigError, type Config, type SecretKey } from './config.t
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createSecretBox, generateSecretKey } from './secrets/secret-box.ts';
 import { composeConnector } from './compose.ts';
+import { releaseYoungGeneration } from './render/young-generation.ts';
 import type { InstallationService } from './installations/service.ts';
 import type { Store } from './store/port.ts';
 
@@ -37,6 +38,7 @@ export const HEAP_GROWING_PERCENT = 30;
 
 export function tuneHeap(): void {
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  releaseYoungGeneration();
 }
 
 async function secretKeysFor(config: Config, log: (m: string) => void): Promise<SecretKey[]> {

@@ -9,7 +9,8 @@
  * labelled OFFLINE.
  */
 import { createHash } from 'node:crypto';
-import QRCode from 'qrcode';
+// the encoder alone: the package's main entry also loads its PNG/SVG/terminal renderers (memory per worker)
+import { create as createQr } from 'qrcode/lib/core/qrcode.js';
 import type { Invoice } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 
@@ -77,7 +78,7 @@ export interface QrMatrix {
 }
 
 export function qrMatrix(text: string): QrMatrix {
-  const qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  const qr = createQr(text, { errorCorrectionLevel: 'M' });
   const { size, data } = qr.modules;
   return { size, dark: (x, y) => data[y * size + x] === 1 };
 }

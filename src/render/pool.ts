@@ -21,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import type { Invoice } from '../domain.ts';
 import { ConnectorError, type ErrorCode } from '../errors.ts';
 import type { RenderOptions, RenderResult } from './print.ts';
+import { afterIsolateCreated, holdingYoungGeneration } from './young-generation.ts';
 
 /**
  * Renders in this thread (`workers: 0`). print.ts (pdfkit, fontkit, qrcode: ~20 MB resident) is loaded
@@ -162,20 +163,40 @@ export async function sampleRenderWorkers(timeoutMs = 2_000): Promise<WorkerHeap
 }
 
 /**
- * How to start a worker. Compiled: `worker.js` directly. TypeScript (vitest, tsx): Node 20 does not apply
- * `--import tsx` given in a worker's execArgv, so a tiny CommonJS bootstrap (eval) registers tsx's ESM
- * hooks inside the worker and then imports `worker.ts`.
+ * How to start a worker: a tiny CommonJS bootstrap (eval) that first tells this thread that the worker's
+ * isolate exists, then imports the entry. Compiled: `worker.js` next to the compiled `pool.js`. TypeScript
+ * (vitest, tsx): Node 20 does not apply `--import tsx` given in a worker's execArgv, so the bootstrap
+ * registers tsx's ESM hooks inside the worker before it imports `worker.ts`.
+ *
+ * While young-generation.ts holds this thread's young generation, this thread waits (at most
+ * ISOLATE_WAIT_MS; measured 40–50 ms per worker) for that first statement: creating the
+ * worker's heap resets V8's semi-space growth factor, which young-generation.ts sets back before this
+ * thread collects again.
  */
+const ISOLATE_WAIT_MS = 3_000;
+
 function startWorker(): Worker {
   const self = import.meta.url;
   const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
-  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', self), { resourceLimits });
-  // tsx's ESM api entry (the `import` condition of its "./esm/api" export)
-  const api = new URL('./dist/esm/api/index.mjs', pathToFileURL(createRequire(self).resolve('tsx/package.json'))).href;
-  const entry = new URL('./worker.ts', self).href;
-  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const signal = `Atomics.store(require('node:worker_threads').workerData, 0, 1); Atomics.notify(require('node:worker_threads').workerData, 0);`;
+  let code: string;
+  if (!self.endsWith('.ts')) {
+    code = `${signal}\nimport(${JSON.stringify(new URL('./worker.js', self).href)}).catch((e) => { setImmediate(() => { throw e; }); });`;
+  } else {
+    // tsx's ESM api entry (the `import` condition of its "./esm/api" export); the signal after register(),
+    // which starts a thread of its own for the hooks (another isolate)
+    const api = new URL('./dist/esm/api/index.mjs', pathToFileURL(createRequire(self).resolve('tsx/package.json'))).href;
+    const entry = new URL('./worker.ts', self).href;
+    code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); ${signal} return import(${JSON.stringify(entry)}); })
   .catch((e) => { setImmediate(() => { throw e; }); });`;
-  return new Worker(code, { eval: true, resourceLimits });
+  }
+  const worker = new Worker(code, { eval: true, resourceLimits, workerData: started });
+  if (holdingYoungGeneration()) {
+    Atomics.wait(started, 0, 0, ISOLATE_WAIT_MS);
+    afterIsolateCreated();
+  }
+  return worker;
 }
 
 export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
