@@ -117,6 +117,9 @@ describe('the scheduler port', () => {
       name: 'test:3:pages',
       processEvery: 100,
     });
+    // Started before the next is created: two Agendas connecting at once race in creating their schema
+    // objects ("tuple concurrently updated"), as two processes starting at the same moment would.
+    await worker.start();
     // The coordinator's process: started (it listens to the database's notifications), takes no pages.
     const coordinator = await createAgendaScheduler({
       database: { kind: 'postgres', url: workerUrl },
@@ -127,7 +130,6 @@ describe('the scheduler port', () => {
       name: 'test:4:coordinator',
       processEvery: 60_000,
     });
-    await worker.start();
     await coordinator.start();
     try {
       await coordinator.enqueuePages([page]);
