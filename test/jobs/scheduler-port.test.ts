@@ -117,8 +117,6 @@ describe('the scheduler port', () => {
       name: 'test:3:pages',
       processEvery: 100,
     });
-    // Started before the next is created: two Agendas connecting at once race in creating their schema
-    // objects ("tuple concurrently updated"), as two processes starting at the same moment would.
     await worker.start();
     // The coordinator's process: started (it listens to the database's notifications), takes no pages.
     const coordinator = await createAgendaScheduler({
@@ -149,6 +147,31 @@ describe('the scheduler port', () => {
     } finally {
       await worker.stop(1_000);
       await coordinator.stop(1_000);
+    }
+  });
+
+  it("several processes starting at the same moment on one database all start: Agenda's schema is made by one at a time, the others find it", async () => {
+    for (const url of [await freshDatabase(), workerUrl]) {
+      const starting = Array.from({ length: 4 }, (_, i) =>
+        createAgendaScheduler({
+          database: { kind: 'postgres', url },
+          store,
+          run: async () => null,
+          clock: () => new Date(),
+          logger: createLogger('silent'),
+          name: `test:${10 + i}:start`,
+          processEvery: 60_000,
+        }).then(async (s) => {
+          await s.start();
+          return s;
+        }),
+      );
+      const started = await Promise.all(starting);
+      try {
+        for (const s of started) expect(await s.pagesLeft('none')).toEqual({ waiting: 0, running: 0, failed: [] });
+      } finally {
+        await Promise.all(started.map((s) => s.stop(1_000)));
+      }
     }
   });
 

@@ -62,6 +62,30 @@ interface JobData {
   trigger?: RunTrigger;
 }
 
+/** The advisory lock under which one process at a time creates Agenda's tables (not the store's migration lock). */
+const AGENDA_SCHEMA_LOCK_KEY = 0x1c0_a6e;
+
+/**
+ * Agenda's tables, indexes and trigger on PostgreSQL, created (or found) by one process at a time: the
+ * backend's own `CREATE ... IF NOT EXISTS` and `CREATE OR REPLACE` statements, run by two processes that
+ * start at the same moment, fail one of them with "tuple concurrently updated" even when everything
+ * exists already (a process of test/e2e/concurrency.test.ts exited so). The scheduler's own backend then
+ * connects without creating anything.
+ */
+async function ensureAgendaSchema(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [AGENDA_SCHEMA_LOCK_KEY]);
+    try {
+      await new PostgresBackend({ pool, tableName: 'agenda_jobs', disableNotifications: true }).connect();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [AGENDA_SCHEMA_LOCK_KEY]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
 /**
  * The Agenda scheduler on the store's database. The MongoDB backend (and its driver, ~30 MB with bson's
  * buffers) is imported only when the store is MongoDB: a PostgreSQL process never loads it.
@@ -81,8 +105,9 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
   const poolError = (what: string) => (err: Error) => (stopping ? logger.debug : logger.warn).call(logger, { err: err.message }, `scheduler: ${what}`);
   pool?.on('error', poolError('idle database connection failed'));
   pool?.on('connect', (client) => client.on('error', poolError('database connection failed')));
+  if (pool) await ensureAgendaSchema(pool);
   const backend = pool
-    ? new PostgresBackend({ pool, tableName: 'agenda_jobs' })
+    ? new PostgresBackend({ pool, tableName: 'agenda_jobs', ensureSchema: false })
     : new mongoBackend!({ address: options.database.url, collection: 'agendaJobs' });
   // The LISTEN channel reconnects by itself once its 'error' is listened to (57P01 on a restart).
   const channel = (backend as { notificationChannel?: { on(event: 'error', l: (err: unknown) => void): unknown } }).notificationChannel;
