@@ -15,20 +15,26 @@ import { newInstallation } from '../store/contract/fixtures.ts';
 let store: Store;
 let scheduler: Scheduler;
 let workerUrl = '';
-beforeAll(async () => {
-  const url = await freshDatabase();
-  workerUrl = url;
-  store = createPostgresStore({ url });
-  await store.migrate();
-  scheduler = await createAgendaScheduler({
+
+/** A scheduler on `url` as a connector process composes it; `extra` adds what the test needs (runPage, a faster poll). */
+function schedulerOn(url: string, name: string, extra: Partial<Parameters<typeof createAgendaScheduler>[0]> = {}): Promise<Scheduler> {
+  return createAgendaScheduler({
     database: { kind: 'postgres', url },
     store,
     run: async () => null,
     clock: () => new Date(),
     logger: createLogger('silent'),
-    name: 'test:1:port',
+    name,
     processEvery: 60_000,
+    ...extra,
   });
+}
+beforeAll(async () => {
+  const url = await freshDatabase();
+  workerUrl = url;
+  store = createPostgresStore({ url });
+  await store.migrate();
+  scheduler = await schedulerOn(url, 'test:1:port');
 }, 60_000);
 afterAll(async () => {
   await scheduler?.stop(1_000);
@@ -66,17 +72,11 @@ describe('the scheduler port', () => {
 
     // A process that takes pages: a page that succeeds is gone, one that throws stays as failed.
     const worked: { index: number; previousOwner: string | null }[] = [];
-    const worker = await createAgendaScheduler({
-      database: { kind: 'postgres', url: workerUrl },
-      store,
-      run: async () => null,
+    const worker = await schedulerOn(workerUrl, 'test:2:pages', {
       runPage: async (work) => {
         worked.push({ index: work.index, previousOwner: work.previousOwner });
         if (work.index === 2) throw new Error('the host refused page 2');
       },
-      clock: () => new Date(),
-      logger: createLogger('silent'),
-      name: 'test:2:pages',
       processEvery: 100,
     });
     await worker.start();
@@ -104,30 +104,16 @@ describe('the scheduler port', () => {
     const finished = new Promise<void>((r) => (finish = r));
     let started!: () => void;
     const began = new Promise<void>((r) => (started = r));
-    const worker = await createAgendaScheduler({
-      database: { kind: 'postgres', url: workerUrl },
-      store,
-      run: async () => null,
+    const worker = await schedulerOn(workerUrl, 'test:3:pages', {
       runPage: async () => {
         started();
         await finished;
       },
-      clock: () => new Date(),
-      logger: createLogger('silent'),
-      name: 'test:3:pages',
       processEvery: 100,
     });
     await worker.start();
     // The coordinator's process: started (it listens to the database's notifications), takes no pages.
-    const coordinator = await createAgendaScheduler({
-      database: { kind: 'postgres', url: workerUrl },
-      store,
-      run: async () => null,
-      clock: () => new Date(),
-      logger: createLogger('silent'),
-      name: 'test:4:coordinator',
-      processEvery: 60_000,
-    });
+    const coordinator = await schedulerOn(workerUrl, 'test:4:coordinator');
     await coordinator.start();
     try {
       await coordinator.enqueuePages([page]);
@@ -153,15 +139,7 @@ describe('the scheduler port', () => {
   it("several processes starting at the same moment on one database all start: Agenda's schema is made by one at a time, the others find it", async () => {
     for (const url of [await freshDatabase(), workerUrl]) {
       const starting = Array.from({ length: 4 }, (_, i) =>
-        createAgendaScheduler({
-          database: { kind: 'postgres', url },
-          store,
-          run: async () => null,
-          clock: () => new Date(),
-          logger: createLogger('silent'),
-          name: `test:${10 + i}:start`,
-          processEvery: 60_000,
-        }).then(async (s) => {
+        schedulerOn(url, `test:${10 + i}:start`).then(async (s) => {
           await s.start();
           return s;
         }),

@@ -125,7 +125,7 @@ export interface PageQueue {
   pagesLeft(runId: string): Promise<{ waiting: number; running: number; failed: { index: number; error: string }[] }>;
   cancelPages(runId: string, options?: { onlyWaiting?: boolean }): Promise<void>;
   /** Resolves when a page job ended, here or in another process, or after `timeoutMs`. */
-  pageEnded?(timeoutMs: number): Promise<void>;
+  pageEnded(timeoutMs: number): Promise<void>;
 }
 
 /** Stops the whole run: the account refused its credentials or cannot be used as configured. */
@@ -237,7 +237,7 @@ function describeError(e: unknown): string {
 class RunContext {
   /** This context's counts and progress, and how they reach the store (./run-progress.ts). */
   private readonly runProgress: RunProgress;
-  /** Called as each delivery settles while the run's first page is worked (see `execute`). */
+  /** Called as each delivery of the run's own pages settles; the first call lets a big run be split (see `execute`). */
   private onDelivered: (() => void) | null = null;
   /** The index in its run of the page this context works (0: the run's own pages); its deliveries' priority. */
   private pageIndex = 0;
@@ -587,8 +587,7 @@ class RunContext {
       if (failed) throw new Error(`Page ${failed.index + 1} of the run failed: ${failed.error}`);
       if (left.waiting + left.running === 0) return;
       // The last page ending wakes the wait at once; the poll is what a lost notification costs.
-      const poll = deps.pagesPollMs ?? 500;
-      await (deps.pages!.pageEnded ? deps.pages!.pageEnded(poll) : sleep(poll));
+      await deps.pages!.pageEnded(deps.pagesPollMs ?? 500);
     }
   }
 
