@@ -3,8 +3,9 @@
  *   npx tsx bench/e2e.ts [--n 5000] [--workers 0,2] [--runtime compiled,tsx] [--node-flags "..."] [--quick] [--trace FILE] [--memory]   (--help lists them)
  *
  * The parent process runs the far side: the sandbox host seeded with N invoices (behind a proxy that
- * counts host calls by model.method), a real SMTP server on loopback (which timestamps every accepted
- * Message-ID) and one embedded PostgreSQL. For each RENDER_WORKERS value a child process runs the
+ * counts host calls by model.method), a real SMTP server on loopback in a thread of its own (which
+ * timestamps every accepted Message-ID; in this thread the host's work would hold its replies too, as it
+ * never would in production) and one embedded PostgreSQL. For each RENDER_WORKERS value a child process runs the
  * connector composed exactly as `src/main.ts` composes it, installs the sandbox through the HTTP API,
  * runs it once and reports. So the child's peak RSS (VmHWM) is the connector's own. Each configuration
  * runs in both runtimes, labelled: `compiled` = `npm run build` output on plain node, as production runs
@@ -511,6 +512,21 @@ function cpuBetween(samples: CpuSample[], from: number, to: number): Omit<CpuSam
   };
 }
 
+/**
+ * When this process (the host and the SMTP server share its one thread) could not answer: a 5 ms timer
+ * that fires late by 10 ms or more marks the thread held for that long, ending at `at`.
+ */
+function sampleStalls(): { held: { at: number; ms: number }[]; stop: () => void } {
+  const held: { at: number; ms: number }[] = [];
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    if (now - last >= 15) held.push({ at: Date.now(), ms: now - last - 5 });
+    last = now;
+  }, 5);
+  return { held, stop: () => clearInterval(timer) };
+}
+
 function quietShare(accepted: { at: number }[], from: number, to: number): number {
   const bucket = 100;
   const buckets = Math.max(1, Math.ceil((to - from) / bucket));
@@ -573,6 +589,7 @@ async function parent(): Promise<void> {
       );
       const postmaster = await postgres.postmasterPid();
       const cpu = sampleCpu(proc.pid!, postmaster);
+      const stalls = sampleStalls();
       let out = '';
       const report = await new Promise<ChildReport>((resolve, reject) => {
         proc.stdout.on('data', (d: Buffer) => {
@@ -591,6 +608,8 @@ async function parent(): Promise<void> {
       });
       await new Promise((r) => proc.once('exit', r));
       cpu.stop();
+      stalls.stop();
+      await smtp.flush();
 
       // --json FILE: the child reports as they came (the run's window on the profiler's clock is in them)
       const json = arg('json');
@@ -621,7 +640,10 @@ async function parent(): Promise<void> {
           const from = run.startedAt + b * 100;
           const mails = smtp.accepted.filter((a) => a.at >= from && a.at < from + 100).length;
           const calls = [...callsBetween(proxy.calls, from, from + 99.999).entries()].map(([k, v]) => `${k}×${v}`).join(' ');
-          lines.push(`${(b / 10).toFixed(1)}s ${'#'.repeat(mails)} ${calls}`);
+          const held = stalls.held
+            .filter((h) => h.at > from && h.at - h.ms < from + 100)
+            .reduce((a, h) => a + Math.min(h.at, from + 100) - Math.max(h.at - h.ms, from), 0);
+          lines.push(`${(b / 10).toFixed(1)}s ${'#'.repeat(mails)} ${calls}${held >= 10 ? ` [far side held ${held.toFixed(0)} ms]` : ''}`);
         }
         await fs.writeFile(`${trace}.${runtime}.${workers}.txt`, lines.join('\n') + '\n');
       }
@@ -723,7 +745,8 @@ if (argv.includes('--help') || argv.includes('-h')) {
   --runtime L    compiled (npm run build, plain node on dist/, as production runs) and/or tsx (the sources); default both
   --node-flags F extra node flags for the connector child (to measure one)
   --quick        a smaller N and a shorter render+send ceiling
-  --trace FILE   write e-mails and host calls per 100 ms of the first run to FILE.<workers>.txt
+  --trace FILE   write e-mails and host calls per 100 ms of the first run to FILE.<workers>.txt, and how
+                 long the host's thread (this process) was held in each 100 ms, from 10 ms up
   --json FILE    append each child's report (JSON, one line per configuration) to FILE
   --memory       sample the child's memory during the first run (main thread and each render worker)
 Per configuration: the first run (all due invoices), then the steady state: a run with nothing new

@@ -165,6 +165,7 @@ async function parent(): Promise<void> {
           dateBasis: 'issue_date',
           fromDate: '2000-01-01',
         });
+        await smtp.flush();
         const smtpFrom = smtp.accepted.length;
         const startedAt = Date.now();
         await api('POST', `/api/installations/${id}/runs`, token);
@@ -182,6 +183,7 @@ async function parent(): Promise<void> {
             return new Set(JSON.parse(await answer) as string[]);
           }),
         );
+        await smtp.flush();
         const accepted = smtp.accepted.slice(smtpFrom);
         const duplicates = accepted.length - new Set(accepted.map((a) => a.messageId)).size;
         // One SMTP connection carries the mail of one process: checks the processes' own counts.

@@ -1,6 +1,6 @@
 /**
  * What the end-to-end benchmarks (../e2e.ts, ../split.ts) run on the far side of the connector, in their
- * parent process: a real SMTP server on loopback that notes every accepted message, a proxy in front of
+ * parent process: a real SMTP server on loopback that notes every accepted message (in a thread of its own), a proxy in front of
  * the host that counts its calls, the embedded PostgreSQL, and the compiled child (the benchmark file as plain JavaScript beside
  * the packages, so that the connector runs on plain node on dist/ as production runs it).
  *
@@ -10,9 +10,11 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 /** A message the SMTP server accepted: when, its Message-ID, and the SMTP session (connection) it came on. */
 export interface Accepted {
@@ -21,35 +23,50 @@ export interface Accepted {
   session: string;
 }
 
-/** smtp-server on 127.0.0.1 with no greeting pause and any AUTH accepted; `accepted` grows as messages arrive. */
-export async function startSmtpSink(): Promise<{ port: number; accepted: Accepted[]; stop: () => Promise<void> }> {
-  const { SMTPServer } = await import('smtp-server');
+/**
+ * smtp-server on 127.0.0.1 with any AUTH accepted, in a thread of its own (./smtp-sink-thread.ts: the
+ * host's work in this thread does not hold its replies); `accepted` grows as messages arrive, and after
+ * `flush()` it holds every message accepted before the call. smtp-server waits 100 ms before each new
+ * connection's greeting (its check for clients that talk too soon), as many real servers pause.
+ */
+export async function startSmtpSink(): Promise<{ port: number; accepted: Accepted[]; flush: () => Promise<void>; stop: () => Promise<void> }> {
   const accepted: Accepted[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    disableReverseLookup: true,
-    logger: false,
-    onAuth(auth, _s, cb) {
-      cb(null, { user: auth.username });
-    },
-    onData(stream, session, cb) {
-      let head = '';
-      stream.on('data', (d: Buffer) => {
-        if (head.length < 8192) head += d.toString('latin1');
-      });
-      stream.on('end', () => {
-        const m = /^message-id:\s*(\S+)/im.exec(head);
-        accepted.push({ at: Date.now(), messageId: m ? m[1]! : '', session: session.id });
-        cb();
-      });
-    },
+  // The benchmarks' parent runs under tsx, whose hooks a worker does not inherit: the thread registers them.
+  const tsxApi = new URL('./dist/esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href;
+  const entry = new URL('./smtp-sink-thread.ts', import.meta.url).href;
+  const thread = new Worker(`import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
+  const waiting = new Map<number, () => void>();
+  let stopped: (() => void) | undefined;
+  let flushes = 0;
+  const port = await new Promise<number>((resolve, reject) => {
+    thread.once('error', reject);
+    thread.on('message', (msg: { listening?: number; accepted?: Accepted; flushed?: number; stopped?: boolean }) => {
+      if (msg.accepted) accepted.push(msg.accepted);
+      else if (msg.listening !== undefined) resolve(msg.listening);
+      else if (msg.flushed !== undefined) waiting.get(msg.flushed)?.();
+      else if (msg.stopped) stopped?.();
+    });
   });
-  // The product's own sink drops the greeting pause; this one answers at once too.
-  (server.options as { greetingDelay?: number }).greetingDelay = 0;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.server.address() as { port: number }).port;
-  return { port, accepted, stop: () => new Promise((r) => server.close(() => r())) };
+  return {
+    port,
+    accepted,
+    flush: () =>
+      new Promise<void>((resolve) => {
+        const id = ++flushes;
+        waiting.set(id, () => {
+          waiting.delete(id);
+          resolve();
+        });
+        thread.postMessage({ flush: id });
+      }),
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        stopped = resolve;
+        thread.postMessage({ stop: true });
+      });
+      await thread.terminate();
+    },
+  };
 }
 
 /** One host call through the proxy: when, and `model.method` (JSON-RPC) or the route with its numbers left out. */
