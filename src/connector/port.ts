@@ -46,6 +46,11 @@ export interface DueInvoiceQuery {
   fromDate: IsoDate;
   /** Invoices per page (adapters read lines, taxes and partners once per page). */
   pageSize: number;
+  /**
+   * Invoices on the first page, when fewer than `pageSize` (absent: `pageSize`): a run's first e-mails
+   * wait only for the host's answers about these few, the next (full) page is read while they go out.
+   */
+  firstPageSize?: number;
   /** Leave out invoices the host already marks as sent. */
   excludeHostMarkedSent: boolean;
   /**

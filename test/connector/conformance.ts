@@ -152,6 +152,29 @@ export function hostConformanceSuite(name: string, setup: () => Promise<Conforma
       }
     });
 
+    it('listDueInvoices() with a smaller firstPageSize: the first page holds that many, the later ones pageSize, the same invoices in all; a size that is no positive integer is refused naming its field', async () => {
+      for (const query of ex.queries) {
+        const plain = (await collect(host, query)).flat().map((i) => i.id);
+        const firstPageSize = Math.max(1, Math.floor(query.pageSize / 2));
+        const pages = await collect(host, { ...query, firstPageSize });
+        expect(pages[0]).toHaveLength(firstPageSize);
+        pages.slice(1, -1).forEach((page) => expect(page).toHaveLength(query.pageSize));
+        expect(pages.flat().map((i) => i.id)).toEqual(plain);
+        // a first page larger than the others is no first page of its own
+        expect((await collect(host, { ...query, firstPageSize: query.pageSize * 3 })).flat().map((i) => i.id)).toEqual(plain);
+      }
+      const query = ex.queries[0]!;
+      for (const [field, bad] of [
+        ['firstPageSize', 0],
+        ['firstPageSize', 2.5],
+        ['pageSize', -1],
+      ] as const) {
+        const e = await rejection(collect(host, { ...query, [field]: bad }));
+        expect(e.code).toBe('validation');
+        expect(e.field).toBe(field);
+      }
+    });
+
     it('listDueInvoices() applies the query rules: kinds, states, date basis, host-sent flag', async () => {
       for (const query of ex.queries) {
         for (const inv of (await collect(host, query)).flat()) {

@@ -22,6 +22,7 @@ import { DateTime } from 'luxon';
 import type { EmailAccount, EmailTemplateRef, Invoice, Operator, PrintRef, RenderedTemplate, TlsMode } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import type { DueInvoiceQuery, ExtensionLinks, HostConnection, HostErp, HostInfo, InvoiceMatch, RightsCheck, RunSummary, WriteBack } from '../port.ts';
+import { firstPageLimit } from '../paging.ts';
 import { OdooClient, type OdooRecord, type OdooSession } from './client.ts';
 import type { CallDescription } from './errors.ts';
 import { escapeHtml, htmlToText, idList, isoDate, m2oId, m2oName, mapInvoice, str, type PageData, type PageFailures } from './mapping.ts';
@@ -471,9 +472,7 @@ export class OdooAdapter implements HostErp {
   // Invoices
 
   async *listDueInvoices(query: DueInvoiceQuery): AsyncIterable<Invoice[]> {
-    if (!Number.isSafeInteger(query.pageSize) || query.pageSize < 1) {
-      throw new ConnectorError('validation', `pageSize must be a positive integer, got ${query.pageSize}`, { field: 'pageSize' });
-    }
+    const firstLimit = firstPageLimit(query);
     const s = this.operator();
     // The listing needs only the invoice's fields and the company's id; a page's reads need the rest
     // (partner and tax fields, the company's record), read with the first page that lists something.
@@ -481,12 +480,12 @@ export class OdooAdapter implements HostErp {
     const domain = dueDomain(query, moveSchema, { id: companyId });
     const fields = moveFields(moveSchema);
     let last = 0;
-    for (;;) {
-      const moves = await s.searchRead('account.move', [...domain, ['id', '>', last]], fields, { limit: query.pageSize, order: 'id' });
+    for (let limit = firstLimit; ; limit = query.pageSize) {
+      const moves = await s.searchRead('account.move', [...domain, ['id', '>', last]], fields, { limit, order: 'id' });
       if (moves.length === 0) return;
       const [schema, company] = await Promise.all([this.schema(s), this.company(s)]);
       yield await this.enrich(s, moves, schema, company);
-      if (moves.length < query.pageSize) return;
+      if (moves.length < limit) return;
       last = moves[moves.length - 1]!.id;
     }
   }

@@ -27,6 +27,7 @@ import { DateTime } from 'luxon';
 import type { EmailAccount, EmailTemplateRef, ExchangeRate, Invoice, Operator, PrintRef, RenderedTemplate, Seller } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import type { DueInvoiceQuery, HostConnection, HostErp, HostInfo, WriteBack } from '../port.ts';
+import { firstPageLimit } from '../paging.ts';
 import { type LoginGuard, TrytonClient, tagged } from './client.ts';
 import { RECEIPT_NAME, type Receipt, type Rec, bool, invertRate, isCreditNote, mapInvoice, mapSeller, nested, parseReceipt } from './mapping.ts';
 
@@ -184,6 +185,7 @@ export class TrytonHost implements HostErp {
   }
 
   async *listDueInvoices(query: DueInvoiceQuery): AsyncIterable<Invoice[]> {
+    const firstLimit = firstPageLimit(query);
     const client = this.client;
     const cid = await this.companyId(client);
     const states = query.documents === 'confirmed_only' ? ['posted', 'paid'] : ['draft', 'validated', 'posted', 'paid'];
@@ -191,11 +193,10 @@ export class TrytonHost implements HostErp {
     // missing sale date is the issue date too). Drafts without a date yet are left out: they have no
     // basis date to compare (Tryton sets invoice_date on validation at the latest).
     const dateFilter = ['invoice_date', '>=', tagged.date(query.fromDate)];
-    const pageSize = Math.max(1, Math.floor(query.pageSize));
     const excluded = ids(query.excludeIds ?? []);
     const exclude = excluded.length > 0 ? [['id', 'not in', excluded]] : [];
     let lastId = 0;
-    for (;;) {
+    for (let pageSize = firstLimit; ; pageSize = query.pageSize) {
       const headers = await client.model<Rec[]>(TRYTON_INVOICE_MODEL, 'search_read', [
         [['type', '=', 'out'], ['company', '=', cid], ['state', 'in', states], dateFilter, ...exclude, ['id', '>', lastId]],
         0,
