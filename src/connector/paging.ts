@@ -7,12 +7,12 @@ import type { DueInvoiceQuery } from './port.ts';
 
 /** The limit of the first page of a listing; throws a validation error naming the field for a bad size. */
 export function firstPageLimit(query: Pick<DueInvoiceQuery, 'pageSize' | 'firstPageSize'>): number {
-  for (const field of ['pageSize', 'firstPageSize'] as const) {
-    const size = query[field];
-    if (size === undefined && field === 'firstPageSize') continue;
-    if (!Number.isSafeInteger(size) || size! < 1) {
-      throw new ConnectorError('validation', `${field} must be a positive integer, got ${size}`, { field });
-    }
-  }
-  return Math.min(query.pageSize, query.firstPageSize ?? query.pageSize);
+  positiveSize('pageSize', query.pageSize);
+  if (query.firstPageSize === undefined) return query.pageSize;
+  positiveSize('firstPageSize', query.firstPageSize);
+  return Math.min(query.pageSize, query.firstPageSize);
+}
+
+function positiveSize(field: 'pageSize' | 'firstPageSize', size: number): void {
+  if (!Number.isSafeInteger(size) || size < 1) throw new ConnectorError('validation', `${field} must be a positive integer, got ${size}`, { field });
 }

@@ -120,9 +120,8 @@ describe('a run of 200 invoices', () => {
     expect(run?.counts.sent).toBe(DUE);
     expect(smtp.messages).toHaveLength(DUE);
     // Each page is claimed in one statement (a first page of 50, then the other 150 read by id: two), none
-    // invoice by invoice; the first e-mail
-    // does not wait for the page's templates and prints: it left in the first half of the run, within
-    // seconds on this shared machine.
+    // invoice by invoice; the first e-mail does not wait for the page's templates and prints: it left in
+    // the first half of the run, within seconds on this shared machine.
     expect(claims).toHaveLength(2);
     expect(singleClaims).toBe(0);
     expect(firstEmailMs).toBeLessThan(runMs / 2);
