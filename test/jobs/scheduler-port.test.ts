@@ -3,6 +3,9 @@
  * it. What callers used Agenda for, the queue depth of the metrics and the operators' dashboard, are
  * methods of the port, answering in the port's own shapes.
  */
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgendaScheduler, type Scheduler } from '../../src/jobs/scheduler/agenda.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -133,6 +136,58 @@ describe('the scheduler port', () => {
     } finally {
       await worker.stop(1_000);
       await coordinator.stop(1_000);
+    }
+  });
+
+  it('a page job locked by a live process after the take-over read its dead owner keeps its lock (no second process runs the page at once)', async () => {
+    // A process of this machine that is gone (its pid exited and was reaped) and one that is alive.
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
+    const deadOwner = `${os.hostname()}:${deadPid}:dead`;
+    const liveOwner = `${os.hostname()}:${process.pid}:live`;
+    const runId = 'run-taken-over';
+    await scheduler.enqueuePages([{ installationId: 'inst-taken-over', runId, index: 1, ids: ['1'], parkedAt: null }]);
+    const db = new pg.Client({ connectionString: workerUrl });
+    const other = new pg.Client({ connectionString: workerUrl });
+    await Promise.all([db.connect(), other.connect()]);
+    try {
+      const { rows } = await db.query<{ id: string }>(
+        `UPDATE agenda_jobs SET locked_at = now(), last_modified_by = $1 WHERE data->>'runId' = $2 RETURNING id`,
+        [deadOwner, runId],
+      );
+      const id = rows[0]!.id;
+      // Another process is locking the job right now: its row is held until that process commits.
+      await other.query('BEGIN');
+      await other.query('SELECT id FROM agenda_jobs WHERE id = $1 FOR UPDATE', [id]);
+      // The take-over reads the dead owner's lock, and its update waits for the row.
+      const left = scheduler.pagesLeft(runId);
+      const until = Date.now() + 10_000;
+      for (;;) {
+        const waiting = await db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE agenda_jobs SET locked_at%'`);
+        if (waiting.rowCount) break;
+        if (Date.now() > until) throw new Error('the take-over never waited for the locked row');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const lockedAt = (
+        await other.query<{ at: Date }>(`UPDATE agenda_jobs SET locked_at = now(), last_modified_by = $2 WHERE id = $1 RETURNING locked_at AS at`, [
+          id,
+          liveOwner,
+        ])
+      ).rows[0]!.at;
+      await other.query('COMMIT');
+      expect(await left).toEqual({ waiting: 0, running: 1, failed: [] });
+      const after = (await db.query<{ at: Date; by: string }>('SELECT locked_at AS at, last_modified_by AS by FROM agenda_jobs WHERE id = $1', [id])).rows[0]!;
+      expect(after.by).toBe(liveOwner);
+      expect(after.at.toISOString(), 'the live process’s lock was not moved into the past').toBe(lockedAt.toISOString());
+
+      // A job still locked by the dead process is taken over: its lock is moved into the past.
+      await db.query('UPDATE agenda_jobs SET locked_at = now(), last_modified_by = $2 WHERE id = $1', [id, deadOwner]);
+      await scheduler.pagesLeft(runId);
+      const taken = (await db.query<{ at: Date }>('SELECT locked_at AS at FROM agenda_jobs WHERE id = $1', [id])).rows[0]!;
+      expect(taken.at.getTime()).toBe(0);
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      await scheduler.cancelPages(runId);
+      await Promise.all([db.end(), other.end()]);
     }
   });
 

@@ -173,16 +173,21 @@ export async function createAgendaScheduler(options: SchedulerOptions): Promise<
   /**
    * Jobs locked by a process of this machine that is gone (SIGKILL, crash) are taken over now instead
    * of after lockLifetime: their lock is moved into the past, so the next poll runs them.
+   *
+   * The update is conditioned on the lock still being the dead process's, in the same statement: a job
+   * another process locked since it was read here (its lock names that process) keeps its lock. Moving
+   * that lock into the past would let a third process run the same page at once, and the page would
+   * count as done when the first of the two ended, while the other still held claims of it.
    */
   const takeOverDeadLocks = async (): Promise<void> => {
     if (!pool) return;
-    const { rows } = await pool.query<{ id: string; by: string }>(
-      'SELECT id, last_modified_by AS by FROM agenda_jobs WHERE locked_at IS NOT NULL AND last_modified_by IS NOT NULL',
+    const { rows } = await pool.query<{ by: string }>(
+      `SELECT DISTINCT last_modified_by AS by FROM agenda_jobs WHERE locked_at > 'epoch' AND last_modified_by IS NOT NULL`,
     );
-    const dead = rows.filter((r) => ownerIsGone(r.by, options.name)).map((r) => r.id);
+    const dead = rows.map((r) => r.by).filter((by) => ownerIsGone(by, options.name));
     if (dead.length === 0) return;
-    await pool.query(`UPDATE agenda_jobs SET locked_at = 'epoch' WHERE id = ANY($1::uuid[]) AND locked_at IS NOT NULL`, [dead]);
-    logger.info({ jobs: dead.length }, 'took over the jobs of a process that stopped');
+    const taken = await pool.query(`UPDATE agenda_jobs SET locked_at = 'epoch' WHERE locked_at > 'epoch' AND last_modified_by = ANY($1::text[])`, [dead]);
+    if (taken.rowCount) logger.info({ jobs: taken.rowCount }, 'took over the jobs of a process that stopped');
   };
 
   /**
