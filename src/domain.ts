@@ -349,6 +349,10 @@ export interface RunCounts {
   uncertain: number;
 }
 
+/** The counts of recorded outcomes, one `invoice.<state>` log entry each (`RunLog.countRunOutcomes`). */
+export const OUTCOME_COUNT_KEYS = ['sent', 'drafted', 'failed', 'retry', 'uncertain'] as const satisfies readonly (keyof RunCounts)[];
+export type OutcomeCounts = Pick<RunCounts, (typeof OUTCOME_COUNT_KEYS)[number]>;
+
 export function emptyCounts(): RunCounts {
   return { due: 0, sent: 0, drafted: 0, skipped: 0, failed: 0, retry: 0, uncertain: 0 };
 }

@@ -9,7 +9,20 @@
  * No pg row or Mongo document crosses these ports.
  */
 import type { HostKind } from '../connector/registry.ts';
-import type { LedgerState, LogLevel, Outcome, OutcomeReason, RecipientBounce, RecipientResult, RunCounts, RunTrigger, Settings, TlsMode } from '../domain.ts';
+import { OUTCOME_COUNT_KEYS } from '../domain.ts';
+import type {
+  LedgerState,
+  LogLevel,
+  Outcome,
+  OutcomeCounts,
+  OutcomeReason,
+  RecipientBounce,
+  RecipientResult,
+  RunCounts,
+  RunTrigger,
+  Settings,
+  TlsMode,
+} from '../domain.ts';
 
 /** AES-256-GCM ciphertext with the id of the key that made it (for rotation). */
 export interface EncryptedSecret {
@@ -409,6 +422,13 @@ export interface RunLog {
    * Nothing happens to a run that is not running.
    */
   addRunCounts(runId: string, delta: RunCounts, processed: number): Promise<void>;
+  /**
+   * The outcomes a run recorded, counted from its log entries: `invoice.sent`, `.drafted`, `.failed`,
+   * `.retry` and `.uncertain` with the run's id, leaving out the late announcements of earlier runs'
+   * outcomes (`data.announcedLate`). An outcome is recorded with its log entry, so this holds what a
+   * process recorded and died before adding to the run's counts (a split run's page).
+   */
+  countRunOutcomes(runId: string): Promise<OutcomeCounts>;
   /** Renews a running run's lease; false when the run is no longer running (e.g. closed as interrupted). */
   heartbeatRun(runId: string, leaseUntil: string): Promise<boolean>;
   finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run>;
@@ -507,4 +527,11 @@ export { LEDGER_TRANSITIONS, type LedgerOperation, type LedgerTransition, type L
 /** The key of an (invoice, event) pair in `Store.loggedEvents`' answer. */
 export function loggedKey(invoiceId: string, event: string): string {
   return `${invoiceId}\u0000${event}`;
+}
+
+/** `RunLog.countRunOutcomes`' answer from (state, count) pairs; a state not among them counts 0. */
+export function outcomeCounts(pairs: [string, number][]): OutcomeCounts {
+  const counts = Object.fromEntries(OUTCOME_COUNT_KEYS.map((k) => [k, 0])) as OutcomeCounts;
+  for (const [state, n] of pairs) if ((OUTCOME_COUNT_KEYS as readonly string[]).includes(state)) counts[state as keyof OutcomeCounts] = n;
+  return counts;
 }

@@ -216,6 +216,11 @@ describe('a run split into page jobs over two connector processes', () => {
       else if (!['sent', 'uncertain', 'retry'].includes(state) && !(skippedLog.has(inv) && n === 0)) problems.push(`${inv}: ledger ${state}, arrived ${n}×`);
     }
     expect(problems.join('\n')).toBe('');
+    // The run's counts are what was recorded, also what C recorded in its last moments (C adds its counts
+    // to the run's about once a second, and was killed 100 ms after its first e-mail).
+    const inState = (state: string) => [...ledger.values()].filter((e) => e.state === state).length;
+    expect(run.counts.sent, JSON.stringify(run.counts)).toBe(inState('sent'));
+    expect(run.counts.uncertain, JSON.stringify(run.counts)).toBe(inState('uncertain'));
     // What C held when it died went on in another process: its claims were given back and sent there.
     const { perProcess } = sentBy(id, before, [a, b], eventsFrom);
     const takenOver = leftByC.filter((e) => e.state === 'claimed' && ledger.get(e.invoiceId)?.state === 'sent');

@@ -1,7 +1,8 @@
 /**
  * A run's counts as its contexts write them (src/jobs/run/run-progress.ts), on a real PostgreSQL store:
  * whole while the run is not split; once split, a snapshot written whole and then only what changed,
- * added by every context of the run (the coordinator's and each page job's), and the sum read back.
+ * added by every context of the run (the coordinator's and each page job's), and the sum read back, its
+ * outcomes counted from the run's log entries.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunProgress } from '../../src/jobs/run/run-progress.ts';
@@ -82,14 +83,29 @@ describe("a run's progress", () => {
     pageA.counts.due += 1;
     pageA.processed += 1;
     await pageA.write();
+    // Each outcome was recorded with its log entry (as settle does): 8 sent, 2 failed. A third page job
+    // recorded one more sent and its process died before adding it to the run's counts.
+    const outcomeLog = (event: string) => ({
+      installationId,
+      runId: run.id,
+      at: new Date().toISOString(),
+      level: 'info' as const,
+      event,
+      invoiceId: crypto.randomUUID(),
+      invoiceNumber: null,
+      message: event,
+      data: null,
+    });
+    await store.appendLogs([...Array.from({ length: 9 }, () => outcomeLog('invoice.sent')), outcomeLog('invoice.failed'), outcomeLog('invoice.failed')]);
 
     await coordinator.join();
     expect(coordinator.shared).toBe(false);
-    expect(coordinator.counts).toMatchObject({ due: 11, sent: 8, skipped: 1, failed: 2 });
+    // The outcomes as recorded (the dead page's sent among them); due, skipped and progress as added.
+    expect(coordinator.counts).toMatchObject({ due: 11, sent: 9, skipped: 1, failed: 2 });
     expect(coordinator.processed).toBe(11);
     // From now on the coordinator writes the run's counts whole again.
     coordinator.counts.sent += 1;
     await coordinator.write();
-    expect((await store.getRun(run.id))?.counts).toMatchObject({ due: 11, sent: 9, skipped: 1, failed: 2 });
+    expect((await store.getRun(run.id))?.counts).toMatchObject({ due: 11, sent: 10, skipped: 1, failed: 2 });
   });
 });

@@ -3,7 +3,7 @@
  * reach the store. A run that is not split writes them whole (`updateRunProgress`). Once split, the run's
  * counts live in the store: every context of the run (the coordinator's and each page job's, in any
  * process) adds what changed since its last write (`addRunCounts`), and the coordinator reads the sum
- * back when every page is done (`join`).
+ * back when every page is done (`join`), with the outcomes counted from the run's log entries.
  */
 import type { RunCounts } from '../../domain.ts';
 import { emptyCounts } from '../../domain.ts';
@@ -28,7 +28,7 @@ export class RunProgress {
   private added: { counts: RunCounts; processed: number } | null = null;
 
   constructor(
-    private readonly store: Pick<Store, 'updateRunProgress' | 'addRunCounts' | 'getRun'>,
+    private readonly store: Pick<Store, 'updateRunProgress' | 'addRunCounts' | 'getRun' | 'countRunOutcomes'>,
     private readonly runId: string,
     /** Least time between two writes that are not forced (ms). */
     private readonly everyMs: number,
@@ -104,14 +104,17 @@ export class RunProgress {
 
   /**
    * A split run's counts back from the store (the sum of every context's) into `counts`; from then on
-   * this context writes them whole again. Rejects with the store's error (still shared: it may be tried again).
+   * this context writes them whole again. The outcomes (sent, drafted, failed, retry, uncertain) are
+   * counted from the run's log entries, each written with its outcome: a process that died after
+   * recording some and before adding them (it adds about once a second) is not missing from them.
+   * Rejects with the store's error (still shared: it may be tried again).
    */
   async join(): Promise<void> {
     if (!this.added) return;
     await this.write();
-    const stored = await this.store.getRun(this.runId);
+    const [stored, recorded] = await Promise.all([this.store.getRun(this.runId), this.store.countRunOutcomes(this.runId)]);
     if (!stored) throw new Error(`Run ${this.runId} is gone from the store`);
-    Object.assign(this.counts, stored.counts);
+    Object.assign(this.counts, stored.counts, recorded);
     this.processed = stored.processed;
     this.added = null;
   }

@@ -10,8 +10,8 @@
  */
 import crypto from 'node:crypto';
 import { MongoClient, MongoServerError, type Collection, type Db, type Document, type Filter } from 'mongodb';
-import { emptyCounts } from '../../domain.ts';
-import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
+import { emptyCounts, OUTCOME_COUNT_KEYS } from '../../domain.ts';
+import type { LedgerState, Outcome, OutcomeCounts, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
@@ -41,7 +41,7 @@ import type {
   WebhookDelivery,
   WebhookDeliveryStatus,
 } from '../port.ts';
-import { loggedKey } from '../port.ts';
+import { loggedKey, outcomeCounts } from '../port.ts';
 
 export interface MongoStoreOptions {
   url: string;
@@ -897,6 +897,18 @@ export class MongoStore implements Store {
     const inc: Record<string, number> = { processed, total: delta.due };
     for (const [k, v] of Object.entries(delta)) inc[`counts.${k}`] = v;
     await this.op('addRunCounts', () => this.runs.updateOne({ _id: runId as unknown as Document['_id'], status: 'running' }, { $inc: inc }));
+  }
+
+  async countRunOutcomes(runId: string): Promise<OutcomeCounts> {
+    const groups = await this.op('countRunOutcomes', () =>
+      this.logs
+        .aggregate<{ _id: string; n: number }>([
+          { $match: { runId, event: { $in: OUTCOME_COUNT_KEYS.map((k) => `invoice.${k}`) }, 'data.announcedLate': { $ne: true } } },
+          { $group: { _id: '$event', n: { $sum: 1 } } },
+        ])
+        .toArray(),
+    );
+    return outcomeCounts(groups.map((g) => [g._id.slice('invoice.'.length), g.n]));
   }
 
   async finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run> {

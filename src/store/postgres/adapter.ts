@@ -4,8 +4,8 @@
  */
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { emptyCounts } from '../../domain.ts';
-import type { LedgerState, Outcome, RunCounts } from '../../domain.ts';
+import { emptyCounts, OUTCOME_COUNT_KEYS } from '../../domain.ts';
+import type { LedgerState, Outcome, OutcomeCounts, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import type {
   BounceRecord,
@@ -31,7 +31,7 @@ import type {
   WebhookDelivery,
   WebhookDeliveryStatus,
 } from '../port.ts';
-import { loggedKey } from '../port.ts';
+import { loggedKey, outcomeCounts } from '../port.ts';
 import { migrate } from './schema.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
@@ -938,6 +938,17 @@ export class PostgresStore implements Store {
         WHERE id = $1 AND status = 'running'`,
       [runId, processed, ...keys.map((k) => delta[k])],
     );
+  }
+
+  async countRunOutcomes(runId: string): Promise<OutcomeCounts> {
+    const rows = await this.q(
+      'countRunOutcomes',
+      `SELECT substr(event, 9) AS state, count(*)::integer AS n FROM logs
+        WHERE run_id = $1 AND event = ANY($2::text[]) AND (data->>'announcedLate') IS DISTINCT FROM 'true'
+        GROUP BY event`,
+      [runId, OUTCOME_COUNT_KEYS.map((k) => `invoice.${k}`)],
+    );
+    return outcomeCounts(rows.map((r) => [r['state'] as string, r['n'] as number]));
   }
 
   async finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run> {

@@ -4,7 +4,7 @@ import { emptyCounts } from '../../../src/domain.ts';
 import { isConnectorError } from '../../../src/errors.ts';
 import { loggedKey } from '../../../src/store/port.ts';
 import type { RunLog, Store } from '../../../src/store/port.ts';
-import { at, log, uid } from './fixtures.ts';
+import { at, claimReq, log, outcome, uid } from './fixtures.ts';
 
 export function runLogContract(port: () => Store): void {
   describe('RunLog', () => {
@@ -140,6 +140,43 @@ export function runLogContract(port: () => Store): void {
         await store.finishRun(run.id, 'completed', { ...emptyCounts(), due: 43, sent: 20 }, null, at(1));
         await store.addRunCounts(run.id, { ...emptyCounts(), due: 5, sent: 5 }, 5);
         expect(await store.getRun(run.id)).toMatchObject({ counts: { due: 43, sent: 20 } });
+      });
+
+      it("countRunOutcomes counts a run's outcomes from its log entries: its own, not other runs', not late announcements, not skips or run events", async () => {
+        const inst = uid();
+        const run = await store.startRun({ installationId: inst, trigger: 'schedule', startedAt: at(0) });
+        const other = await store.startRun({ installationId: inst, trigger: 'manual', startedAt: at(1) });
+        // An outcome recorded with its log entry, as a run's claim settles (the ledger's side of the store).
+        const ledger = port();
+        await ledger.claim(claimReq(inst, 'o1', 'w:1:a', at(0)));
+        expect(await ledger.markSending(inst, 'o1', 'w:1:a', 'h', at(60))).toBe(true);
+        expect(
+          await ledger.recordOutcome(inst, 'o1', 'w:1:a', outcome('sent'), {
+            writeBack: false,
+            nextAttemptAt: null,
+            log: log(inst, { runId: run.id, event: 'invoice.sent', invoiceId: 'o1' }),
+          }),
+        ).toBe(true);
+        const mine = (event: string, data: Record<string, unknown> | null = null) => log(inst, { runId: run.id, event, invoiceId: uid(), data });
+        await store.appendLogs([
+          mine('invoice.sent'),
+          mine('invoice.drafted'),
+          mine('invoice.failed'),
+          mine('invoice.retry'),
+          mine('invoice.retry'),
+          mine('invoice.uncertain'),
+          // An earlier run's uncertain outcome, announced late by this run: not this run's.
+          mine('invoice.uncertain', { announcedLate: true }),
+          mine('invoice.skipped.no_recipient'),
+          mine('invoice.skipped'),
+          mine('run.started'),
+          mine('invoice.bounced'),
+          log(inst, { runId: other.id, event: 'invoice.sent', invoiceId: uid() }),
+          log(inst, { runId: null, event: 'invoice.sent', invoiceId: uid() }),
+        ]);
+        expect(await store.countRunOutcomes(run.id)).toEqual({ sent: 2, drafted: 1, failed: 1, retry: 2, uncertain: 1 });
+        expect(await store.countRunOutcomes(other.id)).toEqual({ sent: 1, drafted: 0, failed: 0, retry: 0, uncertain: 0 });
+        expect(await store.countRunOutcomes(uid())).toEqual({ sent: 0, drafted: 0, failed: 0, retry: 0, uncertain: 0 });
       });
 
       it('runs are listed newest first, limited, per installation', async () => {
