@@ -419,9 +419,11 @@ export interface RunLog {
   /**
    * Adds to a running run's counts in one atomic statement (a run split into page jobs: every process adds
    * what its pages settled): each count += delta's, `processed` += `processed`, `total` += `delta.due`.
-   * Nothing happens to a run that is not running.
+   * Nothing happens to a run that is not running. `page`: the counts of that page of the run as judged,
+   * added once per page: an attempt of a page whose earlier attempt already added them adds nothing.
+   * True when added.
    */
-  addRunCounts(runId: string, delta: RunCounts, processed: number): Promise<void>;
+  addRunCounts(runId: string, delta: RunCounts, processed: number, opts?: { page?: number }): Promise<boolean>;
   /**
    * The outcomes a run recorded, counted from its log entries: `invoice.sent`, `.drafted`, `.failed`,
    * `.retry` and `.uncertain` with the run's id, leaving out the late announcements of earlier runs'

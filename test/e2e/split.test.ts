@@ -118,6 +118,12 @@ function sentBy(installationId: string, from: number, procs: ConnectorProcess[],
   return { perProcess, mixedConnections: [...byConnection.values()].filter((s) => s.size > 1).length };
 }
 
+/** The invoices a run's log shows judged (an outcome, or a skip a person should know of): its `due`. */
+function judgedIn(logs: { event: string; invoiceId: string | null }[]): Set<string> {
+  const outcomes = ['invoice.sent', 'invoice.drafted', 'invoice.failed', 'invoice.retry', 'invoice.uncertain'];
+  return new Set(logs.filter((l) => l.invoiceId && (outcomes.includes(l.event) || l.event.startsWith('invoice.skipped.'))).map((l) => l.invoiceId!));
+}
+
 describe('a run split into page jobs over two connector processes', () => {
   it('one slot run: both processes send a share, every due invoice arrives exactly once, the run has the summed counts', async () => {
     const [a, b] = children as [ConnectorProcess, ConnectorProcess];
@@ -159,6 +165,8 @@ describe('a run split into page jobs over two connector processes', () => {
     const split = logs.find((l) => l.event === 'run.split' && l.runId === run.id);
     expect(split?.data?.['pages'], 'the run was split into page jobs').toBeGreaterThan(3);
     expect(run.counts.sent).toBe(sent);
+    expect(run.counts.due, JSON.stringify(run.counts)).toBe(judgedIn(logs).size);
+    expect(run.counts.skipped, JSON.stringify(run.counts)).toBe(skippedLog.size);
     expect(run.processed).toBeGreaterThanOrEqual(sent);
 
     const { perProcess, mixedConnections } = sentBy(id, before, [a, b], eventsFrom);
@@ -221,6 +229,9 @@ describe('a run split into page jobs over two connector processes', () => {
     const inState = (state: string) => [...ledger.values()].filter((e) => e.state === state).length;
     expect(run.counts.sent, JSON.stringify(run.counts)).toBe(inState('sent'));
     expect(run.counts.uncertain, JSON.stringify(run.counts)).toBe(inState('uncertain'));
+    // C's page is counted once in due and skipped, although it was judged twice (by C, then again).
+    expect(run.counts.due, JSON.stringify(run.counts)).toBe(judgedIn(logs).size);
+    expect(run.counts.skipped, JSON.stringify(run.counts)).toBe(skippedLog.size);
     // What C held when it died went on in another process: its claims were given back and sent there.
     const { perProcess } = sentBy(id, before, [a, b], eventsFrom);
     const takenOver = leftByC.filter((e) => e.state === 'claimed' && ledger.get(e.invoiceId)?.state === 'sent');

@@ -108,4 +108,32 @@ describe("a run's progress", () => {
     await coordinator.write();
     expect((await store.getRun(run.id))?.counts).toMatchObject({ due: 11, sent: 10, skipped: 1, failed: 2 });
   });
+
+  it("of a page worked again after its process died: the page's judged counts are added once, what each attempt settled after them is added", async () => {
+    const run = await startRun();
+    const coordinator = new RunProgress(store, run.id, 0);
+    await coordinator.share();
+    // An attempt at page 3 of the run that judged `due` invoices, `skipped` of them skipped, and wrote.
+    const attempt = async (due: number, skipped: number) => {
+      const page = new RunProgress(store, run.id, 0);
+      page.addToStored(3);
+      page.counts.due = due;
+      page.counts.skipped = skipped;
+      page.processed = skipped;
+      await page.write();
+      return page;
+    };
+    // The first attempt judged the page (10 due, 2 skipped), added that, then settled 1 more and died.
+    const first = await attempt(10, 2);
+    first.processed += 1;
+    await first.write();
+    // The next attempt judges the page again (what is left of it) and settles 7.
+    const again = await attempt(9, 2);
+    expect((await store.getRun(run.id))?.counts).toMatchObject({ due: 10, skipped: 2 });
+    again.processed += 7;
+    await again.write();
+    const stored = await store.getRun(run.id);
+    expect(stored?.counts).toMatchObject({ due: 10, skipped: 2 });
+    expect(stored?.processed).toBe(2 + 1 + 7);
+  });
 });

@@ -660,7 +660,7 @@ class RunContext {
    */
   async runPage(page: RunPage, rerun: boolean): Promise<void> {
     const { deps, installation } = this;
-    this.runProgress.addToStored();
+    this.runProgress.addToStored(page.index);
     this.parkedAt = page.parkedAt;
     this.pageIndex = page.index;
     let failure: { error: unknown } | null = null;
@@ -908,6 +908,8 @@ class RunContext {
     // The page's claimable invoices are claimed in one statement (the exactly-once gate); a posted draft's
     // new version one by one. Claims of invoices this run will not deliver are given back.
     const claimed = await this.claimPage(toSend);
+    // A page job's counts as judged reach the run before its first delivery (once per page: see RunProgress).
+    if (this.pageIndex > 0) await this.progress(true);
     // Templates in growing batches (a host template: one host call per batch), the next batch rendered
     // while the current one is handed to the deliveries, so the first e-mail of a run leaves at once.
     const batches: Claimed[][] = [];

@@ -26,6 +26,11 @@ export class RunProgress {
    * already added there; null = this context writes the run's counts whole.
    */
   private added: { counts: RunCounts; processed: number } | null = null;
+  /**
+   * A page job's page whose counts were not added yet: the next write adds all of them under the page's
+   * key (once per page, whichever attempt gets there first), the later ones only what changed.
+   */
+  private pendingPage: number | null = null;
 
   constructor(
     private readonly store: Pick<Store, 'updateRunProgress' | 'addRunCounts' | 'getRun' | 'countRunOutcomes'>,
@@ -62,15 +67,19 @@ export class RunProgress {
       if (delta[k] !== 0) changed = true;
     }
     const processed = this.processed - added.processed;
-    if (!changed && processed === 0) return;
-    // Taken as added before the await, so that a concurrent write adds only what came after.
+    const page = this.pendingPage;
+    if (!changed && processed === 0 && page === null) return;
+    // Taken as added before the await, so that a concurrent write adds only what came after. A page's
+    // first write counts as added also when an earlier attempt of the page had added its counts.
     for (const k of COUNT_KEYS) added.counts[k] += delta[k];
     added.processed += processed;
+    this.pendingPage = null;
     try {
-      await this.store.addRunCounts(this.runId, delta, processed);
+      await this.store.addRunCounts(this.runId, delta, processed, page === null ? {} : { page });
     } catch (e) {
       for (const k of COUNT_KEYS) added.counts[k] -= delta[k];
       added.processed -= processed;
+      this.pendingPage = page;
       throw e;
     }
   }
@@ -92,9 +101,15 @@ export class RunProgress {
     this.added = { counts, processed };
   }
 
-  /** A page job's context: what it counts is added to the run's counts in the store. */
-  addToStored(): void {
+  /**
+   * A page job's context: what it counts is added to the run's counts in the store. With `page`, its
+   * first write adds the page's counts once per page (see `pendingPage`): written once the page is judged
+   * and claimed, before its deliveries, a page worked again after its process died counts its due and
+   * skipped invoices once.
+   */
+  addToStored(page?: number): void {
     this.added = { counts: emptyCounts(), processed: 0 };
+    this.pendingPage = page ?? null;
   }
 
   /** Whether the run's counts live in the store (`share`, `addToStored`) and not yet read back. */

@@ -892,11 +892,19 @@ export class MongoStore implements Store {
     );
   }
 
-  async addRunCounts(runId: string, delta: RunCounts, processed: number): Promise<void> {
-    // $inc is atomic on the document: concurrent adds of several processes are all kept.
+  async addRunCounts(runId: string, delta: RunCounts, processed: number, opts: { page?: number } = {}): Promise<boolean> {
+    // $inc is atomic on the document: concurrent adds of several processes are all kept; a page's counts
+    // only while the document does not list that page yet (the filter and $addToSet in one update).
     const inc: Record<string, number> = { processed, total: delta.due };
     for (const [k, v] of Object.entries(delta)) inc[`counts.${k}`] = v;
-    await this.op('addRunCounts', () => this.runs.updateOne({ _id: runId as unknown as Document['_id'], status: 'running' }, { $inc: inc }));
+    const page = opts.page;
+    const result = await this.op('addRunCounts', () =>
+      this.runs.updateOne(
+        { _id: runId as unknown as Document['_id'], status: 'running', ...(page === undefined ? {} : { countedPages: { $ne: page } }) },
+        page === undefined ? { $inc: inc } : { $inc: inc, $addToSet: { countedPages: page } },
+      ),
+    );
+    return result.modifiedCount > 0;
   }
 
   async countRunOutcomes(runId: string): Promise<OutcomeCounts> {

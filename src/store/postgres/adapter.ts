@@ -928,16 +928,20 @@ export class PostgresStore implements Store {
     ]);
   }
 
-  async addRunCounts(runId: string, delta: RunCounts, processed: number): Promise<void> {
+  async addRunCounts(runId: string, delta: RunCounts, processed: number, opts: { page?: number } = {}): Promise<boolean> {
     const keys = Object.keys(emptyCounts()) as (keyof RunCounts)[];
-    // One statement: concurrent adds of several processes serialize on the row, none is lost.
-    const sums = keys.map((k, i) => `'${k}', COALESCE((counts->>'${k}')::integer, 0) + $${i + 3}::integer`).join(', ');
-    await this.q(
+    // One statement: concurrent adds of several processes serialize on the row, none is lost; a page's
+    // counts are added under the row's lock only if that page's are not there yet.
+    const sums = keys.map((k, i) => `'${k}', COALESCE((counts->>'${k}')::integer, 0) + $${i + 4}::integer`).join(', ');
+    const rows = await this.q(
       'addRunCounts',
-      `UPDATE runs SET counts = jsonb_build_object(${sums}), processed = processed + $2, total = total + $${keys.indexOf('due') + 3}::integer
-        WHERE id = $1 AND status = 'running'`,
-      [runId, processed, ...keys.map((k) => delta[k])],
+      `UPDATE runs SET counts = jsonb_build_object(${sums}), processed = processed + $2, total = total + $${keys.indexOf('due') + 4}::integer,
+          counted_pages = CASE WHEN $3::integer IS NULL THEN counted_pages ELSE array_append(counted_pages, $3::integer) END
+        WHERE id = $1 AND status = 'running' AND ($3::integer IS NULL OR NOT ($3::integer = ANY(counted_pages)))
+        RETURNING 1`,
+      [runId, processed, opts.page ?? null, ...keys.map((k) => delta[k])],
     );
+    return rows.length > 0;
   }
 
   async countRunOutcomes(runId: string): Promise<OutcomeCounts> {

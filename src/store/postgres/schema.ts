@@ -209,6 +209,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'split runs: pages whose counts were added',
+    sql: `
+      -- the page indexes of a split run whose judged counts were added (Store.addRunCounts with a page): once each
+      ALTER TABLE runs ADD COLUMN counted_pages integer[] NOT NULL DEFAULT '{}';
+    `,
+  },
 ];
 
 /** Arbitrary constant key of the advisory lock that serialises migrations (per database). */

@@ -142,6 +142,23 @@ export function runLogContract(port: () => Store): void {
         expect(await store.getRun(run.id)).toMatchObject({ counts: { due: 43, sent: 20 } });
       });
 
+      it("addRunCounts with a page adds that page's counts once, whichever of several attempts at once gets there first; other pages still add", async () => {
+        const run = await store.startRun({ installationId: uid(), trigger: 'schedule', startedAt: at(0) });
+        // Three attempts at page 1 at once (a page worked again while the first attempt's add is on its way).
+        const added = await Promise.all([1, 2, 3].map((n) => store.addRunCounts(run.id, { ...emptyCounts(), due: 10 * n, skipped: n }, n, { page: 1 })));
+        expect(added.filter(Boolean)).toHaveLength(1);
+        const n = added.indexOf(true) + 1;
+        expect(await store.getRun(run.id)).toMatchObject({ processed: n, total: 10 * n, counts: { due: 10 * n, skipped: n } });
+        expect(await store.addRunCounts(run.id, { ...emptyCounts(), due: 7 }, 0, { page: 2 })).toBe(true);
+        // Without a page: added every time (what changed since the last add).
+        expect(await store.addRunCounts(run.id, { ...emptyCounts(), sent: 1 }, 1)).toBe(true);
+        expect(await store.addRunCounts(run.id, { ...emptyCounts(), sent: 1 }, 1)).toBe(true);
+        expect(await store.addRunCounts(run.id, { ...emptyCounts(), due: 100 }, 0, { page: 2 })).toBe(false);
+        expect(await store.getRun(run.id)).toMatchObject({ processed: n + 2, total: 10 * n + 7, counts: { due: 10 * n + 7, skipped: n, sent: 2 } });
+        await store.finishRun(run.id, 'completed', emptyCounts(), null, at(1));
+        expect(await store.addRunCounts(run.id, { ...emptyCounts(), due: 1 }, 0, { page: 3 })).toBe(false);
+      });
+
       it("countRunOutcomes counts a run's outcomes from its log entries: its own, not other runs', not late announcements, not skips or run events", async () => {
         const inst = uid();
         const run = await store.startRun({ installationId: inst, trigger: 'schedule', startedAt: at(0) });
