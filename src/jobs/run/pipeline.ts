@@ -201,7 +201,7 @@ export async function runInstallation(deps: PipelineDeps, installationId: string
     await ctx.joinCounts({ strict: false });
     sessionsOf(deps).unregister(run.id);
     if (status === 'completed') {
-      // Completed means settled: nothing this run claimed is still open, in this process or in another.
+      // Completed means settled: nothing this run claimed in this process is still open (page jobs check their own pages).
       const open = await ctx.unsettled().catch(() => null);
       if (open === null || open.length > 0) {
         status = 'failed';
@@ -247,8 +247,6 @@ class RunContext {
   private pageIndex = 0;
   /** Invoices this context claimed (what its settled-check looks at). */
   private readonly claimedIds = new Set<string>();
-  /** Invoices a split run queued as page jobs (its settled-check looks at whoever claimed them). */
-  private readonly pageIds: string[] = [];
   /** The e-mail account's error that stopped the run (credentials refused, unusable as configured). */
   private accountStop: ConnectorError | null = null;
   private host!: HostErp; // set first thing in execute()
@@ -287,21 +285,13 @@ class RunContext {
   }
 
   /**
-   * What the run left open (`claimed` or `sending`): of its own claims in this process (claims of this
-   * process's page jobs of other runs are theirs), and, for a split run, any process's claims of the
-   * invoices it queued as page jobs. Every page job checks its own page as it ends; this also catches a
-   * page counted as done while some process still worked it.
+   * What the run left open (`claimed` or `sending`) of its own claims in this process (claims of this
+   * process's page jobs of other runs are theirs; every page job checks its own page as it ends).
    */
   async unsettled(): Promise<LedgerEntry[]> {
     const { store, owner } = this.deps;
-    const open = (e: LedgerEntry) => e.state === 'claimed' || e.state === 'sending';
-    const own = (await store.listLedger(this.installation.id, { owner, states: ['claimed', 'sending'], limit: 1000 })).filter((e) =>
-      this.claimedIds.has(e.invoiceId),
-    );
-    const ofPages = this.pageIds.length
-      ? (await store.getLedger(this.installation.id, this.pageIds)).filter((e) => open(e) && !this.claimedIds.has(e.invoiceId))
-      : [];
-    return [...own, ...ofPages];
+    const open = await store.listLedger(this.installation.id, { owner, states: ['claimed', 'sending'], limit: 1000 });
+    return open.filter((e) => this.claimedIds.has(e.invoiceId));
   }
 
   async log(
@@ -603,7 +593,6 @@ class RunContext {
       invoices: rest.length + firstPage,
       pageSize,
     });
-    this.pageIds.push(...rest);
     await deps.pages!.enqueuePages(jobs);
     return true;
   }
