@@ -531,9 +531,11 @@ export function loggedKey(invoiceId: string, event: string): string {
   return `${invoiceId}\u0000${event}`;
 }
 
-/** `RunLog.countRunOutcomes`' answer from (state, count) pairs; a state not among them counts 0. */
-export function outcomeCounts(pairs: [string, number][]): OutcomeCounts {
-  const counts = Object.fromEntries(OUTCOME_COUNT_KEYS.map((k) => [k, 0])) as OutcomeCounts;
-  for (const [state, n] of pairs) if ((OUTCOME_COUNT_KEYS as readonly string[]).includes(state)) counts[state as keyof OutcomeCounts] = n;
-  return counts;
+/** The log events `RunLog.countRunOutcomes` counts: `invoice.<state>` of each outcome count. */
+export const OUTCOME_EVENTS: readonly string[] = OUTCOME_COUNT_KEYS.map((k) => `invoice.${k}`);
+
+/** `RunLog.countRunOutcomes`' answer from (event, count) pairs; an outcome not among them counts 0. */
+export function outcomeCounts(pairs: [event: string, n: number][]): OutcomeCounts {
+  const byEvent = new Map(pairs);
+  return Object.fromEntries(OUTCOME_COUNT_KEYS.map((k) => [k, byEvent.get(`invoice.${k}`) ?? 0])) as OutcomeCounts;
 }

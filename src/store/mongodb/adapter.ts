@@ -10,7 +10,7 @@
  */
 import crypto from 'node:crypto';
 import { MongoClient, MongoServerError, type Collection, type Db, type Document, type Filter } from 'mongodb';
-import { emptyCounts, OUTCOME_COUNT_KEYS } from '../../domain.ts';
+import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, OutcomeCounts, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
@@ -41,7 +41,7 @@ import type {
   WebhookDelivery,
   WebhookDeliveryStatus,
 } from '../port.ts';
-import { loggedKey, outcomeCounts } from '../port.ts';
+import { loggedKey, OUTCOME_EVENTS, outcomeCounts } from '../port.ts';
 
 export interface MongoStoreOptions {
   url: string;
@@ -911,12 +911,12 @@ export class MongoStore implements Store {
     const groups = await this.op('countRunOutcomes', () =>
       this.logs
         .aggregate<{ _id: string; n: number }>([
-          { $match: { runId, event: { $in: OUTCOME_COUNT_KEYS.map((k) => `invoice.${k}`) }, 'data.announcedLate': { $ne: true } } },
+          { $match: { runId, event: { $in: [...OUTCOME_EVENTS] }, 'data.announcedLate': { $ne: true } } },
           { $group: { _id: '$event', n: { $sum: 1 } } },
         ])
         .toArray(),
     );
-    return outcomeCounts(groups.map((g) => [g._id.slice('invoice.'.length), g.n]));
+    return outcomeCounts(groups.map((g) => [g._id, g.n]));
   }
 
   async finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run> {

@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { emptyCounts, OUTCOME_COUNT_KEYS } from '../../domain.ts';
+import { emptyCounts } from '../../domain.ts';
 import type { LedgerState, Outcome, OutcomeCounts, RunCounts } from '../../domain.ts';
 import { ConnectorError } from '../../errors.ts';
 import type {
@@ -31,7 +31,7 @@ import type {
   WebhookDelivery,
   WebhookDeliveryStatus,
 } from '../port.ts';
-import { loggedKey, outcomeCounts } from '../port.ts';
+import { loggedKey, OUTCOME_EVENTS, outcomeCounts } from '../port.ts';
 import { migrate } from './schema.ts';
 import { mergeBounces, recipientsOf } from '../recipients.ts';
 import { storedHostKind } from '../host-kind.ts';
@@ -947,12 +947,12 @@ export class PostgresStore implements Store {
   async countRunOutcomes(runId: string): Promise<OutcomeCounts> {
     const rows = await this.q(
       'countRunOutcomes',
-      `SELECT substr(event, 9) AS state, count(*)::integer AS n FROM logs
+      `SELECT event, count(*)::integer AS n FROM logs
         WHERE run_id = $1 AND event = ANY($2::text[]) AND (data->>'announcedLate') IS DISTINCT FROM 'true'
         GROUP BY event`,
-      [runId, OUTCOME_COUNT_KEYS.map((k) => `invoice.${k}`)],
+      [runId, OUTCOME_EVENTS],
     );
-    return outcomeCounts(rows.map((r) => [r['state'] as string, r['n'] as number]));
+    return outcomeCounts(rows.map((r) => [r['event'] as string, r['n'] as number]));
   }
 
   async finishRun(runId: string, status: Exclude<RunStatus, 'running'>, counts: RunCounts, error: string | null, finishedAt: string): Promise<Run> {
