@@ -16,6 +16,7 @@ import type { InstallationHostFactory } from '../connector/registry.ts';
 import type { EmailAccount, Invoice, Operator, PrintChoice, RenderedTemplate } from '../domain.ts';
 import { planDelivery, printLabel, requireCompleteSettings, resolveSender, type DeliveryPlan } from '../jobs/rules/plan.ts';
 import { ConnectorError, isConnectorError } from '../errors.ts';
+import type { PrintWarning } from '../messages/catalogue.ts';
 import { hostConnectionFor } from '../jobs/run/installation-host.ts';
 import { composeMessage } from '../jobs/run/message.ts';
 import { renderTemplates } from '../jobs/run/templates.ts';
@@ -49,7 +50,7 @@ export interface PreviewAttachment {
   filename: string;
   pdf: Uint8Array;
   /** Render warnings (totals that do not add up, missing rate or KSeF data); a run logs them. */
-  warnings: string[];
+  warnings: PrintWarning[];
 }
 
 export interface InvoicePreview {

@@ -69,6 +69,77 @@ const previewSkip = Object.fromEntries(
   Object.entries(SKIP_REASONS).map(([k, v]) => [k, { pl: `Nie zostałaby wysłana: ${v.pl}.`, en: `Would not be sent: ${v.en}.` }]),
 ) as Record<SkipReasonCode, Entry>;
 
+/**
+ * What a standard print could not print as the invoice says, or printed from a second source (render
+ * warnings, src/render/print.ts). The run logs each as `invoice.print_warning` and the preview shows them.
+ * Amounts in the parameters are already formatted (`1 234,56 PLN`).
+ */
+const PRINT_WARNINGS = {
+  correction_without_original: {
+    pl: 'System nie podał faktury korygowanej; wydruk korekty nie może się do niej odnieść.',
+    en: 'The host gave no corrected invoice; the print of the credit note cannot refer to it.',
+  },
+  net_differs: {
+    pl: 'Z pozycji wychodzi netto {lines}, a system podaje {host}; wydrukowano kwotę z systemu.',
+    en: "The lines give net {lines} but the host says {host}; the host's figure is printed.",
+  },
+  vat_differs: {
+    pl: 'Z pozycji wychodzi VAT {lines}, a system podaje {host}; wydrukowano kwotę z systemu.',
+    en: "The lines give VAT {lines} but the host says {host}; the host's figure is printed.",
+  },
+  gross_differs: {
+    pl: 'Z pozycji wychodzi brutto {lines}, a system podaje {host}; wydrukowano kwotę z systemu.',
+    en: "The lines give gross {lines} but the host says {host}; the host's figure is printed.",
+  },
+  booked_vat_missing_for_rate: {
+    pl: 'Księgowanie w systemie nie ma VAT w PLN dla stawki {rate}; ten wiersz wydruku go nie pokazuje.',
+    en: "The host's booking has no VAT in PLN for the rate {rate}; that row shows none.",
+  },
+  booked_vat_sum_differs: {
+    pl: 'VAT zaksięgowany według stawek sumuje się do {byRates}, a zaksięgowany VAT wynosi {booked}; jako sumę wydrukowano zaksięgowany VAT.',
+    en: "The host's booked VAT per rate adds up to {byRates} but its booked VAT is {booked}; the booked VAT is printed as the total.",
+  },
+  booked_in_other_currency: {
+    pl: 'System zaksięgował fakturę w {currency}, nie w PLN; VAT w PLN przeliczono po kursie z systemu.',
+    en: "The host booked it in {currency}, not PLN; the VAT in PLN is converted at the host's rate instead.",
+  },
+  vat_pln_converted: {
+    pl: 'Faktura w {currency}: system nie podał kwot zaksięgowanych w PLN; VAT w PLN przeliczono przy wydruku po kursie z systemu.',
+    en: "Invoice in {currency}: the host gave no booked PLN amounts; the VAT in PLN is converted at the host's rate when printing.",
+  },
+  no_exchange_rate: {
+    pl: 'Faktura w {currency}: system nie podał kursu waluty; wydruk nie pokazuje VAT w PLN.',
+    en: 'Invoice in {currency}: the host gave no exchange rate; the print shows no VAT in PLN.',
+  },
+  ksef_hash_mismatch: {
+    pl: 'Skrót KSeF {hostHash} nie zgadza się z SHA-256 załączonego pliku XML {filename} ({actual}); nie wydrukowano kodu QR KSeF.',
+    en: 'The KSeF hash {hostHash} does not match the SHA-256 of the attached XML {filename} ({actual}); no KSeF QR code printed.',
+  },
+  ksef_no_hash: {
+    pl: 'Numer KSeF jest znany, ale system nie podał skrótu XML; nie wydrukowano kodu QR KSeF.',
+    en: 'KSeF number known but no XML hash; no KSeF QR code printed.',
+  },
+  ksef_no_nip_or_date: {
+    pl: 'Brak NIP sprzedawcy lub daty wystawienia; nie wydrukowano kodu QR KSeF.',
+    en: 'No seller NIP or issue date; no KSeF QR code printed.',
+  },
+  ksef_qr_invalid: {
+    pl: 'Danych do kodu QR KSeF nie da się użyć („{detail}”); nie wydrukowano kodu QR KSeF.',
+    en: 'The data for the KSeF QR code cannot be used ("{detail}"); no KSeF QR code printed.',
+  },
+} as const satisfies Record<string, Entry>;
+export type PrintWarningCode = `print.warning.${keyof typeof PRINT_WARNINGS}`;
+
+/** A render warning: a print warning's code with its parameters (the renderer's answer beside the PDF). */
+export interface PrintWarning {
+  code: PrintWarningCode;
+  params: Record<string, string>;
+}
+
+export function printWarning(code: PrintWarningCode, params: Record<string, string> = {}): PrintWarning {
+  return { code, params };
+}
+
 export const CATALOGUE = {
   // ---- settings: field problems (checks without the host) ----
   'settings.time_format': { pl: 'Podaj godzinę w formacie GG:MM (00:00–23:59).', en: 'Enter a time as HH:MM (00:00–23:59).' },
@@ -300,6 +371,8 @@ export const CATALOGUE = {
   'filter.event.invoice.uncertain': { pl: 'Niepewne (decyzja osoby)', en: 'Uncertain (a person decides)' },
   'filter.event.run.completed': { pl: 'Zakończone przebiegi', en: 'Finished runs' },
   'filter.skipped': { pl: 'Pominięte: {reason}', en: 'Skipped: {reason}' },
+  // ---- render warnings of the standard prints ----
+  ...prefixed('print.warning.', PRINT_WARNINGS),
   // ---- log levels ----
   'level.info': { pl: 'informacja', en: 'info' },
   'level.warning': { pl: 'ostrzeżenie', en: 'warning' },

@@ -93,7 +93,11 @@ export const LOG_EVENTS: Record<string, Builder> = {
     code: 'log.invoice.invalid_recipients',
     params: { addresses: Array.isArray(d['invalidRecipients']) ? d['invalidRecipients'] : detailOf(e) },
   }),
-  'invoice.print_warning': (_d, e) => ({ code: 'log.invoice.print_warning', params: { detail: e.message } }),
+  // The warning's own sentence (its code and parameters in data); entries written before carry only the English text.
+  'invoice.print_warning': (d, e) =>
+    typeof d['warning'] === 'string' && d['warning'].startsWith('print.warning.') && isMessageCode(d['warning'])
+      ? { code: d['warning'], params: (d['params'] as Params | undefined) ?? {} }
+      : { code: 'log.invoice.print_warning', params: { detail: e.message } },
   'invoice.resend_allowed': () => ({ code: 'log.invoice.resend_allowed', params: {} }),
   'invoice.bounced': (d) => ({
     code: 'log.invoice.bounced',

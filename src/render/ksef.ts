@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { create as createQr } from 'qrcode/lib/core/qrcode.js';
 import type { Invoice } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
+import { printWarning, type PrintWarning } from '../messages/catalogue.ts';
 
 export type KsefEnvironment = 'prod' | 'test' | 'demo';
 
@@ -34,17 +35,14 @@ export function normalizeNip(vat: string | null | undefined): string | null {
  * gave them (SHA-256, Base64URL, of exactly those bytes). A mismatch gives no hash (so no QR, never a
  * wrong one) and a problem to warn of.
  */
-export function ksefQrHash(inv: Pick<Invoice, 'ksef'>): { hash: string | null; problem: string | null } {
+export function ksefQrHash(inv: Pick<Invoice, 'ksef'>): { hash: string | null; problem: PrintWarning | null } {
   const k = inv.ksef;
   if (!k) return { hash: null, problem: null };
   const xml = k.xml ?? null;
   if (xml) {
     const actual = createHash('sha256').update(xml.content).digest('base64url');
     if (k.xmlSha256 && k.xmlSha256.replace(/=+$/, '') !== actual) {
-      return {
-        hash: null,
-        problem: `the KSeF hash ${k.xmlSha256} does not match the SHA-256 of the attached XML ${xml.filename} (${actual}); no KSeF QR code printed.`,
-      };
+      return { hash: null, problem: printWarning('print.warning.ksef_hash_mismatch', { hostHash: k.xmlSha256, filename: xml.filename, actual }) };
     }
     return { hash: actual, problem: null };
   }

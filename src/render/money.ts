@@ -12,6 +12,7 @@
  */
 import type { Decimal, Invoice, InvoiceLine, Minor } from '../domain.ts';
 import { divRound } from '../decimal.ts';
+import { printWarning, type PrintWarning, type PrintWarningCode } from '../messages/catalogue.ts';
 
 export const NBSP = '\u00a0';
 
@@ -150,7 +151,7 @@ export interface Reconciled {
   computed: Totals;
   /** Which VAT per rate the summary carries. */
   vatMethod: 'per_rate' | 'per_line';
-  warnings: string[];
+  warnings: PrintWarning[];
 }
 
 function lineKey(line: InvoiceLine): { label: string; percent: Decimal } {
@@ -215,18 +216,14 @@ export function reconcileTotals(invoice: Pick<Invoice, 'lines' | 'amountUntaxed'
   }
   const computed = sumTotals(summary);
   const totals = { net: invoice.amountUntaxed, vat: invoice.amountTax, gross: invoice.amountTotal };
-  const warnings: string[] = [];
+  const warnings: PrintWarning[] = [];
   const cur = invoice.currency;
-  const label = invoice.number ?? 'draft';
-  const check = (what: string, mine: Minor, host: Minor) => {
-    if (mine !== host) {
-      warnings.push(
-        `Invoice ${label}: the lines give ${what} ${formatAmount(mine, cur).replace(/\u00a0/g, ' ')} but the host says ${formatAmount(host, cur).replace(/\u00a0/g, ' ')}; the host's figure is printed.`,
-      );
-    }
+  const plain = (minor: Minor) => formatAmount(minor, cur).replace(/\u00a0/g, ' ');
+  const check = (code: PrintWarningCode, mine: Minor, host: Minor) => {
+    if (mine !== host) warnings.push(printWarning(code, { lines: plain(mine), host: plain(host) }));
   };
-  check('net', computed.net, totals.net);
-  check('VAT', computed.vat, totals.vat);
-  check('gross', computed.gross, totals.gross);
+  check('print.warning.net_differs', computed.net, totals.net);
+  check('print.warning.vat_differs', computed.vat, totals.vat);
+  check('print.warning.gross_differs', computed.gross, totals.gross);
   return { summary, totals, computed, vatMethod, warnings };
 }

@@ -20,6 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Invoice } from '../domain.ts';
 import { ConnectorError, type ErrorCode } from '../errors.ts';
+import type { PrintWarning } from '../messages/catalogue.ts';
 import type { RenderOptions, RenderResult } from './print.ts';
 import { afterIsolateCreated, holdingYoungGeneration } from './young-generation.ts';
 
@@ -68,7 +69,7 @@ export interface WorkerHeap {
 
 export type WorkerResponse =
   | { id: number; heap: WorkerHeap }
-  | { id: number; ok: true; pdf: Uint8Array; warnings: string[] }
+  | { id: number; ok: true; pdf: Uint8Array; warnings: PrintWarning[] }
   | { id: number; ok: false; error: { code: ErrorCode; message: string; detail: Record<string, unknown> | undefined } };
 
 export interface PdfRenderer {

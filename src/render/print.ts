@@ -39,6 +39,7 @@ import { DateTime } from 'luxon';
 import type { Invoice, InvoiceLine, Minor, Party, Seller } from '../domain.ts';
 import { ConnectorError } from '../errors.ts';
 import { FONT_BOLD, FONT_REGULAR, loadFonts } from './fonts.ts';
+import { printWarning, type PrintWarning } from '../messages/catalogue.ts';
 import { drawQr, ksefQrHash, ksefVerificationUrl, normalizeNip, type KsefEnvironment } from './ksef.ts';
 import { convertToPln, formatAmount, formatDecimal, reconcileTotals, type VatRateSummary } from './money.ts';
 import { isStandardPrintId, type StandardPrintId } from './prints.ts';
@@ -67,7 +68,7 @@ export interface RenderOptions {
 
 export interface RenderResult {
   pdf: Uint8Array;
-  warnings: string[];
+  warnings: PrintWarning[];
 }
 
 /** True when the print of `invoice` is bilingual for this print id and options. */
@@ -113,7 +114,7 @@ interface Ctx {
   y: number;
   /** +1, or -1 on credit notes whose host amounts are positive. */
   sign: 1 | -1;
-  warnings: string[];
+  warnings: PrintWarning[];
   title: string;
   stripCodes: boolean;
 }
@@ -271,7 +272,7 @@ function drawHeader(ctx: Ctx): void {
       y += labelled(doc, t('Dotyczy faktury', 'Corrects invoice'), ref, MARGIN, y + 4, leftW) + 4;
       if (c.ksefNumber) y += labelled(doc, t('Numer KSeF faktury korygowanej', 'KSeF number of the corrected invoice'), c.ksefNumber, MARGIN, y + 1, leftW) + 1;
     } else {
-      ctx.warnings.push(`Credit note ${inv.number ?? inv.id}: the host gave no corrected invoice; the print cannot refer to it.`);
+      ctx.warnings.push(printWarning('print.warning.correction_without_original'));
     }
     const reason = inv.correctionReason?.trim();
     if (reason) y += labelled(doc, t('Przyczyna korekty', 'Reason for correction'), reason, MARGIN, y + 1, leftW) + 1;
@@ -451,7 +452,6 @@ const plainAmount = (minor: Minor, currency: string) => formatAmount(minor, curr
 function plnVat(ctx: Ctx, summary: VatRateSummary[]): PlnVat | null {
   const { inv } = ctx;
   if (!isForeign(inv)) return null;
-  const label = inv.number ?? inv.id;
   const b = inv.booked ?? null;
   if (b && b.currency.toUpperCase() === 'PLN') {
     const byRate = new Map(b.taxByRate.map((r) => [rateKey(r.label), r.tax]));
@@ -460,21 +460,19 @@ function plnVat(ctx: Ctx, summary: VatRateSummary[]): PlnVat | null {
       if (found !== undefined) return found;
       // one rate on both sides: the booking's one figure is that rate's, whatever the host calls it
       if (summary.length === 1 && b.taxByRate.length <= 1) return b.taxByRate[0]?.tax ?? b.tax;
-      ctx.warnings.push(`Invoice ${label}: the host's booking has no VAT in PLN for the rate ${s.label}; that row shows none.`);
+      ctx.warnings.push(printWarning('print.warning.booked_vat_missing_for_rate', { rate: s.label }));
       return null;
     });
     const sum = b.taxByRate.reduce((a, r) => a + r.tax, 0);
     if (b.taxByRate.length > 0 && sum !== b.tax) {
-      ctx.warnings.push(
-        `Invoice ${label}: the host's booked VAT per rate adds up to ${plainAmount(sum, 'PLN')} but its booked VAT is ${plainAmount(b.tax, 'PLN')}; the booked VAT is printed as the total.`,
-      );
+      ctx.warnings.push(printWarning('print.warning.booked_vat_sum_differs', { byRates: plainAmount(sum, 'PLN'), booked: plainAmount(b.tax, 'PLN') }));
     }
     return { rows, total: b.tax, origin: 'booked' };
   }
-  if (b) ctx.warnings.push(`Invoice ${label}: the host booked it in ${b.currency}, not PLN; the VAT in PLN is converted at the host's rate instead.`);
+  if (b) ctx.warnings.push(printWarning('print.warning.booked_in_other_currency', { currency: b.currency }));
   const rate = inv.exchangeRate;
   if (!rate) return null;
-  ctx.warnings.push(`Invoice ${label} in ${inv.currency}: the host gave no booked PLN amounts; the VAT in PLN is converted at the host's rate when printing.`);
+  ctx.warnings.push(printWarning('print.warning.vat_pln_converted', { currency: inv.currency }));
   const rows = summary.map((s) => convertToPln(s.vat, rate.rate, inv.currency));
   return { rows, total: rows.reduce((a, r) => a + r, 0), origin: 'computed' };
 }
@@ -549,7 +547,7 @@ function plnInfoBlock(ctx: Ctx, pln: PlnVat | null): Block | null {
       'Brak kursu waluty: system, z którego pochodzi faktura, nie podał kursu przeliczenia na PLN, dlatego kwoty VAT w PLN nie zostały wydrukowane.',
       'No exchange rate: the issuing system gave no PLN rate, so the VAT amounts in PLN are not printed.',
     );
-    ctx.warnings.push(`Invoice ${inv.number ?? inv.id} in ${inv.currency}: the host gave no exchange rate, the print shows no VAT in PLN.`);
+    ctx.warnings.push(printWarning('print.warning.no_exchange_rate', { currency: inv.currency }));
   }
   const h = measure(doc, text, CONTENT_W, { size: 8 });
   return { height: h + 8, draw: (y) => void put(doc, text, MARGIN, y, CONTENT_W, { size: 8, bold: !pln }) };
@@ -658,25 +656,25 @@ function ksefBlock(ctx: Ctx, env: KsefEnvironment): Block | null {
   if (!k) return null;
   const { hash, problem } = ksefQrHash(inv);
   if (problem) {
-    ctx.warnings.push(`Invoice ${inv.number ?? inv.id}: ${problem}`);
+    ctx.warnings.push(problem);
     return null;
   }
   // An invoice issued offline (its XML exists, its KSeF number not yet): KOD I labelled OFFLINE.
   if (!k.number && !k.xml) return null;
   if (!hash) {
-    ctx.warnings.push(`Invoice ${inv.number ?? inv.id}: KSeF number known but no XML hash; no KSeF QR code printed.`);
+    ctx.warnings.push(printWarning('print.warning.ksef_no_hash'));
     return null;
   }
   const nip = normalizeNip(inv.seller.vat);
   if (!nip || !inv.issueDate) {
-    ctx.warnings.push(`Invoice ${inv.number ?? inv.id}: no seller NIP or issue date; no KSeF QR code printed.`);
+    ctx.warnings.push(printWarning('print.warning.ksef_no_nip_or_date'));
     return null;
   }
   let url: string;
   try {
     url = ksefVerificationUrl({ sellerNip: nip, issueDate: inv.issueDate, xmlSha256Base64Url: hash, environment: env });
   } catch (e) {
-    ctx.warnings.push(`Invoice ${inv.number ?? inv.id}: ${(e as Error).message} No KSeF QR code printed.`);
+    ctx.warnings.push(printWarning('print.warning.ksef_qr_invalid', { detail: (e as Error).message }));
     return null;
   }
   const label = k.number ?? 'OFFLINE';
@@ -815,7 +813,7 @@ function defaultCreationDate(inv: Invoice): Date {
 }
 
 /** Draws the document synchronously and returns the pdfkit document, not yet ended. */
-function draw(invoice: Invoice, printId: StandardPrintId, options: RenderOptions, warnings: string[]): Doc {
+function draw(invoice: Invoice, printId: StandardPrintId, options: RenderOptions, warnings: PrintWarning[]): Doc {
   const helvetica = options.builtinHelveticaForBenchmark === true;
   const bi = isBilingual(invoice, printId, options.lang);
   const t = (pl: string, en: string) => (bi ? `${pl} / ${en}` : pl);
@@ -881,7 +879,7 @@ export async function renderStandardPrint(invoice: Invoice, printId: string, opt
   if (!isStandardPrintId(id)) {
     throw new ConnectorError('print_unavailable', `There is no standard print "${printId}".`, { detail: { printId } });
   }
-  const warnings: string[] = [];
+  const warnings: PrintWarning[] = [];
   let doc: Doc;
   try {
     doc = draw(invoice, id, options, warnings);

@@ -135,6 +135,20 @@ describe('setting attachKsefXml', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0].level).toBe('warning');
       expect(warnings[0].message).toContain(`does not match the SHA-256 of the attached XML ${original.name}`);
+      expect(warnings[0]).toMatchObject({
+        code: 'print.warning.ksef_hash_mismatch',
+        params: { filename: original.name, hostHash: sha(original.bytes), actual: sha(tampered) },
+      });
+      // A Polish reader reads it in Polish, in the log and in the preview.
+      const polish = async (path: string) => {
+        const res = await fetch(`${w.connector.url}${path}`, { headers: { authorization: `Bearer ${inst.token}`, 'accept-language': 'pl' } });
+        expect(res.status).toBe(200);
+        return (await res.json()) as any;
+      };
+      const logged = (await polish(`/api/installations/${inst.id}/logs?limit=1000`)).entries.find((e: any) => e.event === 'invoice.print_warning');
+      expect(logged.text).toContain(`nie zgadza się z SHA-256 załączonego pliku XML ${original.name}`);
+      const preview = await polish(`/api/installations/${inst.id}/invoices/${m.id}/preview`);
+      expect(preview.message.attachment.warnings).toEqual([{ code: 'print.warning.ksef_hash_mismatch', params: logged.params, text: logged.text }]);
     } finally {
       w.sandbox.write('ir.attachment', m.ksefAttachment!, { datas: original.bytes.toString('base64') });
     }

@@ -104,6 +104,23 @@ describe('the message catalogue', () => {
       for (const lang of LANGS) expect(logMessage(lang, { event, level: 'info', message: '', data: {} }).text).not.toMatch(/\{[a-zA-Z]+\}/);
   });
 
+  it("says a print warning in the reader's language from its code and parameters; an entry from before says its English text", () => {
+    const entry = {
+      event: 'invoice.print_warning',
+      level: 'warning',
+      message: 'Invoice in EUR: the host gave no exchange rate; the print shows no VAT in PLN.',
+      data: { warning: 'print.warning.no_exchange_rate', params: { currency: 'EUR' } },
+    };
+    expect(logMessage('pl', entry)).toEqual({
+      code: 'print.warning.no_exchange_rate',
+      params: { currency: 'EUR' },
+      text: 'Faktura w EUR: system nie podał kursu waluty; wydruk nie pokazuje VAT w PLN.',
+    });
+    expect(logMessage('en', entry).text).toBe(entry.message);
+    const before = { ...entry, message: 'Invoice FV/1 in EUR: the host gave no exchange rate, the print shows no VAT in PLN.', data: null };
+    expect(logMessage('pl', before)).toMatchObject({ code: 'log.invoice.print_warning', text: `Uwaga do wydruku: „${before.message}”.` });
+  });
+
   it('renders a log entry from its event and data, quoting host words as detail', () => {
     const sent = logMessage('pl', {
       event: 'invoice.sent',

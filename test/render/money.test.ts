@@ -72,7 +72,10 @@ describe('reconcileTotals', () => {
     expect(r.totals.net).toBe(inv.amountUntaxed);
     expect(r.totals.gross).toBe(inv.amountTotal);
     expect(r.warnings).toHaveLength(2);
-    expect(r.warnings[0]).toMatch(/net 3 818,86 PLN but the host says 3 818,87 PLN/);
+    expect(r.warnings).toEqual([
+      { code: 'print.warning.net_differs', params: { lines: '3 818,86 PLN', host: '3 818,87 PLN' } },
+      { code: 'print.warning.gross_differs', params: { lines: expect.any(String), host: expect.any(String) } },
+    ]);
   });
 
   it('recognises a host that rounds VAT per line and prints its per-line VAT', () => {

@@ -162,7 +162,7 @@ describe('standard print "Faktura VAT" in a foreign currency', () => {
       'Kwoty VAT w PLN przeliczone przy wydruku (system nie podał kwot zaksięgowanych w PLN); kurs 4,2893 PLN/EUR z dnia 30.01.2026, źródło: NBP tabela 021/A/NBP/2026.',
     );
     expect(text).not.toContain('zaksięgowane na fakturze');
-    expect(warnings.some((w) => /no booked PLN amounts/.test(w))).toBe(true);
+    expect(warnings).toContainEqual({ code: 'print.warning.vat_pln_converted', params: { currency: 'EUR' } });
     expect(text).toContain('Do zapłaty: 2 766,27 EUR');
     expect(text).toContain('Słownie: dwa tysiące siedemset sześćdziesiąt sześć euro dwadzieścia siedem eurocentów');
   });
@@ -173,7 +173,7 @@ describe('standard print "Faktura VAT" in a foreign currency', () => {
     expect(text).toContain('Brak kursu waluty');
     expect(text).not.toContain('Kwota VAT w');
     expect(text).not.toMatch(/\d PLN/);
-    expect(warnings.some((w) => /no exchange rate/.test(w))).toBe(true);
+    expect(warnings).toContainEqual({ code: 'print.warning.no_exchange_rate', params: { currency: 'EUR' } });
   });
 });
 
@@ -228,8 +228,8 @@ describe('VAT in PLN on a foreign-currency print is what the invoice booked', ()
     const text = squash(await pdfText(pdf));
     expect(text).toContain('8% 200,00 16,00 216,00 —');
     expect(text).toContain('Razem 2 449,00 533,27 2 982,27 2 290,24');
-    expect(warnings.some((w) => /no VAT in PLN for the rate 8%/.test(w))).toBe(true);
-    expect(warnings.some((w) => /adds up to 2 221,52 PLN but its booked VAT is 2 290,24 PLN/.test(w))).toBe(true);
+    expect(warnings).toContainEqual({ code: 'print.warning.booked_vat_missing_for_rate', params: { rate: '8%' } });
+    expect(warnings).toContainEqual({ code: 'print.warning.booked_vat_sum_differs', params: { byRates: '2 221,52 PLN', booked: '2 290,24 PLN' } });
   });
 
   it("falls back to converting at the host's rate, and warns, when the booking is not in PLN", async () => {
@@ -238,7 +238,7 @@ describe('VAT in PLN on a foreign-currency print is what the invoice booked', ()
     const text = flat(squash(await pdfText(pdf)));
     // 517,27 × 4,2947 = 2 221,52; 16,00 × 4,2947 = 68,72 (here the same as booked, by construction of the rate)
     expect(text).toContain('Kwoty VAT w PLN przeliczone przy wydruku');
-    expect(warnings.some((w) => /booked it in EUR, not PLN/.test(w))).toBe(true);
+    expect(warnings).toContainEqual({ code: 'print.warning.booked_in_other_currency', params: { currency: 'EUR' } });
   });
 
   it('credit notes show the booked VAT in PLN as a negative correction', async () => {
@@ -369,7 +369,7 @@ describe('standard print "Faktura korygująca"', () => {
 
   it('warns when the host gave no corrected invoice', async () => {
     const { warnings } = await renderStandardPrint({ ...CREDIT_NOTE, corrects: null }, 'invoice');
-    expect(warnings.some((w) => /no corrected invoice/.test(w))).toBe(true);
+    expect(warnings).toEqual([{ code: 'print.warning.correction_without_original', params: {} }]);
   });
 });
 
@@ -454,7 +454,7 @@ describe('KSeF', () => {
   it('prints the KSeF number without a code, and warns, when the XML hash is missing', async () => {
     const { pdf, warnings } = await renderStandardPrint({ ...KSEF_INVOICE, ksef: { ...KSEF_INVOICE.ksef!, xmlSha256: null } }, 'invoice');
     expect(squash(await pdfText(pdf))).toContain('Numer KSeF: 1111111111-20260201-ABCDEF123456-7B');
-    expect(warnings.some((w) => /no XML hash/.test(w))).toBe(true);
+    expect(warnings).toContainEqual({ code: 'print.warning.ksef_no_hash', params: {} });
   });
 
   const XML = new TextEncoder().encode('<?xml version="1.0" encoding="UTF-8"?>\n<Faktura><Fa><P_2>FV/2026/02/0001</P_2></Fa></Faktura>\n');
@@ -475,7 +475,9 @@ describe('KSeF', () => {
     const text = squash(await pdfText(pdf));
     expect(text).not.toContain('Kod weryfikacyjny KSeF');
     expect(text).toContain('Numer KSeF: 1111111111-20260201-ABCDEF123456-7B');
-    expect(warnings.some((w) => w.includes('does not match the SHA-256 of the attached XML FA3-FV_2026_02_0001.xml'))).toBe(true);
+    expect(warnings).toEqual([
+      { code: 'print.warning.ksef_hash_mismatch', params: { hostHash: XML_HASH, filename: 'FA3-FV_2026_02_0001.xml', actual: expect.any(String) } },
+    ]);
   });
 
   it('labels KOD I OFFLINE for an invoice with its XML but no KSeF number yet', async () => {

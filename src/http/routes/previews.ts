@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { installationOf } from '../plugins/auth.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { OutgoingMessage } from '../../mail/port.ts';
+import { render } from '../../messages/catalogue.ts';
 import { requestLang } from '../../messages/http.ts';
 import { decisionMessage } from '../../messages/logs.ts';
 import { errorResponses, InstallationParams, InvoiceParams } from '../schemas/common.ts';
@@ -56,8 +57,10 @@ export async function previewRoutes(appBase: FastifyInstance, { surface }: Surfa
       installationOf(request);
       const p = await previews.previewInvoice(request.params.id, request.params.invoiceId);
       const m = p.message;
-      const said = decisionMessage(requestLang(request), p.decision);
-      const attachment = p.attachment ? { filename: p.attachment.filename, size: p.attachment.pdf.byteLength, warnings: p.attachment.warnings } : null;
+      const lang = requestLang(request);
+      const said = decisionMessage(lang, p.decision);
+      const warnings = (p.attachment?.warnings ?? []).map((w) => ({ code: w.code, params: w.params, text: render(lang, w.code, w.params) }));
+      const attachment = p.attachment ? { filename: p.attachment.filename, size: p.attachment.pdf.byteLength, warnings } : null;
       return {
         decision: {
           send: p.decision.send,

@@ -1,6 +1,13 @@
 /** Preview responses: the decision and the message a run would send, nothing sent or recorded. */
 import { Type } from 'typebox';
 
+/** A render warning a run would log, in the caller's language (codes: print.warning.* in src/messages/catalogue.ts). */
+const PrintWarningView = Type.Object({
+  code: Type.String({ description: 'message code, e.g. print.warning.no_exchange_rate' }),
+  params: Type.Record(Type.String(), Type.String()),
+  text: Type.String({ description: "the warning as a sentence, in the caller's language" }),
+});
+
 export const PreviewResponse = Type.Object({
   decision: Type.Object({
     send: Type.Boolean({ description: 'true when a run would send this invoice now' }),
@@ -11,7 +18,7 @@ export const PreviewResponse = Type.Object({
     text: Type.String({ description: "the decision as a sentence, in the caller's language (Accept-Language, or the page's)" }),
   }),
   attachment: Type.Union(
-    [Type.Object({ filename: Type.String(), size: Type.Integer({ description: 'bytes' }), warnings: Type.Array(Type.String()) }), Type.Null()],
+    [Type.Object({ filename: Type.String(), size: Type.Integer({ description: 'bytes' }), warnings: Type.Array(PrintWarningView) }), Type.Null()],
     {
       description: 'the same as message.attachment',
     },
@@ -30,7 +37,7 @@ export const PreviewResponse = Type.Object({
       Type.Object({
         filename: Type.String(),
         size: Type.Integer({ description: 'bytes' }),
-        warnings: Type.Array(Type.String(), { description: 'render warnings a run would log' }),
+        warnings: Type.Array(PrintWarningView, { description: 'render warnings a run would log' }),
       }),
       Type.Null(),
     ]),

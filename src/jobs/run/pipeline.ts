@@ -35,6 +35,7 @@ import type { InstallationHostFactory } from '../../connector/registry.ts';
 import type { EmailAccount, Invoice, InvoiceReadError, Operator, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../../domain.ts';
 import { parsePrintChoice } from '../../domain.ts';
 import { isConnectorError, type ConnectorError } from '../../errors.ts';
+import { render as sentence, type PrintWarning } from '../../messages/catalogue.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Evidence, MailDelivery } from '../../mail/port.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
@@ -68,7 +69,7 @@ export interface PrintOptions {
 
 /** What draws the connector's standard prints (src/render). */
 export interface PrintRenderer {
-  render(invoice: Invoice, printId: string, options?: PrintOptions): Promise<{ pdf: Uint8Array; warnings: string[] }>;
+  render(invoice: Invoice, printId: string, options?: PrintOptions): Promise<{ pdf: Uint8Array; warnings: PrintWarning[] }>;
   /** Gets ready for renders about to come (modules, fonts, workers); called while the first page is read. Never rejects. */
   warm?(): Promise<void>;
 }
@@ -1095,7 +1096,9 @@ class RunContext {
       if (choice.kind === 'standard') {
         const { pdf, warnings } = await deps.prints.render(invoice, choice.id, { stripProductCodes: stripsProductCodes(settings) });
         attachment = pdf;
-        for (const w of warnings) await this.log('warning', 'invoice.print_warning', w, invoice);
+        // The stored message is the English sentence; the log view says it in the reader's language (data).
+        for (const w of warnings)
+          await this.log('warning', 'invoice.print_warning', sentence('en', w.code, w.params), invoice, { warning: w.code, params: w.params });
       } else if (choice.kind === 'user') {
         attachment = await this.host.getUserPrint(choice.id, invoice.id);
       }
