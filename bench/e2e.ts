@@ -110,6 +110,7 @@ async function child(): Promise<void> {
   let sql = 0;
   // and by statement (its first words, numbers and parameters left out), for the first run's breakdown
   const byStatement = new Map<string, number>();
+  const statementKeys = new Map<string, string>();
   let countingStatements = false;
   const query = pg.Client.prototype.query;
   pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]) {
@@ -117,7 +118,12 @@ async function child(): Promise<void> {
     if (countingStatements) {
       const first = args[0];
       const text = typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '?');
-      const key = text.replace(/\s+/g, ' ').trim().slice(0, 70);
+      // the statements' texts are constants: each is squashed once (squashing every call cost the run 0.1 ms per invoice)
+      let key = statementKeys.get(text);
+      if (key === undefined) {
+        key = text.replace(/\s+/g, ' ').trim().slice(0, 70);
+        if (statementKeys.size < 1000) statementKeys.set(text, key);
+      }
       byStatement.set(key, (byStatement.get(key) ?? 0) + 1);
     }
     return (query as (...a: unknown[]) => unknown).apply(this, args);
