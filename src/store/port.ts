@@ -379,8 +379,12 @@ export interface Ledger {
   claimWriteBacks(installationId: string, req: { owner: string; leaseUntil: string; now: string; limit: number }): Promise<LedgerEntry[]>;
   /** Clears the owed write-backs that were written, each only while its outcome version is unchanged. */
   markWrittenBack(installationId: string, owner: string, done: WriteBackDone[]): Promise<void>;
-  /** Gives back write-backs taken by `owner` that could not be written (the next run takes them). */
-  releaseWriteBacks(installationId: string, owner: string, invoiceIds: string[]): Promise<void>;
+  /**
+   * Gives back write-backs taken by `owner` that could not be written (the next run takes them): the named
+   * invoices, or (`{ leaseUntil }`) whatever one take leased, found by its lease stamp: a take whose answer
+   * was lost (the connection dropped after the store committed it) says nothing of what it took.
+   */
+  releaseWriteBacks(installationId: string, owner: string, which: string[] | { leaseUntil: string }): Promise<void>;
 
   // Parked invoices: not read again until the host changes them (see ParkedInvoice below).
   /**

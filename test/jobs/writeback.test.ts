@@ -69,6 +69,25 @@ async function owed(n: number): Promise<string> {
   return inst;
 }
 
+/** The real store, whose named calls are carried out and then fail as if their answer was lost (one per call). */
+function answerLost(failures: Partial<Record<keyof Store, number>>): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const result = (await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as unknown;
+        const left = failures[prop as keyof Store] ?? 0;
+        if (left > 0) {
+          failures[prop as keyof Store] = left - 1;
+          throw down();
+        }
+        return result;
+      };
+    },
+  });
+}
+
 function host(opts: { fail?: boolean } = {}) {
   const written: string[] = [];
   return {
@@ -122,6 +141,33 @@ describe('write-backs under a failing store', () => {
     expect(held.count(inst)).toBe(0);
     expect(second.written.sort()).toEqual(['1', '2']);
     expect(await store.listPendingWriteBacks(inst, 10)).toEqual([]);
+  });
+
+  it('a take whose answer was lost (the store committed it) is given back at once by its stamp: the next flush writes them, not after the lease', async () => {
+    const inst = await owed(3);
+    const h = host();
+    await expect(flushWriteBacks(deps(answerLost({ claimWriteBacks: 1 })), inst, h, noLog)).rejects.toThrow(/Connection terminated/);
+    expect(h.written).toEqual([]);
+    expect(await flushWriteBacks(deps(store), inst, h, noLog)).toBe(3);
+    expect(h.written.sort()).toEqual(['1', '2', '3']);
+    expect(await store.listPendingWriteBacks(inst, 10)).toEqual([]);
+  });
+
+  it('a lost take the store cannot give back within the retry window is held by its stamp and given back by the next flush', async () => {
+    const inst = await owed(2);
+    const held = new HeldWriteBacks();
+    let windows = 0;
+    const jumping = () => new Date(Date.now() + windows++ * WRITE_BACK_SETTLE_MS);
+    const s = answerLost({ claimWriteBacks: 1 });
+    const failingRelease = new Proxy(s, {
+      get: (t, prop, r) => (prop === 'releaseWriteBacks' ? () => Promise.reject(down()) : (Reflect.get(t, prop, r) as unknown)),
+    });
+    await expect(flushWriteBacks({ ...deps(failingRelease, held), clock: jumping }, inst, host(), noLog)).rejects.toThrow(/Connection terminated/);
+    expect(held.count(inst)).toBe(1);
+    const h = host();
+    expect(await flushWriteBacks(deps(store, held), inst, h, noLog)).toBe(2);
+    expect(held.count(inst)).toBe(0);
+    expect(h.written.sort()).toEqual(['1', '2']);
   });
 
   it('a held write-back that the store still cannot give back keeps being held (the flush takes nothing)', async () => {

@@ -9,7 +9,9 @@
  * A store that fails after the take (a dropped connection, a failover) must not leave the taken
  * write-backs leased to nobody for the whole lease: clearing or giving them back is retried for a while,
  * and what still cannot be given back is remembered by this process (`HeldWriteBacks`) and given back
- * before its next flush of that installation takes anything.
+ * before its next flush of that installation takes anything. A take that fails may still have happened
+ * (the store committed it, its answer was lost): every take of this process has a lease stamp of its own
+ * (`leaseStamp`), and a failed take is given back by that stamp, the same way.
  */
 import type { HostErp, WriteBack } from '../../connector/port.ts';
 import type { Ledger, NewLogEntry, LedgerEntry } from '../../store/port.ts';
@@ -41,26 +43,51 @@ export interface WriteBackDeps {
  * them (the flush that took them has ended), so the next flush of the installation gives them back first.
  */
 export class HeldWriteBacks {
-  private readonly held = new Map<string, Set<string>>();
+  private readonly held = new Map<string, { ids: Set<string>; takes: Set<string> }>();
 
-  add(installationId: string, invoiceIds: string[]): void {
-    const set = this.held.get(installationId) ?? new Set<string>();
-    for (const id of invoiceIds) set.add(id);
-    this.held.set(installationId, set);
+  private of(installationId: string) {
+    let held = this.held.get(installationId);
+    if (!held) this.held.set(installationId, (held = { ids: new Set(), takes: new Set() }));
+    return held;
   }
 
-  /** Gives back what is held for the installation; throws (and keeps holding) while the store fails. */
+  /** Taken write-backs: the named invoices, or (`{ leaseUntil }`) whatever the take of that stamp leased. */
+  add(installationId: string, taken: string[] | { leaseUntil: string }): void {
+    const held = this.of(installationId);
+    if (Array.isArray(taken)) for (const id of taken) held.ids.add(id);
+    else held.takes.add(taken.leaseUntil);
+  }
+
+  /** Gives back what is held for the installation; throws (and keeps holding what is left) while the store fails. */
   async giveBack(store: Pick<Ledger, 'releaseWriteBacks'>, installationId: string, owner: string): Promise<void> {
-    const set = this.held.get(installationId);
-    if (!set?.size) return;
-    const ids = [...set];
-    await store.releaseWriteBacks(installationId, owner, ids);
-    for (const id of ids) set.delete(id);
+    const held = this.held.get(installationId);
+    if (!held) return;
+    if (held.ids.size) {
+      const ids = [...held.ids];
+      await store.releaseWriteBacks(installationId, owner, ids);
+      for (const id of ids) held.ids.delete(id);
+    }
+    for (const leaseUntil of [...held.takes]) {
+      await store.releaseWriteBacks(installationId, owner, { leaseUntil });
+      held.takes.delete(leaseUntil);
+    }
   }
 
+  /** Invoices held, and takes whose invoices are not known (each counts one). */
   count(installationId: string): number {
-    return this.held.get(installationId)?.size ?? 0;
+    const held = this.held.get(installationId);
+    return (held?.ids.size ?? 0) + (held?.takes.size ?? 0);
   }
+}
+
+let lastStamp = 0;
+/**
+ * The lease end of a take: `ms` from now, but later than any earlier take's of this process, so that the
+ * stamp names one take (of this owner) and a failed take can be given back by it alone.
+ */
+export function leaseStamp(now: Date, ms: number): string {
+  lastStamp = Math.max(now.getTime() + ms, lastStamp + 1);
+  return new Date(lastStamp).toISOString();
 }
 
 export type WriteBackLog = (level: NewLogEntry['level'], event: string, message: string) => Promise<void>;
@@ -72,12 +99,15 @@ export async function flushWriteBacks(deps: WriteBackDeps, installationId: strin
   let written = 0;
   for (;;) {
     const now = clock();
-    const taken = await store.claimWriteBacks(installationId, {
-      owner,
-      now: now.toISOString(),
-      leaseUntil: new Date(now.getTime() + WRITE_BACK_LEASE_MS).toISOString(),
-      limit: WRITE_BACK_BATCH,
-    });
+    const leaseUntil = leaseStamp(now, WRITE_BACK_LEASE_MS);
+    let taken: LedgerEntry[];
+    try {
+      taken = await store.claimWriteBacks(installationId, { owner, now: now.toISOString(), leaseUntil, limit: WRITE_BACK_BATCH });
+    } catch (e) {
+      // It may have taken some all the same (its answer lost): those are given back by the take's stamp.
+      await settleTaken(deps, installationId, { leaseUntil }, () => store.releaseWriteBacks(installationId, owner, { leaseUntil })).catch(() => undefined);
+      throw e;
+    }
     if (taken.length === 0) return written;
     const ids = taken.map((t) => t.invoiceId);
     try {
@@ -108,7 +138,7 @@ export async function flushWriteBacks(deps: WriteBackDeps, installationId: strin
  * Clears or gives back taken write-backs, retrying a failing store for WRITE_BACK_SETTLE_MS; if it still
  * fails, they are held by this process (given back by its next flush) and the error is thrown.
  */
-async function settleTaken(deps: WriteBackDeps, installationId: string, ids: string[], step: () => Promise<void>): Promise<void> {
+async function settleTaken(deps: WriteBackDeps, installationId: string, taken: string[] | { leaseUntil: string }, step: () => Promise<void>): Promise<void> {
   const deadline = deps.clock().getTime() + WRITE_BACK_SETTLE_MS;
   let pause = deps.recordPauseMs ?? 250;
   for (;;) {
@@ -117,7 +147,7 @@ async function settleTaken(deps: WriteBackDeps, installationId: string, ids: str
     } catch (e) {
       const retryable = !isConnectorError(e) || e.retryable;
       if (!retryable || deps.clock().getTime() + pause >= deadline) {
-        deps.heldWriteBacks?.add(installationId, ids);
+        deps.heldWriteBacks?.add(installationId, taken);
         throw e;
       }
       await new Promise((r) => setTimeout(r, pause));

@@ -762,13 +762,11 @@ export class MongoStore implements Store {
     );
   }
 
-  async releaseWriteBacks(installationId: string, owner: string, invoiceIds: string[]): Promise<void> {
-    if (invoiceIds.length === 0) return;
+  async releaseWriteBacks(installationId: string, owner: string, which: string[] | { leaseUntil: string }): Promise<void> {
+    if (Array.isArray(which) && which.length === 0) return;
+    const taken = Array.isArray(which) ? { invoiceId: { $in: which } } : { writeBackLeaseUntil: toDate(which.leaseUntil) };
     await this.op('releaseWriteBacks', () =>
-      this.ledger.updateMany(
-        { installationId, writeBackOwner: owner, invoiceId: { $in: invoiceIds } },
-        { $set: { writeBackOwner: null, writeBackLeaseUntil: null } },
-      ),
+      this.ledger.updateMany({ installationId, writeBackOwner: owner, ...taken }, { $set: { writeBackOwner: null, writeBackLeaseUntil: null } }),
     );
   }
 

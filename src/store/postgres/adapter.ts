@@ -792,12 +792,13 @@ export class PostgresStore implements Store {
     );
   }
 
-  async releaseWriteBacks(installationId: string, owner: string, invoiceIds: string[]): Promise<void> {
-    if (invoiceIds.length === 0) return;
+  async releaseWriteBacks(installationId: string, owner: string, which: string[] | { leaseUntil: string }): Promise<void> {
+    if (Array.isArray(which) && which.length === 0) return;
+    const [condition, param] = Array.isArray(which) ? ['invoice_id = ANY($3::text[])', which] : ['write_back_lease_until = $3::timestamptz', which.leaseUntil];
     await this.q(
       'releaseWriteBacks',
-      'UPDATE ledger SET write_back_owner = NULL, write_back_lease_until = NULL WHERE installation_id = $1 AND write_back_owner = $2 AND invoice_id = ANY($3::text[])',
-      [installationId, owner, invoiceIds],
+      `UPDATE ledger SET write_back_owner = NULL, write_back_lease_until = NULL WHERE installation_id = $1 AND write_back_owner = $2 AND ${condition}`,
+      [installationId, owner, param],
     );
   }
 

@@ -590,6 +590,21 @@ export function ledgerContract(port: () => Store): void {
         expect(await store.listPendingWriteBacks(inst, 10)).toHaveLength(6);
       });
 
+      it('a take is given back by its lease stamp alone: only what that owner leased with that stamp', async () => {
+        const inst = uid();
+        for (const id of ['a', 'b', 'c', 'd']) {
+          await store.claim(claimReq(inst, id, 'w', at(0)));
+          await store.recordOutcome(inst, id, 'w', outcome('sent'), { writeBack: true, nextAttemptAt: null });
+        }
+        const first = await store.claimWriteBacks(inst, { owner: 'p1', now: at(1), leaseUntil: at(6), limit: 2 });
+        const second = await store.claimWriteBacks(inst, { owner: 'p1', now: at(1), leaseUntil: at(7), limit: 1 });
+        const other = await store.claimWriteBacks(inst, { owner: 'p2', now: at(1), leaseUntil: at(6), limit: 1 });
+        expect([first.length, second.length, other.length]).toEqual([2, 1, 1]);
+        await store.releaseWriteBacks(inst, 'p1', { leaseUntil: at(6) });
+        const again = await store.claimWriteBacks(inst, { owner: 'p3', now: at(2), leaseUntil: at(8), limit: 10 });
+        expect(again.map((e) => e.invoiceId).sort()).toEqual(first.map((e) => e.invoiceId).sort());
+      });
+
       it('no write-back is taken while the entry is claimed or sending', async () => {
         const { inst, inv, owner } = await entryIn('claimed');
         await store.recordOutcome(inst, inv, owner, outcome('retry'), { writeBack: true, nextAttemptAt: null });
