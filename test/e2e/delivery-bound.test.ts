@@ -2,48 +2,24 @@
  * One bound of deliveries for the whole process (issue 12 item 6: several installations run concurrently
  * under a global bound): two installations running at the same moment in one connector never have more
  * than MAX_IN_FLIGHT messages in the SMTP server's hands together, though each alone may use all of them.
- * The SMTP server here (smtp-server, in this process) holds every message 150 ms before its 250 and counts
- * how many it holds at once.
+ * The SMTP server here (test/support/holding-smtp.ts) holds every message 150 ms before its 250 and
+ * counts how many it holds at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SMTPServer } from 'smtp-server';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { installSandbox, unmarkSent, dayBeforeFirstInvoice } from '../support/sandbox-installation.ts';
+import { startHoldingSmtpServer, type HoldingSmtpServer } from '../support/holding-smtp.ts';
 
 const MAX_IN_FLIGHT = 3;
 
-let server: SMTPServer;
-let port = 0;
-let holding = 0;
-let mostAtOnce = 0;
-let accepted = 0;
+let smtp: HoldingSmtpServer;
 const hosts: SandboxHost[] = [];
 let connector: TestConnector;
 
 beforeAll(async () => {
-  server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onAuth(auth, _s, cb) {
-      cb(null, { user: auth.username });
-    },
-    onData(stream, _s, cb) {
-      holding++;
-      mostAtOnce = Math.max(mostAtOnce, holding);
-      stream.on('data', () => undefined);
-      stream.on('end', () =>
-        setTimeout(() => {
-          holding--;
-          accepted++;
-          cb();
-        }, 150),
-      );
-    },
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  port = (server.server.address() as { port: number }).port;
+  smtp = await startHoldingSmtpServer(150);
+  const port = smtp.port;
   for (let i = 0; i < 2; i++) {
     const host = await startSandboxHost({ port: 0, smtp: { host: '127.0.0.1', port }, invoiceCount: 60 });
     unmarkSent(host);
@@ -55,7 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await connector?.close();
   for (const h of hosts) await h.stop();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await smtp?.close();
 });
 
 describe('deliveries of one process', () => {
@@ -76,7 +52,7 @@ describe('deliveries of one process', () => {
     for (const run of runs) expect(run.status, JSON.stringify(run)).toBe('completed');
     const sent = runs.map((r) => r.counts.sent as number);
     for (const n of sent) expect(n).toBeGreaterThan(MAX_IN_FLIGHT * 3);
-    expect(accepted).toBe(sent[0]! + sent[1]!);
+    expect(smtp.counts.accepted).toBe(sent[0]! + sent[1]!);
     // Both ran at once for most of their time (each has more messages than the bound)...
     const [a, b] = runs.map((r) => ({ from: Date.parse(r.startedAt), to: Date.parse(r.finishedAt) })) as [
       { from: number; to: number },
@@ -85,7 +61,7 @@ describe('deliveries of one process', () => {
     const overlap = Math.min(a.to, b.to) - Math.max(a.from, b.from);
     expect(overlap, JSON.stringify(runs)).toBeGreaterThan(0.5 * Math.min(a.to - a.from, b.to - b.from));
     // ...yet the server never held more than the bound.
-    expect(mostAtOnce).toBeLessThanOrEqual(MAX_IN_FLIGHT);
-    expect(mostAtOnce).toBe(MAX_IN_FLIGHT);
+    expect(smtp.counts.mostAtOnce).toBeLessThanOrEqual(MAX_IN_FLIGHT);
+    expect(smtp.counts.mostAtOnce).toBe(MAX_IN_FLIGHT);
   }, 180_000);
 });

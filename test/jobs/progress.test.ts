@@ -119,7 +119,7 @@ describe('a run of 200 invoices', () => {
     expect(run?.id).toBe(runId);
     expect(run?.counts.sent).toBe(DUE);
     expect(smtp.messages).toHaveLength(DUE);
-    // Each page is claimed in one statement (a first page of 50, then the other 150 read by id: two), none
+    // Each page is claimed in one statement (a first page of 100, then the other 100 read by id: two), none
     // invoice by invoice; the first e-mail does not wait for the page's templates and prints: it left in
     // the first half of the run, within seconds on this shared machine.
     expect(claims).toHaveLength(2);

@@ -15,8 +15,9 @@
  * The run is a pipeline without page barriers: the next page is listed while this one is planned,
  * claimed (one `claimMany` statement per page), rendered (templates in growing batches 1, 4, 16, 64, so
  * the first e-mail leaves within seconds) and delivered; owed write-backs are flushed beside the
- * deliveries after each page. One bound holds it all: at most `maxInFlight` deliveries run at once, and a
- * full pool holds the producer (back-pressure). A run ends only after every delivery it started settled.
+ * deliveries after each page. One bound holds it all: at most `maxInFlight` deliveries run at once (a
+ * run or page job starts with 2 and may run one more for each that settled), and a full pool holds the
+ * producer (back-pressure). A run ends only after every delivery it started settled.
  * Progress is written after settled invoices at most once per second and at the run's end.
  *
  * A run of more than one page is split (when the composition root gave it a page queue and the host lists
@@ -136,11 +137,12 @@ class AccountAuthFailed extends Error {}
 
 const PAGE_SIZE = 200;
 /**
- * A run's first page is smaller: its first e-mails wait for the host's answers about 50 invoices, not
- * 200, and the next page is read while they go out (issue 12: the host took 0.5–0.9 s for a first page
- * of 200 on the benchmark's machine, in which nothing left).
+ * A run's first page is smaller: its first e-mails wait for the host's answers about 100 invoices, not
+ * 200, and the next pages are listed and read while they go out (issue 12: the host took 0.5–0.9 s for
+ * a first page of 200 on the benchmark's machine, in which nothing left; a first page of 50 was sent
+ * before the next page's reads ended, and nothing left in between).
  */
-const FIRST_PAGE_SIZE = 50;
+const FIRST_PAGE_SIZE = 100;
 /**
  * How far before a park's last check `changedInvoices` looks: the host stamps a change with its own
  * clock when its transaction started, so this covers the host's clock running behind the connector's
@@ -152,6 +154,12 @@ function parks(reason: SkipReason, entry: LedgerEntry | null): boolean {
   if (HOST_CHANGE_REASONS.has(reason)) return true;
   return reason === 'already_recorded' && (entry?.state === 'failed' || entry?.state === 'uncertain');
 }
+/**
+ * Deliveries at once before one of the context's settled; each that settles allows one more, up to the
+ * `maxInFlight` bound (a slow start). With renders in this thread, 16 first deliveries were 16 cold
+ * renders back to back (about 1 s here) before any SMTP reply was read; now the first e-mail waits for 2.
+ */
+const FIRST_IN_FLIGHT = 2;
 /** Invoices claimed and rendered before the first delivery; later batches grow to MAX_BATCH. */
 const FIRST_BATCH = 1;
 const MAX_BATCH = 64;
@@ -472,6 +480,9 @@ class RunContext {
   private readonly inFlight = new Set<Promise<void>>();
   /** Producers waiting for a free delivery slot. */
   private slotWaiters: (() => void)[] = [];
+  /** Deliveries of this context that settled: at most FIRST_IN_FLIGHT + that many run at once (`rampWaiters` wait). */
+  private settledCount = 0;
+  private readonly rampWaiters: (() => void)[] = [];
   /** What stopped the run's deliveries: the e-mail account, or any other error (thrown once all settled). */
   private stop: { account: ConnectorError } | { fatal: unknown } | null = null;
   private backgroundFlush: Promise<void> = Promise.resolve();
@@ -500,6 +511,7 @@ class RunContext {
 
   /** Waits for a free delivery slot (back-pressure), then runs the delivery beside the others. */
   private async launch(item: Claimed, template: RenderedTemplate | null): Promise<void> {
+    while (this.inFlight.size >= FIRST_IN_FLIGHT + this.settledCount) await new Promise<void>((r) => this.rampWaiters.push(r));
     const slots = this.deps.deliverySlots;
     if (slots) {
       await slots.acquire(this.pageIndex);
@@ -513,6 +525,8 @@ class RunContext {
       return;
     }
     const task: Promise<void> = this.deliverSettled(item, template).finally(() => {
+      this.settledCount++;
+      for (const wake of this.rampWaiters.splice(0)) wake();
       this.onDelivered?.();
       this.inFlight.delete(task);
       if (slots) slots.release();
