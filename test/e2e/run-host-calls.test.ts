@@ -115,16 +115,16 @@ describe('what a run costs the host', () => {
     for (const m of held) expect(first.sent).not.toContain(m['id']);
   });
 
-  it("a run's first page asks the host for 50 invoices; a run of one page of 200 reads the rest by id in one call and is not split", async () => {
+  it("a run's first page asks the host for 100 invoices; a run of one page of 200 reads the rest by id in one call and is not split", async () => {
     const listings = first.calls.filter((c) => c.model === 'account.move' && c.method === 'search_read');
     const listing = listings[0]!;
-    expect(listing.kwargs['limit']).toBe(50);
-    expect(listing.result as unknown[]).toHaveLength(50);
+    expect(listing.kwargs['limit']).toBe(100);
+    expect(listing.result as unknown[]).toHaveLength(100);
     // the ids after the first page, in one call, with the listing's own filter
     const ids = first.calls.find((c) => c.model === 'account.move' && c.method === 'search')!;
     const rest = ids.result as number[];
     expect(rest.length).toBeGreaterThan(0);
-    expect(50 + rest.length).toBeLessThanOrEqual(200);
+    expect(100 + rest.length).toBeLessThanOrEqual(200);
     expect(Math.min(...rest)).toBeGreaterThan(Math.max(...(listing.result as { id: number }[]).map((m) => m.id)));
     // read by id as a page job reads its page: one more account.move.search_read, of exactly those ids
     expect(listings).toHaveLength(2);
@@ -133,7 +133,7 @@ describe('what a run costs the host', () => {
     expect([...(byId[2] as number[])].sort((a, b) => a - b)).toEqual([...rest].sort((a, b) => a - b));
     const logs = await connector.api('GET', `/api/installations/${id}/logs?limit=500`, { token });
     expect((logs.body.entries as { event: string; runId: string }[]).filter((l) => l.event === 'run.split' && l.runId === first.run.id)).toEqual([]);
-    expect(first.run.counts.due).toBe(50 + rest.length);
+    expect(first.run.counts.due).toBe(100 + rest.length);
   });
 
   it('a run with nothing new costs at most 10 host calls: no fields of models it does not read, no company record, one login per credential', async () => {
