@@ -54,6 +54,7 @@ import { flushWriteBacks, type HeldWriteBacks } from './writeback.ts';
 import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, ownerIsGone, RUN_HEARTBEAT_MS, RUN_LEASE_MS, runIsDead } from './run-lease.ts';
 import type { DeliverySlots } from './delivery-slots.ts';
+import { RunDeliveries } from './run-deliveries.ts';
 import { ownerIsHere, sessionsOf, type RunSession } from './page-sessions.ts';
 import { RunProgress } from './run-progress.ts';
 
@@ -154,12 +155,6 @@ function parks(reason: SkipReason, entry: LedgerEntry | null): boolean {
   if (HOST_CHANGE_REASONS.has(reason)) return true;
   return reason === 'already_recorded' && (entry?.state === 'failed' || entry?.state === 'uncertain');
 }
-/**
- * Deliveries at once before one of the context's settled; each that settles allows one more, up to the
- * `maxInFlight` bound (a slow start). With renders in this thread, 16 first deliveries were 16 cold
- * renders back to back (about 1 s here) before any SMTP reply was read; now the first e-mail waits for 2.
- */
-const FIRST_IN_FLIGHT = 2;
 /** Invoices claimed and rendered before the first delivery; later batches grow to MAX_BATCH. */
 const FIRST_BATCH = 1;
 const MAX_BATCH = 64;
@@ -271,6 +266,7 @@ class RunContext {
   ) {
     this.settings = installation.settings;
     this.runProgress = new RunProgress(deps.store, run.id, deps.progressEveryMs ?? 1000);
+    this.deliveries = new RunDeliveries(deps.deliverySlots ?? { maxInFlight: deps.delivery.maxInFlight }, () => this.pageIndex);
     if (session) {
       this.host = session.host;
       this.operator = session.operator;
@@ -458,7 +454,7 @@ class RunContext {
       this.onDelivered = null;
       if (splitting && !split) split = await (splitting as Promise<boolean>).catch(() => false);
       // Nothing is left running behind the run: every delivery settles before the run ends.
-      await Promise.all([...this.inFlight]);
+      await this.deliveries.allSettled();
       await this.backgroundFlush;
       if (split && (failure || this.stop)) await this.endPages();
     }
@@ -468,7 +464,7 @@ class RunContext {
     if (split) await this.joinCounts({ strict: true });
     // Later versions a person allowed (a bounced invoice re-sent), then the delivery reports (./bounces.ts).
     for await (const page of resendPages(deps.store, this.host, installation.id)) await this.processPage(page);
-    await Promise.all([...this.inFlight]);
+    await this.deliveries.allSettled();
     await this.throwIfStopped();
     await this.flushWriteBacks();
     if (this.flushError) throw this.flushError.error;
@@ -476,13 +472,8 @@ class RunContext {
     await this.progress(true);
   }
 
-  /** Deliveries running now (at most `maxInFlight`). */
-  private readonly inFlight = new Set<Promise<void>>();
-  /** Producers waiting for a free delivery slot. */
-  private slotWaiters: (() => void)[] = [];
-  /** Deliveries of this context that settled: at most FIRST_IN_FLIGHT + that many run at once (`rampWaiters` wait). */
-  private settledCount = 0;
-  private readonly rampWaiters: (() => void)[] = [];
+  /** Deliveries running now, and when one more may start (./run-deliveries.ts). */
+  private readonly deliveries: RunDeliveries;
   /** What stopped the run's deliveries: the e-mail account, or any other error (thrown once all settled). */
   private stop: { account: ConnectorError } | { fatal: unknown } | null = null;
   private backgroundFlush: Promise<void> = Promise.resolve();
@@ -509,30 +500,10 @@ class RunContext {
     );
   }
 
-  /** Waits for a free delivery slot (back-pressure), then runs the delivery beside the others. */
+  /** Starts the delivery beside the others once the context may (./run-deliveries.ts); a run that stopped meanwhile gives the claim back. */
   private async launch(item: Claimed, template: RenderedTemplate | null): Promise<void> {
-    while (this.inFlight.size >= FIRST_IN_FLIGHT + this.settledCount) await new Promise<void>((r) => this.rampWaiters.push(r));
-    const slots = this.deps.deliverySlots;
-    if (slots) {
-      await slots.acquire(this.pageIndex);
-    } else {
-      const limit = Math.max(1, this.deps.delivery.maxInFlight);
-      while (this.inFlight.size >= limit) await new Promise<void>((r) => this.slotWaiters.push(r));
-    }
-    if (this.stop) {
-      slots?.release();
-      await this.giveBack(item);
-      return;
-    }
-    const task: Promise<void> = this.deliverSettled(item, template).finally(() => {
-      this.settledCount++;
-      for (const wake of this.rampWaiters.splice(0)) wake();
-      this.onDelivered?.();
-      this.inFlight.delete(task);
-      if (slots) slots.release();
-      else this.slotWaiters.shift()?.();
-    });
-    this.inFlight.add(task);
+    const deliver = () => this.deliverSettled(item, template).finally(() => this.onDelivered?.());
+    if (!(await this.deliveries.start(deliver, () => !this.stop))) await this.giveBack(item);
   }
 
   /** One delivery in the pool; never rejects (what stops the run is kept in `stop`). */
@@ -676,7 +647,7 @@ class RunContext {
       failure = { error: e };
       this.stopWith({ fatal: e });
     } finally {
-      await Promise.all([...this.inFlight]);
+      await this.deliveries.allSettled();
     }
     try {
       if (failure) throw failure.error;
