@@ -76,8 +76,12 @@ export interface SandboxHost {
 
 export const DEFAULT_INVOICE_COUNT = 220;
 
+/**
+ * The sandbox's day in Warsaw, from which its whole seed is drawn; `SANDBOX_TODAY=YYYY-MM-DD` draws another
+ * day's seed (to reproduce a test that failed on that day; the connector's own clock is not moved).
+ */
 export function warsawToday(): string {
-  return DateTime.now().setZone('Europe/Warsaw').toISODate() as string;
+  return process.env['SANDBOX_TODAY'] ?? (DateTime.now().setZone('Europe/Warsaw').toISODate() as string);
 }
 
 /** Builds the seeded ORM without any server (used by startSandboxHost and by determinism tests). */

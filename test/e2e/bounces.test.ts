@@ -16,7 +16,7 @@ import { startSandboxHost, type SandboxHost } from '../../sandbox/host/index.ts'
 import { DOVECOT_INSTALL_HINT, startDovecot, type TestDovecot } from '../support/dovecot.ts';
 import { dsnFixture } from '../support/dsn.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
-import { sandboxMessageId } from '../support/sandbox-installation.ts';
+import { consentToEmail, sandboxMessageId, waitsForKsef } from '../support/sandbox-installation.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../webhooks/receiver.ts';
 
@@ -59,6 +59,7 @@ beforeAll(async () => {
   const targets = moves.filter((m) => {
     const partner = (m['partner_id'] as [number, string])[0];
     if (m['state'] !== 'posted' || m['move_type'] !== 'out_invoice' || m['is_move_sent'] !== false || usedPartners.has(partner)) return false;
+    if (m['sending_data'] || waitsForKsef(m)) return false; // Odoo is sending it, or KSeF holds it
     usedPartners.add(partner);
     return true;
   });
@@ -66,6 +67,7 @@ beforeAll(async () => {
   [A, B, C] = targets.slice(0, 3).map((m) => String(m['id'])) as [string, string, string];
   for (const m of moves)
     if (![A, B, C].includes(String(m['id'])) && m['is_move_sent'] === false) sandbox.write('account.move', m['id'] as number, { is_move_sent: true });
+  for (const inv of [A, B, C]) consentToEmail(sandbox, moveOf(inv));
   setCustomerEmail(A, POSTFIX_RCPT);
   setCustomerEmail(B, `${EXCHANGE_RCPT}, ${GMAIL_RCPT}`);
   setCustomerEmail(C, DELAYED_RCPT);

@@ -11,6 +11,7 @@ import { DateTime } from 'luxon';
 import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
+import { consentToEmail, refusesEmail } from '../support/sandbox-installation.ts';
 
 export const fromDate = DateTime.now().setZone('Europe/Warsaw').minus({ days: 90 }).toISODate()!;
 
@@ -50,6 +51,8 @@ export interface Move {
   /** The customer's (commercial partner's) id and address; null when it has no usable address. */
   customerId: number;
   email: string | null;
+  /** The customer refused e-mailed invoices (its sending method is not e-mail): a run skips it. */
+  refusesEmail: boolean;
   lang: string | null;
   ksef: string | null;
   ksefNumber: string | null;
@@ -79,6 +82,7 @@ export function postedMoves(w: World): Move[] {
         currency: Array.isArray(m['currency_id']) ? String(m['currency_id'][1]) : '',
         customerId: m2o(m['commercial_partner_id']) ?? 0,
         email: typeof email === 'string' && email.includes('@') ? email : null,
+        refusesEmail: refusesEmail(sandbox, m),
         lang: typeof customer?.['lang'] === 'string' ? (customer['lang'] as string) : null,
         ksef: typeof m['l10n_pl_edi_status'] === 'string' ? (m['l10n_pl_edi_status'] as string) : null,
         ksefNumber: typeof m['l10n_pl_edi_number'] === 'string' ? (m['l10n_pl_edi_number'] as string) : null,
@@ -93,7 +97,7 @@ export function postedMoves(w: World): Move[] {
 }
 
 export function pick(w: World, what: string, predicate: (m: Move) => boolean, skip: number[] = []): Move {
-  const found = postedMoves(w).find((m) => m.email !== null && !skip.includes(m.id) && predicate(m));
+  const found = postedMoves(w).find((m) => m.email !== null && !m.refusesEmail && !skip.includes(m.id) && predicate(m));
   if (!found) throw new Error(`the sandbox seed has no ${what}`);
   return found;
 }
@@ -105,10 +109,11 @@ export function pick(w: World, what: string, predicate: (m: Move) => boolean, sk
 export function pickGivingAddress(w: World, what: string, predicate: (m: Move) => boolean): Move {
   const found = postedMoves(w).find(predicate);
   if (!found) throw new Error(`the sandbox seed has no ${what}`);
-  if (found.email !== null) return found;
+  consentToEmail(w.sandbox, { commercial_partner_id: found.customerId });
+  if (found.email !== null) return { ...found, refusesEmail: false };
   const email = `faktury.${found.customerId}@klient.example`;
   w.sandbox.write('res.partner', found.customerId, { email });
-  return { ...found, email };
+  return { ...found, email, refusesEmail: false };
 }
 
 /** Only these invoices are due in the host: every other posted invoice is marked sent there. */

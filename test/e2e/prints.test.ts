@@ -69,12 +69,14 @@ describe('standard prints in a run', () => {
     expect(m, flat).not.toBeNull();
     expect(flat).not.toContain('źródło');
     const [, printedRate, dd, mm, yyyy] = m!;
+    // The host's EUR rates of the invoice's own rate (its walk may give several days the same rate): the printed
+    // date, when given, is one of them, and the printed rate is theirs.
     const used = sandbox
       .records('res.currency.rate')
-      .find((x) => Array.isArray(x['currency_id']) && x['currency_id'][1] === 'EUR' && Number(x['rate']) === Number(move['invoice_currency_rate']));
-    expect(used).toBeDefined();
-    expect(printedRate).toBe(Number(used!['inverse_company_rate']).toFixed(4).replace('.', ','));
-    if (yyyy !== undefined) expect(`${yyyy}-${mm}-${dd}`).toBe(used!['name']);
+      .filter((x) => Array.isArray(x['currency_id']) && x['currency_id'][1] === 'EUR' && Number(x['rate']) === Number(move['invoice_currency_rate']));
+    expect(used.length).toBeGreaterThan(0);
+    for (const rate of used) expect(printedRate).toBe(Number(rate['inverse_company_rate']).toFixed(4).replace('.', ','));
+    if (yyyy !== undefined) expect(used.map((x) => x['name'])).toContain(`${yyyy}-${mm}-${dd}`);
   });
 
   it('a credit note says "Faktura korygująca" and names the invoice it corrects', async () => {
@@ -87,7 +89,8 @@ describe('standard prints in a run', () => {
     const text = squash(await pdfText(att.content));
     expect(text).toContain('Faktura korygująca');
     expect(text).toContain(refund.name);
-    expect(text).toContain(`Dotyczy faktury: ${refund.corrects!}`);
+    // Polish, or Polish beside English for a customer abroad
+    expect(text).toMatch(new RegExp(`Dotyczy faktury( / Corrects invoice)?: ${refund.corrects!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
     // the refund goes to the buyer: none of the seller's own accounts is printed next to "Do zwrotu"
     expect(text).toMatch(/Do zwrotu( \/ To be refunded)?: \d/);
     expect(text).not.toMatch(/Płatność|Numer rachunku|Tytuł przelewu/);

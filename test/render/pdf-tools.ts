@@ -62,9 +62,14 @@ type JsQr = (data: Uint8ClampedArray, width: number, height: number) => { data: 
 // jsqr is CommonJS with an ESM-style `export default` typing: take whichever shape the loader gives
 const jsQR: JsQr = ((jsQRModule as unknown as { default?: JsQr }).default ?? jsQRModule) as unknown as JsQr;
 
-/** Decodes the QR code on a rendered page; null when there is none. */
+/**
+ * Decodes the QR code on a rendered page; null when there is none. jsQR now and then "finds" a code with
+ * no data in a page that has none (a print's table rules); every code a print carries has data, so an
+ * empty one counts as none.
+ */
 export function decodeQr(r: Raster): string | null {
-  return jsQR(new Uint8ClampedArray(r.data.buffer, r.data.byteOffset, r.data.byteLength), r.width, r.height)?.data ?? null;
+  const data = jsQR(new Uint8ClampedArray(r.data.buffer, r.data.byteOffset, r.data.byteLength), r.width, r.height)?.data;
+  return data ? data : null;
 }
 
 /** For each pixel row of `r`: true when any pixel in it is darker than `threshold` (0–255, on red). */

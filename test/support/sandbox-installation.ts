@@ -18,6 +18,27 @@ export function waitsForKsef(move: Record<string, unknown>): boolean {
   return Boolean(move['l10n_pl_edi_status']) && move['l10n_pl_edi_status'] !== 'accepted';
 }
 
+/**
+ * Whether the customer of a sandbox move refused e-mailed invoices: its commercial partner's
+ * `invoice_sending_method` is set and is not e-mail (the seed is drawn from the day, so any pick may land on one).
+ */
+export function refusesEmail(host: Pick<SandboxHost, 'records'>, move: Record<string, unknown>): boolean {
+  const method = commercialPartnerOf(host, move)?.['invoice_sending_method'];
+  return typeof method === 'string' && method !== '' && method !== 'email';
+}
+
+/** Gives the customer of a sandbox move consent to e-mailed invoices, when it had refused them (see `refusesEmail`). */
+export function consentToEmail(host: Pick<SandboxHost, 'records' | 'write'>, move: Record<string, unknown>): void {
+  const partner = commercialPartnerOf(host, move);
+  if (partner && refusesEmail(host, move)) host.write('res.partner', partner['id'] as number, { invoice_sending_method: 'email' });
+}
+
+function commercialPartnerOf(host: Pick<SandboxHost, 'records'>, move: Record<string, unknown>): Record<string, unknown> | undefined {
+  const ref = move['commercial_partner_id'] ?? move['partner_id'];
+  const id = Array.isArray(ref) ? ref[0] : ref;
+  return host.records('res.partner').find((p) => p['id'] === id);
+}
+
 export function sandboxMessageId(installationId: string, invoiceId: string): string {
   return messageIdFor(installationId, invoiceId, SANDBOX_SENDER);
 }
