@@ -54,6 +54,7 @@ import { flushWriteBacks, type HeldWriteBacks } from './writeback.ts';
 import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, ownerIsGone, RUN_HEARTBEAT_MS, RUN_LEASE_MS, runIsDead } from './run-lease.ts';
 import type { DeliverySlots } from './delivery-slots.ts';
+import { RunClaims } from './run-claims.ts';
 import { RunDeliveries } from './run-deliveries.ts';
 import { ownerIsHere, sessionsOf, type RunSession } from './page-sessions.ts';
 import { RunProgress } from './run-progress.ts';
@@ -249,8 +250,8 @@ class RunContext {
   private onDelivered: (() => void) | null = null;
   /** The index in its run of the page this context works (0: the run's own pages); its deliveries' priority. */
   private pageIndex = 0;
-  /** Invoices this context claimed (what its settled-check looks at). */
-  private readonly claimedIds = new Set<string>();
+  /** What this context claims in the ledger, and the invoices it is answerable for (./run-claims.ts). */
+  private readonly claims: RunClaims;
   /** The e-mail account's error that stopped the run (credentials refused, unusable as configured). */
   private accountStop: ConnectorError | null = null;
   private host!: HostErp; // set first thing in execute()
@@ -267,21 +268,19 @@ class RunContext {
     this.settings = installation.settings;
     this.runProgress = new RunProgress(deps.store, run.id, deps.progressEveryMs ?? 1000);
     this.deliveries = new RunDeliveries(deps.deliverySlots ?? { maxInFlight: deps.delivery.maxInFlight }, () => this.pageIndex);
+    this.claims = new RunClaims({
+      store: deps.store,
+      installationId: installation.id,
+      owner: deps.owner,
+      leaseSeconds: deps.delivery.leaseSeconds,
+      maxAttempts: deps.delivery.maxAttempts,
+      messageIdOf: (invoiceId) => messageIdFor(installation.id, invoiceId, senderAddress(this.account, this.operator)),
+    });
     if (session) {
       this.host = session.host;
       this.operator = session.operator;
       this.account = session.account;
     }
-  }
-
-  /**
-   * Notes a claim about to be asked for (so that one whose answer is lost is still checked as settled);
-   * true when it was not noted yet, i.e. an answer that says another owner won it takes it off again.
-   */
-  private noteClaim(invoiceId: string): boolean {
-    if (this.claimedIds.has(invoiceId)) return false;
-    this.claimedIds.add(invoiceId);
-    return true;
   }
 
   /** This context's counts: the whole run's, or (a page job) its page's. */
@@ -293,10 +292,8 @@ class RunContext {
    * What the run left open (`claimed` or `sending`) of its own claims in this process (claims of this
    * process's page jobs of other runs are theirs; every page job checks its own page as it ends).
    */
-  async unsettled(): Promise<LedgerEntry[]> {
-    const { store, owner } = this.deps;
-    const open = await store.listLedger(this.installation.id, { owner, states: ['claimed', 'sending'], limit: 1000 });
-    return open.filter((e) => this.claimedIds.has(e.invoiceId));
+  unsettled(): Promise<LedgerEntry[]> {
+    return this.claims.unsettled();
   }
 
   async log(
@@ -634,7 +631,6 @@ class RunContext {
    * process stopped mid-page (its claims were given back): its interrupted deliveries are resolved first.
    */
   async runPage(page: RunPage, rerun: boolean): Promise<void> {
-    const { deps, installation } = this;
     this.runProgress.addToStored(page.index);
     this.parkedAt = page.parkedAt;
     this.pageIndex = page.index;
@@ -658,9 +654,7 @@ class RunContext {
       throw e;
     }
     await this.runProgress.write();
-    const open = (await deps.store.getLedger(installation.id, [...this.claimedIds])).filter(
-      (e) => e.owner === deps.owner && (e.state === 'claimed' || e.state === 'sending'),
-    );
+    const open = await this.claims.unsettledOfPage();
     if (open.length > 0) {
       const error = `${open.length} claimed invoice(s) of page ${page.index + 1} were not settled`;
       await this.log('error', 'run.unsettled', error, null, { invoiceIds: open.slice(0, 50).map((e) => e.invoiceId) }).catch(() => undefined);
@@ -918,28 +912,13 @@ class RunContext {
 
   /** Claims the page's candidates: one `claimMany` for new claims, `claimNewVersion` for posted drafts. */
   private async claimPage(toSend: Candidate[]): Promise<Claimed[]> {
-    const { deps, installation } = this;
-    const now = deps.clock();
-    const leaseUntil = new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString();
-    const plain = toSend.filter((c) => !c.newVersion);
-    const noted = plain.filter((c) => this.noteClaim(c.invoice.id));
-    const sender = senderAddress(this.account, this.operator);
-    const won = new Map(
-      (
-        await deps.store.claimMany(
-          { installationId: installation.id, owner: deps.owner, leaseUntil, now: now.toISOString(), maxAttempts: deps.delivery.maxAttempts },
-          plain.map((c) => ({
-            invoiceId: c.invoice.id,
-            invoiceNumber: c.invoice.number,
-            messageId: messageIdFor(installation.id, c.invoice.id, sender),
-            draft: c.invoice.state === 'draft',
-          })),
-        )
-      ).map((e) => [e.invoiceId, e]),
+    const now = this.deps.clock();
+    const leaseUntil = this.claims.leaseFrom(now);
+    const won = await this.claims.many(
+      toSend.filter((c) => !c.newVersion).map((c) => c.invoice),
+      now,
+      leaseUntil,
     );
-    // What another owner won is not this context's to check, even when that owner is this process (another
-    // run or page job of the same installation): only a claim whose answer was lost stays noted.
-    for (const c of noted) if (!won.has(c.invoice.id)) this.claimedIds.delete(c.invoice.id);
     const items: Claimed[] = [];
     for (const c of toSend) {
       const entry = c.newVersion ? await this.claimNewVersion(c.invoice, now, c.newVersion) : (won.get(c.invoice.id) ?? null);
@@ -987,42 +966,10 @@ class RunContext {
     await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
   }
 
-  /** Claims the invoice in the ledger for this worker (the exactly-once gate). */
-  private async claim(invoice: Invoice, now: Date, maxAttempts: number): Promise<LedgerEntry | null> {
-    const { deps, installation } = this;
-    // Noted before the claim: a claim whose answer was lost is still looked at by the settled-check.
-    const noted = this.noteClaim(invoice.id);
-    const claimed = await deps.store.claim({
-      installationId: installation.id,
-      invoiceId: invoice.id,
-      invoiceNumber: invoice.number,
-      owner: deps.owner,
-      leaseUntil: new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString(),
-      messageId: messageIdFor(installation.id, invoice.id, senderAddress(this.account, this.operator)),
-      now: now.toISOString(),
-      maxAttempts,
-      draft: invoice.state === 'draft',
-    });
-    if (!claimed && noted) this.claimedIds.delete(invoice.id);
-    return claimed;
-  }
-
   /** The posted invoice of a draft we e-mailed: the entry's next version, logged once it is ours. */
   private async claimNewVersion(invoice: Invoice, now: Date, version: number): Promise<LedgerEntry | null> {
-    const { deps, installation } = this;
-    const noted = this.noteClaim(invoice.id);
-    const claimed = await deps.store.claimNewVersion({
-      installationId: installation.id,
-      invoiceId: invoice.id,
-      invoiceNumber: invoice.number,
-      owner: deps.owner,
-      leaseUntil: new Date(now.getTime() + deps.delivery.leaseSeconds * 1000).toISOString(),
-      messageId: versionedMessageId(messageIdFor(installation.id, invoice.id, senderAddress(this.account, this.operator)), version),
-      now: now.toISOString(),
-      maxAttempts: deps.delivery.maxAttempts,
-      draft: false,
-    });
-    if (!claimed && noted) this.claimedIds.delete(invoice.id);
+    const messageId = versionedMessageId(messageIdFor(this.installation.id, invoice.id, senderAddress(this.account, this.operator)), version);
+    const claimed = await this.claims.newVersion(invoice, now, messageId);
     if (claimed) {
       await this.log(
         'info',
@@ -1041,7 +988,7 @@ class RunContext {
   /** A `retry` entry that used every attempt (e.g. MAX_ATTEMPTS was lowered) becomes `failed`, once, with a reason. */
   private async closeExhausted(invoice: Invoice, entry: LedgerEntry, now: Date): Promise<void> {
     // This entry is past the limit on purpose: take it to close it.
-    const claimed = await this.claim(invoice, now, entry.attempts + 1);
+    const claimed = await this.claims.one(invoice, now, entry.attempts + 1);
     if (!claimed) return;
     const verdict = classify({ kind: 'exhausted', attempts: entry.attempts, lastDetail: entry.detail }, null, this.classifyContext(entry.attempts, []));
     await this.settleClaim(invoice, claimed.leaseUntil ?? now.toISOString(), verdict);
@@ -1050,7 +997,7 @@ class RunContext {
   /** An invoice whose host read failed is held back alone: retry (retryable read) or failed; the run goes on. */
   private async holdBack(invoice: Invoice, error: InvoiceReadError, now: Date): Promise<void> {
     this.counts.due += 1;
-    const claimed = await this.claim(invoice, now, this.deps.delivery.maxAttempts);
+    const claimed = await this.claims.one(invoice, now);
     if (!claimed) {
       this.counts.due -= 1;
       return;
