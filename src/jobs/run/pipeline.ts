@@ -36,25 +36,24 @@ import type { InstallationHostFactory } from '../../connector/registry.ts';
 import type { EmailAccount, Invoice, InvoiceReadError, Operator, RenderedTemplate, RunCounts, RunTrigger, Settings } from '../../domain.ts';
 import { parsePrintChoice } from '../../domain.ts';
 import { isConnectorError, type ConnectorError } from '../../errors.ts';
-import { render as sentence, type PrintWarning } from '../../messages/catalogue.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Evidence, MailDelivery } from '../../mail/port.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
-import { attachesKsefXml, stripsProductCodes } from '../../settings/schema.ts';
 import type { Installation, LedgerEntry, NewLogEntry, NewParkedInvoice, Run, Store } from '../../store/port.ts';
 import { loggedKey } from '../../store/port.ts';
 import { classify, type Classified, type ClassifyContext, type Fault } from '../rules/classify.ts';
 import { planDelivery, requireCompleteSettings, resolveSender, versionedMessageId } from '../rules/plan.ts';
 import { settle, type PipelineEvent, type SettleDeps, type Settled } from './settle.ts';
 import { hostConnectionFor } from './installation-host.ts';
-import { composeMessage, senderAddress } from './message.ts';
+import { senderAddress } from './message.ts';
 import { renderTemplates } from './templates.ts';
 import { contentHash, HOST_CHANGE_REASONS, LOG_ONCE_REASONS, messageIdFor, type SkipReason } from '../rules/selection.ts';
 import { flushWriteBacks, type HeldWriteBacks } from './writeback.ts';
 import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, ownerIsGone, RUN_HEARTBEAT_MS, RUN_LEASE_MS, runIsDead } from './run-lease.ts';
 import type { DeliverySlots } from './delivery-slots.ts';
-import { RunClaims } from './run-claims.ts';
+import { RunClaims, type Candidate, type Claimed } from './run-claims.ts';
+import { deliverInvoice, type InvoiceDeliveryContext, type PrintRenderer } from './deliver-invoice.ts';
 import { RunDeliveries } from './run-deliveries.ts';
 import { ownerIsHere, sessionsOf, type RunSession } from './page-sessions.ts';
 import { RunProgress } from './run-progress.ts';
@@ -64,18 +63,7 @@ export { closePageSessions } from './page-sessions.ts';
 
 export type { PipelineEvent } from './settle.ts';
 
-/** The installation's print options a standard print follows (from its settings). */
-export interface PrintOptions {
-  /** Leave out host product codes ("[CATER] …") at the start of line names. */
-  stripProductCodes?: boolean;
-}
-
-/** What draws the connector's standard prints (src/render). */
-export interface PrintRenderer {
-  render(invoice: Invoice, printId: string, options?: PrintOptions): Promise<{ pdf: Uint8Array; warnings: PrintWarning[] }>;
-  /** Gets ready for renders about to come (modules, fonts, workers); called while the first page is read. Never rejects. */
-  warm?(): Promise<void>;
-}
+export type { PrintOptions, PrintRenderer } from './deliver-invoice.ts';
 
 export interface PipelineDeps {
   store: Store;
@@ -507,7 +495,7 @@ class RunContext {
   private async deliverSettled(item: Claimed, template: RenderedTemplate | null): Promise<void> {
     const { deps, installation } = this;
     try {
-      const stop = await this.deliverOne(item, template);
+      const stop = await deliverInvoice(this.deliveryContext(), item, template);
       if (stop) this.stopWith({ account: stop });
     } catch (e) {
       this.stopWith({ fatal: e });
@@ -660,6 +648,30 @@ class RunContext {
       await this.log('error', 'run.unsettled', error, null, { invoiceIds: open.slice(0, 50).map((e) => e.invoiceId) }).catch(() => undefined);
       throw new Error(error);
     }
+  }
+
+  /** What one delivery needs of this context (./deliver-invoice.ts). */
+  private deliveryContext(): InvoiceDeliveryContext {
+    const { deps, installation, settings, host, account, operator } = this;
+    return {
+      installationId: installation.id,
+      settings,
+      host,
+      account,
+      operator,
+      prints: deps.prints,
+      mail: deps.mail,
+      store: deps.store,
+      owner: deps.owner,
+      clock: deps.clock,
+      logger: deps.logger,
+      leaseSeconds: deps.delivery.leaseSeconds,
+      inRunRetries: deps.inRunRetries ?? 2,
+      retryDelayMs: deps.retryDelayMs ?? 500,
+      log: (level, event, message, invoice, data) => this.log(level, event, message, invoice, data),
+      settle: (invoice, leaseUntil, verdict, data) => this.settleClaim(invoice, leaseUntil, verdict, data),
+      classifyContext: (attempts, recipients) => this.classifyContext(attempts, recipients),
+    };
   }
 
   private settleDeps(): SettleDeps {
@@ -1007,97 +1019,6 @@ class RunContext {
     this.runProgress.processed += 1;
   }
 
-  /**
-   * One invoice, in three separate steps with separate fault handling: prepare (print, message, mark
-   * `sending`), deliver (the only step that talks to the mail server), settle (record, count, log,
-   * announce). Returns the account error that stops the run, if any; throws only before anything left.
-   */
-  private async deliverOne(item: Claimed, template: RenderedTemplate | null): Promise<ConnectorError | null> {
-    const { deps, installation, settings } = this;
-    const { invoice } = item;
-    const attempts = item.entry.attempts + 1; // markSending counts this attempt
-    if (!template) {
-      await this.settleClaim(invoice, item.leaseUntil, classify({ kind: 'no_template' }, null, this.classifyContext(attempts, item.recipients)));
-      return null;
-    }
-
-    // Attachment.
-    const choice = parsePrintChoice(item.printId) ?? { kind: 'none' as const };
-    let attachment: Uint8Array | null = null;
-    try {
-      if (choice.kind === 'standard') {
-        const { pdf, warnings } = await deps.prints.render(invoice, choice.id, { stripProductCodes: stripsProductCodes(settings) });
-        attachment = pdf;
-        // The stored message is the English sentence; the log view says it in the reader's language (data).
-        for (const w of warnings)
-          await this.log('warning', 'invoice.print_warning', sentence('en', w.code, w.params), invoice, { warning: w.code, params: w.params });
-      } else if (choice.kind === 'user') {
-        attachment = await this.host.getUserPrint(choice.id, invoice.id);
-      }
-    } catch (e) {
-      await this.settleClaim(invoice, item.leaseUntil, classify({ kind: 'print', error: e }, null, this.classifyContext(attempts, item.recipients)));
-      return null;
-    }
-
-    const composed = composeMessage({
-      installationId: installation.id,
-      invoice,
-      template,
-      recipients: item.recipients,
-      account: this.account,
-      operator: this.operator,
-      attachment,
-      ksefXml: attachesKsefXml(settings) ? (invoice.ksef?.xml ?? null) : null,
-      timeZone: settings.timezone,
-      date: deps.clock(),
-    });
-    // A later version carries its own Message-ID (the one its claim recorded for the evidence search).
-    const message = item.newVersion || (item.entry.version ?? 1) > 1 ? { ...composed, messageId: item.entry.messageId } : composed;
-    const leaseUntil = new Date(deps.clock().getTime() + deps.delivery.leaseSeconds * 1000).toISOString();
-    if (!(await deps.store.markSending(installation.id, invoice.id, deps.owner, contentHash(invoice), leaseUntil))) {
-      deps.logger.warn({ installationId: installation.id, invoiceId: invoice.id }, 'lost the claim before sending; left to its new owner');
-      return null;
-    }
-
-    // Deliver. Nothing but the mail server is called inside this `try`: a fault here is a mail fault,
-    // and only one that proves nothing was handed over is tried again.
-    const retries = deps.inRunRetries ?? 2;
-    const baseDelay = deps.retryDelayMs ?? 500;
-    let fault: Fault;
-    let verdict: Classified;
-    // The ledger learns that the message is being handed over just before the final "." (or the APPEND),
-    // so a process that dies earlier leaves an entry that is retried, not one for a person; and nothing is
-    // handed over for a claim that is no longer ours.
-    const beforeHandover = async () => {
-      if (!(await deps.store.markHandedOver(installation.id, invoice.id, deps.owner))) throw new Error("the claim is no longer this worker's");
-    };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        fault = { kind: 'delivered', result: await deps.mail.deliver(this.account, message, settings.delivery, { beforeHandover }) };
-      } catch (e) {
-        fault = { kind: 'mail', error: e };
-      }
-      const ctx = this.classifyContext(attempts, item.recipients);
-      verdict = classify(fault, null, ctx);
-      if (verdict.needsEvidence) {
-        const evidence = await deps.mail.findByMessageId(this.account, message.messageId).catch(() => 'unknown' as const);
-        verdict = classify(fault, evidence, ctx);
-      }
-      if (verdict.retryNow && attempt < retries) {
-        await sleep(baseDelay * 2 ** attempt);
-        continue;
-      }
-      break;
-    }
-
-    // Settle: a store that fails now is retried within the lease, never taken for a mail failure.
-    await this.settleClaim(invoice, leaseUntil, verdict, {
-      messageId: message.messageId,
-      attachment: attachment ? (message.attachments[0]?.filename ?? null) : null,
-    });
-    return verdict.stopRun && fault.kind === 'mail' && isConnectorError(fault.error) ? fault.error : null;
-  }
-
   /** The page's logged (invoice, event) pairs (`Store.loggedEvents`), and its log entries not yet appended. */
   private pageLogged = new Set<string>();
   private pageLogs: NewLogEntry[] = [];
@@ -1126,21 +1047,6 @@ class RunContext {
     this.pageLogs = [];
     await this.deps.store.appendLogs(entries);
   }
-}
-
-interface Candidate {
-  invoice: Invoice;
-  recipients: string[];
-  invalidRecipients: string[];
-  printId: string;
-  /** The posted invoice of a draft we e-mailed: sent as this version of its ledger entry. */
-  newVersion: number | null;
-}
-
-interface Claimed extends Candidate {
-  entry: LedgerEntry;
-  /** The claim's lease: outcomes recorded before `sending` are retried until then. */
-  leaseUntil: string;
 }
 
 function sleep(ms: number): Promise<void> {

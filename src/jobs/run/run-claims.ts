@@ -8,6 +8,23 @@
 import type { Invoice } from '../../domain.ts';
 import type { ClaimRequest, LedgerEntry, Store } from '../../store/port.ts';
 
+/** An invoice a run will deliver, as planned (./../rules/plan.ts): to whom, with which print. */
+export interface Candidate {
+  invoice: Invoice;
+  recipients: string[];
+  invalidRecipients: string[];
+  printId: string;
+  /** The posted invoice of a draft we e-mailed: sent as this version of its ledger entry. */
+  newVersion: number | null;
+}
+
+/** A candidate this context won in the ledger. */
+export interface Claimed extends Candidate {
+  entry: LedgerEntry;
+  /** The claim's lease: outcomes recorded before `sending` are retried until then. */
+  leaseUntil: string;
+}
+
 export interface RunClaimsOptions {
   store: Store;
   installationId: string;
