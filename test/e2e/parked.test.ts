@@ -8,13 +8,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
+import { startSandboxHost, warsawToday, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 import { recordingProxy, type RecordedCall as Call } from '../support/recording-proxy.ts';
 
 type Rec = Record<string, unknown>;
-const today = DateTime.now().setZone('Europe/Warsaw').startOf('day');
+// The sandbox's day, from which its seed is drawn (SANDBOX_TODAY may move it; sandbox/host/index.ts)
+const today = DateTime.fromISO(warsawToday(), { zone: 'Europe/Warsaw' }).startOf('day');
 const fromDate = today.minus({ days: 30 }).toISODate()!;
 const nextSecond = () => new Promise((r) => setTimeout(r, 1100));
 const m2o = (v: unknown): number | null => (Array.isArray(v) ? (v[0] as number) : typeof v === 'number' ? v : null);

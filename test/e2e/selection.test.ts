@@ -13,12 +13,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import { startSandboxHost, type SandboxHost } from '../../sandbox/index.ts';
+import { startSandboxHost, warsawToday, type SandboxHost } from '../../sandbox/index.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 import { startTestConnector, type TestConnector } from '../support/connector.ts';
 
 type Rec = Record<string, unknown>;
-const today = DateTime.now().setZone('Europe/Warsaw').startOf('day');
+// The sandbox's day, from which its seed is drawn (SANDBOX_TODAY may move it; sandbox/host/index.ts)
+const today = DateTime.fromISO(warsawToday(), { zone: 'Europe/Warsaw' }).startOf('day');
 const fromDate = today.minus({ days: 30 }).toISODate()!;
 
 let smtp: TestSmtpServer;
