@@ -6,6 +6,7 @@
  * this process's (`markSending`, then `markHandedOver` just before the final "."), and only a fault that
  * proves nothing was handed over is tried again.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostErp } from '../../connector/port.ts';
 import type { EmailAccount, Invoice, Operator, RenderedTemplate, Settings } from '../../domain.ts';
 import { parsePrintChoice } from '../../domain.ts';
@@ -48,7 +49,8 @@ export interface InvoiceDeliveryContext {
   owner: string;
   clock: () => Date;
   logger: Logger;
-  leaseSeconds: number;
+  /** The lease a claim gets from `now` (./run-claims.ts `RunClaims.leaseFrom`). */
+  leaseFrom(now: Date): string;
   /** In-run retries of a temporary SMTP failure, and the first pause between them (ms, doubled each time). */
   inRunRetries: number;
   retryDelayMs: number;
@@ -110,7 +112,7 @@ export async function deliverInvoice(c: InvoiceDeliveryContext, item: Claimed, t
   });
   // A later version carries its own Message-ID (the one its claim recorded for the evidence search).
   const message = item.newVersion || (item.entry.version ?? 1) > 1 ? { ...composed, messageId: item.entry.messageId } : composed;
-  const leaseUntil = new Date(c.clock().getTime() + c.leaseSeconds * 1000).toISOString();
+  const leaseUntil = c.leaseFrom(c.clock());
   if (!(await c.store.markSending(c.installationId, invoice.id, c.owner, contentHash(invoice), leaseUntil))) {
     c.logger.warn({ installationId: c.installationId, invoiceId: invoice.id }, 'lost the claim before sending; left to its new owner');
     return null;
@@ -118,8 +120,6 @@ export async function deliverInvoice(c: InvoiceDeliveryContext, item: Claimed, t
 
   // Deliver. Nothing but the mail server is called inside this `try`: a fault here is a mail fault,
   // and only one that proves nothing was handed over is tried again.
-  const retries = c.inRunRetries;
-  const baseDelay = c.retryDelayMs;
   let fault: Fault;
   let verdict: Classified;
   // The ledger learns that the message is being handed over just before the final "." (or the APPEND),
@@ -140,8 +140,8 @@ export async function deliverInvoice(c: InvoiceDeliveryContext, item: Claimed, t
       const evidence = await c.mail.findByMessageId(c.account, message.messageId).catch(() => 'unknown' as const);
       verdict = classify(fault, evidence, ctx);
     }
-    if (verdict.retryNow && attempt < retries) {
-      await sleep(baseDelay * 2 ** attempt);
+    if (verdict.retryNow && attempt < c.inRunRetries) {
+      await sleep(c.retryDelayMs * 2 ** attempt);
       continue;
     }
     break;
@@ -153,8 +153,4 @@ export async function deliverInvoice(c: InvoiceDeliveryContext, item: Claimed, t
     attachment: attachment ? (message.attachments[0]?.filename ?? null) : null,
   });
   return verdict.stopRun && fault.kind === 'mail' && isConnectorError(fault.error) ? fault.error : null;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

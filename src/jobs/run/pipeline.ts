@@ -30,6 +30,7 @@
  * twice (its process died, Agenda ran it again) sends nothing twice. Each process adds what its pages
  * settled to the run's counts in the store (`Store.addRunCounts`); the run's counts are their sum.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../config.ts';
 import type { DueInvoiceQuery, HostErp, RunSummary } from '../../connector/port.ts';
 import type { InstallationHostFactory } from '../../connector/registry.ts';
@@ -42,7 +43,7 @@ import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { Installation, LedgerEntry, NewLogEntry, NewParkedInvoice, Run, Store } from '../../store/port.ts';
 import { loggedKey } from '../../store/port.ts';
 import { classify, type Classified, type ClassifyContext, type Fault } from '../rules/classify.ts';
-import { planDelivery, requireCompleteSettings, resolveSender, versionedMessageId } from '../rules/plan.ts';
+import { planDelivery, requireCompleteSettings, resolveSender } from '../rules/plan.ts';
 import { settle, type PipelineEvent, type SettleDeps, type Settled } from './settle.ts';
 import { hostConnectionFor } from './installation-host.ts';
 import { senderAddress } from './message.ts';
@@ -495,7 +496,7 @@ class RunContext {
   private async deliverSettled(item: Claimed, template: RenderedTemplate | null): Promise<void> {
     const { deps, installation } = this;
     try {
-      const stop = await deliverInvoice(this.deliveryContext(), item, template);
+      const stop = await deliverInvoice((this.deliveryCtx ??= this.deliveryContext()), item, template);
       if (stop) this.stopWith({ account: stop });
     } catch (e) {
       this.stopWith({ fatal: e });
@@ -650,7 +651,8 @@ class RunContext {
     }
   }
 
-  /** What one delivery needs of this context (./deliver-invoice.ts). */
+  /** What one delivery needs of this context (./deliver-invoice.ts), made at its first delivery (the host, account and operator are set by then). */
+  private deliveryCtx: InvoiceDeliveryContext | null = null;
   private deliveryContext(): InvoiceDeliveryContext {
     const { deps, installation, settings, host, account, operator } = this;
     return {
@@ -665,7 +667,7 @@ class RunContext {
       owner: deps.owner,
       clock: deps.clock,
       logger: deps.logger,
-      leaseSeconds: deps.delivery.leaseSeconds,
+      leaseFrom: (now) => this.claims.leaseFrom(now),
       inRunRetries: deps.inRunRetries ?? 2,
       retryDelayMs: deps.retryDelayMs ?? 500,
       log: (level, event, message, invoice, data) => this.log(level, event, message, invoice, data),
@@ -980,8 +982,7 @@ class RunContext {
 
   /** The posted invoice of a draft we e-mailed: the entry's next version, logged once it is ours. */
   private async claimNewVersion(invoice: Invoice, now: Date, version: number): Promise<LedgerEntry | null> {
-    const messageId = versionedMessageId(messageIdFor(this.installation.id, invoice.id, senderAddress(this.account, this.operator)), version);
-    const claimed = await this.claims.newVersion(invoice, now, messageId);
+    const claimed = await this.claims.newVersion(invoice, now, version);
     if (claimed) {
       await this.log(
         'info',
@@ -1047,10 +1048,6 @@ class RunContext {
     this.pageLogs = [];
     await this.deps.store.appendLogs(entries);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** A page job as the scheduler hands it: `previousOwner` when an earlier attempt's process stopped mid-page. */

@@ -7,6 +7,7 @@
  */
 import type { Invoice } from '../../domain.ts';
 import type { ClaimRequest, LedgerEntry, Store } from '../../store/port.ts';
+import { versionedMessageId } from '../rules/plan.ts';
 
 /** An invoice a run will deliver, as planned (./../rules/plan.ts): to whom, with which print. */
 export interface Candidate {
@@ -76,7 +77,7 @@ export class RunClaims {
 
   /** One invoice (`Store.claim`), with `maxAttempts` of the caller's (closing an exhausted entry takes one past the limit). */
   one(invoice: Pick<Invoice, 'id' | 'number' | 'state'>, now: Date, maxAttempts = this.o.maxAttempts): Promise<LedgerEntry | null> {
-    return this.ask(invoice.id, (r) => this.o.store.claim(r), {
+    return this.ask((r) => this.o.store.claim(r), {
       invoice,
       now,
       messageId: this.o.messageIdOf(invoice.id),
@@ -85,17 +86,18 @@ export class RunClaims {
     });
   }
 
-  /** The next version of an entry (the posted invoice of a draft e-mailed earlier), under `messageId`. */
-  newVersion(invoice: Pick<Invoice, 'id' | 'number'>, now: Date, messageId: string): Promise<LedgerEntry | null> {
-    return this.ask(invoice.id, (r) => this.o.store.claimNewVersion(r), { invoice, now, messageId, maxAttempts: this.o.maxAttempts, draft: false });
+  /** Version `version` of an entry (the posted invoice of a draft e-mailed earlier), under that version's Message-ID. */
+  newVersion(invoice: Pick<Invoice, 'id' | 'number'>, now: Date, version: number): Promise<LedgerEntry | null> {
+    const messageId = versionedMessageId(this.o.messageIdOf(invoice.id), version);
+    return this.ask((r) => this.o.store.claimNewVersion(r), { invoice, now, messageId, maxAttempts: this.o.maxAttempts, draft: false });
   }
 
   /** One claim of one invoice, noted before it is asked for. */
   private async ask(
-    invoiceId: string,
     claim: (request: ClaimRequest) => Promise<LedgerEntry | null>,
     c: { invoice: Pick<Invoice, 'id' | 'number'>; now: Date; messageId: string; maxAttempts: number; draft: boolean },
   ): Promise<LedgerEntry | null> {
+    const invoiceId = c.invoice.id;
     const fresh = this.note(invoiceId);
     const claimed = await claim({
       installationId: this.o.installationId,
