@@ -40,15 +40,14 @@ import { isConnectorError, type ConnectorError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Evidence, MailDelivery } from '../../mail/port.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
-import type { Installation, LedgerEntry, NewLogEntry, NewParkedInvoice, Run, Store } from '../../store/port.ts';
-import { loggedKey } from '../../store/port.ts';
+import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../../store/port.ts';
 import { classify, type Classified, type ClassifyContext, type Fault } from '../rules/classify.ts';
 import { planDelivery, requireCompleteSettings, resolveSender } from '../rules/plan.ts';
 import { settle, type PipelineEvent, type SettleDeps, type Settled } from './settle.ts';
 import { hostConnectionFor } from './installation-host.ts';
 import { senderAddress } from './message.ts';
-import { renderTemplates } from './templates.ts';
-import { contentHash, HOST_CHANGE_REASONS, LOG_ONCE_REASONS, messageIdFor, type SkipReason } from '../rules/selection.ts';
+import { launchWithTemplates, renderTemplates } from './templates.ts';
+import { contentHash, messageIdFor } from '../rules/selection.ts';
 import { flushWriteBacks, type HeldWriteBacks } from './writeback.ts';
 import { checkBounces, resendPages } from './bounces.ts';
 import { closeDeadRuns, ownerIsGone, RUN_HEARTBEAT_MS, RUN_LEASE_MS, runIsDead } from './run-lease.ts';
@@ -58,6 +57,8 @@ import { deliverInvoice, type InvoiceDeliveryContext, type PrintRenderer } from 
 import { RunDeliveries } from './run-deliveries.ts';
 import { ownerIsHere, sessionsOf, type RunSession } from './page-sessions.ts';
 import { RunProgress } from './run-progress.ts';
+import { RunParks, type PlannedInvoice } from './run-parks.ts';
+import { PageLogs } from './page-logs.ts';
 
 export { DeliverySlots } from './delivery-slots.ts';
 export { closePageSessions } from './page-sessions.ts';
@@ -134,21 +135,6 @@ const PAGE_SIZE = 200;
  * before the next page's reads ended, and nothing left in between).
  */
 const FIRST_PAGE_SIZE = 100;
-/**
- * How far before a park's last check `changedInvoices` looks: the host stamps a change with its own
- * clock when its transaction started, so this covers the host's clock running behind the connector's
- * and transactions still committing when the park was made. A change is read again at most twice.
- */
-export const PARK_MARGIN_MS = 10 * 60_000;
-/** Whether a skipped invoice is parked (`RunContext.stillParked`): a host-only reason, or a final outcome the host does not mark sent. */
-function parks(reason: SkipReason, entry: LedgerEntry | null): boolean {
-  if (HOST_CHANGE_REASONS.has(reason)) return true;
-  return reason === 'already_recorded' && (entry?.state === 'failed' || entry?.state === 'uncertain');
-}
-/** Invoices claimed and rendered before the first delivery; later batches grow to MAX_BATCH. */
-const FIRST_BATCH = 1;
-const MAX_BATCH = 64;
-
 export async function runInstallation(deps: PipelineDeps, installationId: string, trigger: RunTrigger): Promise<Run | null> {
   const { store } = deps;
   const installation = await store.getInstallation(installationId);
@@ -241,6 +227,10 @@ class RunContext {
   private pageIndex = 0;
   /** What this context claims in the ledger, and the invoices it is answerable for (./run-claims.ts). */
   private readonly claims: RunClaims;
+  /** What the run leaves out of its listing until the host changes it (./run-parks.ts). */
+  private readonly parks: RunParks;
+  /** The log-once entries of the page being planned (./page-logs.ts). */
+  private readonly pageLogs: PageLogs;
   /** The e-mail account's error that stopped the run (credentials refused, unusable as configured). */
   private accountStop: ConnectorError | null = null;
   private host!: HostErp; // set first thing in execute()
@@ -265,6 +255,14 @@ class RunContext {
       maxAttempts: deps.delivery.maxAttempts,
       messageIdOf: (invoiceId) => messageIdFor(installation.id, invoiceId, senderAddress(this.account, this.operator)),
     });
+    this.parks = new RunParks({
+      store: deps.store,
+      installationId: installation.id,
+      clock: deps.clock,
+      ...(deps.parkMarginMs !== undefined ? { marginMs: deps.parkMarginMs } : {}),
+      warn: (err, message) => deps.logger.warn({ err, installationId: installation.id, runId: run.id }, message),
+    });
+    this.pageLogs = new PageLogs({ store: deps.store, installationId: installation.id, runId: run.id, clock: deps.clock });
     if (session) {
       this.host = session.host;
       this.operator = session.operator;
@@ -360,7 +358,11 @@ class RunContext {
     // would otherwise hold the first e-mails back).
     if ([settings.attachments.pln, settings.attachments.foreign].some((c) => parsePrintChoice(c)?.kind === 'standard')) void deps.prints.warm?.();
     // Parked invoices the host did not change since they were last looked at are left out by the host.
-    const excludeIds = await this.stillParked();
+    const parked = await this.parks.stillParked(this.host);
+    this.counts.due += parked.counted;
+    this.counts.skipped += parked.counted;
+    this.runProgress.processed += parked.counted;
+    const excludeIds = parked.ids;
     const pageSize = deps.pageSize ?? PAGE_SIZE;
     const firstPageSize = Math.min(pageSize, deps.firstPageSize ?? FIRST_PAGE_SIZE);
     const query: DueInvoiceQuery = {
@@ -558,7 +560,7 @@ class RunContext {
     sessionsOf(deps).register(run.id, { installation, host: this.host, operator: this.operator, account: this.account });
     const jobs: RunPage[] = [];
     for (let i = 0; i < rest.length; i += pageSize) {
-      jobs.push({ installationId: installation.id, runId: run.id, index: jobs.length + 1, ids: rest.slice(i, i + pageSize), parkedAt: this.parkedAt });
+      jobs.push({ installationId: installation.id, runId: run.id, index: jobs.length + 1, ids: rest.slice(i, i + pageSize), parkedAt: this.parks.parkedAt });
     }
     await this.log('info', 'run.split', `The run was split into ${jobs.length + 1} pages (${rest.length + firstPage} invoices)`, null, {
       pages: jobs.length + 1,
@@ -621,7 +623,7 @@ class RunContext {
    */
   async runPage(page: RunPage, rerun: boolean): Promise<void> {
     this.runProgress.addToStored(page.index);
-    this.parkedAt = page.parkedAt;
+    this.parks.parkedAt = page.parkedAt;
     this.pageIndex = page.index;
     let failure: { error: unknown } | null = null;
     try {
@@ -766,65 +768,6 @@ class RunContext {
     await flushWriteBacks(this.deps, this.installation.id, this.host, (level, event, message) => this.log(level, event, message, null));
   }
 
-  /**
-   * Parking (issue 12 item 5): an invoice skipped for a reason only a host change can lift (no recipient,
-   * no consent), or whose ledger outcome is final but not marked sent on the host (failed, uncertain), is
-   * parked: later runs leave it out of the listing until the host changes it or its customer's records.
-   * One `changedInvoices` call per run asks which parked invoices changed since they were last known
-   * unchanged (less `PARK_MARGIN_MS`); those are listed and judged again. A park also ends when its ledger
-   * entry moves on (a re-send a person allows, any new outcome): `Store.listParked` forgets it.
-   * Parked invoices with a reason a person should know of count as due and skipped, as when read.
-   * Returns the ids to leave out of this run's listing.
-   */
-  private async stillParked(): Promise<string[]> {
-    const { deps, installation } = this;
-    if (!this.host.changedInvoices) return [];
-    // Parks made by this run are known unchanged as of now: the listing reads them after this instant.
-    this.parkedAt = deps.clock().toISOString();
-    const parks = await deps.store.listParked(installation.id);
-    if (parks.length === 0) return [];
-    const oldest = parks.reduce((min, p) => Math.min(min, Date.parse(p.checkedAt)), Infinity);
-    const since = new Date(oldest - (deps.parkMarginMs ?? PARK_MARGIN_MS)).toISOString();
-    let changed: string[];
-    try {
-      changed = await this.host.changedInvoices(
-        parks.map((p) => p.invoiceId),
-        since,
-      );
-    } catch (err) {
-      // Without the answer nothing is left out: this run reads them all again (the parks stay).
-      deps.logger.warn({ err, installationId: installation.id, runId: this.run.id }, 'the host did not say which parked invoices changed; all are read');
-      return [];
-    }
-    await deps.store.checkedParked(installation.id, changed, this.parkedAt);
-    const gone = new Set(changed);
-    const still = parks.filter((p) => !gone.has(p.invoiceId));
-    // Counted as before parking: a skip a person should know of is due and skipped in every run.
-    const counted = still.filter((p) => LOG_ONCE_REASONS.has(p.reason as SkipReason)).length;
-    this.counts.due += counted;
-    this.counts.skipped += counted;
-    this.runProgress.processed += counted;
-    return still.map((p) => p.invoiceId);
-  }
-
-  /** When this run's parks were known unchanged (set by `stillParked`; null = the host cannot tell changes). */
-  private parkedAt: string | null = null;
-
-  /** The page's invoices to park (see `stillParked`), recorded in one statement. */
-  private async parkPage(plans: { invoice: Invoice; entry: LedgerEntry | null; plan: ReturnType<typeof planDelivery> }[]): Promise<void> {
-    if (this.parkedAt === null) return;
-    const items: NewParkedInvoice[] = [];
-    for (const { invoice, entry, plan } of plans) {
-      if (plan.kind !== 'skip' || !parks(plan.reason, entry)) continue;
-      items.push({
-        invoiceId: invoice.id,
-        reason: plan.reason,
-        ledger: entry ? { state: entry.state, outcomeVersion: entry.outcomeVersion ?? 0, version: entry.version ?? 1 } : null,
-      });
-    }
-    if (items.length) await this.deps.store.park(this.installation.id, items, this.parkedAt);
-  }
-
   private async processPage(page: Invoice[], opts: { park?: boolean } = {}): Promise<void> {
     const { deps, installation, settings } = this;
     const now = deps.clock();
@@ -836,7 +779,7 @@ class RunContext {
         )
       ).map((e) => [e.invoiceId, e]),
     );
-    const plans = page.map((invoice) => {
+    const plans: PlannedInvoice[] = page.map((invoice) => {
       const entry = ledger.get(invoice.id) ?? null;
       return { invoice, entry, plan: planDelivery(invoice, settings, entry, { maxAttempts: deps.delivery.maxAttempts, now }) };
     });
@@ -844,10 +787,9 @@ class RunContext {
     // appended in one statement.
     const events = new Set<string>(['invoice.changed_after_sending', 'invoice.invalid_recipients']);
     for (const { plan } of plans) if (plan.kind === 'skip') events.add(`invoice.skipped.${plan.reason}`);
-    this.pageLogged = await deps.store.loggedEvents(
-      installation.id,
+    await this.pageLogs.startPage(
       page.map((i) => i.id),
-      [...events],
+      events,
     );
     const toSend: Candidate[] = [];
     for (const { invoice, entry, plan } of plans) {
@@ -860,7 +802,7 @@ class RunContext {
           break;
         case 'skip':
           if (plan.changedAfterSending && entry) {
-            this.logOncePerPage(
+            this.pageLogs.once(
               invoice,
               'invoice.changed_after_sending',
               'warning',
@@ -872,7 +814,7 @@ class RunContext {
             this.counts.due += 1;
             this.counts.skipped += 1;
             this.runProgress.processed += 1;
-            this.logOncePerPage(invoice, `invoice.skipped.${plan.reason}`, plan.reason === 'host_is_sending' ? 'info' : 'warning', `Skipped: ${plan.detail}`, {
+            this.pageLogs.once(invoice, `invoice.skipped.${plan.reason}`, plan.reason === 'host_is_sending' ? 'info' : 'warning', `Skipped: ${plan.detail}`, {
               reason: plan.reason,
               invalidRecipients: plan.invalidRecipients,
             });
@@ -884,8 +826,8 @@ class RunContext {
           break;
       }
     }
-    await this.appendPageLogs();
-    if (opts.park) await this.parkPage(plans);
+    await this.pageLogs.append();
+    if (opts.park) await this.parks.park(plans);
     if (toSend.length === 0) return;
 
     // The page's claimable invoices are claimed in one statement (the exactly-once gate); a posted draft's
@@ -893,35 +835,29 @@ class RunContext {
     const claimed = await this.claimPage(toSend);
     // A page job's counts as judged reach the run before its first delivery (once per page: see RunProgress).
     if (this.pageIndex > 0) await this.progress(true);
-    // Templates in growing batches (a host template: one host call per batch), the next batch rendered
-    // while the current one is handed to the deliveries, so the first e-mail of a run leaves at once.
-    const batches: Claimed[][] = [];
-    for (let start = 0, size = FIRST_BATCH; start < claimed.length; start += size, size = Math.min(size * 4, MAX_BATCH)) {
-      batches.push(claimed.slice(start, start + size));
+    // Templates in growing batches (./templates.ts), handed to the deliveries as they are ready.
+    const left = await launchWithTemplates(
+      claimed,
+      (batch) =>
+        renderTemplates(
+          this.host,
+          deps.store,
+          installation.id,
+          settings.emailTemplate,
+          batch.map((s) => s.invoice),
+        ),
+      (item, template) => this.launch(item, template),
+      () => !!this.stop,
+    );
+    if (!left) return;
+    if ('stopped' in left) {
+      // Nothing more goes out behind a run that stops.
+      for (const item of left.stopped) await this.giveBack(item);
+      return;
     }
-    let rendering = batches.length ? this.renderBatch(batches[0]!) : null;
-    for (let i = 0; i < batches.length; i++) {
-      const ready = await rendering!;
-      rendering = i + 1 < batches.length ? this.renderBatch(batches[i + 1]!) : null;
-      if ('error' in ready) {
-        // Nothing left for these (and the following batches): their claims go back, a later run takes them.
-        const rest = batches.slice(i).flat();
-        if (rendering) await rendering;
-        for (const item of rest) await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
-        throw ready.error;
-      }
-      for (let j = 0; j < batches[i]!.length; j++) {
-        const item = batches[i]![j]!;
-        if (this.stop) {
-          // Nothing more goes out behind a run that stops.
-          const rest = [...batches[i]!.slice(j), ...batches.slice(i + 1).flat()];
-          if (rendering) await rendering;
-          for (const r of rest) await this.giveBack(r);
-          return;
-        }
-        await this.launch(item, ready.rendered.get(item.invoice.id) ?? null);
-      }
-    }
+    // Nothing left for these (and the following batches): their claims go back, a later run takes them.
+    for (const item of left.rest) await deps.store.release(installation.id, item.invoice.id, deps.owner).catch(() => undefined);
+    throw left.failed;
   }
 
   /** Claims the page's candidates: one `claimMany` for new claims, `claimNewVersion` for posted drafts. */
@@ -942,29 +878,11 @@ class RunContext {
       }
       items.push({ ...c, entry, leaseUntil: entry.leaseUntil ?? leaseUntil });
       if (c.invalidRecipients.length) {
-        this.logOncePerPage(c.invoice, 'invoice.invalid_recipients', 'warning', `Invalid e-mail address(es) left out: ${c.invalidRecipients.join(', ')}`);
+        this.pageLogs.once(c.invoice, 'invoice.invalid_recipients', 'warning', `Invalid e-mail address(es) left out: ${c.invalidRecipients.join(', ')}`);
       }
     }
-    await this.appendPageLogs();
+    await this.pageLogs.append();
     return items;
-  }
-
-  /** The templates of a batch of claimed invoices. Never rejects. */
-  private async renderBatch(batch: Claimed[]): Promise<{ rendered: Map<string, RenderedTemplate> } | { error: unknown }> {
-    const { deps, installation, settings } = this;
-    try {
-      return {
-        rendered: await renderTemplates(
-          this.host,
-          deps.store,
-          installation.id,
-          settings.emailTemplate,
-          batch.map((s) => s.invoice),
-        ),
-      };
-    } catch (error) {
-      return { error };
-    }
   }
 
   /**
@@ -1018,35 +936,6 @@ class RunContext {
     const verdict = classify({ kind: 'read', error }, null, this.classifyContext(claimed.attempts, []));
     await this.settleClaim(invoice, claimed.leaseUntil ?? now.toISOString(), verdict, { what: error.what, retryable: error.retryable });
     this.runProgress.processed += 1;
-  }
-
-  /** The page's logged (invoice, event) pairs (`Store.loggedEvents`), and its log entries not yet appended. */
-  private pageLogged = new Set<string>();
-  private pageLogs: NewLogEntry[] = [];
-
-  /** A log-once entry of the page being planned: checked against `pageLogged`, appended by `appendPageLogs`. */
-  private logOncePerPage(invoice: Invoice, event: string, level: NewLogEntry['level'], message: string, data: Record<string, unknown> | null = null): void {
-    const key = loggedKey(invoice.id, event);
-    if (this.pageLogged.has(key)) return;
-    this.pageLogged.add(key);
-    this.pageLogs.push({
-      installationId: this.installation.id,
-      runId: this.run.id,
-      at: this.deps.clock().toISOString(),
-      level,
-      event,
-      invoiceId: invoice.id,
-      invoiceNumber: invoice.number,
-      message,
-      data,
-    });
-  }
-
-  private async appendPageLogs(): Promise<void> {
-    if (this.pageLogs.length === 0) return;
-    const entries = this.pageLogs;
-    this.pageLogs = [];
-    await this.deps.store.appendLogs(entries);
   }
 }
 
