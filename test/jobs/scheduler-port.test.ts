@@ -7,37 +7,24 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgendaScheduler, type Scheduler } from '../../src/jobs/scheduler/agenda.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import type { Scheduler } from '../../src/jobs/scheduler/agenda.ts';
 import { defaultSettings } from '../../src/settings/schema.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import type { Store } from '../../src/store/port.ts';
 import { freshDatabase } from '../setup/db.ts';
+import { schedulerOn } from '../support/scheduler.ts';
 import { newInstallation } from '../store/contract/fixtures.ts';
 
 let store: Store;
 let scheduler: Scheduler;
 let workerUrl = '';
 
-/** A scheduler on `url` as a connector process composes it; `extra` adds what the test needs (runPage, a faster poll). */
-function schedulerOn(url: string, name: string, extra: Partial<Parameters<typeof createAgendaScheduler>[0]> = {}): Promise<Scheduler> {
-  return createAgendaScheduler({
-    database: { kind: 'postgres', url },
-    store,
-    run: async () => null,
-    clock: () => new Date(),
-    logger: createLogger('silent'),
-    name,
-    processEvery: 60_000,
-    ...extra,
-  });
-}
 beforeAll(async () => {
   const url = await freshDatabase();
   workerUrl = url;
   store = createPostgresStore({ url });
   await store.migrate();
-  scheduler = await schedulerOn(url, 'test:1:port');
+  scheduler = await schedulerOn(url, store, 'test:1:port');
 }, 60_000);
 afterAll(async () => {
   await scheduler?.stop(1_000);
@@ -75,7 +62,7 @@ describe('the scheduler port', () => {
 
     // A process that takes pages: a page that succeeds is gone, one that throws stays as failed.
     const worked: { index: number; previousOwner: string | null }[] = [];
-    const worker = await schedulerOn(workerUrl, 'test:2:pages', {
+    const worker = await schedulerOn(workerUrl, store, 'test:2:pages', {
       runPage: async (work) => {
         worked.push({ index: work.index, previousOwner: work.previousOwner });
         if (work.index === 2) throw new Error('the host refused page 2');
@@ -107,7 +94,7 @@ describe('the scheduler port', () => {
     const finished = new Promise<void>((r) => (finish = r));
     let started!: () => void;
     const began = new Promise<void>((r) => (started = r));
-    const worker = await schedulerOn(workerUrl, 'test:3:pages', {
+    const worker = await schedulerOn(workerUrl, store, 'test:3:pages', {
       runPage: async () => {
         started();
         await finished;
@@ -116,7 +103,7 @@ describe('the scheduler port', () => {
     });
     await worker.start();
     // The coordinator's process: started (it listens to the database's notifications), takes no pages.
-    const coordinator = await schedulerOn(workerUrl, 'test:4:coordinator');
+    const coordinator = await schedulerOn(workerUrl, store, 'test:4:coordinator');
     await coordinator.start();
     try {
       await coordinator.enqueuePages([page]);
@@ -194,7 +181,7 @@ describe('the scheduler port', () => {
   it("several processes starting at the same moment on one database all start: Agenda's schema is made by one at a time, the others find it", async () => {
     for (const url of [await freshDatabase(), workerUrl]) {
       const starting = Array.from({ length: 4 }, (_, i) =>
-        schedulerOn(url, `test:${10 + i}:start`).then(async (s) => {
+        schedulerOn(url, store, `test:${10 + i}:start`).then(async (s) => {
           await s.start();
           return s;
         }),

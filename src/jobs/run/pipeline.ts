@@ -30,7 +30,6 @@
  * twice (its process died, Agenda ran it again) sends nothing twice. Each process adds what its pages
  * settled to the run's counts in the store (`Store.addRunCounts`); the run's counts are their sum.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../config.ts';
 import type { DueInvoiceQuery, HostErp, RunSummary } from '../../connector/port.ts';
 import type { InstallationHostFactory } from '../../connector/registry.ts';
@@ -59,6 +58,7 @@ import { ownerIsHere, sessionsOf, type RunSession } from './page-sessions.ts';
 import { RunProgress } from './run-progress.ts';
 import { RunParks, type PlannedInvoice } from './run-parks.ts';
 import { PageLogs } from './page-logs.ts';
+import { RunSplit, type PageQueue, type RunPage } from './run-split.ts';
 
 export { DeliverySlots } from './delivery-slots.ts';
 export { closePageSessions } from './page-sessions.ts';
@@ -66,6 +66,8 @@ export { closePageSessions } from './page-sessions.ts';
 export type { PipelineEvent } from './settle.ts';
 
 export type { PrintOptions, PrintRenderer } from './deliver-invoice.ts';
+
+export type { PageQueue, RunPage } from './run-split.ts';
 
 export interface PipelineDeps {
   store: Store;
@@ -104,24 +106,6 @@ export interface PipelineDeps {
   pages?: PageQueue;
   /** How often the coordinator of a split run looks whether its pages are done, at most (ms; default 500): a page that ends wakes it earlier. */
   pagesPollMs?: number;
-}
-
-/** One page of a split run, as its job carries it (src/jobs/scheduler/port.ts `RunPageJob`). */
-export interface RunPage {
-  installationId: string;
-  runId: string;
-  index: number;
-  ids: string[];
-  parkedAt: string | null;
-}
-
-/** The page jobs a split run queues and waits for (the scheduler port's methods of the same names). */
-export interface PageQueue {
-  enqueuePages(pages: RunPage[]): Promise<void>;
-  pagesLeft(runId: string): Promise<{ waiting: number; running: number; failed: { index: number; error: string }[] }>;
-  cancelPages(runId: string, options?: { onlyWaiting?: boolean }): Promise<void>;
-  /** Resolves when a page job ended, here or in another process, or after `timeoutMs`. */
-  pageEnded(timeoutMs: number): Promise<void>;
 }
 
 /** Stops the whole run: the account refused its credentials or cannot be used as configured. */
@@ -408,7 +392,10 @@ class RunContext {
           splitting = deliveredFirst.then(async (go) => {
             if (!go) return false;
             const rest = await listIds({ ...query, afterId: firstPage[firstPage.length - 1]!.id });
-            if (firstPage.length + rest.length > pageSize) return this.queuePages(rest, pageSize, firstPage.length);
+            if (firstPage.length + rest.length > pageSize) {
+              await this.split().queue(rest, pageSize, firstPage.length, this.parks.parkedAt);
+              return true;
+            }
             if (rest.length > 0) {
               restOfPage = this.host.getInvoices(rest);
               restOfPage.catch(() => undefined); // awaited below
@@ -432,7 +419,7 @@ class RunContext {
         await this.progress();
         if (last) break;
       }
-      if (split) await this.waitForPages();
+      if (split) await this.split().wait(() => !!this.stop);
     } catch (e) {
       failure = { error: e };
       this.stopWith({ fatal: e });
@@ -444,7 +431,7 @@ class RunContext {
       // Nothing is left running behind the run: every delivery settles before the run ends.
       await this.deliveries.allSettled();
       await this.backgroundFlush;
-      if (split && (failure || this.stop)) await this.endPages();
+      if (split && (failure || this.stop)) await this.split().end();
     }
     if (failure) throw failure.error;
     await this.throwIfStopped();
@@ -548,58 +535,22 @@ class RunContext {
     }
   }
 
-  /**
-   * Splits the run: from now on its counts live in the store (this run's so far written whole first), and
-   * the ids after the first page are queued as page jobs of `pageSize`. Returns true once queued.
-   */
-  private async queuePages(rest: string[], pageSize: number, firstPage: number): Promise<boolean> {
+  /** The run's page jobs, as its coordinator queues, waits for and ends them (./run-split.ts); only a run given a page queue splits. */
+  private split(): RunSplit {
     const { deps, installation, run } = this;
-    // The first page's deliveries go on meanwhile: what settles after the snapshot is added later.
-    await this.runProgress.share();
-    // This process's page jobs of the run use this run's host connection, operator and account.
-    sessionsOf(deps).register(run.id, { installation, host: this.host, operator: this.operator, account: this.account });
-    const jobs: RunPage[] = [];
-    for (let i = 0; i < rest.length; i += pageSize) {
-      jobs.push({ installationId: installation.id, runId: run.id, index: jobs.length + 1, ids: rest.slice(i, i + pageSize), parkedAt: this.parks.parkedAt });
-    }
-    await this.log('info', 'run.split', `The run was split into ${jobs.length + 1} pages (${rest.length + firstPage} invoices)`, null, {
-      pages: jobs.length + 1,
-      invoices: rest.length + firstPage,
-      pageSize,
-    });
-    await deps.pages!.enqueuePages(jobs);
-    return true;
+    return (this.runSplit ??= new RunSplit({
+      pages: deps.pages!,
+      installationId: installation.id,
+      runId: run.id,
+      progress: this.runProgress,
+      pollMs: deps.pagesPollMs ?? 500,
+      // This process's page jobs of the run use this run's host connection, operator and account.
+      registerSession: () => sessionsOf(deps).register(run.id, { installation, host: this.host, operator: this.operator, account: this.account }),
+      log: (level, event, message, data) => this.log(level, event, message, null, data),
+      warn: (err, message) => deps.logger.warn({ err, installationId: installation.id, runId: run.id }, message),
+    }));
   }
-
-  /** Waits until every page job of the run is done; a failed one is the run's error. */
-  private async waitForPages(): Promise<void> {
-    const { deps, run } = this;
-    for (;;) {
-      if (this.stop) return;
-      const left = await deps.pages!.pagesLeft(run.id);
-      const failed = left.failed[0];
-      if (failed) throw new Error(`Page ${failed.index + 1} of the run failed: ${failed.error}`);
-      if (left.waiting + left.running === 0) return;
-      // The last page ending wakes the wait at once; the poll is what a lost notification costs.
-      await deps.pages!.pageEnded(deps.pagesPollMs ?? 500);
-    }
-  }
-
-  /** A split run that stops: its waiting pages are removed, the running ones are waited for (2 min at most). */
-  private async endPages(): Promise<void> {
-    const { deps, run } = this;
-    const pages = deps.pages!;
-    const warn = (err: unknown) =>
-      deps.logger.warn({ err, installationId: this.installation.id, runId: run.id }, 'could not remove the page jobs of a stopped run');
-    await pages.cancelPages(run.id, { onlyWaiting: true }).catch(warn);
-    const until = Date.now() + 120_000;
-    while (Date.now() < until) {
-      const left = await pages.pagesLeft(run.id).catch(() => null);
-      if (!left || left.running === 0) break;
-      await sleep(deps.pagesPollMs ?? 500);
-    }
-    await pages.cancelPages(run.id).catch(warn);
-  }
+  private runSplit: RunSplit | null = null;
 
   /**
    * A split run's counts back from the store (the sum of every page's) into `counts`; the context then
