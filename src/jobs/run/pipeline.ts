@@ -1,6 +1,7 @@
 /**
  * One run of one installation (docs/data-flow.md):
- *   resolve interrupted deliveries -> flush owed write-backs -> list due invoices page by page ->
+ *   resolve interrupted deliveries, announce uncertain outcomes never announced (./earlier-deliveries.ts) ->
+ *   flush owed write-backs -> list due invoices page by page ->
  *   plan (pure, ./delivery/plan.ts) -> claim in the ledger -> render template + attachment -> mark sending ->
  *   deliver (mark handed over just before the final ".") -> classify (pure, ./delivery/classify.ts) ->
  *   settle: record, check the claim, count, log, announce (./delivery/settle.ts) -> write back to the host
@@ -37,10 +38,10 @@ import type { EmailAccount, Invoice, InvoiceReadError, Operator, RenderedTemplat
 import { parsePrintChoice } from '../../domain.ts';
 import { isConnectorError, type ConnectorError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { Evidence, MailDelivery } from '../../mail/port.ts';
+import type { MailDelivery } from '../../mail/port.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { Installation, LedgerEntry, NewLogEntry, Run, Store } from '../../store/port.ts';
-import { classify, type Classified, type ClassifyContext, type Fault } from '../rules/classify.ts';
+import { classify, type Classified, type ClassifyContext } from '../rules/classify.ts';
 import { planDelivery, requireCompleteSettings, resolveSender } from '../rules/plan.ts';
 import { settle, type PipelineEvent, type SettleDeps, type Settled } from './settle.ts';
 import { hostConnectionFor } from './installation-host.ts';
@@ -59,6 +60,7 @@ import { RunProgress } from './run-progress.ts';
 import { RunParks, type PlannedInvoice } from './run-parks.ts';
 import { PageLogs } from './page-logs.ts';
 import { RunSplit, type PageQueue, type RunPage } from './run-split.ts';
+import { announceUncertainOutcomes, resolveInterruptedDeliveries, type EarlierDeliveriesContext } from './earlier-deliveries.ts';
 
 export { DeliverySlots } from './delivery-slots.ts';
 export { closePageSessions } from './page-sessions.ts';
@@ -334,8 +336,8 @@ class RunContext {
       throw e;
     }
 
-    await this.resolveInterrupted();
-    await this.announceUncertain();
+    await resolveInterruptedDeliveries(this.earlierDeliveries());
+    await announceUncertainOutcomes(this.earlierDeliveries());
     await this.flushWriteBacks();
 
     // A run that prints gets the renderer ready while the host answers (the first renders of a cold process
@@ -578,7 +580,7 @@ class RunContext {
     this.pageIndex = page.index;
     let failure: { error: unknown } | null = null;
     try {
-      if (rerun) await this.resolveInterrupted();
+      if (rerun) await resolveInterruptedDeliveries(this.earlierDeliveries());
       const invoices = await this.host.getInvoices(page.ids);
       await this.processPage(invoices, { park: true });
     } catch (e) {
@@ -654,64 +656,21 @@ class RunContext {
     );
   }
 
-  /** `sending` claims whose lease expired: the process died mid-delivery. Evidence decides. */
-  private async resolveInterrupted(): Promise<void> {
-    const { store, mail, clock } = this.deps;
-    const expired = await store.listExpiredSending(this.installation.id, clock().toISOString());
-    for (const entry of expired) {
-      const fault: Fault = { kind: 'interrupted', recipients: entry.recipients, handedOver: entry.handedOver ?? true };
-      const ctx = this.classifyContext(
-        entry.attempts,
-        entry.recipients.map((r) => r.address),
-      );
-      let verdict = classify(fault, null, ctx);
-      let evidence: Evidence | null = null;
-      if (verdict.needsEvidence) {
-        evidence = await mail.findByMessageId(this.account, entry.messageId).catch(() => 'unknown' as const);
-        verdict = classify(fault, evidence, ctx);
-      }
-      await settle(
-        this.settleDeps(),
-        {
-          installationId: this.installation.id,
-          runId: this.run.id,
-          invoice: { id: entry.invoiceId, number: entry.invoiceNumber },
-          via: { kind: 'interrupted', expectedLeaseUntil: entry.leaseUntil ?? '' },
-          counts: this.counts,
-          data: { evidence, messageId: entry.messageId },
-        },
-        verdict,
-      );
-    }
-  }
-
-  /**
-   * An `uncertain` outcome is announced after it was recorded; a process that dies between the two leaves
-   * it unannounced (and an interrupted delivery resolved as uncertain is logged apart from its record; a
-   * claim's outcome carries its log entry into the same statement). Every run makes up for that, so no
-   * uncertain invoice stays unseen.
-   */
-  private async announceUncertain(): Promise<void> {
-    const { store } = this.deps;
-    const uncertain = await store.listLedger(this.installation.id, { states: ['uncertain'], limit: 1000 });
-    for (const entry of uncertain) {
-      if (await store.hasLog(this.installation.id, entry.invoiceId, 'invoice.uncertain')) continue;
-      const detail = entry.detail ?? 'Delivery was interrupted; it may or may not have reached the recipient. A person decides whether to re-send.';
-      await this.log(
-        'warning',
-        'invoice.uncertain',
-        detail,
-        { id: entry.invoiceId, number: entry.invoiceNumber },
-        { messageId: entry.messageId, announcedLate: true },
-      );
-      this.deps.events?.({
-        type: 'invoice.uncertain',
-        installationId: this.installation.id,
-        invoiceId: entry.invoiceId,
-        invoiceNumber: entry.invoiceNumber,
-        detail,
-      });
-    }
+  /** What the start of a run (or a page job worked again) needs to make good what earlier deliveries left (./earlier-deliveries.ts). */
+  private earlierDeliveries(): EarlierDeliveriesContext {
+    const { store, mail, clock, events } = this.deps;
+    return {
+      installationId: this.installation.id,
+      runId: this.run.id,
+      store,
+      mail,
+      account: this.account,
+      clock,
+      counts: this.counts,
+      settleDeps: this.settleDeps(),
+      classifyContext: (attempts, recipients) => this.classifyContext(attempts, recipients),
+      events,
+    };
   }
 
   /** Writes owed outcomes back to the host (src/jobs/run/writeback.ts: each taken once, cleared by outcome version). */
